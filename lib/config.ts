@@ -1,0 +1,241 @@
+/**
+ * The only place that reads the environment. Three steps, as in apollographql/federation:
+ * typed options with documented defaults, a function that fills them in, and a validator that
+ * names the bad variable. A bad value stops start-up with a message a person can act on.
+ */
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { z } from 'zod';
+
+export const SUBGRAPH_NAMES = ['accounts', 'catalog', 'ugc', 'search'] as const;
+export type SubgraphName = (typeof SUBGRAPH_NAMES)[number];
+
+const port = z.coerce.number().int().min(0).max(65535);
+const optionalUrl = z
+  .string()
+  .trim()
+  .optional()
+  .transform((v) => (v ? v : undefined))
+  .pipe(z.url().optional());
+const positiveInt = z.coerce.number().int().positive();
+const rateSpec = z.string().regex(/^\d+\/\d+$/, 'must be points/seconds, e.g. 600/60');
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  /** Interface every server binds to. @default 127.0.0.1 */
+  FOLIO_HOST: z.string().min(1).default('127.0.0.1'),
+  /** Gateway HTTP port (GraphQL at /graphql). @default 4000 */
+  FOLIO_GATEWAY_PORT: port.default(4000),
+  /** accounts, catalog, ugc and search listen on this port and the next three. @default 4001 */
+  FOLIO_SUBGRAPH_BASE_PORT: port.default(4001),
+  /** Where embedded stores keep their files. @default ./.folio-data */
+  FOLIO_DATA_DIR: z.string().min(1).default('./.folio-data'),
+  /** Use this MongoDB instead of the embedded store. */
+  MONGODB_URI: z
+    .string()
+    .trim()
+    .optional()
+    .transform((v) => (v ? v : undefined))
+    .refine((v) => v === undefined || /^mongodb(\+srv)?:\/\//.test(v), 'must start with mongodb:// or mongodb+srv://'),
+  /** Use this Qdrant instead of the embedded vector index. */
+  QDRANT_URL: optionalUrl,
+  QDRANT_API_KEY: z.string().optional(),
+  /** The first admin account, created at start-up if absent. */
+  FOLIO_ADMIN_USERNAME: z.string().min(3).max(32).default('admin'),
+  FOLIO_ADMIN_PASSWORD: z.string().min(10).max(200).optional(),
+  /** Key that signs identity headers from gateway to subgraphs (≥ 32 chars). */
+  FOLIO_INTERNAL_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** Load the demo library on first start (development only). @default true */
+  FOLIO_DEMO_DATA: z
+    .enum(['true', 'false', '1', '0'])
+    .default('true')
+    .transform((v) => v === 'true' || v === '1'),
+  /** Log level for pino. @default info */
+  FOLIO_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Lifetime of a session token. @default 30 days */
+  FOLIO_SESSION_TTL_HOURS: positiveInt.default(24 * 30),
+  /** Run the gateway on any supergraph file (subgraph URLs from the file). */
+  FOLIO_SUPERGRAPH_PATH: z.string().min(1).optional(),
+  /** Public URL of the catalog service, used in signed download links. */
+  FOLIO_PUBLIC_CATALOG_URL: optionalUrl,
+  /** OpenAI-compatible endpoints, used when set. */
+  FOLIO_EMBEDDINGS_URL: optionalUrl,
+  FOLIO_EMBEDDINGS_MODEL: z.string().min(1).optional(),
+  FOLIO_EMBEDDINGS_API_KEY: z.string().optional(),
+  FOLIO_LLM_URL: optionalUrl,
+  FOLIO_LLM_MODEL: z.string().min(1).optional(),
+  FOLIO_LLM_API_KEY: z.string().optional(),
+  /** Shared rate-limit store for several gateway instances. */
+  FOLIO_REDIS_URL: optionalUrl,
+  /** S3-compatible object store for per-user private indexes (a directory otherwise). */
+  FOLIO_S3_ENDPOINT: optionalUrl,
+  FOLIO_S3_BUCKET: z.string().min(3).optional(),
+  FOLIO_S3_REGION: z.string().default('us-east-1'),
+  FOLIO_S3_ACCESS_KEY_ID: z.string().optional(),
+  FOLIO_S3_SECRET_ACCESS_KEY: z.string().optional(),
+  /** Memory budget of the private-index LRU cache, in MB. @default 256 */
+  FOLIO_PRIVATE_INDEX_CACHE_MB: positiveInt.default(256),
+  // --- gateway (see gateway/README.md) ---
+  /** Per-user / per-address rate limits, `points/seconds`, each per client application. */
+  FOLIO_GATEWAY_RATE_LIMIT_USER: rateSpec.default('1200/60'),
+  FOLIO_GATEWAY_RATE_LIMIT_ADDRESS: rateSpec.default('600/60'),
+  /** Operation limits (graphql-armor). */
+  FOLIO_GATEWAY_MAX_DEPTH: positiveInt.default(12),
+  FOLIO_GATEWAY_MAX_COST: positiveInt.default(20_000),
+  FOLIO_GATEWAY_MAX_ALIASES: positiveInt.default(30),
+  FOLIO_GATEWAY_MAX_TOKENS: positiveInt.default(3000),
+  /** Request body limit in bytes. @default 1 MiB */
+  FOLIO_GATEWAY_MAX_BODY_BYTES: positiveInt.default(1024 * 1024),
+  /** Per-subgraph request timeout. @default 10 s */
+  FOLIO_GATEWAY_SUBGRAPH_TIMEOUT_MS: positiveInt.default(10_000),
+  /** Load shedding: in-flight requests / mean event-loop lag above which new work is refused. */
+  FOLIO_GATEWAY_MAX_IN_FLIGHT: positiveInt.default(2000),
+  FOLIO_GATEWAY_MAX_EVENT_LOOP_LAG_MS: positiveInt.default(250),
+  /** How long a resolved token / API key is trusted (revocation takes effect within this). @default 5 */
+  FOLIO_GATEWAY_AUTH_CACHE_SECONDS: z.coerce.number().int().min(0).max(60).default(5),
+  /** Where the accounts internal endpoints live; defaults to the accounts subgraph URL minus its path. */
+  FOLIO_GATEWAY_AUTH_URL: optionalUrl,
+  /** Gateway processes sharing the port (node:cluster). @default 1 */
+  FOLIO_GATEWAY_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
+});
+
+export type RawConfig = z.infer<typeof schema>;
+
+export interface FolioConfig {
+  readonly env: 'development' | 'production' | 'test';
+  readonly production: boolean;
+  readonly host: string;
+  readonly gatewayPort: number;
+  readonly subgraphPorts: Readonly<Record<SubgraphName, number>>;
+  readonly dataDir: string;
+  readonly mongodbUri: string | undefined;
+  readonly qdrant: { readonly url: string; readonly apiKey: string | undefined } | undefined;
+  readonly admin: { readonly username: string; readonly password: string; readonly generated: boolean };
+  readonly internalSecret: string;
+  readonly demoData: boolean;
+  readonly logLevel: RawConfig['FOLIO_LOG_LEVEL'];
+  readonly sessionTtlMs: number;
+  readonly supergraphPath: string | undefined;
+  readonly publicCatalogUrl: string;
+  readonly embeddings: { readonly url: string; readonly model: string; readonly apiKey: string | undefined } | undefined;
+  readonly llm: { readonly url: string; readonly model: string; readonly apiKey: string | undefined } | undefined;
+  readonly redisUrl: string | undefined;
+  readonly s3:
+    | { readonly endpoint: string; readonly bucket: string; readonly region: string; readonly accessKeyId: string | undefined; readonly secretAccessKey: string | undefined }
+    | undefined;
+  readonly privateIndexCacheBytes: number;
+  readonly gateway: GatewaySettings;
+}
+
+export interface RateSpec {
+  readonly points: number;
+  readonly durationSeconds: number;
+}
+
+/** Gateway knobs (gateway/README.md documents each). */
+export interface GatewaySettings {
+  readonly rateLimitUser: RateSpec;
+  readonly rateLimitAddress: RateSpec;
+  readonly maxDepth: number;
+  readonly maxCost: number;
+  readonly maxAliases: number;
+  readonly maxTokens: number;
+  readonly maxBodyBytes: number;
+  readonly subgraphTimeoutMs: number;
+  readonly maxInFlight: number;
+  readonly maxEventLoopLagMs: number;
+  readonly authCacheSeconds: number;
+  readonly authUrl: string | undefined;
+  readonly workers: number;
+}
+
+const parseRate = (spec: string): RateSpec => {
+  const [points, seconds] = spec.split('/').map(Number) as [number, number];
+  return { points, durationSeconds: seconds };
+};
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses, fills defaults and validates; throws ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): FolioConfig {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const raw = parsed.data;
+  const production = raw.NODE_ENV === 'production';
+  const problems: string[] = [];
+  if (production && !raw.FOLIO_INTERNAL_SECRET) problems.push('FOLIO_INTERNAL_SECRET: required when NODE_ENV=production');
+  if (production && !raw.FOLIO_ADMIN_PASSWORD) problems.push('FOLIO_ADMIN_PASSWORD: required when NODE_ENV=production');
+  if (raw.FOLIO_EMBEDDINGS_URL && !raw.FOLIO_EMBEDDINGS_MODEL) problems.push('FOLIO_EMBEDDINGS_MODEL: required with FOLIO_EMBEDDINGS_URL');
+  if (raw.FOLIO_LLM_URL && !raw.FOLIO_LLM_MODEL) problems.push('FOLIO_LLM_MODEL: required with FOLIO_LLM_URL');
+  if (raw.FOLIO_S3_ENDPOINT && !raw.FOLIO_S3_BUCKET) problems.push('FOLIO_S3_BUCKET: required with FOLIO_S3_ENDPOINT');
+  if (raw.FOLIO_SUBGRAPH_BASE_PORT > 65532) problems.push('FOLIO_SUBGRAPH_BASE_PORT: needs four consecutive ports (at most 65532)');
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const base = raw.FOLIO_SUBGRAPH_BASE_PORT;
+  // Port 0 means "any free port" for every server (tests use it).
+  const subgraphPort = (i: number): number => (base === 0 ? 0 : base + i);
+  return {
+    env: raw.NODE_ENV,
+    production,
+    host: raw.FOLIO_HOST,
+    gatewayPort: raw.FOLIO_GATEWAY_PORT,
+    subgraphPorts: { accounts: subgraphPort(0), catalog: subgraphPort(1), ugc: subgraphPort(2), search: subgraphPort(3) },
+    dataDir: path.resolve(raw.FOLIO_DATA_DIR),
+    mongodbUri: raw.MONGODB_URI,
+    qdrant: raw.QDRANT_URL ? { url: raw.QDRANT_URL, apiKey: raw.QDRANT_API_KEY } : undefined,
+    admin: {
+      username: raw.FOLIO_ADMIN_USERNAME,
+      password: raw.FOLIO_ADMIN_PASSWORD ?? 'folio-demo-admin',
+      generated: !raw.FOLIO_ADMIN_PASSWORD,
+    },
+    // A per-start secret in development: identity headers from a previous run stop verifying.
+    internalSecret: raw.FOLIO_INTERNAL_SECRET ?? randomBytes(32).toString('base64url'),
+    demoData: raw.FOLIO_DEMO_DATA && !production,
+    logLevel: raw.FOLIO_LOG_LEVEL,
+    sessionTtlMs: raw.FOLIO_SESSION_TTL_HOURS * 3_600_000,
+    supergraphPath: raw.FOLIO_SUPERGRAPH_PATH ? path.resolve(raw.FOLIO_SUPERGRAPH_PATH) : undefined,
+    publicCatalogUrl: raw.FOLIO_PUBLIC_CATALOG_URL ?? `http://${raw.FOLIO_HOST}:${subgraphPort(1)}`,
+    embeddings: raw.FOLIO_EMBEDDINGS_URL
+      ? { url: raw.FOLIO_EMBEDDINGS_URL, model: raw.FOLIO_EMBEDDINGS_MODEL!, apiKey: raw.FOLIO_EMBEDDINGS_API_KEY }
+      : undefined,
+    llm: raw.FOLIO_LLM_URL ? { url: raw.FOLIO_LLM_URL, model: raw.FOLIO_LLM_MODEL!, apiKey: raw.FOLIO_LLM_API_KEY } : undefined,
+    redisUrl: raw.FOLIO_REDIS_URL,
+    s3: raw.FOLIO_S3_ENDPOINT
+      ? {
+          endpoint: raw.FOLIO_S3_ENDPOINT,
+          bucket: raw.FOLIO_S3_BUCKET!,
+          region: raw.FOLIO_S3_REGION,
+          accessKeyId: raw.FOLIO_S3_ACCESS_KEY_ID,
+          secretAccessKey: raw.FOLIO_S3_SECRET_ACCESS_KEY,
+        }
+      : undefined,
+    privateIndexCacheBytes: raw.FOLIO_PRIVATE_INDEX_CACHE_MB * 1024 * 1024,
+    gateway: {
+      rateLimitUser: parseRate(raw.FOLIO_GATEWAY_RATE_LIMIT_USER),
+      rateLimitAddress: parseRate(raw.FOLIO_GATEWAY_RATE_LIMIT_ADDRESS),
+      maxDepth: raw.FOLIO_GATEWAY_MAX_DEPTH,
+      maxCost: raw.FOLIO_GATEWAY_MAX_COST,
+      maxAliases: raw.FOLIO_GATEWAY_MAX_ALIASES,
+      maxTokens: raw.FOLIO_GATEWAY_MAX_TOKENS,
+      maxBodyBytes: raw.FOLIO_GATEWAY_MAX_BODY_BYTES,
+      subgraphTimeoutMs: raw.FOLIO_GATEWAY_SUBGRAPH_TIMEOUT_MS,
+      maxInFlight: raw.FOLIO_GATEWAY_MAX_IN_FLIGHT,
+      maxEventLoopLagMs: raw.FOLIO_GATEWAY_MAX_EVENT_LOOP_LAG_MS,
+      authCacheSeconds: raw.FOLIO_GATEWAY_AUTH_CACHE_SECONDS,
+      authUrl: raw.FOLIO_GATEWAY_AUTH_URL,
+      workers: raw.FOLIO_GATEWAY_WORKERS,
+    },
+  };
+}
+
+/** Builds a config for tests and tools: defaults plus overrides, no process.env. */
+export function testConfig(overrides: Record<string, string> = {}): FolioConfig {
+  return loadConfig({ NODE_ENV: 'test', FOLIO_LOG_LEVEL: 'silent', ...overrides });
+}

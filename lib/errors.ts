@@ -1,0 +1,66 @@
+/**
+ * The one catalogue of errors a client can see. Business code throws `FolioError` (it knows
+ * nothing of GraphQL); each server's edge turns it into a GraphQL error carrying
+ * `extensions.code` and masks anything else as INTERNAL_SERVER_ERROR.
+ */
+
+export const ERROR_CODES = {
+  BAD_USER_INPUT: { status: 400, message: 'The request has invalid input.' },
+  UNAUTHENTICATED: { status: 401, message: 'You must be signed in.' },
+  FORBIDDEN: { status: 403, message: 'You are not allowed to do that.' },
+  NOT_FOUND: { status: 404, message: 'Not found.' },
+  CONFLICT: { status: 409, message: 'That conflicts with existing data.' },
+  PAYLOAD_TOO_LARGE: { status: 413, message: 'The request is too large.' },
+  RATE_LIMITED: { status: 429, message: 'Too many requests; retry later.' },
+  PERSISTED_QUERY_NOT_FOUND: { status: 200, message: 'PersistedQueryNotFound' },
+  OPERATION_LIMIT_EXCEEDED: { status: 400, message: 'The operation exceeds a limit.' },
+  SERVICE_OVERLOADED: { status: 503, message: 'The service is overloaded; retry later.' },
+  SERVICE_UNAVAILABLE: { status: 503, message: 'A service is unavailable.' },
+  INTERNAL_SERVER_ERROR: { status: 500, message: 'Internal server error.' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface FolioErrorOptions {
+  /** Extra, client-safe fields copied into `extensions` (e.g. `field`, `retryAfterSeconds`). */
+  readonly details?: Record<string, unknown>;
+  readonly cause?: unknown;
+}
+
+export class FolioError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message?: string, options: FolioErrorOptions = {}) {
+    super(message ?? ERROR_CODES[code].message, { cause: options.cause });
+    this.name = 'FolioError';
+    this.code = code;
+    this.details = options.details ?? {};
+  }
+
+  get httpStatus(): number {
+    return ERROR_CODES[this.code].status;
+  }
+}
+
+export const badInput = (message: string, field?: string): FolioError =>
+  new FolioError('BAD_USER_INPUT', message, field ? { details: { field } } : {});
+export const notFound = (what: string): FolioError => new FolioError('NOT_FOUND', `${what} not found.`);
+export const forbidden = (message?: string): FolioError => new FolioError('FORBIDDEN', message);
+export const unauthenticated = (message?: string): FolioError => new FolioError('UNAUTHENTICATED', message);
+export const conflict = (message: string): FolioError => new FolioError('CONFLICT', message);
+
+export function isFolioError(error: unknown): error is FolioError {
+  return error instanceof FolioError;
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_CODES, value);
+}
+
+/** Thrown by exhaustive switches: the compiler proves it unreachable. */
+export class UnreachableCaseError extends Error {
+  constructor(value: never) {
+    super(`Unreachable case: ${JSON.stringify(value)}`);
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * The small HTTP layer every service shares. Apollo Server 5 ships no framework integration,
+ * and each service needs only a handful of routes, so a route table over node:http is enough
+ * (no express): bounded bodies, JSON helpers, and signed internal routes.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { FolioError } from './errors.js';
+import { verifyInternalRequest } from './internalAuth.js';
+
+export interface RouteRequest {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly url: URL;
+  /** The raw body, read up to the route's limit. */
+  body(): Promise<Buffer>;
+}
+
+export interface Route {
+  readonly method: 'GET' | 'POST' | 'HEAD';
+  /** Exact path, or a prefix ending in '/*'. */
+  readonly path: string;
+  /** Internal routes require a valid internal signature (see lib/internalAuth.ts). */
+  readonly internal?: boolean;
+  readonly maxBodyBytes?: number;
+  handle(request: RouteRequest): Promise<void> | void;
+}
+
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > maxBytes) {
+      reject(new FolioError('PAYLOAD_TOO_LARGE', `Request body exceeds ${maxBytes} bytes.`));
+      req.resume();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        reject(new FolioError('PAYLOAD_TOO_LARGE', `Request body exceeds ${maxBytes} bytes.`));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+export function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), ...headers });
+  res.end(body);
+}
+
+export function sendGraphQLError(res: ServerResponse, error: FolioError, headers: Record<string, string> = {}): void {
+  sendJson(res, error.httpStatus, { errors: [{ message: error.message, extensions: { code: error.code, ...error.details } }] }, headers);
+}
+
+function matches(route: Route, method: string, pathname: string): boolean {
+  if (route.method !== method && !(route.method === 'GET' && method === 'HEAD')) return false;
+  return route.path.endsWith('/*') ? pathname.startsWith(route.path.slice(0, -1)) : pathname === route.path;
+}
+
+/** Finds and runs a route; returns false when none matches. */
+export async function dispatch(routes: readonly Route[], req: IncomingMessage, res: ServerResponse, secret: string): Promise<boolean> {
+  const url = new URL(req.url ?? '/', 'http://internal');
+  const route = routes.find((r) => matches(r, req.method ?? 'GET', url.pathname));
+  if (!route) return false;
+  let bodyPromise: Promise<Buffer> | undefined;
+  const body = (): Promise<Buffer> => (bodyPromise ??= readBody(req, route.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES));
+  try {
+    if (route.internal) {
+      const raw = req.method === 'POST' ? (await body()).toString('utf8') : '';
+      if (!verifyInternalRequest(secret, req.headers, req.method ?? 'GET', url.pathname + url.search, raw)) {
+        sendJson(res, 401, { error: 'UNAUTHENTICATED', message: 'Internal endpoint: missing or invalid signature.' });
+        return true;
+      }
+    }
+    await route.handle({ req, res, url, body });
+  } catch (error) {
+    if (res.headersSent) {
+      res.destroy();
+    } else if (error instanceof FolioError) {
+      sendJson(res, error.httpStatus, { error: error.code, message: error.message });
+    } else {
+      throw error;
+    }
+  }
+  return true;
+}

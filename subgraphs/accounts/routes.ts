@@ -1,0 +1,33 @@
+/** Internal, signed HTTP endpoints the gateway calls (see lib/internalAuth.ts). */
+import { z } from 'zod';
+import { badInput } from '../../lib/errors.js';
+import { sendJson, type Route } from '../../lib/http.js';
+import type { AccountService } from './service.js';
+
+const resolveBody = z.object({ token: z.string().max(500).optional(), apiKey: z.string().max(500).optional() }).strict();
+
+export function internalRoutes(service: AccountService): Route[] {
+  return [
+    {
+      method: 'POST',
+      path: '/internal/auth/resolve',
+      internal: true,
+      maxBodyBytes: 4_096,
+      async handle({ res, body }) {
+        const parsed = resolveBody.safeParse(JSON.parse((await body()).toString('utf8') || '{}'));
+        if (!parsed.success) throw badInput('Expected { token } or { apiKey }.');
+        const resolved = await service.resolveCredential(parsed.data);
+        sendJson(res, 200, resolved ? { caller: resolved.caller, rateLimit: resolved.rateLimit } : { caller: null, error: 'UNAUTHENTICATED' });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/internal/trusted-documents',
+      internal: true,
+      async handle({ res }) {
+        const docs = await service.listTrustedDocuments();
+        sendJson(res, 200, { documents: docs.map((d) => ({ id: d._id, body: d.body, clientName: d.clientName })) });
+      },
+    },
+  ];
+}
