@@ -28,6 +28,22 @@ const schema = z.object({
   FOLIO_GATEWAY_PORT: port.default(4000),
   /** accounts, catalog, ugc and search listen on this port and the next three. @default 4001 */
   FOLIO_SUBGRAPH_BASE_PORT: port.default(4001),
+  /** Where each service is reached from the others, e.g. `accounts=accounts,catalog=catalog` (docker-compose). @default FOLIO_HOST for all */
+  FOLIO_SERVICE_HOSTS: z
+    .string()
+    .default('')
+    .transform((v, ctx) => {
+      const hosts: Partial<Record<SubgraphName, string>> = {};
+      for (const pair of v.split(',').map((p) => p.trim()).filter(Boolean)) {
+        const [name, host] = pair.split('=').map((s) => s.trim());
+        if (!name || !host || !(SUBGRAPH_NAMES as readonly string[]).includes(name)) {
+          ctx.addIssue({ code: 'custom', message: `expected name=host pairs with names from ${SUBGRAPH_NAMES.join(', ')}; got "${pair}"` });
+          return z.NEVER;
+        }
+        hosts[name as SubgraphName] = host;
+      }
+      return hosts;
+    }),
   /** Where embedded stores keep their files. @default ./.folio-data */
   FOLIO_DATA_DIR: z.string().min(1).default('./.folio-data'),
   /** Use this MongoDB instead of the embedded store. */
@@ -107,6 +123,8 @@ export interface FolioConfig {
   readonly host: string;
   readonly gatewayPort: number;
   readonly subgraphPorts: Readonly<Record<SubgraphName, number>>;
+  /** Host of each service as the others reach it. */
+  readonly serviceHosts: Readonly<Record<SubgraphName, string>>;
   readonly dataDir: string;
   readonly mongodbUri: string | undefined;
   readonly qdrant: { readonly url: string; readonly apiKey: string | undefined } | undefined;
@@ -187,6 +205,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FolioConfig {
     host: raw.FOLIO_HOST,
     gatewayPort: raw.FOLIO_GATEWAY_PORT,
     subgraphPorts: { accounts: subgraphPort(0), catalog: subgraphPort(1), ugc: subgraphPort(2), search: subgraphPort(3) },
+    serviceHosts: Object.fromEntries(
+      SUBGRAPH_NAMES.map((name) => [name, raw.FOLIO_SERVICE_HOSTS[name] ?? (raw.FOLIO_HOST === '0.0.0.0' ? '127.0.0.1' : raw.FOLIO_HOST)]),
+    ) as Record<SubgraphName, string>,
     dataDir: path.resolve(raw.FOLIO_DATA_DIR),
     mongodbUri: raw.MONGODB_URI,
     qdrant: raw.QDRANT_URL ? { url: raw.QDRANT_URL, apiKey: raw.QDRANT_API_KEY } : undefined,

@@ -34,14 +34,15 @@ export async function startPlatform(config: FolioConfig, logger: Logger, parts: 
   const services: Partial<Record<SubgraphName, RunningService>> = {};
   const stops: Array<() => Promise<void>> = [];
   const serviceUrls = Object.fromEntries(
-    SUBGRAPH_NAMES.map((name) => [name, `http://${config.host}:${config.subgraphPorts[name]}`]),
+    SUBGRAPH_NAMES.map((name) => [name, `http://${config.serviceHosts[name]}:${config.subgraphPorts[name]}`]),
   ) as Record<SubgraphName, string>;
   try {
     // Accounts first: it creates the admin; the others only need their own databases.
     for (const name of SUBGRAPH_NAMES.filter((n) => parts.includes(n))) {
       const running = await SERVICE_MODULES[name].start({ config, storage, logger, serviceUrls });
       services[name] = running;
-      serviceUrls[name] = running.url.replace(/\/graphql$/, '');
+      // With port 0 (tests) the real port is known only now.
+      serviceUrls[name] = `http://${config.serviceHosts[name]}:${running.port}`;
       stops.push(running.stop);
     }
     let gatewayUrl: string | null = null;

@@ -1,0 +1,247 @@
+/**
+ * Events between services, as DESIGN.md describes: the producer appends to an outbox collection
+ * in its own database inside the same transaction as the change, with a monotonic sequence
+ * number, and serves the outbox over a signed HTTP feed. Each consumer keeps its cursor in its
+ * own database, handles each event idempotently, and advances the cursor only after the work
+ * is durable. A broker could replace the feed later without touching business code.
+ */
+import { EventEmitter } from 'node:events';
+import { z } from 'zod';
+import { badInput } from './errors.js';
+import { callInternal } from './internalAuth.js';
+import { sendJson, type Route } from './http.js';
+import type { Logger } from './logger.js';
+import type { LeaseManager } from './leases.js';
+import type { FolioDb } from './storage/index.js';
+import type { DocCollection } from './storage/types.js';
+
+export interface FolioEvent<P = Record<string, unknown>> {
+  readonly seq: number;
+  readonly type: string;
+  readonly payload: P;
+  readonly createdAt: string;
+}
+
+interface OutboxDoc {
+  _id: number;
+  type: string;
+  payload: Record<string, unknown>;
+  createdAt: Date;
+}
+
+interface SequenceDoc {
+  _id: string;
+  seq: number;
+}
+
+interface CursorDoc {
+  _id: string;
+  seq: number;
+  updatedAt: Date;
+}
+
+export const FEED_MAX_LIMIT = 500;
+export const FEED_MAX_WAIT_MS = 25_000;
+
+/** The producer side: append inside the caller's transaction; serve the feed. */
+export class Outbox {
+  private readonly appended = new EventEmitter();
+
+  constructor(private readonly db: FolioDb) {
+    this.appended.setMaxListeners(1_000);
+  }
+
+  private outbox(db: FolioDb = this.db): DocCollection<OutboxDoc> {
+    return db.collection<OutboxDoc>('outbox');
+  }
+
+  /**
+   * Appends an event. Pass the transaction's `tx` so the event commits with the change;
+   * call `notify()` after the transaction commits to wake long-polling consumers.
+   */
+  async append(tx: FolioDb, type: string, payload: Record<string, unknown>): Promise<number> {
+    const counter = await tx
+      .collection<SequenceDoc>('outbox_sequence')
+      .findOneAndUpdate({ _id: 'outbox' }, { $inc: { seq: 1 } }, { upsert: true, returnDocument: 'after' });
+    const seq = counter!.seq;
+    await this.outbox(tx).insertOne({ _id: seq, type, payload, createdAt: new Date() });
+    return seq;
+  }
+
+  /** Runs the change and its events in one transaction, then wakes the feed. */
+  async publish<R>(change: (tx: FolioDb, emit: (type: string, payload: Record<string, unknown>) => Promise<number>) => Promise<R>): Promise<R> {
+    const result = await this.db.transaction((tx) => change(tx, (type, payload) => this.append(tx, type, payload)));
+    this.notify();
+    return result;
+  }
+
+  notify(): void {
+    this.appended.emit('appended');
+  }
+
+  async read(after: number, limit: number): Promise<FolioEvent[]> {
+    const docs = await this.outbox().find({ _id: { $gt: after } }).sort({ _id: 1 }).limit(limit).toArray();
+    return docs.map((d) => ({ seq: d._id, type: d.type, payload: d.payload, createdAt: d.createdAt.toISOString() }));
+  }
+
+  /** Reads, waiting up to waitMs for something new (long poll). */
+  async poll(after: number, limit: number, waitMs: number): Promise<FolioEvent[]> {
+    const events = await this.read(after, limit);
+    if (events.length > 0 || waitMs <= 0) return events;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.appended.off('appended', done);
+        resolve();
+      };
+      const timer = setTimeout(done, waitMs);
+      this.appended.on('appended', done);
+    });
+    return this.read(after, limit);
+  }
+
+  /** `GET /internal/events?after=<seq>&limit=<n>&wait=<ms>`, signed. */
+  route(): Route {
+    const query = z.object({
+      after: z.coerce.number().int().min(0).default(0),
+      limit: z.coerce.number().int().min(1).max(FEED_MAX_LIMIT).default(100),
+      wait: z.coerce.number().int().min(0).max(FEED_MAX_WAIT_MS).default(0),
+    });
+    return {
+      method: 'GET',
+      path: '/internal/events',
+      internal: true,
+      handle: async ({ res, url }) => {
+        const parsed = query.safeParse(Object.fromEntries(url.searchParams));
+        if (!parsed.success) throw badInput('Expected after, limit and wait as non-negative integers.');
+        const { after, limit, wait } = parsed.data;
+        sendJson(res, 200, { events: await this.poll(after, limit, wait) });
+      },
+    };
+  }
+}
+
+export interface EventConsumerOptions {
+  /** Consumer name, unique within the consuming service (e.g. `search-indexer`). */
+  readonly name: string;
+  /** The consumer's own database: cursor and lease live there. */
+  readonly db: FolioDb;
+  readonly leases: LeaseManager;
+  /** Base URL of the producer (no path). */
+  readonly sourceUrl: string;
+  readonly secret: string;
+  readonly logger: Logger;
+  /** Must be idempotent: an event can be delivered again after a crash. */
+  handle(event: FolioEvent): Promise<void>;
+  /** Events fetched per poll. @default 100 */
+  readonly batchSize?: number;
+  /** A gap in sequence numbers (a rolled-back or in-flight transaction) is skipped after this long. @default 10 s */
+  readonly gapTimeoutMs?: number;
+}
+
+/**
+ * Pulls a producer's feed and hands events to `handle` in order. Only one instance per consumer
+ * name works at a time (a lease); the cursor moves only after `handle` resolved.
+ */
+export class EventConsumer {
+  private stopped = false;
+  private loop: Promise<void> | undefined;
+  private readonly stopController = new AbortController();
+  private readonly cursors: DocCollection<CursorDoc>;
+  private lastSeq = 0;
+
+  constructor(private readonly options: EventConsumerOptions) {
+    this.cursors = options.db.collection<CursorDoc>('event_cursors');
+  }
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.stopController.abort();
+    await this.loop;
+  }
+
+  /** The last sequence number handled. */
+  get position(): number {
+    return this.lastSeq;
+  }
+
+  private async readCursor(): Promise<number> {
+    return (await this.cursors.findOne({ _id: this.options.name }))?.seq ?? 0;
+  }
+
+  private async run(): Promise<void> {
+    const { name, logger } = this.options;
+    let backoffMs = 250;
+    while (!this.stopped) {
+      const lease = await this.options.leases.tryAcquire(`consumer:${name}`, { ttlMs: 30_000 }).catch((err: unknown) => {
+        logger.warn({ err, consumer: name }, 'lease acquisition failed');
+        return null;
+      });
+      if (!lease) {
+        await this.sleep(2_000);
+        continue;
+      }
+      try {
+        await this.consume(lease.signal);
+        backoffMs = 250;
+      } catch (error) {
+        if (!this.stopped) {
+          logger.warn({ err: error, consumer: name, retryInMs: backoffMs }, 'event consumer failed; retrying');
+          await this.sleep(backoffMs);
+          backoffMs = Math.min(backoffMs * 2, 10_000);
+        }
+      } finally {
+        await lease.release().catch(() => undefined);
+      }
+    }
+  }
+
+  private async consume(leaseSignal: AbortSignal): Promise<void> {
+    const { name, sourceUrl, secret, logger } = this.options;
+    const batchSize = this.options.batchSize ?? 100;
+    const gapTimeoutMs = this.options.gapTimeoutMs ?? 10_000;
+    let cursor = await this.readCursor();
+    this.lastSeq = cursor;
+    let gapSince: number | null = null;
+    while (!this.stopped && !leaseSignal.aborted) {
+      const signal = AbortSignal.any([this.stopController.signal, leaseSignal, AbortSignal.timeout(FEED_MAX_WAIT_MS + 10_000)]);
+      const wait = gapSince === null ? 20_000 : 500;
+      const { events } = await callInternal<{ events: FolioEvent[] }>(
+        secret,
+        sourceUrl,
+        'GET',
+        `/internal/events?after=${cursor}&limit=${batchSize}&wait=${wait}`,
+        undefined,
+        { signal },
+      );
+      if (events.length === 0) continue;
+      for (const event of events) {
+        if (event.seq !== cursor + 1) {
+          // A sequence number is missing: its transaction may still be committing. Wait a little, then skip it.
+          gapSince ??= Date.now();
+          if (Date.now() - gapSince < gapTimeoutMs) break;
+          logger.warn({ consumer: name, missing: `${cursor + 1}..${event.seq - 1}` }, 'skipping a gap in the event feed');
+        }
+        gapSince = null;
+        await this.options.handle(event);
+        cursor = event.seq;
+        this.lastSeq = cursor;
+        await this.cursors.updateOne({ _id: name }, { $set: { seq: cursor, updatedAt: new Date() } }, { upsert: true });
+      }
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.stopController.signal.addEventListener('abort', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}

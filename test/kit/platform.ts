@@ -1,0 +1,112 @@
+/** Shared test kit: a whole platform on free ports with a fresh data directory, and a GraphQL client. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { testConfig, type FolioConfig } from '../../lib/config.js';
+import { createLogger } from '../../lib/logger.js';
+import { startPlatform, type Platform, type PlatformPart } from '../../scripts/platform.js';
+
+export interface TestPlatform extends Platform {
+  readonly config: FolioConfig;
+  readonly dataDir: string;
+  readonly gateway: string;
+  /** Stops everything and removes the data directory. */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+export interface TestPlatformOptions {
+  readonly env?: Record<string, string>;
+  readonly parts?: readonly PlatformPart[];
+  /** Reuse a data directory (restart tests); a new temporary one otherwise. */
+  readonly dataDir?: string;
+  /** Keep the data directory on dispose. */
+  readonly keepData?: boolean;
+}
+
+export function tempDataDir(): string {
+  return mkdtempSync(path.join(os.tmpdir(), 'folio-test-'));
+}
+
+export async function startTestPlatform(options: TestPlatformOptions = {}): Promise<TestPlatform> {
+  const dataDir = options.dataDir ?? tempDataDir();
+  const config = testConfig({
+    FOLIO_GATEWAY_PORT: '0',
+    FOLIO_SUBGRAPH_BASE_PORT: '0',
+    FOLIO_DATA_DIR: dataDir,
+    FOLIO_DEMO_DATA: 'false',
+    FOLIO_INTERNAL_SECRET: 'test-secret-test-secret-test-secret-0123',
+    FOLIO_ADMIN_PASSWORD: 'admin-password-for-tests',
+    ...options.env,
+  });
+  const platform = await startPlatform(config, createLogger('test', config.logLevel), options.parts);
+  const stop = async (): Promise<void> => {
+    await platform.stop();
+    if (!options.keepData) rmSync(dataDir, { recursive: true, force: true });
+  };
+  return { ...platform, config, dataDir, gateway: platform.gatewayUrl ?? '', stop, [Symbol.asyncDispose]: stop };
+}
+
+export interface GraphQLResponse<T = Record<string, any>> {
+  readonly status: number;
+  readonly data?: T | null;
+  readonly errors?: Array<{ message: string; path?: Array<string | number>; extensions?: { code?: string } & Record<string, unknown> }>;
+  readonly headers: Headers;
+}
+
+export interface RequestOptions {
+  readonly token?: string;
+  readonly apiKey?: string;
+  readonly headers?: Record<string, string>;
+  readonly operationName?: string;
+  readonly extensions?: Record<string, unknown>;
+}
+
+/** POSTs one GraphQL operation; never throws for GraphQL errors. */
+export async function graphql<T = Record<string, any>>(
+  url: string,
+  query: string | undefined,
+  variables: Record<string, unknown> = {},
+  options: RequestOptions = {},
+): Promise<GraphQLResponse<T>> {
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...options.headers };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  if (options.apiKey) headers['x-api-key'] = options.apiKey;
+  const response = await fetch(url, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ query, variables, operationName: options.operationName, extensions: options.extensions }),
+  });
+  const text = await response.text();
+  let body: { data?: T; errors?: GraphQLResponse['errors'] };
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new Error(`non-JSON response (HTTP ${response.status}): ${text.slice(0, 500)}`);
+  }
+  return { status: response.status, data: body.data, errors: body.errors, headers: response.headers };
+}
+
+/** Like graphql(), but fails the test on any error and returns data. */
+export async function mustQuery<T = Record<string, any>>(url: string, query: string, variables: Record<string, unknown> = {}, options: RequestOptions = {}): Promise<T> {
+  const result = await graphql<T>(url, query, variables, options);
+  if (result.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(result.errors)}`);
+  return result.data as T;
+}
+
+export const errorCodes = (result: GraphQLResponse): Array<string | undefined> => (result.errors ?? []).map((e) => e.extensions?.code);
+
+/** Polls until `check` returns a truthy value (event-driven work completes asynchronously). */
+export async function eventually<T>(check: () => Promise<T | null | undefined | false>, { timeoutMs = 20_000, intervalMs = 100 } = {}): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  throw new Error(`condition not met within ${timeoutMs} ms${lastError ? `: ${String(lastError)}` : ''}`);
+}
