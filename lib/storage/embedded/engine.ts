@@ -1,0 +1,265 @@
+/**
+ * Private to the embedded engine. One database: its collections in memory, their indexes, the
+ * write path (unique checks → apply → journal) and transactions.
+ *
+ * Concurrency model: JavaScript runs each operation's in-memory part synchronously, so single
+ * operations are atomic ($inc, findOneAndUpdate, upserts) without locks. A transaction spans
+ * awaits, so while one is open other writers wait for it (writers are serialised, readers are
+ * not: they may see a transaction's uncommitted writes — read-uncommitted, documented in README).
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Document } from 'mongodb';
+import { DuplicateKeyError } from '../errors.js';
+import { SecondaryIndex, type IndexDef } from './indexes.js';
+import { Journal, type JournalOp } from './journal.js';
+import { keyOf } from './values.js';
+
+export class CollectionState {
+  /** `keyOf(_id)` → stored document (never handed out; callers get copies). */
+  readonly docs = new Map<string, Document>();
+  readonly indexes = new Map<string, SecondaryIndex>();
+
+  constructor(
+    readonly name: string,
+    readonly ns: string,
+  ) {}
+
+  /** Sets or deletes one document, maintaining indexes. No constraint checks. */
+  rawPut(id: string, doc: Document | null): void {
+    const prev = this.docs.get(id);
+    if (prev) for (const idx of this.indexes.values()) idx.remove(id, prev);
+    if (doc) {
+      this.docs.set(id, doc);
+      for (const idx of this.indexes.values()) idx.add(id, doc);
+    } else {
+      this.docs.delete(id);
+    }
+  }
+
+  /** Throws the duplicate-key error the driver would, if storing `doc` under `id` violates a unique index. */
+  checkUnique(id: string, doc: Document): void {
+    for (const idx of this.indexes.values()) idx.check(this.ns, id, doc);
+  }
+}
+
+/** Uncommitted state of an open transaction: first-touch images to undo, keys to journal. */
+export class TxState {
+  readonly before = new Map<string, { coll: CollectionState; id: string; doc: Document | null }>();
+  private release!: () => void;
+  readonly done = new Promise<void>((r) => (this.release = r));
+
+  touch(coll: CollectionState, id: string): void {
+    const k = `${coll.name}\u0000${id}`;
+    if (!this.before.has(k)) this.before.set(k, { coll, id, doc: coll.docs.get(id) ?? null });
+  }
+
+  /** The commit record: current images of everything touched. */
+  commitOps(): JournalOp[] {
+    const ops: JournalOp[] = [];
+    for (const { coll, id } of this.before.values()) {
+      const cur = coll.docs.get(id);
+      ops.push(cur ? ['p', coll.name, cur] : ['d', coll.name, id]);
+    }
+    return ops;
+  }
+
+  rollback(): void {
+    for (const { coll, id, doc } of [...this.before.values()].reverse()) coll.rawPut(id, doc);
+  }
+
+  finish(): void {
+    this.release();
+  }
+}
+
+/**
+ * Collects the effects of one write operation. Every mutation goes through here so that unique
+ * checks, index maintenance, transaction undo and journaling cannot be forgotten.
+ */
+export class WriteBatch {
+  readonly ops: JournalOp[] = [];
+
+  constructor(private readonly tx: TxState | undefined) {}
+
+  /** Inserts a new document; duplicate `_id` or unique key throws before anything changes. */
+  insert(coll: CollectionState, doc: Document): void {
+    const id = keyOf(doc._id);
+    if (coll.docs.has(id)) throw new DuplicateKeyError(coll.ns, '_id_', { _id: 1 }, { _id: doc._id });
+    coll.checkUnique(id, doc);
+    this.apply(coll, id, doc);
+  }
+
+  /** Replaces the stored document with the same `_id`. */
+  replace(coll: CollectionState, doc: Document): void {
+    const id = keyOf(doc._id);
+    coll.checkUnique(id, doc);
+    this.apply(coll, id, doc);
+  }
+
+  delete(coll: CollectionState, id: string): void {
+    const prev = coll.docs.get(id);
+    if (!prev) return;
+    if (this.tx) this.tx.touch(coll, id);
+    coll.rawPut(id, null);
+    if (!this.tx) this.ops.push(['d', coll.name, prev._id]);
+  }
+
+  index(coll: CollectionState, def: IndexDef): void {
+    this.ops.push(['i', coll.name, def]);
+  }
+
+  private apply(coll: CollectionState, id: string, doc: Document): void {
+    if (this.tx) this.tx.touch(coll, id);
+    coll.rawPut(id, doc);
+    if (!this.tx) this.ops.push(['p', coll.name, doc]);
+  }
+}
+
+export interface EngineOptions {
+  /** Journal size that triggers compaction into a snapshot. @default 64 MiB */
+  readonly compactAtBytes?: number;
+}
+
+export class EmbeddedDatabase {
+  readonly collections = new Map<string, CollectionState>();
+  private readonly journal: Journal;
+  private activeTx: TxState | null = null;
+  private readonly txContext = new AsyncLocalStorage<TxState>();
+
+  constructor(
+    readonly name: string,
+    dir: string,
+    options: EngineOptions = {},
+  ) {
+    this.journal = Journal.open(dir, (op) => this.replay(op), {
+      compactAtBytes: options.compactAtBytes ?? 64 * 1024 * 1024,
+      snapshot: () => this.snapshotOps(),
+      canCompact: () => this.activeTx === null,
+    });
+  }
+
+  coll(name: string): CollectionState {
+    let c = this.collections.get(name);
+    if (!c) this.collections.set(name, (c = new CollectionState(name, `${this.name}.${name}`)));
+    return c;
+  }
+
+  /**
+   * Runs one write operation: `fn` mutates memory synchronously through the batch; outside a
+   * transaction the batch is journaled and the promise resolves once it is durable. If `fn`
+   * throws after a partial write (insertMany, updateMany), what it wrote is still journaled, as
+   * on MongoDB, and then the error is rethrown.
+   */
+  async write<R>(tx: TxState | undefined, fn: (batch: WriteBatch) => R): Promise<R> {
+    if (!tx) await this.waitForTx();
+    const batch = new WriteBatch(tx);
+    let result: R | undefined;
+    let error: unknown;
+    let failed = false;
+    try {
+      result = fn(batch);
+    } catch (e) {
+      failed = true;
+      error = e;
+    }
+    if (batch.ops.length > 0) await this.journal.append(batch.ops);
+    if (failed) throw error;
+    return result as R;
+  }
+
+  /** Runs `fn` with exclusive write access; its writes commit as one journal record or are undone. */
+  async transaction<R>(fn: (tx: TxState) => Promise<R>): Promise<R> {
+    const current = this.txContext.getStore();
+    if (current && current === this.activeTx) return fn(current); // nested: join the outer one
+    while (this.activeTx) await this.activeTx.done;
+    const tx = new TxState();
+    this.activeTx = tx;
+    try {
+      const result = await this.txContext.run(tx, () => fn(tx));
+      const ops = tx.commitOps();
+      if (ops.length > 0) await this.journal.append(ops);
+      return result;
+    } catch (e) {
+      tx.rollback();
+      throw e;
+    } finally {
+      this.activeTx = null;
+      tx.finish();
+    }
+  }
+
+  /** Other writers wait while a transaction is open, unless they run inside it (its own context). */
+  private async waitForTx(): Promise<void> {
+    while (this.activeTx && this.txContext.getStore() !== this.activeTx) await this.activeTx.done;
+  }
+
+  /** Creates the index if absent (idempotent); existing documents must satisfy it. */
+  async createIndex(collName: string, def: IndexDef): Promise<string> {
+    return this.write(undefined, (batch) => {
+      const coll = this.coll(collName);
+      const existing = coll.indexes.get(def.name) ?? [...coll.indexes.values()].find((i) => sameKey(i.def, def));
+      if (existing) {
+        if (sameDef(existing.def, def)) return existing.def.name;
+        throw Object.assign(new Error(`An existing index has the same name or key with different options: ${existing.def.name}`), {
+          name: 'MongoServerError',
+          code: 85,
+          codeName: 'IndexOptionsConflict',
+        });
+      }
+      const idx = new SecondaryIndex(def);
+      for (const [id, doc] of coll.docs) {
+        idx.check(coll.ns, id, doc);
+        idx.add(id, doc);
+      }
+      coll.indexes.set(def.name, idx);
+      batch.index(coll, def);
+      return def.name;
+    });
+  }
+
+  async close(): Promise<void> {
+    while (this.activeTx) await this.activeTx.done;
+    await this.journal.close();
+  }
+
+  /** Compacts now (tests and tools); normally triggered by journal size. */
+  compact(): void {
+    if (this.activeTx) throw new Error('storage: cannot compact during a transaction');
+    this.journal.compact();
+  }
+
+  private replay(op: JournalOp): void {
+    const coll = this.coll(op[1]);
+    switch (op[0]) {
+      case 'p':
+        coll.rawPut(keyOf(op[2]._id), op[2]);
+        break;
+      case 'd':
+        coll.rawPut(keyOf(op[2]), null);
+        break;
+      case 'i':
+        // Replay tolerates momentary duplicates (a later line fixes them), so no check here.
+        if (!coll.indexes.has(op[2].name)) {
+          const idx = new SecondaryIndex(op[2]);
+          for (const [id, doc] of coll.docs) idx.add(id, doc);
+          coll.indexes.set(op[2].name, idx);
+        }
+        break;
+    }
+  }
+
+  private *snapshotOps(): Iterable<JournalOp> {
+    for (const coll of this.collections.values()) {
+      for (const idx of coll.indexes.values()) yield ['i', coll.name, idx.def];
+      for (const doc of coll.docs.values()) yield ['p', coll.name, doc];
+    }
+  }
+}
+
+const sameKey = (a: IndexDef, b: IndexDef): boolean => JSON.stringify(a.key) === JSON.stringify(b.key);
+const sameDef = (a: IndexDef, b: IndexDef): boolean =>
+  a.name === b.name &&
+  sameKey(a, b) &&
+  a.unique === b.unique &&
+  a.sparse === b.sparse &&
+  JSON.stringify(a.partialFilterExpression ?? null) === JSON.stringify(b.partialFilterExpression ?? null);

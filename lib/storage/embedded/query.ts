@@ -1,0 +1,176 @@
+/**
+ * Private to the embedded engine. Reading: pick candidates from the `_id` map or a secondary
+ * index (equality on `_id`, on all fields of an index, on its leading field, or a range on its
+ * leading field), then test each candidate with mingo's full MongoDB query semantics. The index
+ * only narrows the search; mingo decides what matches, so the planner can be conservative.
+ */
+import { Query } from 'mingo';
+import type { Document, Sort } from 'mongodb';
+import { badValue } from '../errors.js';
+import type { CollectionState } from './engine.js';
+import type { Range, SecondaryIndex } from './indexes.js';
+import { isIndexableScalar, isPlainObject, keyOf, typeRank } from './values.js';
+
+interface FieldPlan {
+  eq?: unknown[];
+  range?: Range;
+}
+
+/** Largest `$in` list (or compound combination) answered from an index instead of a scan. */
+const MAX_LOOKUP_KEYS = 1000;
+
+/** Equality and range constraints per top-level field (including `$and` clauses). */
+function analyze(filter: Document, out = new Map<string, FieldPlan>()): Map<string, FieldPlan> {
+  for (const [field, cond] of Object.entries(filter)) {
+    if (field === '$and' && Array.isArray(cond)) {
+      for (const clause of cond) if (isPlainObject(clause)) analyze(clause, out);
+      continue;
+    }
+    if (field.startsWith('$') || out.has(field)) continue;
+    if (isIndexableScalar(cond)) {
+      out.set(field, { eq: [cond] });
+      continue;
+    }
+    if (!isPlainObject(cond)) continue;
+    const ops = cond as Record<string, unknown>;
+    if ('$eq' in ops && isIndexableScalar(ops.$eq)) out.set(field, { eq: [ops.$eq] });
+    else if (Array.isArray(ops.$in) && ops.$in.length <= MAX_LOOKUP_KEYS && ops.$in.every(isIndexableScalar)) out.set(field, { eq: ops.$in });
+    else {
+      const lo = ops.$gt !== undefined ? ops.$gt : ops.$gte;
+      const hi = ops.$lt !== undefined ? ops.$lt : ops.$lte;
+      const okLo = lo === undefined || (isIndexableScalar(lo) && lo !== null);
+      const okHi = hi === undefined || (isIndexableScalar(hi) && hi !== null);
+      if ((lo !== undefined || hi !== undefined) && okLo && okHi && (lo === undefined || hi === undefined || typeRank(lo) === typeRank(hi))) {
+        out.set(field, { range: { lo, loInclusive: ops.$gt === undefined, hi, hiInclusive: ops.$lt === undefined } });
+      }
+    }
+  }
+  return out;
+}
+
+/** Candidate documents for `filter`, or null when only a full scan will do. */
+function candidates(coll: CollectionState, filter: Document): Document[] | null {
+  const plan = analyze(filter);
+  if (plan.size === 0) return null;
+  const idPlan = plan.get('_id');
+  if (idPlan?.eq) return fromIds(coll, idPlan.eq.map(keyOf));
+
+  let best: { score: number; ids: () => Set<string> } | null = null;
+  const consider = (score: number, ids: () => Set<string>): void => {
+    if (!best || score > best.score) best = { score, ids };
+  };
+  for (const idx of coll.indexes.values()) {
+    if (!idx.complete) continue;
+    const fields = idx.fields;
+    const lead = plan.get(fields[0]!);
+    if (!lead) continue;
+    const eqs = fields.map((f) => plan.get(f)?.eq);
+    if (eqs.every((e) => e !== undefined) && fields.length > 1) {
+      const tuples = product(eqs as unknown[][]);
+      if (tuples) consider(30 + fields.length + (idx.def.unique ? 5 : 0), () => idx.lookupFull(tuples));
+    }
+    if (lead.eq) consider(20 + (idx.def.unique && fields.length === 1 ? 5 : 0), () => idx.lookupLead(lead.eq!));
+    else if (lead.range) consider(10, () => idx.lookupRange(lead.range!));
+  }
+  const chosen = best as { ids: () => Set<string> } | null;
+  return chosen ? fromIds(coll, chosen.ids()) : null;
+}
+
+function fromIds(coll: CollectionState, ids: Iterable<string>): Document[] {
+  const out: Document[] = [];
+  for (const id of ids) {
+    const d = coll.docs.get(id);
+    if (d) out.push(d);
+  }
+  return out;
+}
+
+function product(lists: unknown[][]): unknown[][] | null {
+  let out: unknown[][] = [[]];
+  for (const list of lists) {
+    const next: unknown[][] = [];
+    for (const prefix of out) for (const v of list) next.push([...prefix, v]);
+    if (next.length > MAX_LOOKUP_KEYS) return null;
+    out = next;
+  }
+  return out;
+}
+
+export interface MatchOptions {
+  readonly sort?: Record<string, 1 | -1> | undefined;
+  readonly skip?: number | undefined;
+  readonly limit?: number | undefined;
+}
+
+export function compileFilter(filter: Document | undefined): Query | null {
+  if (filter === undefined || filter === null) return null;
+  if (!isPlainObject(filter)) throw badValue('filter must be an object');
+  if (Object.keys(filter).length === 0) return null;
+  try {
+    return new Query(filter, {});
+  } catch (e) {
+    throw badValue(`invalid filter: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Stored documents (not copies) that match, in sort order, after skip/limit. Without a sort the
+ * order is insertion order for scans and index order for index lookups, as on MongoDB
+ * (unspecified either way).
+ */
+export function matchDocs(coll: CollectionState, filter: Document | undefined, opts: MatchOptions = {}): Document[] {
+  const q = compileFilter(filter);
+  const source: Iterable<Document> = (filter && candidates(coll, filter)) ?? coll.docs.values();
+  const skip = opts.skip ?? 0;
+  const limit = opts.limit && opts.limit > 0 ? opts.limit : Infinity;
+  if (!opts.sort || Object.keys(opts.sort).length === 0) {
+    const out: Document[] = [];
+    let skipped = 0;
+    for (const d of source) {
+      if (q && !q.test(d)) continue;
+      if (skipped < skip) {
+        skipped++;
+        continue;
+      }
+      out.push(d);
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+  const matched: Document[] = [];
+  for (const d of source) if (!q || q.test(d)) matched.push(d);
+  let cursor = new Query({}, {}).find<Document>(matched).sort(opts.sort);
+  if (skip > 0) cursor = cursor.skip(skip);
+  if (limit !== Infinity) cursor = cursor.limit(limit);
+  return cursor.all();
+}
+
+/** Applies a find-style projection (inclusion, exclusion, `$slice`, `$elemMatch`, `a.$`). */
+export function project(docs: Document[], projection: Document | undefined, filter?: Document): Document[] {
+  if (!projection || Object.keys(projection).length === 0) return docs;
+  try {
+    return new Query(filter ?? {}, {}).find<Document>(docs, projection).all();
+  } catch (e) {
+    throw badValue(`invalid projection: ${(e as Error).message}`);
+  }
+}
+
+/** Normalises every shape the driver accepts for `sort` into `{ field: 1 | -1 }`. */
+export function normalizeSort(sort: Sort | string | undefined, direction?: unknown): Record<string, 1 | -1> | undefined {
+  if (sort === undefined || sort === null) return undefined;
+  const out: Record<string, 1 | -1> = {};
+  const dir = (d: unknown): 1 | -1 => {
+    if (d === 1 || d === 'asc' || d === 'ascending' || d === undefined) return 1;
+    if (d === -1 || d === 'desc' || d === 'descending') return -1;
+    throw badValue(`unsupported sort direction: ${JSON.stringify(d)}`);
+  };
+  if (typeof sort === 'string') out[sort] = dir(direction);
+  else if (sort instanceof Map) for (const [k, d] of sort) out[String(k)] = dir(d);
+  else if (Array.isArray(sort)) {
+    if (sort.length === 2 && typeof sort[0] === 'string' && !Array.isArray(sort[1])) out[sort[0]] = dir(sort[1]);
+    else for (const s of sort as unknown[]) (Array.isArray(s) ? (out[String(s[0])] = dir(s[1])) : (out[String(s)] = 1));
+  } else for (const [k, d] of Object.entries(sort)) out[k] = dir(d);
+  return out;
+}
+
+export type { SecondaryIndex };

@@ -1,0 +1,41 @@
+/**
+ * The document storage seam. Business code calls `openStorage(config)` once, then
+ * `storage.db('folio_accounts').collection<User>('users')` and uses the mongodb driver's
+ * collection API (the subset in types.ts). With `mongodbUri` it is the real driver; without it,
+ * the embedded engine journaled under `dataDir`. See README.md for guarantees and limits.
+ */
+import type { Document } from 'mongodb';
+import { openEmbeddedStorage } from './embedded/index.js';
+import { openMongoStorage } from './mongo.js';
+import type { DocCollection } from './types.js';
+
+export type * from './types.js';
+export { isDuplicateKeyError, DuplicateKeyError, BulkWriteError, StorageServerError } from './errors.js';
+export { ObjectId, Binary } from 'mongodb';
+
+export interface StorageOptions {
+  /** Use this MongoDB (FolioConfig.mongodbUri); the embedded engine when unset. */
+  mongodbUri?: string | undefined;
+  /** Where the embedded engine keeps `<dbName>/journal.log` etc. (FolioConfig.dataDir). */
+  dataDir: string;
+  /** Embedded only: journal size that triggers compaction. @default 64 MiB */
+  compactAtBytes?: number;
+}
+
+export interface Storage {
+  db(name: string): FolioDb;
+  close(): Promise<void>;
+  readonly kind: 'embedded' | 'mongodb';
+}
+
+export interface FolioDb {
+  collection<T extends Document>(name: string): DocCollection<T>;
+  /** Runs fn atomically: all writes made through `tx` commit together or not at all. */
+  transaction<R>(fn: (tx: FolioDb) => Promise<R>): Promise<R>;
+  readonly name: string;
+}
+
+export async function openStorage(opts: StorageOptions): Promise<Storage> {
+  if (opts.mongodbUri) return openMongoStorage(opts.mongodbUri);
+  return openEmbeddedStorage(opts.dataDir, opts.compactAtBytes !== undefined ? { compactAtBytes: opts.compactAtBytes } : {});
+}
