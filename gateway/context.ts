@@ -1,0 +1,23 @@
+/**
+ * Private to the gateway: the per-request context every plugin and the subgraph fetcher share.
+ */
+import type { BaseContext } from '@apollo/server';
+import type { OperationTypeNode } from 'graphql';
+import type { Caller } from '../lib/identity.js';
+
+export interface GatewayContext extends BaseContext {
+  readonly caller: Caller;
+  readonly requestId: string;
+  /** Signed identity headers for every subgraph request (signed once per request). */
+  readonly identityHeaders: Readonly<Record<string, string>>;
+  /** Everything about the caller that can change an answer; keys shared work (dedup, caches). */
+  readonly identityKey: string;
+  /** Set by the operation-kind hook once Apollo has resolved the operation. */
+  operationKind?: OperationTypeNode;
+  operationName?: string | null;
+}
+
+/** Everything in a Caller that a subgraph can see, as one string: two callers with the same key are indistinguishable downstream. */
+export function identityKeyOf(caller: Caller): string {
+  return [caller.userId ?? '', caller.roles.join(','), caller.sessionId ?? '', caller.partnerId ?? '', caller.scopes.join(','), caller.clientAddress].join('\n');
+}

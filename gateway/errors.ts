@@ -1,0 +1,61 @@
+/**
+ * Private to the gateway: how gateway errors reach clients. Every refusal carries
+ * `extensions.code` from lib/errors.ts and the catalogue's HTTP status; the Apollo `formatError`
+ * normaliser keeps subgraph errors as the federation engine produced them (our plugins never
+ * change federation results) and masks anything unexpected.
+ */
+import { unwrapResolverError } from '@apollo/server/errors';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { FolioError, type ErrorCode } from '../lib/errors.js';
+
+export interface ErrorResponse {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
+/** A pre-execution refusal (rate limit, auth, overload, …) as a GraphQL-over-HTTP response. */
+export function errorResponse(error: FolioError): ErrorResponse {
+  const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
+  const retryAfter = error.details.retryAfterSeconds;
+  if (typeof retryAfter === 'number') headers['retry-after'] = String(Math.max(1, Math.ceil(retryAfter)));
+  const body = JSON.stringify({ errors: [{ message: error.message, extensions: { code: error.code, ...error.details } }] });
+  return { status: error.httpStatus, headers, body };
+}
+
+/** A FolioError as a GraphQLError that Apollo Server sends with the catalogue's status. */
+export function toGraphQLError(error: FolioError): GraphQLError {
+  return new GraphQLError(error.message, {
+    extensions: { code: error.code, ...error.details, http: { status: error.httpStatus } },
+    originalError: error,
+  });
+}
+
+export function folioGraphQLError(code: ErrorCode, message?: string, details?: Record<string, unknown>): GraphQLError {
+  return toGraphQLError(new FolioError(code, message, details ? { details } : {}));
+}
+
+/** Marker set by operation-limit rejections (graphql-armor) so formatError can give them our code. */
+export const LIMIT_EXTENSION = 'folioLimit';
+
+/** Apollo `formatError`: never throws. */
+export function formatGatewayError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  try {
+    const original = unwrapResolverError(error);
+    if (original instanceof FolioError) {
+      return { ...formatted, message: original.message, extensions: { code: original.code, ...original.details } };
+    }
+    const extensions = formatted.extensions;
+    if (extensions && LIMIT_EXTENSION in extensions) {
+      const { [LIMIT_EXTENSION]: limit, ...rest } = extensions;
+      return {
+        ...formatted,
+        message: formatted.message.replace(/^Syntax Error: /, ''),
+        extensions: { ...rest, code: 'OPERATION_LIMIT_EXCEEDED', limit },
+      };
+    }
+    return formatted;
+  } catch {
+    return { message: 'Internal server error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+  }
+}

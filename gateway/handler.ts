@@ -1,0 +1,249 @@
+/**
+ * Private to the gateway: the HTTP edge. One request reads as a chain:
+ * route → shed load → read body (bounded) → strip internal headers → authenticate → rate limit →
+ * trusted documents → response cache → (deduplicated) execution by Apollo Server → respond.
+ * Everything before execution is a map lookup or two on the hot path.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HeaderMap, type ApolloServer } from '@apollo/server';
+import { trace } from '@opentelemetry/api';
+import { FolioError, isFolioError } from '../lib/errors.js';
+import { signIdentity } from '../lib/identity.js';
+import type { Logger } from '../lib/logger.js';
+import { identityKeyOf, type GatewayContext } from './context.js';
+import { errorResponse, type ErrorResponse } from './errors.js';
+import type { Authenticator } from './plugins/auth.js';
+import type { HealthCheck } from './plugins/health.js';
+import type { InflightDedup, SharedResponse } from './plugins/inflightDedup.js';
+import type { LoadShedder } from './plugins/loadShedding.js';
+import type { GatewayMetrics } from './plugins/metrics.js';
+import { clientNameOf, type RateLimiter } from './plugins/rateLimit.js';
+import { requestIdOf } from './plugins/requestId.js';
+import type { ResponseCache } from './plugins/responseCache.js';
+import type { GraphQLBody, TrustedDocuments } from './plugins/trustedDocuments.js';
+
+export interface HandlerDeps {
+  readonly apollo: ApolloServer<GatewayContext>;
+  readonly secret: string;
+  readonly graphqlPath: string;
+  readonly maxBodyBytes: number;
+  readonly auth: Authenticator;
+  readonly rateLimiter: RateLimiter;
+  readonly trustedDocuments: TrustedDocuments;
+  readonly dedup: InflightDedup | undefined;
+  readonly responseCache: ResponseCache | undefined;
+  readonly shedder: LoadShedder;
+  readonly metrics: GatewayMetrics;
+  readonly health: HealthCheck;
+  readonly logger: Logger;
+  readonly isDraining: () => boolean;
+}
+
+/** Client headers Apollo Server needs (content negotiation, CSRF); nothing else reaches it. */
+const FORWARDED = ['content-type', 'accept', 'apollo-require-preflight', 'x-apollo-operation-name'] as const;
+const tracer = trace.getTracer('folio-gateway');
+
+function send(res: ServerResponse, status: number, headers: Iterable<readonly [string, string]>, body: string | Buffer): void {
+  res.statusCode = status;
+  for (const [name, value] of headers) res.setHeader(name, value);
+  res.end(body);
+}
+
+function sendError(res: ServerResponse, response: ErrorResponse): void {
+  send(res, response.status, Object.entries(response.headers), response.body);
+}
+
+function readBody(req: IncomingMessage, max: number): Promise<string> {
+  const declared = Number(req.headers['content-length']);
+  if (declared > max) return Promise.reject(new FolioError('PAYLOAD_TOO_LARGE', `The request body exceeds ${max} bytes.`));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > max) {
+        reject(new FolioError('PAYLOAD_TOO_LARGE', `The request body exceeds ${max} bytes.`));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function parseJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new FolioError('BAD_USER_INPUT', `${what} is not valid JSON.`);
+  }
+}
+
+function bodyFromSearch(search: URLSearchParams): GraphQLBody {
+  const body: GraphQLBody = {};
+  for (const name of ['query', 'operationName', 'documentId'] as const) {
+    const value = search.get(name);
+    if (value !== null) body[name] = value;
+  }
+  for (const name of ['variables', 'extensions'] as const) {
+    const value = search.get(name);
+    if (value !== null) body[name] = parseJson(value, name);
+  }
+  return body;
+}
+
+function searchFromBody(body: GraphQLBody): string {
+  const search = new URLSearchParams();
+  for (const [name, value] of Object.entries(body)) {
+    if (value !== undefined) search.set(name, typeof value === 'string' ? value : JSON.stringify(value));
+  }
+  return search.toString();
+}
+
+function documentKeyOf(body: GraphQLBody): string {
+  const hash = (body.extensions as { persistedQuery?: { sha256Hash?: unknown } } | undefined)?.persistedQuery?.sha256Hash;
+  const source = typeof body.query === 'string' ? body.query : typeof hash === 'string' ? `#${hash}` : '';
+  return `${typeof body.operationName === 'string' ? body.operationName : ''}\n${source}`;
+}
+
+export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  const { metrics, logger } = deps;
+
+  async function execute(method: string, req: IncomingMessage, body: GraphQLBody, context: GatewayContext): Promise<SharedResponse> {
+    const headers = new HeaderMap();
+    for (const name of FORWARDED) {
+      const value = req.headers[name];
+      if (typeof value === 'string') headers.set(name, value);
+    }
+    const result = await deps.apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method, headers, search: method === 'GET' ? searchFromBody(body) : '', body: method === 'GET' ? undefined : body },
+      context: async () => context,
+    });
+    let text: string;
+    if (result.body.kind === 'complete') {
+      text = result.body.string;
+    } else {
+      // Incremental delivery is not served through the gateway; collect it rather than fail.
+      const parts: string[] = [];
+      for await (const part of result.body.asyncIterator) parts.push(part);
+      text = parts.join('');
+    }
+    return { status: result.status ?? 200, headers: [...result.headers], body: Buffer.from(text), cacheControl: result.headers.get('cache-control') };
+  }
+
+  async function serveGraphQL(req: IncomingMessage, res: ServerResponse, requestId: string, search: string): Promise<{ status: number; operation: string }> {
+    const method = req.method === 'GET' ? 'GET' : 'POST';
+    let operation = 'anonymous';
+    deps.shedder.enter();
+    try {
+      let rawKey: string;
+      let body: GraphQLBody;
+      if (method === 'GET') {
+        rawKey = search;
+        body = bodyFromSearch(new URLSearchParams(search));
+      } else {
+        rawKey = await readBody(req, deps.maxBodyBytes);
+        const parsed = parseJson(rawKey, 'The request body');
+        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+          throw new FolioError('BAD_USER_INPUT', 'The request body must be one JSON object (batched requests are not accepted).');
+        }
+        body = parsed as GraphQLBody;
+      }
+      operation = metrics.operationLabel(typeof body.operationName === 'string' ? body.operationName : null);
+
+      // Identity comes only from our own resolution, never from a client's x-folio-* headers.
+      for (const name of Object.keys(req.headers)) if (name.startsWith('x-folio-')) delete req.headers[name];
+      const { caller, rateLimit } = await deps.auth.authenticate(req.headers, req.socket.remoteAddress ?? 'unknown');
+      await deps.rateLimiter.consume(caller, clientNameOf(req.headers), rateLimit);
+      await deps.trustedDocuments.apply(body, caller);
+
+      const accept = req.headers.accept ?? '';
+      const requestKey = `${method}\n${accept}\n${rawKey}`;
+      const cached = deps.responseCache?.get(requestKey, caller);
+      if (cached) {
+        send(res, cached.status, [...cached.headers, ['x-cache', 'HIT']], cached.body);
+        return { status: cached.status, operation };
+      }
+
+      const identityKey = identityKeyOf(caller);
+      const documentKey = documentKeyOf(body);
+      const run = async (): Promise<SharedResponse> => {
+        const context: GatewayContext = { caller, requestId, identityKey, identityHeaders: signIdentity(caller, deps.secret) };
+        const response = await execute(method, req, body, context);
+        deps.dedup?.learn(documentKey, context.operationKind ?? 'unknown');
+        deps.responseCache?.maybeStore(requestKey, caller, response, context.operationKind);
+        return response;
+      };
+      let response: SharedResponse;
+      if (deps.dedup && deps.dedup.isKnownQuery(documentKey)) {
+        const shared = await deps.dedup.run(`${identityKey}\n${requestKey}`, run);
+        if (shared.joined) metrics.dedupJoined.inc({ stage: 'inbound' });
+        response = shared.response;
+      } else {
+        response = await run();
+      }
+      send(res, response.status, response.headers, response.body);
+      return { status: response.status, operation };
+    } finally {
+      deps.shedder.leave();
+    }
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const requestId = requestIdOf(req.headers);
+    res.setHeader('x-request-id', requestId);
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const search = q === -1 ? '' : url.slice(q + 1);
+
+    if (path === deps.graphqlPath && (req.method === 'POST' || req.method === 'GET')) {
+      const span = tracer.startSpan('folio.gateway.request');
+      let status = 500;
+      let operation = 'anonymous';
+      try {
+        if (deps.isDraining()) throw new FolioError('SERVICE_UNAVAILABLE', 'The gateway is shutting down; retry.', { details: { retryAfterSeconds: 1 } });
+        ({ status, operation } = await serveGraphQL(req, res, requestId, search));
+      } catch (error) {
+        const folio = isFolioError(error) ? error : new FolioError('INTERNAL_SERVER_ERROR');
+        if (!isFolioError(error)) logger.error({ requestId, err: error }, 'unexpected gateway error');
+        metrics.errors.inc({ code: folio.code });
+        status = folio.httpStatus;
+        if (!res.headersSent) sendError(res, errorResponse(folio));
+        else res.destroy();
+      } finally {
+        span.end();
+        metrics.requests.inc({ operation, status: String(status) });
+        metrics.requestDuration.observe({ operation }, (performance.now() - started) / 1000);
+      }
+      return;
+    }
+    if (req.method === 'GET' && path === '/healthz') {
+      const draining = deps.isDraining();
+      send(res, draining ? 503 : 200, [['content-type', 'application/json']], JSON.stringify({ status: draining ? 'draining' : 'ok' }));
+      return;
+    }
+    if (req.method === 'GET' && path === '/readyz') {
+      const readiness = deps.isDraining() ? { ready: false, subgraphs: {} } : await deps.health.readiness();
+      send(res, readiness.ready ? 200 : 503, [['content-type', 'application/json']], JSON.stringify(readiness));
+      return;
+    }
+    if (req.method === 'GET' && path === '/metrics') {
+      const text = await metrics.registry.metrics();
+      send(res, 200, [['content-type', metrics.registry.contentType]], text);
+      return;
+    }
+    send(res, 404, [['content-type', 'application/json']], JSON.stringify({ errors: [{ message: 'Not found.', extensions: { code: 'NOT_FOUND' } }] }));
+  }
+
+  return (req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      logger.error({ err: error }, 'request handler failed');
+      if (!res.headersSent) send(res, 500, [['content-type', 'application/json']], JSON.stringify({ errors: [{ message: 'Internal server error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] }));
+      else res.destroy();
+    });
+  };
+}

@@ -1,0 +1,66 @@
+/**
+ * Health and readiness. `/healthz` answers 200 while the process serves (503 once it drains for
+ * shutdown). `/readyz` asks every subgraph for `{ __typename }` with a signed anonymous identity:
+ * a subgraph answers only after its storage is open, so this checks subgraphs and storage. The
+ * result is cached for `cacheMs` so probes cannot multiply into subgraph load.
+ */
+import type { Dispatcher } from 'undici';
+import { ANONYMOUS, signIdentity } from '../../lib/identity.js';
+
+export interface HealthOptions {
+  readonly subgraphs: ReadonlyArray<{ readonly name: string; readonly url: string }>;
+  readonly dispatcher: Dispatcher;
+  readonly secret: string;
+  /** Per-subgraph probe timeout. @default 2000 */
+  readonly timeoutMs?: number;
+  /** How long a readiness answer is reused. @default 1000 */
+  readonly cacheMs?: number;
+}
+
+export interface Readiness {
+  readonly ready: boolean;
+  readonly subgraphs: Record<string, 'ok' | 'down'>;
+}
+
+export interface HealthCheck {
+  readiness(): Promise<Readiness>;
+}
+
+const PROBE = JSON.stringify({ query: '{ __typename }' });
+
+export function createHealthCheck(options: HealthOptions): HealthCheck {
+  let cached: { at: number; value: Promise<Readiness> } | undefined;
+  const timeout = options.timeoutMs ?? 2000;
+
+  async function probe(url: string): Promise<'ok' | 'down'> {
+    try {
+      const target = new URL(url);
+      const response = await options.dispatcher.request({
+        origin: target.origin,
+        path: `${target.pathname}${target.search}`,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...signIdentity({ ...ANONYMOUS, clientAddress: 'gateway-readyz' }, options.secret) },
+        body: PROBE,
+        headersTimeout: timeout,
+        bodyTimeout: timeout,
+      });
+      const text = await response.body.text();
+      return response.statusCode === 200 && text.includes('"__typename"') ? 'ok' : 'down';
+    } catch {
+      return 'down';
+    }
+  }
+
+  return {
+    readiness() {
+      const now = Date.now();
+      if (cached && now - cached.at < (options.cacheMs ?? 1000)) return cached.value;
+      const value = Promise.all(options.subgraphs.map(async (s) => [s.name, await probe(s.url)] as const)).then((entries) => ({
+        ready: entries.every(([, state]) => state === 'ok'),
+        subgraphs: Object.fromEntries(entries),
+      }));
+      cached = { at: now, value };
+      return value;
+    },
+  };
+}

@@ -1,0 +1,55 @@
+/**
+ * Prometheus metrics for the gateway, served at GET /metrics: requests and latency per operation,
+ * per-subgraph latency, errors by code, rate-limit rejections, response-cache hits, shed requests,
+ * deduplicated requests. Operation names come from clients, so the label set is bounded.
+ */
+import { Counter, Histogram } from 'prom-client';
+import { createMetrics, type ServiceMetrics } from '../../lib/metrics.js';
+
+export interface MetricsOptions {
+  /** Distinct operation-name labels before the rest are counted as "other". @default 200 */
+  readonly maxOperationLabels?: number;
+}
+
+export interface GatewayMetrics extends ServiceMetrics {
+  readonly subgraphDuration: Histogram<'subgraph' | 'outcome'>;
+  readonly rateLimited: Counter<'kind'>;
+  readonly responseCache: Counter<'result'>;
+  readonly shed: Counter<'reason'>;
+  readonly dedupJoined: Counter<'stage'>;
+  /** A bounded label for a client-chosen operation name. */
+  operationLabel(name: string | null | undefined): string;
+}
+
+export function createGatewayMetrics(options: MetricsOptions = {}): GatewayMetrics {
+  const base = createMetrics('gateway');
+  const registers = [base.registry];
+  const labels = new Set<string>();
+  const max = options.maxOperationLabels ?? 200;
+  return {
+    ...base,
+    subgraphDuration: new Histogram({
+      name: 'folio_gateway_subgraph_request_duration_seconds',
+      help: 'Subgraph fetch latency',
+      labelNames: ['subgraph', 'outcome'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    rateLimited: new Counter({ name: 'folio_gateway_rate_limited_total', help: 'Requests refused by a rate limit', labelNames: ['kind'], registers }),
+    responseCache: new Counter({ name: 'folio_gateway_response_cache_total', help: 'Response cache lookups', labelNames: ['result'], registers }),
+    shed: new Counter({ name: 'folio_gateway_shed_total', help: 'Requests shed under overload', labelNames: ['reason'], registers }),
+    dedupJoined: new Counter({
+      name: 'folio_gateway_dedup_joined_total',
+      help: 'Requests answered by an identical in-flight execution',
+      labelNames: ['stage'],
+      registers,
+    }),
+    operationLabel(name) {
+      if (!name) return 'anonymous';
+      if (labels.has(name)) return name;
+      if (labels.size >= max || name.length > 100 || !/^[_A-Za-z][_0-9A-Za-z]*$/.test(name)) return 'other';
+      labels.add(name);
+      return name;
+    },
+  };
+}

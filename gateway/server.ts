@@ -1,0 +1,157 @@
+/**
+ * The Folio gateway: Apollo Gateway + Apollo Server behind our own HTTP edge (handler.ts), with the
+ * plugins in plugins/. Public API: startGateway.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloGateway } from '@apollo/gateway';
+import { Redis } from 'ioredis';
+import { Agent } from 'undici';
+import type { FolioConfig } from '../lib/config.js';
+import { createLogger, type Logger } from '../lib/logger.js';
+import type { GatewayContext } from './context.js';
+import { formatGatewayError } from './errors.js';
+import { createRequestHandler } from './handler.js';
+import { apq } from './plugins/apq.js';
+import { createAuthenticator } from './plugins/auth.js';
+import { createHealthCheck } from './plugins/health.js';
+import { createInflightDedup } from './plugins/inflightDedup.js';
+import { introspectionPlugin } from './plugins/introspection.js';
+import { createLoadShedder } from './plugins/loadShedding.js';
+import { loggingPlugin } from './plugins/logging.js';
+import { createGatewayMetrics } from './plugins/metrics.js';
+import { operationLimits } from './plugins/operationLimits.js';
+import { createRateLimiter } from './plugins/rateLimit.js';
+import { createResponseCache } from './plugins/responseCache.js';
+import { createTrustedDocuments, loadFromAccounts } from './plugins/trustedDocuments.js';
+import { SubgraphFetcher } from './subgraphFetcher.js';
+import { accountsBaseUrl, loadSupergraph } from './supergraph.js';
+
+export interface StartGatewayOptions {
+  /** Serve this supergraph instead of the configured file; subgraph URLs from it. */
+  readonly supergraphSdl?: string;
+  /** Subgraph URLs by name, overriding the supergraph's. */
+  readonly subgraphUrls?: Partial<Record<string, string>>;
+  /** Where accounts' internal endpoints live. @default config.gateway.authUrl, else accounts' URL minus /graphql */
+  readonly authUrl?: string;
+  /** Share identical in-flight queries (inbound and subgraph fetches). @default true */
+  readonly dedup?: boolean;
+  /** Cache responses the subgraphs hint as cacheable. @default true */
+  readonly responseCache?: boolean;
+  /** How long stop() waits for in-flight requests. @default 10000 */
+  readonly drainTimeoutMs?: number;
+  readonly logger?: Logger;
+}
+
+export interface RunningGateway {
+  /** GraphQL endpoint, e.g. http://127.0.0.1:4000/graphql */
+  readonly url: string;
+  readonly port: number;
+  /** Stops accepting, drains in-flight requests (up to drainTimeoutMs), then closes everything. */
+  stop(): Promise<void>;
+}
+
+type Lifecycle = { state: 'serving' } | { state: 'draining'; done: Promise<void> } | { state: 'stopped' };
+
+export async function startGateway(config: FolioConfig, options: StartGatewayOptions = {}): Promise<RunningGateway> {
+  const settings = config.gateway;
+  const logger = options.logger ?? createLogger('gateway', config.logLevel);
+  const metrics = createGatewayMetrics();
+  const supergraph = loadSupergraph(config, options);
+  const urls = new Map(supergraph.subgraphs.map((s) => [s.name, s.url]));
+  const authUrl = options.authUrl ?? settings.authUrl ?? accountsBaseUrl(supergraph.subgraphs);
+  const dedup = options.dedup !== false;
+
+  // One keep-alive pool for all subgraph traffic.
+  const dispatcher = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: 256 });
+  const gateway = new ApolloGateway({
+    supergraphSdl: supergraph.sdl,
+    logger: logger.child({ component: 'apollo-gateway' }),
+    buildService: ({ name, url }) =>
+      new SubgraphFetcher({ name, url: urls.get(name) ?? url!, dispatcher, timeoutMs: settings.subgraphTimeoutMs, dedup, metrics }),
+  });
+
+  const limits = operationLimits({
+    maxDepth: settings.maxDepth,
+    maxCost: settings.maxCost,
+    maxAliases: settings.maxAliases,
+    maxTokens: settings.maxTokens,
+    blockFieldSuggestions: config.production,
+  });
+  const apollo = new ApolloServer<GatewayContext>({
+    gateway,
+    logger: logger.child({ component: 'apollo-server' }),
+    nodeEnv: config.production ? 'production' : 'development',
+    introspection: true, // gated per caller by introspectionPlugin
+    persistedQueries: apq(),
+    validationRules: limits.validationRules,
+    plugins: [...(limits.plugins as ApolloServerPlugin<GatewayContext>[]), introspectionPlugin({ production: config.production }), loggingPlugin(logger)],
+    formatError: formatGatewayError,
+    includeStacktraceInErrorResponses: !config.production,
+    allowBatchedHttpRequests: false,
+  });
+  await apollo.start();
+
+  const redis = config.redisUrl ? new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false }) : undefined;
+  redis?.on('error', (err) => logger.warn({ err }, 'redis error (rate limits fall back to in-process)'));
+  const shedder = createLoadShedder({ maxInFlight: settings.maxInFlight, maxEventLoopLagMs: settings.maxEventLoopLagMs, metrics });
+  let lifecycle: Lifecycle = { state: 'serving' };
+
+  const handler = createRequestHandler({
+    apollo,
+    secret: config.internalSecret,
+    graphqlPath: '/graphql',
+    maxBodyBytes: settings.maxBodyBytes,
+    auth: createAuthenticator({ secret: config.internalSecret, authUrl, cacheSeconds: settings.authCacheSeconds }),
+    rateLimiter: createRateLimiter({ user: settings.rateLimitUser, address: settings.rateLimitAddress, redis, metrics }),
+    trustedDocuments: createTrustedDocuments({ load: loadFromAccounts(config.internalSecret, authUrl) }),
+    dedup: dedup ? createInflightDedup() : undefined,
+    responseCache: options.responseCache === false ? undefined : createResponseCache({ metrics }),
+    shedder,
+    metrics,
+    health: createHealthCheck({ subgraphs: supergraph.subgraphs, dispatcher, secret: config.internalSecret }),
+    logger,
+    isDraining: () => lifecycle.state !== 'serving',
+  });
+
+  const server = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: 20_000, requestTimeout: 120_000 }, handler);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.gatewayPort, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}/graphql`;
+  logger.info({ url, subgraphs: supergraph.subgraphs, authUrl }, 'gateway ready');
+
+  async function drain(): Promise<void> {
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    const deadline = Date.now() + (options.drainTimeoutMs ?? 10_000);
+    while (shedder.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    server.closeAllConnections();
+    await closed;
+    shedder.close();
+    await apollo.stop();
+    await dispatcher.close();
+    redis?.disconnect();
+    lifecycle = { state: 'stopped' };
+    logger.info('gateway stopped');
+  }
+
+  return {
+    url,
+    port,
+    stop() {
+      if (lifecycle.state === 'stopped') return Promise.resolve();
+      if (lifecycle.state === 'draining') return lifecycle.done;
+      const done = drain();
+      lifecycle = { state: 'draining', done };
+      return done;
+    },
+  };
+}

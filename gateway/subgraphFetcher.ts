@@ -1,0 +1,149 @@
+/**
+ * Private to the gateway: how the gateway talks to subgraphs. Replaces RemoteGraphQLDataSource's
+ * make-fetch-happen/node-fetch stack (a Request object, a Headers copy and a cache lookup per
+ * fetch) with one keep-alive undici Agent, and adds:
+ * - the signed identity and request id on every request (never a client's own headers);
+ * - a per-subgraph timeout, and a clear error (without internal URLs) when a subgraph is down;
+ * - deduplication of identical in-flight query fetches for the same identity (never mutations):
+ *   one HTTP call answers all of them, with byte-identical input, so results cannot differ;
+ * - per-subgraph latency metrics, and cache-control hints folded into the operation's policy
+ *   (as the stock data source does) so the response cache sees subgraph @cacheControl hints.
+ */
+import { STATUS_CODES } from 'node:http';
+import { GraphQLError } from 'graphql';
+import type { Dispatcher } from 'undici';
+import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
+import type { GatewayContext } from './context.js';
+import type { GatewayMetrics } from './plugins/metrics.js';
+
+export interface SubgraphFetcherOptions {
+  readonly name: string;
+  readonly url: string;
+  readonly dispatcher: Dispatcher;
+  /** Per-request timeout (headers and body each). */
+  readonly timeoutMs: number;
+  /** Share identical in-flight query fetches. @default true */
+  readonly dedup?: boolean;
+  readonly metrics?: GatewayMetrics;
+}
+
+interface RawResult {
+  readonly status: number;
+  readonly cacheControl: string | undefined;
+  readonly body: string;
+}
+
+export class SubgraphFetcher implements GraphQLDataSource<GatewayContext> {
+  private readonly origin: string;
+  private readonly path: string;
+  private readonly inFlight = new Map<string, Promise<RawResult>>();
+
+  constructor(private readonly options: SubgraphFetcherOptions) {
+    const url = new URL(options.url);
+    this.origin = url.origin;
+    this.path = `${url.pathname}${url.search}`;
+  }
+
+  async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
+    const { request } = options;
+    if (!request.query) throw new Error('Missing query');
+    const context = options.kind === 'incoming operation' ? options.context : undefined;
+    const body = JSON.stringify({
+      query: request.query,
+      variables: request.variables,
+      operationName: request.operationName,
+      ...(request.extensions ? { extensions: request.extensions } : {}),
+    });
+    const dedupable = this.options.dedup !== false && context !== undefined && !/^\s*(mutation|subscription)\b/.test(request.query);
+    let raw: RawResult;
+    if (dedupable) {
+      const key = `${context.identityKey}\n${body}`;
+      let pending = this.inFlight.get(key);
+      if (!pending) {
+        pending = this.send(body, context).finally(() => this.inFlight.delete(key));
+        this.inFlight.set(key, pending);
+      } else {
+        this.options.metrics?.dedupJoined.inc({ stage: 'subgraph' });
+      }
+      raw = await pending;
+    } else {
+      raw = await this.send(body, context);
+    }
+
+    if (raw.status < 200 || raw.status >= 300) throw this.httpError(raw);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw.body);
+    } catch {
+      throw this.unavailable('returned a response that is not JSON');
+    }
+    if (parsed === null || typeof parsed !== 'object') throw this.unavailable('returned a response that is not a JSON object');
+    if (options.kind === 'incoming operation') {
+      const policy = options.incomingRequestContext.overallCachePolicy;
+      if (policy && 'restrict' in policy) policy.restrict(parseCacheControl(raw.cacheControl));
+    }
+    return parsed as GatewayGraphQLResponse;
+  }
+
+  private async send(body: string, context: GatewayContext | undefined): Promise<RawResult> {
+    const started = performance.now();
+    const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
+    if (context) {
+      Object.assign(headers, context.identityHeaders);
+      headers['x-request-id'] = context.requestId;
+    }
+    let outcome = 'ok';
+    try {
+      const response = await this.options.dispatcher.request({
+        origin: this.origin,
+        path: this.path,
+        method: 'POST',
+        headers,
+        body,
+        headersTimeout: this.options.timeoutMs,
+        bodyTimeout: this.options.timeoutMs,
+      });
+      const text = await response.body.text();
+      const cacheControl = response.headers['cache-control'];
+      return { status: response.statusCode, cacheControl: Array.isArray(cacheControl) ? cacheControl.join(',') : cacheControl, body: text };
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      outcome = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' ? 'timeout' : 'unreachable';
+      throw this.unavailable(outcome === 'timeout' ? `did not answer within ${this.options.timeoutMs} ms` : 'is unreachable');
+    } finally {
+      this.options.metrics?.subgraphDuration.observe({ subgraph: this.options.name, outcome }, (performance.now() - started) / 1000);
+    }
+  }
+
+  private unavailable(what: string): GraphQLError {
+    return new GraphQLError(`Subgraph "${this.options.name}" ${what}.`, {
+      extensions: { code: 'SERVICE_UNAVAILABLE', serviceName: this.options.name },
+    });
+  }
+
+  // Same shape as RemoteGraphQLDataSource.errorFromResponse, minus the subgraph's URL.
+  private httpError(raw: RawResult): GraphQLError {
+    let body: unknown = raw.body;
+    try {
+      body = JSON.parse(raw.body);
+    } catch {
+      // keep the text
+    }
+    const statusText = STATUS_CODES[raw.status] ?? '';
+    const code = raw.status === 401 ? 'UNAUTHENTICATED' : raw.status === 403 ? 'FORBIDDEN' : undefined;
+    return new GraphQLError(`${raw.status}: ${statusText}`, {
+      extensions: { ...(code ? { code } : {}), serviceName: this.options.name, response: { status: raw.status, statusText, body } },
+    });
+  }
+}
+
+/** `max-age=60, public` → a cache hint (as @apollo/gateway's parseCacheControlHeader). */
+export function parseCacheControl(header: string | undefined): { maxAge: number; scope?: 'PUBLIC' | 'PRIVATE' } {
+  if (!header) return { maxAge: 0 };
+  const maxAge = /(?:^|,)\s*max-age=(\d+)\s*(?:,|$)/i.exec(header);
+  const hint: { maxAge: number; scope?: 'PUBLIC' | 'PRIVATE' } = { maxAge: maxAge ? Number(maxAge[1]) : 0 };
+  if (/(?:^|,)\s*private\s*(?:,|$)/i.test(header)) hint.scope = 'PRIVATE';
+  if (/(?:^|,)\s*public\s*(?:,|$)/i.test(header)) hint.scope = 'PUBLIC';
+  return hint;
+}
