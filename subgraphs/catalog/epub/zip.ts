@@ -38,7 +38,7 @@ export async function openZip(bytes: Buffer, limits: EpubLimits): Promise<ZipArc
   if (bytes.length > limits.maxCompressedBytes) {
     throw new EpubError(
       'TOO_LARGE',
-      `The file is ${formatMiB(bytes.length)}; the limit is ${formatMiB(limits.maxCompressedBytes)}.`,
+      `The file (${bytes.length.toLocaleString('en-US')} bytes) is larger than the ${formatMiB(limits.maxCompressedBytes)} limit.`,
     );
   }
   let zip: ZipFile;
