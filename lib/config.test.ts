@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.js';
+
+describe('configuration', () => {
+  it('fills documented defaults', () => {
+    const config = loadConfig({});
+    expect(config.gatewayPort).toBe(4000);
+    expect(config.subgraphPorts).toEqual({ accounts: 4001, catalog: 4002, ugc: 4003, search: 4004 });
+    expect(config.production).toBe(false);
+    expect(config.admin.username).toBe('admin');
+    expect(config.internalSecret.length).toBeGreaterThanOrEqual(32);
+    expect(config.mongodbUri).toBeUndefined();
+  });
+
+  it('names every bad variable', () => {
+    try {
+      loadConfig({ FOLIO_GATEWAY_PORT: 'eighty', MONGODB_URI: 'postgres://x', QDRANT_URL: 'not a url' });
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      const message = (error as ConfigError).message;
+      expect(message).toContain('FOLIO_GATEWAY_PORT');
+      expect(message).toContain('MONGODB_URI');
+      expect(message).toContain('QDRANT_URL');
+    }
+  });
+
+  it('requires secrets in production', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/FOLIO_INTERNAL_SECRET.*\n.*FOLIO_ADMIN_PASSWORD|FOLIO_ADMIN_PASSWORD/s);
+    const config = loadConfig({ NODE_ENV: 'production', FOLIO_INTERNAL_SECRET: 'x'.repeat(40), FOLIO_ADMIN_PASSWORD: 'a long admin password' });
+    expect(config.demoData).toBe(false);
+  });
+
+  it('parses service hosts and rejects unknown services', () => {
+    expect(loadConfig({ FOLIO_SERVICE_HOSTS: 'accounts=acc, search=srch' }).serviceHosts).toMatchObject({ accounts: 'acc', search: 'srch', catalog: '127.0.0.1' });
+    expect(() => loadConfig({ FOLIO_SERVICE_HOSTS: 'billing=x' })).toThrow(/FOLIO_SERVICE_HOSTS/);
+  });
+});
