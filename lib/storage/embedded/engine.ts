@@ -18,6 +18,8 @@ export class CollectionState {
   /** `keyOf(_id)` → stored document (never handed out; callers get copies). */
   readonly docs = new Map<string, Document>();
   readonly indexes = new Map<string, SecondaryIndex>();
+  /** Documents tested against a filter so far (like explain's totalDocsExamined); proves index use. */
+  docsExamined = 0;
 
   constructor(
     readonly name: string,

@@ -127,6 +127,7 @@ export function matchDocs(coll: CollectionState, filter: Document | undefined, o
     const out: Document[] = [];
     let skipped = 0;
     for (const d of source) {
+      coll.docsExamined++;
       if (q && !q.test(d)) continue;
       if (skipped < skip) {
         skipped++;
@@ -138,7 +139,10 @@ export function matchDocs(coll: CollectionState, filter: Document | undefined, o
     return out;
   }
   const matched: Document[] = [];
-  for (const d of source) if (!q || q.test(d)) matched.push(d);
+  for (const d of source) {
+    coll.docsExamined++;
+    if (!q || q.test(d)) matched.push(d);
+  }
   let cursor = new Query({}, {}).find<Document>(matched).sort(opts.sort);
   if (skip > 0) cursor = cursor.skip(skip);
   if (limit !== Infinity) cursor = cursor.limit(limit);

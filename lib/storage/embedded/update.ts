@@ -64,6 +64,7 @@ export function applyUpdate(current: Document, update: Document | Document[], ar
       try {
         mingoUpdate(doc, modifier, arrayFilters ? (toStored(arrayFilters) as Document[]) : undefined, undefined, { cloneMode: 'none' });
       } catch (e) {
+        if (/immutable field '_id'/.test((e as Error).message)) throw immutableId();
         throw badValue(`invalid update: ${(e as Error).message}`);
       }
     }
@@ -104,7 +105,9 @@ export function upsertSeed(filter: Document): Document {
     }
   };
   collect(filter);
-  const seed: Document = {};
+  // mingo refuses to $set `_id`, so it goes in directly.
+  const seed: Document = '_id' in sets ? { _id: toStored(sets._id) } : {};
+  delete sets._id;
   if (Object.keys(sets).length > 0) mingoUpdate(seed, { $set: toStored(sets) as Document }, undefined, undefined, { cloneMode: 'none' });
   return seed;
 }
