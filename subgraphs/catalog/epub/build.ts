@@ -158,6 +158,6 @@ export function epubFiles(book: BookSource): Array<[name: string, content: strin
   ];
 }
 
-export function buildEpub(book: BookSource): Promise<Buffer> {
+export async function buildEpub(book: BookSource): Promise<Buffer> {
   return zipEntries(epubFiles(book));
 }
