@@ -1,0 +1,190 @@
+/**
+ * Approximate matching of an edited quote, bounded so its cost does not grow with the book:
+ * "filter, then verify". Seeds (exact pieces of the quote and of its stored context) are
+ * looked up in the gram index; each hit votes for where the quote would start; only small
+ * windows around the best-voted starts (and, in the highlight's own chapter, around its old
+ * position) are searched with approx-string-match, allowing errors in proportion to the
+ * quote's length. Private to the anchoring library.
+ */
+import approxSearch from 'approx-string-match';
+import { GRAM_LENGTH } from './gramIndex.js';
+import type { ChapterSpan, RevisionText } from './revision.js';
+import type { Candidate } from './scoring.js';
+import type { TextAnchor } from './types.js';
+
+/** Pieces of the quote used as seeds (spread evenly over it). */
+const MAX_QUOTE_SEEDS = 8;
+/** A seed occurring more often than this in scope says nothing about where the quote is. */
+const MAX_SEED_HITS = 8;
+/** Seed clusters (windows) verified per scope. */
+const MAX_WINDOWS = 3;
+/** Equally good matches kept per window (approx-string-match reports every best end). */
+const MAX_MATCHES_PER_WINDOW = 8;
+
+export interface FuzzyLimits {
+  readonly maxErrorRatio: number;
+  readonly maxFuzzyQuoteLength: number;
+}
+
+/** Where to look: book offsets `[from, to)`, minus one chapter already searched. */
+export interface SearchScope {
+  readonly from: number;
+  readonly to: number;
+  readonly skip?: ChapterSpan;
+}
+
+/** A likely start of the quote, with the chapter the evidence came from. */
+export interface Window {
+  readonly chapter: ChapterSpan;
+  readonly center: number;
+}
+
+interface Seed {
+  readonly text: string;
+  /** Added to a seed hit's offset to get the implied quote start. */
+  readonly delta: number;
+}
+
+export const maxErrorsFor = (length: number, ratio: number): number => Math.max(1, Math.floor(length * ratio));
+
+function seedsOf(anchor: TextAnchor): Seed[] {
+  const { exact, prefix, suffix } = anchor;
+  const seeds: Seed[] = [];
+  if (exact.length >= GRAM_LENGTH) {
+    const span = exact.length - GRAM_LENGTH;
+    const count = Math.min(MAX_QUOTE_SEEDS, Math.ceil(exact.length / GRAM_LENGTH));
+    let last = -1;
+    for (let k = 0; k < count; k += 1) {
+      const offset = count === 1 ? 0 : Math.round((k * span) / (count - 1));
+      if (offset === last) continue;
+      last = offset;
+      seeds.push({ text: exact.slice(offset, offset + GRAM_LENGTH), delta: -offset });
+    }
+  }
+  if (prefix.length >= GRAM_LENGTH) seeds.push({ text: prefix.slice(-GRAM_LENGTH), delta: GRAM_LENGTH });
+  if (suffix.length >= GRAM_LENGTH) seeds.push({ text: suffix.slice(0, GRAM_LENGTH), delta: -exact.length });
+  return seeds;
+}
+
+/**
+ * The best-supported likely starts of the quote within `scope`: seed hits are grouped when
+ * they imply starts within `gap` of each other; groups with more distinct seeds come first,
+ * then those nearer `expectedStart`.
+ */
+export function seedWindows(
+  revision: RevisionText,
+  anchor: TextAnchor,
+  scope: SearchScope,
+  expectedStart: number | null,
+  gap: number,
+): Window[] {
+  const votes: { start: number; seed: number; chapter: ChapterSpan }[] = [];
+  for (const [seedNo, seed] of seedsOf(anchor).entries()) {
+    for (const hit of revision.index.seedOccurrences(seed.text, scope.from, scope.to, MAX_SEED_HITS)) {
+      const chapter = revision.chapterAt(hit);
+      if (!chapter || chapter === scope.skip) continue;
+      votes.push({ start: hit + seed.delta, seed: seedNo, chapter });
+    }
+  }
+  if (votes.length === 0) return [];
+  votes.sort((a, b) => a.start - b.start);
+
+  const clusters: { window: Window; support: number }[] = [];
+  let group = [votes[0]!];
+  const close = (): void => {
+    const median = group[group.length >> 1]!;
+    clusters.push({
+      window: { chapter: median.chapter, center: median.start },
+      support: new Set(group.map((v) => v.seed)).size,
+    });
+  };
+  for (const vote of votes.slice(1)) {
+    const prev = group[group.length - 1]!;
+    if (vote.start - prev.start <= gap && vote.chapter === prev.chapter) group.push(vote);
+    else {
+      close();
+      group = [vote];
+    }
+  }
+  close();
+
+  const distance = (w: Window): number => (expectedStart === null ? 0 : Math.abs(w.center - expectedStart));
+  clusters.sort((a, b) => b.support - a.support || distance(a.window) - distance(b.window));
+  return clusters.slice(0, MAX_WINDOWS).map((c) => c.window);
+}
+
+interface Hit {
+  readonly start: number;
+  readonly end: number;
+  readonly errors: number;
+}
+
+/** Best approximate matches of `pattern` in book text `[from, to)`. */
+function searchRange(text: string, from: number, to: number, pattern: string, maxErrors: number): Hit[] {
+  if (to - from < pattern.length - maxErrors || to <= from) return [];
+  return approxSearch(text.slice(from, to), pattern, maxErrors)
+    .slice(0, MAX_MATCHES_PER_WINDOW)
+    .map((m) => ({ start: from + m.start, end: from + m.end, errors: m.errors }));
+}
+
+/**
+ * Candidates for the quote starting within `slack` of `window.center`, in the window's
+ * chapter. Quotes longer than `maxFuzzyQuoteLength` are matched by their head and tail
+ * (half that length each): the head is searched around the center, the tail where the head
+ * says the quote ends, allowing the length to change by the error budget. The quote score of
+ * such a match is estimated from head and tail errors and the change of length.
+ */
+export function matchesAround(
+  revision: RevisionText,
+  quote: string,
+  window: Window,
+  slack: number,
+  limits: FuzzyLimits,
+): Candidate[] {
+  const { chapter, center } = window;
+  const { text } = revision;
+  const clampFrom = (n: number): number => Math.max(chapter.start, n);
+  const clampTo = (n: number): number => Math.min(chapter.end, n);
+  const length = quote.length;
+
+  if (length <= limits.maxFuzzyQuoteLength) {
+    const maxErrors = maxErrorsFor(length, limits.maxErrorRatio);
+    return searchRange(text, clampFrom(center - slack), clampTo(center + length + slack), quote, maxErrors).map((h) => ({
+      chapter,
+      start: h.start,
+      end: h.end,
+      quoteScore: 1 - h.errors / length,
+    }));
+  }
+
+  const half = limits.maxFuzzyQuoteLength >> 1;
+  const head = quote.slice(0, half);
+  const tail = quote.slice(length - half);
+  const halfErrors = maxErrorsFor(half, limits.maxErrorRatio);
+  // How much the untested middle may grow or shrink; capped so the tail window stays small.
+  const lengthSlack = Math.min(maxErrorsFor(length, limits.maxErrorRatio), 4 * limits.maxFuzzyQuoteLength);
+  const candidates: Candidate[] = [];
+  for (const h of searchRange(text, clampFrom(center - slack), clampTo(center + half + slack), head, halfErrors).slice(0, 2)) {
+    const expectedEnd = h.start + length;
+    const tails = searchRange(
+      text,
+      clampFrom(Math.max(h.end, expectedEnd - half - lengthSlack - halfErrors)),
+      clampTo(expectedEnd + lengthSlack + halfErrors),
+      tail,
+      halfErrors,
+    );
+    let best: Hit | undefined;
+    for (const t of tails) {
+      if (!best || Math.abs(t.end - expectedEnd) < Math.abs(best.end - expectedEnd)) best = t;
+    }
+    if (!best) continue;
+    const lengthChange = Math.abs(best.end - h.start - length) / length;
+    candidates.push({
+      chapter,
+      start: h.start,
+      end: best.end,
+      quoteScore: Math.max(0, 1 - (h.errors + best.errors) / (2 * half) - lengthChange),
+    });
+  }
+  return candidates;
+}
