@@ -1,0 +1,311 @@
+/**
+ * One embedded collection in memory (private to lib/vectors): a USearch HNSW graph for dense
+ * vectors, an exact copy of the vectors for filtered exact search (USearch's JS API can neither
+ * read vectors back nor take a filter callback), an inverted index for sparse vectors, and
+ * keyword indexes on the payload keys that filters use.
+ *
+ * Slots are allocated monotonically and never reused: an upsert of an existing id removes the old
+ * slot and takes a new one, which keeps the HNSW graph and the postings free of stale aliases.
+ */
+import { Index, MetricKind, ScalarKind, exactSearch } from 'usearch';
+import type { Matches } from 'usearch';
+import { conditionValues, isEmptyFilter, matchesFilter } from './filter.js';
+import { prefetchLimit, reciprocalRankFusion } from './fusion.js';
+import { SparseIndex } from './sparseIndex.js';
+import type { PayloadFilter, PayloadScalar, SearchHit, SearchRequest, SparseVector, VectorPoint } from './types.js';
+import { VectorStoreError } from './types.js';
+
+export interface HnswTuning {
+  /** Stored scalar type in the graph. f16 halves memory; the bench measured recall and latency of both. */
+  readonly quantization: 'f16' | 'f32';
+  /** HNSW M. */
+  readonly connectivity: number;
+  readonly expansionAdd: number;
+  readonly expansionSearch: number;
+  /** Filtered candidate sets up to this size are scanned exactly instead of walking the graph. */
+  readonly exactSearchThreshold: number;
+  /** Threads for batch inserts (USearch adds in parallel). */
+  readonly threads: number;
+}
+
+export interface CollectionMeta {
+  readonly embedderId: string;
+  readonly dimension: number;
+  readonly payloadIndexes: readonly string[];
+}
+
+/** Most payload bytes a point may carry (JSON). */
+const MAX_PAYLOAD_BYTES = 64 * 1024;
+/** Beyond this over-fetch the planner gives up on the graph and scans the filtered set exactly. */
+const MAX_OVERFETCH = 100_000;
+
+type Scored = { slot: number; score: number };
+
+const valueKey = (value: unknown): string => `${typeof value}:${String(value)}`;
+
+export function newHnsw(dimension: number, tuning: HnswTuning): Index {
+  return new Index({
+    dimensions: dimension,
+    metric: MetricKind.Cos,
+    quantization: tuning.quantization === 'f16' ? ScalarKind.F16 : ScalarKind.F32,
+    connectivity: tuning.connectivity,
+    expansion_add: tuning.expansionAdd,
+    expansion_search: tuning.expansionSearch,
+    multi: false,
+  });
+}
+
+export class EmbeddedCollection {
+  private vectors: Float32Array;
+  private readonly ids: Array<string | undefined> = [];
+  private readonly payloads: Array<Record<string, unknown> | undefined> = [];
+  private readonly idToSlot = new Map<string, number>();
+  private readonly keyword = new Map<string, Map<string, Set<number>>>();
+  readonly sparse = new SparseIndex();
+  private nextSlot = 0;
+  /** Changed since the last save. */
+  dirty = false;
+
+  constructor(
+    readonly meta: CollectionMeta,
+    readonly hnsw: Index,
+    private readonly tuning: HnswTuning,
+    vectors?: Float32Array,
+  ) {
+    this.vectors = vectors ?? new Float32Array(1024 * meta.dimension);
+    for (const key of meta.payloadIndexes) this.keyword.set(key, new Map());
+  }
+
+  get size(): number {
+    return this.idToSlot.size;
+  }
+
+  get slotCount(): number {
+    return this.nextSlot;
+  }
+
+  get tuningQuantization(): 'f16' | 'f32' {
+    return this.tuning.quantization;
+  }
+
+  /** After a load: slots up to `count` were allocated (some died) and are never handed out again. */
+  ensureSlotCount(count: number): void {
+    this.nextSlot = Math.max(this.nextSlot, count);
+  }
+
+  /** Raw vectors of every slot ever allocated (dead slots are zeros): what the persistence layer saves. */
+  vectorData(): Float32Array {
+    return this.vectors.subarray(0, this.nextSlot * this.meta.dimension);
+  }
+
+  *livePoints(): Generator<{ slot: number; id: string; payload: Record<string, unknown>; sparse: SparseVector }> {
+    for (const [id, slot] of this.idToSlot) {
+      yield { slot, id, payload: this.payloads[slot]!, sparse: this.sparse.vector(slot) ?? { indices: [], values: [] } };
+    }
+  }
+
+  /** Restores a saved point without touching the graph (it was loaded with it). */
+  restore(slot: number, id: string, payload: Record<string, unknown>, sparse: SparseVector): void {
+    this.nextSlot = Math.max(this.nextSlot, slot + 1);
+    this.place(slot, id, payload, sparse);
+  }
+
+  addPayloadIndex(key: string): void {
+    if (this.keyword.has(key)) return;
+    const index = new Map<string, Set<number>>();
+    this.keyword.set(key, index);
+    for (const slot of this.idToSlot.values()) this.indexValue(index, slot, this.payloads[slot]![key]);
+  }
+
+  upsert(points: readonly VectorPoint[]): void {
+    if (points.length === 0) return;
+    const payloads = points.map((point) => {
+      const json = JSON.stringify(point.payload);
+      if (json.length > MAX_PAYLOAD_BYTES) throw new VectorStoreError('INVALID_ARGUMENT', `payload of ${point.id} exceeds ${MAX_PAYLOAD_BYTES} bytes`);
+      // A JSON round trip gives the payload exactly the shape Qdrant would store and return.
+      return JSON.parse(json) as Record<string, unknown>;
+    });
+    this.removeSlots(points.flatMap((point) => this.idToSlot.get(point.id) ?? []));
+    const dim = this.meta.dimension;
+    const first = this.nextSlot;
+    this.reserve(first + points.length);
+    const keys = new BigUint64Array(points.length);
+    points.forEach((point, i) => {
+      const slot = first + i;
+      keys[i] = BigInt(slot);
+      const target = this.vectors.subarray(slot * dim, (slot + 1) * dim);
+      let norm = 0;
+      for (let d = 0; d < dim; d++) norm += point.dense[d]! * point.dense[d]!;
+      norm = Math.sqrt(norm);
+      for (let d = 0; d < dim; d++) target[d] = point.dense[d]! / norm;
+      this.place(slot, point.id, payloads[i]!, point.sparse);
+    });
+    this.nextSlot = first + points.length;
+    this.hnsw.add(keys, this.vectors.subarray(first * dim, this.nextSlot * dim), points.length > 64 ? this.tuning.threads : 1);
+    this.dirty = true;
+  }
+
+  deleteIds(ids: readonly string[]): number {
+    return this.removeSlots(ids.flatMap((id) => this.idToSlot.get(id) ?? []));
+  }
+
+  deleteByFilter(filter: PayloadFilter): number {
+    return this.removeSlots(this.matchingSlots(filter));
+  }
+
+  count(filter?: PayloadFilter): number {
+    return isEmptyFilter(filter) ? this.size : this.matchingSlots(filter!).length;
+  }
+
+  search(request: SearchRequest, offset: number): SearchHit[] {
+    const want = offset + request.limit;
+    const filter = isEmptyFilter(request.filter) ? undefined : request.filter;
+    let ranked: Scored[];
+    switch (request.mode) {
+      case 'dense':
+        ranked = this.denseSearch(request.dense!, want, filter);
+        break;
+      case 'sparse':
+        ranked = this.sparseSearch(request.sparse!, want, filter);
+        break;
+      case 'hybrid': {
+        const candidates = prefetchLimit(request.limit, offset);
+        const dense = this.denseSearch(request.dense!, candidates, filter).map((hit) => this.ids[hit.slot]!);
+        const sparse = this.sparseSearch(request.sparse!, candidates, filter).map((hit) => this.ids[hit.slot]!);
+        ranked = reciprocalRankFusion([dense, sparse]).map((hit) => ({ slot: this.idToSlot.get(hit.id)!, score: hit.score }));
+        break;
+      }
+      default:
+        throw new VectorStoreError('INVALID_ARGUMENT', `unknown search mode ${JSON.stringify(request.mode)}`);
+    }
+    return ranked.slice(offset, want).map(({ slot, score }) => ({ id: this.ids[slot]!, score, payload: structuredClone(this.payloads[slot]!) }));
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private sparseSearch(query: SparseVector, want: number, filter: PayloadFilter | undefined): Scored[] {
+    return this.sparse.search(query, want, filter && ((slot) => matchesFilter(this.payloads[slot]!, filter)));
+  }
+
+  /**
+   * The filter planner. Indexed equality conditions give a candidate set; a small set is scanned
+   * exactly (cheap, and exact), a large one walks the graph with enough over-fetch for the
+   * measured selectivity, widening until enough hits pass; if even that fails (the filter is far
+   * more selective than estimated) it scans the filtered set exactly.
+   */
+  private denseSearch(query: Float32Array, want: number, filter: PayloadFilter | undefined): Scored[] {
+    const live = this.size;
+    if (live === 0) return [];
+    if (!filter) return this.graphSearch(query, Math.min(want, live));
+    const accept = (slot: number): boolean => matchesFilter(this.payloads[slot]!, filter);
+    const candidates = this.indexedCandidates(filter);
+    if (candidates && candidates.length <= this.tuning.exactSearchThreshold) return this.exactSearch(query, candidates.filter(accept), want);
+    const selectivity = candidates ? Math.max(candidates.length / live, 1e-6) : 0.5;
+    let k = Math.min(live, Math.ceil((want / selectivity) * 1.5) + 16);
+    for (;;) {
+      const hits = this.graphSearch(query, k, accept);
+      if (hits.length >= want || k >= live) return hits.slice(0, want);
+      if (k >= MAX_OVERFETCH) break;
+      k = Math.min(live, k * 4);
+    }
+    const pool = candidates ?? [...this.idToSlot.values()];
+    return this.exactSearch(query, pool.filter(accept), want);
+  }
+
+  private graphSearch(query: Float32Array, k: number, accept?: (slot: number) => boolean): Scored[] {
+    const matches = this.hnsw.search(query, k, 1) as Matches;
+    const hits: Scored[] = [];
+    for (let i = 0; i < matches.keys.length; i++) {
+      const slot = Number(matches.keys[i]);
+      if (this.ids[slot] === undefined || (accept && !accept(slot))) continue;
+      hits.push({ slot, score: 1 - matches.distances[i]! });
+    }
+    return hits;
+  }
+
+  /** Brute-force cosine over a gathered candidate set (SIMD in USearch). */
+  private exactSearch(query: Float32Array, slots: readonly number[], want: number): Scored[] {
+    if (slots.length === 0) return [];
+    const dim = this.meta.dimension;
+    const dataset = new Float32Array(slots.length * dim);
+    slots.forEach((slot, row) => dataset.set(this.vectors.subarray(slot * dim, (slot + 1) * dim), row * dim));
+    const matches = exactSearch(dataset, query, dim, Math.min(want, slots.length), MetricKind.Cos, 1) as Matches;
+    return Array.from(matches.keys, (row, i) => ({ slot: slots[Number(row)]!, score: 1 - matches.distances[i]! }));
+  }
+
+  /** Slots of the most selective indexed `must` condition, or undefined when no condition is indexed. */
+  private indexedCandidates(filter: PayloadFilter): number[] | undefined {
+    let best: Array<Set<number>> | undefined;
+    let bestSize = Infinity;
+    for (const condition of filter.must ?? []) {
+      const index = this.keyword.get(condition.key);
+      if (!index) continue;
+      const sets = conditionValues(condition).flatMap((value) => index.get(valueKey(value)) ?? []);
+      const size = sets.reduce((sum, set) => sum + set.size, 0);
+      if (size < bestSize) {
+        best = sets;
+        bestSize = size;
+      }
+    }
+    if (!best) return undefined;
+    return best.length === 1 ? [...best[0]!] : [...new Set(best.flatMap((set) => [...set]))];
+  }
+
+  private matchingSlots(filter: PayloadFilter): number[] {
+    const pool = this.indexedCandidates(filter) ?? this.idToSlot.values();
+    const result: number[] = [];
+    for (const slot of pool) if (matchesFilter(this.payloads[slot]!, filter)) result.push(slot);
+    return result;
+  }
+
+  private place(slot: number, id: string, payload: Record<string, unknown>, sparse: SparseVector): void {
+    this.ids[slot] = id;
+    this.payloads[slot] = payload;
+    this.idToSlot.set(id, slot);
+    this.sparse.add(slot, sparse);
+    for (const [key, index] of this.keyword) this.indexValue(index, slot, payload[key]);
+  }
+
+  private removeSlots(slots: readonly number[]): number {
+    if (slots.length === 0) return 0;
+    for (const slot of slots) {
+      const payload = this.payloads[slot]!;
+      for (const [key, index] of this.keyword) this.unindexValue(index, slot, payload[key]);
+      this.idToSlot.delete(this.ids[slot]!);
+      this.ids[slot] = undefined;
+      this.payloads[slot] = undefined;
+      this.sparse.remove(slot);
+      this.vectors.fill(0, slot * this.meta.dimension, (slot + 1) * this.meta.dimension);
+    }
+    this.hnsw.remove(BigUint64Array.from(slots, (slot) => BigInt(slot)));
+    this.dirty = true;
+    return slots.length;
+  }
+
+  private indexValue(index: Map<string, Set<number>>, slot: number, value: unknown): void {
+    for (const element of Array.isArray(value) ? value : [value]) {
+      if (element === undefined || element === null || typeof element === 'object') continue;
+      const key = valueKey(element as PayloadScalar);
+      let set = index.get(key);
+      if (!set) index.set(key, (set = new Set()));
+      set.add(slot);
+    }
+  }
+
+  private unindexValue(index: Map<string, Set<number>>, slot: number, value: unknown): void {
+    for (const element of Array.isArray(value) ? value : [value]) {
+      const key = valueKey(element);
+      const set = index.get(key);
+      set?.delete(slot);
+      if (set?.size === 0) index.delete(key);
+    }
+  }
+
+  private reserve(slots: number): void {
+    const needed = slots * this.meta.dimension;
+    if (needed <= this.vectors.length) return;
+    const grown = new Float32Array(Math.max(needed, this.vectors.length * 2));
+    grown.set(this.vectors);
+    this.vectors = grown;
+  }
+}

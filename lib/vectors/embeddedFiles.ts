@@ -1,0 +1,145 @@
+/**
+ * On-disk format of an embedded collection (private to lib/vectors). One folder per collection:
+ *   hnsw.usearch   the USearch graph (keys are slots)
+ *   vectors.f32    the exact vectors by slot, little-endian f32 (for filtered exact search)
+ *   points.ndjson  one line per live point: slot, id, payload, sparse vector
+ *   manifest.json  embedderId, dimension, tuning, and size + sha256 of each file
+ * A save writes every file under a temporary name, renames them into place, and writes the
+ * manifest last, so a crash mid-save leaves a checksum mismatch that `open` reports as
+ * INDEX_CORRUPT (never a silently half-written index). The index is derived data: the owner
+ * rebuilds it from MongoDB.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { finished } from 'node:stream/promises';
+import { EmbeddedCollection, newHnsw } from './embeddedCollection.js';
+import type { HnswTuning } from './embeddedCollection.js';
+import { VectorStoreError } from './types.js';
+
+const FORMAT = 1;
+const FILES = { hnsw: 'hnsw.usearch', vectors: 'vectors.f32', points: 'points.ndjson' } as const;
+type FileName = keyof typeof FILES;
+
+interface Manifest {
+  readonly format: number;
+  readonly embedderId: string;
+  readonly dimension: number;
+  readonly payloadIndexes: string[];
+  readonly quantization: 'f16' | 'f32';
+  readonly points: number;
+  readonly slots: number;
+  readonly files: Record<FileName, { bytes: number; sha256: string }>;
+  readonly savedAt: string;
+}
+
+async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file, { highWaterMark: 4 * 1024 * 1024 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+async function describe(file: string): Promise<{ bytes: number; sha256: string }> {
+  return { bytes: (await stat(file)).size, sha256: await sha256File(file) };
+}
+
+export async function collectionExists(dir: string): Promise<boolean> {
+  return stat(dir).then((s) => s.isDirectory(), () => false);
+}
+
+export async function saveCollection(dir: string, collection: EmbeddedCollection): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const tmp = (name: FileName): string => path.join(dir, `${FILES[name]}.tmp`);
+
+  collection.hnsw.save(tmp('hnsw'));
+  const vectors = collection.vectorData();
+  await writeFile(tmp('vectors'), new Uint8Array(vectors.buffer, vectors.byteOffset, vectors.byteLength));
+  const out = createWriteStream(tmp('points'));
+  let lines: string[] = [];
+  for (const point of collection.livePoints()) {
+    lines.push(JSON.stringify({ s: point.slot, id: point.id, p: point.payload, i: point.sparse.indices, v: point.sparse.values }));
+    if (lines.length >= 1000) {
+      if (!out.write(lines.join('\n') + '\n')) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+      lines = [];
+    }
+  }
+  if (lines.length > 0) out.write(lines.join('\n') + '\n');
+  out.end();
+  await finished(out);
+
+  const files = {} as Record<FileName, { bytes: number; sha256: string }>;
+  for (const name of Object.keys(FILES) as FileName[]) {
+    files[name] = await describe(tmp(name));
+    await rename(tmp(name), path.join(dir, FILES[name]));
+  }
+  const manifest: Manifest = {
+    format: FORMAT,
+    embedderId: collection.meta.embedderId,
+    dimension: collection.meta.dimension,
+    payloadIndexes: [...collection.meta.payloadIndexes],
+    quantization: collection.tuningQuantization,
+    points: collection.size,
+    slots: collection.slotCount,
+    files,
+    savedAt: new Date().toISOString(),
+  };
+  await writeFile(path.join(dir, 'manifest.json.tmp'), JSON.stringify(manifest, null, 2));
+  await rename(path.join(dir, 'manifest.json.tmp'), path.join(dir, 'manifest.json'));
+  collection.dirty = false;
+}
+
+/** Opens a saved collection, verifying every file; throws INDEX_CORRUPT naming what is wrong. */
+export async function loadCollection(dir: string, name: string, tuning: Omit<HnswTuning, 'quantization'>): Promise<EmbeddedCollection> {
+  const corrupt = (why: string, cause?: unknown): VectorStoreError =>
+    new VectorStoreError('INDEX_CORRUPT', `embedded vector collection "${name}" at ${dir} is unusable (${why}); drop it and rebuild it from source data`, { cause });
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as Manifest;
+  } catch (error) {
+    throw corrupt('manifest.json is missing or unreadable', error);
+  }
+  if (manifest.format !== FORMAT || typeof manifest.embedderId !== 'string' || !Number.isInteger(manifest.dimension)) {
+    throw corrupt(`manifest format ${String(manifest.format)} is not understood`);
+  }
+  for (const fileName of Object.keys(FILES) as FileName[]) {
+    const file = path.join(dir, FILES[fileName]);
+    const expected = manifest.files?.[fileName];
+    const actual = await describe(file).catch(() => undefined);
+    if (!actual) throw corrupt(`${FILES[fileName]} is missing`);
+    if (!expected || actual.bytes !== expected.bytes || actual.sha256 !== expected.sha256) throw corrupt(`${FILES[fileName]} fails its checksum`);
+  }
+
+  const fullTuning: HnswTuning = { ...tuning, quantization: manifest.quantization };
+  const hnsw = newHnsw(manifest.dimension, fullTuning);
+  try {
+    hnsw.load(path.join(dir, FILES.hnsw));
+  } catch (error) {
+    throw corrupt('the HNSW graph does not load', error);
+  }
+  const raw = await readFile(path.join(dir, FILES.vectors));
+  if (raw.byteLength !== manifest.slots * manifest.dimension * 4) throw corrupt('vectors.f32 has the wrong size');
+  // Copy into a fresh, growable buffer (Buffer memory may be pooled and unaligned).
+  const vectors = new Float32Array(Math.max(1024, manifest.slots) * manifest.dimension);
+  vectors.set(new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4));
+  const collection = new EmbeddedCollection(
+    { embedderId: manifest.embedderId, dimension: manifest.dimension, payloadIndexes: manifest.payloadIndexes },
+    hnsw,
+    fullTuning,
+    vectors,
+  );
+  const lines = createInterface({ input: createReadStream(path.join(dir, FILES.points)), crlfDelay: Infinity });
+  for await (const line of lines) {
+    if (line.length === 0) continue;
+    const record = JSON.parse(line) as { s: number; id: string; p: Record<string, unknown>; i: number[]; v: number[] };
+    collection.restore(record.s, record.id, record.p, { indices: record.i, values: record.v });
+  }
+  // Restored slots may end before the last allocated (dead) slot; keep allocating after all of them.
+  collection.ensureSlotCount(manifest.slots);
+  if (collection.size !== manifest.points || hnsw.size() !== manifest.points) {
+    throw corrupt(`point counts disagree (manifest ${manifest.points}, points ${collection.size}, graph ${hnsw.size()})`);
+  }
+  collection.dirty = false;
+  return collection;
+}
