@@ -1,0 +1,111 @@
+/**
+ * EPUB ingest throughput: build a large synthetic EPUB, parse it, report MB/s and paragraphs/s
+ * per stage. Run: npm run bench:ingest [-- --mb 40 --zh-mb 10]
+ * Writes bench/results/ingest-<timestamp>.json and .md.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { buildEpub, epubFiles } from '../subgraphs/catalog/epub/build.js';
+import { parseEpub } from '../subgraphs/catalog/epub/parse.js';
+import type { EpubStage } from '../subgraphs/catalog/epub/parse.js';
+import { generateSyntheticBook } from '../subgraphs/catalog/demo/index.js';
+
+const { values } = parseArgs({
+  options: { mb: { type: 'string', default: '40' }, 'zh-mb': { type: 'string', default: '10' } },
+});
+const MiB = 1024 * 1024;
+
+interface RunResult {
+  language: string;
+  chapters: number;
+  paragraphs: number;
+  epubBytes: number;
+  xhtmlBytes: number;
+  textChars: number;
+  words: number;
+  buildSeconds: number;
+  parseSeconds: number;
+  stageSeconds: Partial<Record<EpubStage, number>>;
+  xhtmlMiBPerSecond: number;
+  paragraphsPerSecond: number;
+  peakRssMiB: number;
+}
+
+async function run(language: string, targetMiB: number, seed: number): Promise<RunResult> {
+  // Average generated paragraph: ~400 UTF-8 bytes (English) or ~330 (Chinese, 3 bytes a character).
+  const bytesPerParagraph = language === 'en' ? 400 : 330;
+  const paragraphsPerChapter = 500;
+  const chapters = Math.max(1, Math.round((targetMiB * MiB) / (bytesPerParagraph * paragraphsPerChapter)));
+  const source = generateSyntheticBook({ chapters, paragraphsPerChapter, seed, language });
+  const xhtmlBytes = epubFiles(source)
+    .filter(([name]) => name.endsWith('.xhtml'))
+    .reduce((sum, [, content]) => sum + Buffer.byteLength(content), 0);
+
+  let started = performance.now();
+  const epub = await buildEpub(source);
+  const buildSeconds = (performance.now() - started) / 1000;
+
+  let peakRss = process.memoryUsage().rss;
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
+  const stageStarts: Array<[EpubStage, number]> = [];
+  started = performance.now();
+  const book = await parseEpub(epub, {}, { onStage: (stage) => void stageStarts.push([stage, performance.now()]) });
+  const ended = performance.now();
+  clearInterval(sampler);
+
+  const stageSeconds: Partial<Record<EpubStage, number>> = {};
+  stageStarts.forEach(([stage, at], i) => (stageSeconds[stage] = ((stageStarts[i + 1]?.[1] ?? ended) - at) / 1000));
+  const parseSeconds = (ended - started) / 1000;
+  const paragraphs = book.chapters.reduce((sum, c) => sum + c.paragraphs.length, 0);
+  return {
+    language,
+    chapters: book.chapters.length,
+    paragraphs,
+    epubBytes: epub.length,
+    xhtmlBytes,
+    textChars: book.chapters.reduce((sum, c) => sum + c.text.length, 0),
+    words: book.wordCount,
+    buildSeconds: round(buildSeconds),
+    parseSeconds: round(parseSeconds),
+    stageSeconds: Object.fromEntries(Object.entries(stageSeconds).map(([k, v]) => [k, round(v)])),
+    xhtmlMiBPerSecond: round(xhtmlBytes / MiB / parseSeconds),
+    paragraphsPerSecond: Math.round(paragraphs / parseSeconds),
+    peakRssMiB: Math.round(peakRss / MiB),
+  };
+}
+
+const round = (n: number): number => Math.round(n * 1000) / 1000;
+
+const runs = [await run('en', Number(values.mb), 1), await run('zh', Number(values['zh-mb']), 2)];
+const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+const result = {
+  benchmark: 'ingest',
+  at: new Date().toISOString(),
+  node: process.version,
+  platform: `${process.platform}-${process.arch}`,
+  runs,
+};
+
+const table = [
+  '| language | EPUB MiB | XHTML MiB | chapters | paragraphs | parse s | FORMATTING s | PARSING s | SPLITTING s | XHTML MiB/s | paragraphs/s | peak RSS MiB |',
+  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ...runs.map(
+    (r) =>
+      `| ${r.language} | ${(r.epubBytes / MiB).toFixed(1)} | ${(r.xhtmlBytes / MiB).toFixed(1)} | ${r.chapters} | ${r.paragraphs} | ${r.parseSeconds} | ${r.stageSeconds.FORMATTING} | ${r.stageSeconds.PARSING} | ${r.stageSeconds.SPLITTING} | ${r.xhtmlMiBPerSecond} | ${r.paragraphsPerSecond} | ${r.peakRssMiB} |`,
+  ),
+];
+const markdown = `# EPUB ingest benchmark
+
+${result.at}, Node ${result.node}, ${result.platform}. Synthetic books (generateSyntheticBook), built with buildEpub and parsed
+with parseEpub at default limits. PARSING (XHTML → text blocks + sanitized HTML) dominates.
+
+${table.join('\n')}
+`;
+
+const outDir = join(dirname(fileURLToPath(import.meta.url)), 'results');
+await mkdir(outDir, { recursive: true });
+await writeFile(join(outDir, `ingest-${stamp}.json`), `${JSON.stringify(result, null, 2)}\n`);
+await writeFile(join(outDir, `ingest-${stamp}.md`), markdown);
+console.log(markdown);
