@@ -68,6 +68,8 @@ const schema = z.object({
     .transform((v) => v === 'true' || v === '1'),
   /** Log level for pino. @default info */
   FOLIO_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** scrypt cost as log2(N) for password hashes; lower it only to speed up tests. @default 15 */
+  FOLIO_PASSWORD_SCRYPT_LOG_N: z.coerce.number().int().min(10).max(20).default(15),
   /** Lifetime of a session token. @default 30 days */
   FOLIO_SESSION_TTL_HOURS: positiveInt.default(24 * 30),
   /** Run the gateway on any supergraph file (subgraph URLs from the file). */
@@ -133,6 +135,7 @@ export interface FolioConfig {
   readonly demoData: boolean;
   readonly logLevel: RawConfig['FOLIO_LOG_LEVEL'];
   readonly sessionTtlMs: number;
+  readonly passwordScryptLogN: number;
   readonly supergraphPath: string | undefined;
   readonly publicCatalogUrl: string;
   readonly embeddings: { readonly url: string; readonly model: string; readonly apiKey: string | undefined } | undefined;
@@ -193,6 +196,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FolioConfig {
   if (raw.FOLIO_EMBEDDINGS_URL && !raw.FOLIO_EMBEDDINGS_MODEL) problems.push('FOLIO_EMBEDDINGS_MODEL: required with FOLIO_EMBEDDINGS_URL');
   if (raw.FOLIO_LLM_URL && !raw.FOLIO_LLM_MODEL) problems.push('FOLIO_LLM_MODEL: required with FOLIO_LLM_URL');
   if (raw.FOLIO_S3_ENDPOINT && !raw.FOLIO_S3_BUCKET) problems.push('FOLIO_S3_BUCKET: required with FOLIO_S3_ENDPOINT');
+  if (production && raw.FOLIO_PASSWORD_SCRYPT_LOG_N < 15) problems.push('FOLIO_PASSWORD_SCRYPT_LOG_N: must be at least 15 in production');
   if (raw.FOLIO_SUBGRAPH_BASE_PORT > 65532) problems.push('FOLIO_SUBGRAPH_BASE_PORT: needs four consecutive ports (at most 65532)');
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -221,6 +225,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FolioConfig {
     demoData: raw.FOLIO_DEMO_DATA && !production,
     logLevel: raw.FOLIO_LOG_LEVEL,
     sessionTtlMs: raw.FOLIO_SESSION_TTL_HOURS * 3_600_000,
+    passwordScryptLogN: raw.FOLIO_PASSWORD_SCRYPT_LOG_N,
     supergraphPath: raw.FOLIO_SUPERGRAPH_PATH ? path.resolve(raw.FOLIO_SUPERGRAPH_PATH) : undefined,
     publicCatalogUrl: raw.FOLIO_PUBLIC_CATALOG_URL ?? `http://${raw.FOLIO_HOST}:${subgraphPort(1)}`,
     embeddings: raw.FOLIO_EMBEDDINGS_URL

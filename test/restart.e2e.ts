@@ -39,6 +39,7 @@ async function startLauncher(base: number): Promise<{ child: ChildProcess; gatew
       FOLIO_SUBGRAPH_BASE_PORT: String(base + 1),
       FOLIO_DEMO_DATA: 'false',
       FOLIO_LOG_LEVEL: 'warn',
+      FOLIO_PASSWORD_SCRYPT_LOG_N: '12',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -16,7 +16,7 @@ export const accountsService: ServiceModule = {
   async start({ config, storage, logger: parent }): Promise<RunningService> {
     const logger = parent.child({ service: 'accounts' });
     const store = await openAccountsStore(storage.db(databaseName('accounts')));
-    const service = new AccountService(store, { sessionTtlMs: config.sessionTtlMs, logger });
+    const service = new AccountService(store, { sessionTtlMs: config.sessionTtlMs, scryptLogN: config.passwordScryptLogN, logger });
     const admin = await service.ensureAdmin(config.admin.username, config.admin.password);
     logger.info({ username: admin.username }, 'admin account ready');
 

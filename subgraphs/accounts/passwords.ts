@@ -7,10 +7,19 @@ import { randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOpti
 const scrypt = (password: string, salt: Buffer, keylen: number, options: ScryptOptions): Promise<Buffer> =>
   new Promise((resolve, reject) => scryptCallback(password, salt, keylen, options, (err, key) => (err ? reject(err) : resolve(key))));
 
-/** N=2^15, r=8: ~32 MiB and tens of ms per hash, OWASP's scrypt baseline. */
-export const SCRYPT_PARAMS = { N: 1 << 15, r: 8, p: 1, keylen: 32 } as const;
+export interface ScryptParams {
+  readonly N: number;
+  readonly r: number;
+  readonly p: number;
+  readonly keylen: number;
+}
 
-export async function hashPassword(password: string, params = SCRYPT_PARAMS): Promise<string> {
+/** N=2^15, r=8: ~32 MiB and tens of ms per hash. Stored with each hash, so raising it later needs no migration. */
+export const SCRYPT_PARAMS: ScryptParams = { N: 1 << 15, r: 8, p: 1, keylen: 32 };
+
+export const scryptParams = (logN: number): ScryptParams => ({ ...SCRYPT_PARAMS, N: 1 << logN });
+
+export async function hashPassword(password: string, params: ScryptParams = SCRYPT_PARAMS): Promise<string> {
   const salt = randomBytes(16);
   const key = await scrypt(password.normalize('NFKC'), salt, params.keylen, { N: params.N, r: params.r, p: params.p, maxmem: 128 * params.N * params.r * 2 });
   return ['scrypt', params.N, params.r, params.p, salt.toString('base64url'), key.toString('base64url')].join('$');
@@ -25,10 +34,6 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const key = await scrypt(password.normalize('NFKC'), Buffer.from(saltText, 'base64url'), expected.length, { N, r: R, p: Number(p), maxmem: 128 * N * R * 2 });
   return timingSafeEqual(key, expected);
 }
-
-/** A hash of a random password, compared against when the user does not exist so timing looks the same. */
-let dummyHash: Promise<string> | undefined;
-export const dummyPasswordHash = (): Promise<string> => (dummyHash ??= hashPassword(randomBytes(16).toString('hex')));
 
 export interface PasswordPolicy {
   readonly minLength: number;

@@ -11,7 +11,7 @@ import { requireRole, requireUser, ROLES, type Caller, type Role } from '../../l
 import { isDuplicateKeyError } from '../../lib/storage/index.js';
 import type { Logger } from '../../lib/logger.js';
 import { LoginThrottle } from './loginThrottle.js';
-import { dummyPasswordHash, hashPassword, passwordWeakness, verifyPassword } from './passwords.js';
+import { hashPassword, passwordWeakness, scryptParams, verifyPassword, type ScryptParams } from './passwords.js';
 import { nextSequence, type AccountsStore, type ApiKeyDoc, type SessionDoc, type TrustedDocumentDoc, type UserDoc } from './store.js';
 
 export const LIMITS = {
@@ -89,17 +89,23 @@ export interface ResolvedCaller {
 
 export interface AccountServiceOptions {
   readonly sessionTtlMs: number;
+  /** log2 of scrypt's N. @default 15 */
+  readonly scryptLogN?: number;
   readonly logger: Logger;
 }
 
 export class AccountService {
   private readonly throttle: LoginThrottle;
+  private readonly scrypt: ScryptParams;
+  /** A hash of a random password, compared against when the user does not exist so timing looks the same. */
+  private dummyHash: Promise<string> | undefined;
 
   constructor(
     private readonly store: AccountsStore,
     private readonly options: AccountServiceOptions,
   ) {
     this.throttle = new LoginThrottle(store.loginAttempts);
+    this.scrypt = scryptParams(options.scryptLogN ?? 15);
   }
 
   // ---- users -------------------------------------------------------------------------------
@@ -112,7 +118,7 @@ export class AccountService {
     if (weakness) throw badInput(weakness, 'password');
     if (await this.store.users.findOne({ username }, { projection: { _id: 1 } })) throw conflict('That username is taken.');
 
-    const passwordHash = await hashPassword(input.password);
+    const passwordHash = await hashPassword(input.password, this.scrypt);
     const vid = await nextSequence(this.store.counters, 'users');
     const now = new Date();
     const user: UserDoc = {
@@ -144,7 +150,7 @@ export class AccountService {
     await this.throttle.check(username, context.clientAddress);
     const user = await this.store.users.findOne({ username });
     // Unknown users cost a hash comparison too, so timing does not tell which usernames exist.
-    const ok = await verifyPassword(password, user?.passwordHash ?? (await dummyPasswordHash()));
+    const ok = await verifyPassword(password, user?.passwordHash ?? (await (this.dummyHash ??= hashPassword(randomBytes(16).toString('hex'), this.scrypt))));
     if (!user || !ok) {
       await this.throttle.recordFailure(username, context.clientAddress);
       this.options.logger.info({ username, clientAddress: context.clientAddress }, 'login failed');
@@ -197,7 +203,7 @@ export class AccountService {
       vid: await nextSequence(this.store.counters, 'users'),
       username: name,
       displayName: 'Administrator',
-      passwordHash: await hashPassword(password),
+      passwordHash: await hashPassword(password, this.scrypt),
       roles: ['READER', 'EDITOR', 'ADMIN'],
       bio: null,
       avatarUrl: null,

@@ -36,6 +36,8 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
     FOLIO_DEMO_DATA: 'false',
     FOLIO_INTERNAL_SECRET: 'test-secret-test-secret-test-secret-0123',
     FOLIO_ADMIN_PASSWORD: 'admin-password-for-tests',
+    // Cheaper password hashing: tests exercise behaviour, not the KDF's cost.
+    FOLIO_PASSWORD_SCRYPT_LOG_N: '12',
     ...options.env,
   });
   const platform = await startPlatform(config, createLogger('test', config.logLevel), options.parts);
