@@ -1,10 +1,9 @@
 /** Shared test kit: a whole platform on free ports with a fresh data directory, and a GraphQL client. */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { rmSync } from 'node:fs';
 import { testConfig, type FolioConfig } from '../../lib/config.js';
 import { createLogger } from '../../lib/logger.js';
 import { startPlatform, type Platform, type PlatformPart } from '../../scripts/platform.js';
+import { tempDataDir } from './tempDir.js';
 
 export interface TestPlatform extends Platform {
   readonly config: FolioConfig;
@@ -23,9 +22,7 @@ export interface TestPlatformOptions {
   readonly keepData?: boolean;
 }
 
-export function tempDataDir(): string {
-  return mkdtempSync(path.join(os.tmpdir(), 'folio-test-'));
-}
+export { tempDataDir } from './tempDir.js';
 
 export async function startTestPlatform(options: TestPlatformOptions = {}): Promise<TestPlatform> {
   const dataDir = options.dataDir ?? tempDataDir();
@@ -97,18 +94,4 @@ export async function mustQuery<T = Record<string, any>>(url: string, query: str
 
 export const errorCodes = (result: GraphQLResponse): Array<string | undefined> => (result.errors ?? []).map((e) => e.extensions?.code);
 
-/** Polls until `check` returns a truthy value (event-driven work completes asynchronously). */
-export async function eventually<T>(check: () => Promise<T | null | undefined | false>, { timeoutMs = 20_000, intervalMs = 100 } = {}): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await check();
-      if (value) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-  throw new Error(`condition not met within ${timeoutMs} ms${lastError ? `: ${String(lastError)}` : ''}`);
-}
+export { eventually } from './eventually.js';
