@@ -55,7 +55,7 @@ describe('outbox and event feed', () => {
   it('writes neither the change nor the event when the change fails', async () => {
     await expect(
       outbox.publish(async (tx, emit) => {
-        await tx.collection('books').insertOne({ _id: 'x' });
+        await tx.collection<{ _id: string }>('books').insertOne({ _id: 'x' });
         await emit('BookPublished', { bookId: 'x' });
         throw new Error('validation failed after the write');
       }),
