@@ -119,6 +119,51 @@ interface Hit {
   readonly errors: number;
 }
 
+/** Shortest stored-context piece trusted to mark where the quote begins or ends. */
+const MIN_BOUNDARY_CONTEXT = 4;
+const BOUNDARY_CONTEXT = 16;
+
+/**
+ * Moves a fuzzy match's ends to where the stored context says the quote begins and ends.
+ * Approximate search reports the cheapest substring, so a quote whose first word was
+ * replaced by a longer one ("To …" → "Yesterday …") matches from inside the new word
+ * ("ay …"); the intact context around it knows better. Each end moves at most `slack`; the
+ * code units moved are added to the error count (an upper bound of the true edit distance).
+ */
+function snapToContext(
+  text: string,
+  chapter: ChapterSpan,
+  anchor: TextAnchor,
+  hit: Hit,
+  slack: number,
+): Hit {
+  let { start, end } = hit;
+  const before = anchor.prefix.slice(-BOUNDARY_CONTEXT);
+  if (before.length >= MIN_BOUNDARY_CONTEXT) {
+    const from = Math.max(chapter.start, start - slack - before.length);
+    const region = text.slice(from, Math.min(hit.end, start + slack));
+    let nearest = -1;
+    for (let at = region.indexOf(before); at !== -1; at = region.indexOf(before, at + 1)) {
+      const s = from + at + before.length;
+      if (nearest === -1 || Math.abs(s - hit.start) < Math.abs(nearest - hit.start)) nearest = s;
+    }
+    if (nearest !== -1) start = nearest;
+  }
+  const after = anchor.suffix.slice(0, BOUNDARY_CONTEXT);
+  if (after.length >= MIN_BOUNDARY_CONTEXT) {
+    const from = Math.max(start + 1, hit.end - slack);
+    const region = text.slice(from, Math.min(chapter.end, hit.end + slack + after.length));
+    let nearest = -1;
+    for (let at = region.indexOf(after); at !== -1; at = region.indexOf(after, at + 1)) {
+      const e = from + at;
+      if (nearest === -1 || Math.abs(e - hit.end) < Math.abs(nearest - hit.end)) nearest = e;
+    }
+    if (nearest !== -1) end = nearest;
+  }
+  if (end <= start) return hit;
+  return { start, end, errors: hit.errors + Math.abs(start - hit.start) + Math.abs(end - hit.end) };
+}
+
 /** Best approximate matches of `pattern` in book text `[from, to)`. */
 function searchRange(text: string, from: number, to: number, pattern: string, maxErrors: number): Hit[] {
   if (to - from < pattern.length - maxErrors || to <= from) return [];
@@ -136,7 +181,7 @@ function searchRange(text: string, from: number, to: number, pattern: string, ma
  */
 export function matchesAround(
   revision: RevisionText,
-  quote: string,
+  anchor: TextAnchor,
   window: Window,
   slack: number,
   limits: FuzzyLimits,
@@ -145,16 +190,15 @@ export function matchesAround(
   const { text } = revision;
   const clampFrom = (n: number): number => Math.max(chapter.start, n);
   const clampTo = (n: number): number => Math.min(chapter.end, n);
+  const quote = anchor.exact;
   const length = quote.length;
 
   if (length <= limits.maxFuzzyQuoteLength) {
     const maxErrors = maxErrorsFor(length, limits.maxErrorRatio);
-    return searchRange(text, clampFrom(center - slack), clampTo(center + length + slack), quote, maxErrors).map((h) => ({
-      chapter,
-      start: h.start,
-      end: h.end,
-      quoteScore: 1 - h.errors / length,
-    }));
+    return searchRange(text, clampFrom(center - slack), clampTo(center + length + slack), quote, maxErrors).map((hit) => {
+      const h = hit.errors === 0 ? hit : snapToContext(text, chapter, anchor, hit, maxErrors);
+      return { chapter, start: h.start, end: h.end, quoteScore: Math.max(0, 1 - h.errors / length) };
+    });
   }
 
   const half = limits.maxFuzzyQuoteLength >> 1;
@@ -178,12 +222,14 @@ export function matchesAround(
       if (!best || Math.abs(t.end - expectedEnd) < Math.abs(best.end - expectedEnd)) best = t;
     }
     if (!best) continue;
-    const lengthChange = Math.abs(best.end - h.start - length) / length;
+    const joined = { start: h.start, end: best.end, errors: h.errors + best.errors };
+    const snapped = joined.errors === 0 ? joined : snapToContext(text, chapter, anchor, joined, halfErrors);
+    const lengthChange = Math.abs(snapped.end - snapped.start - length) / length;
     candidates.push({
       chapter,
-      start: h.start,
-      end: best.end,
-      quoteScore: Math.max(0, 1 - (h.errors + best.errors) / (2 * half) - lengthChange),
+      start: snapped.start,
+      end: snapped.end,
+      quoteScore: Math.max(0, 1 - snapped.errors / (2 * half) - lengthChange),
     });
   }
   return candidates;

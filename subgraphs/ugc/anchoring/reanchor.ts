@@ -152,7 +152,7 @@ export class RevisionMatcher {
     // the old position before giving up on this chapter.
     const around = matchesAround(
       this.revision,
-      anchor.exact,
+      anchor,
       { chapter: home, center: expected },
       this.options.fuzzyWindow,
       this.options,
@@ -165,7 +165,7 @@ export class RevisionMatcher {
     const slack = maxErrorsFor(Math.min(anchor.exact.length, maxFuzzyQuoteLength), maxErrorRatio) + SEED_SLACK;
     let best: ScoredCandidate | null = null;
     for (const window of seedWindows(this.revision, anchor, scope, expected, slack)) {
-      const candidates = matchesAround(this.revision, anchor.exact, window, slack, this.options);
+      const candidates = matchesAround(this.revision, anchor, window, slack, this.options);
       best = better(best, this.bestOf(anchor, candidates, expected));
     }
     return best;
