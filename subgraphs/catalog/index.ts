@@ -1,3 +1,105 @@
-import { stubService } from '../../lib/stubSubgraph.js';
+/** The catalog subgraph: books, revisions, chapters, paragraphs, the EPUB pipeline, publishing, licensing, downloads. */
+import { readFileSync } from 'node:fs';
+import { parse } from 'graphql';
+import { Counter } from 'prom-client';
+import type { FolioConfig } from '../../lib/config.js';
+import { Outbox } from '../../lib/events.js';
+import { LeaseManager } from '../../lib/leases.js';
+import type { Logger } from '../../lib/logger.js';
+import { createMetrics } from '../../lib/metrics.js';
+import { databaseName, type RunningService, type ServiceModule } from '../../lib/service.js';
+import type { Storage } from '../../lib/storage/index.js';
+import { startSubgraphServer } from '../../lib/subgraphServer.js';
+import { seedDemoLibrary } from './bulk.js';
+import { DownloadSigner, downloadRoute } from './downloads.js';
+import { FileStore } from './files.js';
+import { readerOf } from './service.js';
+import { createLoaders } from './loaders.js';
+import { UploadPipeline, type PipelineOptions } from './pipeline.js';
+import { resolvers, type CatalogContext } from './resolvers.js';
+import { internalRoutes } from './routes.js';
+import { CATALOG_MAX_BODY_BYTES, CatalogService } from './service.js';
+import { openCatalogStore, type CatalogStore } from './store.js';
 
-export const catalogService = stubService('catalog', { Query: { book: () => null } });
+export const typeDefs = parse(readFileSync(new URL('../../schema/catalog.graphql', import.meta.url), 'utf8'));
+
+export interface CatalogRuntime {
+  readonly store: CatalogStore;
+  readonly files: FileStore;
+  readonly pipeline: UploadPipeline;
+  readonly service: CatalogService;
+  readonly outbox: Outbox;
+  readonly leases: LeaseManager;
+  readonly signer: DownloadSigner;
+}
+
+export interface OpenCatalogOptions {
+  readonly config: FolioConfig;
+  readonly storage: Storage;
+  readonly logger: Logger;
+  /** Base URL in download links; resolved late because tests learn the port only after listening. */
+  readonly publicUrl?: () => string;
+  readonly pipeline?: Partial<PipelineOptions>;
+  readonly onStoreRead?: (kind: string) => void;
+}
+
+/** Everything but the HTTP server: used by the service, `npm run ingest` and tests. */
+export async function openCatalog(options: OpenCatalogOptions): Promise<CatalogRuntime> {
+  const { config, storage, logger } = options;
+  const db = storage.db(databaseName('catalog'));
+  const store = await openCatalogStore(db);
+  const files = new FileStore(store);
+  const pipeline = new UploadPipeline(store, files, { logger, ...options.pipeline });
+  const outbox = new Outbox(db);
+  const signer = new DownloadSigner(config.internalSecret, options.publicUrl ?? (() => config.publicCatalogUrl));
+  const service = new CatalogService(store, pipeline, outbox, { logger, signer, ...(options.onStoreRead ? { onStoreRead: options.onStoreRead } : {}) });
+  return { store, files, pipeline, service, outbox, leases: new LeaseManager(db), signer };
+}
+
+export const catalogService: ServiceModule = {
+  name: 'catalog',
+  async start({ config, storage, logger: parent }): Promise<RunningService> {
+    const logger = parent.child({ service: 'catalog' });
+    const metrics = createMetrics('catalog');
+    const storeReads = new Counter({
+      name: 'folio_catalog_store_reads_total',
+      help: 'Catalog store reads by kind (one per DataLoader batch)',
+      labelNames: ['kind'],
+      registers: [metrics.registry],
+    });
+    let port = 0;
+    // With port 0 (tests) the link's port is known only after listening.
+    const configured = new URL(config.publicCatalogUrl);
+    const publicUrl = (): string =>
+      configured.port === '0' ? `${configured.protocol}//${config.serviceHosts.catalog}:${port}` : config.publicCatalogUrl;
+    const runtime = await openCatalog({ config, storage, logger, publicUrl, onStoreRead: (kind) => storeReads.inc({ kind }) });
+    const { store, service, pipeline, outbox, files, signer } = runtime;
+
+    const server = await startSubgraphServer<CatalogContext>(
+      {
+        name: 'catalog',
+        typeDefs,
+        resolvers,
+        maxBodyBytes: CATALOG_MAX_BODY_BYTES,
+        routes: [outbox.route(), ...internalRoutes(service), downloadRoute(signer, service, files, logger)],
+        context: ({ caller }) => ({ caller, reader: readerOf(caller), service, loaders: createLoaders(service) }),
+        ready: async () => (await store.books.estimatedDocumentCount()) >= 0,
+      },
+      { host: config.host, port: config.subgraphPorts.catalog, internalSecret: config.internalSecret, logger, metrics },
+    );
+    port = server.port;
+    pipeline.start();
+    if (config.demoData) {
+      await seedDemoLibrary({ ...runtime, logger }).catch((err: unknown) => logger.error({ err }, 'demo library failed to load'));
+    }
+    return {
+      name: 'catalog',
+      url: server.url,
+      port: server.port,
+      async stop() {
+        await pipeline.stop();
+        await server.stop();
+      },
+    };
+  },
+};

@@ -1,0 +1,56 @@
+/**
+ * Who may read a book, as plain rules (no GraphQL, no HTTP). One rule, two forms: `canRead` for a
+ * book in hand and `readableFilter` for listing, so a page of `books` and a single `book(id)` can
+ * never disagree.
+ *
+ * - Staff (EDITOR/ADMIN) see every book, drafts included.
+ * - Everyone else: the book is PUBLISHED and, if it has a license, now is inside its window and
+ *   the caller's territory is in its territories (empty = worldwide).
+ * - A partner integration additionally needs its key id in the license's partnerIds: a book
+ *   without a license is served to app users only.
+ * - The caller's territory is unknown today (the gateway forwards none), and a territory-restricted
+ *   license then fails closed. TODO: waits for the gateway to sign a GeoIP territory into the identity.
+ */
+import type { Filter } from '../../lib/storage/types.js';
+import type { BookDoc, LicenseDoc } from './store.js';
+
+export interface Reader {
+  readonly userId: string | null;
+  readonly partnerId: string | null;
+  readonly roles: readonly string[];
+  /** ISO 3166-1 alpha-2, or null when unknown. */
+  readonly territory: string | null;
+}
+
+export const readerIsStaff = (reader: Pick<Reader, 'roles'>): boolean => reader.roles.includes('EDITOR') || reader.roles.includes('ADMIN');
+
+export function licenseAllows(license: LicenseDoc | null, reader: Reader, now: Date): boolean {
+  if (!license) return reader.partnerId === null;
+  if (license.startsAt && license.startsAt > now) return false;
+  if (license.endsAt && license.endsAt <= now) return false;
+  if (license.territories.length > 0 && (reader.territory === null || !license.territories.includes(reader.territory))) return false;
+  if (reader.partnerId !== null && !license.partnerIds.includes(reader.partnerId)) return false;
+  return true;
+}
+
+export function canRead(book: Pick<BookDoc, 'status' | 'license'>, reader: Reader, now: Date = new Date()): boolean {
+  if (readerIsStaff(reader)) return true;
+  return book.status === 'PUBLISHED' && licenseAllows(book.license, reader, now);
+}
+
+/** The same rule as a query filter over `books` (null for staff: no restriction). */
+export function readableFilter(reader: Reader, now: Date = new Date()): Filter<BookDoc> | null {
+  if (readerIsStaff(reader)) return null;
+  const clauses: Filter<BookDoc>[] = [
+    { status: 'PUBLISHED' },
+    { $or: [{ 'license.startsAt': null }, { 'license.startsAt': { $lte: now } }] },
+    { $or: [{ 'license.endsAt': null }, { 'license.endsAt': { $gt: now } }] },
+  ];
+  clauses.push(
+    reader.territory === null
+      ? { 'license.territories.0': { $exists: false } }
+      : { $or: [{ 'license.territories.0': { $exists: false } }, { 'license.territories': reader.territory }] },
+  );
+  if (reader.partnerId !== null) clauses.push({ 'license.partnerIds': reader.partnerId });
+  return { $and: clauses };
+}

@@ -1,0 +1,299 @@
+/**
+ * The content pipeline: an upload becomes a job (QUEUED), a worker claims it and walks it through
+ * FORMATTING → PARSING → SPLITTING (the EPUB parser's stages) → STORED, or FAILED with a reason.
+ *
+ * Jobs are claimed with a lease kept on the job itself (one findOneAndUpdate with an expiry), so
+ * any number of catalog processes can run workers and a job whose worker died is taken over
+ * after the lease runs out. The revision id is fixed when the job is created: a retried job
+ * rewrites the same revision's chapters instead of leaving orphans. A stored revision is only a
+ * draft; nothing here touches what readers see (publishing does), so a failed upload can never
+ * damage the published revision.
+ */
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from '../../lib/logger.js';
+import { ObjectId } from '../../lib/storage/index.js';
+import { EpubError, isEpubError } from './epub/errors.js';
+import type { EpubLimits } from './epub/limits.js';
+import { parseEpub, type ParsedEpub } from './epub/parse.js';
+import type { FileStore } from './files.js';
+import type { BookDoc, CatalogStore, ChapterDoc, JobDoc, JobStatus, RevisionDoc } from './store.js';
+
+export interface PipelineOptions {
+  readonly logger: Logger;
+  readonly limits?: Partial<EpubLimits>;
+  /** How long a claimed job stays with its worker without renewal. @default 60 s */
+  readonly leaseMs?: number;
+  /** Idle workers look for jobs this often (new uploads in this process wake them at once). @default 1 s */
+  readonly pollMs?: number;
+  /** A job whose worker died this many times fails instead of being retried. @default 3 */
+  readonly maxAttempts?: number;
+}
+
+/**
+ * A chapter document carries its text and HTML; MongoDB caps documents at 16 MB, and a chapter
+ * that large is a mistake or an attack (a real long chapter is well under 1 MB of text).
+ */
+export const MAX_CHAPTER_CHARS = 4 * 1024 * 1024;
+
+const RUNNING: JobStatus[] = ['FORMATTING', 'PARSING', 'SPLITTING'];
+
+export const chapterId = (revisionId: string, index: number): string => `${revisionId}.c${index}`;
+
+export class UploadPipeline {
+  private readonly owner = `${process.pid}-${randomUUID()}`;
+  private readonly leaseMs: number;
+  private readonly pollMs: number;
+  private readonly maxAttempts: number;
+  private stopped = true;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+
+  constructor(
+    private readonly store: CatalogStore,
+    private readonly files: FileStore,
+    private readonly options: PipelineOptions,
+  ) {
+    this.leaseMs = options.leaseMs ?? 60_000;
+    this.pollMs = options.pollMs ?? 1_000;
+    this.maxAttempts = options.maxAttempts ?? 3;
+  }
+
+  /** Stores the bytes and queues a job; the worker picks it up. */
+  async enqueue(bookId: string, bytes: Buffer, createdBy: string): Promise<JobDoc> {
+    const file = await this.files.put(bytes);
+    const now = new Date();
+    const job: JobDoc = {
+      _id: new ObjectId().toHexString(),
+      bookId,
+      status: 'QUEUED',
+      stages: [{ stage: 'QUEUED', startedAt: now }],
+      failureCode: null,
+      failureReason: null,
+      revisionId: new ObjectId().toHexString(),
+      fileId: file._id,
+      sizeBytes: file.sizeBytes,
+      attempts: 0,
+      leaseOwner: null,
+      leaseUntil: null,
+      createdBy,
+      createdAt: now,
+      updatedAt: now,
+      finishedAt: null,
+    };
+    await this.store.jobs.insertOne(job);
+    this.kick();
+    return job;
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.loop = this.work();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.kick();
+    await this.loop;
+  }
+
+  /** Wakes an idle worker (a job was queued in this process). */
+  kick(): void {
+    this.wake?.();
+  }
+
+  private async work(): Promise<void> {
+    while (!this.stopped) {
+      const ran = await this.runNext().catch((err: unknown) => {
+        this.options.logger.error({ err }, 'upload worker failed; retrying');
+        return false;
+      });
+      if (ran || this.stopped) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, this.pollMs);
+        function done(): void {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.wake = done;
+      });
+      this.wake = undefined;
+    }
+  }
+
+  /** Claims and runs the oldest runnable job; false when there was none. */
+  async runNext(): Promise<boolean> {
+    const job = await this.claim();
+    if (!job) return false;
+    await this.run(job);
+    return true;
+  }
+
+  /** Runs one job to its end here, or waits for the worker that claimed it (bulk ingest, demo seeding). */
+  async runJob(jobId: string): Promise<JobDoc> {
+    const job = await this.claim(jobId);
+    if (job) await this.run(job);
+    return this.waitFor(jobId);
+  }
+
+  private claim(jobId?: string): Promise<JobDoc | null> {
+    const now = new Date();
+    return this.store.jobs.findOneAndUpdate(
+      {
+        ...(jobId ? { _id: jobId } : {}),
+        $or: [{ status: 'QUEUED' }, { status: { $in: RUNNING }, leaseUntil: { $lt: now } }],
+      },
+      { $set: { leaseOwner: this.owner, leaseUntil: new Date(now.getTime() + this.leaseMs), updatedAt: now }, $inc: { attempts: 1 } },
+      { sort: { createdAt: 1 }, returnDocument: 'after' },
+    );
+  }
+
+  /** Records a stage and renews the lease; false when another worker took the job over. */
+  private async enter(job: JobDoc, stage: JobStatus): Promise<void> {
+    const now = new Date();
+    const result = await this.store.jobs.updateOne(
+      { _id: job._id, leaseOwner: this.owner },
+      { $set: { status: stage, updatedAt: now, leaseUntil: new Date(now.getTime() + this.leaseMs) }, $push: { stages: { stage, startedAt: now } } },
+    );
+    if (result.matchedCount === 0) throw new LeaseLost(job._id);
+  }
+
+  private async run(job: JobDoc): Promise<void> {
+    const { logger } = this.options;
+    try {
+      if (job.attempts > this.maxAttempts) throw new JobFailure('WORKER_FAILED', `Processing stopped ${this.maxAttempts} times without finishing; upload the file again.`);
+      const bytes = await this.files.read(job.fileId);
+      const parsed = await parseEpub(bytes, this.options.limits ?? {}, { onStage: (stage) => this.enter(job, stage) });
+      const oversized = parsed.chapters.find((c) => c.text.length + c.html.length > MAX_CHAPTER_CHARS);
+      if (oversized) throw new EpubError('TOO_LARGE', `Chapter ${oversized.index + 1} ("${oversized.title.slice(0, 80)}") is larger than ${MAX_CHAPTER_CHARS} characters.`);
+      await this.storeRevision(job, parsed);
+      logger.info({ jobId: job._id, bookId: job.bookId, revisionId: job.revisionId, chapters: parsed.chapters.length }, 'upload stored');
+    } catch (error) {
+      if (error instanceof LeaseLost) {
+        logger.warn({ jobId: job._id }, 'upload job taken over by another worker');
+        return;
+      }
+      const code = isEpubError(error) ? error.reason : error instanceof JobFailure ? error.code : 'INTERNAL';
+      const reason = isEpubError(error) || error instanceof JobFailure ? error.message : 'The upload could not be processed because of an internal error; try again.';
+      if (code === 'INTERNAL') logger.error({ err: error, jobId: job._id }, 'upload job failed');
+      await this.fail(job, code, reason);
+    }
+  }
+
+  private async storeRevision(job: JobDoc, parsed: ParsedEpub): Promise<void> {
+    const { chapters, revisions, books, jobs, db } = this.store;
+    const file = await this.files.get(job.fileId);
+    if (!file) throw new Error(`file ${job.fileId} missing`);
+    const docs: ChapterDoc[] = parsed.chapters.map((c) => ({
+      _id: chapterId(job.revisionId, c.index),
+      bookId: job.bookId,
+      revisionId: job.revisionId,
+      index: c.index,
+      title: c.title,
+      text: c.text,
+      html: c.html,
+      wordCount: c.wordCount,
+      contentHash: c.contentHash,
+      paragraphCount: c.paragraphs.length,
+      paragraphs: c.paragraphs.map((p) => ({ index: p.index, startOffset: p.startOffset, endOffset: p.endOffset })),
+    }));
+    // A previous attempt may have written some of them.
+    await chapters.deleteMany({ revisionId: job.revisionId });
+    for (let i = 0; i < docs.length; i += 50) await chapters.insertMany(docs.slice(i, i + 50));
+
+    const now = new Date();
+    await db.transaction(async (tx) => {
+      const txBooks = tx.collection<BookDoc>(books.collectionName);
+      const book = await txBooks.findOneAndUpdate(
+        { _id: job.bookId },
+        { $inc: { revisionCount: 1 }, $set: { latestRevisionId: job.revisionId, updatedAt: now } },
+        { returnDocument: 'after' },
+      );
+      if (!book) throw new JobFailure('BOOK_GONE', 'The book no longer exists.');
+      if (book.metadataFromContent) {
+        const m = parsed.metadata;
+        await txBooks.updateOne(
+          { _id: book._id },
+          {
+            $set: {
+              title: m.title || book.title,
+              sortKey: `${(m.title || book.title).toLowerCase()}\u0000${book._id}`,
+              authors: m.authors,
+              authorKeys: m.authors.map((a) => a.toLowerCase()),
+              language: m.language,
+              description: m.description ?? null,
+              isbn: m.isbn ?? null,
+              tags: [...new Set(m.subjects.map((s) => s.toLowerCase()))].slice(0, 20),
+              metadataFromContent: false,
+            },
+          },
+        );
+      }
+      const revision: RevisionDoc = {
+        _id: job.revisionId,
+        bookId: job.bookId,
+        number: book.revisionCount,
+        contentHash: parsed.contentHash,
+        chapterCount: docs.length,
+        paragraphCount: docs.reduce((n, c) => n + c.paragraphCount, 0),
+        wordCount: parsed.wordCount,
+        fileId: file._id,
+        sizeBytes: file.sizeBytes,
+        sha256: file.sha256,
+        language: parsed.metadata.language,
+        jobId: job._id,
+        createdBy: job.createdBy,
+        createdAt: now,
+        publishedAt: null,
+      };
+      await tx.collection<RevisionDoc>(revisions.collectionName).insertOne(revision);
+      const stored = await tx.collection<JobDoc>(jobs.collectionName).updateOne(
+        { _id: job._id, leaseOwner: this.owner },
+        { $set: { status: 'STORED', updatedAt: now, finishedAt: now, leaseUntil: null }, $push: { stages: { stage: 'STORED', startedAt: now } } },
+      );
+      if (stored.matchedCount === 0) throw new LeaseLost(job._id);
+    });
+  }
+
+  private async fail(job: JobDoc, code: string, reason: string): Promise<void> {
+    const now = new Date();
+    const result = await this.store.jobs.updateOne(
+      { _id: job._id, leaseOwner: this.owner },
+      {
+        $set: { status: 'FAILED', failureCode: code, failureReason: reason.slice(0, 1_000), updatedAt: now, finishedAt: now, leaseUntil: null },
+        $push: { stages: { stage: 'FAILED', startedAt: now } },
+      },
+    );
+    if (result.matchedCount === 0) return;
+    // The refused bytes and any half-written chapters are of no further use.
+    await this.store.chapters.deleteMany({ revisionId: job.revisionId });
+    await this.files.delete(job.fileId);
+  }
+
+  /** Waits until a job is STORED or FAILED. */
+  async waitFor(jobId: string, timeoutMs = 60_000): Promise<JobDoc> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const job = await this.store.jobs.findOne({ _id: jobId });
+      if (job && (job.status === 'STORED' || job.status === 'FAILED')) return job;
+      if (Date.now() > deadline) throw new Error(`job ${jobId} did not finish within ${timeoutMs} ms`);
+      await sleep(50);
+    }
+  }
+}
+
+class LeaseLost extends Error {
+  constructor(jobId: string) {
+    super(`lease on job ${jobId} lost`);
+  }
+}
+
+class JobFailure extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,174 @@
+/** Thin resolvers: read arguments, apply visibility through the service's rules, shape results. */
+import type { GraphQLResolveInfo } from 'graphql';
+import type { Caller } from '../../lib/identity.js';
+import { DateTime } from '../../lib/scalars.js';
+import type { ResolverMap } from '../../lib/subgraphServer.js';
+import { canRead, readerIsStaff, type Reader } from './licensing.js';
+import type { CatalogLoaders } from './loaders.js';
+import { connectionOf, keyAfter, limitOf, sliceOf } from './pagination.js';
+import type { BookFilter, BookInput, CatalogService, LicenseInput } from './service.js';
+import type { BookDoc, ChapterDoc, ChapterSummary, JobDoc, ParagraphSpan, RevisionDoc } from './store.js';
+
+export interface CatalogContext {
+  readonly caller: Caller;
+  readonly reader: Reader;
+  readonly service: CatalogService;
+  readonly loaders: CatalogLoaders;
+}
+
+interface ParagraphNode {
+  readonly chapter: ChapterDoc;
+  readonly span: ParagraphSpan;
+}
+
+type Info = GraphQLResolveInfo & { cacheControl?: { setCacheHint(hint: { maxAge?: number; scope?: 'PUBLIC' | 'PRIVATE' }): void } };
+
+/**
+ * What a caller sees depends on who they are: staff see drafts (never cache them, so an editor
+ * sees a publish at once) and each partner sees its own licensed set (private: never shared).
+ */
+function hintCaller(ctx: CatalogContext, info: Info): void {
+  if (readerIsStaff(ctx.reader)) info.cacheControl?.setCacheHint({ maxAge: 0 });
+  else if (ctx.reader.partnerId) info.cacheControl?.setCacheHint({ scope: 'PRIVATE' });
+}
+
+async function visibleBook(ctx: CatalogContext, id: string): Promise<BookDoc | null> {
+  const book = await ctx.loaders.book.load(id);
+  return book && canRead(book, ctx.reader) ? book : null;
+}
+
+async function visibleChapter(ctx: CatalogContext, id: string): Promise<ChapterDoc | null> {
+  if (id.length > 100) return null;
+  const chapter = await ctx.loaders.chapter.load(id);
+  if (!chapter) return null;
+  const [book, revision] = await Promise.all([visibleBook(ctx, chapter.bookId), ctx.loaders.revision.load(chapter.revisionId)]);
+  return book && revision && ctx.service.revisionVisible(book, revision, ctx.reader) ? chapter : null;
+}
+
+/** `<revisionId>.c<n>.p<m>` → its chapter and span, when the caller may see it. */
+async function visibleParagraph(ctx: CatalogContext, id: string): Promise<ParagraphNode | null> {
+  const match = /^([0-9a-f]{24}\.c\d{1,5})\.p(\d{1,7})$/.exec(id);
+  if (!match) return null;
+  const chapter = await visibleChapter(ctx, match[1]!);
+  const span = chapter?.paragraphs[Number(match[2])];
+  return chapter && span ? { chapter, span } : null;
+}
+
+async function visibleRevision(ctx: CatalogContext, book: BookDoc): Promise<RevisionDoc | null> {
+  const id = ctx.service.visibleRevisionId(book, ctx.reader);
+  return id ? ctx.loaders.revision.load(id) : null;
+}
+
+/** A TOC entry has no text; load the whole chapter when a field needs it. */
+async function fullChapter(ctx: CatalogContext, chapter: ChapterSummary): Promise<ChapterDoc> {
+  if (chapter.text !== undefined && chapter.html !== undefined && chapter.paragraphs !== undefined) return chapter as ChapterDoc;
+  const full = await ctx.loaders.chapter.load(chapter._id);
+  if (!full) throw new Error(`chapter ${chapter._id} vanished`);
+  return full;
+}
+
+const staffOnly = <T>(ctx: CatalogContext, value: () => T): T | null => (readerIsStaff(ctx.reader) ? value() : null);
+
+interface PageArgs {
+  readonly first?: number | null;
+  readonly after?: string | null;
+}
+
+export const resolvers: ResolverMap = {
+  DateTime,
+  Query: {
+    book: (_: unknown, { id }: { id: string }, ctx: CatalogContext, info: Info) => {
+      hintCaller(ctx, info);
+      return visibleBook(ctx, id);
+    },
+    books: async (_: unknown, args: PageArgs & { filter?: BookFilter | null }, ctx: CatalogContext, info: Info) => {
+      hintCaller(ctx, info);
+      const slice = await ctx.service.listBooks(ctx.reader, args.filter ?? {}, args);
+      for (const book of slice.nodes) ctx.loaders.book.prime(book._id, book);
+      return connectionOf(slice);
+    },
+    chapter: (_: unknown, { id }: { id: string }, ctx: CatalogContext, info: Info) => {
+      hintCaller(ctx, info);
+      return visibleChapter(ctx, id);
+    },
+    paragraph: (_: unknown, { id }: { id: string }, ctx: CatalogContext, info: Info) => {
+      hintCaller(ctx, info);
+      return visibleParagraph(ctx, id);
+    },
+    uploadJob: (_: unknown, { id }: { id: string }, ctx: CatalogContext) => ctx.service.job(ctx.caller, id),
+  },
+  Mutation: {
+    createBook: (_: unknown, { input }: { input: BookInput }, ctx: CatalogContext) => ctx.service.createBook(ctx.caller, input),
+    updateBook: (_: unknown, { id, input }: { id: string; input: BookInput }, ctx: CatalogContext) => ctx.service.updateBook(ctx.caller, id, input),
+    uploadBookContent: (_: unknown, { input }: { input: { bookId: string; epubBase64: string } }, ctx: CatalogContext) =>
+      ctx.service.uploadContent(ctx.caller, input.bookId, input.epubBase64),
+    publishBook: (_: unknown, { id }: { id: string }, ctx: CatalogContext) => ctx.service.publish(ctx.caller, id),
+    unpublishBook: (_: unknown, { id }: { id: string }, ctx: CatalogContext) => ctx.service.unpublish(ctx.caller, id),
+    setBookLicense: (_: unknown, { input }: { input: LicenseInput }, ctx: CatalogContext) => ctx.service.setLicense(ctx.caller, input),
+  },
+  Book: {
+    __resolveReference: (ref: { id: string }, ctx: CatalogContext, info: Info) => {
+      hintCaller(ctx, info);
+      return visibleBook(ctx, ref.id);
+    },
+    id: (book: BookDoc) => book._id,
+    wordCount: async (book: BookDoc, _: unknown, ctx: CatalogContext) => (await visibleRevision(ctx, book))?.wordCount ?? 0,
+    chapterCount: async (book: BookDoc, _: unknown, ctx: CatalogContext) => (await visibleRevision(ctx, book))?.chapterCount ?? 0,
+    currentRevision: (book: BookDoc, _: unknown, ctx: CatalogContext) => visibleRevision(ctx, book),
+    draftRevision: (book: BookDoc, _: unknown, ctx: CatalogContext) =>
+      staffOnly(ctx, () => (book.latestRevisionId ? ctx.loaders.revision.load(book.latestRevisionId) : null)),
+    revisions: (book: BookDoc, args: PageArgs, ctx: CatalogContext) =>
+      staffOnly(ctx, async () => connectionOf(await ctx.service.revisionsOfBook(ctx.caller, book._id, args))),
+    chapters: async (book: BookDoc, { revisionId }: { revisionId?: string | null }, ctx: CatalogContext) => {
+      if (revisionId) {
+        const revision = revisionId.length <= 100 ? await ctx.loaders.revision.load(revisionId) : null;
+        return revision && ctx.service.revisionVisible(book, revision, ctx.reader) ? ctx.loaders.toc.load(revision._id) : [];
+      }
+      const id = ctx.service.visibleRevisionId(book, ctx.reader);
+      return id ? ctx.loaders.toc.load(id) : [];
+    },
+    license: (book: BookDoc, _: unknown, ctx: CatalogContext) => staffOnly(ctx, () => book.license),
+    uploadJobs: (book: BookDoc, args: PageArgs, ctx: CatalogContext) =>
+      staffOnly(ctx, async () => connectionOf(await ctx.service.jobsOfBook(ctx.caller, book._id, args))),
+    download: async (book: BookDoc, _: unknown, ctx: CatalogContext) => {
+      const revision = book.publishedRevisionId ? await ctx.loaders.revision.load(book.publishedRevisionId) : null;
+      return ctx.service.download(book, ctx.reader, revision);
+    },
+  },
+  BookRevision: { id: (revision: RevisionDoc) => revision._id },
+  Chapter: {
+    __resolveReference: (ref: { id: string }, ctx: CatalogContext, info: Info) => {
+      hintCaller(ctx, info);
+      return visibleChapter(ctx, ref.id);
+    },
+    id: (chapter: ChapterSummary) => chapter._id,
+    book: (chapter: ChapterSummary, _: unknown, ctx: CatalogContext) => ctx.loaders.book.load(chapter.bookId),
+    text: async (chapter: ChapterSummary, _: unknown, ctx: CatalogContext) => (await fullChapter(ctx, chapter)).text,
+    html: async (chapter: ChapterSummary, _: unknown, ctx: CatalogContext) => (await fullChapter(ctx, chapter)).html,
+    paragraphs: async (chapter: ChapterSummary, args: PageArgs, ctx: CatalogContext) => {
+      const limit = limitOf(args.first);
+      const after = keyAfter(args.after, 'number');
+      const full = await fullChapter(ctx, chapter);
+      const from = after === null ? 0 : after + 1;
+      const nodes: ParagraphNode[] = full.paragraphs.slice(from, from + limit + 1).map((span) => ({ chapter: full, span }));
+      return connectionOf(sliceOf(nodes, limit, full.paragraphs.length, (n) => n.span.index));
+    },
+  },
+  Paragraph: {
+    __resolveReference: (ref: { id: string }, ctx: CatalogContext, info: Info) => {
+      hintCaller(ctx, info);
+      return visibleParagraph(ctx, ref.id);
+    },
+    id: (p: ParagraphNode) => `${p.chapter._id}.p${p.span.index}`,
+    chapter: (p: ParagraphNode) => p.chapter,
+    index: (p: ParagraphNode) => p.span.index,
+    text: (p: ParagraphNode) => p.chapter.text.slice(p.span.startOffset, p.span.endOffset),
+    startOffset: (p: ParagraphNode) => p.span.startOffset,
+    endOffset: (p: ParagraphNode) => p.span.endOffset,
+  },
+  UploadJob: {
+    id: (job: JobDoc) => job._id,
+    book: (job: JobDoc, _: unknown, ctx: CatalogContext) => ctx.loaders.book.load(job.bookId),
+    revision: (job: JobDoc, _: unknown, ctx: CatalogContext) => (job.status === 'STORED' ? ctx.loaders.revision.load(job.revisionId) : null),
+  },
+};

@@ -1,0 +1,86 @@
+/** Internal, signed HTTP endpoints for ugc and search (shapes fixed in contracts.md). */
+import { z } from 'zod';
+import { badInput, notFound } from '../../lib/errors.js';
+import { sendJson, type Route } from '../../lib/http.js';
+import type { CatalogService } from './service.js';
+import type { ChapterDoc } from './store.js';
+
+const chaptersBody = z.object({ ids: z.array(z.string().max(100)).max(200) });
+const readableBody = z.object({
+  bookIds: z.array(z.string().max(100)).max(1_000),
+  partnerId: z.string().max(100).nullable(),
+  userId: z.string().max(100).nullable(),
+  roles: z.array(z.string().max(20)).max(10),
+});
+
+async function jsonBody<T>(body: () => Promise<Buffer>, schema: z.ZodType<T>, expected: string): Promise<T> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse((await body()).toString('utf8') || '{}');
+  } catch {
+    throw badInput(`Expected JSON ${expected}.`);
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw badInput(`Expected ${expected}.`);
+  return parsed.data;
+}
+
+const presentChapter = (c: ChapterDoc) => ({
+  id: c._id,
+  index: c.index,
+  title: c.title,
+  text: c.text,
+  paragraphs: c.paragraphs.map((p) => ({ id: `${c._id}.p${p.index}`, index: p.index, startOffset: p.startOffset, endOffset: p.endOffset })),
+});
+
+export function internalRoutes(service: CatalogService): Route[] {
+  return [
+    {
+      method: 'GET',
+      path: '/internal/revisions/*',
+      internal: true,
+      async handle({ res, url }) {
+        const match = /^\/internal\/revisions\/([0-9a-f]{24})\/chapters$/.exec(url.pathname);
+        if (!match) throw notFound('Revision');
+        const content = await service.revisionContent(match[1]!);
+        if (!content) throw notFound('Revision');
+        const { revision, book, chapters } = content;
+        sendJson(res, 200, {
+          bookId: revision.bookId,
+          revisionId: revision._id,
+          language: revision.language,
+          title: book.title,
+          authors: book.authors,
+          chapters: chapters.map(presentChapter),
+        });
+      },
+    },
+    {
+      method: 'POST',
+      path: '/internal/chapters',
+      internal: true,
+      maxBodyBytes: 64 * 1024,
+      async handle({ res, body }) {
+        const { ids } = await jsonBody(body, chaptersBody, '{ ids: string[] } with at most 200 ids');
+        const found = await service.chaptersByIds(ids);
+        sendJson(res, 200, {
+          chapters: ids.flatMap((id) => {
+            const c = found.get(id);
+            return c ? [{ ...presentChapter(c), bookId: c.bookId, revisionId: c.revisionId }] : [];
+          }),
+        });
+      },
+    },
+    {
+      method: 'POST',
+      path: '/internal/books/readable',
+      internal: true,
+      maxBodyBytes: 256 * 1024,
+      async handle({ res, body }) {
+        const input = await jsonBody(body, readableBody, '{ bookIds, partnerId, userId, roles }');
+        const readable = await service.readable(input.bookIds, { userId: input.userId, partnerId: input.partnerId, roles: input.roles, territory: null });
+        sendJson(res, 200, { readable });
+      },
+    },
+  ];
+}

@@ -1,0 +1,105 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testConfig } from '../../lib/config.js';
+import type { Caller } from '../../lib/identity.js';
+import { createLogger } from '../../lib/logger.js';
+import { openStorage, type Storage } from '../../lib/storage/index.js';
+import { buildEpub } from './epub/build.js';
+import { FIXTURE_BOOK, hostileFixture } from './epub/fixtures.js';
+import { openCatalog, type CatalogRuntime } from './index.js';
+import { createLoaders } from './loaders.js';
+import { readerOf } from './service.js';
+
+const caller = (over: Partial<Caller>): Caller => ({ userId: null, roles: [], sessionId: null, partnerId: null, scopes: [], clientAddress: 'test', ...over });
+const editor = caller({ userId: 'editor-1', roles: ['READER', 'EDITOR'] });
+const reader = caller({ userId: 'reader-1', roles: ['READER'] });
+const partner = caller({ partnerId: 'key-1' });
+
+describe('catalog service', () => {
+  let dir: string;
+  let storage: Storage;
+  let catalog: CatalogRuntime;
+  const reads: string[] = [];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'folio-catalog-'));
+    const config = testConfig({ FOLIO_DATA_DIR: dir });
+    storage = await openStorage({ dataDir: dir });
+    catalog = await openCatalog({ config, storage, logger: createLogger('test', 'silent'), onStoreRead: (kind) => reads.push(kind) });
+  });
+  afterAll(async () => {
+    await storage.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function storedBook(): Promise<{ bookId: string; revisionId: string }> {
+    const book = await catalog.service.createBook(editor, { title: 'Fixture', authors: ['A. Writer'], language: 'en' });
+    const job = await catalog.service.uploadContent(editor, book._id, (await buildEpub(FIXTURE_BOOK)).toString('base64'));
+    const done = await catalog.pipeline.runJob(job._id);
+    expect(done.status).toBe('STORED');
+    expect(done.stages.map((s) => s.stage)).toEqual(['QUEUED', 'FORMATTING', 'PARSING', 'SPLITTING', 'STORED']);
+    return { bookId: book._id, revisionId: done.revisionId };
+  }
+
+  it('publishes a stored revision with an outbox event, visible to readers only then', async () => {
+    const { bookId, revisionId } = await storedBook();
+    const before = await catalog.service.booksByIds([bookId]);
+    expect(catalog.service.visibleRevisionId(before.get(bookId)!, readerOf(reader))).toBeNull();
+    expect(await catalog.service.readable([bookId], readerOf(reader))).toEqual([]);
+
+    await catalog.service.publish(editor, bookId);
+    expect(await catalog.service.readable([bookId], readerOf(reader))).toEqual([bookId]);
+    const events = await catalog.outbox.read(0, 500);
+    expect(events.filter((e) => e.payload.bookId === bookId).map((e) => [e.type, e.payload])).toEqual([['BookPublished', { bookId, revisionId }]]);
+
+    // Partners need a license naming them; a window in the past closes the book to everyone.
+    expect(await catalog.service.readable([bookId], readerOf(partner))).toEqual([]);
+    await catalog.service.setLicense(editor, { bookId, partnerIds: ['key-1'] });
+    expect(await catalog.service.readable([bookId], readerOf(partner))).toEqual([bookId]);
+    await catalog.service.setLicense(editor, { bookId, endsAt: new Date(Date.now() - 1000), startsAt: new Date(Date.now() - 5000) });
+    expect(await catalog.service.readable([bookId], readerOf(reader))).toEqual([]);
+    const listed = await catalog.service.listBooks(readerOf(reader), {}, {});
+    expect(listed.nodes.map((b) => b._id)).not.toContain(bookId);
+  });
+
+  it('refuses management to readers', async () => {
+    await expect(catalog.service.createBook(reader, { title: 'x' })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+  });
+
+  it('replacing content emits BookContentReplaced; a hostile upload fails its job and leaves the published revision alone', async () => {
+    const { bookId, revisionId } = await storedBook();
+    await catalog.service.publish(editor, bookId);
+    const bomb = await catalog.service.uploadContent(editor, bookId, hostileFixture('zip-bomb').build().toString('base64'));
+    const failed = await catalog.pipeline.runJob(bomb._id);
+    expect(failed).toMatchObject({ status: 'FAILED', failureCode: 'ZIP_BOMB' });
+    const book = (await catalog.service.booksByIds([bookId])).get(bookId)!;
+    expect(book.publishedRevisionId).toBe(revisionId);
+    expect(book.latestRevisionId).toBe(revisionId);
+
+    const second = await catalog.service.uploadContent(editor, bookId, (await buildEpub({ ...FIXTURE_BOOK, title: 'Second' })).toString('base64'));
+    const stored = await catalog.pipeline.runJob(second._id);
+    await catalog.service.publish(editor, bookId);
+    const events = (await catalog.outbox.read(0, 500)).filter((e) => e.payload.bookId === bookId);
+    expect(events.at(-1)).toMatchObject({ type: 'BookContentReplaced', payload: { bookId, previousRevisionId: revisionId, revisionId: stored.revisionId } });
+  });
+
+  it('refuses a non-zip upload synchronously', async () => {
+    const book = await catalog.service.createBook(editor, { title: 'Nope' });
+    await expect(catalog.service.uploadContent(editor, book._id, Buffer.from('%PDF-1.7').toString('base64'))).rejects.toMatchObject({
+      code: 'BAD_USER_INPUT',
+      details: { reason: 'NOT_A_ZIP' },
+    });
+  });
+
+  it('resolves 100 books with one batched store read', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 100; i++) ids.push((await catalog.service.createBook(editor, { title: `Shelf ${i}` }))._id);
+    const loaders = createLoaders(catalog.service);
+    reads.length = 0;
+    const books = await Promise.all(ids.map((id) => loaders.book.load(id)));
+    expect(books.every((b) => b !== null)).toBe(true);
+    expect(reads).toEqual(['books']);
+  });
+});

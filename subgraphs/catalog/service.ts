@@ -1,0 +1,421 @@
+/**
+ * The book data platform's rules: book metadata, content uploads, publishing, licensing and what
+ * each caller may read. Knows nothing of GraphQL or HTTP. Every state change that others react to
+ * goes through the outbox in the same transaction as the change (see contracts: BookPublished,
+ * BookContentReplaced, BookUnpublished, BookLicenseChanged).
+ */
+import { badInput, conflict, FolioError, notFound } from '../../lib/errors.js';
+import type { Outbox } from '../../lib/events.js';
+import { requireRole, type Caller } from '../../lib/identity.js';
+import type { Logger } from '../../lib/logger.js';
+import { ObjectId } from '../../lib/storage/index.js';
+import type { Filter } from '../../lib/storage/types.js';
+import type { DownloadSigner, SignedDownload } from './downloads.js';
+import { subjectOf } from './downloads.js';
+import { EpubError } from './epub/errors.js';
+import { normalizeIsbn } from './epub/opf.js';
+import { canRead, readableFilter, readerIsStaff, type Reader } from './licensing.js';
+import { keyAfter, limitOf, sliceOf, type PageRequest, type Slice } from './pagination.js';
+import type { UploadPipeline } from './pipeline.js';
+import type { BookDoc, BookStatus, CatalogStore, ChapterDoc, ChapterSummary, JobDoc, LicenseDoc, RevisionDoc } from './store.js';
+
+const MiB = 1024 * 1024;
+
+/** Largest EPUB accepted through GraphQL (bulk ingest takes up to the parser's 50 MiB). */
+export const MAX_UPLOAD_BYTES = 16 * MiB;
+/**
+ * The catalog subgraph's request body limit: a 16 MiB EPUB is 22.4 MB as base64, plus the query
+ * and JSON. The gateway's FOLIO_GATEWAY_MAX_BODY_BYTES must be at least this for uploads to pass.
+ */
+export const CATALOG_MAX_BODY_BYTES = 24 * MiB;
+
+export const LIMITS = {
+  titleMax: 500,
+  authorsMax: 20,
+  authorMax: 200,
+  descriptionMax: 10_000,
+  tagsMax: 20,
+  tagMax: 60,
+  coverUrlMax: 2_048,
+  queryMax: 200,
+  territoriesMax: 250,
+  partnerIdsMax: 100,
+  readableBatchMax: 1_000,
+} as const;
+
+export interface BookInput {
+  readonly title?: string | null;
+  readonly authors?: readonly string[] | null;
+  readonly language?: string | null;
+  readonly description?: string | null;
+  readonly tags?: readonly string[] | null;
+  readonly isbn?: string | null;
+  readonly coverUrl?: string | null;
+}
+
+export interface LicenseInput {
+  readonly bookId: string;
+  readonly startsAt?: Date | null;
+  readonly endsAt?: Date | null;
+  readonly territories?: readonly string[] | null;
+  readonly partnerIds?: readonly string[] | null;
+}
+
+export interface BookFilter {
+  readonly query?: string | null;
+  readonly author?: string | null;
+  readonly tag?: string | null;
+  readonly language?: string | null;
+  readonly status?: BookStatus | null;
+}
+
+/** The caller as the licensing rules see it (the territory is not known yet: see licensing.ts). */
+export const readerOf = (caller: Caller): Reader => ({ userId: caller.userId, partnerId: caller.partnerId, roles: caller.roles, territory: null });
+
+const escapeRegex = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+function cleanText(value: string, field: string, max: number): string {
+  const text = value.normalize('NFC').replace(/\s+/g, ' ').trim();
+  if (text.length > max) throw badInput(`${field} must be at most ${max} characters.`, field);
+  if (/[\u0000-\u0008\u000B\u000C\u000E-\u001F]/.test(text)) throw badInput(`${field} contains control characters.`, field);
+  return text;
+}
+
+function cleanList(values: readonly string[], field: string, maxItems: number, maxEach: number, lower = false): string[] {
+  if (values.length > maxItems) throw badInput(`${field} may have at most ${maxItems} entries.`, field);
+  const cleaned = values.map((v) => cleanText(v, field, maxEach)).filter(Boolean);
+  return [...new Set(lower ? cleaned.map((v) => v.toLowerCase()) : cleaned)];
+}
+
+function cleanLanguage(value: string): string {
+  const tag = value.trim();
+  if (!/^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}$/.test(tag)) throw badInput('language must be a BCP 47 tag such as "en" or "zh-CN".', 'language');
+  return tag;
+}
+
+function cleanCoverUrl(value: string): string {
+  const text = cleanText(value, 'coverUrl', LIMITS.coverUrlMax);
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw badInput('coverUrl must be an absolute URL.', 'coverUrl');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw badInput('coverUrl must be an http(s) URL.', 'coverUrl');
+  return url.toString();
+}
+
+/** The metadata fields of an input, validated; absent fields are left out. */
+function metadataOf(input: BookInput): Partial<BookDoc> {
+  const out: Partial<BookDoc> = {};
+  if (input.title !== undefined && input.title !== null) {
+    out.title = cleanText(input.title, 'title', LIMITS.titleMax);
+    if (!out.title) throw badInput('title must not be empty.', 'title');
+  }
+  if (input.authors) {
+    out.authors = cleanList(input.authors, 'authors', LIMITS.authorsMax, LIMITS.authorMax);
+    out.authorKeys = out.authors.map((a) => a.toLowerCase());
+  }
+  if (input.language) out.language = cleanLanguage(input.language);
+  if (input.description !== undefined) out.description = input.description ? cleanText(input.description, 'description', LIMITS.descriptionMax) || null : null;
+  if (input.tags) out.tags = cleanList(input.tags, 'tags', LIMITS.tagsMax, LIMITS.tagMax, true);
+  if (input.isbn !== undefined) {
+    if (input.isbn) {
+      const isbn = normalizeIsbn(input.isbn.slice(0, 40));
+      if (!isbn) throw badInput('isbn is not a valid ISBN-10 or ISBN-13.', 'isbn');
+      out.isbn = isbn;
+    } else out.isbn = null;
+  }
+  if (input.coverUrl !== undefined) out.coverUrl = input.coverUrl ? cleanCoverUrl(input.coverUrl) : null;
+  return out;
+}
+
+const sortKeyOf = (title: string, id: string): string => `${title.toLowerCase()}\u0000${id}`;
+
+/** Decodes base64 strictly and within the size limit, before allocating the bytes. */
+export function decodeEpubBase64(value: string): Buffer {
+  const text = value.replace(/\s+/g, '');
+  if (Math.floor((text.length * 3) / 4) > MAX_UPLOAD_BYTES + 2) {
+    throw new EpubError('TOO_LARGE', `The EPUB is larger than ${MAX_UPLOAD_BYTES / MiB} MiB; use bulk ingest for larger files.`);
+  }
+  if (text.length === 0 || text.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) throw badInput('epubBase64 is not valid base64.', 'epubBase64');
+  const bytes = Buffer.from(text, 'base64');
+  if (bytes.length > MAX_UPLOAD_BYTES) throw new EpubError('TOO_LARGE', `The EPUB is larger than ${MAX_UPLOAD_BYTES / MiB} MiB.`);
+  // Refuse the obviously wrong at once; everything else is the pipeline's job.
+  if (bytes.length < 4 || bytes.readUInt32LE(0) !== 0x04034b50) throw new EpubError('NOT_A_ZIP', 'The file is not an EPUB (not a zip archive).');
+  return bytes;
+}
+
+export interface CatalogServiceOptions {
+  readonly logger: Logger;
+  readonly signer: DownloadSigner;
+  /** Counts store reads by kind (DataLoader batching is observable in metrics and tests). */
+  readonly onStoreRead?: (kind: string) => void;
+}
+
+export class CatalogService {
+  constructor(
+    private readonly store: CatalogStore,
+    private readonly pipeline: UploadPipeline,
+    private readonly outbox: Outbox,
+    private readonly options: CatalogServiceOptions,
+  ) {}
+
+  private counted(kind: string): void {
+    this.options.onStoreRead?.(kind);
+  }
+
+  // ---- management --------------------------------------------------------------------------
+
+  async createBook(caller: Caller, input: BookInput, options: { metadataFromContent?: boolean } = {}): Promise<BookDoc> {
+    const userId = requireRole(caller, 'EDITOR', 'ADMIN');
+    const meta = metadataOf(input);
+    if (!meta.title) throw badInput('title must not be empty.', 'title');
+    const id = new ObjectId().toHexString();
+    const now = new Date();
+    const book: BookDoc = {
+      _id: id,
+      title: meta.title,
+      sortKey: sortKeyOf(meta.title, id),
+      authors: meta.authors ?? [],
+      authorKeys: meta.authorKeys ?? [],
+      language: meta.language ?? 'und',
+      description: meta.description ?? null,
+      tags: meta.tags ?? [],
+      isbn: meta.isbn ?? null,
+      coverUrl: meta.coverUrl ?? null,
+      status: 'DRAFT',
+      publishedRevisionId: null,
+      latestRevisionId: null,
+      revisionCount: 0,
+      publishedAt: null,
+      license: null,
+      metadataFromContent: options.metadataFromContent ?? false,
+      createdBy: userId,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await this.store.books.insertOne(book);
+    return book;
+  }
+
+  async updateBook(caller: Caller, id: string, input: BookInput): Promise<BookDoc> {
+    requireRole(caller, 'EDITOR', 'ADMIN');
+    const meta = metadataOf(input);
+    if (meta.title) meta.sortKey = sortKeyOf(meta.title, id);
+    const updated = await this.store.books.findOneAndUpdate(
+      { _id: id },
+      { $set: { ...meta, metadataFromContent: false, updatedAt: new Date() } },
+      { returnDocument: 'after' },
+    );
+    if (!updated) throw notFound('Book');
+    return updated;
+  }
+
+  /** Queues an upload (base64 from GraphQL); returns the job at once. */
+  async uploadContent(caller: Caller, bookId: string, epubBase64: string): Promise<JobDoc> {
+    const userId = requireRole(caller, 'EDITOR', 'ADMIN');
+    if (!(await this.store.books.findOne({ _id: bookId }, { projection: { _id: 1 } }))) throw notFound('Book');
+    return this.pipeline.enqueue(bookId, decodeEpubBase64(epubBase64), userId);
+  }
+
+  /** Makes the newest stored revision the published one. */
+  async publish(caller: Caller, id: string): Promise<BookDoc> {
+    requireRole(caller, 'EDITOR', 'ADMIN');
+    const book = await this.store.books.findOne({ _id: id });
+    if (!book) throw notFound('Book');
+    const target = book.latestRevisionId;
+    if (!target) throw badInput('The book has no stored content yet: upload an EPUB and wait for its job to reach STORED.', 'id');
+    if (book.status === 'PUBLISHED' && book.publishedRevisionId === target) return book;
+    const now = new Date();
+    return this.outbox.publish(async (tx, emit) => {
+      const books = tx.collection<BookDoc>(this.store.books.collectionName);
+      const updated = await books.findOneAndUpdate(
+        { _id: id, status: book.status, publishedRevisionId: book.publishedRevisionId, latestRevisionId: target },
+        { $set: { status: 'PUBLISHED', publishedRevisionId: target, publishedAt: book.publishedAt ?? now, updatedAt: now } },
+        { returnDocument: 'after' },
+      );
+      if (!updated) throw conflict('The book changed while publishing; try again.');
+      await tx.collection<RevisionDoc>(this.store.revisions.collectionName).updateOne({ _id: target, publishedAt: null }, { $set: { publishedAt: now } });
+      if (book.status !== 'PUBLISHED') await emit('BookPublished', { bookId: id, revisionId: target });
+      // Also after unpublish → republish with new content: annotations on the old revision need re-anchoring.
+      if (book.publishedRevisionId && book.publishedRevisionId !== target) {
+        await emit('BookContentReplaced', { bookId: id, previousRevisionId: book.publishedRevisionId, revisionId: target });
+      }
+      return updated;
+    });
+  }
+
+  async unpublish(caller: Caller, id: string): Promise<BookDoc> {
+    requireRole(caller, 'EDITOR', 'ADMIN');
+    return this.outbox.publish(async (tx, emit) => {
+      const books = tx.collection<BookDoc>(this.store.books.collectionName);
+      const updated = await books.findOneAndUpdate({ _id: id, status: 'PUBLISHED' }, { $set: { status: 'UNPUBLISHED', updatedAt: new Date() } }, { returnDocument: 'after' });
+      if (updated) {
+        await emit('BookUnpublished', { bookId: id });
+        return updated;
+      }
+      const current = await books.findOne({ _id: id });
+      if (!current) throw notFound('Book');
+      return current; // not published: nothing to do
+    });
+  }
+
+  async setLicense(caller: Caller, input: LicenseInput): Promise<BookDoc> {
+    requireRole(caller, 'EDITOR', 'ADMIN');
+    const startsAt = input.startsAt ?? null;
+    const endsAt = input.endsAt ?? null;
+    if (startsAt && endsAt && endsAt <= startsAt) throw badInput('endsAt must be after startsAt.', 'endsAt');
+    const territories = [...new Set((input.territories ?? []).map((t) => t.trim().toUpperCase()))];
+    if (territories.length > LIMITS.territoriesMax) throw badInput(`territories may have at most ${LIMITS.territoriesMax} entries.`, 'territories');
+    if (territories.some((t) => !/^[A-Z]{2}$/.test(t))) throw badInput('territories must be ISO 3166-1 alpha-2 codes such as "US" or "CN".', 'territories');
+    const partnerIds = [...new Set((input.partnerIds ?? []).map((p) => p.trim()))];
+    if (partnerIds.length > LIMITS.partnerIdsMax || partnerIds.some((p) => !/^[A-Za-z0-9_-]{1,64}$/.test(p))) {
+      throw badInput(`partnerIds must be at most ${LIMITS.partnerIdsMax} API key ids.`, 'partnerIds');
+    }
+    const license: LicenseDoc = { startsAt, endsAt, territories, partnerIds, updatedAt: new Date() };
+    return this.outbox.publish(async (tx, emit) => {
+      const updated = await tx
+        .collection<BookDoc>(this.store.books.collectionName)
+        .findOneAndUpdate({ _id: input.bookId }, { $set: { license, updatedAt: license.updatedAt } }, { returnDocument: 'after' });
+      if (!updated) throw notFound('Book');
+      await emit('BookLicenseChanged', { bookId: input.bookId });
+      return updated;
+    });
+  }
+
+  async job(caller: Caller, id: string): Promise<JobDoc | null> {
+    requireRole(caller, 'EDITOR', 'ADMIN');
+    return this.store.jobs.findOne({ _id: id });
+  }
+
+  async jobsOfBook(caller: Caller, bookId: string, page: PageRequest): Promise<Slice<JobDoc>> {
+    requireRole(caller, 'EDITOR', 'ADMIN');
+    const limit = limitOf(page.first);
+    const after = keyAfter(page.after, 'string');
+    const filter: Filter<JobDoc> = { bookId };
+    const docs = await this.store.jobs
+      .find(after ? { ...filter, _id: { $lt: after } } : filter)
+      .sort({ _id: -1 })
+      .limit(limit + 1)
+      .toArray();
+    return sliceOf(docs, limit, await this.store.jobs.countDocuments(filter), (j) => j._id);
+  }
+
+  async revisionsOfBook(caller: Caller, bookId: string, page: PageRequest): Promise<Slice<RevisionDoc>> {
+    requireRole(caller, 'EDITOR', 'ADMIN');
+    const limit = limitOf(page.first);
+    const after = keyAfter(page.after, 'number');
+    const docs = await this.store.revisions
+      .find(after === null ? { bookId } : { bookId, number: { $lt: after } })
+      .sort({ number: -1 })
+      .limit(limit + 1)
+      .toArray();
+    return sliceOf(docs, limit, await this.store.revisions.countDocuments({ bookId }), (r) => r.number);
+  }
+
+  // ---- reading -----------------------------------------------------------------------------
+
+  async booksByIds(ids: readonly string[]): Promise<Map<string, BookDoc>> {
+    this.counted('books');
+    const docs = await this.store.books.find({ _id: { $in: [...ids] } }).toArray();
+    return new Map(docs.map((d) => [d._id, d]));
+  }
+
+  async revisionsByIds(ids: readonly string[]): Promise<Map<string, RevisionDoc>> {
+    this.counted('revisions');
+    const docs = await this.store.revisions.find({ _id: { $in: [...ids] } }).toArray();
+    return new Map(docs.map((d) => [d._id, d]));
+  }
+
+  async chaptersByIds(ids: readonly string[]): Promise<Map<string, ChapterDoc>> {
+    this.counted('chapters');
+    const docs = await this.store.chapters.find({ _id: { $in: [...ids] } }).toArray();
+    return new Map(docs.map((d) => [d._id, d]));
+  }
+
+  /** Tables of contents: chapters without their text, per revision, in order. */
+  async tocsByRevisionIds(revisionIds: readonly string[]): Promise<Map<string, ChapterSummary[]>> {
+    this.counted('tocs');
+    const docs = await this.store.chapters
+      .find({ revisionId: { $in: [...revisionIds] } }, { projection: { text: 0, html: 0, paragraphs: 0 } })
+      .sort({ revisionId: 1, index: 1 })
+      .toArray();
+    const out = new Map<string, ChapterSummary[]>(revisionIds.map((id) => [id, []]));
+    for (const doc of docs as ChapterSummary[]) out.get(doc.revisionId)?.push(doc);
+    return out;
+  }
+
+  /** A whole revision with its chapters in order (for indexing and re-anchoring). */
+  async revisionContent(revisionId: string): Promise<{ revision: RevisionDoc; book: BookDoc; chapters: ChapterDoc[] } | null> {
+    const revision = await this.store.revisions.findOne({ _id: revisionId });
+    const book = revision && (await this.store.books.findOne({ _id: revision.bookId }));
+    if (!revision || !book) return null;
+    const chapters = await this.store.chapters.find({ revisionId }).sort({ index: 1 }).toArray();
+    return { revision, book, chapters };
+  }
+
+  /** The revision a caller reads: the published one; for staff the newest stored one. */
+  visibleRevisionId(book: BookDoc, reader: Reader): string | null {
+    if (readerIsStaff(reader)) return book.latestRevisionId ?? book.publishedRevisionId;
+    return canRead(book, reader) ? book.publishedRevisionId : null;
+  }
+
+  /**
+   * Whether a caller may see a revision's chapters: staff always; others when the book is
+   * readable and the revision has been published (annotations on a replaced revision still resolve).
+   */
+  revisionVisible(book: BookDoc, revision: Pick<RevisionDoc, 'bookId' | 'publishedAt'>, reader: Reader): boolean {
+    if (revision.bookId !== book._id) return false;
+    if (readerIsStaff(reader)) return true;
+    return canRead(book, reader) && revision.publishedAt !== null;
+  }
+
+  async listBooks(reader: Reader, filter: BookFilter, page: PageRequest): Promise<Slice<BookDoc>> {
+    const limit = limitOf(page.first);
+    const after = keyAfter(page.after, 'string');
+    const clauses: Filter<BookDoc>[] = [];
+    const visible = readableFilter(reader);
+    if (visible) clauses.push(visible);
+    if (filter.status) {
+      if (!readerIsStaff(reader)) throw new FolioError('FORBIDDEN', 'Only editors may filter books by status.');
+      clauses.push({ status: filter.status });
+    }
+    if (filter.query) {
+      const q = cleanText(filter.query, 'query', LIMITS.queryMax);
+      if (q) {
+        const re = { $regex: escapeRegex(q), $options: 'i' };
+        clauses.push({ $or: [{ title: re }, { authors: re }, { description: re }] });
+      }
+    }
+    if (filter.author) clauses.push({ authorKeys: cleanText(filter.author, 'author', LIMITS.authorMax).toLowerCase() });
+    if (filter.tag) clauses.push({ tags: cleanText(filter.tag, 'tag', LIMITS.tagMax).toLowerCase() });
+    if (filter.language) clauses.push({ language: { $regex: `^${escapeRegex(cleanLanguage(filter.language))}(-|$)`, $options: 'i' } });
+    const base: Filter<BookDoc> = clauses.length > 0 ? { $and: clauses } : {};
+    const paged: Filter<BookDoc> = after === null ? base : { $and: [...clauses, { sortKey: { $gt: after } }] };
+    this.counted('bookList');
+    const [docs, totalCount] = await Promise.all([
+      this.store.books.find(paged).sort({ sortKey: 1 }).limit(limit + 1).toArray(),
+      this.store.books.countDocuments(base),
+    ]);
+    return sliceOf(docs, limit, totalCount, (b) => b.sortKey);
+  }
+
+  /** Which of these books the reader may read now (for search and ugc). */
+  async readable(bookIds: readonly string[], reader: Reader): Promise<string[]> {
+    if (bookIds.length > LIMITS.readableBatchMax) throw badInput(`At most ${LIMITS.readableBatchMax} book ids per call.`, 'bookIds');
+    const books = await this.booksByIds(bookIds);
+    return [...new Set(bookIds)].filter((id) => {
+      const book = books.get(id);
+      return book !== undefined && book.status === 'PUBLISHED' && canRead(book, reader);
+    });
+  }
+
+  /** A signed link to the published revision's EPUB, or null when the caller may not download it. */
+  async download(book: BookDoc, reader: Reader, revision: RevisionDoc | null): Promise<(SignedDownload & { sizeBytes: number; sha256: string }) | null> {
+    const subject = subjectOf(reader);
+    if (!subject || !revision || book.status !== 'PUBLISHED' || revision._id !== book.publishedRevisionId) return null;
+    if (!canRead(book, { ...reader, roles: [] })) return null;
+    return { ...this.options.signer.sign(revision._id, subject), sizeBytes: revision.sizeBytes, sha256: revision.sha256 };
+  }
+}
