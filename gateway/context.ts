@@ -12,9 +12,11 @@ export interface GatewayContext extends BaseContext {
   readonly identityHeaders: Readonly<Record<string, string>>;
   /** Everything about the caller that can change an answer; keys shared work (dedup, caches). */
   readonly identityKey: string;
-  /** Set by the operation-kind hook once Apollo has resolved the operation. */
-  operationKind?: OperationTypeNode;
-  operationName?: string | null;
+  /**
+   * Filled in by the logging plugin once Apollo has resolved the operation. A nested object on
+   * purpose: Apollo Server shallow-clones the context value per request.
+   */
+  readonly facts: { operationKind?: OperationTypeNode; operationName?: string | null };
 }
 
 /** Everything in a Caller that a subgraph can see, as one string: two callers with the same key are indistinguishable downstream. */

@@ -35,8 +35,21 @@ export function folioGraphQLError(code: ErrorCode, message?: string, details?: R
   return toGraphQLError(new FolioError(code, message, details ? { details } : {}));
 }
 
-/** Marker set by operation-limit rejections (graphql-armor) so formatError can give them our code. */
-export const LIMIT_EXTENSION = 'folioLimit';
+// graphql-armor's rejection messages. Apollo re-wraps validation errors (dropping their
+// extensions), so the message is the only thing that survives to formatError.
+const LIMIT_MESSAGES: ReadonlyArray<readonly [RegExp, string]> = [
+  [/^Syntax Error: Query depth limit of \d+ exceeded/, 'depth'],
+  [/^Syntax Error: Query Cost limit of \d+ exceeded/, 'cost'],
+  [/^Syntax Error: Aliases limit of \d+ exceeded/, 'aliases'],
+  [/^Syntax Error: Directives limit of \d+ exceeded/, 'directives'],
+  [/^Syntax Error: Token limit of \d+ exceeded/, 'tokens'],
+];
+const REJECTION_CODES = new Set(['GRAPHQL_VALIDATION_FAILED', 'GRAPHQL_PARSE_FAILED']);
+
+function limitOf(formatted: GraphQLFormattedError): string | undefined {
+  if (formatted.path || !REJECTION_CODES.has(String(formatted.extensions?.code))) return undefined;
+  return LIMIT_MESSAGES.find(([pattern]) => pattern.test(formatted.message))?.[1];
+}
 
 /** Apollo `formatError`: never throws. */
 export function formatGatewayError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
@@ -45,13 +58,12 @@ export function formatGatewayError(formatted: GraphQLFormattedError, error: unkn
     if (original instanceof FolioError) {
       return { ...formatted, message: original.message, extensions: { code: original.code, ...original.details } };
     }
-    const extensions = formatted.extensions;
-    if (extensions && LIMIT_EXTENSION in extensions) {
-      const { [LIMIT_EXTENSION]: limit, ...rest } = extensions;
+    const limit = limitOf(formatted);
+    if (limit) {
       return {
         ...formatted,
         message: formatted.message.replace(/^Syntax Error: /, ''),
-        extensions: { ...rest, code: 'OPERATION_LIMIT_EXCEEDED', limit },
+        extensions: { ...formatted.extensions, code: 'OPERATION_LIMIT_EXCEEDED', limit },
       };
     }
     return formatted;

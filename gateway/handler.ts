@@ -170,10 +170,10 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       const identityKey = identityKeyOf(caller);
       const documentKey = documentKeyOf(body);
       const run = async (): Promise<SharedResponse> => {
-        const context: GatewayContext = { caller, requestId, identityKey, identityHeaders: signIdentity(caller, deps.secret) };
+        const context: GatewayContext = { caller, requestId, identityKey, identityHeaders: signIdentity(caller, deps.secret), facts: {} };
         const response = await execute(method, req, body, context);
-        deps.dedup?.learn(documentKey, context.operationKind ?? 'unknown');
-        deps.responseCache?.maybeStore(requestKey, caller, response, context.operationKind);
+        deps.dedup?.learn(documentKey, context.facts.operationKind ?? 'unknown');
+        deps.responseCache?.maybeStore(requestKey, caller, response, context.facts.operationKind);
         return response;
       };
       let response: SharedResponse;

@@ -25,8 +25,8 @@ export function loggingPlugin(logger: Logger): ApolloServerPlugin<GatewayContext
     async requestDidStart() {
       return {
         async didResolveOperation({ operation, operationName, contextValue }) {
-          contextValue.operationKind = operation?.operation;
-          contextValue.operationName = operationName;
+          contextValue.facts.operationKind = operation?.operation;
+          contextValue.facts.operationName = operationName;
         },
         async didEncounterErrors({ errors, contextValue, operationName }) {
           for (const error of errors) {

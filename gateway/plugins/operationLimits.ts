@@ -1,13 +1,12 @@
 /**
  * Depth, alias, directive, token-count and cost limits on every operation (graphql-armor). The
  * rules run in Apollo's parse/validate step, whose result Apollo caches per document, so a known
- * document pays nothing. Rejections carry `extensions.code = OPERATION_LIMIT_EXCEEDED` and say
- * which limit and its value. Field suggestions ("Did you mean …") are hidden in production.
+ * document pays nothing. Rejections carry `extensions.code = OPERATION_LIMIT_EXCEEDED` and
+ * `extensions.limit` (errors.ts maps graphql-armor's messages), and the message names the value. Field suggestions ("Did you mean …") are hidden in production.
  */
 import type { ApolloServerPlugin } from '@apollo/server';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
-import type { GraphQLError, ValidationRule } from 'graphql';
-import { LIMIT_EXTENSION } from '../errors.js';
+import type { ValidationRule } from 'graphql';
 
 export interface OperationLimitsOptions {
   /** @default 12 */
@@ -29,17 +28,13 @@ export interface OperationLimits {
   readonly validationRules: ValidationRule[];
 }
 
-const mark = (limit: string) => (_ctx: unknown, error: GraphQLError) => {
-  (error.extensions as Record<string, unknown>)[LIMIT_EXTENSION] = limit;
-};
-
 export function operationLimits(options: OperationLimitsOptions = {}): OperationLimits {
   const armor = new ApolloArmor({
-    maxDepth: { n: options.maxDepth ?? 12, onReject: [mark('depth')] },
-    costLimit: { maxCost: options.maxCost ?? 20_000, onReject: [mark('cost')] },
-    maxAliases: { n: options.maxAliases ?? 30, onReject: [mark('aliases')] },
-    maxDirectives: { n: options.maxDirectives ?? 50, onReject: [mark('directives')] },
-    maxTokens: { n: options.maxTokens ?? 3000, onReject: [mark('tokens')] },
+    maxDepth: { n: options.maxDepth ?? 12 },
+    costLimit: { maxCost: options.maxCost ?? 20_000 },
+    maxAliases: { n: options.maxAliases ?? 30 },
+    maxDirectives: { n: options.maxDirectives ?? 50 },
+    maxTokens: { n: options.maxTokens ?? 3000 },
     blockFieldSuggestion: { enabled: options.blockFieldSuggestions ?? false },
   });
   const { plugins, validationRules } = armor.protect();

@@ -1,0 +1,302 @@
+/**
+ * Test-only (used by gateway unit/e2e tests and bench/gateway.bench.ts): small federated subgraphs
+ * that verify the gateway's signed identity like real Folio subgraphs do, a stub of accounts'
+ * internal endpoints, and supergraph composition. Never imported by the gateway itself.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { composeServices } from '@apollo/composition';
+import { ApolloServer, HeaderMap } from '@apollo/server';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import { parse, type GraphQLSchema } from 'graphql';
+import { verifyIdentity, type Caller } from '../lib/identity.js';
+import { verifyInternalRequest } from '../lib/internalAuth.js';
+import { loadConfig, type RateSpec } from '../lib/config.js';
+import { startGateway } from './server.js';
+
+export const TEST_SECRET = 'gateway-test-secret-gateway-test-secret-42';
+
+const CACHE_CONTROL = `
+  enum CacheControlScope { PUBLIC PRIVATE }
+  directive @cacheControl(maxAge: Int, scope: CacheControlScope, inheritMaxAge: Boolean) on FIELD_DEFINITION | OBJECT | INTERFACE | UNION
+`;
+
+export const BOOKS = [
+  { id: 'b1', title: 'Dream of the Red Chamber' },
+  { id: 'b2', title: 'Journey to the West' },
+  { id: 'b3', title: 'Water Margin' },
+];
+
+interface SubgraphContext {
+  readonly caller: Caller;
+  readonly forgedUserHeader: string | null;
+}
+
+export interface TestSubgraphDef {
+  readonly name: string;
+  readonly typeDefs: string;
+  readonly schema: GraphQLSchema;
+}
+
+/** catalog: public, cacheable book data (the Folio shape in miniature). */
+export function catalogSubgraph(): TestSubgraphDef {
+  const typeDefs = `
+    extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])
+    ${CACHE_CONTROL}
+    type Query {
+      books: [Book!]! @cacheControl(maxAge: 60)
+      book(id: ID!): Book @cacheControl(maxAge: 60)
+      uncached: String
+    }
+    type Book @key(fields: "id") @cacheControl(maxAge: 60) {
+      id: ID!
+      title: String!
+      related: [Book!]!
+    }
+  `;
+  const byId = new Map(BOOKS.map((b) => [b.id, b]));
+  const schema = buildSubgraphSchema({
+    typeDefs: parse(typeDefs),
+    resolvers: {
+      Query: { books: () => BOOKS, book: (_: unknown, { id }: { id: string }) => byId.get(id) ?? null, uncached: () => 'fresh' },
+      Book: { __resolveReference: (ref: { id: string }) => byId.get(ref.id) ?? null, related: () => BOOKS },
+    },
+  });
+  return { name: 'catalog', typeDefs, schema };
+}
+
+/** ugc: extends Book with a rating (so a query spans two subgraphs). */
+export function ugcSubgraph(): TestSubgraphDef {
+  const typeDefs = `
+    extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])
+    ${CACHE_CONTROL}
+    type Book @key(fields: "id") @cacheControl(maxAge: 60) {
+      id: ID!
+      rating: Float
+    }
+  `;
+  const schema = buildSubgraphSchema({
+    typeDefs: parse(typeDefs),
+    resolvers: { Book: { __resolveReference: (ref: { id: string }) => ({ id: ref.id, rating: ref.id.length + 3.5 }) } },
+  });
+  return { name: 'ugc', typeDefs, schema };
+}
+
+/** accounts: per-user data (`me`, PRIVATE) and a probe of what the subgraph received. */
+export function accountsSubgraph(): TestSubgraphDef {
+  const typeDefs = `
+    extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])
+    ${CACHE_CONTROL}
+    type Query {
+      me: Viewer @cacheControl(maxAge: 60, scope: PRIVATE)
+      whoami: Whoami
+    }
+    type Viewer { userId: ID, roles: [String!]!, partnerId: ID }
+    type Whoami { userId: ID, forgedUserHeader: String, clientAddress: String }
+  `;
+  const schema = buildSubgraphSchema({
+    typeDefs: parse(typeDefs),
+    resolvers: {
+      Query: {
+        me: (_: unknown, __: unknown, context: unknown) => {
+          const { caller } = context as SubgraphContext;
+          return { userId: caller.userId, roles: caller.roles, partnerId: caller.partnerId };
+        },
+        whoami: (_: unknown, __: unknown, context: unknown) => {
+          const ctx = context as SubgraphContext;
+          return {
+            userId: ctx.caller.userId,
+            forgedUserHeader: ctx.forgedUserHeader,
+            clientAddress: ctx.caller.clientAddress,
+          };
+        },
+      },
+    },
+  });
+  return { name: 'accounts', typeDefs, schema };
+}
+
+export interface RunningServer {
+  readonly url: string;
+  readonly port: number;
+  /** Requests served so far. */
+  readonly requests: () => number;
+  stop(): Promise<void>;
+}
+
+function listen(server: http.Server, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
+function readAll(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+/** Serves a subgraph that, like Folio's, answers 401 to requests without a valid gateway signature. */
+export async function serveSubgraph(def: TestSubgraphDef, options: { port?: number; secret?: string } = {}): Promise<RunningServer> {
+  const secret = options.secret ?? TEST_SECRET;
+  const apollo = new ApolloServer<SubgraphContext>({ schema: def.schema, logger: silentLogger });
+  await apollo.start();
+  let count = 0;
+  const server = http.createServer(async (req, res) => {
+    count += 1;
+    const identity = verifyIdentity(req.headers, secret);
+    if (!identity.ok) {
+      res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ message: `identity ${identity.reason}` }] }));
+      return;
+    }
+    const headers = new HeaderMap();
+    for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers.set(k, v);
+    const body = req.method === 'POST' ? JSON.parse((await readAll(req)) || '{}') : undefined;
+    const forged = req.headers['x-folio-forged-user-id'];
+    const result = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: req.method ?? 'POST', headers, search: new URL(req.url ?? '/', 'http://x').search, body },
+      context: async () => ({ caller: identity.caller, forgedUserHeader: typeof forged === 'string' ? forged : null }),
+    });
+    res.statusCode = result.status ?? 200;
+    for (const [k, v] of result.headers) res.setHeader(k, v);
+    res.end(result.body.kind === 'complete' ? result.body.string : '');
+  });
+  const port = await listen(server, options.port ?? 0);
+  return {
+    url: `http://127.0.0.1:${port}/graphql`,
+    port,
+    requests: () => count,
+    async stop() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await apollo.stop();
+    },
+  };
+}
+
+export function composeSupergraph(defs: ReadonlyArray<TestSubgraphDef & { readonly url: string }>): string {
+  const result = composeServices(defs.map((d) => ({ name: d.name, typeDefs: parse(d.typeDefs), url: d.url })));
+  if (result.errors) throw new Error(`composition failed: ${result.errors.map((e) => e.message).join('; ')}`);
+  return result.supergraphSdl;
+}
+
+export interface StubAccount {
+  readonly caller: Omit<Caller, 'clientAddress'>;
+  readonly rateLimit?: RateSpec;
+}
+
+export interface AccountsStub extends RunningServer {
+  readonly tokens: Map<string, StubAccount>;
+  readonly apiKeys: Map<string, StubAccount>;
+  readonly documents: Array<{ id: string; body: string; clientName: string | null }>;
+  /** Calls to /internal/auth/resolve so far. */
+  readonly resolveCalls: () => number;
+}
+
+/** Accounts' internal endpoints as the contract describes them, signed calls only. */
+export async function startAccountsStub(secret = TEST_SECRET): Promise<AccountsStub> {
+  const tokens = new Map<string, StubAccount>();
+  const apiKeys = new Map<string, StubAccount>();
+  const documents: Array<{ id: string; body: string; clientName: string | null }> = [];
+  let count = 0;
+  let resolves = 0;
+  const server = http.createServer(async (req, res) => {
+    count += 1;
+    const body = await readAll(req);
+    const path = req.url ?? '/';
+    if (!verifyInternalRequest(secret, req.headers, req.method ?? 'GET', path, body)) {
+      res.writeHead(401).end();
+      return;
+    }
+    res.setHeader('content-type', 'application/json');
+    if (req.method === 'POST' && path === '/internal/auth/resolve') {
+      resolves += 1;
+      const { token, apiKey } = JSON.parse(body) as { token?: string; apiKey?: string };
+      const found = token !== undefined ? tokens.get(token) : apiKey !== undefined ? apiKeys.get(apiKey) : undefined;
+      res.end(JSON.stringify(found ? { caller: found.caller, rateLimit: found.rateLimit } : { caller: null, error: 'UNAUTHENTICATED' }));
+      return;
+    }
+    if (req.method === 'GET' && path === '/internal/trusted-documents') {
+      res.end(JSON.stringify({ documents }));
+      return;
+    }
+    res.writeHead(404).end('{}');
+  });
+  const port = await listen(server, 0);
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    port,
+    tokens,
+    apiKeys,
+    documents,
+    requests: () => count,
+    resolveCalls: () => resolves,
+    async stop() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+const noop = (): void => undefined;
+const silentLogger = { debug: noop, info: noop, warn: noop, error: noop };
+
+export const user = (userId: string, roles: Caller['roles'] = ['READER']): StubAccount => ({
+  caller: { userId, roles, sessionId: `s-${userId}`, partnerId: null, scopes: [] },
+});
+export const partner = (partnerId: string, rateLimit?: RateSpec): StubAccount => ({
+  caller: { userId: null, roles: [], sessionId: null, partnerId, scopes: ['catalog:read'] },
+  ...(rateLimit ? { rateLimit } : {}),
+});
+
+export interface TestStack {
+  readonly gateway: string;
+  readonly accounts: AccountsStub;
+  readonly subgraphs: Record<'catalog' | 'ugc' | 'accounts', RunningServer>;
+  readonly defs: Record<'catalog' | 'ugc' | 'accounts', TestSubgraphDef>;
+  /** Restarts a stopped subgraph on its old port. */
+  restart(name: 'catalog' | 'ugc' | 'accounts'): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/**
+ * Three test subgraphs + the accounts stub + a Folio gateway on free ports. `env` sets gateway
+ * variables (e.g. FOLIO_GATEWAY_MAX_DEPTH); NODE_ENV defaults to production.
+ */
+export async function startTestStack(env: Record<string, string> = {}): Promise<TestStack> {
+  const defs = { catalog: catalogSubgraph(), ugc: ugcSubgraph(), accounts: accountsSubgraph() };
+  const subgraphs = {
+    catalog: await serveSubgraph(defs.catalog),
+    ugc: await serveSubgraph(defs.ugc),
+    accounts: await serveSubgraph(defs.accounts),
+  };
+  const accounts = await startAccountsStub();
+  const sdl = composeSupergraph(Object.values(defs).map((d) => ({ ...d, url: subgraphs[d.name as keyof typeof subgraphs].url })));
+  const config = loadConfig({
+    NODE_ENV: 'production',
+    FOLIO_INTERNAL_SECRET: TEST_SECRET,
+    FOLIO_ADMIN_PASSWORD: 'admin-password-for-tests',
+    FOLIO_LOG_LEVEL: 'silent',
+    FOLIO_GATEWAY_PORT: '0',
+    FOLIO_GATEWAY_SUBGRAPH_TIMEOUT_MS: '2000',
+    ...env,
+  });
+  const gateway = await startGateway(config, { supergraphSdl: sdl, authUrl: accounts.url });
+  return {
+    gateway: gateway.url,
+    accounts,
+    subgraphs,
+    defs,
+    async restart(name) {
+      subgraphs[name] = await serveSubgraph(defs[name], { port: subgraphs[name].port });
+    },
+    async [Symbol.asyncDispose]() {
+      await gateway.stop();
+      await Promise.all([...Object.values(subgraphs).map((s) => s.stop().catch(() => undefined)), accounts.stop()]);
+    },
+  };
+}
