@@ -4,6 +4,7 @@
  * Writes bench/results/ingest-<timestamp>.json and .md.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -78,6 +79,7 @@ async function run(language: string, targetMiB: number, seed: number): Promise<R
 
 const round = (n: number): number => Math.round(n * 1000) / 1000;
 
+const loadBefore = loadavg()[0]!;
 const runs = [await run('en', Number(values.mb), 1), await run('zh', Number(values['zh-mb']), 2)];
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const result = {
@@ -85,6 +87,8 @@ const result = {
   at: new Date().toISOString(),
   node: process.version,
   platform: `${process.platform}-${process.arch}`,
+  cpus: cpus().length,
+  loadAverage1m: { before: round(loadBefore), after: round(loadavg()[0]!) },
   runs,
 };
 
@@ -96,10 +100,17 @@ const table = [
       `| ${r.language} | ${(r.epubBytes / MiB).toFixed(1)} | ${(r.xhtmlBytes / MiB).toFixed(1)} | ${r.chapters} | ${r.paragraphs} | ${r.parseSeconds} | ${r.stageSeconds.FORMATTING} | ${r.stageSeconds.PARSING} | ${r.stageSeconds.SPLITTING} | ${r.xhtmlMiBPerSecond} | ${r.paragraphsPerSecond} | ${r.peakRssMiB} |`,
   ),
 ];
+function slowestStage(): string {
+  const totals = new Map<string, number>();
+  for (const r of runs) for (const [stage, seconds] of Object.entries(r.stageSeconds)) totals.set(stage, (totals.get(stage) ?? 0) + seconds);
+  return [...totals].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'n/a';
+}
+
 const markdown = `# EPUB ingest benchmark
 
-${result.at}, Node ${result.node}, ${result.platform}. Synthetic books (generateSyntheticBook), built with buildEpub and parsed
-with parseEpub at default limits. PARSING (XHTML → text blocks + sanitized HTML) dominates.
+${result.at}, Node ${result.node}, ${result.platform}, ${result.cpus} CPUs, 1-minute load ${result.loadAverage1m.before} → ${result.loadAverage1m.after}. Synthetic books (generateSyntheticBook), built with buildEpub and parsed
+with parseEpub at default limits. Slowest stage: ${slowestStage()}. PARSING = XHTML → text blocks + sanitized
+HTML; SPLITTING = paragraphs, offsets, word counts, hashes. Timings on a shared machine are noisy.
 
 ${table.join('\n')}
 `;

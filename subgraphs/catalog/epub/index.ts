@@ -1,0 +1,11 @@
+/**
+ * Public API of the EPUB pipeline. Everything else in this folder is private; import from here.
+ */
+export { parseEpub, EPUB_STAGES, PARAGRAPH_SEPARATOR } from './parse.js';
+export type { EpubStage, ParsedEpub, ParsedChapter, ParsedParagraph, ParseEpubOptions, EpubMetadata } from './parse.js';
+export { EpubError, isEpubError, EPUB_ERROR_REASONS } from './errors.js';
+export type { EpubErrorReason } from './errors.js';
+export { DEFAULT_EPUB_LIMITS, resolveEpubLimits } from './limits.js';
+export type { EpubLimits } from './limits.js';
+export { buildEpub } from './build.js';
+export type { BookSource } from './build.js';
