@@ -1,3 +1,90 @@
-import { stubService } from '../../lib/stubSubgraph.js';
+/**
+ * The UGC subgraph: bookshelf, reading progress, highlights, notes, reviews, and the repair
+ * worker that re-anchors highlights and notes when catalog replaces a book's content.
+ */
+import { readFileSync } from 'node:fs';
+import { parse } from 'graphql';
+import { EventConsumer, Outbox } from '../../lib/events.js';
+import { LeaseManager } from '../../lib/leases.js';
+import { createMetrics } from '../../lib/metrics.js';
+import { databaseName, type RunningService, type ServiceModule } from '../../lib/service.js';
+import { startSubgraphServer } from '../../lib/subgraphServer.js';
+import { chapterLoader, HttpCatalogApi, type CatalogApi } from './catalogClient.js';
+import { countingDb } from './dbMetrics.js';
+import { createLoaders } from './loaders.js';
+import { enqueueRepair, parseContentReplaced } from './repair/jobs.js';
+import { RepairWorker } from './repair/worker.js';
+import { resolvers, type UgcContext, type UgcServices } from './resolvers.js';
+import { AnnotationService } from './service/annotations.js';
+import type { UgcDeps } from './service/common.js';
+import { ReviewService } from './service/reviews.js';
+import { ShelfService } from './service/shelf.js';
+import { openUgcStore } from './store.js';
+import type { FolioDb } from '../../lib/storage/index.js';
+import type { Logger } from '../../lib/logger.js';
 
-export const ugcService = stubService('ugc', { User: { shelfCount: () => null } });
+export const typeDefs = parse(readFileSync(new URL('../../schema/ugc.graphql', import.meta.url), 'utf8'));
+
+/** Builds the services over one database; the service module and tests share it. */
+export async function createUgcServices(db: FolioDb, catalog: CatalogApi, logger: Logger, now?: () => Date): Promise<UgcServices> {
+  const store = await openUgcStore(db);
+  const deps: UgcDeps = { store, outbox: new Outbox(db), catalog, chapters: chapterLoader(catalog), logger, ...(now ? { now } : {}) };
+  return { ...deps, shelf: new ShelfService(deps), annotations: new AnnotationService(deps), reviews: new ReviewService(deps) };
+}
+
+export const ugcService: ServiceModule = {
+  name: 'ugc',
+  async start({ config, storage, logger: parent, serviceUrls }): Promise<RunningService> {
+    const logger = parent.child({ service: 'ugc' });
+    const metrics = createMetrics('ugc');
+    const db = countingDb(storage.db(databaseName('ugc')), metrics.registry);
+    // serviceUrls is filled in as services start (port 0 in tests), so read it at call time.
+    const catalog = new HttpCatalogApi(() => serviceUrls.catalog, config.internalSecret);
+    const services = await createUgcServices(db, catalog, logger);
+    const leases = new LeaseManager(db);
+
+    const worker = new RepairWorker({ store: services.store, outbox: services.outbox, catalog, leases, logger });
+    const consumer = new EventConsumer({
+      name: 'ugc-repair',
+      db,
+      leases,
+      sourceUrl: serviceUrls.catalog,
+      secret: config.internalSecret,
+      logger,
+      handle: async (event) => {
+        if (event.type !== 'BookContentReplaced') return;
+        const replaced = parseContentReplaced(event.payload);
+        if (!replaced) {
+          logger.warn({ seq: event.seq }, 'ignoring a malformed BookContentReplaced event');
+          return;
+        }
+        await enqueueRepair(services.store, replaced);
+        worker.kick();
+      },
+    });
+
+    const server = await startSubgraphServer<UgcContext>(
+      {
+        name: 'ugc',
+        typeDefs,
+        resolvers,
+        routes: [services.outbox.route()],
+        context: ({ caller }) => ({ caller, services, loaders: createLoaders(services, caller) }),
+        ready: async () => (await services.store.shelf.estimatedDocumentCount()) >= 0,
+      },
+      { host: config.host, port: config.subgraphPorts.ugc, internalSecret: config.internalSecret, logger, metrics },
+    );
+    worker.start();
+    consumer.start();
+    return {
+      name: 'ugc',
+      url: server.url,
+      port: server.port,
+      async stop() {
+        await consumer.stop();
+        await worker.stop();
+        await server.stop();
+      },
+    };
+  },
+};

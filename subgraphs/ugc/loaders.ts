@@ -1,0 +1,68 @@
+/**
+ * Per-request DataLoaders: every per-parent lookup or list in one request is one database query,
+ * whatever the number of parents (a shelf of 50 books costs the same round trips as one).
+ */
+import DataLoader from 'dataloader';
+import type { Caller } from '../../lib/identity.js';
+import type { Page } from './pagination.js';
+import type { UgcServices } from './resolvers.js';
+import { existingLikes } from './service/likes.js';
+import type { BookRating } from './service/reviews.js';
+import type { HighlightDoc, NoteDoc, PassageDoc, ProgressDoc, ReviewDoc } from './store.js';
+
+/** One DataLoader per page size, since a batch answers one `first` for all its keys. */
+class PerSize<V> {
+  private readonly loaders = new Map<number, DataLoader<string, V>>();
+  constructor(private readonly batch: (keys: readonly string[], size: number) => Promise<Map<string, V>>) {}
+  load(key: string, size: number): Promise<V> {
+    let loader = this.loaders.get(size);
+    if (!loader) {
+      loader = new DataLoader<string, V>(async (keys) => {
+        const found = await this.batch(keys, size);
+        return keys.map((k) => found.get(k)!);
+      });
+      this.loaders.set(size, loader);
+    }
+    return loader.load(key);
+  }
+}
+
+const byKeys = <V>(fetch: (keys: readonly string[]) => Promise<Map<string, V>>): DataLoader<string, V | null> =>
+  new DataLoader(async (keys) => {
+    const found = await fetch(keys);
+    return keys.map((k) => found.get(k) ?? null);
+  }, { maxBatchSize: 1_000 });
+
+export interface UgcLoaders {
+  readonly progress: DataLoader<string, ProgressDoc | null>;
+  readonly highlight: DataLoader<string, HighlightDoc | null>;
+  /** Notes the caller may see. */
+  readonly note: DataLoader<string, NoteDoc | null>;
+  readonly liked: DataLoader<string, boolean>;
+  readonly rating: DataLoader<string, BookRating | null>;
+  readonly chapterHighlights: DataLoader<string, HighlightDoc[] | null>;
+  readonly reviewsFirstPage: PerSize<Page<ReviewDoc>>;
+  readonly myHighlightsFirstPage: PerSize<Page<HighlightDoc>>;
+  readonly publicNotesFirstPage: PerSize<Page<NoteDoc>>;
+  readonly popular: PerSize<{ items: readonly PassageDoc[] }>;
+}
+
+export function createLoaders(services: UgcServices, caller: Caller): UgcLoaders {
+  const { shelf, annotations, reviews, store } = services;
+  const userId = caller.userId ?? '';
+  return {
+    progress: byKeys((keys) => shelf.progressByKeys(keys)),
+    highlight: byKeys((ids) => annotations.highlightsByIds(ids)),
+    note: byKeys((ids) => annotations.notesByIds(caller, ids)),
+    liked: new DataLoader(async (keys) => {
+      const found = await existingLikes(store, keys);
+      return keys.map((k) => found.has(k));
+    }),
+    rating: byKeys((ids) => reviews.ratingsByBooks(ids)),
+    chapterHighlights: byKeys((ids) => annotations.highlightsByChapters(userId, ids)),
+    reviewsFirstPage: new PerSize((ids, size) => reviews.reviewsFirstPageByBook(ids, size)),
+    myHighlightsFirstPage: new PerSize((ids, size) => annotations.highlightsFirstPageByBook(userId, ids, size)),
+    publicNotesFirstPage: new PerSize((ids, size) => annotations.publicNotesFirstPage(ids, size)),
+    popular: new PerSize((ids, size) => annotations.popularByBooks(ids, size)),
+  };
+}

@@ -1,0 +1,54 @@
+/** Relay connection arguments and opaque cursors, bounded as the contracts require. */
+import { badInput } from '../../lib/errors.js';
+
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
+
+export interface PageArgs {
+  readonly first?: number | null;
+  readonly after?: string | null;
+}
+
+export interface Page<T> {
+  readonly items: readonly T[];
+  readonly hasNextPage: boolean;
+  readonly totalCount?: number;
+}
+
+/** `first` defaults to 20; above 100 (or below 0) is BAD_USER_INPUT. */
+export function pageSize(first: number | null | undefined, max = MAX_PAGE_SIZE): number {
+  if (first === null || first === undefined) return Math.min(DEFAULT_PAGE_SIZE, max);
+  if (!Number.isInteger(first) || first < 0 || first > max) throw badInput(`first must be between 0 and ${max}.`, 'first');
+  return first;
+}
+
+/** Cursors are base64url JSON arrays of the sort key; anything else is BAD_USER_INPUT. */
+export function encodeCursor(key: readonly (string | number)[]): string {
+  return Buffer.from(JSON.stringify(key)).toString('base64url');
+}
+
+export function decodeCursor(after: string | null | undefined, shape: readonly ('string' | 'number')[]): (string | number)[] | null {
+  if (after === null || after === undefined) return null;
+  if (after.length > 300) throw badInput('The cursor is not valid.', 'after');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(after, 'base64url').toString('utf8'));
+  } catch {
+    throw badInput('The cursor is not valid.', 'after');
+  }
+  if (!Array.isArray(parsed) || parsed.length !== shape.length || parsed.some((v, i) => typeof v !== shape[i])) {
+    throw badInput('The cursor is not valid.', 'after');
+  }
+  return parsed as (string | number)[];
+}
+
+/** Fetches `size + 1` to learn whether another page exists. */
+export function toPage<T>(docs: T[], size: number, totalCount?: number): Page<T> {
+  return { items: docs.slice(0, size), hasNextPage: docs.length > size, ...(totalCount === undefined ? {} : { totalCount }) };
+}
+
+/** The cursor of the newest-first `_id` ordering most lists use. */
+export function afterId(after: string | null | undefined): string | null {
+  const key = decodeCursor(after, ['string']);
+  return key ? (key[0] as string) : null;
+}

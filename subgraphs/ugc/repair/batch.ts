@@ -1,0 +1,107 @@
+/**
+ * One batch of a repair job: re-anchor each highlight or note with the anchoring library and turn
+ * the results into bulk writes. Pure apart from the matcher; the worker commits what this returns,
+ * with the job's progress, in one transaction.
+ */
+import { RevisionMatcher, type ReanchorResult } from '../anchoring/index.js';
+import type { RevisionChapters } from '../catalogClient.js';
+import { paragraphAt, passageKey } from '../service/annotations.js';
+import type { AnchorFields, HighlightDoc, NoteDoc } from '../store.js';
+
+/** The new revision, prepared once per job. */
+export class RepairTarget {
+  readonly matcher: RevisionMatcher;
+  private readonly chapters: Map<string, RevisionChapters['chapters'][number]>;
+
+  constructor(
+    readonly revision: RevisionChapters,
+    /** Chapter id → reading-order index in the old revision (a hint when chapter ids changed). */
+    private readonly oldChapterIndex: ReadonlyMap<string, number>,
+  ) {
+    this.matcher = new RevisionMatcher(revision.chapters.map((c) => ({ id: c.id, text: c.text })));
+    this.chapters = new Map(revision.chapters.map((c) => [c.id, c]));
+  }
+
+  /** The anchor fields after re-anchoring, and how it went. */
+  place(doc: AnchorFields): { fields: Partial<AnchorFields>; outcome: 'moved' | 'unchanged' | 'orphaned' } {
+    const chapterIndex = this.oldChapterIndex.get(doc.chapterId) ?? doc.chapterIndex;
+    let result: ReanchorResult;
+    try {
+      result = this.matcher.reanchor(
+        { chapterId: doc.chapterId, start: doc.start, end: doc.end, exact: doc.exact, prefix: doc.prefix, suffix: doc.suffix },
+        { chapterIndex },
+      );
+    } catch {
+      // A stored record the library rejects must orphan one highlight, never fail the job.
+      result = { status: 'ORPHANED', reason: 'INVALID_ANCHOR', detail: 'anchoring failed' };
+    }
+    if (result.status === 'ORPHANED') {
+      // Kept as it was (its quote still shows to its author); only marked and moved to the new revision's books.
+      return { fields: { status: 'ORPHANED', revisionId: this.revision.revisionId }, outcome: 'orphaned' };
+    }
+    const { anchor } = result;
+    const chapter = this.chapters.get(anchor.chapterId)!;
+    const fields: Partial<AnchorFields> = {
+      revisionId: this.revision.revisionId,
+      chapterId: anchor.chapterId,
+      chapterIndex: chapter.index,
+      paragraphId: paragraphAt(chapter, anchor.start),
+      start: anchor.start,
+      end: anchor.end,
+      exact: anchor.exact,
+      prefix: anchor.prefix,
+      suffix: anchor.suffix,
+      status: 'ACTIVE',
+    };
+    // New revisions have new chapter ids, so "unchanged" means same place: same chapter position, same offsets, same words.
+    const same = chapter.index === chapterIndex && anchor.start === doc.start && anchor.end === doc.end && anchor.exact === doc.exact;
+    return { fields, outcome: same ? 'unchanged' : 'moved' };
+  }
+}
+
+export interface BatchCounts {
+  moved: number;
+  unchanged: number;
+  orphaned: number;
+}
+
+export interface PlannedBatch<T> {
+  readonly updates: { _id: string; fromRevisionId: string; set: Partial<T> }[];
+  readonly counts: BatchCounts;
+  /** Net change of each popular-passage count (highlights only). */
+  readonly passageDeltas: Map<string, { delta: number; passage: Pick<HighlightDoc, 'bookId' | 'chapterId' | 'start' | 'end' | 'exact'> }>;
+  /** Notes whose anchor changed (for NoteWritten events). */
+  readonly changedNotes: NoteDoc[];
+}
+
+/** Plans the writes for one batch; documents already on the target revision are left alone. */
+export function planBatch<T extends HighlightDoc | NoteDoc>(target: RepairTarget, docs: readonly T[], kind: 'highlights' | 'notes'): PlannedBatch<T> {
+  const counts: BatchCounts = { moved: 0, unchanged: 0, orphaned: 0 };
+  const updates: PlannedBatch<T>['updates'] = [];
+  const passageDeltas: PlannedBatch<T>['passageDeltas'] = new Map();
+  const changedNotes: NoteDoc[] = [];
+  const bump = (key: string, delta: number, passage: Pick<HighlightDoc, 'bookId' | 'chapterId' | 'start' | 'end' | 'exact'>): void => {
+    const entry = passageDeltas.get(key);
+    if (entry) entry.delta += delta;
+    else passageDeltas.set(key, { delta, passage });
+  };
+  for (const doc of docs) {
+    if (doc.revisionId === target.revision.revisionId) continue;
+    const { fields, outcome } = target.place(doc);
+    counts[outcome] += 1;
+    const set = { ...fields } as Partial<T> & Partial<HighlightDoc>;
+    if (kind === 'highlights') {
+      const h = doc as HighlightDoc;
+      if (h.status === 'ACTIVE') bump(h.passageKey, -1, h);
+      if (outcome !== 'orphaned') {
+        const placed = { ...h, ...fields } as HighlightDoc;
+        set.passageKey = passageKey(placed);
+        bump(set.passageKey, 1, placed);
+      }
+    } else {
+      changedNotes.push({ ...(doc as NoteDoc), ...fields, updatedAt: (doc as NoteDoc).updatedAt });
+    }
+    updates.push({ _id: doc._id, fromRevisionId: doc.revisionId, set: set as Partial<T> });
+  }
+  return { updates, counts, passageDeltas, changedNotes };
+}

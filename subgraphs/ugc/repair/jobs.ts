@@ -1,0 +1,52 @@
+/** Repair job records: created from catalog's BookContentReplaced, read by editors. */
+import { requireRole, type Caller } from '../../../lib/identity.js';
+import { checkId } from '../service/common.js';
+import { pairKey, type RepairJobDoc, type UgcStore } from '../store.js';
+
+export interface ContentReplaced {
+  readonly bookId: string;
+  readonly previousRevisionId: string;
+  readonly revisionId: string;
+}
+
+export const repairJobId = (bookId: string, revisionId: string): string => pairKey(bookId, revisionId);
+
+/** Records the job once: the event may be delivered again, and a finished job stays finished. */
+export async function enqueueRepair(store: UgcStore, event: ContentReplaced, now = new Date()): Promise<RepairJobDoc> {
+  const _id = repairJobId(event.bookId, event.revisionId);
+  const doc: RepairJobDoc = {
+    _id,
+    bookId: event.bookId,
+    fromRevisionId: event.previousRevisionId,
+    toRevisionId: event.revisionId,
+    status: 'PENDING',
+    phase: 'highlights',
+    cursor: null,
+    moved: 0,
+    unchanged: 0,
+    orphaned: 0,
+    batches: 0,
+    attempts: 0,
+    error: null,
+    createdAt: now,
+    startedAt: null,
+    finishedAt: null,
+    workMs: 0,
+  };
+  await store.repairJobs.updateOne({ _id }, { $setOnInsert: doc }, { upsert: true });
+  return (await store.repairJobs.findOne({ _id }))!;
+}
+
+/** EDITOR/ADMIN: the book's most recent repair job. */
+export async function latestRepairJob(store: UgcStore, caller: Caller, bookId: string): Promise<RepairJobDoc | null> {
+  requireRole(caller, 'EDITOR', 'ADMIN');
+  const [job] = await store.repairJobs.find({ bookId: checkId(bookId, 'bookId') }).sort({ createdAt: -1, _id: -1 }).limit(1).toArray();
+  return job ?? null;
+}
+
+/** Parses the event payload; a malformed event is ignored (logged by the caller), not retried forever. */
+export function parseContentReplaced(payload: Record<string, unknown>): ContentReplaced | null {
+  const { bookId, previousRevisionId, revisionId } = payload;
+  const ok = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= 200 && !v.includes('|');
+  return ok(bookId) && ok(previousRevisionId) && ok(revisionId) ? { bookId, previousRevisionId, revisionId } : null;
+}

@@ -1,0 +1,166 @@
+/** Thin resolvers: read arguments, call the services, shape the result. Privacy rules live in the services. */
+import type { Caller } from '../../lib/identity.js';
+import { DateTime } from '../../lib/scalars.js';
+import type { ResolverMap } from '../../lib/subgraphServer.js';
+import type { UgcLoaders } from './loaders.js';
+import { encodeCursor, pageSize, type Page, type PageArgs } from './pagination.js';
+import { latestRepairJob } from './repair/jobs.js';
+import type { AnnotationService, HighlightInput, NoteInput } from './service/annotations.js';
+import { exportAnnotations } from './service/export.js';
+import { likeKey } from './service/likes.js';
+import type { ReviewInput, ReviewService } from './service/reviews.js';
+import { ShelfService, type ProgressInput, type ShelfSort, type StatsPeriod } from './service/shelf.js';
+import type { UgcDeps } from './service/common.js';
+import type { AnchorFields, HighlightDoc, NoteDoc, PassageDoc, ProgressDoc, RepairJobDoc, ReviewDoc, ShelfDoc } from './store.js';
+
+export interface UgcServices extends UgcDeps {
+  readonly shelf: ShelfService;
+  readonly annotations: AnnotationService;
+  readonly reviews: ReviewService;
+}
+
+export interface UgcContext {
+  readonly caller: Caller;
+  readonly services: UgcServices;
+  readonly loaders: UgcLoaders;
+}
+
+type Ref = { id: string };
+const ref = (id: string): Ref => ({ id });
+const byId = (doc: { _id: string }): string => doc._id;
+
+function connection<T>(page: Page<T>, cursorOf: (item: T) => string) {
+  const edges = page.items.map((node) => ({ cursor: cursorOf(node), node }));
+  return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null }, totalCount: page.totalCount ?? null };
+}
+const idConnection = <T extends { _id: string }>(page: Page<T>) => connection(page, (d) => encodeCursor([d._id]));
+
+const selector = (a: AnchorFields) => ({ position: { start: a.start, end: a.end }, quote: { exact: a.exact, prefix: a.prefix, suffix: a.suffix } });
+const isSelf = (caller: Caller, userId: string): boolean => caller.userId !== null && caller.userId === userId;
+
+/** A first page without `after` goes through the per-parent batch loader; later pages query directly. */
+const firstPageOr = <T>(args: PageArgs, batched: (size: number) => Promise<T>, direct: () => Promise<T>): Promise<T> =>
+  args.after ? direct() : batched(pageSize(args.first));
+
+export const resolvers: ResolverMap = {
+  DateTime,
+  Query: {
+    note: (_: unknown, { id }: { id: string }, { loaders }: UgcContext) => loaders.note.load(id),
+    highlight: async (_: unknown, { id }: { id: string }, { caller, loaders }: UgcContext) => {
+      const h = await loaders.highlight.load(id);
+      return h && isSelf(caller, h.userId) ? h : null;
+    },
+    repairJob: (_: unknown, { bookId }: { bookId: string }, { caller, services }: UgcContext) => latestRepairJob(services.store, caller, bookId),
+  },
+  Mutation: {
+    addToShelf: (_: unknown, args: { bookId: string; secret?: boolean | null }, { caller, services }: UgcContext) =>
+      services.shelf.addToShelf(caller, args.bookId, { secret: args.secret ?? null }),
+    removeFromShelf: (_: unknown, { bookId }: { bookId: string }, { caller, services }: UgcContext) => services.shelf.removeFromShelf(caller, bookId),
+    updateShelfEntry: (_: unknown, args: { bookId: string; input: { secret?: boolean | null; finished?: boolean | null } }, { caller, services }: UgcContext) =>
+      services.shelf.updateEntry(caller, args.bookId, args.input),
+    updateProgress: (_: unknown, args: { bookId: string; input: ProgressInput }, { caller, services }: UgcContext) =>
+      services.shelf.updateProgress(caller, args.bookId, args.input),
+    createHighlight: (_: unknown, { input }: { input: HighlightInput }, { caller, services }: UgcContext) => services.annotations.createHighlight(caller, input),
+    updateHighlight: (_: unknown, args: { id: string; input: { color?: never; style?: never } }, { caller, services }: UgcContext) =>
+      services.annotations.updateHighlight(caller, args.id, args.input),
+    deleteHighlight: (_: unknown, { id }: { id: string }, { caller, services }: UgcContext) => services.annotations.deleteHighlight(caller, id),
+    createNote: (_: unknown, { input }: { input: NoteInput }, { caller, services }: UgcContext) => services.annotations.createNote(caller, input),
+    updateNote: (_: unknown, args: { id: string; input: { text?: string | null; visibility?: never } }, { caller, services }: UgcContext) =>
+      services.annotations.updateNote(caller, args.id, args.input),
+    deleteNote: (_: unknown, { id }: { id: string }, { caller, services }: UgcContext) => services.annotations.deleteNote(caller, id),
+    likeNote: (_: unknown, { id }: { id: string }, { caller, services }: UgcContext) => services.annotations.likeNote(caller, id, true),
+    unlikeNote: (_: unknown, { id }: { id: string }, { caller, services }: UgcContext) => services.annotations.likeNote(caller, id, false),
+    writeReview: (_: unknown, args: { bookId: string; input: ReviewInput }, { caller, services }: UgcContext) => services.reviews.writeReview(caller, args.bookId, args.input),
+    deleteReview: (_: unknown, { bookId }: { bookId: string }, { caller, services }: UgcContext) => services.reviews.deleteReview(caller, bookId),
+    likeReview: (_: unknown, { id }: { id: string }, { caller, services }: UgcContext) => services.reviews.likeReview(caller, id, true),
+    unlikeReview: (_: unknown, { id }: { id: string }, { caller, services }: UgcContext) => services.reviews.likeReview(caller, id, false),
+  },
+  User: {
+    __resolveReference: (reference: Ref) => ref(reference.id),
+    shelfCount: (user: Ref, _: unknown, { caller, services }: UgcContext) => (isSelf(caller, user.id) ? services.shelf.count(user.id, caller) : null),
+    shelf: async (user: Ref, args: PageArgs & { sort?: ShelfSort | null; finished?: boolean | null }, { caller, services }: UgcContext) =>
+      connection(await services.shelf.list(caller, user.id, args), (d) => ShelfService.cursorOf(d, args.sort)),
+    highlights: async (user: Ref, args: PageArgs & { bookId?: string | null }, { caller, services }: UgcContext) =>
+      isSelf(caller, user.id) ? idConnection(await services.annotations.listHighlights(user.id, args)) : null,
+    notes: async (user: Ref, args: PageArgs & { bookId?: string | null }, { caller, services }: UgcContext) =>
+      idConnection(await services.annotations.listNotes(caller, user.id, args)),
+    reviews: async (user: Ref, args: PageArgs, { services }: UgcContext) => idConnection(await services.reviews.listByUser(user.id, args)),
+    readingStats: (user: Ref, { period }: { period: StatsPeriod }, { caller, services }: UgcContext) =>
+      isSelf(caller, user.id) ? services.shelf.readingStats(caller, period) : null,
+    annotationsExport: async (user: Ref, _: unknown, { caller, services }: UgcContext) =>
+      isSelf(caller, user.id) ? JSON.stringify(await exportAnnotations(services, caller)) : null,
+  },
+  Book: {
+    __resolveReference: (reference: Ref) => ref(reference.id),
+    rating: async (book: Ref, _: unknown, { loaders }: UgcContext) => (await loaders.rating.load(book.id)) ?? { average: null, count: 0 },
+    reviews: async (book: Ref, args: PageArgs, { services, loaders }: UgcContext) =>
+      idConnection(await firstPageOr(args, (size) => loaders.reviewsFirstPage.load(book.id, size), () => services.reviews.listByBook(book.id, args))),
+    popularHighlights: async (book: Ref, args: { first?: number | null }, { loaders }: UgcContext) =>
+      (await loaders.popular.load(book.id, pageSize(args.first))).items,
+    myHighlights: async (book: Ref, args: PageArgs, { caller, services, loaders }: UgcContext) => {
+      if (!caller.userId) return idConnection({ items: [], hasNextPage: false, totalCount: 0 });
+      const userId = caller.userId;
+      return idConnection(
+        await firstPageOr(args, (size) => loaders.myHighlightsFirstPage.load(book.id, size), () => services.annotations.listHighlights(userId, { ...args, bookId: book.id })),
+      );
+    },
+  },
+  Chapter: {
+    __resolveReference: (reference: Ref) => ref(reference.id),
+    myHighlights: async (chapter: Ref, _: unknown, { caller, loaders }: UgcContext) => (caller.userId ? ((await loaders.chapterHighlights.load(chapter.id)) ?? []) : []),
+  },
+  Paragraph: {
+    __resolveReference: (reference: Ref) => ref(reference.id),
+    publicNotes: async (paragraph: Ref, args: PageArgs, { services, loaders }: UgcContext) =>
+      idConnection(await firstPageOr(args, (size) => loaders.publicNotesFirstPage.load(paragraph.id, size), () => services.annotations.publicNotes(paragraph.id, args))),
+  },
+  ShelfEntry: {
+    id: byId,
+    book: (entry: ShelfDoc) => ref(entry.bookId),
+    progress: (entry: ShelfDoc, _: unknown, { caller, loaders }: UgcContext) => (isSelf(caller, entry.userId) ? loaders.progress.load(entry._id) : null),
+  },
+  ReadingProgress: {
+    book: (p: ProgressDoc) => ref(p.bookId),
+    chapter: (p: ProgressDoc) => (p.chapterId ? ref(p.chapterId) : null),
+  },
+  ReadingStats: {
+    topBooks: (stats: { topBooks: { bookId: string; seconds: number }[] }) => stats.topBooks.map((b) => ({ book: ref(b.bookId), seconds: b.seconds })),
+  },
+  Highlight: {
+    id: byId,
+    book: (h: HighlightDoc) => ref(h.bookId),
+    chapter: (h: HighlightDoc) => ref(h.chapterId),
+    paragraph: (h: HighlightDoc) => (h.paragraphId ? ref(h.paragraphId) : null),
+    selector,
+    quote: (h: HighlightDoc) => h.exact,
+  },
+  Note: {
+    id: byId,
+    author: (n: NoteDoc) => ref(n.userId),
+    book: (n: NoteDoc) => ref(n.bookId),
+    chapter: (n: NoteDoc) => ref(n.chapterId),
+    paragraph: (n: NoteDoc) => (n.paragraphId ? ref(n.paragraphId) : null),
+    highlight: async (n: NoteDoc, _: unknown, { caller, loaders }: UgcContext) =>
+      n.highlightId && isSelf(caller, n.userId) ? loaders.highlight.load(n.highlightId) : null,
+    selector,
+    quote: (n: NoteDoc) => n.exact,
+    likedByMe: (n: NoteDoc, _: unknown, { caller, loaders }: UgcContext) => (caller.userId ? loaders.liked.load(likeKey('NOTE', n._id, caller.userId)) : false),
+  },
+  Review: {
+    id: byId,
+    author: (r: ReviewDoc) => ref(r.userId),
+    book: (r: ReviewDoc) => ref(r.bookId),
+    likedByMe: (r: ReviewDoc, _: unknown, { caller, loaders }: UgcContext) => (caller.userId ? loaders.liked.load(likeKey('REVIEW', r._id, caller.userId)) : false),
+  },
+  PopularHighlight: {
+    chapter: (p: PassageDoc) => ref(p.chapterId),
+    selector: (p: PassageDoc) => ({ position: { start: p.start, end: p.end }, quote: { exact: p.exact, prefix: '', suffix: '' } }),
+    quote: (p: PassageDoc) => p.exact,
+  },
+  RepairJob: {
+    id: byId,
+    book: (j: RepairJobDoc) => ref(j.bookId),
+    processed: (j: RepairJobDoc) => j.moved + j.unchanged + j.orphaned,
+    durationMs: (j: RepairJobDoc) => (j.startedAt && j.finishedAt ? j.finishedAt.getTime() - j.startedAt.getTime() : null),
+  },
+};

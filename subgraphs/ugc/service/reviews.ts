@@ -1,0 +1,106 @@
+/**
+ * Reviews: one per user and book, rating 1–5. `Book.rating` is read from running totals that
+ * change in the same transaction as the review, never recomputed on read.
+ */
+import { badInput, notFound } from '../../../lib/errors.js';
+import { requireUser, type Caller } from '../../../lib/identity.js';
+import { afterId, pageSize, toPage, type Page, type PageArgs } from '../pagination.js';
+import { collectionsOf, pairKey, type BookRatingDoc, type ReviewDoc } from '../store.js';
+import { checkId, checkText, requireReadable, type UgcDeps } from './common.js';
+import { firstPagePerGroup } from './grouped.js';
+import { deleteLikesOf, setLike } from './likes.js';
+
+export const MAX_REVIEW_LENGTH = 10_000;
+
+export interface ReviewInput {
+  readonly rating: number;
+  readonly text?: string | null;
+}
+
+export interface BookRating {
+  readonly average: number | null;
+  readonly count: number;
+}
+
+export const ratingOf = (doc: BookRatingDoc | null | undefined): BookRating =>
+  !doc || doc.count <= 0 ? { average: null, count: 0 } : { average: Math.round((doc.sum / doc.count) * 100) / 100, count: doc.count };
+
+export class ReviewService {
+  constructor(private readonly deps: UgcDeps) {}
+
+  async writeReview(caller: Caller, bookIdInput: string, input: ReviewInput): Promise<ReviewDoc> {
+    const userId = requireUser(caller);
+    const bookId = checkId(bookIdInput, 'bookId');
+    if (!Number.isInteger(input.rating) || input.rating < 1 || input.rating > 5) throw badInput('rating must be a whole number from 1 to 5.', 'rating');
+    const text = checkText(input.text ?? '', 'text', { max: MAX_REVIEW_LENGTH });
+    await requireReadable(this.deps.catalog, caller, bookId);
+    const _id = pairKey(userId, bookId);
+    const now = new Date();
+    return this.deps.store.db.transaction(async (tx) => {
+      const c = collectionsOf(tx);
+      const previous = await c.reviews.findOne({ _id });
+      const doc: ReviewDoc = previous
+        ? { ...previous, rating: input.rating, text, updatedAt: now }
+        : { _id, userId, bookId, rating: input.rating, text, likeCount: 0, createdAt: now, updatedAt: now };
+      await c.reviews.replaceOne({ _id }, doc, { upsert: true });
+      const inc = previous ? { sum: input.rating - previous.rating, count: 0 } : { sum: input.rating, count: 1 };
+      await c.ratings.updateOne({ _id: bookId }, { $inc: inc }, { upsert: true });
+      return doc;
+    });
+  }
+
+  async deleteReview(caller: Caller, bookIdInput: string): Promise<boolean> {
+    const userId = requireUser(caller);
+    const _id = pairKey(userId, checkId(bookIdInput, 'bookId'));
+    return this.deps.store.db.transaction(async (tx) => {
+      const c = collectionsOf(tx);
+      const removed = await c.reviews.findOneAndDelete({ _id });
+      if (!removed) return false;
+      await c.ratings.updateOne({ _id: removed.bookId }, { $inc: { sum: -removed.rating, count: -1 } });
+      await deleteLikesOf(tx, 'REVIEW', _id);
+      return true;
+    });
+  }
+
+  async likeReview(caller: Caller, idInput: string, liked: boolean): Promise<ReviewDoc> {
+    const userId = requireUser(caller);
+    const review = await this.deps.store.reviews.findOne({ _id: checkReviewId(idInput) });
+    if (!review) throw notFound('Review');
+    await setLike(this.deps.store, 'REVIEW', review._id, userId, liked);
+    return (await this.deps.store.reviews.findOne({ _id: review._id })) ?? review;
+  }
+
+  async ratingsByBooks(bookIds: readonly string[]): Promise<Map<string, BookRating>> {
+    const docs = await this.deps.store.ratings.find({ _id: { $in: [...bookIds] } }).toArray();
+    const byId = new Map(docs.map((d) => [d._id, d]));
+    return new Map(bookIds.map((id) => [id, ratingOf(byId.get(id))]));
+  }
+
+  reviewsFirstPageByBook(bookIds: readonly string[], size: number): Promise<Map<string, Page<ReviewDoc>>> {
+    return firstPagePerGroup(this.deps.store.reviews, 'bookId', bookIds, {}, size);
+  }
+
+  async listByBook(bookId: string, args: PageArgs): Promise<Page<ReviewDoc>> {
+    return this.list({ bookId }, args);
+  }
+
+  async listByUser(userId: string, args: PageArgs): Promise<Page<ReviewDoc>> {
+    return this.list({ userId }, args);
+  }
+
+  private async list(filter: { bookId?: string; userId?: string }, args: PageArgs): Promise<Page<ReviewDoc>> {
+    const size = pageSize(args.first);
+    const after = afterId(args.after);
+    const [docs, total] = await Promise.all([
+      this.deps.store.reviews.find(after ? { ...filter, _id: { $lt: after } } : filter).sort({ _id: -1 }).limit(size + 1).toArray(),
+      this.deps.store.reviews.countDocuments(filter),
+    ]);
+    return toPage(docs, size, total);
+  }
+}
+
+/** Review ids are `<userId>|<bookId>`. */
+function checkReviewId(value: unknown): string {
+  if (typeof value !== 'string' || value.length > 401 || value.split('|').length !== 2) throw badInput('id is not a valid review id.', 'id');
+  return value;
+}

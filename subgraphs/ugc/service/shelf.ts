@@ -1,0 +1,196 @@
+/**
+ * Bookshelf, reading progress across devices, and reading time per day. The newest clientTime
+ * wins: a device that syncs late never moves the reader back.
+ */
+import { badInput, conflict, notFound } from '../../../lib/errors.js';
+import { requireUser, type Caller } from '../../../lib/identity.js';
+import { isDuplicateKeyError } from '../../../lib/storage/index.js';
+import type { Filter } from '../../../lib/storage/types.js';
+import { decodeCursor, encodeCursor, pageSize, toPage, type Page, type PageArgs } from '../pagination.js';
+import { pairKey, type ProgressDoc, type ShelfDoc } from '../store.js';
+import { checkId, checkText, requireReadable, type UgcDeps } from './common.js';
+
+export const MAX_SHELF_BOOKS = 10_000;
+/** One report may add at most an hour of reading; longer gaps are the app having been left open. */
+export const MAX_SECONDS_PER_REPORT = 3_600;
+/** Device clocks drift; a report from further in the future than this is refused, or it would pin progress. */
+export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+
+export type ShelfSort = 'LAST_READ' | 'ADDED';
+export type StatsPeriod = 'WEEK' | 'MONTH' | 'YEAR' | 'ALL';
+const PERIOD_DAYS: Record<StatsPeriod, number | null> = { WEEK: 7, MONTH: 30, YEAR: 365, ALL: null };
+
+export interface ProgressInput {
+  readonly chapterId?: string | null;
+  readonly offset: number;
+  readonly percent: number;
+  readonly clientTime: Date;
+  readonly deviceId: string;
+  /** Seconds read since this device's previous report. @default 0 */
+  readonly secondsRead?: number | null;
+}
+
+export interface ProgressResult {
+  readonly progress: ProgressDoc;
+  /** False when a newer report (from any device) was already stored. */
+  readonly applied: boolean;
+}
+
+export interface ReadingStats {
+  readonly period: StatsPeriod;
+  readonly since: string | null;
+  readonly totalSeconds: number;
+  readonly daysRead: number;
+  /** Days with reading, oldest first. */
+  readonly series: { day: string; seconds: number }[];
+  readonly topBooks: { bookId: string; seconds: number }[];
+}
+
+const utcDay = (date: Date): string => date.toISOString().slice(0, 10);
+
+export class ShelfService {
+  constructor(private readonly deps: UgcDeps) {}
+
+  private now(): Date {
+    return this.deps.now?.() ?? new Date();
+  }
+
+  async addToShelf(caller: Caller, bookIdInput: string, options: { secret?: boolean | null } = {}): Promise<ShelfDoc> {
+    const userId = requireUser(caller);
+    const bookId = checkId(bookIdInput, 'bookId');
+    const { shelf } = this.deps.store;
+    const existing = await shelf.findOne({ _id: pairKey(userId, bookId) });
+    if (existing) return options.secret === undefined || options.secret === null ? existing : this.updateEntry(caller, bookId, { secret: options.secret });
+    await requireReadable(this.deps.catalog, caller, bookId);
+    if ((await shelf.countDocuments({ userId })) >= MAX_SHELF_BOOKS) throw conflict(`A shelf holds at most ${MAX_SHELF_BOOKS} books.`);
+    const now = this.now();
+    const doc: ShelfDoc = { _id: pairKey(userId, bookId), userId, bookId, secret: options.secret ?? false, finished: false, finishedAt: null, addedAt: now, lastReadAt: now };
+    // Upsert-on-insert: two concurrent adds leave one entry.
+    await shelf.updateOne({ _id: doc._id }, { $setOnInsert: doc }, { upsert: true });
+    return (await shelf.findOne({ _id: doc._id }))!;
+  }
+
+  async removeFromShelf(caller: Caller, bookIdInput: string): Promise<boolean> {
+    const userId = requireUser(caller);
+    const result = await this.deps.store.shelf.deleteOne({ _id: pairKey(userId, checkId(bookIdInput, 'bookId')) });
+    return result.deletedCount === 1;
+  }
+
+  async updateEntry(caller: Caller, bookIdInput: string, input: { secret?: boolean | null; finished?: boolean | null }): Promise<ShelfDoc> {
+    const userId = requireUser(caller);
+    const bookId = checkId(bookIdInput, 'bookId');
+    const set: Partial<ShelfDoc> = {};
+    if (typeof input.secret === 'boolean') set.secret = input.secret;
+    if (typeof input.finished === 'boolean') {
+      set.finished = input.finished;
+      set.finishedAt = input.finished ? this.now() : null;
+    }
+    const updated = await this.deps.store.shelf.findOneAndUpdate({ _id: pairKey(userId, bookId) }, { $set: set }, { returnDocument: 'after' });
+    if (!updated) throw notFound('Shelf entry');
+    return updated;
+  }
+
+  /** `ownerId`'s shelf as `viewer` may see it: secret books only for the owner. */
+  async list(viewer: Caller, ownerId: string, args: PageArgs & { sort?: ShelfSort | null; finished?: boolean | null }): Promise<Page<ShelfDoc>> {
+    const size = pageSize(args.first);
+    const sortField = args.sort === 'ADDED' ? 'addedAt' : 'lastReadAt';
+    const filter: Filter<ShelfDoc> = { userId: ownerId };
+    if (viewer.userId !== ownerId) filter.secret = false;
+    if (typeof args.finished === 'boolean') filter.finished = args.finished;
+    const countFilter = { ...filter };
+    const key = decodeCursor(args.after, ['number', 'string']);
+    if (key) {
+      const at = new Date(key[0] as number);
+      filter.$or = [{ [sortField]: { $lt: at } }, { [sortField]: at, _id: { $lt: key[1] as string } }];
+    }
+    const [docs, totalCount] = await Promise.all([
+      this.deps.store.shelf.find(filter).sort({ [sortField]: -1, _id: -1 }).limit(size + 1).toArray(),
+      this.deps.store.shelf.countDocuments(countFilter),
+    ]);
+    return toPage(docs, size, totalCount);
+  }
+
+  static cursorOf(doc: ShelfDoc, sort: ShelfSort | null | undefined): string {
+    return encodeCursor([(sort === 'ADDED' ? doc.addedAt : doc.lastReadAt).getTime(), doc._id]);
+  }
+
+  async count(ownerId: string, viewer: Caller): Promise<number> {
+    return this.deps.store.shelf.countDocuments(viewer.userId === ownerId ? { userId: ownerId } : { userId: ownerId, secret: false });
+  }
+
+  /** Progress docs for many (user, book) pairs in one query: the DataLoader's batch function. */
+  async progressByKeys(keys: readonly string[]): Promise<Map<string, ProgressDoc>> {
+    const docs = await this.deps.store.progress.find({ _id: { $in: [...keys] } }).toArray();
+    return new Map(docs.map((d) => [d._id, d]));
+  }
+
+  async updateProgress(caller: Caller, bookIdInput: string, input: ProgressInput): Promise<ProgressResult> {
+    const userId = requireUser(caller);
+    const bookId = checkId(bookIdInput, 'bookId');
+    const chapterId = input.chapterId === null || input.chapterId === undefined ? null : checkId(input.chapterId, 'chapterId');
+    const deviceId = checkText(input.deviceId, 'deviceId', { min: 1, max: 100 });
+    if (!Number.isSafeInteger(input.offset) || input.offset < 0 || input.offset > 100_000_000) throw badInput('offset must be a non-negative integer.', 'offset');
+    if (!Number.isFinite(input.percent) || input.percent < 0 || input.percent > 100) throw badInput('percent must be between 0 and 100.', 'percent');
+    const seconds = input.secondsRead ?? 0;
+    if (!Number.isInteger(seconds) || seconds < 0 || seconds > MAX_SECONDS_PER_REPORT) throw badInput(`secondsRead must be between 0 and ${MAX_SECONDS_PER_REPORT}.`, 'secondsRead');
+    const clientTime = input.clientTime;
+    const now = this.now();
+    if (!(clientTime instanceof Date) || Number.isNaN(clientTime.getTime())) throw badInput('clientTime must be a date.', 'clientTime');
+    if (clientTime.getTime() > now.getTime() + MAX_CLOCK_SKEW_MS) throw badInput('clientTime is in the future; check the device clock.', 'clientTime');
+
+    const { progress, deviceClocks, readingDays, shelf } = this.deps.store;
+    const _id = pairKey(userId, bookId);
+    const doc: ProgressDoc = { _id, userId, bookId, chapterId, offset: input.offset, percent: input.percent, clientTime, deviceId, updatedAt: now };
+    // Conditional upsert: matches only an older report; an equal or newer one makes the upsert
+    // collide on _id, which is how "stale" is detected without a read-then-write race.
+    const applied = await conditionalUpsert(() => progress.updateOne({ _id, clientTime: { $lt: clientTime } }, { $set: doc }, { upsert: true }));
+    // Reading time counts once per device report, even when another device's report is newer.
+    const fresh = await conditionalUpsert(() =>
+      deviceClocks.updateOne({ _id: pairKey(userId, bookId, deviceId), clientTime: { $lt: clientTime } }, { $set: { clientTime } }, { upsert: true }),
+    );
+    if (fresh) {
+      const day = utcDay(clientTime);
+      await Promise.all([
+        seconds > 0
+          ? readingDays.updateOne({ _id: pairKey(userId, day, bookId) }, { $inc: { seconds }, $setOnInsert: { userId, day, bookId } }, { upsert: true })
+          : Promise.resolve(),
+        shelf.updateOne({ _id }, { $max: { lastReadAt: clientTime.getTime() > now.getTime() ? now : clientTime } }),
+      ]);
+    }
+    return { progress: applied ? doc : ((await progress.findOne({ _id })) ?? doc), applied };
+  }
+
+  async readingStats(caller: Caller, period: StatsPeriod): Promise<ReadingStats> {
+    const userId = requireUser(caller);
+    const days = PERIOD_DAYS[period];
+    if (days === undefined) throw badInput('Unknown period.', 'period');
+    const since = days === null ? null : utcDay(new Date(this.now().getTime() - (days - 1) * 86_400_000));
+    const match = since === null ? { userId } : { userId, day: { $gte: since } };
+    const { readingDays } = this.deps.store;
+    const [series, topBooks] = await Promise.all([
+      readingDays.aggregate<{ _id: string; seconds: number }>([{ $match: match }, { $group: { _id: '$day', seconds: { $sum: '$seconds' } } }, { $sort: { _id: 1 } }]).toArray(),
+      readingDays
+        .aggregate<{ _id: string; seconds: number }>([{ $match: match }, { $group: { _id: '$bookId', seconds: { $sum: '$seconds' } } }, { $sort: { seconds: -1, _id: 1 } }, { $limit: 10 }])
+        .toArray(),
+    ]);
+    return {
+      period,
+      since,
+      totalSeconds: series.reduce((sum, d) => sum + d.seconds, 0),
+      daysRead: series.filter((d) => d.seconds > 0).length,
+      series: series.map((d) => ({ day: d._id, seconds: d.seconds })),
+      topBooks: topBooks.map((b) => ({ bookId: b._id, seconds: b.seconds })),
+    };
+  }
+}
+
+/** True when the write happened; false when the guarded upsert collided with a newer document. */
+async function conditionalUpsert(write: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await write();
+    return true;
+  } catch (error) {
+    if (isDuplicateKeyError(error)) return false;
+    throw error;
+  }
+}
