@@ -29,6 +29,8 @@ export class FlatIndex {
   private readonly bySlot = new Map<string, number>();
   private sparse = new SparseIndex();
   private dead = 0;
+  /** Sparse terms held (live and dead), for byteSize. */
+  private terms = 0;
 
   constructor(
     readonly embedderId: string,
@@ -41,11 +43,9 @@ export class FlatIndex {
     return this.bySlot.size;
   }
 
-  /** Approximate memory held, for cache accounting. */
+  /** Approximate memory held, O(1), for cache accounting (vectors exact; items and terms estimated). */
   get byteSize(): number {
-    let bytes = this.vectors.byteLength;
-    for (const item of this.items) if (item) bytes += 200 + item.id.length * 2 + item.sparse.indices.length * 24 + JSON.stringify(item.payload).length * 2;
-    return bytes;
+    return this.vectors.byteLength + this.items.length * 400 + this.terms * 40;
   }
 
   has(id: string): boolean {
@@ -192,6 +192,7 @@ export class FlatIndex {
     this.items.push(item);
     this.bySlot.set(item.id, slot);
     this.sparse.add(slot, item.sparse);
+    this.terms += item.sparse.indices.length;
   }
 
   /** Drops deleted slots so the vector block holds only live rows (a whole-block scan needs that). */
@@ -205,6 +206,7 @@ export class FlatIndex {
     this.bySlot.clear();
     this.sparse = new SparseIndex();
     this.dead = 0;
+    this.terms = 0;
     for (const { item, slot } of live) this.append(item, old.subarray(slot * dim, (slot + 1) * dim), false);
   }
 
