@@ -1,3 +1,125 @@
-import { stubService } from '../../lib/stubSubgraph.js';
+/** The search subgraph: indexing from catalog and ugc feeds, full-text + vector + hybrid retrieval, private note search, RAG. */
+import { readFileSync } from 'node:fs';
+import { parse } from 'graphql';
+import { EventConsumer, type FolioEvent } from '../../lib/events.js';
+import { LeaseManager } from '../../lib/leases.js';
+import type { Logger } from '../../lib/logger.js';
+import type { RunningService, ServiceModule } from '../../lib/service.js';
+import { startSubgraphServer } from '../../lib/subgraphServer.js';
+import { createLoaders } from './loaders.js';
+import { resolvers, type SearchContext } from './resolvers.js';
+import { openSearchRuntime, type SearchRuntime } from './runtime.js';
 
-export const searchService = stubService('search', { Query: { searchBooks: () => [] } });
+export const typeDefs = parse(readFileSync(new URL('../../schema/search.graphql', import.meta.url), 'utf8'));
+
+export const CATALOG_CONSUMER = 'search-books';
+export const UGC_CONSUMER = 'search-notes';
+
+/** Deliveries of one event before it is recorded as failed and skipped, so one bad book cannot stall the feed. */
+const MAX_ATTEMPTS = 5;
+
+/** Wraps a handler: retried by the consumer on failure, skipped (and logged) after MAX_ATTEMPTS. */
+function withGiveUp(logger: Logger, handle: (event: FolioEvent) => Promise<void>, onGiveUp: (event: FolioEvent, error: unknown) => Promise<void>) {
+  const attempts = new Map<number, number>();
+  return async (event: FolioEvent): Promise<void> => {
+    try {
+      await handle(event);
+      attempts.delete(event.seq);
+    } catch (error) {
+      const n = (attempts.get(event.seq) ?? 0) + 1;
+      attempts.set(event.seq, n);
+      if (n < MAX_ATTEMPTS) throw error;
+      attempts.delete(event.seq);
+      logger.error({ err: error, seq: event.seq, type: event.type }, 'giving up on an event');
+      await onGiveUp(event, error);
+    }
+  };
+}
+
+/**
+ * The index is derived data: when the collection was recreated, or holds fewer points than the
+ * recorded progress says (writes lost in a crash), every book is re-indexed from its revision.
+ */
+async function repairIfNeeded(runtime: SearchRuntime, leases: LeaseManager, stopping: AbortSignal): Promise<void> {
+  const { indexer, vectors, collection, logger } = runtime;
+  const expected = await indexer.expectedPoints();
+  const actual = (await vectors.info(collection))?.points ?? 0;
+  if (!runtime.recreated && actual >= expected) return;
+  if (expected === 0) return;
+  const lease = await leases.tryAcquire('search:rebuild', { ttlMs: 60_000 });
+  if (!lease) return;
+  try {
+    logger.warn({ expected, actual }, 'paragraph index incomplete; rebuilding from catalog');
+    const rebuilt = await indexer.rebuildAll(AbortSignal.any([lease.signal, stopping]));
+    logger.info({ books: rebuilt }, 'paragraph index rebuilt');
+  } finally {
+    await lease.release();
+  }
+}
+
+export const searchService: ServiceModule = {
+  name: 'search',
+  async start(context): Promise<RunningService> {
+    const { config, serviceUrls } = context;
+    const runtime = await openSearchRuntime(context);
+    const { logger, indexer, notes, store, service, catalog } = runtime;
+    const leases = new LeaseManager(store.db);
+    let repairing = true;
+    const stopping = new AbortController();
+
+    const server = await startSubgraphServer<SearchContext>(
+      {
+        name: 'search',
+        typeDefs,
+        resolvers,
+        context: ({ caller }) => ({ caller, service, loaders: createLoaders(catalog, caller) }),
+        ready: async () => !repairing && (await store.books.estimatedDocumentCount()) >= 0,
+      },
+      { host: config.host, port: config.subgraphPorts.search, internalSecret: config.internalSecret, logger },
+    );
+
+    const books = new EventConsumer({
+      name: CATALOG_CONSUMER,
+      db: store.db,
+      leases,
+      sourceUrl: serviceUrls.catalog,
+      secret: config.internalSecret,
+      logger,
+      batchSize: 20,
+      handle: withGiveUp(logger, (event) => indexer.handleEvent(event), async (event, error) => {
+        const bookId = (event.payload as { bookId?: unknown }).bookId;
+        if (typeof bookId === 'string') await indexer.markFailed(bookId, error);
+      }),
+    });
+    const noteFeed = new EventConsumer({
+      name: UGC_CONSUMER,
+      db: store.db,
+      leases,
+      sourceUrl: serviceUrls.ugc,
+      secret: config.internalSecret,
+      logger,
+      handle: withGiveUp(logger, (event) => notes.handleEvent(event), async () => undefined),
+    });
+    // Repair first, then follow the feeds: a rebuild and a live event never index the same book at once.
+    const background = repairIfNeeded(runtime, leases, stopping.signal)
+      .catch((err: unknown) => logger.error({ err }, 'index repair failed'))
+      .finally(() => {
+        repairing = false;
+        books.start();
+        noteFeed.start();
+      });
+
+    return {
+      name: 'search',
+      url: server.url,
+      port: server.port,
+      async stop() {
+        stopping.abort();
+        await background;
+        await Promise.all([books.stop(), noteFeed.stop()]);
+        await server.stop();
+        await runtime.close();
+      },
+    };
+  },
+};

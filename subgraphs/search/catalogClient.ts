@@ -1,0 +1,56 @@
+/**
+ * Signed calls to catalog's internal routes (contracts: revisions' chapters, readable books).
+ * Responses are validated: another service's bug must not become a corrupt index here.
+ */
+import { z } from 'zod';
+import { callInternal } from '../../lib/internalAuth.js';
+import type { Caller } from '../../lib/identity.js';
+
+const paragraphSchema = z.object({ id: z.string().min(1), index: z.number().int().min(0), startOffset: z.number().int().min(0), endOffset: z.number().int().min(0) });
+
+const revisionSchema = z.object({
+  bookId: z.string().min(1),
+  revisionId: z.string().min(1),
+  language: z.string().default('und'),
+  title: z.string().default(''),
+  authors: z.array(z.string()).default([]),
+  chapters: z.array(z.object({ id: z.string().min(1), index: z.number().int().min(0), title: z.string().default(''), text: z.string(), paragraphs: z.array(paragraphSchema) })),
+});
+
+export type RevisionContent = z.infer<typeof revisionSchema>;
+export type RevisionChapter = RevisionContent['chapters'][number];
+
+const readableSchema = z.object({ readable: z.array(z.string()) });
+
+/** Contract limit of `POST /internal/books/readable` is not stated; batches stay well inside the 1 MiB body limit. */
+const READABLE_BATCH = 500;
+
+export interface CatalogClient {
+  revisionChapters(revisionId: string, signal?: AbortSignal): Promise<RevisionContent>;
+  /** Which of these books the caller may read now. */
+  readableBooks(bookIds: readonly string[], caller: Caller): Promise<Set<string>>;
+}
+
+export function httpCatalogClient(secret: string, baseUrl: () => string): CatalogClient {
+  return {
+    async revisionChapters(revisionId, signal) {
+      const raw = await callInternal<unknown>(secret, baseUrl(), 'GET', `/internal/revisions/${encodeURIComponent(revisionId)}/chapters`, undefined, {
+        ...(signal ? { signal: AbortSignal.any([signal, AbortSignal.timeout(60_000)]) } : { timeoutMs: 60_000 }),
+      });
+      return revisionSchema.parse(raw);
+    },
+    async readableBooks(bookIds, caller) {
+      const readable = new Set<string>();
+      for (let i = 0; i < bookIds.length; i += READABLE_BATCH) {
+        const raw = await callInternal<unknown>(secret, baseUrl(), 'POST', '/internal/books/readable', {
+          bookIds: bookIds.slice(i, i + READABLE_BATCH),
+          partnerId: caller.partnerId,
+          userId: caller.userId,
+          roles: caller.roles,
+        });
+        for (const id of readableSchema.parse(raw).readable) readable.add(id);
+      }
+      return readable;
+    },
+  };
+}

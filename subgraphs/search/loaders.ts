@@ -1,0 +1,28 @@
+/**
+ * Per-request DataLoaders. `readable` batches every readable-book check of one request into one
+ * call to catalog (`POST /internal/books/readable`), however many fields ask.
+ */
+import DataLoader from 'dataloader';
+import type { Caller } from '../../lib/identity.js';
+import type { CatalogClient } from './catalogClient.js';
+import type { ReadableCheck } from './service.js';
+
+export interface SearchLoaders {
+  readonly readable: DataLoader<string, boolean>;
+  /** The loader as the service takes it. */
+  readonly readableCheck: ReadableCheck;
+}
+
+export function createLoaders(catalog: CatalogClient, caller: Caller): SearchLoaders {
+  const readable = new DataLoader<string, boolean>(async (ids) => {
+    const allowed = await catalog.readableBooks(ids, caller);
+    return ids.map((id) => allowed.has(id));
+  }, { maxBatchSize: 2_000 });
+  return {
+    readable,
+    readableCheck: async (ids) => {
+      const flags = await readable.loadMany(ids);
+      return new Set(ids.filter((_, i) => flags[i] === true));
+    },
+  };
+}

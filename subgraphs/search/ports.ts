@@ -1,0 +1,62 @@
+/**
+ * What the search service needs from its text machinery (subgraphs/search/core: tokenizer,
+ * embedders, BM25, chunker, private indexes). Service code depends on these narrow shapes only;
+ * engine.ts binds them to core's implementations.
+ */
+import type { PayloadFilter, SearchHit, SearchMode, SparseVector } from '../../lib/vectors/index.js';
+
+export interface TextAnalyzer {
+  /** Normalised search terms (lower case; jieba words for Chinese), in text order. */
+  terms(text: string): string[];
+}
+
+export interface Embedder {
+  /** Model id + dimension: recorded by every index it builds. */
+  readonly id: string;
+  readonly dimension: number;
+  embed(texts: readonly string[], signal?: AbortSignal): Promise<Float32Array[]>;
+}
+
+export interface SparseEncoder {
+  document(text: string): SparseVector;
+  query(text: string): SparseVector;
+}
+
+/** A bounded piece of a chapter: whole paragraphs, or a window of a long one. */
+export interface Chunk {
+  readonly text: string;
+  /** The paragraphs the chunk covers, in order. */
+  readonly paragraphIds: readonly string[];
+  /** Offsets within `text` where each covered paragraph starts (parallel to paragraphIds). */
+  readonly paragraphStarts: readonly number[];
+  /** Offsets of the chunk within the chapter text. */
+  readonly startOffset: number;
+  readonly endOffset: number;
+}
+
+export interface ChunkableChapter {
+  readonly id: string;
+  readonly text: string;
+  readonly paragraphs: ReadonlyArray<{ readonly id: string; readonly index: number; readonly startOffset: number; readonly endOffset: number }>;
+}
+
+export interface Chunker {
+  chunk(chapter: ChunkableChapter): Chunk[];
+}
+
+/** One item of a user's private index (a note or a highlight). */
+export interface PrivateItem {
+  readonly id: string;
+  readonly text: string;
+  readonly payload: Record<string, unknown>;
+}
+
+/** Per-user indexes kept in an object store, cached in memory. */
+export interface PrivateIndexes {
+  upsert(userId: string, items: readonly PrivateItem[]): Promise<void>;
+  remove(userId: string, ids: readonly string[]): Promise<void>;
+  search(userId: string, query: { text: string; mode: SearchMode; limit: number; filter?: PayloadFilter }): Promise<SearchHit[]>;
+  /** Drops every user's index (reindex). */
+  clear(): Promise<void>;
+  close(): Promise<void>;
+}

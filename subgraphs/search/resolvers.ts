@@ -1,0 +1,59 @@
+/** Thin resolvers: read arguments, call the service, shape the result. Book/Paragraph are references catalog resolves. */
+import type { Caller } from '../../lib/identity.js';
+import { DateTime } from '../../lib/scalars.js';
+import type { ResolverMap } from '../../lib/subgraphServer.js';
+import type { AnswerResult, Citation } from './answer.js';
+import type { SearchLoaders } from './loaders.js';
+import type { NoteResult, Page, ParagraphResult, SearchInput, SearchService, BookResult } from './service.js';
+import type { BookIndexDoc } from './store.js';
+
+export interface SearchContext {
+  readonly caller: Caller;
+  readonly service: SearchService;
+  readonly loaders: SearchLoaders;
+}
+
+const ref = (id: string): { id: string } => ({ id });
+
+const connection = <T>(page: Page<T>) => ({
+  edges: page.items,
+  pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor },
+  totalCount: page.totalCount,
+});
+
+export const resolvers: ResolverMap = {
+  DateTime,
+  Query: {
+    search: async (_: unknown, args: SearchInput, { service, loaders }: SearchContext) => {
+      const results = await service.search(args, loaders.readableCheck);
+      return { books: connection(results.books), paragraphs: connection(results.paragraphs) };
+    },
+    searchMyNotes: async (_: unknown, args: { query: string; first?: number | null }, { caller, service }: SearchContext) =>
+      connection(await service.searchMyNotes(caller, args.query, args.first)),
+    ask: (_: unknown, args: { question: string; bookId?: string | null; paragraphId?: string | null }, { service, loaders }: SearchContext): Promise<AnswerResult> =>
+      service.ask(args, loaders.readableCheck),
+    searchIndexStatus: (_: unknown, args: { bookId: string }, { caller, service }: SearchContext) => service.indexStatus(caller, args.bookId),
+  },
+  BookHit: {
+    book: (hit: BookResult) => ref(hit.bookId),
+    matchedField: (hit: BookResult) => hit.field,
+  },
+  ParagraphHit: {
+    paragraph: (hit: ParagraphResult) => ref(hit.paragraphId),
+    paragraphs: (hit: ParagraphResult) => hit.paragraphIds.map(ref),
+    book: (hit: ParagraphResult) => ref(hit.bookId),
+  },
+  MyNoteHit: {
+    id: (hit: NoteResult) => hit.sourceId,
+    book: (hit: NoteResult) => ref(hit.bookId),
+    paragraph: (hit: NoteResult) => (hit.paragraphId ? ref(hit.paragraphId) : null),
+  },
+  Citation: {
+    paragraph: (c: Citation) => ref(c.paragraphId),
+    book: (c: Citation) => ref(c.bookId),
+  },
+  BookIndexStatus: {
+    book: (doc: BookIndexDoc) => ref(doc._id),
+    progress: (doc: BookIndexDoc) => (doc.state === 'INDEXED' ? 1 : doc.chunksTotal > 0 ? Math.min(1, doc.chunksIndexed / doc.chunksTotal) : 0),
+  },
+};
