@@ -130,6 +130,8 @@ class BoundedZip implements ZipArchive {
         if (inflated > entry.uncompressedSize) {
           throw new EpubError('ZIP_BOMB', `"${name}" inflates past the size its header declares.`);
         }
+        // Implied by the check above plus the early refusals, but kept so that no bound rests
+        // on a single comparison.
         this.checkRatio(name, inflated, entry.compressedSize);
         this.checkSize(name, inflated, bound);
         if (this.inflatedTotal + inflated > this.limits.maxUncompressedBytes) {
