@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, HeaderMap, type ApolloServerPlugin, type BaseContext } from '@apollo/server';
 import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheControl';
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { GraphQLError, type DocumentNode, type GraphQLFormattedError } from 'graphql';
@@ -112,7 +113,8 @@ export async function startSubgraphServer<TContext extends BaseContext>(
     includeStacktraceInErrorResponses: false,
     csrfPrevention: true,
     formatError: (formatted, error) => formatSubgraphError(logger, formatted, error),
-    plugins: [ApolloServerPluginCacheControl({ calculateHttpHeaders: true }), metricsPlugin(metrics)],
+    // Inline (ftv1) traces feed Apollo Studio, which Folio does not use; Prometheus metrics instead.
+    plugins: [ApolloServerPluginCacheControl({ calculateHttpHeaders: true }), ApolloServerPluginInlineTraceDisabled(), metricsPlugin(metrics)],
   });
   await apollo.start();
 

@@ -17,6 +17,7 @@ describe('accounts through the gateway', () => {
     expect(reg.register.user.username).toBe('ada.lovelace');
     expect(reg.register.user.vid).toBeGreaterThan(0);
     const login = await mustQuery(platform.gateway, LOGIN, { username: 'ADA.LOVELACE', password: 'analytical engine 1843' });
+    expect(login.login.user.roles).toEqual(['READER']);
     expect(login.login.token).toMatch(/^fst_/);
     const me = await mustQuery(platform.gateway, ME, {}, { token: login.login.token });
     expect(me.me).toMatchObject({ id: reg.register.user.id, username: 'ada.lovelace', displayName: 'Ada', roles: ['READER'] });

@@ -26,7 +26,7 @@ export const accountsService: ServiceModule = {
         typeDefs,
         resolvers,
         routes: internalRoutes(service),
-        context: ({ caller, userAgent }) => ({ caller, userAgent, service, loaders: createLoaders(service) }),
+        context: ({ caller, userAgent }) => ({ caller, userAgent, service, loaders: createLoaders(service), authenticatedUserIds: new Set() }),
         ready: async () => (await store.users.estimatedDocumentCount()) >= 0,
       },
       { host: config.host, port: config.subgraphPorts.accounts, internalSecret: config.internalSecret, logger },

@@ -11,9 +11,17 @@ export interface AccountsContext {
   readonly userAgent: string | null;
   readonly service: AccountService;
   readonly loaders: AccountsLoaders;
+  /** Users who proved who they are in this very request (register, login): they may see their own private fields. */
+  readonly authenticatedUserIds: Set<string>;
 }
 
-const authPayload = (issued: IssuedSession) => ({ token: issued.token, expiresAt: issued.expiresAt, user: issued.user });
+function authPayload(ctx: AccountsContext, issued: IssuedSession) {
+  ctx.authenticatedUserIds.add(issued.user._id);
+  return { token: issued.token, expiresAt: issued.expiresAt, user: issued.user };
+}
+
+const isSelfOrAdmin = (user: UserDoc, ctx: AccountsContext): boolean =>
+  ctx.caller.userId === user._id || ctx.authenticatedUserIds.has(user._id) || hasRole(ctx.caller, 'ADMIN');
 
 export const resolvers: ResolverMap = {
   DateTime,
@@ -26,9 +34,9 @@ export const resolvers: ResolverMap = {
   },
   Mutation: {
     register: async (_: unknown, { input }: { input: { username: string; password: string; displayName: string } }, ctx: AccountsContext) =>
-      authPayload(await ctx.service.register(input, { userAgent: ctx.userAgent, clientAddress: ctx.caller.clientAddress })),
+      authPayload(ctx, await ctx.service.register(input, { userAgent: ctx.userAgent, clientAddress: ctx.caller.clientAddress })),
     login: async (_: unknown, args: { username: string; password: string }, ctx: AccountsContext) =>
-      authPayload(await ctx.service.login(args.username, args.password, { userAgent: ctx.userAgent, clientAddress: ctx.caller.clientAddress })),
+      authPayload(ctx, await ctx.service.login(args.username, args.password, { userAgent: ctx.userAgent, clientAddress: ctx.caller.clientAddress })),
     logout: (_: unknown, __: unknown, { caller, service }: AccountsContext) => service.logout(caller),
     logoutEverywhere: (_: unknown, __: unknown, { caller, service }: AccountsContext) => service.logoutEverywhere(caller),
     revokeSession: (_: unknown, { id }: { id: string }, { caller, service }: AccountsContext) => service.revokeSession(caller, id),
@@ -47,7 +55,7 @@ export const resolvers: ResolverMap = {
   User: {
     __resolveReference: (ref: { id: string }, { loaders }: AccountsContext) => loaders.user.load(ref.id),
     id: (user: UserDoc) => user._id,
-    roles: (user: UserDoc, _: unknown, { caller }: AccountsContext) => (caller.userId === user._id || hasRole(caller, 'ADMIN') ? user.roles : null),
+    roles: (user: UserDoc, _: unknown, ctx: AccountsContext) => (isSelfOrAdmin(user, ctx) ? user.roles : null),
   },
   Session: {
     id: (session: SessionDoc) => session._id,
