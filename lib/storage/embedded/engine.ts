@@ -28,14 +28,10 @@ export class CollectionState {
 
   /** Sets or deletes one document, maintaining indexes. No constraint checks. */
   rawPut(id: string, doc: Document | null): void {
-    const prev = this.docs.get(id);
-    if (prev) for (const idx of this.indexes.values()) idx.remove(id, prev);
-    if (doc) {
-      this.docs.set(id, doc);
-      for (const idx of this.indexes.values()) idx.add(id, doc);
-    } else {
-      this.docs.delete(id);
-    }
+    const prev = this.docs.get(id) ?? null;
+    for (const idx of this.indexes.values()) idx.replace(id, prev, doc);
+    if (doc) this.docs.set(id, doc);
+    else this.docs.delete(id);
   }
 
   /** Throws the duplicate-key error the driver would, if storing `doc` under `id` violates a unique index. */
@@ -211,7 +207,7 @@ export class EmbeddedDatabase {
       const idx = new SecondaryIndex(def);
       for (const [id, doc] of coll.docs) {
         idx.check(coll.ns, id, doc);
-        idx.add(id, doc);
+        idx.replace(id, null, doc);
       }
       coll.indexes.set(def.name, idx);
       batch.index(coll, def);
@@ -243,7 +239,7 @@ export class EmbeddedDatabase {
         // Replay tolerates momentary duplicates (a later line fixes them), so no check here.
         if (!coll.indexes.has(op[2].name)) {
           const idx = new SecondaryIndex(op[2]);
-          for (const [id, doc] of coll.docs) idx.add(id, doc);
+          for (const [id, doc] of coll.docs) idx.replace(id, null, doc);
           coll.indexes.set(op[2].name, idx);
         }
         break;

@@ -41,7 +41,16 @@ export class SecondaryIndex {
   private readonly full = new Map<string, Set<string>>();
   /** leading-field key → ids (same map as `full` for single-field indexes) */
   private readonly lead: Map<string, Set<string>>;
-  private readonly sorted: SortedEntry[] = [];
+  /**
+   * Distinct leading values in BSON order, for range scans. New keys wait in `pending` and removed
+   * keys stay as stale entries (skipped on scan) until the next range scan tidies up, so writes
+   * cost O(1) and bulk loads don't pay an O(n) splice per key.
+   */
+  private sorted: SortedEntry[] = [];
+  private pending: SortedEntry[] = [];
+  private stale = 0;
+  /** Some document has several values for the leading field (an array): ranges can't use both bounds. */
+  multikey = false;
 
   constructor(def: IndexDef) {
     this.def = def;
@@ -60,20 +69,21 @@ export class SecondaryIndex {
   }
 
   /** The keys a document contributes, or null when the index skips it (sparse/partial). */
-  private keys(doc: Document): { full: string[]; lead: Map<string, unknown> } | null {
+  private keys(doc: Document): Keys | null {
     if (this.partial && !this.partial.test(doc)) return null;
     if (this.def.sparse && isMissing(doc, this.paths)) return null;
     const perField = this.paths.map((p) => dedupe(valuesAtPath(doc, p)));
     const lead = new Map<string, unknown>();
     for (const v of perField[0]!) lead.set(keyOf(v), v);
-    if (perField.length === 1) return { full: [...lead.keys()], lead };
+    const isArray = perField[0]!.length > 1 || perField[0]![0] === EMPTY_ARRAY;
+    if (perField.length === 1) return { full: [...lead.keys()], lead, isArray };
     let combos: string[] = [''];
     for (const vals of perField) {
       const next: string[] = [];
       for (const prefix of combos) for (const v of vals) if (next.length < MAX_KEYS_PER_DOC) next.push(`${prefix}${keyOf(v)}\u0000`);
       combos = next;
     }
-    return { full: combos, lead };
+    return { full: combos, lead, isArray };
   }
 
   /** Throws the driver's duplicate-key error if `doc` (stored under `id`) would collide. */
@@ -84,30 +94,32 @@ export class SecondaryIndex {
     for (const k of keys.full) {
       const ids = this.full.get(k);
       if (!ids) continue;
-      for (const other of ids) {
-        if (other !== id) {
-          const keyPattern = Object.fromEntries(this.def.key);
-          const keyValue = Object.fromEntries(this.paths.map((p, i) => [this.def.key[i]![0], firstValue(doc, p)]));
-          throw new DuplicateKeyError(ns, this.def.name, keyPattern, keyValue);
-        }
-      }
+      for (const other of ids) if (other !== id) this.duplicate(ns, doc);
     }
   }
 
-  add(id: string, doc: Document): void {
-    const keys = this.keys(doc);
-    if (!keys) return;
-    for (const k of keys.full) addTo(this.full, k, id);
-    if (this.lead !== this.full) for (const k of keys.lead.keys()) addTo(this.lead, k, id);
-    for (const [k, v] of keys.lead) if (this.lead.get(k)!.size === 1) this.insertSorted(k, v);
+  private duplicate(ns: string, doc: Document): never {
+    const keyPattern = Object.fromEntries(this.def.key);
+    const keyValue = Object.fromEntries(this.paths.map((p, i) => [this.def.key[i]![0], firstValue(doc, p)]));
+    throw new DuplicateKeyError(ns, this.def.name, keyPattern, keyValue);
   }
 
-  remove(id: string, doc: Document): void {
-    const keys = this.keys(doc);
-    if (!keys) return;
-    for (const k of keys.full) removeFrom(this.full, k, id);
-    if (this.lead !== this.full) for (const k of keys.lead.keys()) removeFrom(this.lead, k, id);
-    for (const [k, v] of keys.lead) if (!this.lead.has(k)) this.removeSorted(k, v);
+  /** Moves `id` from `prev`'s keys to `next`'s (either may be null); a no-op when they are equal. */
+  replace(id: string, prev: Document | null, next: Document | null): void {
+    const before = prev ? this.keys(prev) : null;
+    const after = next ? this.keys(next) : null;
+    if (before && after && sameKeys(before, after)) return;
+    if (before) {
+      for (const k of before.full) removeFrom(this.full, k, id);
+      if (this.lead !== this.full) for (const k of before.lead.keys()) removeFrom(this.lead, k, id);
+      for (const k of before.lead.keys()) if (!this.lead.has(k)) this.stale++;
+    }
+    if (after) {
+      if (after.lead.size > 1 || after.isArray) this.multikey = true;
+      for (const k of after.full) addTo(this.full, k, id);
+      if (this.lead !== this.full) for (const k of after.lead.keys()) addTo(this.lead, k, id);
+      for (const [k, v] of after.lead) if (this.lead.get(k)!.size === 1) this.pending.push({ v, k });
+    }
   }
 
   /** Ids whose full compound key equals one of the given value tuples. */
@@ -132,6 +144,7 @@ export class SecondaryIndex {
 
   /** Ids whose leading field lies in the range, in ascending key order. */
   lookupRange(r: Range): Set<string> {
+    this.tidy();
     const bound = r.lo !== undefined ? r.lo : r.hi;
     const rank = compareType(bound);
     let i = 0;
@@ -174,20 +187,32 @@ export class SecondaryIndex {
     return lo;
   }
 
-  private insertSorted(k: string, v: unknown): void {
-    const i = this.lowerBound(v, false);
-    this.sorted.splice(i, 0, { v, k });
-  }
-
-  private removeSorted(k: string, v: unknown): void {
-    for (let i = this.lowerBound(v, false); i < this.sorted.length; i++) {
-      if (this.sorted[i]!.k === k) {
-        this.sorted.splice(i, 1);
-        return;
-      }
-      if (compareValues(this.sorted[i]!.v, v) !== 0) return;
+  /** Folds pending keys into the sorted array and drops stale ones, cheaply when few changed. */
+  private tidy(): void {
+    if (this.pending.length === 0 && this.stale === 0) return;
+    if (this.pending.length <= 16 && this.stale < 1024) {
+      for (const e of this.pending) this.sorted.splice(this.lowerBound(e.v, false), 0, e);
+    } else {
+      const seen = new Set<string>();
+      this.sorted = [...this.sorted, ...this.pending].filter((e) => this.lead.has(e.k) && !seen.has(e.k) && seen.add(e.k));
+      this.sorted.sort((a, b) => compareValues(a.v, b.v));
+      this.stale = 0;
     }
+    this.pending = [];
   }
+}
+
+interface Keys {
+  full: string[];
+  lead: Map<string, unknown>;
+  isArray: boolean;
+}
+
+function sameKeys(a: Keys, b: Keys): boolean {
+  if (a.full.length !== b.full.length || a.lead.size !== b.lead.size) return false;
+  for (let i = 0; i < a.full.length; i++) if (a.full[i] !== b.full[i]) return false;
+  for (const k of a.lead.keys()) if (!b.lead.has(k)) return false;
+  return true;
 }
 
 /** Type bracket for range queries (numbers only match numbers, etc.). */

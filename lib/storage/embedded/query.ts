@@ -48,32 +48,53 @@ function analyze(filter: Document, out = new Map<string, FieldPlan>()): Map<stri
   return out;
 }
 
+interface Plan {
+  docs: Document[];
+  /**
+   * True when the lookup alone decides the match: pure equality on exactly the looked-up fields.
+   * Index keys compare as MongoDB does (1 == 1.0, array elements, null == missing), so mingo is
+   * skipped — it rebuilds its operator context per query, which dominated point reads.
+   */
+  exact: boolean;
+}
+
 /** Candidate documents for `filter`, or null when only a full scan will do. */
-function candidates(coll: CollectionState, filter: Document): Document[] | null {
+function candidates(coll: CollectionState, filter: Document): Plan | null {
   const plan = analyze(filter);
   if (plan.size === 0) return null;
+  const filterKeys = Object.keys(filter).length;
   const idPlan = plan.get('_id');
-  if (idPlan?.eq) return fromIds(coll, idPlan.eq.map(keyOf));
+  if (idPlan?.eq) return { docs: fromIds(coll, idPlan.eq.map(keyOf)), exact: filterKeys === 1 && plan.size === 1 };
 
-  let best: { score: number; ids: () => Set<string> } | null = null;
-  const consider = (score: number, ids: () => Set<string>): void => {
-    if (!best || score > best.score) best = { score, ids };
+  let best: { score: number; exact: boolean; ids: () => Set<string> } | null = null;
+  const consider = (score: number, exact: boolean, ids: () => Set<string>): void => {
+    if (!best || score > best.score) best = { score, exact, ids };
   };
   for (const idx of coll.indexes.values()) {
     if (!idx.complete) continue;
     const fields = idx.fields;
     const lead = plan.get(fields[0]!);
     if (!lead) continue;
+    const exactFields = filterKeys === fields.length && plan.size === fields.length;
     const eqs = fields.map((f) => plan.get(f)?.eq);
     if (eqs.every((e) => e !== undefined) && fields.length > 1) {
       const tuples = product(eqs as unknown[][]);
-      if (tuples) consider(30 + fields.length + (idx.def.unique ? 5 : 0), () => idx.lookupFull(tuples));
+      if (tuples) consider(30 + fields.length + (idx.def.unique ? 5 : 0), exactFields, () => idx.lookupFull(tuples));
     }
-    if (lead.eq) consider(20 + (idx.def.unique && fields.length === 1 ? 5 : 0), () => idx.lookupLead(lead.eq!));
-    else if (lead.range) consider(10, () => idx.lookupRange(lead.range!));
+    if (lead.eq) consider(20 + (idx.def.unique && fields.length === 1 ? 5 : 0), exactFields && fields.length === 1, () => idx.lookupLead(lead.eq!));
+    else if (lead.range) consider(10, false, () => idx.lookupRange(safeRange(idx, lead.range!)));
   }
-  const chosen = best as { ids: () => Set<string> } | null;
-  return chosen ? fromIds(coll, chosen.ids()) : null;
+  const chosen = best as { exact: boolean; ids: () => Set<string> } | null;
+  return chosen ? { docs: fromIds(coll, chosen.ids()), exact: chosen.exact } : null;
+}
+
+/**
+ * On a multikey field `{ $gt: 8, $lt: 9 }` matches `[0, 10]` (each bound met by a different
+ * element), so only one bound may narrow the scan; mingo applies the other.
+ */
+function safeRange(idx: SecondaryIndex, r: Range): Range {
+  if (!idx.multikey || r.lo === undefined || r.hi === undefined) return r;
+  return { lo: r.lo, loInclusive: r.loInclusive, hiInclusive: false };
 }
 
 function fromIds(coll: CollectionState, ids: Iterable<string>): Document[] {
@@ -119,8 +140,9 @@ export function compileFilter(filter: Document | undefined): Query | null {
  * (unspecified either way).
  */
 export function matchDocs(coll: CollectionState, filter: Document | undefined, opts: MatchOptions = {}): Document[] {
-  const q = compileFilter(filter);
-  const source: Iterable<Document> = (filter && candidates(coll, filter)) ?? coll.docs.values();
+  const plan = filter ? candidates(coll, filter) : null;
+  const q = plan?.exact ? null : compileFilter(filter);
+  const source: Iterable<Document> = plan?.docs ?? coll.docs.values();
   const skip = opts.skip ?? 0;
   const limit = opts.limit && opts.limit > 0 ? opts.limit : Infinity;
   if (!opts.sort || Object.keys(opts.sort).length === 0) {
@@ -152,6 +174,8 @@ export function matchDocs(coll: CollectionState, filter: Document | undefined, o
 /** Applies a find-style projection (inclusion, exclusion, `$slice`, `$elemMatch`, `a.$`). */
 export function project(docs: Document[], projection: Document | undefined, filter?: Document): Document[] {
   if (!projection || Object.keys(projection).length === 0) return docs;
+  const simple = simpleProjection(docs, projection);
+  if (simple) return simple;
   try {
     return new Query(filter ?? {}, {}).find<Document>(docs, projection).all();
   } catch (e) {
@@ -177,4 +201,68 @@ export function normalizeSort(sort: Sort | string | undefined, direction?: unkno
   return out;
 }
 
-export type { SecondaryIndex };
+
+/** Array marker: a projection path crossed an array, which mingo handles (element-wise). */
+const BAIL = Symbol('bail');
+
+/**
+ * Plain inclusion/exclusion of fields without arrays on the way, done directly (mingo would
+ * compile a query per call). Returns null to let mingo handle everything else. Results may share
+ * subdocuments with the input; callers copy them out.
+ */
+function simpleProjection(docs: Document[], projection: Document): Document[] | null {
+  const fields: string[] = [];
+  let include = false;
+  let exclude = false;
+  for (const [k, v] of Object.entries(projection)) {
+    if (k.includes('$') || (v !== 0 && v !== 1 && v !== true && v !== false)) return null;
+    if (k === '_id') continue;
+    fields.push(k);
+    if (v === 1 || v === true) include = true;
+    else exclude = true;
+  }
+  if (include && exclude) return null; // MongoDB rejects the mix; let mingo report it
+  const keepId = projection._id === undefined || projection._id === 1 || projection._id === true;
+  const out: Document[] = [];
+  for (const d of docs) {
+    let r: Document | typeof BAIL;
+    // `{ _id: 1 }` alone includes only _id; `{ _id: 0 }` alone excludes it.
+    if (include || (fields.length === 0 && keepId)) {
+      r = {};
+      if (keepId && d._id !== undefined) r._id = d._id;
+      for (const f of fields) if (copyPath(d, r, f.split('.'), 0) === BAIL) return null;
+    } else {
+      r = { ...d };
+      if (!keepId) delete r._id;
+      for (const f of fields) if (deletePath(r, f.split('.'), 0) === BAIL) return null;
+    }
+    out.push(r);
+  }
+  return out;
+}
+
+function copyPath(src: Document, dst: Document, path: string[], i: number): void | typeof BAIL {
+  const v = src[path[i]!];
+  if (v === undefined) return;
+  if (i === path.length - 1) {
+    dst[path[i]!] = v;
+    return;
+  }
+  if (Array.isArray(v)) return BAIL;
+  if (!isPlainObject(v)) return;
+  const child = (dst[path[i]!] ??= {}) as Document;
+  return copyPath(v, child, path, i + 1);
+}
+
+function deletePath(doc: Document, path: string[], i: number): void | typeof BAIL {
+  const k = path[i]!;
+  if (i === path.length - 1) {
+    delete doc[k];
+    return;
+  }
+  const v = doc[k];
+  if (Array.isArray(v)) return BAIL;
+  if (!isPlainObject(v)) return;
+  doc[k] = { ...v };
+  return deletePath(doc[k] as Document, path, i + 1);
+}

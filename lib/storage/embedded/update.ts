@@ -2,8 +2,10 @@
  * Private to the embedded engine. Computing new documents: update operators and pipelines (via
  * mingo), upsert seeds from the filter's equality fields, replacements, `_id` rules, size limit.
  */
-import { update as mingoUpdate, updateOne as mingoUpdateOne } from 'mingo';
-import type { PipelineStage } from 'mingo/updater';
+import { updateOne as mingoPipelineUpdate } from 'mingo';
+// The updater entry point builds a much smaller operator context than the root export's `update`
+// (~30µs vs ~100µs per call); pipelines need the full expression set, so they use the root one.
+import { update as mingoUpdate, type PipelineStage } from 'mingo/updater';
 import { BSON, ObjectId } from 'mongodb';
 import type { Document } from 'mongodb';
 import { StorageServerError, badValue, immutableId } from '../errors.js';
@@ -46,7 +48,7 @@ export function applyUpdate(current: Document, update: Document | Document[], ar
   if (Array.isArray(update)) {
     const arr = [doc];
     try {
-      mingoUpdateOne(arr, {}, toStored(update) as PipelineStage[], { cloneMode: 'none' });
+      mingoPipelineUpdate(arr, {}, toStored(update) as PipelineStage[], { cloneMode: 'none' });
     } catch (e) {
       throw badValue(`invalid update pipeline: ${(e as Error).message}`);
     }
