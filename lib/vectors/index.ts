@@ -41,3 +41,4 @@ export async function createVectorStore(
   if (config.qdrant) return new QdrantVectorStore({ url: config.qdrant.url, apiKey: config.qdrant.apiKey });
   return EmbeddedVectorStore.open({ ...embedded, directory: path.join(config.dataDir, 'vectors') });
 }
+export { exactCosineTopK } from './exact.js';
