@@ -14,8 +14,7 @@ export const repairJobId = (bookId: string, revisionId: string): string => pairK
 /** Records the job once: the event may be delivered again, and a finished job stays finished. */
 export async function enqueueRepair(store: UgcStore, event: ContentReplaced, now = new Date()): Promise<RepairJobDoc> {
   const _id = repairJobId(event.bookId, event.revisionId);
-  const doc: RepairJobDoc = {
-    _id,
+  const doc: Omit<RepairJobDoc, '_id'> = {
     bookId: event.bookId,
     fromRevisionId: event.previousRevisionId,
     toRevisionId: event.revisionId,

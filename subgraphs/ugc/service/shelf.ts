@@ -66,7 +66,8 @@ export class ShelfService {
     const now = this.now();
     const doc: ShelfDoc = { _id: pairKey(userId, bookId), userId, bookId, secret: options.secret ?? false, finished: false, finishedAt: null, addedAt: now, lastReadAt: now };
     // Upsert-on-insert: two concurrent adds leave one entry.
-    await shelf.updateOne({ _id: doc._id }, { $setOnInsert: doc }, { upsert: true });
+    const { _id, ...fields } = doc;
+    await shelf.updateOne({ _id }, { $setOnInsert: fields }, { upsert: true });
     return (await shelf.findOne({ _id: doc._id }))!;
   }
 
@@ -143,7 +144,8 @@ export class ShelfService {
     const doc: ProgressDoc = { _id, userId, bookId, chapterId, offset: input.offset, percent: input.percent, clientTime, deviceId, updatedAt: now };
     // Conditional upsert: matches only an older report; an equal or newer one makes the upsert
     // collide on _id, which is how "stale" is detected without a read-then-write race.
-    const applied = await conditionalUpsert(() => progress.updateOne({ _id, clientTime: { $lt: clientTime } }, { $set: doc }, { upsert: true }));
+    const { _id: _key, ...fields } = doc;
+    const applied = await conditionalUpsert(() => progress.updateOne({ _id, clientTime: { $lt: clientTime } }, { $set: fields }, { upsert: true }));
     // Reading time counts once per device report, even when another device's report is newer.
     const fresh = await conditionalUpsert(() =>
       deviceClocks.updateOne({ _id: pairKey(userId, bookId, deviceId), clientTime: { $lt: clientTime } }, { $set: { clientTime } }, { upsert: true }),
