@@ -9,7 +9,7 @@ import { composeServices } from '@apollo/composition';
 import { ApolloServer, HeaderMap } from '@apollo/server';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse, type GraphQLSchema } from 'graphql';
-import { verifyIdentity, type Caller } from '../lib/identity.js';
+import { ANONYMOUS, verifyIdentity, type Caller } from '../lib/identity.js';
 import { verifyInternalRequest } from '../lib/internalAuth.js';
 import { loadConfig, type RateSpec } from '../lib/config.js';
 import { startGateway } from './server.js';
@@ -47,6 +47,8 @@ export function catalogSubgraph(): TestSubgraphDef {
       books: [Book!]! @cacheControl(maxAge: 60)
       book(id: ID!): Book @cacheControl(maxAge: 60)
       uncached: String
+      "No cache hint: never cacheable (benchmarks use it for uncached federated work)."
+      latest: [Book!]! @cacheControl(maxAge: 0)
     }
     type Book @key(fields: "id") @cacheControl(maxAge: 60) {
       id: ID!
@@ -58,7 +60,7 @@ export function catalogSubgraph(): TestSubgraphDef {
   const schema = buildSubgraphSchema({
     typeDefs: parse(typeDefs),
     resolvers: {
-      Query: { books: () => BOOKS, book: (_: unknown, { id }: { id: string }) => byId.get(id) ?? null, uncached: () => 'fresh' },
+      Query: { books: () => BOOKS, book: (_: unknown, { id }: { id: string }) => byId.get(id) ?? null, uncached: () => 'fresh', latest: () => BOOKS },
       Book: { __resolveReference: (ref: { id: string }) => byId.get(ref.id) ?? null, related: () => BOOKS },
     },
   });
@@ -141,14 +143,18 @@ function readAll(req: http.IncomingMessage): Promise<string> {
 }
 
 /** Serves a subgraph that, like Folio's, answers 401 to requests without a valid gateway signature. */
-export async function serveSubgraph(def: TestSubgraphDef, options: { port?: number; secret?: string } = {}): Promise<RunningServer> {
+export async function serveSubgraph(
+  def: TestSubgraphDef,
+  options: { port?: number; secret?: string; /** Answer unsigned requests as anonymous (peer-gateway benchmarks). */ allowUnsigned?: boolean } = {},
+): Promise<RunningServer> {
   const secret = options.secret ?? TEST_SECRET;
   const apollo = new ApolloServer<SubgraphContext>({ schema: def.schema, logger: silentLogger });
   await apollo.start();
   let count = 0;
   const server = http.createServer(async (req, res) => {
     count += 1;
-    const identity = verifyIdentity(req.headers, secret);
+    let identity = verifyIdentity(req.headers, secret);
+    if (!identity.ok && identity.reason === 'missing' && options.allowUnsigned) identity = { ok: true, caller: ANONYMOUS };
     if (!identity.ok) {
       res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ message: `identity ${identity.reason}` }] }));
       return;
