@@ -91,7 +91,7 @@ export class GramIndex {
     let bestOffset = 0;
     let bestBucket = this.bucket(h);
     let bestSize = this.bucketSize(bestBucket);
-    for (let off = 1; off < probes && bestSize > 0; off += 1) {
+    for (let off = 1; off < probes && bestSize > 1; off += 1) {
       h = roll(h, pattern.charCodeAt(off - 1), pattern.charCodeAt(off + GRAM_LENGTH - 1));
       const b = this.bucket(h);
       const size = this.bucketSize(b);

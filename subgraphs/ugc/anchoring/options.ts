@@ -38,9 +38,10 @@ export interface ReanchorOptions {
    */
   readonly fuzzyWindow?: number;
   /**
-   * Most exact occurrences of one quote that are scored (a very short quote may occur
-   * hundreds of times; the nearest ones to the old position are kept).
-   * @default 64
+   * Most exact occurrences of one quote that are fully scored when none has its stored
+   * context intact (a short quote may occur hundreds of times); they are picked by how much
+   * context agrees, then by nearness to the old position.
+   * @default 16
    */
   readonly maxExactCandidates?: number;
   /**
@@ -64,7 +65,7 @@ const schema = z.strictObject({
   maxErrorRatio: z.number().gt(0).max(0.5).default(0.3),
   maxFuzzyQuoteLength: z.number().int().min(32).max(4096).default(256),
   fuzzyWindow: z.number().int().min(0).max(65_536).default(1024),
-  maxExactCandidates: z.number().int().min(1).max(10_000).default(64),
+  maxExactCandidates: z.number().int().min(1).max(10_000).default(16),
   searchOtherChapters: z.boolean().default(true),
   maxQuoteLength: z.number().int().min(1).max(1_000_000).default(20_000),
 });

@@ -14,11 +14,20 @@ import { matchesAround, maxErrorsFor, seedWindows, type SearchScope } from './fu
 import { GRAM_LENGTH } from './gramIndex.js';
 import { resolveReanchorOptions, type ReanchorOptions, type ResolvedReanchorOptions } from './options.js';
 import { RevisionText, type ChapterSpan } from './revision.js';
-import { better, scoreCandidate, type Candidate, type ScoredCandidate } from './scoring.js';
+import {
+  better,
+  contextAgreement,
+  contextIntactAt,
+  scoreCandidate,
+  type Candidate,
+  type ScoredCandidate,
+} from './scoring.js';
 import type { ChapterSource, ReanchorHint, ReanchorResult, TextAnchor } from './types.js';
 
-/** Most exact occurrences collected before the nearest `maxExactCandidates` are kept. */
+/** Most exact occurrences of one pattern collected before ranking. */
 const MAX_EXACT_SCAN = 4096;
+/** A fuzzy match scoring this well is not worth checking other seed windows against. */
+const CONFIDENT_SCORE = 0.9;
 /** Extra room around a seed-implied start, beyond the error budget. */
 const SEED_SLACK = 8;
 
@@ -50,7 +59,7 @@ export class RevisionMatcher {
       return { status: 'ORPHANED', reason: 'INVALID_ANCHOR', detail: `The stored anchor is invalid: ${problem}.` };
     }
     const home = this.revision.homeChapter(anchor.chapterId, hint.chapterIndex);
-    if (home !== undefined && home.id === anchor.chapterId && isIntactAt(home.text, anchor)) {
+    if (home !== undefined && home.id === anchor.chapterId && this.intactAtOldOffsets(home, anchor)) {
       return { status: 'UNCHANGED', anchor: this.anchorIn(home, anchor.start, anchor.end) };
     }
 
@@ -81,6 +90,18 @@ export class RevisionMatcher {
     };
   }
 
+  /** The quote still sits at its old offsets in its chapter, with its old context around it. */
+  private intactAtOldOffsets(home: ChapterSpan, anchor: TextAnchor): boolean {
+    const start = home.start + anchor.start;
+    const end = start + anchor.exact.length;
+    return (
+      anchor.end - anchor.start === anchor.exact.length &&
+      end <= home.end &&
+      this.revision.text.startsWith(anchor.exact, start) &&
+      contextIntactAt(this.revision.text, home, start, end, anchor)
+    );
+  }
+
   private anchorIn(chapter: ChapterSpan, start: number, end: number): TextAnchor {
     return anchorAt(chapter.text, chapter.id, start, end, this.options.contextChars);
   }
@@ -95,37 +116,53 @@ export class RevisionMatcher {
     return { status: 'MOVED', anchor, score: roundScore(best.score), method: sameText ? 'exact' : 'fuzzy' };
   }
 
-  /** The best exact occurrence of the quote in scope (nearest `maxExactCandidates` scored). */
+  /**
+   * The best exact occurrence of the quote in scope. The nearest occurrence with its stored
+   * context intact wins outright; otherwise occurrences are ranked by how much context
+   * agrees and only the first few are fully scored (short quotes can occur hundreds of times).
+   */
   private bestExact(anchor: TextAnchor, scope: SearchScope, expected: number | null): ScoredCandidate | null {
-    let starts = this.exactStarts(anchor, scope);
-    if (starts.length > this.options.maxExactCandidates) {
-      const distance = (s: number): number => (expected === null ? s : Math.abs(s - expected));
-      starts = [...starts].sort((a, b) => distance(a) - distance(b)).slice(0, this.options.maxExactCandidates);
-    }
-    let best: ScoredCandidate | null = null;
-    for (const start of starts) {
-      const end = start + anchor.exact.length;
-      const chapter = this.revision.chapterContaining(start, end);
+    const { text } = this.revision;
+    const length = anchor.exact.length;
+    const distance = (s: number): number => (expected === null ? 0 : Math.abs(s - expected));
+    const ranked: { chapter: ChapterSpan; start: number; agreement: number }[] = [];
+    let intact: { chapter: ChapterSpan; start: number } | null = null;
+    for (const start of this.exactStarts(anchor, scope)) {
+      const chapter = this.revision.chapterContaining(start, start + length);
       if (chapter === undefined || chapter === scope.skip) continue;
-      best = better(best, scoreCandidate(this.revision.text, anchor, { chapter, start, end, quoteScore: 1 }, expected));
+      if (contextIntactAt(text, chapter, start, start + length, anchor)) {
+        if (intact === null || distance(start) < distance(intact.start)) intact = { chapter, start };
+      } else if (intact === null) {
+        ranked.push({ chapter, start, agreement: contextAgreement(text, chapter, start, start + length, anchor) });
+      }
+    }
+    if (intact !== null) {
+      return scoreCandidate(text, anchor, { ...intact, end: intact.start + length, quoteScore: 1 }, expected);
+    }
+    ranked.sort((a, b) => b.agreement - a.agreement || distance(a.start) - distance(b.start));
+    let best: ScoredCandidate | null = null;
+    for (const { chapter, start } of ranked.slice(0, this.options.maxExactCandidates)) {
+      best = better(best, scoreCandidate(text, anchor, { chapter, start, end: start + length, quoteScore: 1 }, expected));
     }
     return best;
   }
 
   /**
-   * Book offsets where the quote occurs exactly in scope. A quote shorter than a gram is
-   * looked up with a gram of its context attached (outside its own chapter only: inside it,
-   * a bounded scan of the chapter is cheap), since a bare short quote is found everywhere
-   * and proves nothing without its context anyway.
+   * Book offsets where the quote occurs exactly in scope. A quote shorter than a gram cannot
+   * use the index alone: it is looked up with a gram of its context attached (a bare short
+   * quote is found everywhere and proves nothing without its context anyway). Only in the
+   * highlight's own chapter, and only when neither side of its context survived, is the
+   * chapter scanned for the bare quote.
    */
   private exactStarts(anchor: TextAnchor, scope: SearchScope): number[] {
     const { exact, prefix, suffix } = anchor;
-    if (exact.length >= GRAM_LENGTH || scope.skip === undefined) return this.occurrences(exact, scope);
+    if (exact.length >= GRAM_LENGTH) return this.occurrences(exact, scope);
     const starts = new Set<number>();
     const before = prefix.slice(-GRAM_LENGTH);
     if (before.length > 0) for (const s of this.occurrences(before + exact, scope)) starts.add(s + before.length);
     const after = suffix.slice(0, GRAM_LENGTH);
     if (after.length > 0) for (const s of this.occurrences(exact + after, scope)) starts.add(s);
+    if (starts.size === 0 && scope.skip === undefined) return this.occurrences(exact, scope);
     return [...starts].sort((a, b) => a - b);
   }
 
@@ -164,9 +201,11 @@ export class RevisionMatcher {
     const { maxErrorRatio, maxFuzzyQuoteLength } = this.options;
     const slack = maxErrorsFor(Math.min(anchor.exact.length, maxFuzzyQuoteLength), maxErrorRatio) + SEED_SLACK;
     let best: ScoredCandidate | null = null;
+    // Windows come best-supported first; a near-certain match in one ends the search.
     for (const window of seedWindows(this.revision, anchor, scope, expected, slack)) {
       const candidates = matchesAround(this.revision, anchor, window, slack, this.options);
       best = better(best, this.bestOf(anchor, candidates, expected));
+      if (best !== null && best.score >= CONFIDENT_SCORE) break;
     }
     return best;
   }
@@ -178,19 +217,6 @@ export class RevisionMatcher {
     }
     return best;
   }
-}
-
-/** The quote still sits at its old offsets with its old context around it. */
-function isIntactAt(text: string, anchor: TextAnchor): boolean {
-  const { start, end, exact, prefix, suffix } = anchor;
-  return (
-    end <= text.length &&
-    end - start === exact.length &&
-    start >= prefix.length &&
-    text.startsWith(exact, start) &&
-    text.startsWith(prefix, start - prefix.length) &&
-    text.startsWith(suffix, end)
-  );
 }
 
 /**

@@ -77,6 +77,37 @@ export function scoreCandidate(
   return { ...candidate, score };
 }
 
+/**
+ * The stored context sits intact on both sides of book range `[start, end)`, inside
+ * `chapter`. Such a candidate outscores any candidate without intact context, so callers use
+ * it to skip full scoring.
+ */
+export function contextIntactAt(bookText: string, chapter: ChapterSpan, start: number, end: number, anchor: TextAnchor): boolean {
+  const { prefix, suffix } = anchor;
+  return (
+    start - prefix.length >= chapter.start &&
+    end + suffix.length <= chapter.end &&
+    bookText.startsWith(prefix, start - prefix.length) &&
+    bookText.startsWith(suffix, end)
+  );
+}
+
+/**
+ * A cheap stand-in for context similarity, for ranking many candidates before scoring a
+ * few: how many code units of stored context agree, reading outward from the quote.
+ */
+export function contextAgreement(bookText: string, chapter: ChapterSpan, start: number, end: number, anchor: TextAnchor): number {
+  const { prefix, suffix } = anchor;
+  let n = 0;
+  for (let i = 1; i <= prefix.length && start - i >= chapter.start; i += 1, n += 1) {
+    if (bookText.charCodeAt(start - i) !== prefix.charCodeAt(prefix.length - i)) break;
+  }
+  for (let i = 0; i < suffix.length && end + i < chapter.end; i += 1, n += 1) {
+    if (bookText.charCodeAt(end + i) !== suffix.charCodeAt(i)) break;
+  }
+  return n;
+}
+
 /** The higher-scoring candidate; on a tie, the earlier one in the book (deterministic). */
 export function better(a: ScoredCandidate | null, b: ScoredCandidate | null): ScoredCandidate | null {
   if (a === null) return b;
