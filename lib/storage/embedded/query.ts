@@ -16,6 +16,8 @@ interface FieldPlan {
   range?: Range;
 }
 
+const RANGE_OPS = new Set(['$gt', '$gte', '$lt', '$lte']);
+
 /** Largest `$in` list (or compound combination) answered from an index instead of a scan. */
 const MAX_LOOKUP_KEYS = 1000;
 
@@ -82,7 +84,12 @@ function candidates(coll: CollectionState, filter: Document): Plan | null {
       if (tuples) consider(30 + fields.length + (idx.def.unique ? 5 : 0), exactFields, () => idx.lookupFull(tuples));
     }
     if (lead.eq) consider(20 + (idx.def.unique && fields.length === 1 ? 5 : 0), exactFields && fields.length === 1, () => idx.lookupLead(lead.eq!));
-    else if (lead.range) consider(10, false, () => idx.lookupRange(safeRange(idx, lead.range!)));
+    else if (lead.range) {
+      // A lone range on a single-valued field is exactly the scanned interval (same type bracket).
+      const cond = filter[fields[0]!] as Record<string, unknown> | undefined;
+      const onlyBounds = filterKeys === 1 && isPlainObject(cond) && Object.keys(cond).every((k) => RANGE_OPS.has(k));
+      consider(10, onlyBounds && !idx.multikey, () => idx.lookupRange(safeRange(idx, lead.range!)));
+    }
   }
   const chosen = best as { exact: boolean; ids: () => Set<string> } | null;
   return chosen ? { docs: fromIds(coll, chosen.ids()), exact: chosen.exact } : null;
