@@ -19,6 +19,7 @@ import { EmbeddedVectorStore, exactCosineTopK } from '../lib/vectors/index.js';
 import type { SearchRequest, SparseVector, VectorPoint } from '../lib/vectors/index.js';
 import { LocalHashEmbedder } from '../subgraphs/search/core/embedder.js';
 import { PrivateIndexService } from '../subgraphs/search/core/privateIndex.js';
+import { seededRandom as rng } from '../lib/vectors/testing.js';
 
 export interface VectorsBenchOptions {
   readonly points: number;
@@ -32,15 +33,6 @@ const DIM = 384;
 const K = 10;
 const BATCH = 10_000;
 const VOCAB = 50_000;
-
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function normalise(v: Float32Array): Float32Array {
   let n = 0;
@@ -243,8 +235,10 @@ export async function runVectorsBench(options: VectorsBenchOptions): Promise<{ j
 
     const dense = Array.from({ length: queryCount }, (_, q) => ({ mode: 'dense' as const, dense: queries.subarray(q * DIM, (q + 1) * DIM), limit: K }));
     const denseRun = await timeQueries(store, dense);
-    const hybrid = dense.map((request, q) => ({ ...request, mode: 'hybrid' as const, sparse: { indices: sparseFor(data.cluster[sourceOf[q]!]!, rng(q), 4).indices, values: [1, 1, 1, 1].slice(0, 4) } }));
-    hybrid.forEach((r) => (r.sparse.values = r.sparse.indices.map(() => 1)));
+    const hybrid = dense.map((request, q) => {
+      const terms = sparseFor(data.cluster[sourceOf[q]!]!, rng(q), 4).indices;
+      return { ...request, mode: 'hybrid' as const, sparse: { indices: terms, values: terms.map(() => 1) } };
+    });
     const hybridRun = await timeQueries(store, hybrid);
     const filtered = dense.map((request, q) => ({ ...request, filter: { must: [{ key: 'bookId', match: `b${q % books}` }] } }));
     const filteredRun = await timeQueries(store, filtered);

@@ -8,18 +8,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedVectorStore, QdrantVectorStore, VectorStoreError } from './index.js';
 import type { SparseVector, VectorPoint, VectorStore } from './index.js';
+import { seededRandom as rng } from './testing.js';
 
 const DIM = 16;
-
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function vec(random: () => number, dim = DIM): Float32Array {
   return Float32Array.from({ length: dim }, () => random() * 2 - 1);
