@@ -25,6 +25,7 @@ describe('PrivateIndexService', () => {
     expect(forB.map((h) => h.id)).not.toContain('a1');
     expect(await service.search('userC', 'whale')).toEqual([]);
     await expect(service.search('../userA', 'whale')).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    await expect(service.search('userA', 'whale', { limit: 10_000 })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
   });
 
   it('persists to the object store, reloads cold, filters, updates and removes', async () => {

@@ -100,6 +100,10 @@ export class PrivateIndexService {
     checkUser(userId);
     if (typeof query !== 'string' || query.trim().length === 0) return [];
     if (query.length > MAX_QUERY_CHARS) throw new FolioError('BAD_USER_INPUT', `queries are limited to ${MAX_QUERY_CHARS} characters`);
+    const limit = options.limit ?? 20;
+    const offset = options.offset ?? 0;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new FolioError('BAD_USER_INPUT', 'limit must be in 1..100');
+    if (!Number.isInteger(offset) || offset < 0 || offset > 1000) throw new FolioError('BAD_USER_INPUT', 'offset must be in 0..1000');
     const index = await this.load(userId);
     if (index.size === 0) return [];
     const mode = options.mode ?? 'hybrid';
@@ -109,7 +113,7 @@ export class PrivateIndexService {
       ...(options.kind ? [{ key: 'kind', match: options.kind }] : []),
     ];
     const filter: PayloadFilter | undefined = must.length > 0 ? { must } : undefined;
-    return index.search({ mode, dense, sparse: queryToSparse(tokenize(query)), limit: options.limit ?? 20, offset: options.offset ?? 0, filter });
+    return index.search({ mode, dense, sparse: queryToSparse(tokenize(query)), limit, offset, filter });
   }
 
   /** Drops a user's index from memory (e.g. on sign-out); the stored copy stays. */
