@@ -7,7 +7,7 @@ import type { TextAnchor } from './types.js';
 
 export const DEFAULT_CONTEXT_CHARS = 32;
 export const DEFAULT_MAX_QUOTE_LENGTH = 20_000;
-const MAX_CHAPTER_ID_LENGTH = 512;
+export const MAX_CHAPTER_ID_LENGTH = 512;
 /** Stored context longer than this is not ours; it would also make scoring cost unbounded. */
 const MAX_STORED_CONTEXT = 1024;
 

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { badInput } from '../../../lib/errors.js';
+import { DEFAULT_CONTEXT_CHARS, DEFAULT_MAX_QUOTE_LENGTH } from './describe.js';
 
 export interface ReanchorOptions {
   /**
@@ -60,14 +61,14 @@ export interface ReanchorOptions {
 export type ResolvedReanchorOptions = Required<ReanchorOptions>;
 
 const schema = z.strictObject({
-  contextChars: z.number().int().min(0).max(256).default(32),
+  contextChars: z.number().int().min(0).max(256).default(DEFAULT_CONTEXT_CHARS),
   minScore: z.number().min(0).max(1).default(0.75),
   maxErrorRatio: z.number().gt(0).max(0.5).default(0.3),
   maxFuzzyQuoteLength: z.number().int().min(32).max(4096).default(256),
   fuzzyWindow: z.number().int().min(0).max(65_536).default(1024),
   maxExactCandidates: z.number().int().min(1).max(10_000).default(16),
   searchOtherChapters: z.boolean().default(true),
-  maxQuoteLength: z.number().int().min(1).max(1_000_000).default(20_000),
+  maxQuoteLength: z.number().int().min(1).max(1_000_000).default(DEFAULT_MAX_QUOTE_LENGTH),
 });
 
 /** Fills in defaults; throws BAD_USER_INPUT naming the first bad field. */

@@ -4,6 +4,7 @@
  * back to its chapter by binary search. Private to the anchoring library.
  */
 import { badInput } from '../../../lib/errors.js';
+import { MAX_CHAPTER_ID_LENGTH } from './describe.js';
 import { GramIndex } from './gramIndex.js';
 import type { ChapterSource, ChapterText } from './types.js';
 
@@ -12,7 +13,6 @@ import type { ChapterSource, ChapterText } from './types.js';
 const SEPARATOR = '\u0000';
 /** About 60 MB of UTF-16: far beyond any book, small enough that the index fits in memory. */
 export const MAX_REVISION_CHARS = 32_000_000;
-const MAX_CHAPTER_ID_LENGTH = 512;
 
 export interface ChapterSpan {
   readonly id: string;
