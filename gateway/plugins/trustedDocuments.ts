@@ -82,7 +82,7 @@ export function createTrustedDocuments(options: TrustedDocumentsOptions): Truste
       if (loadedAt === -Infinity) await refresh();
       else if (age > refreshMs) void refresh().catch(() => undefined); // serve the current list meanwhile
       let found = documents.get(id);
-      if (!found && Date.now() - loadedAt > minMiss) {
+      if (!found && Date.now() - loadedAt >= minMiss) {
         await refresh();
         found = documents.get(id);
       }
