@@ -5,7 +5,7 @@
  * batches, and report throughput, outcome counts and correctness against the known truth.
  *
  *   npm run bench:reanchor -- [--highlights 100000] [--chapters 30] [--paragraphs 100]
- *                             [--seed 1] [--out bench/results]
+ *                             [--seed 1] [--rekey] [--out bench/results]
  *
  * Writes bench/results/reanchor-<timestamp>.json and .md. The database side of a repair job
  * is not measured here; the full service benchmark belongs to whoever wires the service.
@@ -27,6 +27,12 @@ export interface ReanchorBenchOptions {
   readonly paragraphs?: number;
   /** @default 1 */
   readonly seed?: number;
+  /**
+   * Give every chapter of revision 2 a new id (as a catalog that mints ids per revision does),
+   * so highlights find their chapter by its old index only.
+   * @default false
+   */
+  readonly rekey?: boolean;
   /** Directory for the JSON and Markdown results; null writes nothing. @default bench/results */
   readonly outDir?: string | null;
 }
@@ -72,7 +78,7 @@ function offsetsOf(chapters: readonly { id: string; paras: readonly Para[] }[]):
   return where;
 }
 
-function generateBook(rnd: () => number, chapters: number, paragraphs: number): Book {
+function generateBook(rnd: () => number, chapters: number, paragraphs: number, rekey: boolean): Book {
   let pid = 0;
   const newPara = (): Para => ({ pid: pid++, text: paragraph(rnd), edits: [] });
   const rev1 = Array.from({ length: chapters }, (_, c) => ({
@@ -103,6 +109,7 @@ function generateBook(rnd: () => number, chapters: number, paragraphs: number): 
       rev2.push({ id: chapter.id, paras });
     }
   }
+  if (rekey) for (const chapter of rev2) chapter.id = `rev2:${chapter.id}`;
   return { rev1, rev2 };
 }
 
@@ -196,11 +203,12 @@ export function runReanchorBench(options: ReanchorBenchOptions = {}): ReanchorBe
     chapters: options.chapters ?? 30,
     paragraphs: options.paragraphs ?? 100,
     seed: options.seed ?? 1,
+    rekey: options.rekey ?? false,
   };
   const loadAverage = Math.round(os.loadavg()[0]! * 100) / 100;
   const rnd = seededRandom(config.seed);
   let t0 = performance.now();
-  const book = generateBook(rnd, config.chapters, config.paragraphs);
+  const book = generateBook(rnd, config.chapters, config.paragraphs, config.rekey);
   const samples = sampleHighlights(rnd, book, config.highlights);
   const generate = performance.now() - t0;
 
@@ -298,7 +306,8 @@ function writeResults(report: ReanchorBenchReport, outDir: string): { json: stri
     `# Re-anchoring benchmark (pure algorithm), ${stamp}`,
     '',
     `${config.highlights} highlights over ${config.chapters} chapters × ${config.paragraphs} paragraphs ` +
-      `(${bookChars.rev1} → ${bookChars.rev2} characters), seed ${config.seed}; ` +
+      `(${bookChars.rev1} → ${bookChars.rev2} characters), seed ${config.seed}` +
+      `${config.rekey ? ', every chapter re-keyed' : ''}; ` +
       `${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}.`,
     '',
     '| measure | value |',
@@ -328,6 +337,7 @@ function main(): void {
       chapters: { type: 'string' },
       paragraphs: { type: 'string' },
       seed: { type: 'string' },
+      rekey: { type: 'boolean' },
       out: { type: 'string' },
     },
   });
@@ -342,6 +352,7 @@ function main(): void {
     ...(values.chapters !== undefined ? { chapters: int('chapters', values.chapters, 1000) } : {}),
     ...(values.paragraphs !== undefined ? { paragraphs: int('paragraphs', values.paragraphs, 10_000) } : {}),
     ...(values.seed !== undefined ? { seed: int('seed', values.seed, 2 ** 31) } : {}),
+    ...(values.rekey === true ? { rekey: true } : {}),
     ...(values.out !== undefined ? { outDir: values.out } : {}),
   };
   const report = runReanchorBench(options);

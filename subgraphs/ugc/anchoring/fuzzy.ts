@@ -164,12 +164,13 @@ function snapToContext(
   return { start, end, errors: hit.errors + Math.abs(start - hit.start) + Math.abs(end - hit.end) };
 }
 
-/** Best approximate matches of `pattern` in book text `[from, to)`. */
-function searchRange(text: string, from: number, to: number, pattern: string, maxErrors: number): Hit[] {
+/** Best approximate matches of `pattern` in book text `[from, to)`, nearest `near` first. */
+function searchRange(text: string, from: number, to: number, pattern: string, maxErrors: number, near: number): Hit[] {
   if (to - from < pattern.length - maxErrors || to <= from) return [];
   return approxSearch(text.slice(from, to), pattern, maxErrors)
-    .slice(0, MAX_MATCHES_PER_WINDOW)
-    .map((m) => ({ start: from + m.start, end: from + m.end, errors: m.errors }));
+    .map((m) => ({ start: from + m.start, end: from + m.end, errors: m.errors }))
+    .sort((a, b) => Math.abs(a.start - near) - Math.abs(b.start - near))
+    .slice(0, MAX_MATCHES_PER_WINDOW);
 }
 
 /**
@@ -195,7 +196,7 @@ export function matchesAround(
 
   if (length <= limits.maxFuzzyQuoteLength) {
     const maxErrors = maxErrorsFor(length, limits.maxErrorRatio);
-    return searchRange(text, clampFrom(center - slack), clampTo(center + length + slack), quote, maxErrors).map((hit) => {
+    return searchRange(text, clampFrom(center - slack), clampTo(center + length + slack), quote, maxErrors, center).map((hit) => {
       const h = hit.errors === 0 ? hit : snapToContext(text, chapter, anchor, hit, maxErrors);
       return { chapter, start: h.start, end: h.end, quoteScore: Math.max(0, 1 - h.errors / length) };
     });
@@ -208,7 +209,7 @@ export function matchesAround(
   // How much the untested middle may grow or shrink; capped so the tail window stays small.
   const lengthSlack = Math.min(maxErrorsFor(length, limits.maxErrorRatio), 4 * limits.maxFuzzyQuoteLength);
   const candidates: Candidate[] = [];
-  for (const h of searchRange(text, clampFrom(center - slack), clampTo(center + half + slack), head, halfErrors).slice(0, 2)) {
+  for (const h of searchRange(text, clampFrom(center - slack), clampTo(center + half + slack), head, halfErrors, center).slice(0, 2)) {
     const expectedEnd = h.start + length;
     const tails = searchRange(
       text,
@@ -216,6 +217,7 @@ export function matchesAround(
       clampTo(expectedEnd + lengthSlack + halfErrors),
       tail,
       halfErrors,
+      expectedEnd - half,
     );
     let best: Hit | undefined;
     for (const t of tails) {

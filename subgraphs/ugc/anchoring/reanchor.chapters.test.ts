@@ -66,6 +66,35 @@ describe('reanchor: chapters that moved', () => {
     expect(result).toMatchObject({ status: 'MOVED', method: 'exact', anchor: { chapterId: 'other', exact: anchor.exact } });
   });
 
+  it('prefers the right chapter when a split shifted the index hint to the wrong one', () => {
+    // Old chapter 2 is now at index 3 under a new id; index 2 holds a chapter that also
+    // contains the short quote, with half of its context.
+    const quote = 'the lantern';
+    const oldText = `${join(CH[2]!.slice(0, 3))} She carried ${quote} down to the harbour at dawn.`;
+    const start = oldText.indexOf(quote);
+    const anchor = describeAnchor(oldText, 'ch2', start, start + quote.length);
+    const next = [
+      { id: 'n0', text: OLD.get('ch0')! },
+      { id: 'n1', text: OLD.get('ch1')! },
+      { id: 'n1b', text: `Nobody else carried ${quote} down to the harbour at dawn.` },
+      { id: 'n2', text: oldText },
+    ];
+    const result = new RevisionMatcher(next).reanchor(anchor, { chapterIndex: 2 });
+    expect(result).toMatchObject({ status: 'MOVED', method: 'exact', anchor: { chapterId: 'n2', start } });
+  });
+
+  it('treats a chapter edge as part of the context', () => {
+    // "H|as the …": a one-letter prefix must not match every "Has the" in the book.
+    const chapter = 'Has the mirror still the shape it had? Nobody knew.';
+    const anchor = describeAnchor(chapter, 'old', 1, 7);
+    const next = [
+      { id: 'a', text: `${paragraph(rnd)} Has the river risen since the morning?` },
+      { id: 'b', text: chapter },
+    ];
+    const result = new RevisionMatcher(next).reanchor(anchor, { chapterIndex: 0 });
+    expect(result).toMatchObject({ status: 'MOVED', anchor: { chapterId: 'b', start: 1, end: 7 } });
+  });
+
   it('does not look in other chapters when told not to', () => {
     const next = new Map([['renamed', OLD.get('ch1')!]]);
     const result = reanchor(highlightIn(1, 3), next, { searchOtherChapters: false });

@@ -1,7 +1,8 @@
 /**
  * Re-anchoring a highlight in a new revision of its book, in the order Hypothesis's client
  * anchors (position, then quote, then approximate quote):
- *   1. the old offsets in the same chapter, verified by the quote and its context → UNCHANGED;
+ *   1. the old offsets in the same chapter (same id, else same index), verified by the quote and
+ *      its context → UNCHANGED (MOVED when only the chapter's id changed);
  *   2. exact occurrences of the quote in the highlight's chapter, ranked by context and
  *      distance from the old position;
  *   3. an approximate match there, bounded (see fuzzy.ts);
@@ -18,15 +19,17 @@ import {
   better,
   contextAgreement,
   contextIntactAt,
+  expectationOf,
   scoreCandidate,
   type Candidate,
+  type Expectation,
   type ScoredCandidate,
 } from './scoring.js';
 import type { ChapterSource, ReanchorHint, ReanchorResult, TextAnchor } from './types.js';
 
 /** Most exact occurrences of one pattern collected before ranking. */
 const MAX_EXACT_SCAN = 4096;
-/** A fuzzy match scoring this well is not worth checking other seed windows against. */
+/** A match scoring this well (quote and context intact, or nearly) ends the search. */
 const CONFIDENT_SCORE = 0.9;
 /** Extra room around a seed-implied start, beyond the error budget. */
 const SEED_SLACK = 8;
@@ -58,27 +61,35 @@ export class RevisionMatcher {
     if (problem !== null) {
       return { status: 'ORPHANED', reason: 'INVALID_ANCHOR', detail: `The stored anchor is invalid: ${problem}.` };
     }
+    const exp = expectationOf(anchor, this.options.contextChars);
     const home = this.revision.homeChapter(anchor.chapterId, hint.chapterIndex);
-    if (home !== undefined && home.id === anchor.chapterId && this.intactAtOldOffsets(home, anchor)) {
-      return { status: 'UNCHANGED', anchor: this.anchorIn(home, anchor.start, anchor.end) };
+    if (home !== undefined && this.intactAtOldOffsets(home, exp)) {
+      // Also when the chapter was found by its index under a new id: the revision re-keyed
+      // its chapters, and the same offsets of the same chapter position are still the best
+      // place (reported as MOVED, since the chapter id changed).
+      const start = home.start + anchor.start;
+      const candidate = { chapter: home, start, end: start + anchor.exact.length, quoteScore: 1 };
+      return this.placed(anchor, scoreCandidate(this.revision.text, exp, candidate, start));
     }
 
-    const { minScore } = this.options;
+    const { minScore, searchOtherChapters } = this.options;
+    const expected = home === undefined ? 0 : home.start + Math.min(anchor.start, home.text.length);
+    const elsewhere: SearchScope = { from: 0, to: this.revision.text.length, ...(home ? { skip: home } : {}) };
+    // Exact before approximate; the highlight's own chapter first, and a near-certain match
+    // (quote and context intact) ends the search at once. Otherwise the best exact matches
+    // here and elsewhere are compared with the approximate ones before anything is trusted:
+    // a split chapter shifts the indices of the chapters after it, so "here" can be wrong.
+    const stages: [search: () => ScoredCandidate | null, threshold: number][] = [];
+    if (home) stages.push([() => this.bestExact(exp, { from: home.start, to: home.end }, expected), CONFIDENT_SCORE]);
+    if (searchOtherChapters) stages.push([() => this.bestExact(exp, elsewhere, null), CONFIDENT_SCORE]);
+    if (home) stages.push([() => this.bestFuzzyInHome(exp, home, expected), minScore]);
+    if (searchOtherChapters) stages.push([() => this.bestFuzzy(exp, elsewhere, null), minScore]);
     let best: ScoredCandidate | null = null;
-    if (home !== undefined) {
-      const expected = home.start + Math.min(anchor.start, home.text.length);
-      best = better(best, this.bestExact(anchor, { from: home.start, to: home.end }, expected));
-      if (best !== null && best.score >= minScore) return this.placed(anchor, best);
-      best = better(best, this.bestFuzzyInHome(anchor, home, expected));
-      if (best !== null && best.score >= minScore) return this.placed(anchor, best);
+    for (const [search, threshold] of stages) {
+      best = better(best, search());
+      if (best !== null && best.score >= threshold) return this.placed(anchor, best);
     }
-    if (this.options.searchOtherChapters) {
-      const elsewhere: SearchScope = { from: 0, to: this.revision.text.length, ...(home ? { skip: home } : {}) };
-      best = better(best, this.bestExact(anchor, elsewhere, null));
-      if (best !== null && best.score >= minScore) return this.placed(anchor, best);
-      best = better(best, this.bestFuzzy(anchor, elsewhere, null));
-      if (best !== null && best.score >= minScore) return this.placed(anchor, best);
-    }
+    if (best !== null && best.score >= minScore) return this.placed(anchor, best);
     if (best === null) {
       return { status: 'ORPHANED', reason: 'NOT_FOUND', detail: 'The quote no longer occurs, even approximately.' };
     }
@@ -91,14 +102,15 @@ export class RevisionMatcher {
   }
 
   /** The quote still sits at its old offsets in its chapter, with its old context around it. */
-  private intactAtOldOffsets(home: ChapterSpan, anchor: TextAnchor): boolean {
+  private intactAtOldOffsets(home: ChapterSpan, exp: Expectation): boolean {
+    const { anchor } = exp;
     const start = home.start + anchor.start;
     const end = start + anchor.exact.length;
     return (
       anchor.end - anchor.start === anchor.exact.length &&
       end <= home.end &&
       this.revision.text.startsWith(anchor.exact, start) &&
-      contextIntactAt(this.revision.text, home, start, end, anchor)
+      contextIntactAt(this.revision.text, home, start, end, exp)
     );
   }
 
@@ -121,28 +133,28 @@ export class RevisionMatcher {
    * context intact wins outright; otherwise occurrences are ranked by how much context
    * agrees and only the first few are fully scored (short quotes can occur hundreds of times).
    */
-  private bestExact(anchor: TextAnchor, scope: SearchScope, expected: number | null): ScoredCandidate | null {
+  private bestExact(exp: Expectation, scope: SearchScope, expected: number | null): ScoredCandidate | null {
     const { text } = this.revision;
-    const length = anchor.exact.length;
+    const length = exp.anchor.exact.length;
     const distance = (s: number): number => (expected === null ? 0 : Math.abs(s - expected));
     const ranked: { chapter: ChapterSpan; start: number; agreement: number }[] = [];
     let intact: { chapter: ChapterSpan; start: number } | null = null;
-    for (const start of this.exactStarts(anchor, scope)) {
+    for (const start of this.exactStarts(exp.anchor, scope)) {
       const chapter = this.revision.chapterContaining(start, start + length);
       if (chapter === undefined || chapter === scope.skip) continue;
-      if (contextIntactAt(text, chapter, start, start + length, anchor)) {
+      if (contextIntactAt(text, chapter, start, start + length, exp)) {
         if (intact === null || distance(start) < distance(intact.start)) intact = { chapter, start };
       } else if (intact === null) {
-        ranked.push({ chapter, start, agreement: contextAgreement(text, chapter, start, start + length, anchor) });
+        ranked.push({ chapter, start, agreement: contextAgreement(text, chapter, start, start + length, exp) });
       }
     }
     if (intact !== null) {
-      return scoreCandidate(text, anchor, { ...intact, end: intact.start + length, quoteScore: 1 }, expected);
+      return scoreCandidate(text, exp, { ...intact, end: intact.start + length, quoteScore: 1 }, expected);
     }
     ranked.sort((a, b) => b.agreement - a.agreement || distance(a.start) - distance(b.start));
     let best: ScoredCandidate | null = null;
     for (const { chapter, start } of ranked.slice(0, this.options.maxExactCandidates)) {
-      best = better(best, scoreCandidate(text, anchor, { chapter, start, end: start + length, quoteScore: 1 }, expected));
+      best = better(best, scoreCandidate(text, exp, { chapter, start, end: start + length, quoteScore: 1 }, expected));
     }
     return best;
   }
@@ -150,9 +162,9 @@ export class RevisionMatcher {
   /**
    * Book offsets where the quote occurs exactly in scope. A quote shorter than a gram cannot
    * use the index alone: it is looked up with a gram of its context attached (a bare short
-   * quote is found everywhere and proves nothing without its context anyway). Only in the
-   * highlight's own chapter, and only when neither side of its context survived, is the
-   * chapter scanned for the bare quote.
+   * quote is found everywhere and proves nothing without its context anyway). When neither
+   * side of its context survived, only the approximate search near its old position, which
+   * is bounded, can still place it.
    */
   private exactStarts(anchor: TextAnchor, scope: SearchScope): number[] {
     const { exact, prefix, suffix } = anchor;
@@ -162,7 +174,6 @@ export class RevisionMatcher {
     if (before.length > 0) for (const s of this.occurrences(before + exact, scope)) starts.add(s + before.length);
     const after = suffix.slice(0, GRAM_LENGTH);
     if (after.length > 0) for (const s of this.occurrences(exact + after, scope)) starts.add(s);
-    if (starts.size === 0 && scope.skip === undefined) return this.occurrences(exact, scope);
     return [...starts].sort((a, b) => a - b);
   }
 
@@ -182,38 +193,39 @@ export class RevisionMatcher {
     return found;
   }
 
-  private bestFuzzyInHome(anchor: TextAnchor, home: ChapterSpan, expected: number): ScoredCandidate | null {
-    const best = this.bestFuzzy(anchor, { from: home.start, to: home.end }, expected);
+  private bestFuzzyInHome(exp: Expectation, home: ChapterSpan, expected: number): ScoredCandidate | null {
+    const best = this.bestFuzzy(exp, { from: home.start, to: home.end }, expected);
     if (best !== null && best.score >= this.options.minScore) return best;
     // No seed survived (the quote's pieces and its context were all edited): look around
     // the old position before giving up on this chapter.
     const around = matchesAround(
       this.revision,
-      anchor,
+      exp.anchor,
       { chapter: home, center: expected },
       this.options.fuzzyWindow,
       this.options,
     );
-    return better(best, this.bestOf(anchor, around, expected));
+    return better(best, this.bestOf(exp, around, expected));
   }
 
-  private bestFuzzy(anchor: TextAnchor, scope: SearchScope, expected: number | null): ScoredCandidate | null {
+  private bestFuzzy(exp: Expectation, scope: SearchScope, expected: number | null): ScoredCandidate | null {
+    const { anchor } = exp;
     const { maxErrorRatio, maxFuzzyQuoteLength } = this.options;
     const slack = maxErrorsFor(Math.min(anchor.exact.length, maxFuzzyQuoteLength), maxErrorRatio) + SEED_SLACK;
     let best: ScoredCandidate | null = null;
     // Windows come best-supported first; a near-certain match in one ends the search.
     for (const window of seedWindows(this.revision, anchor, scope, expected, slack)) {
       const candidates = matchesAround(this.revision, anchor, window, slack, this.options);
-      best = better(best, this.bestOf(anchor, candidates, expected));
+      best = better(best, this.bestOf(exp, candidates, expected));
       if (best !== null && best.score >= CONFIDENT_SCORE) break;
     }
     return best;
   }
 
-  private bestOf(anchor: TextAnchor, candidates: readonly Candidate[], expected: number | null): ScoredCandidate | null {
+  private bestOf(exp: Expectation, candidates: readonly Candidate[], expected: number | null): ScoredCandidate | null {
     let best: ScoredCandidate | null = null;
     for (const candidate of candidates) {
-      best = better(best, scoreCandidate(this.revision.text, anchor, candidate, expected));
+      best = better(best, scoreCandidate(this.revision.text, exp, candidate, expected));
     }
     return best;
   }

@@ -14,12 +14,52 @@ const CONTEXT_WEIGHT = 20;
 const POSITION_WEIGHT = 2;
 /** Only the context nearest the quote is compared; it is what edits elsewhere leave alone. */
 const SCORED_CONTEXT_CHARS = 32;
+/**
+ * Stands for a chapter edge in compared context (the revision text joins chapters with the
+ * same code unit). A quote stored with a one-letter prefix because it began one letter into
+ * its chapter must not match any place that merely follows the same letter.
+ */
+const EDGE = '\u0000';
+
+/** What a highlight's surroundings should look like, prepared once per highlight. */
+export interface Expectation {
+  readonly anchor: TextAnchor;
+  /** The stored prefix nearest the quote, led by EDGE when it reached the chapter's start. */
+  readonly before: string;
+  /** The stored suffix nearest the quote, ended by EDGE when it reached the chapter's end. */
+  readonly after: string;
+  readonly contextWeight: number;
+}
 
 /**
- * Empty stored context means the quote sat at a chapter edge: finding it at an edge again is
- * a full match; anywhere else is neutral, not evidence against it (a paragraph was added).
+ * `contextChars` is what anchors are made with: stored context shorter than that was cut
+ * short by a chapter edge (for the prefix, confirmed by it reaching offset 0).
  */
-const edgeScore = (atEdge: boolean): number => (atEdge ? 1 : 0.5);
+export function expectationOf(anchor: TextAnchor, contextChars: number): Expectation {
+  const { prefix, suffix } = anchor;
+  const before = prefix.slice(-SCORED_CONTEXT_CHARS);
+  const after = suffix.slice(0, SCORED_CONTEXT_CHARS);
+  const atStart = prefix.length < contextChars && anchor.start === prefix.length && before.length < SCORED_CONTEXT_CHARS;
+  const atEnd = suffix.length < contextChars && after.length < SCORED_CONTEXT_CHARS;
+  return {
+    anchor,
+    before: atStart ? EDGE + before : before,
+    after: atEnd ? after + EDGE : after,
+    contextWeight: CONTEXT_WEIGHT * Math.min(1, Math.max(0.25, 32 / anchor.exact.length)),
+  };
+}
+
+/** Up to `n` code units before book offset `start`, led by EDGE where the chapter begins. */
+function textBefore(bookText: string, chapter: ChapterSpan, start: number, n: number): string {
+  if (start - n >= chapter.start) return bookText.slice(start - n, start);
+  return EDGE + bookText.slice(chapter.start, start);
+}
+
+/** Up to `n` code units after book offset `end`, ended by EDGE where the chapter ends. */
+function textAfter(bookText: string, chapter: ChapterSpan, end: number, n: number): string {
+  if (end + n <= chapter.end) return bookText.slice(end, end + n);
+  return bookText.slice(end, chapter.end) + EDGE;
+}
 
 /** A place in the revision text (book offsets) the quote may now occupy. */
 export interface Candidate {
@@ -35,40 +75,23 @@ export interface ScoredCandidate extends Candidate {
 }
 
 /**
- * Scores `candidate` against `anchor`. `expectedStart` is the book offset where the quote
- * would be if nothing before it had changed, or null when searching other chapters (where
- * position says nothing).
+ * Scores `candidate`. `expectedStart` is the book offset where the quote would be if nothing
+ * before it had changed, or null when searching other chapters (where position says nothing).
  */
 export function scoreCandidate(
   bookText: string,
-  anchor: TextAnchor,
+  expectation: Expectation,
   candidate: Candidate,
   expectedStart: number | null,
 ): ScoredCandidate {
   const { chapter, start, end } = candidate;
-
-  let prefixScore: number;
-  if (anchor.prefix.length === 0) {
-    prefixScore = edgeScore(start === chapter.start);
-  } else {
-    const expected = anchor.prefix.slice(-SCORED_CONTEXT_CHARS);
-    prefixScore = contextSimilarity(bookText.slice(Math.max(chapter.start, start - expected.length), start), expected);
-  }
-
-  let suffixScore: number;
-  if (anchor.suffix.length === 0) {
-    suffixScore = edgeScore(end === chapter.end);
-  } else {
-    const expected = anchor.suffix.slice(0, SCORED_CONTEXT_CHARS);
-    suffixScore = contextSimilarity(bookText.slice(end, Math.min(chapter.end, end + expected.length)), expected);
-  }
-
+  const { before, after, contextWeight } = expectation;
+  const prefixScore = contextSimilarity(textBefore(bookText, chapter, start, before.length), before);
+  const suffixScore = contextSimilarity(textAfter(bookText, chapter, end, after.length), after);
   const positionScore =
     expectedStart === null
       ? 0
       : 1 - Math.min(1, Math.abs(start - expectedStart) / Math.max(1, chapter.end - chapter.start));
-
-  const contextWeight = CONTEXT_WEIGHT * Math.min(1, Math.max(0.25, 32 / anchor.exact.length));
   const raw =
     QUOTE_WEIGHT * candidate.quoteScore +
     contextWeight * (prefixScore + suffixScore) +
@@ -78,33 +101,29 @@ export function scoreCandidate(
 }
 
 /**
- * The stored context sits intact on both sides of book range `[start, end)`, inside
- * `chapter`. Such a candidate outscores any candidate without intact context, so callers use
- * it to skip full scoring.
+ * The stored context (with its chapter edges) sits intact on both sides of book range
+ * `[start, end)`. Such a candidate outscores any candidate without intact context, so
+ * callers use it to skip full scoring.
  */
-export function contextIntactAt(bookText: string, chapter: ChapterSpan, start: number, end: number, anchor: TextAnchor): boolean {
-  const { prefix, suffix } = anchor;
+export function contextIntactAt(bookText: string, chapter: ChapterSpan, start: number, end: number, expectation: Expectation): boolean {
+  const { before, after } = expectation;
   return (
-    start - prefix.length >= chapter.start &&
-    end + suffix.length <= chapter.end &&
-    bookText.startsWith(prefix, start - prefix.length) &&
-    bookText.startsWith(suffix, end)
+    textBefore(bookText, chapter, start, before.length) === before &&
+    textAfter(bookText, chapter, end, after.length) === after
   );
 }
 
 /**
  * A cheap stand-in for context similarity, for ranking many candidates before scoring a
- * few: how many code units of stored context agree, reading outward from the quote.
+ * few: how many code units of context agree, reading outward from the quote.
  */
-export function contextAgreement(bookText: string, chapter: ChapterSpan, start: number, end: number, anchor: TextAnchor): number {
-  const { prefix, suffix } = anchor;
+export function contextAgreement(bookText: string, chapter: ChapterSpan, start: number, end: number, expectation: Expectation): number {
+  const { before, after } = expectation;
+  const actualBefore = textBefore(bookText, chapter, start, before.length);
+  const actualAfter = textAfter(bookText, chapter, end, after.length);
   let n = 0;
-  for (let i = 1; i <= prefix.length && start - i >= chapter.start; i += 1, n += 1) {
-    if (bookText.charCodeAt(start - i) !== prefix.charCodeAt(prefix.length - i)) break;
-  }
-  for (let i = 0; i < suffix.length && end + i < chapter.end; i += 1, n += 1) {
-    if (bookText.charCodeAt(end + i) !== suffix.charCodeAt(i)) break;
-  }
+  for (let i = 1; i <= actualBefore.length && actualBefore.charCodeAt(actualBefore.length - i) === before.charCodeAt(before.length - i); i += 1) n += 1;
+  for (let i = 0; i < actualAfter.length && actualAfter.charCodeAt(i) === after.charCodeAt(i); i += 1) n += 1;
   return n;
 }
 
