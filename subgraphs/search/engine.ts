@@ -2,9 +2,8 @@
  * Binds the ports (ports.ts) to core's implementations: jieba tokenizer, BM25 sparse vectors,
  * the chunker and the configured embedder.
  */
-import type { FolioConfig } from '../../lib/config.js';
 import { chunkParagraphs } from './core/chunk.js';
-import { createEmbedder } from './core/embedder.js';
+import type { Embedder as CoreEmbedder } from './core/embedder.js';
 import { queryToSparse, toSparse } from './core/sparse.js';
 import { addCustomWords, tokenize } from './core/tokenize.js';
 import type { Chunk, ChunkableChapter, Chunker, Embedder, SparseEncoder, TextAnalyzer } from './ports.js';
@@ -45,7 +44,4 @@ export const chunker: Chunker = {
   },
 };
 
-export function configuredEmbedder(config: Pick<FolioConfig, 'embeddings'>): Embedder {
-  const embedder = createEmbedder(config);
-  return { id: embedder.id, dimension: embedder.dimension, embed: (texts) => embedder.embed([...texts]) };
-}
+export const portEmbedder = (embedder: CoreEmbedder): Embedder => ({ id: embedder.id, dimension: embedder.dimension, embed: (texts) => embedder.embed([...texts]) });

@@ -3,7 +3,7 @@
  * embedders, BM25, chunker, private indexes). Service code depends on these narrow shapes only;
  * engine.ts binds them to core's implementations.
  */
-import type { PayloadFilter, SearchHit, SearchMode, SparseVector } from '../../lib/vectors/index.js';
+import type { SearchHit, SearchMode, SparseVector } from '../../lib/vectors/index.js';
 
 export interface TextAnalyzer {
   /** Normalised search terms (lower case; jieba words for Chinese), in text order. */
@@ -55,8 +55,7 @@ export interface PrivateItem {
 export interface PrivateIndexes {
   upsert(userId: string, items: readonly PrivateItem[]): Promise<void>;
   remove(userId: string, ids: readonly string[]): Promise<void>;
-  search(userId: string, query: { text: string; mode: SearchMode; limit: number; filter?: PayloadFilter }): Promise<SearchHit[]>;
-  /** Drops every user's index (reindex). */
-  clear(): Promise<void>;
-  close(): Promise<void>;
+  search(userId: string, query: { text: string; mode: SearchMode; limit: number }): Promise<SearchHit[]>;
+  /** Deletes a user's index everywhere (reindex starts each user afresh). */
+  purge(userId: string): Promise<void>;
 }

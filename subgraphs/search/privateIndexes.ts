@@ -1,41 +1,43 @@
 /**
- * Per-user private indexes for the ports: each user's notes in a FlatIndex (exact; thousands of
- * items, not millions). TODO(core): replace with core's object-store-backed LRU once it lands;
- * until then the indexes live in memory only.
+ * The PrivateIndexes port over core's PrivateIndexService (per-user FlatIndex objects in the
+ * object store, LRU-cached). Our payload travels nested under `meta`, because core stamps its own
+ * `kind`, `bookId` and `text` onto the item payload.
  */
-import { FlatIndex } from '../../lib/vectors/index.js';
-import type { Embedder, PrivateIndexes, SparseEncoder } from './ports.js';
+import type { Logger } from '../../lib/logger.js';
+import type { ObjectStore } from '../../lib/objectStore.js';
+import type { Embedder as CoreEmbedder } from './core/embedder.js';
+import { PrivateIndexService } from './core/privateIndex.js';
+import type { PrivateIndexes } from './ports.js';
 
-export function memoryPrivateIndexes(embedder: Embedder, sparse: SparseEncoder): PrivateIndexes {
-  const users = new Map<string, FlatIndex>();
-  const indexOf = (userId: string): FlatIndex => {
-    let index = users.get(userId);
-    if (!index) users.set(userId, (index = new FlatIndex(embedder.id, embedder.dimension)));
-    return index;
-  };
+/** Core bounds item text at 20,000 characters. */
+const MAX_ITEM_CHARS = 20_000;
+
+export function objectStorePrivateIndexes(options: { store: ObjectStore; embedder: CoreEmbedder; maxCacheBytes: number; logger: Logger }): PrivateIndexes {
+  const service = new PrivateIndexService({
+    store: options.store,
+    embedder: options.embedder,
+    maxCacheBytes: options.maxCacheBytes,
+    // The source of truth is ugc; `npm run reindex` replays its feed into fresh indexes.
+    onStale: (userId, reason) => options.logger.warn({ userId, reason }, 'private index unusable; starting empty until `npm run reindex`'),
+  });
   return {
     async upsert(userId, items) {
-      const dense = await embedder.embed(items.map((i) => i.text));
-      indexOf(userId).upsert(items.map((item, i) => ({ id: item.id, dense: dense[i]!, sparse: sparse.document(item.text), payload: item.payload })));
+      await service.upsert(
+        userId,
+        items.map((item) => ({
+          id: item.id,
+          kind: item.payload.kind === 'HIGHLIGHT' ? 'highlight' : 'note',
+          text: item.text.slice(0, MAX_ITEM_CHARS),
+          bookId: String(item.payload.bookId),
+          payload: { meta: item.payload },
+        })),
+      );
     },
-    async remove(userId, ids) {
-      users.get(userId)?.deleteIds(ids);
-    },
+    remove: (userId, ids) => service.remove(userId, ids),
     async search(userId, query) {
-      const index = users.get(userId);
-      if (!index || index.size === 0) return [];
-      const needsSparse = query.mode !== 'dense';
-      const sparseQuery = needsSparse ? sparse.query(query.text) : undefined;
-      const mode = sparseQuery && sparseQuery.indices.length === 0 ? 'dense' : query.mode;
-      if (mode === 'sparse' && !sparseQuery?.indices.length) return [];
-      const dense = mode === 'sparse' ? undefined : (await embedder.embed([query.text]))[0];
-      return index.search({ mode, limit: query.limit, ...(dense ? { dense } : {}), ...(mode !== 'dense' && sparseQuery ? { sparse: sparseQuery } : {}), ...(query.filter ? { filter: query.filter } : {}) });
+      const hits = await service.search(userId, query.text, { mode: query.mode, limit: query.limit });
+      return hits.map((hit) => ({ ...hit, payload: (hit.payload.meta ?? {}) as Record<string, unknown> }));
     },
-    async clear() {
-      users.clear();
-    },
-    async close() {
-      users.clear();
-    },
+    purge: (userId) => service.purge(userId),
   };
 }

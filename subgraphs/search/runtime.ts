@@ -7,14 +7,16 @@ import { createHash } from 'node:crypto';
 import type { FolioConfig } from '../../lib/config.js';
 import type { Logger } from '../../lib/logger.js';
 import { databaseName, type ServiceContext } from '../../lib/service.js';
+import { createObjectStore } from '../../lib/objectStore.js';
 import { createVectorStore, EmbeddedVectorStore, VectorStoreError, type VectorStore } from '../../lib/vectors/index.js';
 import { BookTitleIndex } from './bookTitles.js';
 import { httpCatalogClient, type CatalogClient } from './catalogClient.js';
-import { analyzer, chunker, configuredEmbedder, learnBookWords, sparseEncoder } from './engine.js';
+import { createEmbedder } from './core/embedder.js';
+import { analyzer, chunker, learnBookWords, portEmbedder, sparseEncoder } from './engine.js';
 import { BookIndexer, PARAGRAPH_PAYLOAD_INDEXES } from './indexer.js';
 import { NotesIndexer } from './notes.js';
 import type { Embedder, PrivateIndexes } from './ports.js';
-import { memoryPrivateIndexes } from './privateIndexes.js';
+import { objectStorePrivateIndexes } from './privateIndexes.js';
 import { SearchService } from './service.js';
 import { openSearchStore, type SearchStore } from './store.js';
 
@@ -60,7 +62,8 @@ export async function openSearchRuntime(context: ServiceContext): Promise<Search
   const logger = context.logger.child({ service: 'search' });
   const store = await openSearchStore(storage.db(databaseName('search')));
   const vectors = await createVectorStore(config);
-  const embedder = configuredEmbedder(config);
+  const coreEmbedder = createEmbedder(config);
+  const embedder = portEmbedder(coreEmbedder);
   const collection = paragraphCollection(embedder.id);
   const recreated = await openCollection(vectors, collection, embedder, logger);
   const titles = new BookTitleIndex(analyzer);
@@ -83,7 +86,7 @@ export async function openSearchRuntime(context: ServiceContext): Promise<Search
       titles.apply(doc);
     },
   });
-  const privateIndexes = memoryPrivateIndexes(embedder, sparseEncoder);
+  const privateIndexes = objectStorePrivateIndexes({ store: createObjectStore(config), embedder: coreEmbedder, maxCacheBytes: config.privateIndexCacheBytes, logger });
   const notes = new NotesIndexer(privateIndexes, logger);
   const service = new SearchService({ store, vectors, collection, analyzer, embedder, sparse: sparseEncoder, titles, privateIndexes, llm: config.llm, logger });
   return {
@@ -101,7 +104,6 @@ export async function openSearchRuntime(context: ServiceContext): Promise<Search
     service,
     recreated,
     async close() {
-      await privateIndexes.close();
       await vectors.close();
     },
   };

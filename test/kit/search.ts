@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dispatch, sendJson, type Route } from '../../lib/http.js';
 import type { FolioEvent } from '../../lib/events.js';
-import { mustQuery, type RequestOptions } from './platform.js';
+import { eventually, mustQuery, type RequestOptions } from './platform.js';
 
 export interface FakeChapter {
   readonly id: string;
@@ -196,3 +196,11 @@ export async function searchHits(url: string, variables: Record<string, unknown>
 }
 
 
+
+/** Waits until search reports the book INDEXED (needs an EDITOR/ADMIN token). */
+export async function waitForIndexed(gateway: string, staffToken: string, bookId: string): Promise<void> {
+  await eventually(async () => {
+    const data = await mustQuery<{ searchIndexStatus: { state: string } | null }>(gateway, `query($id: ID!) { searchIndexStatus(bookId: $id) { state } }`, { id: bookId }, { token: staffToken });
+    return data.searchIndexStatus?.state === 'INDEXED';
+  }, { timeoutMs: 60_000 });
+}
