@@ -33,8 +33,9 @@ export interface ReanchorOptions {
    */
   readonly maxFuzzyQuoteLength?: number;
   /**
-   * When no seed locates an edited quote, search this many code units either side of its old
-   * position in its own chapter before giving up.
+   * When no seed locates an edited quote, search up to this many code units either side of
+   * its old position in its own chapter before giving up (less for short quotes: eight times
+   * the quote's length plus 64).
    * @default 1024
    */
   readonly fuzzyWindow?: number;

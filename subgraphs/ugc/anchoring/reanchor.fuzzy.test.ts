@@ -95,6 +95,15 @@ describe('reanchor: approximate matching', () => {
     if (result.status === 'ORPHANED') expect(result.bestScore).toBeLessThan(0.75);
   });
 
+  it('keeps the work bounded on repetitive text', () => {
+    const text = '* '.repeat(200_000);
+    const anchor = { chapterId: 'ch1', start: 1000, end: 1064, exact: '* '.repeat(20) + '*-' + '* '.repeat(11), prefix: '* '.repeat(16), suffix: '* '.repeat(16) };
+    const started = performance.now();
+    const result = reanchor(anchor, chapter(text));
+    expect(result.status).toBe('ORPHANED'); // matched exactly or not at all
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
   it('re-anchors edited Chinese text', () => {
     const zrnd = seededRandom(5);
     const zh = Array.from({ length: 6 }, () => paragraph(zrnd, 'zh'));

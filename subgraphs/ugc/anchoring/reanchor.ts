@@ -31,6 +31,10 @@ import type { ChapterSource, ReanchorHint, ReanchorResult, TextAnchor } from './
 const MAX_EXACT_SCAN = 4096;
 /** A match scoring this well (quote and context intact, or nearly) ends the search. */
 const CONFIDENT_SCORE = 0.9;
+/** Quotes this long with fewer distinct code units than the next are low-complexity:
+ * real prose of 32 code units has 12 or more in English and 20 or more in Chinese. */
+const LOW_COMPLEXITY_MIN_LENGTH = 32;
+const LOW_COMPLEXITY_DISTINCT = 8;
 /** Extra room around a seed-implied start, beyond the error budget. */
 const SEED_SLACK = 8;
 
@@ -82,8 +86,10 @@ export class RevisionMatcher {
     const stages: [search: () => ScoredCandidate | null, threshold: number][] = [];
     if (home) stages.push([() => this.bestExact(exp, { from: home.start, to: home.end }, expected), CONFIDENT_SCORE]);
     if (searchOtherChapters) stages.push([() => this.bestExact(exp, elsewhere, null), CONFIDENT_SCORE]);
-    if (home) stages.push([() => this.bestFuzzyInHome(exp, home, expected), minScore]);
-    if (searchOtherChapters) stages.push([() => this.bestFuzzy(exp, elsewhere, null), minScore]);
+    if (!isLowComplexity(anchor.exact)) {
+      if (home) stages.push([() => this.bestFuzzyInHome(exp, home, expected), minScore]);
+      if (searchOtherChapters) stages.push([() => this.bestFuzzy(exp, elsewhere, null), minScore]);
+    }
     let best: ScoredCandidate | null = null;
     for (const [search, threshold] of stages) {
       best = better(best, search());
@@ -197,14 +203,11 @@ export class RevisionMatcher {
     const best = this.bestFuzzy(exp, { from: home.start, to: home.end }, expected);
     if (best !== null && best.score >= this.options.minScore) return best;
     // No seed survived (the quote's pieces and its context were all edited): look around
-    // the old position before giving up on this chapter.
-    const around = matchesAround(
-      this.revision,
-      exp.anchor,
-      { chapter: home, center: expected },
-      this.options.fuzzyWindow,
-      this.options,
-    );
+    // the old position before giving up on this chapter. The window grows with the quote:
+    // a short quote found far from its old place, without its context, proves nothing, and
+    // in repetitive text it matches everywhere (each match costs a reverse search).
+    const slack = Math.min(this.options.fuzzyWindow, 8 * exp.anchor.exact.length + 64);
+    const around = matchesAround(this.revision, exp.anchor, { chapter: home, center: expected }, slack, this.options);
     return better(best, this.bestOf(exp, around, expected));
   }
 
@@ -229,6 +232,22 @@ export class RevisionMatcher {
     }
     return best;
   }
+}
+
+/**
+ * A long quote made of very few distinct code units ("* * * * *", "ha ha ha …"). Approximate
+ * search of such a quote in equally repetitive text matches at almost every position, and
+ * approx-string-match then runs a reverse search per match: hundreds of milliseconds per
+ * highlight (measured). Such quotes are only matched exactly.
+ */
+function isLowComplexity(quote: string): boolean {
+  if (quote.length < LOW_COMPLEXITY_MIN_LENGTH) return false;
+  const seen = new Set<number>();
+  for (let i = 0; i < quote.length && i < 256; i += 1) {
+    seen.add(quote.charCodeAt(i));
+    if (seen.size >= LOW_COMPLEXITY_DISTINCT) return false;
+  }
+  return true;
 }
 
 /**
