@@ -14,6 +14,8 @@ import { openStorage, type Storage } from '../lib/storage/index.js';
 import { beekeepingBook, lighthouseBook } from '../subgraphs/catalog/demo/books.en.js';
 import { teaBook } from '../subgraphs/catalog/demo/books.zh.js';
 import { searchService } from '../subgraphs/search/index.js';
+import { rebuildSearchIndex } from '../subgraphs/search/reindex.js';
+import { openSearchRuntime } from '../subgraphs/search/runtime.js';
 import { ASK, SEARCH, SEARCH_MY_NOTES, fakeRevision, startFakeCatalog, startFakeUgc, type FakeCatalog, type FakeUgc } from './kit/search.js';
 import { eventually, tempDataDir, type GraphQLResponse } from './kit/platform.js';
 
@@ -221,5 +223,27 @@ describe('search service (against contract fakes)', () => {
       return d.search.paragraphs.edges.length > 0 && d;
     });
     expect(paragraphTexts(data)[0]).toContain('陆羽');
+  });
+
+  it('reindex rebuilds books from the catalog feed and notes from the ugc feed', async () => {
+    await search.stop();
+    const serviceUrls = { accounts: '', catalog: catalog.url, ugc: ugc.url, search: '' };
+    const runtime = await openSearchRuntime({ config, storage, logger: createLogger('test', 'silent'), serviceUrls });
+    const ticks: string[] = [];
+    try {
+      const result = await rebuildSearchIndex(runtime, { catalogUrl: catalog.url, ugcUrl: ugc.url, secret: SECRET }, { start: (phase) => ticks.push(`start ${phase}`), tick: () => ticks.push('tick'), stop: () => undefined });
+      expect(result).toMatchObject({ books: 2, failedBooks: [], users: 2 });
+      expect(ticks.filter((t) => t === 'start books')).toHaveLength(1);
+      expect((await runtime.store.books.findOne({ _id: 'b-light' }))?.state).toBe('REMOVED');
+      expect((await runtime.store.books.findOne({ _id: 'b-tea' }))?.state).toBe('INDEXED');
+      expect(await runtime.vectors.count(runtime.collection, { must: [{ key: 'bookId', match: 'b-light' }] })).toBe(0);
+      expect(await runtime.vectors.count(runtime.collection, { must: [{ key: 'bookId', match: 'b-tea' }] })).toBeGreaterThan(0);
+      const theirs = await runtime.privateIndexes.search(other.userId!, { text: 'waggle dance', mode: 'hybrid', limit: 5 });
+      expect(theirs.map((h) => h.payload.sourceId)).toEqual(['h1']);
+      expect(await runtime.privateIndexes.search(reader.userId!, { text: 'waggle dance', mode: 'hybrid', limit: 5 })).toEqual([]);
+    } finally {
+      await runtime.close();
+      search = await startSearch();
+    }
   });
 });
