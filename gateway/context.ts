@@ -10,6 +10,8 @@ export interface GatewayContext extends BaseContext {
   readonly requestId: string;
   /** Signed identity headers for every subgraph request (signed once per request). */
   readonly identityHeaders: Readonly<Record<string, string>>;
+  /** W3C trace context (`traceparent`, `tracestate`) for every subgraph request; may be empty. */
+  readonly traceHeaders: Readonly<Record<string, string>>;
   /** Everything about the caller that can change an answer; keys shared work (dedup, caches). */
   readonly identityKey: string;
   /**

@@ -6,7 +6,7 @@
  */
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
-import { FolioError, type ErrorCode } from '../lib/errors.js';
+import { ERROR_CODES, FolioError, type ErrorCode } from '../lib/errors.js';
 
 export interface ErrorResponse {
   readonly status: number;
@@ -51,7 +51,23 @@ function limitOf(formatted: GraphQLFormattedError): string | undefined {
   return LIMIT_MESSAGES.find(([pattern]) => pattern.test(formatted.message))?.[1];
 }
 
-/** Apollo `formatError`: never throws. */
+// Codes that mean "something broke", not "the request was wrong": their messages may carry driver
+// text, file paths or SQL, so the client gets a fixed message (the original is logged with the
+// request id by the logging plugin). DOWNSTREAM_SERVICE_ERROR is what @apollo/gateway stamps on a
+// subgraph error that had no code of its own.
+const MASKED_CODES = new Set(['INTERNAL_SERVER_ERROR', 'DOWNSTREAM_SERVICE_ERROR']);
+// Extensions that only ever carry internals (Apollo's dev-mode stack traces, graphql-js v15's
+// `exception`); dropped from every error, whichever subgraph or mode produced them.
+const INTERNAL_EXTENSIONS = ['stacktrace', 'exception'] as const;
+const INTERNAL_MESSAGE = ERROR_CODES.INTERNAL_SERVER_ERROR.message;
+
+/**
+ * Apollo `formatError`, the one normaliser at the gateway's edge: FolioErrors keep their code and
+ * message, graphql-armor rejections become OPERATION_LIMIT_EXCEEDED, errors with a client-facing
+ * code pass through as the federation engine produced them (minus internal extensions), and
+ * anything unexpected is masked as INTERNAL_SERVER_ERROR (keeping `path` and the subgraph's name).
+ * Never throws.
+ */
 export function formatGatewayError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   try {
     const original = unwrapResolverError(error);
@@ -63,11 +79,27 @@ export function formatGatewayError(formatted: GraphQLFormattedError, error: unkn
       return {
         ...formatted,
         message: formatted.message.replace(/^Syntax Error: /, ''),
-        extensions: { ...formatted.extensions, code: 'OPERATION_LIMIT_EXCEEDED', limit },
+        extensions: { ...withoutInternals(formatted.extensions), code: 'OPERATION_LIMIT_EXCEEDED', limit },
       };
     }
-    return formatted;
+    const code = formatted.extensions?.code;
+    if (typeof code !== 'string' || MASKED_CODES.has(code)) {
+      const serviceName = formatted.extensions?.serviceName;
+      return {
+        message: INTERNAL_MESSAGE,
+        ...(formatted.locations ? { locations: formatted.locations } : {}),
+        ...(formatted.path ? { path: formatted.path } : {}),
+        extensions: { code: 'INTERNAL_SERVER_ERROR', ...(typeof serviceName === 'string' ? { serviceName } : {}) },
+      };
+    }
+    return { ...formatted, extensions: withoutInternals(formatted.extensions) };
   } catch {
-    return { message: 'Internal server error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+    return { message: INTERNAL_MESSAGE, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
   }
+}
+
+function withoutInternals(extensions: GraphQLFormattedError['extensions']): Record<string, unknown> {
+  const copy: Record<string, unknown> = { ...extensions };
+  for (const name of INTERNAL_EXTENSIONS) delete copy[name];
+  return copy;
 }

@@ -6,19 +6,21 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
-import { trace } from '@opentelemetry/api';
+import { context as otelContext } from '@opentelemetry/api';
 import { FolioError, isFolioError } from '../lib/errors.js';
 import { signIdentity } from '../lib/identity.js';
 import type { Logger } from '../lib/logger.js';
 import { identityKeyOf, type GatewayContext } from './context.js';
 import { errorResponse, type ErrorResponse } from './errors.js';
 import type { Authenticator } from './plugins/auth.js';
+import type { ClientAddressResolver } from './plugins/clientAddress.js';
 import type { HealthCheck } from './plugins/health.js';
 import type { InflightDedup, SharedResponse } from './plugins/inflightDedup.js';
 import type { LoadShedder } from './plugins/loadShedding.js';
 import type { GatewayMetrics } from './plugins/metrics.js';
 import { clientNameOf, type RateLimiter } from './plugins/rateLimit.js';
 import { requestIdOf } from './plugins/requestId.js';
+import { startRequestTrace } from './plugins/tracing.js';
 import type { ResponseCache } from './plugins/responseCache.js';
 import type { GraphQLBody, TrustedDocuments } from './plugins/trustedDocuments.js';
 
@@ -28,6 +30,7 @@ export interface HandlerDeps {
   readonly graphqlPath: string;
   readonly maxBodyBytes: number;
   readonly auth: Authenticator;
+  readonly clientAddress: ClientAddressResolver;
   readonly rateLimiter: RateLimiter;
   readonly trustedDocuments: TrustedDocuments;
   readonly dedup: InflightDedup | undefined;
@@ -41,7 +44,6 @@ export interface HandlerDeps {
 
 /** Client headers Apollo Server needs (content negotiation, CSRF); nothing else reaches it. */
 const FORWARDED = ['content-type', 'accept', 'apollo-require-preflight', 'x-apollo-operation-name'] as const;
-const tracer = trace.getTracer('folio-gateway');
 
 function send(res: ServerResponse, status: number, headers: Iterable<readonly [string, string]>, body: string | Buffer): void {
   res.statusCode = status;
@@ -133,7 +135,13 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
     return { status: result.status ?? 200, headers: [...result.headers], body: Buffer.from(text), cacheControl: result.headers.get('cache-control') };
   }
 
-  async function serveGraphQL(req: IncomingMessage, res: ServerResponse, requestId: string, search: string): Promise<{ status: number; operation: string }> {
+  async function serveGraphQL(
+    req: IncomingMessage,
+    res: ServerResponse,
+    requestId: string,
+    search: string,
+    traceHeaders: Readonly<Record<string, string>>,
+  ): Promise<{ status: number; operation: string }> {
     const method = req.method === 'GET' ? 'GET' : 'POST';
     let operation = 'anonymous';
     deps.shedder.enter();
@@ -155,7 +163,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
 
       // Identity comes only from our own resolution, never from a client's x-folio-* headers.
       for (const name of Object.keys(req.headers)) if (name.startsWith('x-folio-')) delete req.headers[name];
-      const { caller, rateLimit } = await deps.auth.authenticate(req.headers, req.socket.remoteAddress ?? 'unknown');
+      const { caller, rateLimit } = await deps.auth.authenticate(req.headers, deps.clientAddress(req));
       await deps.rateLimiter.consume(caller, clientNameOf(req.headers), rateLimit);
       await deps.trustedDocuments.apply(body, caller);
 
@@ -170,7 +178,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       const identityKey = identityKeyOf(caller);
       const documentKey = documentKeyOf(body);
       const run = async (): Promise<SharedResponse> => {
-        const context: GatewayContext = { caller, requestId, identityKey, identityHeaders: signIdentity(caller, deps.secret), facts: {} };
+        const context: GatewayContext = { caller, requestId, identityKey, identityHeaders: signIdentity(caller, deps.secret), traceHeaders, facts: {} };
         const response = await execute(method, req, body, context);
         deps.dedup?.learn(documentKey, context.facts.operationKind ?? 'unknown');
         deps.responseCache?.maybeStore(requestKey, caller, response, context.facts.operationKind);
@@ -201,12 +209,13 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
     const search = q === -1 ? '' : url.slice(q + 1);
 
     if (path === deps.graphqlPath && (req.method === 'POST' || req.method === 'GET')) {
-      const span = tracer.startSpan('folio.gateway.request');
+      const trace = startRequestTrace(req.headers);
       let status = 500;
       let operation = 'anonymous';
       try {
         if (deps.isDraining()) throw new FolioError('SERVICE_UNAVAILABLE', 'The gateway is shutting down; retry.', { details: { retryAfterSeconds: 1 } });
-        ({ status, operation } = await serveGraphQL(req, res, requestId, search));
+        // Inside the request's trace context, so the engine's own spans (with an SDK) nest under ours.
+        ({ status, operation } = await otelContext.with(trace.context, () => serveGraphQL(req, res, requestId, search, trace.headers)));
       } catch (error) {
         const folio = isFolioError(error) ? error : new FolioError('INTERNAL_SERVER_ERROR');
         if (!isFolioError(error)) logger.error({ requestId, err: error }, 'unexpected gateway error');
@@ -215,7 +224,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
         if (!res.headersSent) sendError(res, errorResponse(folio));
         else res.destroy();
       } finally {
-        span.end();
+        trace.span.end();
         metrics.requests.inc({ operation, status: String(status) });
         metrics.requestDuration.observe({ operation }, (performance.now() - started) / 1000);
       }

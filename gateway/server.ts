@@ -15,6 +15,7 @@ import { formatGatewayError } from './errors.js';
 import { createRequestHandler } from './handler.js';
 import { apq } from './plugins/apq.js';
 import { createAuthenticator } from './plugins/auth.js';
+import { createClientAddressResolver } from './plugins/clientAddress.js';
 import { createHealthCheck } from './plugins/health.js';
 import { createInflightDedup } from './plugins/inflightDedup.js';
 import { introspectionPlugin } from './plugins/introspection.js';
@@ -88,13 +89,17 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
     validationRules: limits.validationRules,
     plugins: [...(limits.plugins as ApolloServerPlugin<GatewayContext>[]), introspectionPlugin({ production: config.production }), loggingPlugin(logger)],
     formatError: formatGatewayError,
-    includeStacktraceInErrorResponses: !config.production,
+    // Never, in any mode: internal details are logged (with the request id), never returned (DESIGN.md).
+    includeStacktraceInErrorResponses: false,
     allowBatchedHttpRequests: false,
   });
   await apollo.start();
 
   const redis = config.redisUrl ? new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false }) : undefined;
   redis?.on('error', (err) => logger.warn({ err }, 'redis error (rate limits fall back to in-process)'));
+  // Give Redis a moment to connect so the first requests already share limits; a Redis that is
+  // down does not stop the gateway (the in-process insurance limiter covers until it is back).
+  if (redis && !(await redisReady(redis, 2000))) logger.warn('redis not ready after 2 s; rate limits are per process until it connects');
   const shedder = createLoadShedder({ maxInFlight: settings.maxInFlight, maxEventLoopLagMs: settings.maxEventLoopLagMs, metrics });
   let lifecycle: Lifecycle = { state: 'serving' };
 
@@ -104,6 +109,7 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
     graphqlPath: '/graphql',
     maxBodyBytes: settings.maxBodyBytes,
     auth: createAuthenticator({ secret: config.internalSecret, authUrl, cacheSeconds: settings.authCacheSeconds }),
+    clientAddress: createClientAddressResolver({ trustedProxies: settings.trustedProxies }),
     rateLimiter: createRateLimiter({ user: settings.rateLimitUser, address: settings.rateLimitAddress, redis, metrics }),
     trustedDocuments: createTrustedDocuments({ load: loadFromAccounts(config.internalSecret, authUrl) }),
     dedup: dedup ? createInflightDedup() : undefined,
@@ -154,4 +160,18 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
       return done;
     },
   };
+}
+
+function redisReady(redis: Redis, timeoutMs: number): Promise<boolean> {
+  if (redis.status === 'ready') return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const done = (ready: boolean): void => {
+      clearTimeout(timer);
+      redis.off('ready', onReady);
+      resolve(ready);
+    };
+    const onReady = (): void => done(true);
+    const timer = setTimeout(() => done(false), timeoutMs);
+    redis.on('ready', onReady);
+  });
 }

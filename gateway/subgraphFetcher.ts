@@ -2,7 +2,8 @@
  * Private to the gateway: how the gateway talks to subgraphs. Replaces RemoteGraphQLDataSource's
  * make-fetch-happen/node-fetch stack (a Request object, a Headers copy and a cache lookup per
  * fetch) with one keep-alive undici Agent, and adds:
- * - the signed identity and request id on every request (never a client's own headers);
+ * - the signed identity, request id and W3C trace context on every request (never a client's own
+ *   headers; a shared fetch carries the trace context of the request that started it);
  * - a per-subgraph timeout, and a clear error (without internal URLs) when a subgraph is down;
  * - deduplication of identical in-flight query fetches for the same identity (never mutations):
  *   one HTTP call answers all of them, with byte-identical input, so results cannot differ;
@@ -90,7 +91,7 @@ export class SubgraphFetcher implements GraphQLDataSource<GatewayContext> {
     const started = performance.now();
     const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
     if (context) {
-      Object.assign(headers, context.identityHeaders);
+      Object.assign(headers, context.traceHeaders, context.identityHeaders);
       headers['x-request-id'] = context.requestId;
     }
     let outcome = 'ok';
@@ -122,18 +123,15 @@ export class SubgraphFetcher implements GraphQLDataSource<GatewayContext> {
     });
   }
 
-  // Same shape as RemoteGraphQLDataSource.errorFromResponse, minus the subgraph's URL.
+  // RemoteGraphQLDataSource.errorFromResponse's shape minus the subgraph's URL and body: a non-2xx
+  // body can be a proxy's HTML page or a stack trace, so it goes to the logs (as originalError), not
+  // to the client.
   private httpError(raw: RawResult): GraphQLError {
-    let body: unknown = raw.body;
-    try {
-      body = JSON.parse(raw.body);
-    } catch {
-      // keep the text
-    }
     const statusText = STATUS_CODES[raw.status] ?? '';
     const code = raw.status === 401 ? 'UNAUTHENTICATED' : raw.status === 403 ? 'FORBIDDEN' : undefined;
     return new GraphQLError(`${raw.status}: ${statusText}`, {
-      extensions: { ...(code ? { code } : {}), serviceName: this.options.name, response: { status: raw.status, statusText, body } },
+      extensions: { ...(code ? { code } : {}), serviceName: this.options.name, response: { status: raw.status, statusText } },
+      originalError: new Error(`subgraph ${this.options.name} answered HTTP ${raw.status}: ${raw.body.slice(0, 2000)}`),
     });
   }
 }

@@ -12,7 +12,7 @@ import { parse, type GraphQLSchema } from 'graphql';
 import { ANONYMOUS, verifyIdentity, type Caller } from '../lib/identity.js';
 import { verifyInternalRequest } from '../lib/internalAuth.js';
 import { loadConfig, type RateSpec } from '../lib/config.js';
-import { startGateway } from './server.js';
+import { startGateway, type RunningGateway } from './server.js';
 
 export const TEST_SECRET = 'gateway-test-secret-gateway-test-secret-42';
 
@@ -30,6 +30,8 @@ export const BOOKS = [
 interface SubgraphContext {
   readonly caller: Caller;
   readonly forgedUserHeader: string | null;
+  readonly requestId: string | null;
+  readonly traceparent: string | null;
 }
 
 export interface TestSubgraphDef {
@@ -49,6 +51,8 @@ export function catalogSubgraph(): TestSubgraphDef {
       uncached: String
       "No cache hint: never cacheable (benchmarks use it for uncached federated work)."
       latest: [Book!]! @cacheControl(maxAge: 0)
+      "Throws a raw Error with driver-like text (error masking tests)."
+      broken: String
     }
     type Book @key(fields: "id") @cacheControl(maxAge: 60) {
       id: ID!
@@ -60,7 +64,9 @@ export function catalogSubgraph(): TestSubgraphDef {
   const schema = buildSubgraphSchema({
     typeDefs: parse(typeDefs),
     resolvers: {
-      Query: { books: () => BOOKS, book: (_: unknown, { id }: { id: string }) => byId.get(id) ?? null, uncached: () => 'fresh', latest: () => BOOKS },
+      Query: { books: () => BOOKS, book: (_: unknown, { id }: { id: string }) => byId.get(id) ?? null, uncached: () => 'fresh', latest: () => BOOKS, broken: () => {
+        throw new Error('MongoServerError: E11000 duplicate key error collection: folio_catalog.books index: _id_ at /srv/folio/store.ts:42');
+      } },
       Book: { __resolveReference: (ref: { id: string }) => byId.get(ref.id) ?? null, related: () => BOOKS },
     },
   });
@@ -94,7 +100,7 @@ export function accountsSubgraph(): TestSubgraphDef {
       whoami: Whoami
     }
     type Viewer { userId: ID, roles: [String!]!, partnerId: ID }
-    type Whoami { userId: ID, forgedUserHeader: String, clientAddress: String }
+    type Whoami { userId: ID, forgedUserHeader: String, clientAddress: String, requestId: String, traceparent: String }
   `;
   const schema = buildSubgraphSchema({
     typeDefs: parse(typeDefs),
@@ -110,6 +116,8 @@ export function accountsSubgraph(): TestSubgraphDef {
             userId: ctx.caller.userId,
             forgedUserHeader: ctx.forgedUserHeader,
             clientAddress: ctx.caller.clientAddress,
+            requestId: ctx.requestId,
+            traceparent: ctx.traceparent,
           };
         },
       },
@@ -148,7 +156,8 @@ export async function serveSubgraph(
   options: { port?: number; secret?: string; /** Answer unsigned requests as anonymous (peer-gateway benchmarks). */ allowUnsigned?: boolean } = {},
 ): Promise<RunningServer> {
   const secret = options.secret ?? TEST_SECRET;
-  const apollo = new ApolloServer<SubgraphContext>({ schema: def.schema, logger: silentLogger });
+  // Stack traces on, as a third-party subgraph in development would send them: the gateway must strip them.
+  const apollo = new ApolloServer<SubgraphContext>({ schema: def.schema, logger: silentLogger, includeStacktraceInErrorResponses: true });
   await apollo.start();
   let count = 0;
   const server = http.createServer(async (req, res) => {
@@ -162,10 +171,18 @@ export async function serveSubgraph(
     const headers = new HeaderMap();
     for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers.set(k, v);
     const body = req.method === 'POST' ? JSON.parse((await readAll(req)) || '{}') : undefined;
-    const forged = req.headers['x-folio-forged-user-id'];
+    const header = (name: string): string | null => {
+      const value = req.headers[name];
+      return typeof value === 'string' ? value : null;
+    };
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method ?? 'POST', headers, search: new URL(req.url ?? '/', 'http://x').search, body },
-      context: async () => ({ caller: identity.caller, forgedUserHeader: typeof forged === 'string' ? forged : null }),
+      context: async () => ({
+        caller: identity.caller,
+        forgedUserHeader: header('x-folio-forged-user-id'),
+        requestId: header('x-request-id'),
+        traceparent: header('traceparent'),
+      }),
     });
     res.statusCode = result.status ?? 200;
     for (const [k, v] of result.headers) res.setHeader(k, v);
@@ -266,6 +283,8 @@ export interface TestStack {
   readonly defs: Record<'catalog' | 'ugc' | 'accounts', TestSubgraphDef>;
   /** Restarts a stopped subgraph on its old port. */
   restart(name: 'catalog' | 'ugc' | 'accounts'): Promise<void>;
+  /** Another gateway instance on the same subgraphs and accounts (stopped with the stack); its URL. */
+  addGateway(env?: Record<string, string>): Promise<string>;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
@@ -282,26 +301,34 @@ export async function startTestStack(env: Record<string, string> = {}): Promise<
   };
   const accounts = await startAccountsStub();
   const sdl = composeSupergraph(Object.values(defs).map((d) => ({ ...d, url: subgraphs[d.name as keyof typeof subgraphs].url })));
-  const config = loadConfig({
-    NODE_ENV: 'production',
-    FOLIO_INTERNAL_SECRET: TEST_SECRET,
-    FOLIO_ADMIN_PASSWORD: 'admin-password-for-tests',
-    FOLIO_LOG_LEVEL: 'silent',
-    FOLIO_GATEWAY_PORT: '0',
-    FOLIO_GATEWAY_SUBGRAPH_TIMEOUT_MS: '2000',
-    ...env,
-  });
-  const gateway = await startGateway(config, { supergraphSdl: sdl, authUrl: accounts.url });
+  const gateways: RunningGateway[] = [];
+  const addGateway = async (extra: Record<string, string> = {}): Promise<string> => {
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      FOLIO_INTERNAL_SECRET: TEST_SECRET,
+      FOLIO_ADMIN_PASSWORD: 'admin-password-for-tests',
+      FOLIO_LOG_LEVEL: 'silent',
+      FOLIO_GATEWAY_PORT: '0',
+      FOLIO_GATEWAY_SUBGRAPH_TIMEOUT_MS: '2000',
+      ...env,
+      ...extra,
+    });
+    const gateway = await startGateway(config, { supergraphSdl: sdl, authUrl: accounts.url });
+    gateways.push(gateway);
+    return gateway.url;
+  };
+  const gateway = await addGateway();
   return {
-    gateway: gateway.url,
+    gateway,
     accounts,
     subgraphs,
     defs,
     async restart(name) {
       subgraphs[name] = await serveSubgraph(defs[name], { port: subgraphs[name].port });
     },
+    addGateway,
     async [Symbol.asyncDispose]() {
-      await gateway.stop();
+      await Promise.all(gateways.map((g) => g.stop()));
       await Promise.all([...Object.values(subgraphs).map((s) => s.stop().catch(() => undefined)), accounts.stop()]);
     },
   };

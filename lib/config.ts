@@ -4,6 +4,7 @@
  * names the bad variable. A bad value stops start-up with a message a person can act on.
  */
 import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -115,6 +116,24 @@ const schema = z.object({
   FOLIO_GATEWAY_AUTH_URL: optionalUrl,
   /** Gateway processes sharing the port (node:cluster). @default 1 */
   FOLIO_GATEWAY_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
+  /**
+   * Proxies whose X-Forwarded-For the gateway believes: comma-separated addresses or CIDRs
+   * (`10.0.0.0/8,::1`). The client address is the rightmost forwarded address that is not one of
+   * them. @default none (the socket address, X-Forwarded-For ignored)
+   */
+  FOLIO_GATEWAY_TRUSTED_PROXIES: z
+    .string()
+    .default('')
+    .transform((v, ctx) => {
+      const entries = v.split(',').map((p) => p.trim()).filter(Boolean);
+      for (const entry of entries) {
+        if (!isAddressOrCidr(entry)) {
+          ctx.addIssue({ code: 'custom', message: `expected IP addresses or CIDRs (e.g. 10.0.0.0/8); got "${entry}"` });
+          return z.NEVER;
+        }
+      }
+      return entries;
+    }),
 });
 
 export type RawConfig = z.infer<typeof schema>;
@@ -168,6 +187,17 @@ export interface GatewaySettings {
   readonly authCacheSeconds: number;
   readonly authUrl: string | undefined;
   readonly workers: number;
+  /** Addresses/CIDRs whose X-Forwarded-For is believed (validated by isAddressOrCidr). */
+  readonly trustedProxies: readonly string[];
+}
+
+/** `192.0.2.1`, `2001:db8::1`, `10.0.0.0/8` or `2001:db8::/32`. */
+export function isAddressOrCidr(entry: string): boolean {
+  const [address, prefix, ...rest] = entry.split('/');
+  const family = isIP(address ?? '');
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
 }
 
 const parseRate = (spec: string): RateSpec => {
@@ -257,6 +287,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FolioConfig {
       authCacheSeconds: raw.FOLIO_GATEWAY_AUTH_CACHE_SECONDS,
       authUrl: raw.FOLIO_GATEWAY_AUTH_URL,
       workers: raw.FOLIO_GATEWAY_WORKERS,
+      trustedProxies: raw.FOLIO_GATEWAY_TRUSTED_PROXIES,
     },
   };
 }
