@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { extractiveAnswer, paragraphAt } from './answer.js';
+import { foldBookEvents } from './reindex.js';
+import { decodeCursor, encodeCursor, parseFirst } from './service.js';
+
+const event = (seq: number, type: string, payload: Record<string, unknown>) => ({ seq, type, payload, createdAt: '' });
+
+describe('search rules', () => {
+  it('round-trips cursors and refuses foreign or out-of-window ones', () => {
+    expect(decodeCursor(encodeCursor(40))).toBe(40);
+    expect(decodeCursor(undefined)).toBe(0);
+    for (const bad of ['x', encodeCursor(0), encodeCursor(5_000), Buffer.from('o:-1').toString('base64url'), 'a'.repeat(100)]) {
+      expect(() => decodeCursor(bad)).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT' }));
+    }
+  });
+
+  it('bounds first', () => {
+    expect(parseFirst(undefined)).toBe(20);
+    expect(() => parseFirst(100_000)).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT' }));
+    expect(() => parseFirst(1.5)).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT' }));
+  });
+
+  it('folds catalog events to each book\'s final revision', () => {
+    const folded = foldBookEvents([
+      event(1, 'BookPublished', { bookId: 'a', revisionId: 'r1' }),
+      event(2, 'BookContentReplaced', { bookId: 'a', previousRevisionId: 'r1', revisionId: 'r2' }),
+      event(3, 'BookPublished', { bookId: 'b', revisionId: 'r3' }),
+      event(4, 'BookUnpublished', { bookId: 'b' }),
+      event(5, 'BookLicenseChanged', { bookId: 'c' }),
+    ]);
+    expect([...folded]).toEqual([['a', 'r2'], ['b', null]]);
+  });
+
+  it('quotes the best sentence and cites the paragraph that holds it', () => {
+    const passage = { bookId: 'b', chapterId: 'c', paragraphIds: ['p0', 'p1'], paragraphStarts: [0, 18], text: 'The lamp was lit.\nThe supply boat did not come for nineteen days.', score: 1 };
+    expect(paragraphAt(passage, 25)).toBe('p1');
+    const answer = extractiveAnswer([passage], ['boat', 'days']);
+    expect(answer.citations).toEqual([expect.objectContaining({ paragraphId: 'p1', quote: 'The supply boat did not come for nineteen days.' })]);
+    expect(answer.text).toContain('[1]');
+    expect(extractiveAnswer([], []).citations).toEqual([]);
+  });
+});
