@@ -32,6 +32,14 @@ function hintCaller(ctx: CatalogContext, info: Info): void {
   else if (ctx.reader.partnerId) info.cacheControl?.setCacheHint({ scope: 'PRIVATE' });
 }
 
+/** Never cache "not found": a book published a second later must show up at once. */
+async function hinted<T>(ctx: CatalogContext, info: Info, lookup: Promise<T | null>): Promise<T | null> {
+  hintCaller(ctx, info);
+  const found = await lookup;
+  if (found === null) info.cacheControl?.setCacheHint({ maxAge: 0 });
+  return found;
+}
+
 async function visibleBook(ctx: CatalogContext, id: string): Promise<BookDoc | null> {
   const book = await ctx.loaders.book.load(id);
   return book && canRead(book, ctx.reader) ? book : null;
@@ -77,24 +85,15 @@ interface PageArgs {
 export const resolvers: ResolverMap = {
   DateTime,
   Query: {
-    book: (_: unknown, { id }: { id: string }, ctx: CatalogContext, info: Info) => {
-      hintCaller(ctx, info);
-      return visibleBook(ctx, id);
-    },
+    book: (_: unknown, { id }: { id: string }, ctx: CatalogContext, info: Info) => hinted(ctx, info, visibleBook(ctx, id)),
     books: async (_: unknown, args: PageArgs & { filter?: BookFilter | null }, ctx: CatalogContext, info: Info) => {
       hintCaller(ctx, info);
       const slice = await ctx.service.listBooks(ctx.reader, args.filter ?? {}, args);
       for (const book of slice.nodes) ctx.loaders.book.prime(book._id, book);
       return connectionOf(slice);
     },
-    chapter: (_: unknown, { id }: { id: string }, ctx: CatalogContext, info: Info) => {
-      hintCaller(ctx, info);
-      return visibleChapter(ctx, id);
-    },
-    paragraph: (_: unknown, { id }: { id: string }, ctx: CatalogContext, info: Info) => {
-      hintCaller(ctx, info);
-      return visibleParagraph(ctx, id);
-    },
+    chapter: (_: unknown, { id }: { id: string }, ctx: CatalogContext, info: Info) => hinted(ctx, info, visibleChapter(ctx, id)),
+    paragraph: (_: unknown, { id }: { id: string }, ctx: CatalogContext, info: Info) => hinted(ctx, info, visibleParagraph(ctx, id)),
     uploadJob: (_: unknown, { id }: { id: string }, ctx: CatalogContext) => ctx.service.job(ctx.caller, id),
   },
   Mutation: {
@@ -107,10 +106,7 @@ export const resolvers: ResolverMap = {
     setBookLicense: (_: unknown, { input }: { input: LicenseInput }, ctx: CatalogContext) => ctx.service.setLicense(ctx.caller, input),
   },
   Book: {
-    __resolveReference: (ref: { id: string }, ctx: CatalogContext, info: Info) => {
-      hintCaller(ctx, info);
-      return visibleBook(ctx, ref.id);
-    },
+    __resolveReference: (ref: { id: string }, ctx: CatalogContext, info: Info) => hinted(ctx, info, visibleBook(ctx, ref.id)),
     id: (book: BookDoc) => book._id,
     wordCount: async (book: BookDoc, _: unknown, ctx: CatalogContext) => (await visibleRevision(ctx, book))?.wordCount ?? 0,
     chapterCount: async (book: BookDoc, _: unknown, ctx: CatalogContext) => (await visibleRevision(ctx, book))?.chapterCount ?? 0,
@@ -137,10 +133,7 @@ export const resolvers: ResolverMap = {
   },
   BookRevision: { id: (revision: RevisionDoc) => revision._id },
   Chapter: {
-    __resolveReference: (ref: { id: string }, ctx: CatalogContext, info: Info) => {
-      hintCaller(ctx, info);
-      return visibleChapter(ctx, ref.id);
-    },
+    __resolveReference: (ref: { id: string }, ctx: CatalogContext, info: Info) => hinted(ctx, info, visibleChapter(ctx, ref.id)),
     id: (chapter: ChapterSummary) => chapter._id,
     book: (chapter: ChapterSummary, _: unknown, ctx: CatalogContext) => ctx.loaders.book.load(chapter.bookId),
     text: async (chapter: ChapterSummary, _: unknown, ctx: CatalogContext) => (await fullChapter(ctx, chapter)).text,
@@ -155,10 +148,7 @@ export const resolvers: ResolverMap = {
     },
   },
   Paragraph: {
-    __resolveReference: (ref: { id: string }, ctx: CatalogContext, info: Info) => {
-      hintCaller(ctx, info);
-      return visibleParagraph(ctx, ref.id);
-    },
+    __resolveReference: (ref: { id: string }, ctx: CatalogContext, info: Info) => hinted(ctx, info, visibleParagraph(ctx, ref.id)),
     id: (p: ParagraphNode) => `${p.chapter._id}.p${p.span.index}`,
     chapter: (p: ParagraphNode) => p.chapter,
     index: (p: ParagraphNode) => p.span.index,

@@ -6,11 +6,12 @@ import { testConfig } from '../../lib/config.js';
 import type { Caller } from '../../lib/identity.js';
 import { createLogger } from '../../lib/logger.js';
 import { openStorage, type Storage } from '../../lib/storage/index.js';
+import { seedDemoLibrary } from './bulk.js';
 import { buildEpub } from './epub/build.js';
 import { FIXTURE_BOOK, hostileFixture } from './epub/fixtures.js';
 import { openCatalog, type CatalogRuntime } from './index.js';
 import { createLoaders } from './loaders.js';
-import { readerOf } from './service.js';
+import { decodeEpubBase64, readerOf } from './service.js';
 
 const caller = (over: Partial<Caller>): Caller => ({ userId: null, roles: [], sessionId: null, partnerId: null, scopes: [], clientAddress: 'test', ...over });
 const editor = caller({ userId: 'editor-1', roles: ['READER', 'EDITOR'] });
@@ -91,6 +92,22 @@ describe('catalog service', () => {
       code: 'BAD_USER_INPUT',
       details: { reason: 'NOT_A_ZIP' },
     });
+  });
+
+  it('loads the demo library once, published and readable', async () => {
+    const logger = createLogger('test', 'silent');
+    expect(await seedDemoLibrary({ ...catalog, logger })).toBe(6);
+    expect(await seedDemoLibrary({ ...catalog, logger })).toBe(0);
+    const zh = await catalog.service.listBooks(readerOf(reader), { language: 'zh' }, {});
+    expect(zh.totalCount).toBe(2);
+    const found = await catalog.service.listBooks(readerOf(reader), { query: 'gannet' }, {});
+    expect(found.nodes.map((b) => b.title)).toEqual(['The Keeper of Gannet Rock']);
+  });
+
+  it('refuses an upload over 16 MiB before decoding it', () => {
+    const absurd = hostileFixture('absurdly-large').build().toString('base64');
+    expect(() => decodeEpubBase64(absurd)).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT', details: { reason: 'TOO_LARGE' } }));
+    expect(() => decodeEpubBase64('not base64!')).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT' }));
   });
 
   it('resolves 100 books with one batched store read', async () => {
