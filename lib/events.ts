@@ -84,20 +84,22 @@ export class Outbox {
     return docs.map((d) => ({ seq: d._id, type: d.type, payload: d.payload, createdAt: d.createdAt.toISOString() }));
   }
 
-  /** Reads, waiting up to waitMs for something new (long poll). */
-  async poll(after: number, limit: number, waitMs: number): Promise<FolioEvent[]> {
+  /** Reads, waiting up to waitMs for something new (long poll); `signal` ends the wait early. */
+  async poll(after: number, limit: number, waitMs: number, signal?: AbortSignal): Promise<FolioEvent[]> {
     const events = await this.read(after, limit);
-    if (events.length > 0 || waitMs <= 0) return events;
+    if (events.length > 0 || waitMs <= 0 || signal?.aborted) return events;
     await new Promise<void>((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
         this.appended.off('appended', done);
+        signal?.removeEventListener('abort', done);
         resolve();
       };
       const timer = setTimeout(done, waitMs);
       this.appended.on('appended', done);
+      signal?.addEventListener('abort', done);
     });
-    return this.read(after, limit);
+    return signal?.aborted ? [] : this.read(after, limit);
   }
 
   /** `GET /internal/events?after=<seq>&limit=<n>&wait=<ms>`, signed. */
@@ -111,11 +113,16 @@ export class Outbox {
       method: 'GET',
       path: '/internal/events',
       internal: true,
-      handle: async ({ res, url }) => {
+      handle: async ({ req, res, url }) => {
         const parsed = query.safeParse(Object.fromEntries(url.searchParams));
         if (!parsed.success) throw badInput('Expected after, limit and wait as non-negative integers.');
         const { after, limit, wait } = parsed.data;
-        sendJson(res, 200, { events: await this.poll(after, limit, wait) });
+        // A consumer that went away (stopped, or its lease was lost) must not hold the request open.
+        const gone = new AbortController();
+        res.once('close', () => gone.abort());
+        req.once('aborted', () => gone.abort());
+        const events = await this.poll(after, limit, wait, gone.signal);
+        if (!res.destroyed) sendJson(res, 200, { events });
       },
     };
   }

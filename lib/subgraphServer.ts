@@ -50,6 +50,8 @@ export interface SubgraphServerOptions {
   readonly internalSecret: string;
   readonly logger: Logger;
   readonly metrics?: ServiceMetrics;
+  /** How long stop() waits for in-flight requests. @default 5 s */
+  readonly drainTimeoutMs?: number;
 }
 
 export interface RunningServer {
@@ -185,7 +187,14 @@ export async function startSubgraphServer<TContext extends BaseContext>(
     }
   }
 
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
   const server = createServer((req, res) => {
+    inFlight++;
+    res.once('close', () => {
+      inFlight--;
+      if (inFlight === 0) drained?.();
+    });
     const url = new URL(req.url ?? '/', 'http://internal');
     const work = url.pathname === '/graphql' || url.pathname === '/' ? handleGraphQL(req, res, url) : dispatch(routes, req, res, internalSecret).then((handled) => {
       if (!handled) sendJson(res, 404, { error: 'NOT_FOUND' });
@@ -209,10 +218,18 @@ export async function startSubgraphServer<TContext extends BaseContext>(
     port,
     metrics,
     async stop() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
+      // Stop accepting, let in-flight requests finish (bounded), then close every socket: idle
+      // keep-alive sockets would otherwise hold server.close() open until they time out.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      if (inFlight > 0) {
+        await new Promise<void>((resolve) => {
+          drained = resolve;
+          setTimeout(resolve, options.drainTimeoutMs ?? 5_000).unref();
+        });
+      }
+      server.closeAllConnections();
+      await closed;
       await apollo.stop();
     },
   };
