@@ -3,7 +3,7 @@
  * the results into bulk writes. Pure apart from the matcher; the worker commits what this returns,
  * with the job's progress, in one transaction.
  */
-import { RevisionMatcher, type ReanchorResult } from '../anchoring/index.js';
+import { RevisionMatcher } from '../anchoring/index.js';
 import type { RevisionChapters } from '../catalogClient.js';
 import { paragraphAt, passageKey } from '../service/annotations.js';
 import type { AnchorFields, HighlightDoc, NoteDoc } from '../store.js';
@@ -25,16 +25,12 @@ export class RepairTarget {
   /** The anchor fields after re-anchoring, and how it went. */
   place(doc: AnchorFields): { fields: Partial<AnchorFields>; outcome: 'moved' | 'unchanged' | 'orphaned' } {
     const chapterIndex = this.oldChapterIndex.get(doc.chapterId) ?? doc.chapterIndex;
-    let result: ReanchorResult;
-    try {
-      result = this.matcher.reanchor(
-        { chapterId: doc.chapterId, start: doc.start, end: doc.end, exact: doc.exact, prefix: doc.prefix, suffix: doc.suffix },
-        { chapterIndex },
-      );
-    } catch {
-      // A stored record the library rejects must orphan one highlight, never fail the job.
-      result = { status: 'ORPHANED', reason: 'INVALID_ANCHOR', detail: 'anchoring failed' };
-    }
+    // The library returns ORPHANED for a malformed stored anchor; anything it throws is a bug, and
+    // fails the batch (the job retries) rather than orphaning highlights that may be fine.
+    const result = this.matcher.reanchor(
+      { chapterId: doc.chapterId, start: doc.start, end: doc.end, exact: doc.exact, prefix: doc.prefix, suffix: doc.suffix },
+      { chapterIndex },
+    );
     if (result.status === 'ORPHANED') {
       // Kept as it was (its quote still shows to its author); only marked and moved to the new revision's books.
       return { fields: { status: 'ORPHANED', revisionId: this.revision.revisionId }, outcome: 'orphaned' };
@@ -66,10 +62,9 @@ export interface BatchCounts {
 }
 
 export interface PlannedBatch<T> {
-  readonly updates: { _id: string; fromRevisionId: string; set: Partial<T> }[];
+  /** Whole replacement documents (a replace is several times cheaper than a `$set` on the embedded engine). */
+  readonly replacements: T[];
   readonly counts: BatchCounts;
-  /** Net change of each popular-passage count (highlights only). */
-  readonly passageDeltas: Map<string, { delta: number; passage: Pick<HighlightDoc, 'bookId' | 'chapterId' | 'start' | 'end' | 'exact'> }>;
   /** Notes whose anchor changed (for NoteWritten events). */
   readonly changedNotes: NoteDoc[];
 }
@@ -77,31 +72,16 @@ export interface PlannedBatch<T> {
 /** Plans the writes for one batch; documents already on the target revision are left alone. */
 export function planBatch<T extends HighlightDoc | NoteDoc>(target: RepairTarget, docs: readonly T[], kind: 'highlights' | 'notes'): PlannedBatch<T> {
   const counts: BatchCounts = { moved: 0, unchanged: 0, orphaned: 0 };
-  const updates: PlannedBatch<T>['updates'] = [];
-  const passageDeltas: PlannedBatch<T>['passageDeltas'] = new Map();
+  const replacements: T[] = [];
   const changedNotes: NoteDoc[] = [];
-  const bump = (key: string, delta: number, passage: Pick<HighlightDoc, 'bookId' | 'chapterId' | 'start' | 'end' | 'exact'>): void => {
-    const entry = passageDeltas.get(key);
-    if (entry) entry.delta += delta;
-    else passageDeltas.set(key, { delta, passage });
-  };
   for (const doc of docs) {
     if (doc.revisionId === target.revision.revisionId) continue;
     const { fields, outcome } = target.place(doc);
     counts[outcome] += 1;
-    const set = { ...fields } as Partial<T> & Partial<HighlightDoc>;
-    if (kind === 'highlights') {
-      const h = doc as HighlightDoc;
-      if (h.status === 'ACTIVE') bump(h.passageKey, -1, h);
-      if (outcome !== 'orphaned') {
-        const placed = { ...h, ...fields } as HighlightDoc;
-        set.passageKey = passageKey(placed);
-        bump(set.passageKey, 1, placed);
-      }
-    } else {
-      changedNotes.push({ ...(doc as NoteDoc), ...fields, updatedAt: (doc as NoteDoc).updatedAt });
-    }
-    updates.push({ _id: doc._id, fromRevisionId: doc.revisionId, set: set as Partial<T> });
+    const next = { ...doc, ...fields } as T;
+    if (kind === 'highlights' && outcome !== 'orphaned') (next as HighlightDoc).passageKey = passageKey(next);
+    if (kind === 'notes') changedNotes.push(next as NoteDoc);
+    replacements.push(next);
   }
-  return { updates, counts, passageDeltas, changedNotes };
+  return { replacements, counts, changedNotes };
 }

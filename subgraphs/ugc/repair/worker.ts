@@ -9,11 +9,12 @@
 import type { Outbox } from '../../../lib/events.js';
 import type { LeaseManager } from '../../../lib/leases.js';
 import type { Logger } from '../../../lib/logger.js';
+import { isDuplicateKeyError } from '../../../lib/storage/index.js';
 import type { AnyBulkWriteOperation } from '../../../lib/storage/types.js';
 import type { CatalogApi } from '../catalogClient.js';
 import { noteWrittenEvent } from '../service/annotations.js';
-import { collectionsOf, type HighlightDoc, type NoteDoc, type PassageDoc, type RepairJobDoc, type RepairPhase, type UgcStore } from '../store.js';
-import { planBatch, RepairTarget } from './batch.js';
+import { collectionsOf, type PassageDoc, type RepairJobDoc, type RepairPhase, type UgcStore } from '../store.js';
+import { planBatch, RepairTarget, type BatchCounts } from './batch.js';
 
 export interface RepairWorkerOptions {
   readonly store: UgcStore;
@@ -41,7 +42,9 @@ export interface RunOptions {
 
 export type RunOutcome = 'done' | 'noop' | 'busy' | 'crashed' | 'lost-lease' | 'failed' | 'retry';
 
-const PHASES: readonly RepairPhase[] = ['highlights', 'notes', 'done'];
+const PHASES: readonly RepairPhase[] = ['highlights', 'notes', 'passages', 'done'];
+/** Ids listed per listing query (see IdStream). */
+const ID_CHUNK = 20_000;
 
 export class RepairWorker {
   private readonly batchSize: number;
@@ -125,8 +128,8 @@ export class RepairWorker {
       const target = await this.prepare(job);
 
       let phase = job.phase;
-      let cursor = job.cursor;
       let batches = 0;
+      let ids = phase === 'highlights' || phase === 'notes' ? this.idStream(job.bookId, phase, job.cursor) : null;
       while (phase !== 'done') {
         if (runOptions.crashAfterBatches !== undefined && batches >= runOptions.crashAfterBatches) {
           crashed = true;
@@ -135,14 +138,15 @@ export class RepairWorker {
         if (this.stopped && this.loop) return 'retry';
         if (!(await lease.renew())) return 'lost-lease';
         const batchStart = Date.now();
-        const next = await this.runBatch(job, target, phase, cursor);
-        if (next === null) {
-          phase = PHASES[PHASES.indexOf(phase) + 1]!;
-          cursor = null;
-          await store.repairJobs.updateOne({ _id: jobId }, { $set: { phase, cursor: null } });
-        } else {
-          cursor = next;
+        const batch = ids ? await ids.next(this.batchSize) : [];
+        if (ids && batch.length > 0) {
+          await this.runBatch(job, target, phase as 'highlights' | 'notes', batch);
           batches += 1;
+        } else {
+          if (phase === 'passages') await this.rebuildPassages(job.bookId);
+          phase = PHASES[PHASES.indexOf(phase) + 1]!;
+          ids = phase === 'highlights' || phase === 'notes' ? this.idStream(job.bookId, phase, null) : null;
+          await store.repairJobs.updateOne({ _id: jobId }, { $set: { phase, cursor: null } });
         }
         await store.repairJobs.updateOne({ _id: jobId }, { $inc: { workMs: Date.now() - batchStart } });
       }
@@ -160,6 +164,17 @@ export class RepairWorker {
     }
   }
 
+  private idStream(bookId: string, phase: 'highlights' | 'notes', after: string | null): IdStream {
+    const { highlights, notes } = this.options.store;
+    const list = async (from: string | null, limit: number): Promise<string[]> => {
+      const filter = from === null ? { bookId } : { bookId, _id: { $gt: from } };
+      const options = { projection: { _id: 1 } };
+      const cursor = phase === 'highlights' ? highlights.find(filter, options) : notes.find(filter, options);
+      return (await cursor.sort({ _id: 1 }).limit(limit).toArray()).map((d) => d._id);
+    };
+    return new IdStream(list, after, ID_CHUNK);
+  }
+
   /** Fetches the new revision (to match against) and the old one (chapter positions, as hints). */
   private async prepare(job: RepairJobDoc): Promise<RepairTarget> {
     const [next, previous] = await Promise.all([
@@ -171,47 +186,95 @@ export class RepairWorker {
   }
 
   /**
-   * Re-anchors the next batch of `phase` after `cursor` and commits it with the job's progress.
-   * Returns the new cursor, or null when the phase has nothing left.
+   * Re-anchors the documents `ids` (the next batch of `phase`) and commits them with the job's
+   * progress. They are read inside the transaction, so a concurrent edit (a colour change) is
+   * never overwritten by the replacement.
    */
-  private async runBatch(job: RepairJobDoc, target: RepairTarget, phase: RepairPhase, cursor: string | null): Promise<string | null> {
-    const { store, outbox } = this.options;
-    const filter = { bookId: job.bookId, ...(cursor === null ? {} : { _id: { $gt: cursor } }) };
-    const docs =
-      phase === 'highlights'
-        ? await store.highlights.find(filter).sort({ _id: 1 }).limit(this.batchSize).toArray()
-        : await store.notes.find(filter).sort({ _id: 1 }).limit(this.batchSize).toArray();
-    if (docs.length === 0) return null;
-    const last = docs[docs.length - 1]!._id;
-    const plan = phase === 'highlights' ? planBatch(target, docs as HighlightDoc[], 'highlights') : planBatch(target, docs as NoteDoc[], 'notes');
-
-    await outbox.publish(async (tx, emit) => {
+  private async runBatch(job: RepairJobDoc, target: RepairTarget, phase: 'highlights' | 'notes', ids: readonly string[]): Promise<void> {
+    await this.options.outbox.publish(async (tx, emit) => {
       const c = collectionsOf(tx);
-      // Each update is guarded by the revision it was planned from, so a document changed
-      // meanwhile (or a batch replayed) is never moved twice.
-      const ops = plan.updates.map((u) => ({ updateOne: { filter: { _id: u._id, revisionId: u.fromRevisionId }, update: { $set: u.set } } }));
-      if (ops.length > 0) {
-        if (phase === 'highlights') await c.highlights.bulkWrite(ops as AnyBulkWriteOperation<HighlightDoc>[], { ordered: false });
-        else await c.notes.bulkWrite(ops as AnyBulkWriteOperation<NoteDoc>[], { ordered: false });
+      const progress = async (counts: BatchCounts): Promise<void> => {
+        await c.repairJobs.updateOne(
+          { _id: job._id },
+          { $set: { cursor: ids[ids.length - 1]! }, $inc: { moved: counts.moved, unchanged: counts.unchanged, orphaned: counts.orphaned, batches: 1 } },
+        );
+      };
+      if (phase === 'highlights') {
+        const docs = await c.highlights.find({ _id: { $in: [...ids] } }).toArray();
+        const plan = planBatch(target, docs, 'highlights');
+        if (plan.replacements.length > 0) await c.highlights.bulkWrite(plan.replacements.map(replaceOp), { ordered: false });
+        await progress(plan.counts);
+      } else {
+        const docs = await c.notes.find({ _id: { $in: [...ids] } }).toArray();
+        const plan = planBatch(target, docs, 'notes');
+        if (plan.replacements.length > 0) await c.notes.bulkWrite(plan.replacements.map(replaceOp), { ordered: false });
+        for (const note of plan.changedNotes) await emit('NoteWritten', noteWrittenEvent(note));
+        await progress(plan.counts);
       }
-      const passageOps: AnyBulkWriteOperation<PassageDoc>[] = [];
-      for (const [key, { delta, passage }] of plan.passageDeltas) {
-        if (delta === 0) continue;
-        passageOps.push({
-          updateOne: {
-            filter: { _id: key },
-            update: { $inc: { count: delta }, $setOnInsert: { bookId: passage.bookId, chapterId: passage.chapterId, start: passage.start, end: passage.end, exact: passage.exact } },
-            upsert: true,
-          },
-        });
-      }
-      if (passageOps.length > 0) await c.passages.bulkWrite(passageOps, { ordered: false });
-      for (const note of plan.changedNotes) await emit('NoteWritten', noteWrittenEvent(note));
-      await c.repairJobs.updateOne(
-        { _id: job._id },
-        { $set: { cursor: last }, $inc: { moved: plan.counts.moved, unchanged: plan.counts.unchanged, orphaned: plan.counts.orphaned, batches: 1 } },
-      );
     });
-    return last;
+  }
+
+  /**
+   * Recounts the book's popular passages from its placed highlights (their keys changed with the
+   * chapter ids). Idempotent, so a crash here just runs it again. Not one transaction: on the
+   * embedded engine a transaction holds every undo image and journals as one record, which for a
+   * popular book means hundreds of MB; a highlight created meanwhile may be counted once less
+   * until it is next re-counted, which a popularity ranking tolerates.
+   */
+  private async rebuildPassages(bookId: string): Promise<void> {
+    const { passages, highlights } = this.options.store;
+    await passages.deleteMany({ bookId });
+    const groups = highlights.aggregate<PassageDoc>([
+      { $match: { bookId, status: 'ACTIVE' } },
+      { $group: { _id: '$passageKey', bookId: { $first: '$bookId' }, chapterId: { $first: '$chapterId' }, start: { $first: '$start' }, end: { $first: '$end' }, exact: { $first: '$exact' }, count: { $sum: 1 } } },
+    ]);
+    let buffer: PassageDoc[] = [];
+    const flush = async (): Promise<void> => {
+      if (buffer.length === 0) return;
+      try {
+        await passages.insertMany(buffer, { ordered: false });
+      } catch (error) {
+        // A passage a new highlight created meanwhile already exists (and counts it): keep it.
+        if (!isDuplicateKeyError(error)) throw error;
+      }
+      buffer = [];
+    };
+    for await (const group of groups) {
+      buffer.push(group);
+      if (buffer.length >= 5_000) await flush();
+    }
+    await flush();
+  }
+}
+
+function replaceOp<T extends { _id: string }>(doc: T): AnyBulkWriteOperation<T> {
+  const { _id, ...rest } = doc;
+  return { replaceOne: { filter: { _id }, replacement: rest } } as AnyBulkWriteOperation<T>;
+}
+
+/**
+ * The ids of one phase's documents after the cursor, in order, listed a chunk at a time: ids
+ * only, so memory stays bounded, and few listing queries (on the embedded engine each one scans
+ * the book's documents, so listing per batch would make the job quadratic).
+ */
+class IdStream {
+  private buffer: string[] = [];
+  private exhausted = false;
+
+  constructor(
+    private readonly list: (after: string | null, limit: number) => Promise<string[]>,
+    private after: string | null,
+    private readonly chunk: number,
+  ) {}
+
+  async next(size: number): Promise<string[]> {
+    if (this.buffer.length < size && !this.exhausted) {
+      const more = await this.list(this.buffer.at(-1) ?? this.after, this.chunk);
+      if (more.length < this.chunk) this.exhausted = true;
+      this.buffer.push(...more);
+    }
+    const out = this.buffer.splice(0, size);
+    if (out.length > 0) this.after = out[out.length - 1]!;
+    return out;
   }
 }
