@@ -1,6 +1,5 @@
 /** The catalog subgraph: books, revisions, chapters, paragraphs, the EPUB pipeline, publishing, licensing, downloads. */
 import { readFileSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { parse } from 'graphql';
 import { Counter } from 'prom-client';
 import type { FolioConfig } from '../../lib/config.js';
@@ -99,10 +98,6 @@ export const catalogService: ServiceModule = {
       port: server.port,
       async stop() {
         await pipeline.stop();
-        // Wake long-polling feed readers so their connections go idle before the server closes;
-        // otherwise a 20 s poll, then the 65 s keep-alive, hold the close open.
-        outbox.notify();
-        await sleep(50);
         await server.stop();
       },
     };
