@@ -142,7 +142,10 @@ export class UploadPipeline {
     return this.store.jobs.findOneAndUpdate(
       {
         ...(jobId ? { _id: jobId } : {}),
-        $or: [{ status: 'QUEUED' }, { status: { $in: RUNNING }, leaseUntil: { $lt: now } }],
+        // A job is free when nobody holds its lease, or the holder stopped renewing it. A claimed job
+        // stays QUEUED until its first stage, so the status alone does not say it is free.
+        status: { $in: ['QUEUED', ...RUNNING] },
+        $or: [{ leaseUntil: null }, { leaseUntil: { $lt: now } }],
       },
       { $set: { leaseOwner: this.owner, leaseUntil: new Date(now.getTime() + this.leaseMs), updatedAt: now }, $inc: { attempts: 1 } },
       { sort: { createdAt: 1 }, returnDocument: 'after' },

@@ -94,6 +94,19 @@ describe('catalog service', () => {
     });
   });
 
+  it('runs a job once when the background worker and a direct runJob race for it', async () => {
+    catalog.pipeline.start();
+    try {
+      const book = await catalog.service.createBook(editor, { title: 'Raced', authors: ['A. Writer'], language: 'en' });
+      const job = await catalog.service.uploadContent(editor, book._id, (await buildEpub(FIXTURE_BOOK)).toString('base64'));
+      const done = await catalog.pipeline.runJob(job._id);
+      expect(done.status).toBe('STORED');
+      expect(done.stages.filter((s) => s.stage === 'STORED')).toHaveLength(1);
+    } finally {
+      await catalog.pipeline.stop();
+    }
+  });
+
   it('loads the demo library once, published and readable', async () => {
     const logger = createLogger('test', 'silent');
     expect(await seedDemoLibrary({ ...catalog, logger })).toBe(6);
