@@ -118,29 +118,9 @@ export class AccountService {
     if (weakness) throw badInput(weakness, 'password');
     if (await this.store.users.findOne({ username }, { projection: { _id: 1 } })) throw conflict('That username is taken.');
 
-    const passwordHash = await hashPassword(input.password, this.scrypt);
-    const vid = await nextSequence(this.store.counters, 'users');
-    const now = new Date();
-    const user: UserDoc = {
-      _id: new ObjectId().toHexString(),
-      vid,
-      username,
-      displayName,
-      passwordHash,
-      roles: ['READER'],
-      bio: null,
-      avatarUrl: null,
-      createdAt: now,
-      updatedAt: now,
-    };
-    try {
-      await this.store.users.insertOne(user);
-    } catch (error) {
-      // Two registrations raced for the name; the unique index let exactly one win.
-      if (isDuplicateKeyError(error)) throw conflict('That username is taken.');
-      throw error;
-    }
-    this.options.logger.info({ userId: user._id, vid }, 'user registered');
+    const user = await this.createUser({ username, displayName, password: input.password, roles: ['READER'] });
+    if (!user) throw conflict('That username is taken.');
+    this.options.logger.info({ userId: user._id, vid: user.vid }, 'user registered');
     return this.issueSession(user, context);
   }
 
@@ -197,14 +177,24 @@ export class AccountService {
       }
       return existing;
     }
+    const user = await this.createUser({ username: name, displayName: 'Administrator', password, roles: ['READER', 'EDITOR', 'ADMIN'] });
+    return user ?? (await this.store.users.findOne({ username: name }))!;
+  }
+
+  /**
+   * Inserts a new user with the next vid; null when the username is taken. The unique index
+   * decides races: of any number of concurrent registrations for one name, exactly one wins.
+   */
+  private async createUser(input: { username: string; displayName: string; password: string; roles: Role[] }): Promise<UserDoc | null> {
+    const passwordHash = await hashPassword(input.password, this.scrypt);
     const now = new Date();
     const user: UserDoc = {
       _id: new ObjectId().toHexString(),
       vid: await nextSequence(this.store.counters, 'users'),
-      username: name,
-      displayName: 'Administrator',
-      passwordHash: await hashPassword(password, this.scrypt),
-      roles: ['READER', 'EDITOR', 'ADMIN'],
+      username: input.username,
+      displayName: input.displayName,
+      passwordHash,
+      roles: input.roles,
       bio: null,
       avatarUrl: null,
       createdAt: now,
@@ -212,11 +202,11 @@ export class AccountService {
     };
     try {
       await this.store.users.insertOne(user);
+      return user;
     } catch (error) {
-      if (!isDuplicateKeyError(error)) throw error;
-      return (await this.store.users.findOne({ username: name }))!;
+      if (isDuplicateKeyError(error)) return null;
+      throw error;
     }
-    return user;
   }
 
   // ---- sessions ----------------------------------------------------------------------------
