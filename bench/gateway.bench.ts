@@ -1,70 +1,132 @@
 /**
- * Gateway benchmark: the same queries through the Folio gateway (all plugins on), through a peer
- * gateway (@graphql-hive/gateway, inbound dedup on, as the community benchmark runs it) and straight
- * at the subgraph, with autocannon. Writes bench/results/gateway-<time>.{json,md}.
+ * Gateway benchmark on Folio's real subgraphs and supergraph: the same queries through the Folio
+ * gateway, through a peer gateway (@graphql-hive/gateway on the same supergraph, sending our signed
+ * identity headers) and straight at the subgraph, with autocannon. Writes
+ * bench/results/gateway-<time>.{json,md}.
  *
- *   npm run bench:gateway            (BENCH_DURATION=10 BENCH_WARMUP=2 BENCH_CONNECTIONS=50)
+ *   npm run bench:gateway     (BENCH_DURATION=8 BENCH_WARMUP=2 BENCH_CONNECTIONS=50 BENCH_PROFILE=1)
  *
- * Subgraphs: the gateway test kit's catalog/ugc/accounts (Folio's own subgraphs replace them once
- * they are complete). Each server runs in its own process (roles below), autocannon in this one.
- * The subgraphs accept unsigned requests as anonymous so the peer gateway can call them; Folio
- * still signs (and so pays for) its identity headers.
+ * Processes: accounts + catalog + ugc in one (as `npm start` runs them; demo library, a temp data
+ * dir), the Folio gateway with its defaults (response cache and dedup on), a second Folio gateway
+ * with response cache and dedup off ("raw"), Hive Gateway (--jit, inbound dedup on, as
+ * graphql-gateways-benchmark runs it), autocannon in this process.
+ *
+ * Two traffic shapes per query:
+ * - identical: every request has the same body (what gateway benchmarks usually measure; inbound
+ *   dedup and response caches shine);
+ * - distinct: a variable cycles through ~95 values that all give the same answer size, so no two
+ *   in-flight requests are alike and nothing is cached or shared: the raw per-request cost.
+ *
+ * Hive and identity: Folio subgraphs accept only signed identity headers. Hive's
+ * `propagateHeaders.fromClientToSubgraphs` hook signs them (lib/identity.ts) from a token → caller
+ * table the bench builds, which stands in for Folio's cached token resolution: both gateways pay an
+ * HMAC per request and a map lookup for the caller.
+ * BENCH_PROFILE=1 also writes a CPU profile of each Folio gateway (node --cpu-prof) to bench/results/profiles/.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { ANONYMOUS, signIdentity } from '../lib/identity.js';
+import type { Caller } from '../lib/identity.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
 const require = createRequire(import.meta.url);
-const PORTS = { catalog: 4311, ugc: 4312, accounts: 4313, folio: 4320, hive: 4321 } as const;
-const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+const BASE_PORT = 4331; // accounts, catalog, ugc, search
+const PORTS = { accounts: BASE_PORT, catalog: BASE_PORT + 1, ugc: BASE_PORT + 2, search: BASE_PORT + 3, folio: 4340, folioRaw: 4341, hive: 4342 } as const;
+const DURATION = Number(process.env.BENCH_DURATION ?? 8);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const PROFILE = process.env.BENCH_PROFILE === '1';
+const SECRET = 'bench-secret-bench-secret-bench-secret-0123';
+const ADMIN_PASSWORD = 'bench-admin-password';
 
-const QUERIES = [
-  { id: 'single-subgraph', query: '{ latest { id title } }', direct: 'catalog', note: 'one subgraph, not cacheable' },
-  { id: 'federated', query: '{ latest { id title rating related { id title rating } } }', direct: null, note: 'catalog + ugc entities, not cacheable' },
-  { id: 'federated-cacheable', query: '{ books { id title rating related { id title } } }', direct: null, note: '@cacheControl(maxAge: 60), public' },
-] as const;
+// `$first` ≥ the 6 demo books / shelf entries: every value gives the same answer, each a distinct request.
+const FIRSTS = Array.from({ length: 95 }, (_, i) => i + 6);
+
+interface QuerySpec {
+  readonly id: string;
+  readonly query: string;
+  readonly note: string;
+  /** The subgraph that answers it alone (for the direct row). */
+  readonly direct?: 'catalog';
+  readonly authenticated?: boolean;
+}
+
+const QUERIES: readonly QuerySpec[] = [
+  {
+    id: 'single-subgraph',
+    query: 'query Books($first: Int) { books(first: $first) { edges { node { id title } } } }',
+    note: 'catalog only; public, @cacheControl(maxAge: 60)',
+    direct: 'catalog',
+  },
+  {
+    id: 'federated',
+    query:
+      'query Rated($first: Int) { books(first: $first) { edges { node { id title authors rating { average count } reviews(first: 3) { edges { node { rating text author { id } } } } } } } }',
+    note: 'catalog → ugc (Book entities) → accounts (User entities); public, cacheable',
+  },
+  {
+    id: 'per-user',
+    query: 'query Shelf($first: Int) { me { id username shelf(first: $first) { edges { node { finished book { id title rating { average } } } } } } }',
+    note: 'accounts → ugc → catalog → ugc, signed-in user; PRIVATE, never cached',
+    authenticated: true,
+  },
+];
 
 // --- roles (child processes) ------------------------------------------------------------------
-async function runSubgraphs(supergraphFile: string): Promise<void> {
-  const kit = await import('../gateway/testkit.js');
-  const defs = [kit.catalogSubgraph(), kit.ugcSubgraph(), kit.accountsSubgraph()];
-  const served = await Promise.all(defs.map((d) => kit.serveSubgraph(d, { port: PORTS[d.name as 'catalog'], allowUnsigned: true })));
-  writeFileSync(supergraphFile, kit.composeSupergraph(defs.map((d, i) => ({ ...d, url: served[i]!.url }))));
+function benchConfigEnv(extra: Record<string, string>): Record<string, string> {
+  return {
+    NODE_ENV: 'development',
+    FOLIO_INTERNAL_SECRET: SECRET,
+    FOLIO_ADMIN_PASSWORD: ADMIN_PASSWORD,
+    FOLIO_LOG_LEVEL: 'warn',
+    FOLIO_SUBGRAPH_BASE_PORT: String(BASE_PORT),
+    FOLIO_PASSWORD_SCRYPT_LOG_N: '12',
+    ...extra,
+  };
+}
+
+async function runPlatform(dataDir: string): Promise<void> {
+  const { loadConfig } = await import('../lib/config.js');
+  const { createLogger } = await import('../lib/logger.js');
+  const { startPlatform } = await import('../scripts/platform.js');
+  const config = loadConfig(benchConfigEnv({ FOLIO_DATA_DIR: dataDir, FOLIO_DEMO_DATA: 'true' }));
+  // Search is left out: its indexer would compete for the CPU, and no benchmark query touches it.
+  const platform = await startPlatform(config, createLogger('bench-platform', 'warn'), ['accounts', 'catalog', 'ugc']);
+  process.on('SIGTERM', () => void platform.stop().finally(() => process.exit(0)));
   console.log('READY');
 }
 
-async function runFolio(supergraphFile: string): Promise<void> {
+async function runFolio(supergraphFile: string, port: string, mode: string): Promise<void> {
   const { loadConfig } = await import('../lib/config.js');
   const { startGateway } = await import('../gateway/server.js');
-  const kit = await import('../gateway/testkit.js');
-  const config = loadConfig({
-    NODE_ENV: 'production',
-    FOLIO_INTERNAL_SECRET: kit.TEST_SECRET,
-    FOLIO_ADMIN_PASSWORD: 'bench-admin-password',
-    FOLIO_LOG_LEVEL: 'warn',
-    FOLIO_GATEWAY_PORT: String(PORTS.folio),
-    FOLIO_SUPERGRAPH_PATH: supergraphFile,
-    // The limiter runs on every request; one load generator is one client address, so its budget is opened up.
-    FOLIO_GATEWAY_RATE_LIMIT_ADDRESS: '1000000000/1',
-  });
-  await startGateway(config);
+  const config = loadConfig(
+    benchConfigEnv({
+      FOLIO_GATEWAY_PORT: port,
+      FOLIO_SUPERGRAPH_PATH: supergraphFile,
+      // Limits run on every request; one load generator is one address and one user, so budgets are opened up.
+      FOLIO_GATEWAY_RATE_LIMIT_ADDRESS: '1000000000/1',
+      FOLIO_GATEWAY_RATE_LIMIT_USER: '1000000000/1',
+      FOLIO_GATEWAY_AUTH_CACHE_SECONDS: '5',
+    }),
+  );
+  const raw = mode === 'raw';
+  const gateway = await startGateway(config, { dedup: !raw, responseCache: !raw });
+  // A clean exit, so --cpu-prof writes its profile.
+  process.on('SIGTERM', () => void gateway.stop().finally(() => process.exit(0)));
   console.log('READY');
 }
 
 // --- orchestration --------------------------------------------------------------------------------
-function start(args: string[], cwd = ROOT): Promise<ChildProcess> {
-  const child = spawn(process.execPath, args, { cwd, stdio: ['ignore', 'pipe', 'inherit'] });
+function start(args: string[], env: Record<string, string> = {}): Promise<ChildProcess> {
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${args.join(' ')} did not start`)), 60_000);
+    const timer = setTimeout(() => reject(new Error(`${args.join(' ')} did not start`)), 120_000);
     child.stdout!.on('data', (chunk: Buffer) => {
       if (chunk.toString().includes('READY')) {
         clearTimeout(timer);
@@ -75,21 +137,114 @@ function start(args: string[], cwd = ROOT): Promise<ChildProcess> {
   });
 }
 
-async function waitFor(url: string, body: string): Promise<void> {
-  for (let i = 0; i < 300; i += 1) {
+function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+interface Answer {
+  readonly data?: Record<string, any> | null;
+  readonly errors?: unknown[];
+}
+
+async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Answer> {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  return (await response.json()) as Answer;
+}
+
+async function must(url: string, query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}): Promise<Record<string, any>> {
+  const answer = await post(url, { query, variables }, headers);
+  if (answer.errors?.length) throw new Error(`${url}: ${JSON.stringify(answer.errors).slice(0, 500)}`);
+  return answer.data!;
+}
+
+async function waitFor(check: () => Promise<boolean>, what: string, seconds = 120): Promise<void> {
+  let last: unknown;
+  for (let i = 0; i < seconds * 5; i += 1) {
     try {
-      const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-      if (r.ok) return;
-    } catch {
-      // not up yet
+      if (await check()) return;
+    } catch (error) {
+      last = error; // not up yet
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error(`${url} never answered`);
+  throw new Error(`${what} never became ready`, { cause: last });
+}
+
+/** Demo data for the federated and per-user queries: readers with reviews, one reader with a full shelf. */
+async function seed(gateway: string): Promise<{ token: string; caller: Omit<Caller, 'clientAddress'> }> {
+  const books = (await must(gateway, '{ books(first: 100) { edges { node { id } } } }')).books.edges.map((e: { node: { id: string } }) => e.node.id) as string[];
+  if (books.length < 6) throw new Error(`expected the 6 demo books, got ${books.length}`);
+  const register = async (username: string): Promise<{ token: string; id: string }> => {
+    const data = await must(gateway, 'mutation($input: RegisterInput!) { register(input: $input) { token user { id } } }', {
+      input: { username, password: `bench-pw-${randomBytes(8).toString('hex')}`, displayName: username },
+    });
+    return { token: data.register.token, id: data.register.user.id };
+  };
+  const reviewers = await Promise.all(['bench_r1', 'bench_r2', 'bench_r3'].map(register));
+  for (const [i, reviewer] of reviewers.entries()) {
+    for (const bookId of books) {
+      await must(gateway, 'mutation($bookId: ID!, $input: ReviewInput!) { writeReview(bookId: $bookId, input: $input) { id } }', { bookId, input: { rating: 3 + (i % 3), text: `Review ${i} of ${bookId}: worth reading.` } }, { authorization: `Bearer ${reviewer.token}` });
+    }
+  }
+  const reader = await register('bench_reader');
+  for (const bookId of books) await must(gateway, 'mutation($bookId: ID!) { addToShelf(bookId: $bookId) { id } }', { bookId }, { authorization: `Bearer ${reader.token}` });
+  return { token: reader.token, caller: { userId: reader.id, roles: ['READER'], sessionId: null, partnerId: null, scopes: [] } };
+}
+
+/** The supergraph with this run's subgraph URLs (Hive takes them from the file; so does Folio's "any supergraph" mode). */
+function writeSupergraph(file: string): void {
+  const sdl = readFileSync(path.join(ROOT, 'schema/supergraph.graphql'), 'utf8').replace(
+    /@join__graph\(\s*name:\s*"([^"]+)"\s*,?\s*url:\s*"[^"]*"\s*\)/g,
+    (_m, name: string) => `@join__graph(name: "${name}", url: "http://127.0.0.1:${PORTS[name as 'catalog']}/graphql")`,
+  );
+  writeFileSync(file, sdl);
+}
+
+function hiveConfig(): string {
+  const identity = pathToImport(path.join(ROOT, 'lib/identity.ts'));
+  return `// Generated by bench/gateway.bench.ts: Hive Gateway as graphql-gateways-benchmark runs it, plus Folio's signed identity.
+import { ANONYMOUS, signIdentity } from ${JSON.stringify(identity)};
+const secret = process.env.BENCH_SECRET;
+const callers = new Map(Object.entries(JSON.parse(process.env.BENCH_CALLERS ?? '{}')));
+const signed = new WeakMap(); // once per client request, as the Folio gateway signs once per request
+export const gatewayConfig = {
+  inboundInflightRequestDeduplication: true,
+  propagateHeaders: {
+    fromClientToSubgraphs({ request }) {
+      let headers = signed.get(request);
+      if (!headers) {
+        const authorization = request.headers.get('authorization');
+        const caller = authorization ? callers.get(authorization.slice(7)) : undefined;
+        headers = signIdentity({ ...(caller ?? ANONYMOUS), clientAddress: '127.0.0.1' }, secret);
+        signed.set(request, headers);
+      }
+      return headers;
+    },
+  },
+};
+`;
+}
+
+const pathToImport = (file: string): string => new URL(`file://${file}`).href;
+
+interface Target {
+  readonly id: string;
+  readonly url: string;
+  /** Headers per request (direct calls carry the identity the gateway would sign). */
+  readonly headers: (authenticated: boolean) => Promise<Record<string, string>>;
 }
 
 interface Row {
   readonly query: string;
+  readonly traffic: 'identical' | 'distinct';
   readonly target: string;
   readonly rps: number;
   readonly p50: number;
@@ -98,15 +253,37 @@ interface Row {
   readonly non2xx: number;
 }
 
-async function measure(query: (typeof QUERIES)[number], target: string, url: string, headers: Record<string, string>): Promise<Row> {
-  const body = JSON.stringify({ query: query.query });
-  const expected = await (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body })).text();
-  if (expected.includes('"errors"')) throw new Error(`${target} answered ${query.id} with errors: ${expected.slice(0, 300)}`);
+async function measure(spec: QuerySpec, traffic: Row['traffic'], target: Target, token: string): Promise<Row> {
+  const headers = { 'content-type': 'application/json', ...(await target.headers(!!spec.authenticated)), ...(spec.authenticated ? { authorization: `Bearer ${token}` } : {}) };
+  const bodies = (traffic === 'identical' ? [20] : FIRSTS).map((first) => JSON.stringify({ query: spec.query, variables: { first } }));
+  const check = await post(target.url, JSON.parse(bodies[0]!), headers);
+  if (check.errors?.length) throw new Error(`${target.id} answered ${spec.id} with errors: ${JSON.stringify(check.errors).slice(0, 300)}`);
+  let next = 0;
   const run = (duration: number) =>
-    autocannon({ url, method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, connections: CONNECTIONS, duration });
+    autocannon({
+      url: target.url,
+      method: 'POST',
+      headers,
+      connections: CONNECTIONS,
+      duration,
+      requests: [
+        {
+          setupRequest: (request) => ({ ...request, body: bodies[next++ % bodies.length] }),
+        },
+      ],
+    });
   if (WARMUP > 0) await run(WARMUP);
   const result = await run(DURATION);
-  const row = { query: query.id, target, rps: Math.round(result.requests.average), p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.timeouts, non2xx: result.non2xx };
+  const row: Row = {
+    query: spec.id,
+    traffic,
+    target: target.id,
+    rps: Math.round(result.requests.average),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+  };
   console.log(JSON.stringify(row));
   return row;
 }
@@ -115,81 +292,132 @@ function versionOf(name: string): string {
   try {
     return JSON.parse(readFileSync(require.resolve(`${name}/package.json`), 'utf8')).version;
   } catch {
-    const dir = path.join(ROOT, 'node_modules', name, 'package.json');
-    return JSON.parse(readFileSync(dir, 'utf8')).version;
+    return JSON.parse(readFileSync(path.join(ROOT, 'node_modules', name, 'package.json'), 'utf8')).version;
   }
+}
+
+/** Sorted-key JSON, so two gateways' answers compare by value. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b))) : v,
+  );
 }
 
 async function orchestrate(): Promise<void> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'folio-gw-bench-'));
   const supergraph = path.join(tmp, 'supergraph.graphql');
   const self = [require.resolve('tsx/cli'), fileURLToPath(import.meta.url)];
+  const profileDir = path.join(ROOT, 'bench/results/profiles');
+  const profile = PROFILE ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
   const children: ChildProcess[] = [];
   try {
-    children.push(await start([...self, 'subgraphs', supergraph]));
-    children.push(await start([...self, 'folio', supergraph]));
-    // Hive Gateway as graphql-gateways-benchmark runs it: --jit, inbound in-flight dedup on.
-    writeFileSync(path.join(tmp, 'gateway.config.mjs'), 'export const gatewayConfig = { inboundInflightRequestDeduplication: true };\n');
+    writeSupergraph(supergraph);
+    children.push(await start([...self, 'platform', path.join(tmp, 'data')]));
+    const catalogUrl = `http://127.0.0.1:${PORTS.catalog}/graphql`;
+    const { signIdentity, ANONYMOUS } = await import('../lib/identity.js');
+    const anonymousHeaders = async () => signIdentity({ ...ANONYMOUS, clientAddress: '127.0.0.1' }, SECRET);
+    await waitFor(async () => (await must(catalogUrl, '{ books(first: 10) { edges { node { id } } } }', {}, await anonymousHeaders())).books.edges.length >= 6, 'demo library');
+
+    const folioUrl = `http://127.0.0.1:${PORTS.folio}/graphql`;
+    const tsxImport = ['--import', import.meta.resolve('tsx')]; // absolute: Hive runs in the temp dir
+    children.push(await start([...tsxImport, ...profile, fileURLToPath(import.meta.url), 'folio', supergraph, String(PORTS.folio), 'default']));
+    children.push(await start([...tsxImport, ...profile, fileURLToPath(import.meta.url), 'folio', supergraph, String(PORTS.folioRaw), 'raw']));
+    const { token, caller } = await seed(folioUrl);
+
+    writeFileSync(path.join(tmp, 'gateway.config.mjs'), hiveConfig());
     const hiveBin = path.join(ROOT, 'node_modules/@graphql-hive/gateway/dist/bin.js');
-    const hive = spawn(process.execPath, [hiveBin, 'supergraph', supergraph, '--jit', '--host', '127.0.0.1', '--port', String(PORTS.hive), '-c', path.join(tmp, 'gateway.config.mjs')], {
-      cwd: tmp,
-      stdio: 'ignore',
-    });
+    const hive = spawn(
+      process.execPath,
+      [...tsxImport, hiveBin, 'supergraph', supergraph, '--jit', '--host', '127.0.0.1', '--port', String(PORTS.hive), '-c', path.join(tmp, 'gateway.config.mjs')],
+      { cwd: tmp, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, NODE_ENV: 'production', BENCH_SECRET: SECRET, BENCH_CALLERS: JSON.stringify({ [token]: caller }) } },
+    );
     children.push(hive);
-    const probe = JSON.stringify({ query: '{ __typename }' });
-    await waitFor(`http://127.0.0.1:${PORTS.folio}/graphql`, probe);
-    await waitFor(`http://127.0.0.1:${PORTS.hive}/graphql`, probe);
+    const hiveUrl = `http://127.0.0.1:${PORTS.hive}/graphql`;
+    await waitFor(async () => (await post(hiveUrl, { query: '{ __typename }' })).data?.__typename === 'Query', 'hive gateway', 60);
+
+    const none = async () => ({});
+    const targets = {
+      folio: { id: 'folio-gateway', url: folioUrl, headers: none },
+      folioRaw: { id: 'folio-gateway-raw', url: `http://127.0.0.1:${PORTS.folioRaw}/graphql`, headers: none },
+      hive: { id: 'hive-gateway', url: hiveUrl, headers: none },
+      direct: {
+        id: 'subgraph-direct',
+        url: catalogUrl,
+        // The subgraph as Folio's gateway calls it: signed identity (valid 60 s, re-signed per row).
+        headers: anonymousHeaders,
+      },
+    } satisfies Record<string, Target>;
+
+    // Both gateways must give the same answers before their speed means anything.
+    const agreement: Record<string, boolean> = {};
+    for (const spec of QUERIES) {
+      const headers: Record<string, string> = spec.authenticated ? { authorization: `Bearer ${token}` } : {};
+      const [a, b] = await Promise.all([post(folioUrl, { query: spec.query, variables: { first: 20 } }, headers), post(hiveUrl, { query: spec.query, variables: { first: 20 } }, headers)]);
+      agreement[spec.id] = canonical(a) === canonical(b) && !a.errors;
+      if (!agreement[spec.id]) console.warn(`answers differ for ${spec.id}:\nfolio ${JSON.stringify(a).slice(0, 400)}\nhive  ${JSON.stringify(b).slice(0, 400)}`);
+    }
 
     const rows: Row[] = [];
-    for (const query of QUERIES) {
-      if (query.direct) {
-        // The subgraph as Folio's gateway calls it: with signed identity headers (valid 60 s, re-signed per run).
-        const direct = `http://127.0.0.1:${PORTS[query.direct]}/graphql`;
-        rows.push(await measure(query, 'subgraph-direct', direct, signIdentity({ ...ANONYMOUS, clientAddress: 'bench' }, (await import('../gateway/testkit.js')).TEST_SECRET)));
+    for (const spec of QUERIES) {
+      for (const traffic of ['identical', 'distinct'] as const) {
+        if (spec.direct) rows.push(await measure(spec, traffic, targets.direct, token));
+        rows.push(await measure(spec, traffic, targets.hive, token));
+        rows.push(await measure(spec, traffic, targets.folio, token));
+        if (traffic === 'distinct') rows.push(await measure(spec, traffic, targets.folioRaw, token));
       }
-      rows.push(await measure(query, 'hive-gateway', `http://127.0.0.1:${PORTS.hive}/graphql`, {}));
-      rows.push(await measure(query, 'folio-gateway', `http://127.0.0.1:${PORTS.folio}/graphql`, {}));
     }
-    report(rows);
+    report(rows, agreement);
   } finally {
-    for (const child of children) child.kill('SIGTERM');
+    for (const child of children.reverse()) await stop(child);
+    rmSync(tmp, { recursive: true, force: true });
   }
 }
 
-function report(rows: Row[]): void {
+function report(rows: Row[], agreement: Record<string, boolean>): void {
   const at = new Date().toISOString().replace(/[:.]/g, '-');
   const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', memGb: Math.round(os.totalmem() / 2 ** 30), os: `${os.type()} ${os.release()}`, loadavg: os.loadavg() };
   const versions = Object.fromEntries(['@apollo/gateway', '@apollo/server', '@graphql-hive/gateway', 'graphql', 'undici', 'autocannon'].map((n) => [n, versionOf(n)]));
-  const settings = { durationSec: DURATION, warmupSec: WARMUP, connections: CONNECTIONS, node: process.version };
-  const ratios = QUERIES.map((q) => {
-    const get = (t: string) => rows.find((r) => r.query === q.id && r.target === t);
-    const folio = get('folio-gateway')!;
-    const hive = get('hive-gateway')!;
-    const direct = get('subgraph-direct');
-    return {
-      query: q.id,
-      folioVsHiveRps: +(folio.rps / hive.rps).toFixed(2),
-      folioVsHiveP99: +(folio.p99 / Math.max(1, hive.p99)).toFixed(2),
-      ...(direct ? { folioVsDirectRps: +(folio.rps / direct.rps).toFixed(2) } : {}),
-    };
-  });
+  const settings = { durationSec: DURATION, warmupSec: WARMUP, connections: CONNECTIONS, node: process.version, distinctValues: FIRSTS.length };
+  const get = (q: string, t: Row['traffic'], target: string) => rows.find((r) => r.query === q && r.traffic === t && r.target === target);
+  const ratios = QUERIES.flatMap((q) =>
+    (['identical', 'distinct'] as const).map((traffic) => {
+      const hive = get(q.id, traffic, 'hive-gateway')!;
+      const direct = get(q.id, traffic, 'subgraph-direct');
+      const against = (target: string) => {
+        const folio = get(q.id, traffic, target);
+        if (!folio) return undefined;
+        return {
+          vsHiveRps: +(folio.rps / Math.max(1, hive.rps)).toFixed(2),
+          vsHiveP99: +(folio.p99 / Math.max(1, hive.p99)).toFixed(2),
+          ...(direct ? { vsDirectRps: +(folio.rps / Math.max(1, direct.rps)).toFixed(2) } : {}),
+        };
+      };
+      return { query: q.id, traffic, folio: against('folio-gateway'), folioRaw: against('folio-gateway-raw') };
+    }),
+  );
   mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
   const base = path.join(ROOT, 'bench/results', `gateway-${at}`);
-  writeFileSync(`${base}.json`, JSON.stringify({ at, machine, versions, settings, queries: QUERIES, rows, ratios }, null, 2));
+  writeFileSync(`${base}.json`, JSON.stringify({ at, machine, versions, settings, queries: QUERIES, agreement, rows, ratios }, null, 2));
+  const cell = (r: { vsHiveRps: number; vsHiveP99: number; vsDirectRps?: number } | undefined) =>
+    r ? `${r.vsHiveRps} | ${r.vsHiveP99} | ${r.vsDirectRps ?? '-'}` : '- | - | -';
   const lines = [
-    `# Gateway benchmark ${at}`,
+    `# Gateway benchmark ${at} (Folio's real subgraphs)`,
     '',
-    `Machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memGb} GB, ${machine.os}, load average at end ${machine.loadavg.map((l) => l.toFixed(1)).join(' ')}.`,
+    `Machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memGb} GB, ${machine.os}, load average at end ${machine.loadavg.map((l) => l.toFixed(1)).join(' ')} (shared machine: other work ran too).`,
     `Node ${process.version}; ${Object.entries(versions).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
-    `autocannon: ${CONNECTIONS} connections, ${WARMUP} s warm-up + ${DURATION} s measured per row; all processes share the machine.`,
+    `autocannon: ${CONNECTIONS} connections, ${WARMUP} s warm-up + ${DURATION} s measured per row; subgraphs (accounts, catalog, ugc: one process), each gateway and autocannon are separate processes sharing the machine.`,
+    `Folio and Hive answers identical: ${Object.entries(agreement).map(([q, same]) => `${q} ${same ? 'yes' : 'NO'}`).join(', ')}.`,
     '',
-    '| query | target | RPS | p50 ms | p99 ms | errors | non-2xx |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
-    ...rows.map((r) => `| ${r.query} | ${r.target} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} |`),
+    '`identical`: the same body every request. `distinct`: `$first` cycles through 95 values with the same answer size, so nothing is shared or cached.',
+    '`folio-gateway`: all plugins on (auth, rate limits, limits, response cache, dedup). `folio-gateway-raw`: the same without response cache and dedup.',
     '',
-    '| query | Folio/Hive RPS | Folio/Hive p99 | Folio/direct RPS |',
-    '| --- | ---: | ---: | ---: |',
-    ...ratios.map((r) => `| ${r.query} | ${r.folioVsHiveRps} | ${r.folioVsHiveP99} | ${'folioVsDirectRps' in r ? r.folioVsDirectRps : '-'} |`),
+    '| query | traffic | target | RPS | p50 ms | p99 ms | errors | non-2xx |',
+    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |',
+    ...rows.map((r) => `| ${r.query} | ${r.traffic} | ${r.target} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} |`),
+    '',
+    '| query | traffic | Folio/Hive RPS | Folio/Hive p99 | Folio/direct RPS | raw/Hive RPS | raw/Hive p99 | raw/direct RPS |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...ratios.map((r) => `| ${r.query} | ${r.traffic} | ${cell(r.folio)} | ${cell(r.folioRaw)} |`),
     '',
     ...QUERIES.map((q) => `- \`${q.id}\`: \`${q.query}\` (${q.note})`),
     '',
@@ -198,7 +426,7 @@ function report(rows: Row[]): void {
   console.log(lines.join('\n'));
 }
 
-const [role, arg] = process.argv.slice(2);
-if (role === 'subgraphs') await runSubgraphs(arg!);
-else if (role === 'folio') await runFolio(arg!);
+const [role, ...args] = process.argv.slice(2);
+if (role === 'platform') await runPlatform(args[0]!);
+else if (role === 'folio') await runFolio(args[0]!, args[1]!, args[2]!);
 else await orchestrate();
