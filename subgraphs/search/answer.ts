@@ -45,6 +45,20 @@ export function paragraphAt(passage: Pick<Passage, 'paragraphIds' | 'paragraphSt
   return found;
 }
 
+/**
+ * The part of a passage that is one paragraph. A reader who selects a paragraph and asks about it
+ * means that paragraph: quoting the best sentence of its whole chunk (up to 800 characters over
+ * several paragraphs) cited the chunk's first paragraph — often the chapter heading — instead.
+ */
+export function focusOn<P extends Passage>(passage: P, paragraphId: string): P {
+  const i = passage.paragraphIds.indexOf(paragraphId);
+  if (i < 0) return passage;
+  const start = passage.paragraphStarts[i] ?? 0;
+  const end = passage.paragraphStarts[i + 1] ?? passage.text.length;
+  const text = passage.text.slice(start, end).trim();
+  return text ? { ...passage, text, paragraphIds: [paragraphId], paragraphStarts: [0] } : passage;
+}
+
 /** Sentences with their offsets; CJK and Latin sentence ends. */
 function sentences(text: string): Array<{ text: string; start: number }> {
   const out: Array<{ text: string; start: number }> = [];

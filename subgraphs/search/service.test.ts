@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { extractiveAnswer, paragraphAt } from './answer.js';
+import { extractiveAnswer, focusOn, paragraphAt } from './answer.js';
 import { foldBookEvents } from './reindex.js';
 import { decodeCursor, encodeCursor, parseFirst } from './service.js';
 
@@ -38,5 +38,17 @@ describe('search rules', () => {
     expect(answer.citations).toEqual([expect.objectContaining({ paragraphId: 'p1', quote: 'The supply boat did not come for nineteen days.' })]);
     expect(answer.text).toContain('[1]');
     expect(extractiveAnswer([], []).citations).toEqual([]);
+  });
+
+  it('quotes the selected paragraph, not the first of its chunk, when a reader asks about a selection', () => {
+    const pieces = ['The Harbour', 'Old Tomas mended nets on the quay every morning.', 'A keeper named Ingrid kept a logbook of every storm.'];
+    const text = pieces.join('\n');
+    const chunk = { bookId: 'b', chapterId: 'c', paragraphIds: ['c.p0', 'c.p1', 'c.p2'], paragraphStarts: pieces.map((p) => text.indexOf(p)), text, score: 1 };
+    // Without focus, a question with no matching words quotes the chunk's first sentence: the heading.
+    expect(extractiveAnswer([chunk], ['what']).citations[0]).toMatchObject({ paragraphId: 'c.p0', quote: 'The Harbour' });
+    const focused = focusOn(chunk, 'c.p2');
+    expect(extractiveAnswer([focused], ['what']).citations[0]).toMatchObject({ paragraphId: 'c.p2', quote: 'A keeper named Ingrid kept a logbook of every storm.' });
+    expect(focusOn(chunk, 'c.p1').text).toBe('Old Tomas mended nets on the quay every morning.');
+    expect(focusOn(chunk, 'elsewhere')).toBe(chunk);
   });
 });

@@ -6,7 +6,7 @@ import { badInput, notFound } from '../../lib/errors.js';
 import { requireRole, requireUser, type Caller } from '../../lib/identity.js';
 import type { Logger } from '../../lib/logger.js';
 import type { SearchHit, SearchMode as VectorMode, SparseVector, VectorStore } from '../../lib/vectors/index.js';
-import { extractiveAnswer, generatedAnswer, paragraphAt, type AnswerResult, type LlmSettings, type Passage } from './answer.js';
+import { extractiveAnswer, focusOn, generatedAnswer, paragraphAt, type AnswerResult, type LlmSettings, type Passage } from './answer.js';
 import type { BookField, BookTitleHit, BookTitleIndex } from './bookTitles.js';
 import { paragraphFilter, primaryLanguage, type ParagraphPayload } from './indexer.js';
 import type { PrivatePayload } from './notes.js';
@@ -267,7 +267,10 @@ export class SearchService {
     const passages: Passage[] = candidates
       .filter((h) => allowed.has(String(h.payload.bookId)))
       .slice(0, LIMITS.askPassages)
-      .map((h) => ({ ...(h.payload as unknown as ParagraphPayload), score: h.score }));
+      .map((h) => {
+        const passage: Passage = { ...(h.payload as unknown as ParagraphPayload), score: h.score };
+        return h === selected && paragraphId ? focusOn(passage, paragraphId) : passage;
+      });
     const generated = this.options.llm ? await generatedAnswer(this.options.llm, question, passages, terms, this.options.logger) : null;
     return generated ?? extractiveAnswer(passages, terms);
   }
