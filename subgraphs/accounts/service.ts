@@ -350,7 +350,9 @@ export class AccountService {
       createdBy: caller.userId!,
       createdAt: new Date(),
     };
-    await this.store.trustedDocuments.updateOne({ _id: doc._id }, { $setOnInsert: doc }, { upsert: true });
+    // The filter supplies _id on insert; repeating it in $setOnInsert is refused by the embedded engine.
+    const { _id, ...fields } = doc;
+    await this.store.trustedDocuments.updateOne({ _id }, { $setOnInsert: fields }, { upsert: true });
     return (await this.store.trustedDocuments.findOne({ _id: doc._id }))!;
   }
 
