@@ -22,7 +22,7 @@ export interface RepairWorkerOptions {
   readonly catalog: CatalogApi;
   readonly leases: LeaseManager;
   readonly logger: Logger;
-  /** Documents per batch (one transaction each). @default 500 */
+  /** Documents per batch (one transaction each). @default 1000 */
   readonly batchSize?: number;
   /** Lease lifetime; renewed before every batch, so a batch must finish well within it. @default 30 s */
   readonly leaseTtlMs?: number;
@@ -54,7 +54,7 @@ export class RepairWorker {
   private wake: (() => void) | undefined;
 
   constructor(private readonly options: RepairWorkerOptions) {
-    this.batchSize = options.batchSize ?? 500;
+    this.batchSize = options.batchSize ?? 1000;
     this.leaseTtlMs = options.leaseTtlMs ?? 30_000;
   }
 
