@@ -21,7 +21,7 @@
  * `propagateHeaders.fromClientToSubgraphs` hook signs them (lib/identity.ts) from a token → caller
  * table the bench builds, which stands in for Folio's cached token resolution: both gateways pay an
  * HMAC per request and a map lookup for the caller.
- * BENCH_PROFILE=1 also writes a CPU profile of each Folio gateway (node --cpu-prof) to bench/results/profiles/.
+ * BENCH_PROFILE=1 also writes a CPU profile of each Folio gateway (node --cpu-prof) to a temp directory (printed).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -240,6 +240,20 @@ interface Target {
   readonly url: string;
   /** Headers per request (direct calls carry the identity the gateway would sign). */
   readonly headers: (authenticated: boolean) => Promise<Record<string, string>>;
+  /** The gateway's process (undefined for direct calls). */
+  readonly pid: number | undefined;
+}
+
+/** CPU seconds (user + system) a process has used, from /proc (Linux); NaN elsewhere. */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th of them, in clock ticks (100/s).
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 interface Row {
@@ -251,9 +265,15 @@ interface Row {
   readonly p99: number;
   readonly errors: number;
   readonly non2xx: number;
+  /**
+   * CPU milliseconds per response of the gateway process and of the subgraphs process, over the
+   * measured window. Much less sensitive than RPS to other work on a shared machine.
+   */
+  readonly gatewayCpuMs: number | null;
+  readonly subgraphCpuMs: number;
 }
 
-async function measure(spec: QuerySpec, traffic: Row['traffic'], target: Target, token: string): Promise<Row> {
+async function measure(spec: QuerySpec, traffic: Row['traffic'], target: Target, token: string, subgraphPid: number | undefined): Promise<Row> {
   const headers = { 'content-type': 'application/json', ...(await target.headers(!!spec.authenticated)), ...(spec.authenticated ? { authorization: `Bearer ${token}` } : {}) };
   const bodies = (traffic === 'identical' ? [20] : FIRSTS).map((first) => JSON.stringify({ query: spec.query, variables: { first } }));
   const check = await post(target.url, JSON.parse(bodies[0]!), headers);
@@ -273,7 +293,10 @@ async function measure(spec: QuerySpec, traffic: Row['traffic'], target: Target,
       ],
     });
   if (WARMUP > 0) await run(WARMUP);
+  const before = { gateway: cpuSeconds(target.pid), subgraph: cpuSeconds(subgraphPid) };
   const result = await run(DURATION);
+  const responses = Math.max(1, result.requests.total);
+  const perResponse = (after: number, start: number) => +(((after - start) * 1000) / responses).toFixed(3);
   const row: Row = {
     query: spec.id,
     traffic,
@@ -283,6 +306,8 @@ async function measure(spec: QuerySpec, traffic: Row['traffic'], target: Target,
     p99: result.latency.p99,
     errors: result.errors + result.timeouts,
     non2xx: result.non2xx,
+    gatewayCpuMs: target.pid === undefined ? null : perResponse(cpuSeconds(target.pid), before.gateway),
+    subgraphCpuMs: perResponse(cpuSeconds(subgraphPid), before.subgraph),
   };
   console.log(JSON.stringify(row));
   return row;
@@ -306,22 +331,23 @@ function canonical(value: unknown): string {
 async function orchestrate(): Promise<void> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'folio-gw-bench-'));
   const supergraph = path.join(tmp, 'supergraph.graphql');
-  const self = [require.resolve('tsx/cli'), fileURLToPath(import.meta.url)];
-  const profileDir = path.join(ROOT, 'bench/results/profiles');
+  const profileDir = path.join(os.tmpdir(), `folio-gw-profiles-${Date.now()}`);
   const profile = PROFILE ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
   const children: ChildProcess[] = [];
   try {
     writeSupergraph(supergraph);
-    children.push(await start([...self, 'platform', path.join(tmp, 'data')]));
+    const tsxImport = ['--import', import.meta.resolve('tsx')]; // absolute: Hive runs in the temp dir
+    const platform = await start([...tsxImport, fileURLToPath(import.meta.url), 'platform', path.join(tmp, 'data')]);
+    children.push(platform);
     const catalogUrl = `http://127.0.0.1:${PORTS.catalog}/graphql`;
     const { signIdentity, ANONYMOUS } = await import('../lib/identity.js');
     const anonymousHeaders = async () => signIdentity({ ...ANONYMOUS, clientAddress: '127.0.0.1' }, SECRET);
     await waitFor(async () => (await must(catalogUrl, '{ books(first: 10) { edges { node { id } } } }', {}, await anonymousHeaders())).books.edges.length >= 6, 'demo library');
 
     const folioUrl = `http://127.0.0.1:${PORTS.folio}/graphql`;
-    const tsxImport = ['--import', import.meta.resolve('tsx')]; // absolute: Hive runs in the temp dir
-    children.push(await start([...tsxImport, ...profile, fileURLToPath(import.meta.url), 'folio', supergraph, String(PORTS.folio), 'default']));
-    children.push(await start([...tsxImport, ...profile, fileURLToPath(import.meta.url), 'folio', supergraph, String(PORTS.folioRaw), 'raw']));
+    const folio = await start([...tsxImport, ...profile, fileURLToPath(import.meta.url), 'folio', supergraph, String(PORTS.folio), 'default']);
+    const folioRaw = await start([...tsxImport, ...profile, fileURLToPath(import.meta.url), 'folio', supergraph, String(PORTS.folioRaw), 'raw']);
+    children.push(folio, folioRaw);
     const { token, caller } = await seed(folioUrl);
 
     writeFileSync(path.join(tmp, 'gateway.config.mjs'), hiveConfig());
@@ -337,12 +363,13 @@ async function orchestrate(): Promise<void> {
 
     const none = async () => ({});
     const targets = {
-      folio: { id: 'folio-gateway', url: folioUrl, headers: none },
-      folioRaw: { id: 'folio-gateway-raw', url: `http://127.0.0.1:${PORTS.folioRaw}/graphql`, headers: none },
-      hive: { id: 'hive-gateway', url: hiveUrl, headers: none },
+      folio: { id: 'folio-gateway', url: folioUrl, headers: none, pid: folio.pid },
+      folioRaw: { id: 'folio-gateway-raw', url: `http://127.0.0.1:${PORTS.folioRaw}/graphql`, headers: none, pid: folioRaw.pid },
+      hive: { id: 'hive-gateway', url: hiveUrl, headers: none, pid: hive.pid },
       direct: {
         id: 'subgraph-direct',
         url: catalogUrl,
+        pid: undefined,
         // The subgraph as Folio's gateway calls it: signed identity (valid 60 s, re-signed per row).
         headers: anonymousHeaders,
       },
@@ -360,16 +387,18 @@ async function orchestrate(): Promise<void> {
     const rows: Row[] = [];
     for (const spec of QUERIES) {
       for (const traffic of ['identical', 'distinct'] as const) {
-        if (spec.direct) rows.push(await measure(spec, traffic, targets.direct, token));
-        rows.push(await measure(spec, traffic, targets.hive, token));
-        rows.push(await measure(spec, traffic, targets.folio, token));
-        if (traffic === 'distinct') rows.push(await measure(spec, traffic, targets.folioRaw, token));
+        const run = (target: Target) => measure(spec, traffic, target, token, platform.pid);
+        if (spec.direct) rows.push(await run(targets.direct));
+        rows.push(await run(targets.hive));
+        rows.push(await run(targets.folio));
+        if (traffic === 'distinct') rows.push(await run(targets.folioRaw));
       }
     }
     report(rows, agreement);
   } finally {
     for (const child of children.reverse()) await stop(child);
     rmSync(tmp, { recursive: true, force: true });
+    if (PROFILE) console.log(`CPU profiles: ${profileDir}`);
   }
 }
 
@@ -411,9 +440,11 @@ function report(rows: Row[], agreement: Record<string, boolean>): void {
     '`identical`: the same body every request. `distinct`: `$first` cycles through 95 values with the same answer size, so nothing is shared or cached.',
     '`folio-gateway`: all plugins on (auth, rate limits, limits, response cache, dedup). `folio-gateway-raw`: the same without response cache and dedup.',
     '',
-    '| query | traffic | target | RPS | p50 ms | p99 ms | errors | non-2xx |',
-    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |',
-    ...rows.map((r) => `| ${r.query} | ${r.traffic} | ${r.target} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} |`),
+    '`gw CPU ms/resp` / `subg CPU ms/resp`: CPU time of the gateway / subgraphs process per response over the measured window (less sensitive to other load than RPS).',
+    '',
+    '| query | traffic | target | RPS | p50 ms | p99 ms | errors | non-2xx | gw CPU ms/resp | subg CPU ms/resp |',
+    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...rows.map((r) => `| ${r.query} | ${r.traffic} | ${r.target} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} | ${r.gatewayCpuMs ?? '-'} | ${r.subgraphCpuMs} |`),
     '',
     '| query | traffic | Folio/Hive RPS | Folio/Hive p99 | Folio/direct RPS | raw/Hive RPS | raw/Hive p99 | raw/direct RPS |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',

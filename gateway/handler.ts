@@ -45,9 +45,14 @@ export interface HandlerDeps {
 /** Client headers Apollo Server needs (content negotiation, CSRF); nothing else reaches it. */
 const FORWARDED = ['content-type', 'accept', 'apollo-require-preflight', 'x-apollo-operation-name'] as const;
 
+// One writeHead with a flat [name, value, …] list: no per-header validation and map entry as with
+// setHeader (the request id, set early with setHeader, is merged by Node).
 function send(res: ServerResponse, status: number, headers: Iterable<readonly [string, string]>, body: string | Buffer): void {
-  res.statusCode = status;
-  for (const [name, value] of headers) res.setHeader(name, value);
+  const flat: string[] = [];
+  for (const [name, value] of headers) if (name !== 'content-length') flat.push(name, value);
+  // writeHead stores the head at once, so Node cannot add content-length at end(): say it here (no chunking).
+  flat.push('content-length', String(typeof body === 'string' ? Buffer.byteLength(body) : body.length));
+  res.writeHead(status, flat);
   res.end(body);
 }
 
