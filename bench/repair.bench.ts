@@ -16,7 +16,8 @@ import { ObjectId } from '../lib/storage/index.js';
 import { describeAnchor } from '../subgraphs/ugc/anchoring/index.js';
 import { RepairWorker } from '../subgraphs/ugc/repair/worker.js';
 import { enqueueRepair } from '../subgraphs/ugc/repair/jobs.js';
-import { paragraphAt, passageKey } from '../subgraphs/ugc/service/annotations.js';
+import { generateSyntheticBook } from '../subgraphs/catalog/demo/index.js';
+import { anchorFields, passageKey } from '../subgraphs/ugc/service/annotations.js';
 import type { HighlightDoc, NoteDoc } from '../subgraphs/ugc/store.js';
 import { openTestUgc } from '../subgraphs/ugc/testkit.js';
 
@@ -41,70 +42,52 @@ export interface RepairBenchResult {
   readonly heapBeforeJobMiB: number;
 }
 
-const WORDS = 'the of and to in a is that for it as was with be by on not he this are or his from at which but have an they you were her she there one all we their been has when who will more no if out so said what up its about into than them can only other new some could time these two may then do first any my now such like our over man me even most made after also did many before must through back years where much your way well down should because each just those people how too little state good very make world still own see men work long get here between both life being under never day same another know while last might us great old year off come since against go came right used take three'.split(' ');
-
-/** A small deterministic PRNG (mulberry32): the same book and highlights on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function paragraph(rand: () => number): string {
-  const words = Array.from({ length: 30 + Math.floor(rand() * 50) }, () => WORDS[Math.floor(rand() * WORDS.length)]!);
-  const s = words.join(' ');
-  return `${s[0]!.toUpperCase()}${s.slice(1)}.`;
-}
-
-/** Revision 2: a paragraph inserted every 20, every 37th deleted, a word changed in every 11th. */
-function revise(chapters: string[][], rand: () => number): string[][] {
+/** Revision 2: a paragraph inserted every 20 (taken from `extra`), every 37th deleted, a word changed in every 11th. */
+function revise(chapters: string[][], extra: readonly string[]): string[][] {
+  let next = 0;
   return chapters.map((paras) =>
     paras.flatMap((p, i) => {
       if (i % 37 === 36) return [];
       const edited = i % 11 === 5 ? p.replace(/ (\w+) /, ' changed ') : p;
-      return i % 20 === 0 ? [paragraph(rand), edited] : [edited];
+      return i % 20 === 0 ? [extra[next++ % extra.length]!, edited] : [edited];
     }),
   );
 }
+
+/** Spreads highlight `i` over the book deterministically (large primes walk every chapter and paragraph). */
+const spread = (i: number, prime: number, modulo: number): number => (i * prime) % modulo;
 
 export async function runRepairBench(options: RepairBenchOptions): Promise<{ result: RepairBenchResult; json: string; md: string }> {
   const log = options.log ?? ((line: string) => console.log(line));
   const batchSize = options.batchSize ?? 1000;
   const noteCount = Math.floor(options.highlights / 100);
-  const rand = prng(42);
   const chaptersCount = 40;
-  const chapters1 = Array.from({ length: chaptersCount }, () => Array.from({ length: 150 }, () => paragraph(rand)));
+  const paragraphsOf = (seed: number, chapters: number) =>
+    generateSyntheticBook({ chapters, paragraphsPerChapter: 150, seed, language: 'en' }).chapters.map((c) => [...c.paragraphs]);
+  const chapters1 = paragraphsOf(42, chaptersCount);
   const work = await mkdtemp(path.join(tmpdir(), 'folio-repair-bench-'));
   const ugc = await openTestUgc({ dataDir: work });
   try {
     const r1 = ugc.catalog.addRevision('bench-book', 'r1', chapters1);
-    ugc.catalog.addRevision('bench-book', 'r2', revise(chapters1, rand));
+    ugc.catalog.addRevision('bench-book', 'r2', revise(chapters1, paragraphsOf(43, 2).flat()));
     const bookChars = r1.chapters.reduce((sum, c) => sum + c.text.length, 0);
 
     // Setup: highlights of 1,000 readers over random word ranges, inserted in bulk.
     let started = performance.now();
     const counts = new Map<string, { doc: HighlightDoc; count: number }>();
     const now = new Date();
-    const makeAnchor = () => {
-      const chapter = r1.chapters[Math.floor(rand() * r1.chapters.length)]!;
-      const para = chapter.paragraphs[Math.floor(rand() * chapter.paragraphs.length)]!;
-      const length = 20 + Math.floor(rand() * 100);
-      const start = para.startOffset + Math.floor(rand() * Math.max(1, para.endOffset - para.startOffset - length));
+    const makeAnchor = (i: number) => {
+      const chapter = r1.chapters[spread(i, 7_919, r1.chapters.length)]!;
+      const para = chapter.paragraphs[spread(i, 104_729, chapter.paragraphs.length)]!;
+      const length = 20 + spread(i, 13, 100);
+      const start = para.startOffset + spread(i, 31, Math.max(1, para.endOffset - para.startOffset - length));
       const a = describeAnchor(chapter.text, chapter.id, start, Math.min(para.endOffset, start + length));
-      return {
-        bookId: 'bench-book', revisionId: 'r1', chapterId: chapter.id, chapterIndex: chapter.index, paragraphId: paragraphAt(chapter, a.start),
-        start: a.start, end: a.end, exact: a.exact, prefix: a.prefix, suffix: a.suffix, status: 'ACTIVE' as const,
-      };
+      return anchorFields({ ...chapter, bookId: 'bench-book', revisionId: 'r1' }, a);
     };
     for (let done = 0; done < options.highlights; ) {
       const batch: HighlightDoc[] = [];
       for (; batch.length < 5_000 && done < options.highlights; done += 1) {
-        const anchor = makeAnchor();
+        const anchor = makeAnchor(done);
         const doc: HighlightDoc = { _id: new ObjectId().toHexString(), userId: `u${done % 1000}`, ...anchor, color: 'YELLOW', style: 'HIGHLIGHT', passageKey: passageKey(anchor), createdAt: now, updatedAt: now };
         const entry = counts.get(doc.passageKey);
         if (entry) entry.count += 1;
@@ -116,7 +99,7 @@ export async function runRepairBench(options: RepairBenchOptions): Promise<{ res
     const passages = [...counts].map(([key, { doc, count }]) => ({ _id: key, bookId: doc.bookId, chapterId: doc.chapterId, start: doc.start, end: doc.end, exact: doc.exact, count }));
     for (let i = 0; i < passages.length; i += 5_000) await ugc.store.passages.insertMany(passages.slice(i, i + 5_000));
     const notes: NoteDoc[] = Array.from({ length: noteCount }, (_, i) => ({
-      _id: new ObjectId().toHexString(), userId: `u${i % 1000}`, highlightId: null, ...makeAnchor(), text: `note ${i}`,
+      _id: new ObjectId().toHexString(), userId: `u${i % 1000}`, highlightId: null, ...makeAnchor(options.highlights + i), text: `note ${i}`,
       visibility: i % 2 ? 'PUBLIC' : 'PRIVATE', likeCount: 0, createdAt: now, updatedAt: now,
     }));
     if (notes.length > 0) await ugc.store.notes.insertMany(notes);

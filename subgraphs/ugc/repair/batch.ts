@@ -5,7 +5,7 @@
  */
 import { RevisionMatcher } from '../anchoring/index.js';
 import type { RevisionChapters } from '../catalogClient.js';
-import { paragraphAt, passageKey } from '../service/annotations.js';
+import { anchorFields, passageKey } from '../service/annotations.js';
 import type { AnchorFields, HighlightDoc, NoteDoc } from '../store.js';
 
 /** The new revision, prepared once per job. */
@@ -37,18 +37,7 @@ export class RepairTarget {
     }
     const { anchor } = result;
     const chapter = this.chapters.get(anchor.chapterId)!;
-    const fields: Partial<AnchorFields> = {
-      revisionId: this.revision.revisionId,
-      chapterId: anchor.chapterId,
-      chapterIndex: chapter.index,
-      paragraphId: paragraphAt(chapter, anchor.start),
-      start: anchor.start,
-      end: anchor.end,
-      exact: anchor.exact,
-      prefix: anchor.prefix,
-      suffix: anchor.suffix,
-      status: 'ACTIVE',
-    };
+    const fields = anchorFields({ ...chapter, bookId: this.revision.bookId, revisionId: this.revision.revisionId }, anchor);
     // New revisions have new chapter ids, so "unchanged" means same place: same chapter position, same offsets, same words.
     const same = chapter.index === chapterIndex && anchor.start === doc.start && anchor.end === doc.end && anchor.exact === doc.exact;
     return { fields, outcome: same ? 'unchanged' : 'moved' };

@@ -8,7 +8,7 @@ import { badInput, FolioError, forbidden, notFound } from '../../../lib/errors.j
 import { requireUser, type Caller } from '../../../lib/identity.js';
 import { ObjectId } from '../../../lib/storage/index.js';
 import type { Filter } from '../../../lib/storage/types.js';
-import { describeAnchor } from '../anchoring/index.js';
+import { describeAnchor, type TextAnchor } from '../anchoring/index.js';
 import type { CatalogChapter } from '../catalogClient.js';
 import { afterId, pageSize, toPage, type Page, type PageArgs } from '../pagination.js';
 import {
@@ -64,6 +64,26 @@ export function paragraphAt(chapter: Pick<CatalogChapter, 'paragraphs'>, offset:
   return chapter.paragraphs.find((p) => offset >= p.startOffset && offset < p.endOffset)?.id ?? null;
 }
 
+/** The stored anchor fields for `anchor` in `chapter` (its revision, position and paragraph). */
+export function anchorFields(
+  chapter: Pick<CatalogChapter, 'bookId' | 'revisionId' | 'id' | 'index' | 'paragraphs'>,
+  anchor: TextAnchor,
+): AnchorFields {
+  return {
+    bookId: chapter.bookId,
+    revisionId: chapter.revisionId,
+    chapterId: chapter.id,
+    chapterIndex: chapter.index,
+    paragraphId: paragraphAt(chapter, anchor.start),
+    start: anchor.start,
+    end: anchor.end,
+    exact: anchor.exact,
+    prefix: anchor.prefix,
+    suffix: anchor.suffix,
+    status: 'ACTIVE',
+  };
+}
+
 const highlightEvent = (h: HighlightDoc): Record<string, unknown> => ({
   highlightId: h._id,
   userId: h.userId,
@@ -101,20 +121,7 @@ export class AnnotationService {
     const chapter = await this.deps.chapters.load(chapterId);
     if (!chapter) throw notFound('Chapter');
     await requireReadable(this.deps.catalog, caller, chapter.bookId);
-    const anchor = describeAnchor(chapter.text, chapter.id, range.start, range.end);
-    return {
-      bookId: chapter.bookId,
-      revisionId: chapter.revisionId,
-      chapterId: chapter.id,
-      chapterIndex: chapter.index,
-      paragraphId: paragraphAt(chapter, anchor.start),
-      start: anchor.start,
-      end: anchor.end,
-      exact: anchor.exact,
-      prefix: anchor.prefix,
-      suffix: anchor.suffix,
-      status: 'ACTIVE',
-    };
+    return anchorFields(chapter, describeAnchor(chapter.text, chapter.id, range.start, range.end));
   }
 
   async createHighlight(caller: Caller, input: HighlightInput): Promise<HighlightDoc> {
