@@ -58,7 +58,7 @@ let chapter: ChapterView;
 
 const q = <T = Record<string, any>>(token: string | undefined, query: string, variables: Record<string, unknown> = {}) =>
   mustQuery<T>(platform.gateway, query, variables, token ? { token } : {});
-const bookIdsOf = (result: { search: { paragraphs: { edges: Array<{ node: { book: { id: string } } }> } } }) => result.search.paragraphs.edges.map((e) => e.node.book.id);
+const bookIdsOf = (result: Record<string, any>): string[] => result.search.paragraphs.edges.map((e: { node: { book: { id: string } } }) => e.node.book.id);
 
 beforeAll(async () => {
   platform = await startTestPlatform({ env: { ...CATALOG_TEST_ENV } });
