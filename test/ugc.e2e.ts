@@ -58,7 +58,8 @@ let bookId: string;
 let chapters: ChapterView[];
 
 beforeAll(async () => {
-  platform = await startTestPlatform({ env: { ...CATALOG_TEST_ENV } });
+  // CI runs many suites at once on few cores; load shedding (tested in the gateway's suites) must not fail these.
+  platform = await startTestPlatform({ env: { ...CATALOG_TEST_ENV, FOLIO_GATEWAY_MAX_EVENT_LOOP_LAG_MS: '5000' } });
   editor = await registerEditor(platform.gateway);
   [alice, bob] = await Promise.all([registerUser(platform.gateway), registerUser(platform.gateway)]);
   ({ bookId } = await createPublishedBook(platform.gateway, editor.token, await buildEpub(HARBOUR), { title: HARBOUR.title }));
