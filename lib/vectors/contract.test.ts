@@ -2,7 +2,8 @@
  * The conformance suite of the vector seam: every backend must pass it. Embedded always runs;
  * Qdrant runs when QDRANT_URL is set.
  */
-import { mkdtemp, rm, truncate } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, truncate, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -201,7 +202,7 @@ describe('embedded backend: persistence and filter planning', () => {
     await store.ensureCollection('c', { dimension: DIM, embedderId: 'e:16' });
     await store.upsert('c', [{ id: 'a', dense: vec(rng(1)), sparse: sparse({ 1: 1 }), payload: {} }]);
     await store.close();
-    await truncate(path.join(dir, 'c', 'vectors.f32'), 8);
+    await truncate(path.join(dir, 'c', 'vectors.i8'), 8);
 
     const reopened = await EmbeddedVectorStore.open({ directory: dir });
     await expectCode(reopened.search('c', { mode: 'sparse', sparse: sparse({ 1: 1 }), limit: 1 }), 'INDEX_CORRUPT');
@@ -210,6 +211,56 @@ describe('embedded backend: persistence and filter planning', () => {
     await reopened.ensureCollection('c', { dimension: DIM, embedderId: 'e:16' });
     expect(await reopened.count('c')).toBe(0);
     await reopened.close();
+  });
+
+  it('reads a format-1 collection (f32 vectors file) and saves it as format 2', async () => {
+    const dir = path.join(embeddedDir, 'format1');
+    const store = await EmbeddedVectorStore.open({ directory: dir });
+    await store.ensureCollection('c', { dimension: DIM, embedderId: 'e:16', payloadIndexes: ['bookId'] });
+    const random = rng(5);
+    const pts = Array.from({ length: 40 }, (_, i) => ({ id: `p${i}`, dense: vec(random), sparse: sparse({ [i % 5]: 1 }), payload: { bookId: i < 3 ? 'few' : 'many' } }));
+    await store.upsert('c', pts);
+    await store.close();
+    // Rewrite the folder the way format 1 stored it: f32 vectors in vectors.f32.
+    const folder = path.join(dir, 'c');
+    const i8 = new Int8Array(await readFile(path.join(folder, 'vectors.i8')));
+    const f32 = Buffer.from(Float32Array.from(i8).buffer);
+    await writeFile(path.join(folder, 'vectors.f32'), f32);
+    await unlink(path.join(folder, 'vectors.i8'));
+    const manifest = JSON.parse(await readFile(path.join(folder, 'manifest.json'), 'utf8'));
+    manifest.format = 1;
+    manifest.files.vectors = { bytes: f32.length, sha256: createHash('sha256').update(f32).digest('hex') };
+    await writeFile(path.join(folder, 'manifest.json'), JSON.stringify(manifest));
+
+    const reopened = await EmbeddedVectorStore.open({ directory: dir });
+    const hits = await reopened.search('c', { mode: 'dense', dense: pts[1]!.dense, limit: 1, filter: { must: [{ key: 'bookId', match: 'few' }] } });
+    expect(hits[0]?.id).toBe('p1');
+    await reopened.upsert('c', [{ ...pts[0]!, id: 'extra' }]);
+    await reopened.close();
+    const again = await EmbeddedVectorStore.open({ directory: dir });
+    expect(await again.count('c')).toBe(41);
+    await again.close();
+  });
+
+  it('scores a selectively filtered sparse query from the candidates exactly as from the posting lists', async () => {
+    const random = rng(17);
+    const pts = Array.from({ length: 600 }, (_, i) => ({
+      id: `s${i}`,
+      dense: vec(random),
+      sparse: sparse({ [i % 3]: 1 + i / 1000, [10 + (i % 11)]: 0.5 }), // distinct scores: no ties at the cut
+      payload: { bookId: `b${i % 20}` },
+    }));
+    const results: string[][] = [];
+    for (const threshold of [0, 10_000]) {
+      const store = await EmbeddedVectorStore.open({ directory: path.join(embeddedDir, `sparse-plan-${threshold}`), exactSearchThreshold: threshold });
+      await store.ensureCollection('c', { dimension: DIM, embedderId: 'e:16', payloadIndexes: ['bookId'] });
+      await store.upsert('c', pts);
+      const hits = await store.search('c', { mode: 'sparse', sparse: sparse({ 1: 1, 12: 1 }), limit: 10, filter: { must: [{ key: 'bookId', match: 'b4' }] } });
+      results.push(hits.map((h) => `${h.id}:${h.score.toFixed(5)}`));
+      await store.close();
+    }
+    expect(results[0]!.length).toBeGreaterThan(0);
+    expect(results[1]).toEqual(results[0]);
   });
 
   it('returns exact filtered top-k whether the filter is selective, broad or unindexed', async () => {

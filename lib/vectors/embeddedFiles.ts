@@ -1,7 +1,8 @@
 /**
  * On-disk format of an embedded collection (private to lib/vectors). One folder per collection:
  *   hnsw.usearch   the USearch graph (keys are slots)
- *   vectors.f32    the exact vectors by slot, little-endian f32 (for filtered exact search)
+ *   vectors.i8     the vectors by slot as int8 (for filtered exact search); format 1 kept f32 in
+ *                  vectors.f32, which is still read (and quantised) so an upgrade needs no rebuild
  *   points.ndjson  one line per live point: slot, id, payload, sparse vector
  *   manifest.json  embedderId, dimension, tuning, and size + sha256 of each file
  * A save writes every file under a temporary name, renames them into place, and writes the
@@ -11,17 +12,20 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { finished } from 'node:stream/promises';
 import { EmbeddedCollection, newHnsw } from './embeddedCollection.js';
 import type { HnswTuning } from './embeddedCollection.js';
+import { quantizeI8 } from './exact.js';
 import { VectorStoreError } from './types.js';
 
-const FORMAT = 1;
-const FILES = { hnsw: 'hnsw.usearch', vectors: 'vectors.f32', points: 'points.ndjson' } as const;
+const FORMAT = 2;
+const FILES = { hnsw: 'hnsw.usearch', vectors: 'vectors.i8', points: 'points.ndjson' } as const;
 type FileName = keyof typeof FILES;
+/** File names by format; format 1 stored f32 vectors. */
+const filesOf = (format: number): Record<FileName, string> => (format === 1 ? { ...FILES, vectors: 'vectors.f32' } : FILES);
 
 interface Manifest {
   readonly format: number;
@@ -87,6 +91,8 @@ export async function saveCollection(dir: string, collection: EmbeddedCollection
   };
   await writeFile(path.join(dir, 'manifest.json.tmp'), JSON.stringify(manifest, null, 2));
   await rename(path.join(dir, 'manifest.json.tmp'), path.join(dir, 'manifest.json'));
+  // A collection first saved in format 1 leaves its f32 vectors behind; the manifest no longer names them.
+  await rm(path.join(dir, filesOf(1).vectors), { force: true });
   collection.dirty = false;
 }
 
@@ -100,15 +106,16 @@ export async function loadCollection(dir: string, name: string, tuning: Omit<Hns
   } catch (error) {
     throw corrupt('manifest.json is missing or unreadable', error);
   }
-  if (manifest.format !== FORMAT || typeof manifest.embedderId !== 'string' || !Number.isInteger(manifest.dimension)) {
+  if ((manifest.format !== FORMAT && manifest.format !== 1) || typeof manifest.embedderId !== 'string' || !Number.isInteger(manifest.dimension)) {
     throw corrupt(`manifest format ${String(manifest.format)} is not understood`);
   }
-  for (const fileName of Object.keys(FILES) as FileName[]) {
-    const file = path.join(dir, FILES[fileName]);
+  const files = filesOf(manifest.format);
+  for (const fileName of Object.keys(files) as FileName[]) {
+    const file = path.join(dir, files[fileName]);
     const expected = manifest.files?.[fileName];
     const actual = await describe(file).catch(() => undefined);
-    if (!actual) throw corrupt(`${FILES[fileName]} is missing`);
-    if (!expected || actual.bytes !== expected.bytes || actual.sha256 !== expected.sha256) throw corrupt(`${FILES[fileName]} fails its checksum`);
+    if (!actual) throw corrupt(`${files[fileName]} is missing`);
+    if (!expected || actual.bytes !== expected.bytes || actual.sha256 !== expected.sha256) throw corrupt(`${files[fileName]} fails its checksum`);
   }
 
   const fullTuning: HnswTuning = { ...tuning, quantization: manifest.quantization };
@@ -118,11 +125,17 @@ export async function loadCollection(dir: string, name: string, tuning: Omit<Hns
   } catch (error) {
     throw corrupt('the HNSW graph does not load', error);
   }
-  const raw = await readFile(path.join(dir, FILES.vectors));
-  if (raw.byteLength !== manifest.slots * manifest.dimension * 4) throw corrupt('vectors.f32 has the wrong size');
+  const raw = await readFile(path.join(dir, files.vectors));
+  const width = manifest.format === 1 ? 4 : 1;
+  if (raw.byteLength !== manifest.slots * manifest.dimension * width) throw corrupt(`${files.vectors} has the wrong size`);
   // Copy into a fresh, growable buffer (Buffer memory may be pooled and unaligned).
-  const vectors = new Float32Array(Math.max(1024, manifest.slots) * manifest.dimension);
-  vectors.set(new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4));
+  const vectors = new Int8Array(Math.max(1024, manifest.slots) * manifest.dimension);
+  if (width === 1) vectors.set(new Int8Array(raw.buffer, raw.byteOffset, raw.byteLength));
+  else {
+    const dim = manifest.dimension;
+    const floats = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
+    for (let slot = 0; slot < manifest.slots; slot++) quantizeI8(floats.subarray(slot * dim, (slot + 1) * dim), vectors.subarray(slot * dim, (slot + 1) * dim));
+  }
   const collection = new EmbeddedCollection(
     { embedderId: manifest.embedderId, dimension: manifest.dimension, payloadIndexes: manifest.payloadIndexes },
     hnsw,

@@ -1,4 +1,4 @@
-/** Exact cosine top-k over a raw matrix: the ground truth for recall measurements (bench, tests). */
+/** Exact cosine helpers: int8 quantisation for the exact scans, and ground truth for recall measurements. */
 import { MetricKind, exactSearch } from 'usearch';
 import type { BatchMatches, Matches } from 'usearch';
 
@@ -9,4 +9,13 @@ export function exactCosineTopK(dataset: Float32Array, queries: Float32Array, di
   if (rows === 1) return [Array.from((result as Matches).keys, Number)];
   const batch = result as BatchMatches;
   return Array.from({ length: rows }, (_, i) => Array.from(batch.get(i).keys, Number));
+}
+
+/** Scales a vector into int8 (largest component → ±127); cosine is scale-invariant. */
+export function quantizeI8(vector: Float32Array, out: Int8Array = new Int8Array(vector.length)): Int8Array {
+  let max = 0;
+  for (let d = 0; d < vector.length; d++) max = Math.max(max, Math.abs(vector[d]!));
+  const scale = max > 0 ? 127 / max : 0;
+  for (let d = 0; d < vector.length; d++) out[d] = Math.round(vector[d]! * scale);
+  return out;
 }

@@ -31,8 +31,7 @@ export class SparseIndex {
   private readonly postings = new Map<number, Postings>();
   private readonly vectors: Array<StoredVector | undefined> = [];
   private liveDocs = 0;
-  private scratch = new Float64Array(0);
-  private seen = new Uint8Array(0);
+  private readonly scorer = new Scorer();
 
   /** Number of live documents with a non-empty vector (N of the idf). */
   get documents(): number {
@@ -105,35 +104,37 @@ export class SparseIndex {
    * filtering, not post-filtering). Documents sharing no term with the query are never returned.
    */
   search(query: SparseVector, limit: number, accept?: (slot: number) => boolean): Array<{ slot: number; score: number }> {
-    if (this.scratch.length < this.vectors.length) {
-      const size = Math.max(this.vectors.length, this.scratch.length * 2);
-      this.scratch = new Float64Array(size);
-      this.seen = new Uint8Array(size);
-    }
-    const scores = this.scratch;
-    const seen = this.seen;
-    const touched: number[] = [];
-    const n = this.liveDocs;
+    const lists: ScoredList[] = [];
     for (let qi = 0; qi < query.indices.length; qi++) {
       const list = this.postings.get(query.indices[qi]!);
-      if (!list) continue;
-      const weight = query.values[qi]! * bm25Idf(n, list.length - list.dead);
-      for (let i = 0; i < list.length; i++) {
-        const slot = list.slots[i]!;
-        if (this.vectors[slot] === undefined) continue;
-        if (seen[slot] === 0) {
-          seen[slot] = 1;
-          touched.push(slot);
-        }
-        scores[slot] += weight * list.values[i]!;
-      }
+      if (list) lists.push({ slots: list.slots, values: list.values, from: 0, to: list.length, weight: query.values[qi]! * bm25Idf(this.liveDocs, list.length - list.dead) });
+    }
+    return this.scorer.rank(lists, this.vectors.length, limit, (slot) => this.vectors[slot] !== undefined, accept);
+  }
+
+  /**
+   * Top `limit` of the given slots only, scored from their stored vectors: for a small candidate
+   * set (a selective filter) this beats walking posting lists that may cover most of the index.
+   */
+  scoreSlots(query: SparseVector, slots: readonly number[], limit: number): Array<{ slot: number; score: number }> {
+    const weights = new Map<number, number>();
+    for (let qi = 0; qi < query.indices.length; qi++) {
+      const term = query.indices[qi]!;
+      weights.set(term, query.values[qi]! * bm25Idf(this.liveDocs, this.docFreq(term)));
     }
     const top = new TopK(limit);
-    for (const slot of touched) {
-      const score = scores[slot]!;
-      scores[slot] = 0;
-      seen[slot] = 0;
-      if (!accept || accept(slot)) top.push(slot, score);
+    for (const slot of slots) {
+      const stored = this.vectors[slot];
+      if (!stored) continue;
+      let score = 0;
+      let shared = false;
+      for (let i = 0; i < stored.indices.length; i++) {
+        const weight = weights.get(stored.indices[i]!);
+        if (weight === undefined) continue;
+        score += weight * stored.values[i]!;
+        shared = true;
+      }
+      if (shared) top.push(slot, score);
     }
     return top.result();
   }
@@ -152,5 +153,143 @@ export class SparseIndex {
     list.length = write;
     list.dead = 0;
     if (write === 0) this.postings.delete(term);
+  }
+}
+
+interface ScoredList {
+  readonly slots: ArrayLike<number>;
+  readonly values: ArrayLike<number>;
+  readonly from: number;
+  readonly to: number;
+  /** q(t)·idf(t) */
+  readonly weight: number;
+}
+
+/** Accumulates Σ weight·d(t) over posting lists into reusable scratch arrays and picks the top k. */
+class Scorer {
+  private scores = new Float64Array(0);
+  private seen = new Uint8Array(0);
+
+  rank(lists: readonly ScoredList[], slotCount: number, limit: number, live: ((slot: number) => boolean) | undefined, accept: ((slot: number) => boolean) | undefined): Array<{ slot: number; score: number }> {
+    if (this.scores.length < slotCount) {
+      const size = Math.max(slotCount, this.scores.length * 2);
+      this.scores = new Float64Array(size);
+      this.seen = new Uint8Array(size);
+    }
+    const { scores, seen } = this;
+    const touched: number[] = [];
+    for (const list of lists) {
+      for (let i = list.from; i < list.to; i++) {
+        const slot = list.slots[i]!;
+        if (live && !live(slot)) continue;
+        if (seen[slot] === 0) {
+          seen[slot] = 1;
+          touched.push(slot);
+        }
+        scores[slot] += list.weight * list.values[i]!;
+      }
+    }
+    const top = new TopK(limit);
+    for (const slot of touched) if (!accept || accept(slot)) top.push(slot, scores[slot]!);
+    for (const slot of touched) {
+      scores[slot] = 0;
+      seen[slot] = 0;
+    }
+    return top.result();
+  }
+}
+
+/**
+ * Posting lists frozen in typed arrays, CSR style: ascending term ids, `starts[t]..starts[t+1]`
+ * the postings of term t. What a serialised FlatIndex stores, so loading it builds nothing. Read
+ * only (no deletions): N of the idf is the number of documents with at least one term.
+ */
+export class FrozenPostings {
+  private readonly scorer = new Scorer();
+  readonly documents: number;
+
+  constructor(
+    readonly terms: Uint32Array,
+    readonly starts: Uint32Array,
+    readonly slots: Uint32Array,
+    readonly values: Float32Array,
+    private readonly slotCount: number,
+  ) {
+    const has = new Uint8Array(slotCount);
+    let documents = 0;
+    for (let p = 0; p < slots.length; p++) {
+      if (has[slots[p]!] === 0) {
+        has[slots[p]!] = 1;
+        documents++;
+      }
+    }
+    this.documents = documents;
+  }
+
+  /** Freezes slots 0..slotCount-1 of a SparseIndex (removed slots contribute nothing). */
+  static fromSparse(index: SparseIndex, slotCount: number): FrozenPostings {
+    const counts = new Map<number, number>();
+    const vectors: Array<SparseVector | undefined> = [];
+    for (let slot = 0; slot < slotCount; slot++) {
+      const vector = index.vector(slot);
+      vectors.push(vector);
+      for (const term of vector?.indices ?? []) counts.set(term, (counts.get(term) ?? 0) + 1);
+    }
+    const terms = Uint32Array.from(counts.keys()).sort();
+    const starts = new Uint32Array(terms.length + 1);
+    const position = new Map<number, number>();
+    terms.forEach((term, t) => {
+      starts[t + 1] = starts[t]! + counts.get(term)!;
+      position.set(term, starts[t]!);
+    });
+    const slots = new Uint32Array(starts[terms.length]!);
+    const values = new Float32Array(slots.length);
+    vectors.forEach((vector, slot) => {
+      vector?.indices.forEach((term, i) => {
+        const at = position.get(term)!;
+        slots[at] = slot;
+        values[at] = vector.values[i]!;
+        position.set(term, at + 1);
+      });
+    });
+    return new FrozenPostings(terms, starts, slots, values, slotCount);
+  }
+
+  /** The sparse vector of every slot (terms ascending): the input of a mutable rebuild. */
+  perSlot(slotCount: number): SparseVector[] {
+    const indices: number[][] = Array.from({ length: slotCount }, () => []);
+    const values: number[][] = Array.from({ length: slotCount }, () => []);
+    for (let t = 0; t < this.terms.length; t++) {
+      for (let p = this.starts[t]!; p < this.starts[t + 1]!; p++) {
+        indices[this.slots[p]!]!.push(this.terms[t]!);
+        values[this.slots[p]!]!.push(this.values[p]!);
+      }
+    }
+    return indices.map((list, slot) => ({ indices: list, values: values[slot]! }));
+  }
+
+  search(query: SparseVector, limit: number, accept?: (slot: number) => boolean): Array<{ slot: number; score: number }> {
+    const lists: ScoredList[] = [];
+    for (let qi = 0; qi < query.indices.length; qi++) {
+      const t = this.find(query.indices[qi]!);
+      if (t < 0) continue;
+      const from = this.starts[t]!;
+      const to = this.starts[t + 1]!;
+      lists.push({ slots: this.slots, values: this.values, from, to, weight: query.values[qi]! * bm25Idf(this.documents, to - from) });
+    }
+    return this.scorer.rank(lists, this.slotCount, limit, undefined, accept);
+  }
+
+  private find(term: number): number {
+    let lo = 0;
+    let hi = this.terms.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const value = this.terms[mid]!;
+      if (value === term) return mid;
+      if (value < term) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
   }
 }

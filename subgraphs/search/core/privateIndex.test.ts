@@ -48,11 +48,11 @@ describe('PrivateIndexService', () => {
   });
 
   it('evicts cold users to stay within its byte budget', async () => {
-    const service = new PrivateIndexService({ store: new DirectoryObjectStore(dir), embedder, maxCacheBytes: 200_000 });
+    const service = new PrivateIndexService({ store: new DirectoryObjectStore(dir), embedder, maxCacheBytes: 70_000 });
     for (const user of ['u1', 'u2', 'u3', 'u4']) {
       await service.upsert(user, Array.from({ length: 20 }, (_, i) => ({ id: `${user}-${i}`, kind: 'note' as const, text: `note ${i} of ${user}`, bookId: 'b' })));
     }
-    expect(service.cacheStats.bytes).toBeLessThanOrEqual(200_000);
+    expect(service.cacheStats.bytes).toBeLessThanOrEqual(70_000);
     expect(service.cacheStats.users).toBeLessThan(4);
     // An evicted user is reloaded from the store on demand.
     expect((await service.search('u1', 'note of u1', { mode: 'sparse', limit: 50 })).length).toBe(20);
