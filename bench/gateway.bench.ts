@@ -61,14 +61,14 @@ const QUERIES: readonly QuerySpec[] = [
   {
     id: 'single-subgraph',
     query: 'query Books($first: Int) { books(first: $first) { edges { node { id title } } } }',
-    note: 'catalog only; public, @cacheControl(maxAge: 60)',
+    note: 'catalog only; Query.books has no cache hint, so never cached',
     direct: 'catalog',
   },
   {
     id: 'federated',
     query:
       'query Rated($first: Int) { books(first: $first) { edges { node { id title authors rating { average count } reviews(first: 3) { edges { node { rating text author { id } } } } } } } }',
-    note: 'catalog → ugc (Book entities) → accounts (User entities); public, cacheable',
+    note: 'catalog → ugc (Book entities) → accounts (User entities); no hint on Query.books, so never cached',
   },
   {
     id: 'per-user',
