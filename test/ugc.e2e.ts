@@ -8,6 +8,7 @@ import {
   CREATE_NOTE,
   UPDATE_PROGRESS,
   chaptersOf,
+  counterTotal,
   highlightWords,
   paragraphAt,
   rangeOf,
@@ -167,7 +168,6 @@ describe('performance', () => {
     }
     const { services } = platform;
     const foreground = (labels: string) => !/collection="(repair_jobs|leases|event_cursors|outbox|outbox_sequence)"/.test(labels);
-    const { counterTotal } = await import('./kit/ugc.js');
     const snapshot = async () => ({
       accounts: await counterTotal(services.accounts!.url, 'folio_graphql_requests_total'),
       catalog: await counterTotal(services.catalog!.url, 'folio_graphql_requests_total'),
