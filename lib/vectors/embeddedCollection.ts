@@ -169,14 +169,14 @@ export class EmbeddedCollection {
     let ranked: Scored[];
     switch (request.mode) {
       case 'dense':
-        ranked = this.denseSearch(request.dense!, want, filter);
+        ranked = this.denseSearch(request.dense!, want, filter, request.ef);
         break;
       case 'sparse':
         ranked = this.sparseSearch(request.sparse!, want, filter);
         break;
       case 'hybrid': {
         const candidates = prefetchLimit(request.limit, offset);
-        const dense = this.denseSearch(request.dense!, candidates, filter).map((hit) => this.ids[hit.slot]!);
+        const dense = this.denseSearch(request.dense!, candidates, filter, request.ef).map((hit) => this.ids[hit.slot]!);
         const sparse = this.sparseSearch(request.sparse!, candidates, filter).map((hit) => this.ids[hit.slot]!);
         ranked = reciprocalRankFusion([dense, sparse]).map((hit) => ({ slot: this.idToSlot.get(hit.id)!, score: hit.score }));
         break;
@@ -205,17 +205,17 @@ export class EmbeddedCollection {
    * measured selectivity, widening until enough hits pass; if even that fails (the filter is far
    * more selective than estimated) it scans the filtered set exactly.
    */
-  private denseSearch(query: Float32Array, want: number, filter: PayloadFilter | undefined): Scored[] {
+  private denseSearch(query: Float32Array, want: number, filter: PayloadFilter | undefined, ef: number | undefined): Scored[] {
     const live = this.size;
     if (live === 0) return [];
-    if (!filter) return this.graphSearch(query, Math.min(want, live));
+    if (!filter) return this.graphSearch(query, Math.min(want, live), undefined, ef);
     const accept = (slot: number): boolean => matchesFilter(this.payloads[slot]!, filter);
     const candidates = this.indexedCandidates(filter);
     if (candidates && candidates.length <= this.tuning.exactSearchThreshold) return this.exactSearch(query, candidates.filter(accept), want);
     const selectivity = candidates ? Math.max(candidates.length / live, 1e-6) : 0.5;
     let k = Math.min(live, Math.ceil((want / selectivity) * 1.5) + 16);
     for (;;) {
-      const hits = this.graphSearch(query, k, accept);
+      const hits = this.graphSearch(query, k, accept, ef);
       if (hits.length >= want || k >= live) return hits.slice(0, want);
       if (k >= MAX_OVERFETCH) break;
       k = Math.min(live, k * 4);
@@ -224,10 +224,11 @@ export class EmbeddedCollection {
     return this.exactSearch(query, pool.filter(accept), want);
   }
 
-  private graphSearch(query: Float32Array, k: number, accept?: (slot: number) => boolean): Scored[] {
-    const matches = this.hnsw.search(query, k, 1) as Matches;
+  private graphSearch(query: Float32Array, k: number, accept?: (slot: number) => boolean, ef?: number): Scored[] {
+    // Asking USearch for ef results makes it walk with ef = max(expansion_search, ef): the per-query knob.
+    const matches = this.hnsw.search(query, Math.max(k, ef ?? 0), 1) as Matches;
     const hits: Scored[] = [];
-    for (let i = 0; i < matches.keys.length; i++) {
+    for (let i = 0; i < matches.keys.length && hits.length < k; i++) {
       const slot = Number(matches.keys[i]);
       if (this.ids[slot] === undefined || (accept && !accept(slot))) continue;
       hits.push({ slot, score: 1 - matches.distances[i]! });

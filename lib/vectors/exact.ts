@@ -1,4 +1,7 @@
 /** Exact cosine helpers: int8 quantisation for the exact scans, and ground truth for recall measurements. */
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import { MetricKind, exactSearch } from 'usearch';
 import type { BatchMatches, Matches } from 'usearch';
 
@@ -18,4 +21,16 @@ export function quantizeI8(vector: Float32Array, out: Int8Array = new Int8Array(
   const scale = max > 0 ? 127 / max : 0;
   for (let d = 0; d < vector.length; d++) out[d] = Math.round(vector[d]! * scale);
   return out;
+}
+
+/** The installed USearch version, for benchmark reports (the package does not export its package.json). */
+export function usearchVersion(): string {
+  let dir = path.dirname(createRequire(import.meta.url).resolve('usearch'));
+  for (let depth = 0; depth < 6; depth++, dir = path.dirname(dir)) {
+    const manifest = path.join(dir, 'package.json');
+    if (!existsSync(manifest)) continue;
+    const parsed = JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string; version?: string };
+    if (parsed.name === 'usearch') return parsed.version ?? 'unknown';
+  }
+  return 'unknown';
 }

@@ -24,7 +24,7 @@ export type {
   VectorStoreErrorCode,
 } from './types.js';
 export { VectorStoreError } from './types.js';
-export { EmbeddedVectorStore } from './embedded.js';
+export { EmbeddedVectorStore, resolveTuning } from './embedded.js';
 export type { EmbeddedVectorStoreOptions } from './embedded.js';
 export { QdrantVectorStore, pointUuid } from './qdrant.js';
 export type { QdrantVectorStoreOptions } from './qdrant.js';
@@ -41,4 +41,4 @@ export async function createVectorStore(
   if (config.qdrant) return new QdrantVectorStore({ url: config.qdrant.url, apiKey: config.qdrant.apiKey });
   return EmbeddedVectorStore.open({ ...embedded, directory: path.join(config.dataDir, 'vectors') });
 }
-export { exactCosineTopK } from './exact.js';
+export { exactCosineTopK, usearchVersion } from './exact.js';

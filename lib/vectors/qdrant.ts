@@ -137,10 +137,11 @@ export class QdrantVectorStore implements VectorStore {
     const dense = request.dense && Array.from(request.dense);
     const sparse = request.sparse && { indices: [...request.sparse.indices], values: [...request.sparse.values] };
     const common = { limit: request.limit, offset, with_payload: true, ...(filter ? { filter } : {}) };
+    const params = request.ef ? { params: { hnsw_ef: request.ef } } : {};
     let body: Parameters<QdrantClient['query']>[1];
     switch (request.mode) {
       case 'dense':
-        body = { ...common, query: dense!, using: 'dense' };
+        body = { ...common, ...params, query: dense!, using: 'dense' };
         break;
       case 'sparse':
         body = { ...common, query: sparse!, using: 'sparse' };
@@ -148,7 +149,7 @@ export class QdrantVectorStore implements VectorStore {
       case 'hybrid': {
         const candidates = prefetchLimit(request.limit, offset);
         const branch = (query: unknown, using: string) => ({ query, using, limit: candidates, ...(filter ? { filter } : {}) });
-        body = { ...common, prefetch: [branch(dense, 'dense'), branch(sparse, 'sparse')] as never, query: { rrf: { k: RRF_K } } };
+        body = { ...common, prefetch: [{ ...branch(dense, 'dense'), ...params }, branch(sparse, 'sparse')] as never, query: { rrf: { k: RRF_K } } };
         break;
       }
       default:

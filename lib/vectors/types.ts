@@ -42,6 +42,11 @@ export interface SearchRequest {
   readonly filter?: PayloadFilter;
   readonly limit: number;
   readonly offset?: number;
+  /**
+   * HNSW search breadth (ef) for the dense part of this query: higher is slower and more exact.
+   * Default: the store's setting. Qdrant: `params.hnsw_ef`.
+   */
+  readonly ef?: number;
 }
 
 export interface SearchHit {

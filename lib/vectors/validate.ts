@@ -10,6 +10,7 @@ export const LIMITS = {
   maxDimension: 4096,
   maxLimit: 1000,
   maxOffset: 10_000,
+  maxEf: 4096,
   maxSparseTerms: 10_000,
   maxIdLength: 256,
   maxBatch: 10_000,
@@ -101,6 +102,7 @@ export function validateSearch(request: SearchRequest, dimension: number): numbe
     if (!request.sparse) throw invalid(`${request.mode} search needs a sparse vector`);
     validateSparse(request.sparse);
   }
+  if (request.ef !== undefined && (!Number.isInteger(request.ef) || request.ef < 1 || request.ef > LIMITS.maxEf)) throw invalid(`ef must be in 1..${LIMITS.maxEf}`);
   validateFilter(request.filter);
   return offset;
 }
