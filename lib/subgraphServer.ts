@@ -114,6 +114,9 @@ export async function startSubgraphServer<TContext extends BaseContext>(
     introspection: true,
     includeStacktraceInErrorResponses: false,
     csrfPrevention: true,
+    // The process owner (the launcher, a test) decides when to stop; Apollo's own SIGTERM handler
+    // would race it and hold shutdown open.
+    stopOnTerminationSignals: false,
     formatError: (formatted, error) => formatSubgraphError(logger, formatted, error),
     // Inline (ftv1) traces feed Apollo Studio, which Folio does not use; Prometheus metrics instead.
     plugins: [ApolloServerPluginCacheControl({ calculateHttpHeaders: true }), ApolloServerPluginInlineTraceDisabled(), metricsPlugin(metrics)],

@@ -211,6 +211,14 @@ for (const backend of backends) {
       expect(pipeline.modifiedCount).toBe(1);
       expect((await c.findOne({ _id: 1 }))!.double).toBe(12);
       await expect(c.updateOne({ _id: 1 }, { $set: { _id: 5 } })).rejects.toMatchObject({ code: 66 });
+      // `_id` may be named again when it keeps the document's id, as an idempotent upsert does.
+      const sameId = await c.updateOne({ _id: 40 }, { $setOnInsert: { _id: 40, sku: 'seeded' } }, { upsert: true });
+      expect(sameId).toMatchObject({ upsertedCount: 1, upsertedId: 40 });
+      expect(await c.updateOne({ _id: 40 }, { $setOnInsert: { _id: 40, sku: 'ignored' } }, { upsert: true })).toMatchObject({ matchedCount: 1, modifiedCount: 0 });
+      expect(await c.findOne({ _id: 40 })).toEqual({ _id: 40, sku: 'seeded' });
+      await c.updateOne({ sku: 'fresh-id' }, { $setOnInsert: { _id: 41 } }, { upsert: true });
+      expect(await c.findOne({ sku: 'fresh-id' })).toEqual({ _id: 41, sku: 'fresh-id' });
+      await expect(c.updateOne({ _id: 1 }, { $set: { _id: 1, qty: 7 } })).resolves.toMatchObject({ modifiedCount: 1 });
       await expect(c.updateOne({ _id: 1 }, { qty: 1 } as never)).rejects.toThrow();
     });
 

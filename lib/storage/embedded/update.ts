@@ -62,6 +62,16 @@ export function applyUpdate(current: Document, update: Document | Document[], ar
     const onInsert = modifier.$setOnInsert;
     delete modifier.$setOnInsert;
     if (inserting && onInsert) modifier.$set = { ...onInsert, ...(modifier.$set ?? {}) };
+    // MongoDB accepts `_id` in $set/$setOnInsert when it keeps the document's id (e.g. an upsert
+    // whose filter and $setOnInsert both name it) or gives a new document its id; mingo refuses both.
+    const set = modifier.$set as Record<string, unknown> | undefined;
+    if (set && Object.hasOwn(set, '_id')) {
+      const { _id: id, ...rest } = set;
+      if (doc._id === undefined && inserting) doc._id = id;
+      else if (keyOf(id) !== keyOf(doc._id)) throw immutableId();
+      if (Object.keys(rest).length > 0) modifier.$set = rest as Document;
+      else delete modifier.$set;
+    }
     if (Object.keys(modifier).length > 0) {
       try {
         mingoUpdate(doc, modifier, arrayFilters ? (toStored(arrayFilters) as Document[]) : undefined, undefined, { cloneMode: 'none' });
