@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
 import { context as otelContext } from '@opentelemetry/api';
 import { FolioError, isFolioError } from '../lib/errors.js';
-import { signIdentity } from '../lib/identity.js';
+import { isStaff, signIdentity } from '../lib/identity.js';
 import type { Logger } from '../lib/logger.js';
 import { identityKeyOf, type GatewayContext } from './context.js';
 import { errorResponse, type ErrorResponse } from './errors.js';
@@ -28,7 +28,10 @@ export interface HandlerDeps {
   readonly apollo: ApolloServer<GatewayContext>;
   readonly secret: string;
   readonly graphqlPath: string;
+  /** Body limit for everyone but EDITOR/ADMIN callers. */
   readonly maxBodyBytes: number;
+  /** Body limit for authenticated EDITOR/ADMIN callers (EPUB uploads). */
+  readonly maxStaffBodyBytes: number;
   readonly auth: Authenticator;
   readonly clientAddress: ClientAddressResolver;
   readonly rateLimiter: RateLimiter;
@@ -60,21 +63,35 @@ function sendError(res: ServerResponse, response: ErrorResponse): void {
   send(res, response.status, Object.entries(response.headers), response.body);
 }
 
+const tooLarge = (max: number): FolioError => new FolioError('PAYLOAD_TOO_LARGE', `The request body exceeds ${max} bytes.`);
+
+/** The declared content-length, or undefined when absent (chunked) or malformed (then the byte count decides). */
+function declaredLength(req: IncomingMessage): number | undefined {
+  const header = req.headers['content-length'];
+  return header !== undefined && /^\d{1,15}$/.test(header) ? Number(header) : undefined;
+}
+
+// Refuses on a declared content-length before reading anything, and counts bytes otherwise. Past the
+// limit the rest of the body is discarded, not buffered, and not cut off: the client still gets
+// its 413 (a destroyed socket reads as a network error, which clients retry).
 function readBody(req: IncomingMessage, max: number): Promise<string> {
-  const declared = Number(req.headers['content-length']);
-  if (declared > max) return Promise.reject(new FolioError('PAYLOAD_TOO_LARGE', `The request body exceeds ${max} bytes.`));
+  const declared = declaredLength(req);
+  if (declared !== undefined && declared > max) return Promise.reject(tooLarge(max));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer): void => {
       size += chunk.length;
       if (size > max) {
-        reject(new FolioError('PAYLOAD_TOO_LARGE', `The request body exceeds ${max} bytes.`));
-        req.destroy();
+        req.off('data', onData);
+        chunks.length = 0;
+        req.resume();
+        reject(tooLarge(max));
         return;
       }
       chunks.push(chunk);
-    });
+    };
+    req.on('data', onData);
     req.on('end', () => resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
@@ -149,15 +166,28 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
   ): Promise<{ status: number; operation: string }> {
     const method = req.method === 'GET' ? 'GET' : 'POST';
     let operation = 'anonymous';
+    // A declared oversize body is refused before anything else, load shedding included: it is a
+    // header comparison, and the client must learn it is too large (413), not that we are busy (503).
+    // Without credentials a caller cannot be staff, so the smaller limit applies already here.
+    const declared = method === 'POST' ? declaredLength(req) : undefined;
+    if (declared !== undefined) {
+      const credentials = req.headers.authorization !== undefined || req.headers['x-api-key'] !== undefined;
+      const ceiling = credentials ? deps.maxStaffBodyBytes : deps.maxBodyBytes;
+      if (declared > ceiling) throw tooLarge(ceiling);
+    }
     deps.shedder.enter();
     try {
+      // Identity comes only from our own resolution, never from a client's x-folio-* headers.
+      for (const name of Object.keys(req.headers)) if (name.startsWith('x-folio-')) delete req.headers[name];
+      // Authenticated from headers before the body is read: the body limit depends on the caller.
+      const { caller, rateLimit } = await deps.auth.authenticate(req.headers, deps.clientAddress(req));
       let rawKey: string;
       let body: GraphQLBody;
       if (method === 'GET') {
         rawKey = search;
         body = bodyFromSearch(new URLSearchParams(search));
       } else {
-        rawKey = await readBody(req, deps.maxBodyBytes);
+        rawKey = await readBody(req, isStaff(caller) ? deps.maxStaffBodyBytes : deps.maxBodyBytes);
         const parsed = parseJson(rawKey, 'The request body');
         if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
           throw new FolioError('BAD_USER_INPUT', 'The request body must be one JSON object (batched requests are not accepted).');
@@ -166,9 +196,6 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       }
       operation = metrics.operationLabel(typeof body.operationName === 'string' ? body.operationName : null);
 
-      // Identity comes only from our own resolution, never from a client's x-folio-* headers.
-      for (const name of Object.keys(req.headers)) if (name.startsWith('x-folio-')) delete req.headers[name];
-      const { caller, rateLimit } = await deps.auth.authenticate(req.headers, deps.clientAddress(req));
       await deps.rateLimiter.consume(caller, clientNameOf(req.headers), rateLimit);
       await deps.trustedDocuments.apply(body, caller);
 

@@ -108,6 +108,7 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
     secret: config.internalSecret,
     graphqlPath: '/graphql',
     maxBodyBytes: settings.maxBodyBytes,
+    maxStaffBodyBytes: settings.maxStaffBodyBytes,
     auth: createAuthenticator({ secret: config.internalSecret, authUrl, cacheSeconds: settings.authCacheSeconds }),
     clientAddress: createClientAddressResolver({ trustedProxies: settings.trustedProxies }),
     rateLimiter: createRateLimiter({ user: settings.rateLimitUser, address: settings.rateLimitAddress, redis, metrics }),

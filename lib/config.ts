@@ -105,6 +105,8 @@ const schema = z.object({
   FOLIO_GATEWAY_MAX_TOKENS: positiveInt.default(3000),
   /** Request body limit in bytes. @default 1 MiB */
   FOLIO_GATEWAY_MAX_BODY_BYTES: positiveInt.default(1024 * 1024),
+  /** Request body limit for EDITOR/ADMIN callers (EPUB uploads as base64, catalog accepts 24 MiB). @default 24 MiB */
+  FOLIO_GATEWAY_MAX_STAFF_BODY_BYTES: positiveInt.default(24 * 1024 * 1024),
   /** Per-subgraph request timeout. @default 10 s */
   FOLIO_GATEWAY_SUBGRAPH_TIMEOUT_MS: positiveInt.default(10_000),
   /** Load shedding: in-flight requests / mean event-loop lag above which new work is refused. */
@@ -181,6 +183,8 @@ export interface GatewaySettings {
   readonly maxAliases: number;
   readonly maxTokens: number;
   readonly maxBodyBytes: number;
+  /** Body limit for authenticated EDITOR/ADMIN callers. */
+  readonly maxStaffBodyBytes: number;
   readonly subgraphTimeoutMs: number;
   readonly maxInFlight: number;
   readonly maxEventLoopLagMs: number;
@@ -281,6 +285,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FolioConfig {
       maxAliases: raw.FOLIO_GATEWAY_MAX_ALIASES,
       maxTokens: raw.FOLIO_GATEWAY_MAX_TOKENS,
       maxBodyBytes: raw.FOLIO_GATEWAY_MAX_BODY_BYTES,
+      maxStaffBodyBytes: Math.max(raw.FOLIO_GATEWAY_MAX_STAFF_BODY_BYTES, raw.FOLIO_GATEWAY_MAX_BODY_BYTES),
       subgraphTimeoutMs: raw.FOLIO_GATEWAY_SUBGRAPH_TIMEOUT_MS,
       maxInFlight: raw.FOLIO_GATEWAY_MAX_IN_FLIGHT,
       maxEventLoopLagMs: raw.FOLIO_GATEWAY_MAX_EVENT_LOOP_LAG_MS,

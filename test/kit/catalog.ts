@@ -1,11 +1,13 @@
 /** Factories for catalog data through the gateway: books, uploads, jobs, publishing, licenses. */
 import { buildEpub } from '../../subgraphs/catalog/epub/build.js';
 import { FIXTURE_BOOK } from '../../subgraphs/catalog/epub/fixtures.js';
-import { CATALOG_MAX_BODY_BYTES } from '../../subgraphs/catalog/service.js';
 import { eventually, graphql, mustQuery, type GraphQLResponse } from './platform.js';
 
-/** Pass to startTestPlatform({ env }): the gateway's body limit must let EPUB uploads through. */
-export const CATALOG_TEST_ENV: Readonly<Record<string, string>> = { FOLIO_GATEWAY_MAX_BODY_BYTES: String(CATALOG_MAX_BODY_BYTES) };
+/**
+ * Extra environment for catalog tests: empty now that the gateway lets EDITOR/ADMIN callers send
+ * bodies up to FOLIO_GATEWAY_MAX_STAFF_BODY_BYTES (24 MiB) by default. Kept so suites need not change.
+ */
+export const CATALOG_TEST_ENV: Readonly<Record<string, string>> = {};
 
 export const CREATE_BOOK = /* GraphQL */ `
   mutation CreateBook($input: CreateBookInput!) { createBook(input: $input) { id title status } }
