@@ -77,13 +77,20 @@ function generateIsotropic(points: number, random: () => number): Dataset {
     normalise(centre);
   }
   const spread = Float32Array.from({ length: clusters }, () => 0.03 + random() * 0.05);
+  return sampleClusters(points, clusters, random, (row, c) => {
+    for (let d = 0; d < DIM; d++) row[d] = centres[c * DIM + d]! + (random() * 2 - 1) * spread[c]!;
+  });
+}
+
+/** Each point picks a cluster at random; `fill` writes its vector, which is then normalised. */
+function sampleClusters(points: number, clusters: number, random: () => number, fill: (row: Float32Array, cluster: number) => void): Dataset {
   const vectors = new Float32Array(points * DIM);
   const cluster = new Uint32Array(points);
   for (let i = 0; i < points; i++) {
     const c = Math.floor(random() * clusters);
     cluster[i] = c;
     const row = vectors.subarray(i * DIM, (i + 1) * DIM);
-    for (let d = 0; d < DIM; d++) row[d] = centres[c * DIM + d]! + (random() * 2 - 1) * spread[c]!;
+    fill(row, c);
     normalise(row);
   }
   return { vectors, cluster, clusters };
@@ -113,12 +120,7 @@ function generateEmbeddingLike(points: number, random: () => number): Dataset {
   const total = Math.sqrt(sigma.reduce((sum, x) => sum + x * x, 0));
   for (let j = 0; j < RANK; j++) sigma[j]! /= total;
   const isotropic = 0.15 / Math.sqrt(DIM);
-  const vectors = new Float32Array(points * DIM);
-  const cluster = new Uint32Array(points);
-  for (let i = 0; i < points; i++) {
-    const c = Math.floor(random() * clusters);
-    cluster[i] = c;
-    const row = vectors.subarray(i * DIM, (i + 1) * DIM);
+  return sampleClusters(points, clusters, random, (row, c) => {
     row.set(centres.subarray(c * DIM, (c + 1) * DIM));
     for (let j = 0; j < RANK; j++) {
       const g = unit() * sigma[j]! * spread[c]!;
@@ -126,9 +128,7 @@ function generateEmbeddingLike(points: number, random: () => number): Dataset {
       for (let d = 0; d < DIM; d++) row[d]! += g * basis[at + d]!;
     }
     for (let d = 0; d < DIM; d++) row[d]! += unit() * isotropic;
-    normalise(row);
-  }
-  return { vectors, cluster, clusters };
+  });
 }
 
 /** Mean cosine of the 1st, 2nd, 10th and 100th true neighbour of the queries, and of random pairs. */
