@@ -44,7 +44,7 @@ export type RunOutcome = 'done' | 'noop' | 'busy' | 'crashed' | 'lost-lease' | '
 
 const PHASES: readonly RepairPhase[] = ['highlights', 'notes', 'passages', 'done'];
 /** Ids listed per listing query (see IdStream). */
-const ID_CHUNK = 20_000;
+const ID_CHUNK = 50_000;
 
 export class RepairWorker {
   private readonly batchSize: number;
