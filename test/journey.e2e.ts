@@ -163,5 +163,11 @@ describe('the Folio journey through the gateway', () => {
     await q(editor.token, `mutation($id: ID!) { unpublishBook(id: $id) { status } }`, { id: bookId });
     await eventually(async () => !bookIdsOf(await q(alice.token, SEARCH, { q: 'survey chart table', mode: 'HYBRID' })).includes(bookId));
     expect((await q(alice.token, `query($id: ID!) { book(id: $id) { id } }`, { id: bookId })).book).toBeNull();
+    // Her own data stays hers: the shelf entry, highlight and notes remain, with the book reference null.
+    const mine = await graphql(platform.gateway, `{ me { id shelf { edges { node { book { title } } } } highlights { edges { node { quote book { title } chapter { title } } } } } }`, {}, { token: alice.token });
+    expect(mine.errors ?? []).toEqual([]);
+    expect(mine.data!.me.id).toBe(alice.id);
+    expect(mine.data!.me.shelf.edges.map((e: any) => e.node.book)).toContain(null);
+    expect(mine.data!.me.highlights.edges).toContainEqual({ node: { quote: 'drawn every soundings mark by candlelight', book: null, chapter: null } });
   });
 });
