@@ -1,13 +1,7 @@
-/** Connection arguments for the catalog's lists: bounded page sizes and opaque keyset cursors. */
-import { badInput } from '../../lib/errors.js';
+/** The catalog's connections: keyset slices over one sort key, on the shared page rules of lib/pagination.ts. */
+import { decodeCursor, encodeCursor, pageSize, type PageArgs } from '../../lib/pagination.js';
 
-export const PAGE_DEFAULT = 20;
-export const PAGE_MAX = 100;
-
-export interface PageRequest {
-  readonly first?: number | null;
-  readonly after?: string | null;
-}
+export type PageRequest = PageArgs;
 
 export interface Slice<T> {
   readonly nodes: T[];
@@ -17,32 +11,18 @@ export interface Slice<T> {
   readonly cursors: string[];
 }
 
-export function limitOf(first: number | null | undefined): number {
-  const n = first ?? PAGE_DEFAULT;
-  if (!Number.isInteger(n) || n < 0 || n > PAGE_MAX) throw badInput(`first must be an integer from 0 to ${PAGE_MAX}.`, 'first');
-  return n;
-}
+export const limitOf = (first: number | null | undefined): number => pageSize(first);
 
-/** A cursor wraps one sort-key value (string or number) as base64url JSON. */
-export const cursorOf = (key: string | number): string => Buffer.from(JSON.stringify({ k: key })).toString('base64url');
-
+/** The sort key a cursor carries, or null without one; a malformed cursor is BAD_USER_INPUT. */
 export function keyAfter<K extends 'string' | 'number'>(after: string | null | undefined, kind: K): (K extends 'string' ? string : number) | null {
-  if (after === null || after === undefined) return null;
-  try {
-    if (after.length <= 1_200) {
-      const value = (JSON.parse(Buffer.from(after, 'base64url').toString('utf8')) as { k?: unknown }).k;
-      if (typeof value === kind) return value as K extends 'string' ? string : number;
-    }
-  } catch {
-    // fall through: any malformed cursor is the same client error
-  }
-  throw badInput('The cursor "after" is not valid.', 'after');
+  const key = decodeCursor(after, [kind]);
+  return key ? (key[0] as K extends 'string' ? string : number) : null;
 }
 
 /** Shapes `limit + 1` fetched nodes into a slice. */
 export function sliceOf<T>(fetched: T[], limit: number, totalCount: number, keyOfNode: (node: T) => string | number): Slice<T> {
   const nodes = fetched.slice(0, limit);
-  return { nodes, hasNextPage: fetched.length > limit, totalCount, cursors: nodes.map((n) => cursorOf(keyOfNode(n))) };
+  return { nodes, hasNextPage: fetched.length > limit, totalCount, cursors: nodes.map((n) => encodeCursor([keyOfNode(n)])) };
 }
 
 /** The GraphQL connection shape of a slice. */

@@ -4,7 +4,7 @@
  */
 import DataLoader from 'dataloader';
 import type { Caller } from '../../lib/identity.js';
-import type { Page } from './pagination.js';
+import type { Page } from '../../lib/pagination.js';
 import type { UgcServices } from './resolvers.js';
 import { existingLikes } from './service/likes.js';
 import type { BookRating } from './service/reviews.js';

@@ -3,7 +3,7 @@ import type { Caller } from '../../lib/identity.js';
 import { DateTime } from '../../lib/scalars.js';
 import type { ResolverMap } from '../../lib/subgraphServer.js';
 import type { UgcLoaders } from './loaders.js';
-import { encodeCursor, pageSize, type Page, type PageArgs } from './pagination.js';
+import { encodeCursor, pageSize, type Page, type PageArgs } from '../../lib/pagination.js';
 import { latestRepairJob } from './repair/jobs.js';
 import type { AnnotationService, HighlightInput, NoteInput } from './service/annotations.js';
 import { exportAnnotations } from './service/export.js';

@@ -10,7 +10,7 @@ import { ObjectId } from '../../../lib/storage/index.js';
 import type { Filter } from '../../../lib/storage/types.js';
 import { describeAnchor, type TextAnchor } from '../anchoring/index.js';
 import type { CatalogChapter } from '../catalogClient.js';
-import { afterId, pageSize, toPage, type Page, type PageArgs } from '../pagination.js';
+import { afterId, pageSize, toPage, type Page, type PageArgs } from '../../../lib/pagination.js';
 import {
   collectionsOf,
   pairKey,

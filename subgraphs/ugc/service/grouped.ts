@@ -5,7 +5,7 @@
  */
 import type { Document, Filter } from '../../../lib/storage/types.js';
 import type { DocCollection } from '../../../lib/storage/types.js';
-import type { Page } from '../pagination.js';
+import type { Page } from '../../../lib/pagination.js';
 
 export async function firstPagePerGroup<T extends Document>(
   collection: DocCollection<T>,

@@ -4,7 +4,7 @@
  */
 import { badInput, notFound } from '../../../lib/errors.js';
 import { requireUser, type Caller } from '../../../lib/identity.js';
-import { afterId, pageSize, toPage, type Page, type PageArgs } from '../pagination.js';
+import { afterId, pageSize, toPage, type Page, type PageArgs } from '../../../lib/pagination.js';
 import { collectionsOf, pairKey, type BookRatingDoc, type ReviewDoc } from '../store.js';
 import { checkId, checkText, requireReadable, type UgcDeps } from './common.js';
 import { firstPagePerGroup } from './grouped.js';

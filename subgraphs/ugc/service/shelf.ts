@@ -6,7 +6,7 @@ import { badInput, conflict, notFound } from '../../../lib/errors.js';
 import { requireUser, type Caller } from '../../../lib/identity.js';
 import { isDuplicateKeyError } from '../../../lib/storage/index.js';
 import type { Filter } from '../../../lib/storage/types.js';
-import { decodeCursor, encodeCursor, pageSize, toPage, type Page, type PageArgs } from '../pagination.js';
+import { decodeCursor, encodeCursor, pageSize, toPage, type Page, type PageArgs } from '../../../lib/pagination.js';
 import { pairKey, type ProgressDoc, type ShelfDoc } from '../store.js';
 import { checkId, checkText, requireReadable, type UgcDeps } from './common.js';
 

@@ -1,5 +1,8 @@
-/** Relay connection arguments and opaque cursors, bounded as the contracts require. */
-import { badInput } from '../../lib/errors.js';
+/**
+ * Relay connection arguments and opaque cursors for every subgraph: page sizes bounded (default
+ * 20, max 100) and cursors that are base64url JSON arrays of the sort key, checked on the way in.
+ */
+import { badInput } from './errors.js';
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
