@@ -4,6 +4,7 @@
 import type { BaseContext } from '@apollo/server';
 import type { OperationTypeNode } from 'graphql';
 import type { Caller } from '../lib/identity.js';
+import type { Prefetched } from './singleFetch.js';
 
 export interface GatewayContext extends BaseContext {
   readonly caller: Caller;
@@ -18,7 +19,12 @@ export interface GatewayContext extends BaseContext {
    * Filled in by the logging plugin once Apollo has resolved the operation. A nested object on
    * purpose: Apollo Server shallow-clones the context value per request.
    */
-  readonly facts: { operationKind?: OperationTypeNode; operationName?: string | null };
+  readonly facts: {
+    operationKind?: OperationTypeNode;
+    operationName?: string | null;
+    /** Set by the single-fetch fast path when it hands a received subgraph answer to the normal path (singleFetch.ts). */
+    prefetched?: Prefetched;
+  };
 }
 
 /** Everything in a Caller that a subgraph can see, as one string: two callers with the same key are indistinguishable downstream. */

@@ -26,6 +26,7 @@ import { operationLimits } from './plugins/operationLimits.js';
 import { createRateLimiter } from './plugins/rateLimit.js';
 import { createResponseCache } from './plugins/responseCache.js';
 import { createTrustedDocuments, loadFromAccounts } from './plugins/trustedDocuments.js';
+import { installSingleFetchFastPath } from './singleFetch.js';
 import { SubgraphFetcher } from './subgraphFetcher.js';
 import { accountsBaseUrl, loadSupergraph } from './supergraph.js';
 
@@ -40,6 +41,8 @@ export interface StartGatewayOptions {
   readonly dedup?: boolean;
   /** Cache responses the subgraphs hint as cacheable. @default true */
   readonly responseCache?: boolean;
+  /** Single-fetch fast path (singleFetch.ts). @default config.gateway.singleFetch */
+  readonly singleFetch?: boolean;
   /** How long stop() waits for in-flight requests. @default 10000 */
   readonly drainTimeoutMs?: number;
   readonly logger?: Logger;
@@ -66,12 +69,19 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
 
   // One keep-alive pool for all subgraph traffic.
   const dispatcher = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: 256 });
+  const dataSources = new Map<string, SubgraphFetcher>();
   const gateway = new ApolloGateway({
     supergraphSdl: supergraph.sdl,
     logger: logger.child({ component: 'apollo-gateway' }),
-    buildService: ({ name, url }) =>
-      new SubgraphFetcher({ name, url: urls.get(name) ?? url!, dispatcher, timeoutMs: settings.subgraphTimeoutMs, dedup, metrics }),
+    buildService: ({ name, url }) => {
+      const fetcher = new SubgraphFetcher({ name, url: urls.get(name) ?? url!, dispatcher, timeoutMs: settings.subgraphTimeoutMs, dedup, metrics });
+      dataSources.set(name, fetcher);
+      return fetcher;
+    },
   });
+  if (options.singleFetch ?? settings.singleFetch) {
+    installSingleFetchFastPath({ gateway, dataSources, onOutcome: (path) => metrics.execution.inc({ path }) });
+  }
 
   const limits = operationLimits({
     maxDepth: settings.maxDepth,

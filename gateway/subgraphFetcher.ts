@@ -50,6 +50,13 @@ export class SubgraphFetcher implements GraphQLDataSource<GatewayContext> {
     const { request } = options;
     if (!request.query) throw new Error('Missing query');
     const context = options.kind === 'incoming operation' ? options.context : undefined;
+    // The fast path already fetched this and hands it over once (singleFetch.ts): answer with it.
+    const prefetched = context?.facts.prefetched;
+    if (prefetched && prefetched.serviceName === this.options.name) {
+      delete context.facts.prefetched;
+      if ('error' in prefetched) throw prefetched.error;
+      return prefetched.response;
+    }
     const body = JSON.stringify({
       query: request.query,
       variables: request.variables,

@@ -107,6 +107,11 @@ const schema = z.object({
   FOLIO_GATEWAY_MAX_BODY_BYTES: positiveInt.default(1024 * 1024),
   /** Request body limit for EDITOR/ADMIN callers (EPUB uploads as base64, catalog accepts 24 MiB). @default 24 MiB */
   FOLIO_GATEWAY_MAX_STAFF_BODY_BYTES: positiveInt.default(24 * 1024 * 1024),
+  /** Single-fetch fast path (gateway/singleFetch.ts): one-subgraph plans skip @apollo/gateway's plan execution. @default true */
+  FOLIO_GATEWAY_SINGLE_FETCH: z
+    .enum(['true', 'false', '1', '0'])
+    .default('true')
+    .transform((v) => v === 'true' || v === '1'),
   /** Per-subgraph request timeout. @default 10 s */
   FOLIO_GATEWAY_SUBGRAPH_TIMEOUT_MS: positiveInt.default(10_000),
   /** Load shedding: in-flight requests / mean event-loop lag above which new work is refused. */
@@ -185,6 +190,8 @@ export interface GatewaySettings {
   readonly maxBodyBytes: number;
   /** Body limit for authenticated EDITOR/ADMIN callers. */
   readonly maxStaffBodyBytes: number;
+  /** Single-fetch fast path on (gateway/singleFetch.ts). */
+  readonly singleFetch: boolean;
   readonly subgraphTimeoutMs: number;
   readonly maxInFlight: number;
   readonly maxEventLoopLagMs: number;
@@ -286,6 +293,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FolioConfig {
       maxTokens: raw.FOLIO_GATEWAY_MAX_TOKENS,
       maxBodyBytes: raw.FOLIO_GATEWAY_MAX_BODY_BYTES,
       maxStaffBodyBytes: Math.max(raw.FOLIO_GATEWAY_MAX_STAFF_BODY_BYTES, raw.FOLIO_GATEWAY_MAX_BODY_BYTES),
+      singleFetch: raw.FOLIO_GATEWAY_SINGLE_FETCH,
       subgraphTimeoutMs: raw.FOLIO_GATEWAY_SUBGRAPH_TIMEOUT_MS,
       maxInFlight: raw.FOLIO_GATEWAY_MAX_IN_FLIGHT,
       maxEventLoopLagMs: raw.FOLIO_GATEWAY_MAX_EVENT_LOOP_LAG_MS,

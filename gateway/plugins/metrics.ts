@@ -17,6 +17,8 @@ export interface GatewayMetrics extends ServiceMetrics {
   readonly responseCache: Counter<'result'>;
   readonly shed: Counter<'reason'>;
   readonly dedupJoined: Counter<'stage'>;
+  /** Executions by path: fast (single fetch), replay (fast path handed over to the normal one), normal. */
+  readonly execution: Counter<'path'>;
   /** A bounded label for a client-chosen operation name. */
   operationLabel(name: string | null | undefined): string;
 }
@@ -44,6 +46,7 @@ export function createGatewayMetrics(options: MetricsOptions = {}): GatewayMetri
       labelNames: ['stage'],
       registers,
     }),
+    execution: new Counter({ name: 'folio_gateway_execution_total', help: 'Operation executions by path (fast, replay, normal)', labelNames: ['path'], registers }),
     operationLabel(name) {
       if (!name) return 'anonymous';
       if (labels.has(name)) return name;
