@@ -20,6 +20,8 @@ interface Postings {
   length: number;
   /** Entries whose slot was removed; compacted when they reach half the list. */
   dead: number;
+  /** Largest value ever added (an upper bound of any live value: bounds a term's contribution). */
+  max: number;
 }
 
 interface StoredVector {
@@ -62,7 +64,7 @@ export class SparseIndex {
       const term = stored.indices[i]!;
       let list = this.postings.get(term);
       if (!list) {
-        list = { slots: new Int32Array(4), values: new Float32Array(4), length: 0, dead: 0 };
+        list = { slots: new Int32Array(4), values: new Float32Array(4), length: 0, dead: 0, max: 0 };
         this.postings.set(term, list);
       }
       if (list.length === list.slots.length) {
@@ -75,6 +77,7 @@ export class SparseIndex {
       }
       list.slots[list.length] = slot;
       list.values[list.length] = stored.values[i]!;
+      list.max = Math.max(list.max, stored.values[i]!);
       list.length++;
     }
   }
@@ -93,6 +96,13 @@ export class SparseIndex {
     }
   }
 
+  /** d(t) of a live document (0 when it lacks the term). */
+  private termValue(slot: number, term: number): number {
+    const stored = this.vectors[slot]!;
+    for (let i = 0; i < stored.indices.length; i++) if (stored.indices[i] === term) return stored.values[i]!;
+    return 0;
+  }
+
   /** Live document frequency of a term. */
   docFreq(term: number): number {
     const list = this.postings.get(term);
@@ -107,9 +117,12 @@ export class SparseIndex {
     const lists: ScoredList[] = [];
     for (let qi = 0; qi < query.indices.length; qi++) {
       const list = this.postings.get(query.indices[qi]!);
-      if (list) lists.push({ slots: list.slots, values: list.values, from: 0, to: list.length, weight: query.values[qi]! * bm25Idf(this.liveDocs, list.length - list.dead) });
+      if (!list) continue;
+      const weight = query.values[qi]! * bm25Idf(this.liveDocs, list.length - list.dead);
+      lists.push({ term: query.indices[qi]!, slots: list.slots, values: list.values, from: 0, to: list.length, weight, bound: weight * list.max });
     }
-    return this.scorer.rank(lists, this.vectors.length, limit, (slot) => this.vectors[slot] !== undefined, accept);
+    const live = (slot: number): boolean => this.vectors[slot] !== undefined;
+    return this.scorer.rank(lists, this.vectors.length, limit, live, accept, (slot, term) => this.termValue(slot, term));
   }
 
   /**
@@ -157,12 +170,15 @@ export class SparseIndex {
 }
 
 interface ScoredList {
+  readonly term: number;
   readonly slots: ArrayLike<number>;
   readonly values: ArrayLike<number>;
   readonly from: number;
   readonly to: number;
   /** q(t)·idf(t) */
   readonly weight: number;
+  /** Most this term can add to one document's score (weight × largest value), if known. */
+  readonly bound?: number;
 }
 
 /** Accumulates Σ weight·d(t) over posting lists into reusable scratch arrays and picks the top k. */
@@ -170,7 +186,22 @@ class Scorer {
   private scores = new Float64Array(0);
   private seen = new Uint8Array(0);
 
-  rank(lists: readonly ScoredList[], slotCount: number, limit: number, live: ((slot: number) => boolean) | undefined, accept: ((slot: number) => boolean) | undefined): Array<{ slot: number; score: number }> {
+  /**
+   * Exact top-k by term-at-a-time accumulation. With `lookup` (a document's value for a term) and
+   * list bounds, it prunes like MaxScore (Turtle & Flood 1995): lists go in order of falling bound;
+   * before walking a long list, if the bounds of all lists left sum to less than the current k-th
+   * score, no document not yet seen can reach the top k, so the rest is added to the documents
+   * already seen by lookup instead of walking lists that can cover half the collection (a common
+   * term, low idf). Scores are the same as without pruning.
+   */
+  rank(
+    lists: readonly ScoredList[],
+    slotCount: number,
+    limit: number,
+    live: ((slot: number) => boolean) | undefined,
+    accept: ((slot: number) => boolean) | undefined,
+    lookup?: (slot: number, term: number) => number,
+  ): Array<{ slot: number; score: number }> {
     if (this.scores.length < slotCount) {
       const size = Math.max(slotCount, this.scores.length * 2);
       this.scores = new Float64Array(size);
@@ -178,7 +209,14 @@ class Scorer {
     }
     const { scores, seen } = this;
     const touched: number[] = [];
-    for (const list of lists) {
+    // Pruning needs bounds, a lookup, and no filter (a filter may reject the documents seen first).
+    const prune = lookup !== undefined && accept === undefined && lists.every((list) => list.bound !== undefined && list.weight >= 0);
+    const ordered = prune ? [...lists].sort((a, b) => b.bound! - a.bound!) : lists;
+    let remaining = prune ? ordered.reduce((sum, list) => sum + list.bound!, 0) : Infinity;
+    let walked = 0;
+    for (; walked < ordered.length; walked++) {
+      const list = ordered[walked]!;
+      if (prune && touched.length >= limit && list.to - list.from > 2 * touched.length && remaining < this.kthScore(touched, limit)) break;
       for (let i = list.from; i < list.to; i++) {
         const slot = list.slots[i]!;
         if (live && !live(slot)) continue;
@@ -188,6 +226,10 @@ class Scorer {
         }
         scores[slot] += list.weight * list.values[i]!;
       }
+      remaining -= list.bound ?? 0;
+    }
+    for (const list of ordered.slice(walked)) {
+      for (const slot of touched) scores[slot] += list.weight * lookup!(slot, list.term);
     }
     const top = new TopK(limit);
     for (const slot of touched) if (!accept || accept(slot)) top.push(slot, scores[slot]!);
@@ -196,6 +238,12 @@ class Scorer {
       seen[slot] = 0;
     }
     return top.result();
+  }
+
+  private kthScore(touched: readonly number[], k: number): number {
+    const top = new TopK(k);
+    for (const slot of touched) top.push(slot, this.scores[slot]!);
+    return top.threshold;
   }
 }
 
@@ -275,7 +323,7 @@ export class FrozenPostings {
       if (t < 0) continue;
       const from = this.starts[t]!;
       const to = this.starts[t + 1]!;
-      lists.push({ slots: this.slots, values: this.values, from, to, weight: query.values[qi]! * bm25Idf(this.documents, to - from) });
+      lists.push({ term: query.indices[qi]!, slots: this.slots, values: this.values, from, to, weight: query.values[qi]! * bm25Idf(this.documents, to - from) });
     }
     return this.scorer.rank(lists, this.slotCount, limit, undefined, accept);
   }
