@@ -37,7 +37,7 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
 const require = createRequire(import.meta.url);
 const BASE_PORT = 4331; // accounts, catalog, ugc, search
-const PORTS = { accounts: BASE_PORT, catalog: BASE_PORT + 1, ugc: BASE_PORT + 2, search: BASE_PORT + 3, folio: 4340, folioRaw: 4341, hive: 4342 } as const;
+const PORTS = { accounts: BASE_PORT, catalog: BASE_PORT + 1, ugc: BASE_PORT + 2, search: BASE_PORT + 3, folio: 4340, folioRaw: 4341, hive: 4342, folioNoFast: 4343 } as const;
 const DURATION = Number(process.env.BENCH_DURATION ?? 8);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -116,7 +116,8 @@ async function runFolio(supergraphFile: string, port: string, mode: string): Pro
     }),
   );
   const raw = mode === 'raw';
-  const gateway = await startGateway(config, { dedup: !raw, responseCache: !raw });
+  // 'nofast': all plugins on, the single-fetch fast path off (gateway/singleFetch.ts): the before/after of that path.
+  const gateway = await startGateway(config, { dedup: !raw, responseCache: !raw, singleFetch: mode !== 'nofast' });
   // A clean exit, so --cpu-prof writes its profile.
   process.on('SIGTERM', () => void gateway.stop().finally(() => process.exit(0)));
   console.log('READY');
@@ -347,7 +348,8 @@ async function orchestrate(): Promise<void> {
     const folioUrl = `http://127.0.0.1:${PORTS.folio}/graphql`;
     const folio = await start([...tsxImport, ...profile, fileURLToPath(import.meta.url), 'folio', supergraph, String(PORTS.folio), 'default']);
     const folioRaw = await start([...tsxImport, ...profile, fileURLToPath(import.meta.url), 'folio', supergraph, String(PORTS.folioRaw), 'raw']);
-    children.push(folio, folioRaw);
+    const folioNoFast = await start([...tsxImport, ...profile, fileURLToPath(import.meta.url), 'folio', supergraph, String(PORTS.folioNoFast), 'nofast']);
+    children.push(folio, folioRaw, folioNoFast);
     const { token, caller } = await seed(folioUrl);
 
     writeFileSync(path.join(tmp, 'gateway.config.mjs'), hiveConfig());
@@ -365,6 +367,7 @@ async function orchestrate(): Promise<void> {
     const targets = {
       folio: { id: 'folio-gateway', url: folioUrl, headers: none, pid: folio.pid },
       folioRaw: { id: 'folio-gateway-raw', url: `http://127.0.0.1:${PORTS.folioRaw}/graphql`, headers: none, pid: folioRaw.pid },
+      folioNoFast: { id: 'folio-gateway-nofast', url: `http://127.0.0.1:${PORTS.folioNoFast}/graphql`, headers: none, pid: folioNoFast.pid },
       hive: { id: 'hive-gateway', url: hiveUrl, headers: none, pid: hive.pid },
       direct: {
         id: 'subgraph-direct',
@@ -392,6 +395,7 @@ async function orchestrate(): Promise<void> {
         rows.push(await run(targets.hive));
         rows.push(await run(targets.folio));
         if (traffic === 'distinct') rows.push(await run(targets.folioRaw));
+        if (traffic === 'distinct' && spec.direct) rows.push(await run(targets.folioNoFast));
       }
     }
     report(rows, agreement);
@@ -421,7 +425,7 @@ function report(rows: Row[], agreement: Record<string, boolean>): void {
           ...(direct ? { vsDirectRps: +(folio.rps / Math.max(1, direct.rps)).toFixed(2) } : {}),
         };
       };
-      return { query: q.id, traffic, folio: against('folio-gateway'), folioRaw: against('folio-gateway-raw') };
+      return { query: q.id, traffic, folio: against('folio-gateway'), folioRaw: against('folio-gateway-raw'), folioNoFast: against('folio-gateway-nofast') };
     }),
   );
   mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
@@ -438,7 +442,7 @@ function report(rows: Row[], agreement: Record<string, boolean>): void {
     `Folio and Hive answers identical: ${Object.entries(agreement).map(([q, same]) => `${q} ${same ? 'yes' : 'NO'}`).join(', ')}.`,
     '',
     '`identical`: the same body every request. `distinct`: `$first` cycles through 95 values with the same answer size, so nothing is shared or cached.',
-    '`folio-gateway`: all plugins on (auth, rate limits, limits, response cache, dedup). `folio-gateway-raw`: the same without response cache and dedup.',
+    '`folio-gateway`: all plugins on (auth, rate limits, limits, response cache, dedup), single-fetch fast path on. `folio-gateway-raw`: the same without response cache and dedup. `folio-gateway-nofast`: `folio-gateway` with the fast path off (every plan through executeQueryPlan).',
     '',
     '`gw CPU ms/resp` / `subg CPU ms/resp`: CPU time of the gateway / subgraphs process per response over the measured window (less sensitive to other load than RPS).',
     '',
@@ -446,9 +450,9 @@ function report(rows: Row[], agreement: Record<string, boolean>): void {
     '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows.map((r) => `| ${r.query} | ${r.traffic} | ${r.target} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} | ${r.gatewayCpuMs ?? '-'} | ${r.subgraphCpuMs} |`),
     '',
-    '| query | traffic | Folio/Hive RPS | Folio/Hive p99 | Folio/direct RPS | raw/Hive RPS | raw/Hive p99 | raw/direct RPS |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...ratios.map((r) => `| ${r.query} | ${r.traffic} | ${cell(r.folio)} | ${cell(r.folioRaw)} |`),
+    '| query | traffic | Folio/Hive RPS | Folio/Hive p99 | Folio/direct RPS | raw/Hive RPS | raw/Hive p99 | raw/direct RPS | nofast/Hive RPS | nofast/Hive p99 | nofast/direct RPS |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...ratios.map((r) => `| ${r.query} | ${r.traffic} | ${cell(r.folio)} | ${cell(r.folioRaw)} | ${cell(r.folioNoFast)} |`),
     '',
     ...QUERIES.map((q) => `- \`${q.id}\`: \`${q.query}\` (${q.note})`),
     '',

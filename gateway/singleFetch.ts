@@ -23,6 +23,7 @@
  * - The first request for a document always runs the normal path (it builds and caches the plan).
  */
 import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import {
   Kind,
   type DocumentNode,
@@ -63,6 +64,7 @@ type Selection =
 
 interface CompiledPlan {
   readonly fetch: FetchNode;
+  readonly variableDefinitions: OperationDefinitionNode['variableDefinitions'];
   readonly root: readonly Selection[];
   /** Variable defaults (for @skip/@include), as computeResponse's collectDefaultedVariableValues. */
   readonly defaults: Readonly<Record<string, unknown>>;
@@ -91,6 +93,10 @@ function conditionsOf(directives: readonly { name: { value: string }; arguments?
 }
 
 const INT = /^-?\d+$/;
+
+// Variable coercion must use the graphql copy the schema was built with (@apollo/gateway's, loaded by
+// require); under vitest an ESM import would be a second copy whose instanceof checks reject it.
+const graphqlCjs = createRequire(import.meta.url)('graphql') as typeof import('graphql');
 
 // The schema's types come from @apollo/gateway's copy of graphql (CommonJS); ours may be the ESM
 // copy (under vitest, say), where instanceof fails. graphql-js names every type class by toStringTag.
@@ -181,7 +187,7 @@ export function compileSingleFetch(plan: QueryPlan, schema: GraphQLSchema, docum
   for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
   try {
     if (operation.directives?.length) throw new Ineligible('operation directives');
-    return { fetch: node, root: compileSelections(root, operation.selectionSet, fragments, 0), defaults: defaultsOf(operation) };
+    return { fetch: node, variableDefinitions: operation.variableDefinitions, root: compileSelections(root, operation.selectionSet, fragments, 0), defaults: defaultsOf(operation) };
   } catch (error) {
     if (error instanceof Ineligible) return undefined;
     throw error;
@@ -314,6 +320,14 @@ export function installSingleFetchFastPath(options: SingleFetchOptions): void {
     if (!compiled || !dataSource) {
       options.onOutcome?.('normal');
       return normal(untyped);
+    }
+    // ApolloGateway.validateIncomingRequest, per request: the plan is per document, variables are not.
+    if (compiled.variableDefinitions?.length) {
+      const { errors } = graphqlCjs.getVariableValues(requestContext.schema, compiled.variableDefinitions, request.variables ?? {});
+      if (errors) {
+        options.onOutcome?.('normal');
+        return { errors };
+      }
     }
     // executeFetch's variable selection: only the fetch's variables, only those provided.
     const variables: Record<string, unknown> = Object.create(null);

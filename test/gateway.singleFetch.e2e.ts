@@ -108,6 +108,9 @@ describe('single-fetch fast path equivalence', () => {
       { name: 'error: over the cost limit', query: '{ books(first: 100000) { totalCount } }' },
       { name: 'page size over the maximum', query: '{ books(first: 150) { totalCount } }' },
       { name: 'error: bad variable value', query: 'query($n: Int) { books(first: $n) { totalCount } }', variables: { n: 'many' } },
+      // The plan for this document is cached by 'plain list': variables are still validated per request.
+      { name: 'error: bad variable, plan cached', query: 'query Books($first: Int) { books(first: $first) { edges { node { id title } } } }', variables: { first: 'many' }, fast: false },
+      { name: 'error: missing required variable, plan cached', query: 'query($id: ID!) { book(id: $id) { id authors tags chapters { id index title paragraphCount } } }', fast: false },
       { name: 'error: mutation refused (no side effect)', query: 'mutation { createBook(input: { title: "x", authors: ["y"], language: "en" }) { id } }', as: 'reader', fast: false },
       { name: 'error: unknown book update', query: 'mutation($id: ID!) { updateBook(id: $id, input: { title: "x" }) { id } }', variables: { id: 'no-such-book' }, as: 'editor', fast: false },
       { name: 'federated control', query: '{ books(first: 2) { edges { node { id rating { average count } } } } }', fast: false },
