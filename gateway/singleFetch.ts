@@ -92,7 +92,8 @@ function conditionsOf(directives: readonly { name: { value: string }; arguments?
   return conditions;
 }
 
-const INT = /^-?\d+$/;
+// federation-internals values.js integerStringRegExp
+const INT = /^-?(?:0|[1-9][0-9]*)$/;
 
 // Variable coercion must use the graphql copy the schema was built with (@apollo/gateway's, loaded by
 // require); under vitest an ESM import would be a second copy whose instanceof checks reject it.
