@@ -79,7 +79,13 @@ export class SubgraphFetcher implements GraphQLDataSource<GatewayContext> {
       raw = await this.send(body, context);
     }
 
-    if (raw.status < 200 || raw.status >= 300) throw this.httpError(raw);
+    if (raw.status < 200 || raw.status >= 300) {
+      // A subgraph refusing the request itself (e.g. a variable its custom scalar rejects) answers
+      // 4xx with GraphQL errors that already carry a client-safe code: pass those on, mask the rest.
+      const refused = raw.status >= 400 && raw.status < 500 ? clientErrorsOf(raw.body) : null;
+      if (!refused) throw this.httpError(raw);
+      return { data: null, errors: refused } as GatewayGraphQLResponse;
+    }
     let parsed: unknown;
     try {
       parsed = JSON.parse(raw.body);
@@ -151,4 +157,23 @@ export function parseCacheControl(header: string | undefined): { maxAge: number;
   if (/(?:^|,)\s*private\s*(?:,|$)/i.test(header)) hint.scope = 'PRIVATE';
   if (/(?:^|,)\s*public\s*(?:,|$)/i.test(header)) hint.scope = 'PUBLIC';
   return hint;
+}
+
+/** Error codes a subgraph may hand to the client unchanged when it refuses a request outright. */
+const CLIENT_ERROR_CODES = new Set(['BAD_USER_INPUT', 'UNAUTHENTICATED', 'FORBIDDEN', 'PAYLOAD_TOO_LARGE', 'GRAPHQL_VALIDATION_FAILED']);
+
+/** The GraphQL errors of a 4xx body when every one of them carries a client-safe code; null otherwise. */
+function clientErrorsOf(body: string): Array<{ message: string; extensions: { code: string } }> | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return null;
+  }
+  const errors = (parsed as { errors?: unknown } | null)?.errors;
+  if (!Array.isArray(errors) || errors.length === 0 || errors.length > 100) return null;
+  const safe = errors.every(
+    (e) => typeof e?.message === 'string' && e.message.length <= 2_000 && CLIENT_ERROR_CODES.has(e?.extensions?.code),
+  );
+  return safe ? errors.map((e) => ({ message: e.message as string, extensions: { code: e.extensions.code as string } })) : null;
 }
