@@ -5,7 +5,7 @@
  * stand in for FOLIO_SUPERGRAPH_PATH, FOLIO_GATEWAY_PORT and FOLIO_HOST when those are unset.
  */
 import cluster from 'node:cluster';
-import { ConfigError, loadConfig, type FolioConfig } from '../lib/config.js';
+import { configOrExit, loadConfig, type FolioConfig } from '../lib/config.js';
 import { createLogger } from '../lib/logger.js';
 import { startGateway } from './server.js';
 
@@ -18,16 +18,7 @@ function configFromEnvironment(): FolioConfig {
 }
 
 async function main(): Promise<void> {
-  let config: FolioConfig;
-  try {
-    config = configFromEnvironment();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(error.message);
-      process.exit(2);
-    }
-    throw error;
-  }
+  const config = configOrExit(configFromEnvironment);
   const logger = createLogger('gateway', config.logLevel);
 
   if (config.gateway.workers > 1 && cluster.isPrimary) {

@@ -305,6 +305,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FolioConfig {
   };
 }
 
+/** For entry points: runs `read`, or ends the process (exit 2) with a message naming each bad variable. */
+export function configOrExit<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(2);
+    }
+    throw error;
+  }
+}
+
 /** Builds a config for tests and tools: defaults plus overrides, no process.env. */
 export function testConfig(overrides: Record<string, string> = {}): FolioConfig {
   return loadConfig({ NODE_ENV: 'test', FOLIO_LOG_LEVEL: 'silent', ...overrides });

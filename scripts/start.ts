@@ -1,5 +1,5 @@
 /** `npm start`: the whole platform with embedded defaults and demo data; prints the gateway URL. */
-import { ConfigError, loadConfig, SUBGRAPH_NAMES } from '../lib/config.js';
+import { ConfigError, configOrExit, loadConfig, SUBGRAPH_NAMES } from '../lib/config.js';
 import { createLogger } from '../lib/logger.js';
 import { startPlatform, type PlatformPart } from './platform.js';
 
@@ -13,18 +13,7 @@ function parseParts(value: string | undefined): PlatformPart[] {
 }
 
 async function main(): Promise<void> {
-  let config;
-  let parts;
-  try {
-    config = loadConfig();
-    parts = parseParts(process.env.FOLIO_SERVICES);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(error.message);
-      process.exit(2);
-    }
-    throw error;
-  }
+  const { config, parts } = configOrExit(() => ({ config: loadConfig(), parts: parseParts(process.env.FOLIO_SERVICES) }));
   const logger = createLogger('folio', config.logLevel);
   const before = { SIGINT: process.listeners('SIGINT'), SIGTERM: process.listeners('SIGTERM') };
   const platform = await startPlatform(config, logger, parts);
