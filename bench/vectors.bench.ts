@@ -272,14 +272,17 @@ async function privateIndexBench(notes: number, dir: string) {
   const objectBytes = (await store.get(PrivateIndexService.objectKey('bench-user')))!.length;
   const queries = Array.from({ length: 200 }, () => `${pick()} ${pick()} ${pick()}`);
 
+  // Cold = a user whose index is not in memory, on a running server: the first load in a fresh
+  // process also pays JIT compilation of the load path, reported on its own as firstInProcessMs.
   const cold: number[] = [];
   const coldLoad = loadavg()[0]!;
-  for (let round = 0; round < 30; round++) {
+  for (let round = 0; round <= 30; round++) {
     const service = new PrivateIndexService({ store, embedder, maxCacheBytes: 512 << 20 });
     const t = performance.now();
     await service.search('bench-user', queries[round]!, { limit: 10 });
     cold.push(performance.now() - t);
   }
+  const firstInProcessMs = round3(cold.shift()!);
   const service = new PrivateIndexService({ store, embedder, maxCacheBytes: 512 << 20 });
   for (const query of queries.slice(0, 20)) await service.search('bench-user', query); // warm-up
   const warmLoad = loadavg()[0]!;
@@ -298,7 +301,7 @@ async function privateIndexBench(notes: number, dir: string) {
     vocabulary: words.length,
     objectBytes,
     buildSeconds: Math.round(buildMs / 100) / 10,
-    coldMs: { ...latencyStats(cold), load1m: round2(coldLoad) },
+    coldMs: { ...latencyStats(cold), load1m: round2(coldLoad), firstInProcessMs },
     warmHybridMs: { ...latencyStats(warm), load1m: round2(warmLoad) },
     warmFilteredMs: latencyStats(filtered),
   };
@@ -437,7 +440,7 @@ export async function runVectorsBench(options: VectorsBenchOptions): Promise<{ j
       `| dense + bookId filter p50 / p99 (recall@10 ${result.filteredRecallAt10}) | ${lat(filteredRun.latency)} | |`,
       `| hybrid (RRF) p50 / p99 | ${lat(hybridRun.latency)} | |`,
       `| hybrid + bookId filter p50 / p99 | ${lat(filteredHybridRun.latency)} | |`,
-      `| private index cold (${privateIndex.notes.toLocaleString('en')} notes, ${(privateIndex.objectBytes / 2 ** 20).toFixed(1)} MiB object) p50 / p99 | ${privateIndex.coldMs.p50} / ${privateIndex.coldMs.p99} ms | load ${privateIndex.coldMs.load1m} | < 50 ms |`,
+      `| private index cold (${privateIndex.notes.toLocaleString('en')} notes, ${(privateIndex.objectBytes / 2 ** 20).toFixed(1)} MiB object) p50 / p99 | ${privateIndex.coldMs.p50} / ${privateIndex.coldMs.p99} ms (first load in a fresh process, JIT cold: ${privateIndex.coldMs.firstInProcessMs} ms) | load ${privateIndex.coldMs.load1m} | < 50 ms |`,
       `| private index warm hybrid p50 / p99 | ${privateIndex.warmHybridMs.p50} / ${privateIndex.warmHybridMs.p99} ms | load ${privateIndex.warmHybridMs.load1m} | < 5 ms |`,
       `| private index warm hybrid + bookId filter p50 / p99 | ${privateIndex.warmFilteredMs.p50} / ${privateIndex.warmFilteredMs.p99} ms | | |`,
       '',
