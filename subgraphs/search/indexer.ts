@@ -15,6 +15,9 @@ import type { Chunk, Chunker, Embedder, SparseEncoder } from './ports.js';
 import type { BookIndexDoc, SearchStore } from './store.js';
 
 /** Payload keys filters use (both vector backends index them). */
+/** How often a long book's indexing records a durable resume point. */
+const CHECKPOINT_INTERVAL_MS = 30_000;
+
 export const PARAGRAPH_PAYLOAD_INDEXES = ['bookId', 'revision', 'lang', 'authors', 'paragraphIds'] as const;
 
 /** Chunks embedded per call: large enough to amortise an HTTP embedder, small enough to report progress. */
@@ -117,13 +120,21 @@ export class BookIndexer {
       chunksIndexed: resumeFrom,
       error: null,
     });
+    let checkpointAt = Date.now();
     for (let start = resumeFrom; start < chunks.length; start += EMBED_BATCH) {
       signal?.throwIfAborted();
       const batch = chunks.slice(start, start + EMBED_BATCH);
       await this.upsertChunks(content, batch, signal);
       const done = start + batch.length;
-      await store.books.updateOne({ _id: bookId, revisionId }, { $set: { chunksIndexed: done, updatedAt: new Date() } });
       this.options.onProgress?.({ bookId, chunksIndexed: done, chunksTotal: chunks.length });
+      // A resume point may only name points that are durable, and the embedded store persists at
+      // flush (which rewrites the collection): so checkpoint long books now and then, not per batch.
+      // A crash between checkpoints re-indexes from the last one; upserts are idempotent.
+      if (done < chunks.length && Date.now() - checkpointAt >= CHECKPOINT_INTERVAL_MS) {
+        await this.options.vectors.flush();
+        await store.books.updateOne({ _id: bookId, revisionId }, { $set: { chunksIndexed: done, updatedAt: new Date() } });
+        checkpointAt = Date.now();
+      }
     }
     // The new revision is complete: only now do the old revision's points go, so search never goes blank.
     await this.options.vectors.delete(this.options.collection, { must: [{ key: 'bookId', match: bookId }], mustNot: [{ key: 'revision', match: revisionId }] });
