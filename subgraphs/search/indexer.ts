@@ -14,10 +14,10 @@ import type { CatalogClient, RevisionContent } from './catalogClient.js';
 import type { Chunk, Chunker, Embedder, SparseEncoder } from './ports.js';
 import type { BookIndexDoc, SearchStore } from './store.js';
 
-/** Payload keys filters use (both vector backends index them). */
 /** How often a long book's indexing records a durable resume point. */
 const CHECKPOINT_INTERVAL_MS = 30_000;
 
+/** Payload keys filters use (both vector backends index them). */
 export const PARAGRAPH_PAYLOAD_INDEXES = ['bookId', 'revision', 'lang', 'authors', 'paragraphIds'] as const;
 
 /** Chunks embedded per call: large enough to amortise an HTTP embedder, small enough to report progress. */
