@@ -31,7 +31,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import type { Caller } from '../lib/identity.js';
+import type { CredentialCaller } from '../lib/identity.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
@@ -180,7 +180,7 @@ async function waitFor(check: () => Promise<boolean>, what: string, seconds = 12
 }
 
 /** Demo data for the federated and per-user queries: readers with reviews, one reader with a full shelf. */
-async function seed(gateway: string): Promise<{ token: string; caller: Omit<Caller, 'clientAddress'> }> {
+async function seed(gateway: string): Promise<{ token: string; caller: CredentialCaller }> {
   const books = (await must(gateway, '{ books(first: 100) { edges { node { id } } } }')).books.edges.map((e: { node: { id: string } }) => e.node.id) as string[];
   if (books.length < 6) throw new Error(`expected the 6 demo books, got ${books.length}`);
   const register = async (username: string): Promise<{ token: string; id: string }> => {

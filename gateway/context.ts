@@ -29,5 +29,5 @@ export interface GatewayContext extends BaseContext {
 
 /** Everything in a Caller that a subgraph can see, as one string: two callers with the same key are indistinguishable downstream. */
 export function identityKeyOf(caller: Caller): string {
-  return [caller.userId ?? '', caller.roles.join(','), caller.sessionId ?? '', caller.partnerId ?? '', caller.scopes.join(','), caller.clientAddress].join('\n');
+  return [caller.userId ?? '', caller.roles.join(','), caller.sessionId ?? '', caller.partnerId ?? '', caller.scopes.join(','), caller.clientAddress, caller.territory ?? ''].join('\n');
 }

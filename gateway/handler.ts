@@ -13,7 +13,7 @@ import type { Logger } from '../lib/logger.js';
 import { identityKeyOf, type GatewayContext } from './context.js';
 import { errorResponse, type ErrorResponse } from './errors.js';
 import type { Authenticator } from './plugins/auth.js';
-import type { ClientAddressResolver } from './plugins/clientAddress.js';
+import type { ClientAddressResolver, TerritoryResolver } from './plugins/clientAddress.js';
 import type { HealthCheck } from './plugins/health.js';
 import type { InflightDedup, SharedResponse } from './plugins/inflightDedup.js';
 import type { LoadShedder } from './plugins/loadShedding.js';
@@ -34,6 +34,7 @@ export interface HandlerDeps {
   readonly maxStaffBodyBytes: number;
   readonly auth: Authenticator;
   readonly clientAddress: ClientAddressResolver;
+  readonly territory: TerritoryResolver;
   readonly rateLimiter: RateLimiter;
   readonly trustedDocuments: TrustedDocuments;
   readonly dedup: InflightDedup | undefined;
@@ -180,7 +181,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       // Identity comes only from our own resolution, never from a client's x-folio-* headers.
       for (const name of Object.keys(req.headers)) if (name.startsWith('x-folio-')) delete req.headers[name];
       // Authenticated from headers before the body is read: the body limit depends on the caller.
-      const { caller, rateLimit } = await deps.auth.authenticate(req.headers, deps.clientAddress(req));
+      const { caller, rateLimit } = await deps.auth.authenticate(req.headers, { clientAddress: deps.clientAddress(req), territory: deps.territory(req) });
       let rawKey: string;
       let body: GraphQLBody;
       if (method === 'GET') {

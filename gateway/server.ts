@@ -15,7 +15,7 @@ import { formatGatewayError } from './errors.js';
 import { createRequestHandler } from './handler.js';
 import { apq } from './plugins/apq.js';
 import { createAuthenticator } from './plugins/auth.js';
-import { createClientAddressResolver } from './plugins/clientAddress.js';
+import { createClientAddressResolver, createTerritoryResolver } from './plugins/clientAddress.js';
 import { createHealthCheck } from './plugins/health.js';
 import { createInflightDedup } from './plugins/inflightDedup.js';
 import { introspectionPlugin } from './plugins/introspection.js';
@@ -121,6 +121,7 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
     maxStaffBodyBytes: settings.maxStaffBodyBytes,
     auth: createAuthenticator({ secret: config.internalSecret, authUrl, cacheSeconds: settings.authCacheSeconds }),
     clientAddress: createClientAddressResolver({ trustedProxies: settings.trustedProxies }),
+    territory: createTerritoryResolver({ trustedProxies: settings.trustedProxies, header: settings.territoryHeader }),
     rateLimiter: createRateLimiter({ user: settings.rateLimitUser, address: settings.rateLimitAddress, redis, metrics }),
     trustedDocuments: createTrustedDocuments({ load: loadFromAccounts(config.internalSecret, authUrl) }),
     dedup: dedup ? createInflightDedup() : undefined,

@@ -9,7 +9,7 @@ import { composeServices } from '@apollo/composition';
 import { ApolloServer, HeaderMap } from '@apollo/server';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse, type GraphQLSchema } from 'graphql';
-import { ANONYMOUS, verifyIdentity, type Caller } from '../lib/identity.js';
+import { ANONYMOUS, verifyIdentity, type Caller, type CredentialCaller } from '../lib/identity.js';
 import { verifyInternalRequest } from '../lib/internalAuth.js';
 import { loadConfig, type RateSpec } from '../lib/config.js';
 import { startGateway, type RunningGateway } from './server.js';
@@ -208,7 +208,7 @@ export function composeSupergraph(defs: ReadonlyArray<TestSubgraphDef & { readon
 }
 
 export interface StubAccount {
-  readonly caller: Omit<Caller, 'clientAddress'>;
+  readonly caller: CredentialCaller;
   readonly rateLimit?: RateSpec;
 }
 

@@ -141,6 +141,17 @@ const schema = z.object({
       }
       return entries;
     }),
+  /**
+   * Request header in which a CDN/load balancer names the client's country (`cf-ipcountry`), read
+   * only on requests from FOLIO_GATEWAY_TRUSTED_PROXIES. @default none (no territory)
+   */
+  FOLIO_GATEWAY_TERRITORY_HEADER: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .regex(/^$|^[a-z0-9-]{1,64}$/, 'expected a header name such as cf-ipcountry')
+    .optional()
+    .transform((v) => v || undefined),
 });
 
 export type RawConfig = z.infer<typeof schema>;
@@ -200,6 +211,8 @@ export interface GatewaySettings {
   readonly workers: number;
   /** Addresses/CIDRs whose X-Forwarded-For is believed (validated by isAddressOrCidr). */
   readonly trustedProxies: readonly string[];
+  /** Header (lower case) carrying the client's ISO country code, believed from trusted proxies only. */
+  readonly territoryHeader: string | undefined;
 }
 
 /** `192.0.2.1`, `2001:db8::1`, `10.0.0.0/8` or `2001:db8::/32`. */
@@ -301,6 +314,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FolioConfig {
       authUrl: raw.FOLIO_GATEWAY_AUTH_URL,
       workers: raw.FOLIO_GATEWAY_WORKERS,
       trustedProxies: raw.FOLIO_GATEWAY_TRUSTED_PROXIES,
+      territoryHeader: raw.FOLIO_GATEWAY_TERRITORY_HEADER,
     },
   };
 }

@@ -21,7 +21,15 @@ export interface Caller {
   readonly scopes: readonly string[];
   /** Client address as seen by the gateway (for per-address limits in subgraphs). */
   readonly clientAddress: string;
+  /**
+   * Where the caller is, ISO 3166-1 alpha-2 upper case (`DE`), as a trusted CDN/load balancer told
+   * the gateway; null when unknown. Licences restricted to territories need it.
+   */
+  readonly territory: string | null;
 }
+
+/** What a credential alone determines (accounts resolves it); where the request came from is added by the gateway. */
+export type CredentialCaller = Omit<Caller, 'clientAddress' | 'territory'>;
 
 export const ANONYMOUS: Caller = Object.freeze({
   userId: null,
@@ -30,6 +38,7 @@ export const ANONYMOUS: Caller = Object.freeze({
   partnerId: null,
   scopes: [],
   clientAddress: 'unknown',
+  territory: null,
 });
 
 export const IDENTITY_HEADERS = {
@@ -39,6 +48,7 @@ export const IDENTITY_HEADERS = {
   partnerId: 'x-folio-partner-id',
   scopes: 'x-folio-scopes',
   clientAddress: 'x-folio-client-address',
+  territory: 'x-folio-territory',
   expires: 'x-folio-identity-expires',
   signature: 'x-folio-identity-signature',
   requestId: 'x-request-id',
@@ -64,6 +74,7 @@ function canonical(fields: Record<string, string>): string {
     fields.partnerId,
     fields.scopes,
     fields.clientAddress,
+    fields.territory,
     fields.expires,
   ].join('\n');
 }
@@ -76,8 +87,18 @@ function fieldsOf(caller: Caller, expires: number): Record<string, string> {
     partnerId: caller.partnerId ?? '',
     scopes: caller.scopes.join(','),
     clientAddress: caller.clientAddress.replace(/[\r\n]/g, ''),
+    territory: territoryOf(caller.territory) ?? '',
     expires: String(expires),
   };
+}
+
+const TERRITORY = /^[A-Z]{2}$/;
+
+/** `de` → `DE`; anything that is not two letters → null (an unknown territory, never a guessed one). */
+export function territoryOf(value: string | null | undefined): string | null {
+  if (typeof value !== 'string') return null;
+  const upper = value.trim().toUpperCase();
+  return TERRITORY.test(upper) ? upper : null;
 }
 
 function sign(secret: string, payload: string): string {
@@ -94,6 +115,7 @@ export function signIdentity(caller: Caller, secret: string, now = Date.now()): 
     [IDENTITY_HEADERS.partnerId]: fields.partnerId!,
     [IDENTITY_HEADERS.scopes]: fields.scopes!,
     [IDENTITY_HEADERS.clientAddress]: fields.clientAddress!,
+    [IDENTITY_HEADERS.territory]: fields.territory!,
     [IDENTITY_HEADERS.expires]: fields.expires!,
     [IDENTITY_HEADERS.signature]: sign(secret, canonical(fields)),
   };
@@ -113,6 +135,7 @@ export function verifyIdentity(headers: HeaderBag, secret: string, now = Date.no
     partnerId: readHeader(headers, IDENTITY_HEADERS.partnerId) ?? '',
     scopes: readHeader(headers, IDENTITY_HEADERS.scopes) ?? '',
     clientAddress: readHeader(headers, IDENTITY_HEADERS.clientAddress) ?? '',
+    territory: readHeader(headers, IDENTITY_HEADERS.territory) ?? '',
     expires: expiresRaw,
   };
   const expected = Buffer.from(sign(secret, canonical(fields)));
@@ -128,6 +151,7 @@ export function verifyIdentity(headers: HeaderBag, secret: string, now = Date.no
       partnerId: fields.partnerId || null,
       scopes: fields.scopes ? fields.scopes.split(',') : [],
       clientAddress: fields.clientAddress || 'unknown',
+      territory: territoryOf(fields.territory),
     },
   };
 }

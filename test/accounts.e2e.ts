@@ -123,14 +123,14 @@ describe('subgraphs trust only the gateway', () => {
 
   it('refuses identity headers signed with another secret', async () => {
     const victim = await registerUser(platform.gateway);
-    const forged = signIdentity({ userId: victim.id, roles: ['ADMIN'], sessionId: null, partnerId: null, scopes: [], clientAddress: '1.2.3.4' }, 'not-the-real-secret-not-the-real-secret');
+    const forged = signIdentity({ userId: victim.id, roles: ['ADMIN'], sessionId: null, partnerId: null, scopes: [], clientAddress: '1.2.3.4', territory: null }, 'not-the-real-secret-not-the-real-secret');
     const response = await graphql(platform.services.accounts!.url, ME, {}, { headers: forged });
     expect(errorCodes(response)).toEqual(['UNAUTHENTICATED']);
   });
 
   it('accepts correctly signed identity headers (the gateway path)', async () => {
     const user = await registerUser(platform.gateway);
-    const signed = signIdentity({ userId: user.id, roles: ['READER'], sessionId: null, partnerId: null, scopes: [], clientAddress: '127.0.0.1' }, platform.config.internalSecret);
+    const signed = signIdentity({ userId: user.id, roles: ['READER'], sessionId: null, partnerId: null, scopes: [], clientAddress: '127.0.0.1', territory: null }, platform.config.internalSecret);
     const response = await mustQuery(platform.services.accounts!.url, ME, {}, { headers: signed });
     expect(response.me.id).toBe(user.id);
   });

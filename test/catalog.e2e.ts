@@ -5,6 +5,8 @@ import { buildEpub } from '../subgraphs/catalog/epub/build.js';
 import { FIXTURE_BOOK } from '../subgraphs/catalog/epub/fixtures.js';
 import { DownloadSigner } from '../subgraphs/catalog/downloads.js';
 import { signIdentity, type Caller } from '../lib/identity.js';
+import { callInternal } from '../lib/internalAuth.js';
+import { startGateway } from '../gateway/server.js';
 import { registerEditor, registerUser, type TestUser } from './kit/accounts.js';
 import { CATALOG_TEST_ENV, createBook, createPublishedBook, PUBLISH_BOOK, SET_LICENSE, uploadEpub, waitForJob } from './kit/catalog.js';
 import { errorCodes, graphql, mustQuery, startTestPlatform, type TestPlatform } from './kit/platform.js';
@@ -33,7 +35,10 @@ describe('catalog e2e', () => {
   let reader: TestUser;
 
   beforeAll(async () => {
-    platform = await startTestPlatform({ env: { ...CATALOG_TEST_ENV } });
+    // The test client plays the CDN: it connects from 127.0.0.1 and names its country in x-test-country.
+    platform = await startTestPlatform({
+      env: { ...CATALOG_TEST_ENV, FOLIO_GATEWAY_TRUSTED_PROXIES: '127.0.0.1,::1', FOLIO_GATEWAY_TERRITORY_HEADER: 'x-test-country' },
+    });
     gw = platform.gateway;
     editor = await registerEditor(gw);
     reader = await registerUser(gw);
@@ -169,7 +174,7 @@ describe('catalog e2e', () => {
       for (const m of text.matchAll(/folio_catalog_store_reads_total\{[^}]*kind="(\w+)"[^}]*\} (\d+)/g)) out[m[1]!] = Number(m[2]);
       return out;
     };
-    const staff: Caller = { userId: editor.id, roles: ['READER', 'EDITOR'], sessionId: null, partnerId: null, scopes: [], clientAddress: 'test' };
+    const staff: Caller = { userId: editor.id, roles: ['READER', 'EDITOR'], sessionId: null, partnerId: null, scopes: [], clientAddress: 'test', territory: null };
     const before = await reads();
     // What the gateway sends when another subgraph (a bookshelf) returns 100 Book references.
     const response = await fetch(catalogUrl, {
@@ -184,5 +189,48 @@ describe('catalog e2e', () => {
     expect(body.data._entities.map((b) => b.id)).toEqual(ids);
     const after = await reads();
     expect((after.books ?? 0) - (before.books ?? 0)).toBe(1);
+  });
+
+  it('opens a territory-licensed book only to callers a trusted proxy places there', async () => {
+    const { bookId } = await createPublishedBook(gw, editor.token, undefined, { title: 'Only in Germany' });
+    await mustQuery(gw, SET_LICENSE, { input: { bookId, territories: ['DE'] } }, { token: editor.token });
+    const Q = `query($id: ID!) { book(id: $id) { id title download { url } } }`;
+    const from = (country?: string): { token: string; headers: Record<string, string> } => ({
+      token: reader.token,
+      headers: country ? { 'x-test-country': country } : {},
+    });
+
+    // Same query text each time: the response cache must not hand Germany's answer to France.
+    const inGermany = await mustQuery(gw, Q, { id: bookId }, from('de'));
+    expect(inGermany.book).toMatchObject({ id: bookId, title: 'Only in Germany' });
+    expect(await status(inGermany.book.download.url)).toBe(200);
+    expect((await mustQuery(gw, Q, { id: bookId }, from('FR'))).book).toBeNull();
+    expect((await mustQuery(gw, Q, { id: bookId }, from())).book).toBeNull();
+    expect((await mustQuery(gw, Q, { id: bookId }, from('Germany'))).book).toBeNull();
+    expect((await graphql(gw, `query($id: ID!) { book(id: $id) { id } }`, { id: bookId }, { headers: { 'x-test-country': 'DE' } })).data?.book).toEqual({ id: bookId });
+
+    // Search and ugc ask catalog with the caller's territory.
+    const catalogBase = platform.services.catalog!.url.replace(/\/graphql$/, '');
+    const readable = (territory: string | null) =>
+      callInternal<{ readable: string[] }>(platform.config.internalSecret, catalogBase, 'POST', '/internal/books/readable', {
+        bookIds: [bookId],
+        partnerId: null,
+        userId: reader.id,
+        roles: ['READER'],
+        territory,
+      });
+    expect((await readable('DE')).readable).toEqual([bookId]);
+    expect((await readable('FR')).readable).toEqual([]);
+    expect((await readable(null)).readable).toEqual([]);
+
+    // A gateway that trusts no proxy ignores the header: a client cannot choose its territory.
+    const subgraphUrls = Object.fromEntries(Object.entries(platform.services).map(([name, service]) => [name, service!.url]));
+    const config = platform.config;
+    const untrusting = await startGateway({ ...config, gatewayPort: 0, gateway: { ...config.gateway, trustedProxies: [] } }, { subgraphUrls });
+    try {
+      expect((await mustQuery(untrusting.url, Q, { id: bookId }, from('DE'))).book).toBeNull();
+    } finally {
+      await untrusting.stop();
+    }
   });
 });

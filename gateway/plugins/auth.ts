@@ -10,7 +10,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { LRUCache } from 'lru-cache';
 import { callInternal } from '../../lib/internalAuth.js';
 import { FolioError } from '../../lib/errors.js';
-import { ANONYMOUS, ROLES, type Caller, type Role } from '../../lib/identity.js';
+import { ANONYMOUS, ROLES, type Caller, type CredentialCaller, type Role } from '../../lib/identity.js';
 import type { RateSpec } from '../../lib/config.js';
 
 export interface AuthOptions {
@@ -34,18 +34,21 @@ export interface Authenticated {
 
 /** The contract of accounts' resolve endpoint. */
 export interface ResolveResponse {
-  readonly caller: Omit<Caller, 'clientAddress'> | null;
+  readonly caller: CredentialCaller | null;
   readonly error?: 'UNAUTHENTICATED';
   readonly rateLimit?: RateSpec;
 }
 
-type Resolution = { ok: true; caller: Omit<Caller, 'clientAddress'>; rateLimit: RateSpec | undefined } | { ok: false };
+type Resolution = { ok: true; caller: CredentialCaller; rateLimit: RateSpec | undefined } | { ok: false };
 
 const TOKEN = /^[\x21-\x7e]{1,2048}$/;
 const BEARER = /^Bearer +([\x21-\x7e]{1,2048})$/i;
 
+/** What the gateway knows of where a request came from (clientAddress.ts), not from the credential. */
+export type CallerOrigin = Pick<Caller, 'clientAddress' | 'territory'>;
+
 export interface Authenticator {
-  authenticate(headers: IncomingHttpHeaders, clientAddress: string): Promise<Authenticated>;
+  authenticate(headers: IncomingHttpHeaders, origin: CallerOrigin): Promise<Authenticated>;
 }
 
 export function createAuthenticator(options: AuthOptions): Authenticator {
@@ -66,10 +69,10 @@ export function createAuthenticator(options: AuthOptions): Authenticator {
   }
 
   return {
-    async authenticate(headers, clientAddress) {
+    async authenticate(headers, origin) {
       const authorization = headers.authorization;
       const apiKey = headers['x-api-key'];
-      if (authorization === undefined && apiKey === undefined) return { caller: { ...ANONYMOUS, clientAddress }, rateLimit: undefined };
+      if (authorization === undefined && apiKey === undefined) return { caller: { ...ANONYMOUS, ...origin }, rateLimit: undefined };
       if (authorization !== undefined && apiKey !== undefined) {
         throw new FolioError('UNAUTHENTICATED', 'Send either a bearer token or an API key, not both.');
       }
@@ -85,7 +88,7 @@ export function createAuthenticator(options: AuthOptions): Authenticator {
       if (!resolution.ok) {
         throw new FolioError('UNAUTHENTICATED', authorization !== undefined ? 'The session token is invalid or expired; sign in again.' : 'The API key is invalid or revoked.');
       }
-      return { caller: { ...resolution.caller, clientAddress }, rateLimit: resolution.rateLimit };
+      return { caller: { ...resolution.caller, clientAddress: origin.clientAddress, territory: origin.territory }, rateLimit: resolution.rateLimit };
     },
   };
 }
@@ -105,7 +108,7 @@ async function resolveRemote(options: AuthOptions, body: { token?: string; apiKe
 }
 
 // Accounts is trusted, but its answer still goes into signed headers: keep it to the shape they carry.
-function sanitizeCaller(raw: Omit<Caller, 'clientAddress'>): Omit<Caller, 'clientAddress'> {
+function sanitizeCaller(raw: CredentialCaller): CredentialCaller {
   const str = (v: unknown): string | null => (typeof v === 'string' && v.length > 0 && v.length <= 200 && !/[\r\n,]/.test(v) ? v : null);
   const roles = Array.isArray(raw.roles) ? raw.roles.filter((r): r is Role => (ROLES as readonly string[]).includes(r)) : [];
   const scopes = Array.isArray(raw.scopes) ? raw.scopes.map(str).filter((s): s is string => s !== null) : [];

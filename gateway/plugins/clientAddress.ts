@@ -4,9 +4,14 @@
  * read right to left, skipping hops that are trusted proxies, and the first untrusted address wins
  * (as proxy-addr/express `trust proxy` do): a client can prepend anything it likes, but it cannot
  * forge the entries our own proxies appended. CIDR matching is node:net's BlockList.
+ *
+ * The caller's territory (for territory-restricted licences) comes the same way: from a header a
+ * CDN/load balancer sets (`cf-ipcountry`), believed only when the socket peer is a trusted proxy,
+ * so a client talking to the gateway directly cannot choose where it is.
  */
 import type { IncomingMessage } from 'node:http';
 import { BlockList, isIP } from 'node:net';
+import { territoryOf } from '../../lib/identity.js';
 
 export interface ClientAddressOptions {
   /** Addresses or CIDRs (`10.0.0.0/8`, `::1`) whose X-Forwarded-For is believed. @default [] */
@@ -24,11 +29,7 @@ function normalize(address: string): string {
   return MAPPED_V4.exec(address)?.[1] ?? address;
 }
 
-export function createClientAddressResolver(options: ClientAddressOptions = {}): ClientAddressResolver {
-  const trusted = options.trustedProxies ?? [];
-  const maxHops = options.maxHops ?? 16;
-  if (trusted.length === 0) return (req) => normalize(req.socket.remoteAddress ?? 'unknown');
-
+function trustedMatcher(trusted: readonly string[]): (address: string) => boolean {
   const list = new BlockList();
   for (const entry of trusted) {
     const [address, prefix] = entry.split('/') as [string, string | undefined];
@@ -36,10 +37,17 @@ export function createClientAddressResolver(options: ClientAddressOptions = {}):
     if (prefix === undefined) list.addAddress(address, type);
     else list.addSubnet(address, Number(prefix), type);
   }
-  const isTrusted = (address: string): boolean => {
+  return (address) => {
     const family = isIP(address);
     return family !== 0 && list.check(address, family === 6 ? 'ipv6' : 'ipv4');
   };
+}
+
+export function createClientAddressResolver(options: ClientAddressOptions = {}): ClientAddressResolver {
+  const trusted = options.trustedProxies ?? [];
+  const maxHops = options.maxHops ?? 16;
+  if (trusted.length === 0) return (req) => normalize(req.socket.remoteAddress ?? 'unknown');
+  const isTrusted = trustedMatcher(trusted);
 
   return (req) => {
     let address = normalize(req.socket.remoteAddress ?? 'unknown');
@@ -58,5 +66,28 @@ export function createClientAddressResolver(options: ClientAddressOptions = {}):
       if (!isTrusted(hop)) return hop;
     }
     return address;
+  };
+}
+
+export interface TerritoryOptions {
+  /** Addresses or CIDRs of the proxies allowed to say where a client is. @default [] */
+  readonly trustedProxies?: readonly string[];
+  /** Request header carrying the ISO 3166-1 alpha-2 code (`cf-ipcountry`); unset = no territory. */
+  readonly header?: string | undefined;
+}
+
+export type TerritoryResolver = (req: IncomingMessage) => string | null;
+
+/** The caller's territory from a trusted proxy's header, or null (unknown: territory-restricted books stay closed). */
+export function createTerritoryResolver(options: TerritoryOptions = {}): TerritoryResolver {
+  const header = options.header?.toLowerCase();
+  const trusted = options.trustedProxies ?? [];
+  if (!header || trusted.length === 0) return () => null;
+  const isTrusted = trustedMatcher(trusted);
+  return (req) => {
+    if (!isTrusted(normalize(req.socket.remoteAddress ?? ''))) return null;
+    const value = req.headers[header];
+    // Repeated headers are ambiguous: refuse rather than pick one.
+    return typeof value === 'string' ? territoryOf(value) : null;
   };
 }

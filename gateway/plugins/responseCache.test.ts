@@ -15,6 +15,18 @@ describe('response cache', () => {
     expect(cache.get('k', caller('u1', ['ADMIN']))).toBeUndefined();
   });
 
+  it('keeps answers per territory (licences open books in some territories only)', () => {
+    const cache = createResponseCache();
+    const inGermany = { ...caller('u1', ['READER']), territory: 'DE' };
+    expect(cache.maybeStore('k', inGermany, response('max-age=60, public'), 'query')).toBe(true);
+    expect(cache.maybeStore('p', inGermany, response('max-age=60, private'), 'query')).toBe(true);
+    expect(cache.get('k', inGermany)).toBeDefined();
+    for (const elsewhere of [{ ...inGermany, territory: 'FR' }, { ...inGermany, territory: null }]) {
+      expect(cache.get('k', elsewhere)).toBeUndefined();
+      expect(cache.get('p', elsewhere)).toBeUndefined();
+    }
+  });
+
   it('keeps PRIVATE responses per user and never stores them for anonymous callers', () => {
     const cache = createResponseCache();
     expect(cache.maybeStore('k', caller('u1'), response('max-age=60, private'), 'query')).toBe(true);

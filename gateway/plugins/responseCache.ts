@@ -3,7 +3,8 @@
  * plugin folds every subgraph's hint into the operation's policy and emits it as the response's
  * `cache-control` header; only error-free query responses with a positive max-age are stored:
  * - PUBLIC responses are shared, but still keyed by the caller's role class (anonymous, reader,
- *   staff, partner) so a wrongly hinted role-dependent field cannot cross roles;
+ *   staff, partner) so a wrongly hinted role-dependent field cannot cross roles, and by territory
+ *   (licences open a book in some territories only);
  * - PRIVATE responses are stored per signed-in user only (never for anonymous callers) and are
  *   therefore never served to another user.
  * Entries live max-age seconds (at most `maxTtlSeconds`) in a byte-bounded LRU.
@@ -40,8 +41,8 @@ export function createResponseCache(options: ResponseCacheOptions = {}): Respons
     sizeCalculation: (value, key) => value.body.length + key.length + 200,
   });
   const maxTtl = (options.maxTtlSeconds ?? 300) * 1000;
-  const publicKey = (key: string, caller: Caller): string => `P\n${roleClass(caller)}\n${key}`;
-  const privateKey = (key: string, caller: Caller): string | undefined => (caller.userId ? `U\n${caller.userId}\n${key}` : undefined);
+  const publicKey = (key: string, caller: Caller): string => `P\n${roleClass(caller)}\n${caller.territory ?? ''}\n${key}`;
+  const privateKey = (key: string, caller: Caller): string | undefined => (caller.userId ? `U\n${caller.userId}\n${caller.territory ?? ''}\n${key}` : undefined);
 
   return {
     get(requestKey, caller) {

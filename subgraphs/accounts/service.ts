@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { ObjectId } from 'mongodb';
 import { parse } from 'graphql';
 import { badInput, conflict, FolioError, notFound, unauthenticated } from '../../lib/errors.js';
-import { requireRole, requireUser, ROLES, type Caller, type Role } from '../../lib/identity.js';
+import { requireRole, requireUser, ROLES, type Caller, type CredentialCaller, type Role } from '../../lib/identity.js';
 import { isDuplicateKeyError } from '../../lib/storage/index.js';
 import type { Logger } from '../../lib/logger.js';
 import { LoginThrottle } from './loginThrottle.js';
@@ -83,7 +83,7 @@ export interface IssuedSession {
 }
 
 export interface ResolvedCaller {
-  readonly caller: Omit<Caller, 'clientAddress'>;
+  readonly caller: CredentialCaller;
   readonly rateLimit?: { readonly points: number; readonly durationSeconds: number };
 }
 

@@ -17,6 +17,7 @@ export const SYSTEM_CALLER: Caller = Object.freeze({
   partnerId: null,
   scopes: [] as string[],
   clientAddress: 'internal',
+  territory: null,
 });
 
 export interface BulkDeps {

@@ -23,15 +23,23 @@ export interface SignedDownload {
   readonly expiresAt: Date;
 }
 
-/** `u:<userId>` or `p:<partnerId>`: who the link was issued to. */
-export const subjectOf = (reader: Pick<Reader, 'userId' | 'partnerId'>): string | null =>
-  reader.partnerId ? `p:${reader.partnerId}` : reader.userId ? `u:${reader.userId}` : null;
+/**
+ * `u:<userId>` or `p:<partnerId>`, plus `~<territory>` when known: who the link was issued to and
+ * where they were (signed with the link, so the serving check sees the territory the caller had).
+ */
+export function subjectOf(reader: Pick<Reader, 'userId' | 'partnerId' | 'territory'>): string | null {
+  const who = reader.partnerId ? `p:${reader.partnerId}` : reader.userId ? `u:${reader.userId}` : null;
+  return who && reader.territory ? `${who}~${reader.territory}` : who;
+}
+
+const TERRITORY_SUFFIX = /~([A-Z]{2})$/;
 
 function readerOfSubject(subject: string): Reader | null {
-  const id = subject.slice(2);
+  const territory = TERRITORY_SUFFIX.exec(subject)?.[1] ?? null;
+  const id = (territory ? subject.slice(0, -3) : subject).slice(2);
   if (!id || id.length > 100) return null;
-  if (subject.startsWith('u:')) return { userId: id, partnerId: null, roles: [], territory: null };
-  if (subject.startsWith('p:')) return { userId: null, partnerId: id, roles: [], territory: null };
+  if (subject.startsWith('u:')) return { userId: id, partnerId: null, roles: [], territory };
+  if (subject.startsWith('p:')) return { userId: null, partnerId: id, roles: [], territory };
   return null;
 }
 

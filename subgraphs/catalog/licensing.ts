@@ -8,8 +8,9 @@
  *   the caller's territory is in its territories (empty = worldwide).
  * - A partner integration additionally needs its key id in the license's partnerIds: a book
  *   without a license is served to app users only.
- * - The caller's territory is unknown today (the gateway forwards none), and a territory-restricted
- *   license then fails closed. TODO: waits for the gateway to sign a GeoIP territory into the identity.
+ * - The caller's territory is what the gateway signed into the identity (from a trusted CDN/load
+ *   balancer header, gateway/plugins/clientAddress.ts); when unknown, a territory-restricted license
+ *   fails closed.
  */
 import type { Filter } from '../../lib/storage/types.js';
 import type { BookDoc, LicenseDoc } from './store.js';

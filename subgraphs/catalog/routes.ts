@@ -11,6 +11,8 @@ const readableBody = z.object({
   partnerId: z.string().max(100).nullable(),
   userId: z.string().max(100).nullable(),
   roles: z.array(z.string().max(20)).max(10),
+  // Optional so a caller built before territories still gets the old answer (no territory).
+  territory: z.string().regex(/^[A-Z]{2}$/).nullable().optional(),
 });
 
 async function jsonBody<T>(body: () => Promise<Buffer>, schema: z.ZodType<T>, expected: string): Promise<T> {
@@ -77,8 +79,13 @@ export function internalRoutes(service: CatalogService): Route[] {
       internal: true,
       maxBodyBytes: 256 * 1024,
       async handle({ res, body }) {
-        const input = await jsonBody(body, readableBody, '{ bookIds, partnerId, userId, roles }');
-        const readable = await service.readable(input.bookIds, { userId: input.userId, partnerId: input.partnerId, roles: input.roles, territory: null });
+        const input = await jsonBody(body, readableBody, '{ bookIds, partnerId, userId, roles, territory }');
+        const readable = await service.readable(input.bookIds, {
+          userId: input.userId,
+          partnerId: input.partnerId,
+          roles: input.roles,
+          territory: input.territory ?? null,
+        });
         sendJson(res, 200, { readable });
       },
     },

@@ -13,7 +13,7 @@ import { openCatalog, type CatalogRuntime } from './index.js';
 import { createLoaders } from './loaders.js';
 import { decodeEpubBase64, readerOf } from './service.js';
 
-const caller = (over: Partial<Caller>): Caller => ({ userId: null, roles: [], sessionId: null, partnerId: null, scopes: [], clientAddress: 'test', ...over });
+const caller = (over: Partial<Caller>): Caller => ({ userId: null, roles: [], sessionId: null, partnerId: null, scopes: [], clientAddress: 'test', territory: null, ...over });
 const editor = caller({ userId: 'editor-1', roles: ['READER', 'EDITOR'] });
 const reader = caller({ userId: 'reader-1', roles: ['READER'] });
 const partner = caller({ partnerId: 'key-1' });

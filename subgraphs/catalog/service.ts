@@ -69,8 +69,8 @@ export interface BookFilter {
   readonly status?: BookStatus | null;
 }
 
-/** The caller as the licensing rules see it (the territory is not known yet: see licensing.ts). */
-export const readerOf = (caller: Caller): Reader => ({ userId: caller.userId, partnerId: caller.partnerId, roles: caller.roles, territory: null });
+/** The caller as the licensing rules see it (the territory is the one the gateway signed, or null). */
+export const readerOf = (caller: Caller): Reader => ({ userId: caller.userId, partnerId: caller.partnerId, roles: caller.roles, territory: caller.territory });
 
 const escapeRegex = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 

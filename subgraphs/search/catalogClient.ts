@@ -47,6 +47,7 @@ export function httpCatalogClient(secret: string, baseUrl: () => string): Catalo
           partnerId: caller.partnerId,
           userId: caller.userId,
           roles: caller.roles,
+          territory: caller.territory,
         });
         for (const id of readableSchema.parse(raw).readable) readable.add(id);
       }

@@ -68,6 +68,7 @@ export class HttpCatalogApi implements CatalogApi {
       partnerId: caller.partnerId,
       userId: caller.userId,
       roles: caller.roles,
+      territory: caller.territory,
     });
     return new Set(readableResponse.parse(body).readable);
   }
