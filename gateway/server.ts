@@ -110,6 +110,9 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
   // Give Redis a moment to connect so the first requests already share limits; a Redis that is
   // down does not stop the gateway (the in-process insurance limiter covers until it is back).
   if (redis && !(await redisReady(redis, 2000))) logger.warn('redis not ready after 2 s; rate limits are per process until it connects');
+  if (settings.territoryHeader && settings.trustedProxies.length === 0) {
+    logger.warn({ header: settings.territoryHeader }, 'FOLIO_GATEWAY_TERRITORY_HEADER is ignored without FOLIO_GATEWAY_TRUSTED_PROXIES (no caller has a territory)');
+  }
   const shedder = createLoadShedder({ maxInFlight: settings.maxInFlight, maxEventLoopLagMs: settings.maxEventLoopLagMs, metrics });
   let lifecycle: Lifecycle = { state: 'serving' };
 

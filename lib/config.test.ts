@@ -35,4 +35,11 @@ describe('configuration', () => {
     expect(loadConfig({ FOLIO_SERVICE_HOSTS: 'accounts=acc, search=srch' }).serviceHosts).toMatchObject({ accounts: 'acc', search: 'srch', catalog: '127.0.0.1' });
     expect(() => loadConfig({ FOLIO_SERVICE_HOSTS: 'billing=x' })).toThrow(/FOLIO_SERVICE_HOSTS/);
   });
+
+  it('reads the territory header name in lower case, unset by default', () => {
+    expect(loadConfig({}).gateway.territoryHeader).toBeUndefined();
+    expect(loadConfig({ FOLIO_GATEWAY_TERRITORY_HEADER: '' }).gateway.territoryHeader).toBeUndefined();
+    expect(loadConfig({ FOLIO_GATEWAY_TERRITORY_HEADER: ' CF-IPCountry ' }).gateway.territoryHeader).toBe('cf-ipcountry');
+    expect(() => loadConfig({ FOLIO_GATEWAY_TERRITORY_HEADER: 'bad header:' })).toThrow(/FOLIO_GATEWAY_TERRITORY_HEADER/);
+  });
 });
