@@ -35,6 +35,8 @@ export interface HandlerDeps {
   readonly auth: Authenticator;
   readonly clientAddress: ClientAddressResolver;
   readonly territory: TerritoryResolver;
+  /** The territory header when it is honoured: answers then depend on it, so caches must vary on it. */
+  readonly varyOn?: string | undefined;
   readonly rateLimiter: RateLimiter;
   readonly trustedDocuments: TrustedDocuments;
   readonly dedup: InflightDedup | undefined;
@@ -236,6 +238,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
     const started = performance.now();
     const requestId = requestIdOf(req.headers);
     res.setHeader('x-request-id', requestId);
+    if (deps.varyOn) res.setHeader('vary', deps.varyOn);
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);

@@ -125,6 +125,7 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
     auth: createAuthenticator({ secret: config.internalSecret, authUrl, cacheSeconds: settings.authCacheSeconds }),
     clientAddress: createClientAddressResolver({ trustedProxies: settings.trustedProxies }),
     territory: createTerritoryResolver({ trustedProxies: settings.trustedProxies, header: settings.territoryHeader }),
+    varyOn: settings.territoryHeader && settings.trustedProxies.length > 0 ? settings.territoryHeader : undefined,
     rateLimiter: createRateLimiter({ user: settings.rateLimitUser, address: settings.rateLimitAddress, redis, metrics }),
     trustedDocuments: createTrustedDocuments({ load: loadFromAccounts(config.internalSecret, authUrl) }),
     dedup: dedup ? createInflightDedup() : undefined,

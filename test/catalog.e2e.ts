@@ -207,7 +207,10 @@ describe('catalog e2e', () => {
     expect((await mustQuery(gw, Q, { id: bookId }, from('FR'))).book).toBeNull();
     expect((await mustQuery(gw, Q, { id: bookId }, from())).book).toBeNull();
     expect((await mustQuery(gw, Q, { id: bookId }, from('Germany'))).book).toBeNull();
-    expect((await graphql(gw, `query($id: ID!) { book(id: $id) { id } }`, { id: bookId }, { headers: { 'x-test-country': 'DE' } })).data?.book).toEqual({ id: bookId });
+    const anonymousInGermany = await graphql(gw, `query($id: ID!) { book(id: $id) { id } }`, { id: bookId }, { headers: { 'x-test-country': 'DE' } });
+    expect(anonymousInGermany.data?.book).toEqual({ id: bookId });
+    // Answers depend on the territory header, so HTTP caches in front of the gateway must vary on it.
+    expect(anonymousInGermany.headers.get('vary')).toMatch(/x-test-country/i);
 
     // Search and ugc ask catalog with the caller's territory.
     const catalogBase = platform.services.catalog!.url.replace(/\/graphql$/, '');
