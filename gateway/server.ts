@@ -102,6 +102,8 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
     // Never, in any mode: internal details are logged (with the request id), never returned (DESIGN.md).
     includeStacktraceInErrorResponses: false,
     allowBatchedHttpRequests: false,
+    // gateway/main.ts and the launcher own shutdown (drain, then exit); Apollo's own handler would race them.
+    stopOnTerminationSignals: false,
   });
   await apollo.start();
 

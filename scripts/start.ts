@@ -15,16 +15,7 @@ function parseParts(value: string | undefined): PlatformPart[] {
 async function main(): Promise<void> {
   const { config, parts } = configOrExit(() => ({ config: loadConfig(), parts: parseParts(process.env.FOLIO_SERVICES) }));
   const logger = createLogger('folio', config.logLevel);
-  const before = { SIGINT: process.listeners('SIGINT'), SIGTERM: process.listeners('SIGTERM') };
   const platform = await startPlatform(config, logger, parts);
-  // Outside NODE_ENV=test every Apollo Server adds its own SIGINT/SIGTERM handler (stop, then
-  // re-raise the signal). Five of them racing our orderly stop left the process hanging until the
-  // 15 s timer below killed it (exit 1). This launcher owns shutdown: drop the handlers added
-  // while starting the platform.
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    for (const listener of process.listeners(signal)) if (!before[signal].includes(listener)) process.removeListener(signal, listener);
-  }
-
   let stopping = false;
   const shutdown = (signal: string): void => {
     if (stopping) return;
