@@ -10,7 +10,7 @@ import { signIdentity, ANONYMOUS } from '../lib/identity.js';
 import { demoBooks } from '../subgraphs/catalog/demo/index.js';
 import { buildEpub } from '../subgraphs/catalog/epub/build.js';
 import { registerEditor, registerUser } from '../test/kit/accounts.js';
-import { CATALOG_TEST_ENV, createPublishedBook } from '../test/kit/catalog.js';
+import { createPublishedBook } from '../test/kit/catalog.js';
 import { startTestPlatform } from '../test/kit/platform.js';
 import { SEARCH, waitForIndexed } from '../test/kit/search.js';
 
@@ -38,7 +38,7 @@ async function measure(send: () => Promise<Response>): Promise<{ p50: number; p9
 
 async function main(): Promise<void> {
   // The bench is one client making many requests: lift the per-user and per-address limits.
-  const platform = await startTestPlatform({ env: { ...CATALOG_TEST_ENV, FOLIO_GATEWAY_RATE_LIMIT_USER: '1000000/60', FOLIO_GATEWAY_RATE_LIMIT_ADDRESS: '1000000/60' } });
+  const platform = await startTestPlatform({ env: { FOLIO_GATEWAY_RATE_LIMIT_USER: '1000000/60', FOLIO_GATEWAY_RATE_LIMIT_ADDRESS: '1000000/60' } });
   try {
     const editor = await registerEditor(platform.gateway);
     const reader = await registerUser(platform.gateway);

@@ -8,7 +8,7 @@ import { signIdentity, type Caller } from '../lib/identity.js';
 import { callInternal } from '../lib/internalAuth.js';
 import { startGateway } from '../gateway/server.js';
 import { registerEditor, registerUser, type TestUser } from './kit/accounts.js';
-import { CATALOG_TEST_ENV, createBook, createPublishedBook, PUBLISH_BOOK, SET_LICENSE, uploadEpub, waitForJob } from './kit/catalog.js';
+import { createBook, createPublishedBook, PUBLISH_BOOK, SET_LICENSE, uploadEpub, waitForJob } from './kit/catalog.js';
 import { errorCodes, graphql, mustQuery, startTestPlatform, type TestPlatform } from './kit/platform.js';
 
 const BOOK_VIEW = /* GraphQL */ `
@@ -37,7 +37,7 @@ describe('catalog e2e', () => {
   beforeAll(async () => {
     // The test client plays the CDN: it connects from 127.0.0.1 and names its country in x-test-country.
     platform = await startTestPlatform({
-      env: { ...CATALOG_TEST_ENV, FOLIO_GATEWAY_TRUSTED_PROXIES: '127.0.0.1,::1', FOLIO_GATEWAY_TERRITORY_HEADER: 'x-test-country' },
+      env: { FOLIO_GATEWAY_TRUSTED_PROXIES: '127.0.0.1,::1', FOLIO_GATEWAY_TERRITORY_HEADER: 'x-test-country' },
     });
     gw = platform.gateway;
     editor = await registerEditor(gw);

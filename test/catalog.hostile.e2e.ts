@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOSTILE_FIXTURES } from '../subgraphs/catalog/epub/fixtures.js';
 import { registerEditor, registerUser, type TestUser } from './kit/accounts.js';
-import { CATALOG_TEST_ENV, createPublishedBook, uploadEpub, waitForJob } from './kit/catalog.js';
+import { createPublishedBook, uploadEpub, waitForJob } from './kit/catalog.js';
 import { errorCodes, mustQuery, startTestPlatform, type TestPlatform } from './kit/platform.js';
 
 const READ = /* GraphQL */ `
@@ -17,7 +17,7 @@ describe('catalog hostile uploads e2e', () => {
   let before: unknown;
 
   beforeAll(async () => {
-    platform = await startTestPlatform({ env: { ...CATALOG_TEST_ENV } });
+    platform = await startTestPlatform();
     editor = await registerEditor(platform.gateway);
     reader = await registerUser(platform.gateway);
     ({ bookId } = await createPublishedBook(platform.gateway, editor.token));

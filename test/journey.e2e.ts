@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildEpub, type BookSource } from '../subgraphs/catalog/epub/build.js';
 import { loginAdmin, registerEditor, registerUser, type TestUser } from './kit/accounts.js';
-import { CATALOG_TEST_ENV, createBook, PUBLISH_BOOK, SET_LICENSE, uploadEpub, waitForJob } from './kit/catalog.js';
+import { createBook, PUBLISH_BOOK, SET_LICENSE, uploadEpub, waitForJob } from './kit/catalog.js';
 import { errorCodes, eventually, graphql, mustQuery, startTestPlatform, type TestPlatform } from './kit/platform.js';
 import { ADD_TO_SHELF, CREATE_NOTE, UPDATE_PROGRESS, chaptersOf, highlightWords, rangeOf, replaceBookContent, waitForRepair, type ChapterView } from './kit/ugc.js';
 
@@ -61,7 +61,7 @@ const q = <T = Record<string, any>>(token: string | undefined, query: string, va
 const bookIdsOf = (result: Record<string, any>): string[] => result.search.paragraphs.edges.map((e: { node: { book: { id: string } } }) => e.node.book.id);
 
 beforeAll(async () => {
-  platform = await startTestPlatform({ env: { ...CATALOG_TEST_ENV } });
+  platform = await startTestPlatform();
   [editor, alice, bob] = await Promise.all([registerEditor(platform.gateway), registerUser(platform.gateway), registerUser(platform.gateway)]);
 }, 60_000);
 afterAll(async () => platform?.stop());

@@ -9,7 +9,7 @@ import { buildEpub } from '../subgraphs/catalog/epub/build.js';
 import { lighthouseBook } from '../subgraphs/catalog/demo/books.en.js';
 import { teaBook } from '../subgraphs/catalog/demo/books.zh.js';
 import { registerEditor, registerUser, type TestUser } from './kit/accounts.js';
-import { CATALOG_TEST_ENV, createPublishedBook } from './kit/catalog.js';
+import { createPublishedBook } from './kit/catalog.js';
 import { errorCodes, eventually, graphql, mustQuery, startTestPlatform, type TestPlatform } from './kit/platform.js';
 import { ASK, SEARCH_MY_NOTES, searchHits, waitForIndexed } from './kit/search.js';
 
@@ -20,7 +20,7 @@ let bob: TestUser;
 const books: Record<'lighthouse' | 'tea', string> = { lighthouse: '', tea: '' };
 
 beforeAll(async () => {
-  platform = await startTestPlatform({ env: CATALOG_TEST_ENV });
+  platform = await startTestPlatform();
   editor = await registerEditor(platform.gateway);
   [alice, bob] = await Promise.all([registerUser(platform.gateway), registerUser(platform.gateway)]);
   for (const [key, book] of [['lighthouse', lighthouseBook], ['tea', teaBook]] as const) {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildEpub, type BookSource } from '../subgraphs/catalog/epub/build.js';
 import { registerEditor, registerUser, type TestUser } from './kit/accounts.js';
-import { CATALOG_TEST_ENV, createPublishedBook } from './kit/catalog.js';
+import { createPublishedBook } from './kit/catalog.js';
 import { errorCodes, graphql, mustQuery, startTestPlatform, type TestPlatform } from './kit/platform.js';
 import {
   ADD_TO_SHELF,
@@ -59,8 +59,7 @@ let bookId: string;
 let chapters: ChapterView[];
 
 beforeAll(async () => {
-  // CI runs many suites at once on few cores; load shedding (tested in the gateway's suites) must not fail these.
-  platform = await startTestPlatform({ env: { ...CATALOG_TEST_ENV, FOLIO_GATEWAY_MAX_EVENT_LOOP_LAG_MS: '5000' } });
+  platform = await startTestPlatform();
   editor = await registerEditor(platform.gateway);
   [alice, bob] = await Promise.all([registerUser(platform.gateway), registerUser(platform.gateway)]);
   ({ bookId } = await createPublishedBook(platform.gateway, editor.token, await buildEpub(HARBOUR), { title: HARBOUR.title }));

@@ -3,12 +3,6 @@ import { buildEpub } from '../../subgraphs/catalog/epub/build.js';
 import { FIXTURE_BOOK } from '../../subgraphs/catalog/epub/fixtures.js';
 import { eventually, graphql, mustQuery, type GraphQLResponse } from './platform.js';
 
-/**
- * Extra environment for catalog tests: empty now that the gateway lets EDITOR/ADMIN callers send
- * bodies up to FOLIO_GATEWAY_MAX_STAFF_BODY_BYTES (24 MiB) by default. Kept so suites need not change.
- */
-export const CATALOG_TEST_ENV: Readonly<Record<string, string>> = {};
-
 export const CREATE_BOOK = /* GraphQL */ `
   mutation CreateBook($input: CreateBookInput!) { createBook(input: $input) { id title status } }
 `;
