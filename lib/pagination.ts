@@ -3,6 +3,7 @@
  * 20, max 100) and cursors that are base64url JSON arrays of the sort key, checked on the way in.
  */
 import { badInput } from './errors.js';
+import type { DocCollection, Filter, WithId } from './storage/types.js';
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
@@ -54,4 +55,24 @@ export function toPage<T>(docs: T[], size: number, totalCount?: number): Page<T>
 export function afterId(after: string | null | undefined): string | null {
   const key = decodeCursor(after, ['string']);
   return key ? (key[0] as string) : null;
+}
+
+/**
+ * One page of a collection newest first: keyset on `_id` (ids are ObjectId hex, so they sort by
+ * creation), after an opaque cursor, with the filter's total unless `withTotal` is false.
+ */
+export async function pageNewestFirst<T extends { _id: string }>(
+  collection: DocCollection<T>,
+  filter: Filter<T>,
+  args: PageArgs,
+  { withTotal = true }: { withTotal?: boolean } = {},
+): Promise<Page<WithId<T>>> {
+  const size = pageSize(args.first);
+  const after = afterId(args.after);
+  const pageFilter = (after ? { ...filter, _id: { $lt: after } } : filter) as Filter<T>;
+  const [docs, total] = await Promise.all([
+    collection.find(pageFilter).sort({ _id: -1 }).limit(size + 1).toArray(),
+    withTotal ? collection.countDocuments(filter) : Promise.resolve(undefined),
+  ]);
+  return toPage(docs, size, total);
 }

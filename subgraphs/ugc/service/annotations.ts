@@ -10,7 +10,7 @@ import { ObjectId } from '../../../lib/storage/index.js';
 import type { Filter } from '../../../lib/storage/types.js';
 import { describeAnchor, type TextAnchor } from '../anchoring/index.js';
 import type { CatalogChapter } from '../catalogClient.js';
-import { afterId, pageSize, toPage, type Page, type PageArgs } from '../../../lib/pagination.js';
+import { pageNewestFirst, type Page, type PageArgs } from '../../../lib/pagination.js';
 import {
   collectionsOf,
   pairKey,
@@ -184,15 +184,9 @@ export class AnnotationService {
 
   /** The caller's highlights, newest first, optionally in one book. */
   async listHighlights(userId: string, args: PageArgs & { bookId?: string | null }): Promise<Page<HighlightDoc>> {
-    const size = pageSize(args.first);
     const filter: Filter<HighlightDoc> = { userId };
     if (args.bookId) filter.bookId = checkId(args.bookId, 'bookId');
-    const after = afterId(args.after);
-    const [docs, total] = await Promise.all([
-      this.deps.store.highlights.find(after ? { ...filter, _id: { $lt: after } } : filter).sort({ _id: -1 }).limit(size + 1).toArray(),
-      this.deps.store.highlights.countDocuments(filter),
-    ]);
-    return toPage(docs, size, total);
+    return pageNewestFirst(this.deps.store.highlights, filter, args);
   }
 
   /** First pages of the user's highlights in many books at once (Book.myHighlights for a list of books). */
@@ -289,25 +283,15 @@ export class AnnotationService {
 
   /** `ownerId`'s notes as `viewer` may see them: all for the author, PUBLIC ones for everyone else. */
   async listNotes(viewer: Caller, ownerId: string, args: PageArgs & { bookId?: string | null }): Promise<Page<NoteDoc>> {
-    const size = pageSize(args.first);
     const filter: Filter<NoteDoc> = { userId: ownerId };
     if (viewer.userId !== ownerId) filter.visibility = 'PUBLIC';
     if (args.bookId) filter.bookId = checkId(args.bookId, 'bookId');
-    const after = afterId(args.after);
-    const [docs, total] = await Promise.all([
-      this.deps.store.notes.find(after ? { ...filter, _id: { $lt: after } } : filter).sort({ _id: -1 }).limit(size + 1).toArray(),
-      this.deps.store.notes.countDocuments(filter),
-    ]);
-    return toPage(docs, size, total);
+    return pageNewestFirst(this.deps.store.notes, filter, args);
   }
 
   /** Public, placed notes on one paragraph, newest first (a later page). */
   async publicNotes(paragraphId: string, args: PageArgs): Promise<Page<NoteDoc>> {
-    const size = pageSize(args.first);
-    const after = afterId(args.after);
-    const filter: Filter<NoteDoc> = { paragraphId, visibility: 'PUBLIC', status: 'ACTIVE' };
-    const docs = await this.deps.store.notes.find(after ? { ...filter, _id: { $lt: after } } : filter).sort({ _id: -1 }).limit(size + 1).toArray();
-    return toPage(docs, size);
+    return pageNewestFirst(this.deps.store.notes, { paragraphId, visibility: 'PUBLIC', status: 'ACTIVE' }, args, { withTotal: false });
   }
 
   /** The first page of public notes for many paragraphs in one query. */

@@ -4,7 +4,7 @@
  */
 import { badInput, notFound } from '../../../lib/errors.js';
 import { requireUser, type Caller } from '../../../lib/identity.js';
-import { afterId, pageSize, toPage, type Page, type PageArgs } from '../../../lib/pagination.js';
+import { pageNewestFirst, type Page, type PageArgs } from '../../../lib/pagination.js';
 import { collectionsOf, pairKey, type BookRatingDoc, type ReviewDoc } from '../store.js';
 import { checkId, checkText, requireReadable, type UgcDeps } from './common.js';
 import { firstPagePerGroup } from './grouped.js';
@@ -89,13 +89,7 @@ export class ReviewService {
   }
 
   private async list(filter: { bookId?: string; userId?: string }, args: PageArgs): Promise<Page<ReviewDoc>> {
-    const size = pageSize(args.first);
-    const after = afterId(args.after);
-    const [docs, total] = await Promise.all([
-      this.deps.store.reviews.find(after ? { ...filter, _id: { $lt: after } } : filter).sort({ _id: -1 }).limit(size + 1).toArray(),
-      this.deps.store.reviews.countDocuments(filter),
-    ]);
-    return toPage(docs, size, total);
+    return pageNewestFirst(this.deps.store.reviews, filter, args);
   }
 }
 
