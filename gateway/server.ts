@@ -125,6 +125,7 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
         logger: logger.child({ component: 'cache-purge' }),
         metrics,
         redis,
+        channel: settings.cachePurgeChannel,
         eventsUrl: options.cacheEvents === false ? undefined : subgraphBaseUrl(supergraph.subgraphs, 'catalog'),
         secret: config.internalSecret,
       })
