@@ -84,6 +84,8 @@ export function createResponseCache(options: ResponseCacheOptions = {}): Respons
     // ~50 bytes per index reference (a Set slot and the tag string's share) besides the tag itself.
     sizeCalculation: (value, key) => value.response.body.length + key.length + 200 + value.tags.reduce((n, t) => n + t.length + 50, 0),
     dispose: (value, key) => unindex(key, value.tags),
+    // One clock for TTLs and purge times (a test's clock then drives expiry too).
+    ...(options.now ? { perf: { now: options.now }, ttlResolution: 0 } : {}),
   });
   const maxTtl = (options.maxTtlSeconds ?? 300) * 1000;
   const maxTags = options.maxTagsPerEntry ?? 1024;
