@@ -49,6 +49,7 @@ export interface CachePurger {
 }
 
 const MAX_BACKOFF_MS = 10_000;
+const PUBLISH_TIMEOUT_MS = 250;
 
 export function createCachePurger(options: CachePurgerOptions): CachePurger {
   const { cache, logger, metrics, redis } = options;
@@ -149,9 +150,19 @@ export function createCachePurger(options: CachePurgerOptions): CachePurger {
       const list = [...tags];
       const removed = apply(list, context.source, context.requestId ? { requestId: context.requestId } : {});
       if (redis) {
-        await redis.publish(channel, JSON.stringify({ origin, tags: list })).catch((err: unknown) => {
-          logger.warn({ err, tags: list.slice(0, 20) }, 'cache purge not published to Redis (other instances purge from the event feed)');
-        });
+        // The mutation's answer waits for this, so a Redis that hangs must not hold it: other
+        // instances still purge from the event feed.
+        let timer: NodeJS.Timeout | undefined;
+        const published = redis.publish(channel, JSON.stringify({ origin, tags: list })).then(
+          () => true,
+          (err: unknown) => {
+            logger.warn({ err, tags: list.slice(0, 20) }, 'cache purge not published to Redis (other instances purge from the event feed)');
+            return true;
+          },
+        );
+        const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), PUBLISH_TIMEOUT_MS)));
+        if (!(await Promise.race([published, late]))) logger.warn({ tags: list.slice(0, 20), timeoutMs: PUBLISH_TIMEOUT_MS }, 'cache purge publish to Redis is slow; answering without waiting');
+        clearTimeout(timer);
       }
       return removed;
     },
