@@ -8,9 +8,10 @@
  * - **events** (complete): every instance follows catalog's signed event feed (long poll, woken by
  *   the commit) and purges for each book event, whoever caused it: mutations through another
  *   instance without Redis, or anything that changes a book without passing through a gateway.
- *   It starts at the feed's head (a new process has an empty cache, so history does not matter)
- *   and resumes from its cursor after an outage, so an event is never skipped; a head below the
- *   cursor means the outbox was reset, and then everything is dropped.
+ *   It starts at the feed's head (a new process has an empty cache, so history does not matter;
+ *   what was cached before the head was known is dropped then) and resumes from its cursor after
+ *   an outage, so an event is never skipped; a head below the cursor means the outbox was reset,
+ *   and then everything is dropped.
  * Purges are idempotent, so receiving one twice (mutation + events) costs only the lookup.
  */
 import { randomUUID } from 'node:crypto';
@@ -114,7 +115,10 @@ export function createCachePurger(options: CachePurgerOptions): CachePurger {
       try {
         if (cursor === undefined) {
           cursor = (await feed(baseUrl, Number.MAX_SAFE_INTEGER, 1, 0)).head;
-          logger.info({ eventsUrl: baseUrl, from: cursor }, 'response cache follows catalog events');
+          // Whatever was cached before we knew where the feed stood (the first requests, or all of a
+          // catalog outage at start) may predate an event below the head, which we will never see.
+          const dropped = cache.clear();
+          logger.info({ eventsUrl: baseUrl, from: cursor, dropped }, 'response cache follows catalog events');
         }
         const { events, head } = await feed(baseUrl, cursor, 500, waitMs);
         if (head < cursor) {
