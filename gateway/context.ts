@@ -24,6 +24,10 @@ export interface GatewayContext extends BaseContext {
     operationName?: string | null;
     /** Set by the single-fetch fast path when it hands a received subgraph answer to the normal path (singleFetch.ts). */
     prefetched?: Prefetched;
+    /** Folded from subgraph responses (subgraphFetcher.ts): cache tags, purges a mutation asked for, first fetch time. */
+    cacheTags?: Set<string>;
+    cachePurges?: Set<string>;
+    firstFetchAt?: number;
   };
 }
 

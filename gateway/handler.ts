@@ -22,6 +22,7 @@ import { clientNameOf, type RateLimiter } from './plugins/rateLimit.js';
 import { requestIdOf } from './plugins/requestId.js';
 import { startRequestTrace } from './plugins/tracing.js';
 import type { ResponseCache } from './plugins/responseCache.js';
+import type { CachePurger } from './plugins/cachePurge.js';
 import type { GraphQLBody, TrustedDocuments } from './plugins/trustedDocuments.js';
 
 export interface HandlerDeps {
@@ -41,6 +42,8 @@ export interface HandlerDeps {
   readonly trustedDocuments: TrustedDocuments;
   readonly dedup: InflightDedup | undefined;
   readonly responseCache: ResponseCache | undefined;
+  /** Purges the response cache (and other instances') when a mutation's subgraph asks for it. */
+  readonly cachePurger?: CachePurger | undefined;
   readonly shedder: LoadShedder;
   readonly metrics: GatewayMetrics;
   readonly health: HealthCheck;
@@ -216,7 +219,10 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
         const context: GatewayContext = { caller, requestId, identityKey, identityHeaders: signIdentity(caller, deps.secret), traceHeaders, facts: {} };
         const response = await execute(method, req, body, context);
         deps.dedup?.learn(documentKey, context.facts.operationKind ?? 'unknown');
-        deps.responseCache?.maybeStore(requestKey, caller, response, context.facts.operationKind);
+        // Before answering: the client's next request must not find what its mutation withdrew.
+        const { cachePurges, cacheTags, firstFetchAt } = context.facts;
+        if (cachePurges?.size) await deps.cachePurger?.purge(cachePurges, { source: 'mutation', requestId });
+        deps.responseCache?.maybeStore(requestKey, caller, response, context.facts.operationKind, { tags: cacheTags ?? new Set(), oldestFetchAt: firstFetchAt });
         return response;
       };
       let response: SharedResponse;

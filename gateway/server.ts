@@ -24,11 +24,12 @@ import { loggingPlugin } from './plugins/logging.js';
 import { createGatewayMetrics } from './plugins/metrics.js';
 import { operationLimits } from './plugins/operationLimits.js';
 import { createRateLimiter } from './plugins/rateLimit.js';
+import { createCachePurger } from './plugins/cachePurge.js';
 import { createResponseCache } from './plugins/responseCache.js';
 import { createTrustedDocuments, loadFromAccounts } from './plugins/trustedDocuments.js';
 import { installSingleFetchFastPath } from './singleFetch.js';
 import { SubgraphFetcher } from './subgraphFetcher.js';
-import { accountsBaseUrl, loadSupergraph } from './supergraph.js';
+import { accountsBaseUrl, loadSupergraph, subgraphBaseUrl } from './supergraph.js';
 
 export interface StartGatewayOptions {
   /** Serve this supergraph instead of the configured file; subgraph URLs from it. */
@@ -41,6 +42,8 @@ export interface StartGatewayOptions {
   readonly dedup?: boolean;
   /** Cache responses the subgraphs hint as cacheable. @default true */
   readonly responseCache?: boolean;
+  /** Purge the response cache on catalog's events (cachePurge.ts); off for tests of the Redis fan-out alone. @default true */
+  readonly cacheEvents?: boolean;
   /** Single-fetch fast path (singleFetch.ts). @default config.gateway.singleFetch */
   readonly singleFetch?: boolean;
   /** How long stop() waits for in-flight requests. @default 10000 */
@@ -115,6 +118,19 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
   if (settings.territoryHeader && settings.trustedProxies.length === 0) {
     logger.warn({ header: settings.territoryHeader }, 'FOLIO_GATEWAY_TERRITORY_HEADER is ignored without FOLIO_GATEWAY_TRUSTED_PROXIES (no caller has a territory)');
   }
+  const responseCache = options.responseCache === false ? undefined : createResponseCache({ metrics });
+  const cachePurger = responseCache
+    ? createCachePurger({
+        cache: responseCache,
+        logger: logger.child({ component: 'cache-purge' }),
+        metrics,
+        redis,
+        channel: settings.cachePurgeChannel,
+        eventsUrl: options.cacheEvents === false ? undefined : subgraphBaseUrl(supergraph.subgraphs, 'catalog'),
+        secret: config.internalSecret,
+      })
+    : undefined;
+  cachePurger?.start();
   const shedder = createLoadShedder({ maxInFlight: settings.maxInFlight, maxEventLoopLagMs: settings.maxEventLoopLagMs, metrics });
   let lifecycle: Lifecycle = { state: 'serving' };
 
@@ -131,7 +147,8 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
     rateLimiter: createRateLimiter({ user: settings.rateLimitUser, address: settings.rateLimitAddress, redis, metrics }),
     trustedDocuments: createTrustedDocuments({ load: loadFromAccounts(config.internalSecret, authUrl) }),
     dedup: dedup ? createInflightDedup() : undefined,
-    responseCache: options.responseCache === false ? undefined : createResponseCache({ metrics }),
+    responseCache,
+    cachePurger,
     shedder,
     metrics,
     health: createHealthCheck({ subgraphs: supergraph.subgraphs, dispatcher, secret: config.internalSecret }),
@@ -160,6 +177,7 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
     server.closeAllConnections();
     await closed;
     shedder.close();
+    await cachePurger?.stop();
     await apollo.stop();
     await dispatcher.close();
     redis?.disconnect();

@@ -15,6 +15,7 @@ import { GraphQLError } from 'graphql';
 import type { Dispatcher } from 'undici';
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
+import { CACHE_PURGE_HEADER, CACHE_TAGS_HEADER, parseTags } from '../lib/cacheTags.js';
 import type { GatewayContext } from './context.js';
 import type { GatewayMetrics } from './plugins/metrics.js';
 
@@ -33,6 +34,10 @@ interface RawResult {
   readonly status: number;
   readonly cacheControl: string | undefined;
   readonly body: string;
+  /** Cache tags and purges (lib/cacheTags.ts) and when the fetch was sent (performance.now). */
+  readonly cacheTags?: string | undefined;
+  readonly cachePurge?: string | undefined;
+  readonly sentAt?: number;
 }
 
 export class SubgraphFetcher implements GraphQLDataSource<GatewayContext> {
@@ -96,6 +101,8 @@ export class SubgraphFetcher implements GraphQLDataSource<GatewayContext> {
     if (options.kind === 'incoming operation') {
       const policy = options.incomingRequestContext.overallCachePolicy;
       if (policy && 'restrict' in policy) policy.restrict(parseCacheControl(raw.cacheControl));
+      // Tags that cannot be read cannot be purged: then the answer must not be cached at all.
+      if (!foldCacheTags(options.context.facts, raw) && policy && 'restrict' in policy) policy.restrict({ maxAge: 0 });
     }
     return parsed as GatewayGraphQLResponse;
   }
@@ -120,7 +127,16 @@ export class SubgraphFetcher implements GraphQLDataSource<GatewayContext> {
       });
       const text = await response.body.text();
       const cacheControl = response.headers['cache-control'];
-      return { status: response.statusCode, cacheControl: Array.isArray(cacheControl) ? cacheControl.join(',') : cacheControl, body: text };
+      const cacheTags = response.headers[CACHE_TAGS_HEADER];
+      const cachePurge = response.headers[CACHE_PURGE_HEADER];
+      return {
+        status: response.statusCode,
+        cacheControl: Array.isArray(cacheControl) ? cacheControl.join(',') : cacheControl,
+        body: text,
+        cacheTags: Array.isArray(cacheTags) ? cacheTags.join(' ') : cacheTags,
+        cachePurge: Array.isArray(cachePurge) ? cachePurge.join(' ') : cachePurge,
+        sentAt: started,
+      };
     } catch (error) {
       const code = (error as { code?: string }).code;
       outcome = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' ? 'timeout' : 'unreachable';
@@ -157,6 +173,20 @@ export function parseCacheControl(header: string | undefined): { maxAge: number;
   if (/(?:^|,)\s*private\s*(?:,|$)/i.test(header)) hint.scope = 'PRIVATE';
   if (/(?:^|,)\s*public\s*(?:,|$)/i.test(header)) hint.scope = 'PUBLIC';
   return hint;
+}
+
+/**
+ * Folds a fetch's cache tags and purges into the request's facts, as cache-control hints fold into
+ * its policy (the response cache tags the entry with the union). False when the tags are unreadable.
+ */
+function foldCacheTags(facts: GatewayContext['facts'], raw: RawResult): boolean {
+  if (raw.sentAt !== undefined && (facts.firstFetchAt === undefined || raw.sentAt < facts.firstFetchAt)) facts.firstFetchAt = raw.sentAt;
+  const purges = parseTags(raw.cachePurge);
+  if (purges?.length) for (const tag of purges) (facts.cachePurges ??= new Set()).add(tag);
+  const tags = parseTags(raw.cacheTags);
+  if (!tags) return false;
+  for (const tag of tags) (facts.cacheTags ??= new Set()).add(tag);
+  return true;
 }
 
 /** Error codes a subgraph may hand to the client unchanged when it refuses a request outright. */

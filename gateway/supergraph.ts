@@ -48,9 +48,14 @@ export function loadSupergraph(config: FolioConfig, options: SupergraphSourceOpt
 
 /** Base URL of accounts' internal endpoints: the accounts subgraph URL without its /graphql path. */
 export function accountsBaseUrl(subgraphs: readonly SubgraphEndpoint[]): string | undefined {
-  const accounts = subgraphs.find((s) => s.name === 'accounts');
-  if (!accounts) return undefined;
-  const url = new URL(accounts.url);
+  return subgraphBaseUrl(subgraphs, 'accounts');
+}
+
+/** Base URL of a subgraph's internal endpoints (its event feed, say): its URL without the /graphql path. */
+export function subgraphBaseUrl(subgraphs: readonly SubgraphEndpoint[], name: string): string | undefined {
+  const subgraph = subgraphs.find((s) => s.name === name);
+  if (!subgraph) return undefined;
+  const url = new URL(subgraph.url);
   url.pathname = url.pathname.replace(/\/graphql\/?$/, '/');
   url.search = '';
   return url.toString();

@@ -313,7 +313,8 @@ export async function startTestStack(env: Record<string, string> = {}): Promise<
       ...env,
       ...extra,
     });
-    const gateway = await startGateway(config, { supergraphSdl: sdl, authUrl: accounts.url });
+    // The stub catalog serves no event feed (cache purges by catalog events are tested on the real platform).
+    const gateway = await startGateway(config, { supergraphSdl: sdl, authUrl: accounts.url, cacheEvents: false });
     gateways.push(gateway);
     return gateway.url;
   };

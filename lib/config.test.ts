@@ -42,4 +42,10 @@ describe('configuration', () => {
     expect(loadConfig({ FOLIO_GATEWAY_TERRITORY_HEADER: ' CF-IPCountry ' }).gateway.territoryHeader).toBe('cf-ipcountry');
     expect(() => loadConfig({ FOLIO_GATEWAY_TERRITORY_HEADER: 'bad header:' })).toThrow(/FOLIO_GATEWAY_TERRITORY_HEADER/);
   });
+
+  it('reads the cache purge channel, refusing names Redis tools would mangle', () => {
+    expect(loadConfig({}).gateway.cachePurgeChannel).toBe('folio:gateway:cache-purge');
+    expect(loadConfig({ FOLIO_GATEWAY_CACHE_PURGE_CHANNEL: 'staging:purges' }).gateway.cachePurgeChannel).toBe('staging:purges');
+    expect(() => loadConfig({ FOLIO_GATEWAY_CACHE_PURGE_CHANNEL: 'has space' })).toThrow(/FOLIO_GATEWAY_CACHE_PURGE_CHANNEL/);
+  });
 });

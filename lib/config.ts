@@ -86,6 +86,8 @@ const schema = z.object({
   FOLIO_LLM_API_KEY: z.string().optional(),
   /** Shared rate-limit store for several gateway instances. */
   FOLIO_REDIS_URL: optionalUrl,
+  /** Redis pub/sub channel of response-cache purges (deployments sharing one Redis keep theirs apart). */
+  FOLIO_GATEWAY_CACHE_PURGE_CHANNEL: z.string().regex(/^[\w:.-]{1,100}$/, 'letters, digits, _ : . - (at most 100)').default('folio:gateway:cache-purge'),
   /** S3-compatible object store for per-user private indexes (a directory otherwise). */
   FOLIO_S3_ENDPOINT: optionalUrl,
   FOLIO_S3_BUCKET: z.string().min(3).optional(),
@@ -208,6 +210,8 @@ export interface GatewaySettings {
   readonly maxEventLoopLagMs: number;
   readonly authCacheSeconds: number;
   readonly authUrl: string | undefined;
+  /** Redis pub/sub channel for response-cache purges. */
+  readonly cachePurgeChannel: string;
   readonly workers: number;
   /** Addresses/CIDRs whose X-Forwarded-For is believed (validated by isAddressOrCidr). */
   readonly trustedProxies: readonly string[];
@@ -312,6 +316,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FolioConfig {
       maxEventLoopLagMs: raw.FOLIO_GATEWAY_MAX_EVENT_LOOP_LAG_MS,
       authCacheSeconds: raw.FOLIO_GATEWAY_AUTH_CACHE_SECONDS,
       authUrl: raw.FOLIO_GATEWAY_AUTH_URL,
+      cachePurgeChannel: raw.FOLIO_GATEWAY_CACHE_PURGE_CHANNEL,
       workers: raw.FOLIO_GATEWAY_WORKERS,
       trustedProxies: raw.FOLIO_GATEWAY_TRUSTED_PROXIES,
       territoryHeader: raw.FOLIO_GATEWAY_TERRITORY_HEADER,

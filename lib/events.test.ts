@@ -6,6 +6,7 @@ import { eventually } from '../test/kit/eventually.js';
 import { tempDataDir } from '../test/kit/tempDir.js';
 import { EventConsumer, Outbox, type FolioEvent } from './events.js';
 import { dispatch } from './http.js';
+import { callInternal } from './internalAuth.js';
 import { LeaseManager } from './leases.js';
 import { createLogger } from './logger.js';
 import { openStorage, type Storage } from './storage/index.js';
@@ -105,6 +106,14 @@ describe('outbox and event feed', () => {
     expect(handled).toEqual([1, 2]);
     expect(attempts).toBe(3);
     await c.stop();
+  });
+
+  it('tells its head, so a follower that needs no history starts there', async () => {
+    const head = () => callInternal<{ events: FolioEvent[]; head: number }>(secret, feedUrl, 'GET', `/internal/events?after=${Number.MAX_SAFE_INTEGER}&wait=0`);
+    expect(await head()).toEqual({ events: [], head: 0 });
+    for (let i = 0; i < 2; i++) await outbox.publish(async (_tx, emit) => void (await emit('Tick', { i })));
+    expect(await head()).toEqual({ events: [], head: 2 });
+    expect((await callInternal<{ events: FolioEvent[]; head: number }>(secret, feedUrl, 'GET', '/internal/events?after=1')).head).toBe(2);
   });
 
   it('refuses unsigned feed requests', async () => {

@@ -79,6 +79,11 @@ export class Outbox {
     this.appended.emit('appended');
   }
 
+  /** The newest sequence number handed out (0 before the first event): where a new follower starts. */
+  async head(): Promise<number> {
+    return (await this.db.collection<SequenceDoc>('outbox_sequence').findOne({ _id: 'outbox' }))?.seq ?? 0;
+  }
+
   async read(after: number, limit: number): Promise<FolioEvent[]> {
     const docs = await this.outbox().find({ _id: { $gt: after } }).sort({ _id: 1 }).limit(limit).toArray();
     return docs.map((d) => ({ seq: d._id, type: d.type, payload: d.payload, createdAt: d.createdAt.toISOString() }));
@@ -102,7 +107,11 @@ export class Outbox {
     return signal?.aborted ? [] : this.read(after, limit);
   }
 
-  /** `GET /internal/events?after=<seq>&limit=<n>&wait=<ms>`, signed. */
+  /**
+   * `GET /internal/events?after=<seq>&limit=<n>&wait=<ms>`, signed. Answers `{ events, head }`: a
+   * follower that needs no history (the gateway's cache purger) starts from `head`, and a head below
+   * its cursor tells it the outbox was reset.
+   */
   route(): Route {
     const query = z.object({
       after: z.coerce.number().int().min(0).default(0),
@@ -122,7 +131,8 @@ export class Outbox {
         res.once('close', () => gone.abort());
         req.once('aborted', () => gone.abort());
         const events = await this.poll(after, limit, wait, gone.signal);
-        if (!res.destroyed) sendJson(res, 200, { events });
+        const head = await this.head();
+        if (!res.destroyed) sendJson(res, 200, { events, head });
       },
     };
   }

@@ -12,6 +12,7 @@ import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/dis
 import { unwrapResolverError } from '@apollo/server/errors';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { GraphQLError, type DocumentNode, type GraphQLFormattedError } from 'graphql';
+import { ResponseTags } from './cacheTags.js';
 import { FolioError, isErrorCode } from './errors.js';
 import { dispatch, readBody, sendGraphQLError, sendJson, type Route } from './http.js';
 import { IDENTITY_HEADERS, verifyIdentity, type Caller } from './identity.js';
@@ -28,6 +29,8 @@ export interface RequestInfo {
   readonly logger: Logger;
   /** The end user's agent as forwarded by the gateway; informational only, never trusted. */
   readonly userAgent: string | null;
+  /** The entities this response holds, for the gateway's response cache (cacheTags.ts). */
+  readonly cacheTags: ResponseTags;
 }
 
 export interface SubgraphDefinition<TContext extends BaseContext> {
@@ -169,6 +172,7 @@ export async function startSubgraphServer<TContext extends BaseContext>(
       }
     }
     const requestLogger = logger.child({ requestId });
+    const cacheTags = new ResponseTags();
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body: parsedBody },
       context: async () =>
@@ -177,10 +181,12 @@ export async function startSubgraphServer<TContext extends BaseContext>(
           requestId,
           logger: requestLogger,
           userAgent: (req.headers['x-forwarded-user-agent'] as string | undefined)?.slice(0, 300) ?? null,
+          cacheTags,
         }),
     });
     const outHeaders: Record<string, string> = { 'x-request-id': requestId };
     for (const [key, value] of result.headers) outHeaders[key] = value;
+    cacheTags.applyTo(outHeaders);
     res.writeHead(result.status ?? 200, outHeaders);
     if (result.body.kind === 'complete') {
       res.end(result.body.string);

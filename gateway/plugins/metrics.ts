@@ -15,6 +15,11 @@ export interface GatewayMetrics extends ServiceMetrics {
   readonly subgraphDuration: Histogram<'subgraph' | 'outcome'>;
   readonly rateLimited: Counter<'kind'>;
   readonly responseCache: Counter<'result'>;
+  /** Cacheable responses not stored, by reason (purged_during_fetch, too_many_tags). */
+  readonly responseCacheNotStored: Counter<'reason'>;
+  /** Purges by source (mutation, redis, events, reset) and the entries they removed. */
+  readonly responseCachePurges: Counter<'source'>;
+  readonly responseCachePurgedEntries: Counter<'source'>;
   readonly shed: Counter<'reason'>;
   readonly dedupJoined: Counter<'stage'>;
   /** Executions by path: fast (single fetch), replay (fast path handed over to the normal one), normal. */
@@ -39,6 +44,19 @@ export function createGatewayMetrics(options: MetricsOptions = {}): GatewayMetri
     }),
     rateLimited: new Counter({ name: 'folio_gateway_rate_limited_total', help: 'Requests refused by a rate limit', labelNames: ['kind'], registers }),
     responseCache: new Counter({ name: 'folio_gateway_response_cache_total', help: 'Response cache lookups', labelNames: ['result'], registers }),
+    responseCacheNotStored: new Counter({
+      name: 'folio_gateway_response_cache_not_stored_total',
+      help: 'Cacheable responses the response cache refused',
+      labelNames: ['reason'],
+      registers,
+    }),
+    responseCachePurges: new Counter({ name: 'folio_gateway_response_cache_purges_total', help: 'Response cache purges by tag', labelNames: ['source'], registers }),
+    responseCachePurgedEntries: new Counter({
+      name: 'folio_gateway_response_cache_purged_entries_total',
+      help: 'Response cache entries removed by purges',
+      labelNames: ['source'],
+      registers,
+    }),
     shed: new Counter({ name: 'folio_gateway_shed_total', help: 'Requests shed under overload', labelNames: ['reason'], registers }),
     dedupJoined: new Counter({
       name: 'folio_gateway_dedup_joined_total',

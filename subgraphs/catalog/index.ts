@@ -82,7 +82,7 @@ export const catalogService: ServiceModule = {
         resolvers,
         maxBodyBytes: CATALOG_MAX_BODY_BYTES,
         routes: [outbox.route(), ...internalRoutes(service), downloadRoute(signer, service, files, logger)],
-        context: ({ caller }) => ({ caller, reader: readerOf(caller), service, loaders: createLoaders(service) }),
+        context: ({ caller, cacheTags }) => ({ caller, reader: readerOf(caller), service, loaders: createLoaders(service, cacheTags), cacheTags }),
         ready: async () => (await store.books.estimatedDocumentCount()) >= 0,
       },
       { host: config.host, port: config.subgraphPorts.catalog, internalSecret: config.internalSecret, logger, metrics },

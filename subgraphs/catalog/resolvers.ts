@@ -1,10 +1,11 @@
 /** Thin resolvers: read arguments, apply visibility through the service's rules, shape results. */
 import type { GraphQLResolveInfo } from 'graphql';
+import { BOOK_LISTS_TAG, bookChangeTags, type ResponseTags } from '../../lib/cacheTags.js';
 import type { Caller } from '../../lib/identity.js';
 import { DateTime } from '../../lib/scalars.js';
 import type { ResolverMap } from '../../lib/subgraphServer.js';
 import { canRead, readerIsStaff, type Reader } from './licensing.js';
-import type { CatalogLoaders } from './loaders.js';
+import { tagBooks, type CatalogLoaders } from './loaders.js';
 import { connectionOf, keyAfter, limitOf, sliceOf } from './pagination.js';
 import type { BookFilter, BookInput, CatalogService, LicenseInput } from './service.js';
 import type { BookDoc, ChapterDoc, ChapterSummary, JobDoc, ParagraphSpan, RevisionDoc } from './store.js';
@@ -14,6 +15,8 @@ export interface CatalogContext {
   readonly reader: Reader;
   readonly service: CatalogService;
   readonly loaders: CatalogLoaders;
+  /** What this response holds, and what a mutation made stale (the gateway's response cache). */
+  readonly cacheTags: ResponseTags;
 }
 
 interface ParagraphNode {
@@ -75,6 +78,12 @@ async function fullChapter(ctx: CatalogContext, chapter: ChapterSummary): Promis
   return full;
 }
 
+async function purgedAfter<T>(ctx: CatalogContext, bookId: string, change: Promise<T>): Promise<T> {
+  const result = await change;
+  ctx.cacheTags.purge(...bookChangeTags(bookId));
+  return result;
+}
+
 const staffOnly = <T>(ctx: CatalogContext, value: () => T): T | null => (readerIsStaff(ctx.reader) ? value() : null);
 
 interface PageArgs {
@@ -89,6 +98,8 @@ export const resolvers: ResolverMap = {
     books: async (_: unknown, args: PageArgs & { filter?: BookFilter | null }, ctx: CatalogContext, info: Info) => {
       hintCaller(ctx, info);
       const slice = await ctx.service.listBooks(ctx.reader, args.filter ?? {}, args);
+      ctx.cacheTags.add(BOOK_LISTS_TAG);
+      tagBooks(ctx.cacheTags, slice.nodes);
       for (const book of slice.nodes) ctx.loaders.book.prime(book._id, book);
       return connectionOf(slice);
     },
@@ -98,12 +109,15 @@ export const resolvers: ResolverMap = {
   },
   Mutation: {
     createBook: (_: unknown, { input }: { input: BookInput }, ctx: CatalogContext) => ctx.service.createBook(ctx.caller, input),
-    updateBook: (_: unknown, { id, input }: { id: string; input: BookInput }, ctx: CatalogContext) => ctx.service.updateBook(ctx.caller, id, input),
+    updateBook: (_: unknown, { id, input }: { id: string; input: BookInput }, ctx: CatalogContext) => purgedAfter(ctx, id, ctx.service.updateBook(ctx.caller, id, input)),
     uploadBookContent: (_: unknown, { input }: { input: { bookId: string; epubBase64: string } }, ctx: CatalogContext) =>
       ctx.service.uploadContent(ctx.caller, input.bookId, input.epubBase64),
-    publishBook: (_: unknown, { id }: { id: string }, ctx: CatalogContext) => ctx.service.publish(ctx.caller, id),
-    unpublishBook: (_: unknown, { id }: { id: string }, ctx: CatalogContext) => ctx.service.unpublish(ctx.caller, id),
-    setBookLicense: (_: unknown, { input }: { input: LicenseInput }, ctx: CatalogContext) => ctx.service.setLicense(ctx.caller, input),
+    // The events these emit purge the gateways' caches too; asking here as well makes the gateway that
+    // runs the mutation purge before it answers (and fan the purge out), not a moment later.
+    publishBook: (_: unknown, { id }: { id: string }, ctx: CatalogContext) => purgedAfter(ctx, id, ctx.service.publish(ctx.caller, id)),
+    unpublishBook: (_: unknown, { id }: { id: string }, ctx: CatalogContext) => purgedAfter(ctx, id, ctx.service.unpublish(ctx.caller, id)),
+    setBookLicense: (_: unknown, { input }: { input: LicenseInput }, ctx: CatalogContext) =>
+      purgedAfter(ctx, input.bookId, ctx.service.setLicense(ctx.caller, input)),
   },
   Book: {
     __resolveReference: (ref: { id: string }, ctx: CatalogContext, info: Info) => hinted(ctx, info, visibleBook(ctx, ref.id)),

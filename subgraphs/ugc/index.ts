@@ -69,7 +69,7 @@ export const ugcService: ServiceModule = {
         typeDefs,
         resolvers,
         routes: [services.outbox.route()],
-        context: ({ caller }) => ({ caller, services, loaders: createLoaders(services, caller) }),
+        context: ({ caller, cacheTags }) => ({ caller, services, loaders: createLoaders(services, caller), cacheTags }),
         ready: async () => (await services.store.shelf.estimatedDocumentCount()) >= 0,
       },
       { host: config.host, port: config.subgraphPorts.ugc, internalSecret: config.internalSecret, logger, metrics },

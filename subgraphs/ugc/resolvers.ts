@@ -1,4 +1,5 @@
 /** Thin resolvers: read arguments, call the services, shape the result. Privacy rules live in the services. */
+import { bookTag, type ResponseTags } from '../../lib/cacheTags.js';
 import type { Caller } from '../../lib/identity.js';
 import { DateTime } from '../../lib/scalars.js';
 import type { ResolverMap } from '../../lib/subgraphServer.js';
@@ -23,6 +24,8 @@ export interface UgcContext {
   readonly caller: Caller;
   readonly services: UgcServices;
   readonly loaders: UgcLoaders;
+  /** The books this response is about (the gateway purges cached answers by them when a book is withdrawn). */
+  readonly cacheTags: ResponseTags;
 }
 
 type Ref = { id: string };
@@ -35,7 +38,13 @@ function connection<T>(page: Page<T>, cursorOf: (item: T) => string) {
 }
 const idConnection = <T extends { _id: string }>(page: Page<T>) => connection(page, (d) => encodeCursor([d._id]));
 
-const selector = (a: AnchorFields) => ({ position: { start: a.start, end: a.end }, quote: { exact: a.exact, prefix: a.prefix, suffix: a.suffix } });
+/** Anything about a book, or quoting it, carries the book's tag. */
+const tagged = <T>(ctx: UgcContext, bookId: string, value: T): T => {
+  ctx.cacheTags.add(bookTag(bookId));
+  return value;
+};
+const anchorSelector = (a: AnchorFields) => ({ position: { start: a.start, end: a.end }, quote: { exact: a.exact, prefix: a.prefix, suffix: a.suffix } });
+const selector = (a: AnchorFields, _: unknown, ctx: UgcContext) => tagged(ctx, a.bookId, anchorSelector(a));
 const isSelf = (caller: Caller, userId: string): boolean => caller.userId !== null && caller.userId === userId;
 
 /** A first page without `after` goes through the per-parent batch loader; later pages query directly. */
@@ -91,7 +100,7 @@ export const resolvers: ResolverMap = {
       isSelf(caller, user.id) ? JSON.stringify(await exportAnnotations(services, caller)) : null,
   },
   Book: {
-    __resolveReference: (reference: Ref) => ref(reference.id),
+    __resolveReference: (reference: Ref, ctx: UgcContext) => tagged(ctx, reference.id, ref(reference.id)),
     rating: async (book: Ref, _: unknown, { loaders }: UgcContext) => (await loaders.rating.load(book.id)) ?? { average: null, count: 0 },
     reviews: async (book: Ref, args: PageArgs, { services, loaders }: UgcContext) =>
       idConnection(await firstPageOr(args, (size) => loaders.reviewsFirstPage.load(book.id, size), () => services.reviews.listByBook(book.id, args))),
@@ -132,7 +141,7 @@ export const resolvers: ResolverMap = {
     chapter: (h: HighlightDoc) => ref(h.chapterId),
     paragraph: (h: HighlightDoc) => (h.paragraphId ? ref(h.paragraphId) : null),
     selector,
-    quote: (h: HighlightDoc) => h.exact,
+    quote: (h: HighlightDoc, _: unknown, ctx: UgcContext) => tagged(ctx, h.bookId, h.exact),
   },
   Note: {
     id: byId,
@@ -143,7 +152,7 @@ export const resolvers: ResolverMap = {
     highlight: async (n: NoteDoc, _: unknown, { caller, loaders }: UgcContext) =>
       n.highlightId && isSelf(caller, n.userId) ? loaders.highlight.load(n.highlightId) : null,
     selector,
-    quote: (n: NoteDoc) => n.exact,
+    quote: (n: NoteDoc, _: unknown, ctx: UgcContext) => tagged(ctx, n.bookId, n.exact),
     likedByMe: (n: NoteDoc, _: unknown, { caller, loaders }: UgcContext) => (caller.userId ? loaders.liked.load(likeKey('NOTE', n._id, caller.userId)) : false),
   },
   Review: {
@@ -154,8 +163,9 @@ export const resolvers: ResolverMap = {
   },
   PopularHighlight: {
     chapter: (p: PassageDoc) => ref(p.chapterId),
-    selector: (p: PassageDoc) => ({ position: { start: p.start, end: p.end }, quote: { exact: p.exact, prefix: '', suffix: '' } }),
-    quote: (p: PassageDoc) => p.exact,
+    selector: (p: PassageDoc, _: unknown, ctx: UgcContext) =>
+      tagged(ctx, p.bookId, { position: { start: p.start, end: p.end }, quote: { exact: p.exact, prefix: '', suffix: '' } }),
+    quote: (p: PassageDoc, _: unknown, ctx: UgcContext) => tagged(ctx, p.bookId, p.exact),
   },
   RepairJob: {
     id: byId,
