@@ -11,6 +11,7 @@ import { buildEpub } from './epub/build.js';
 import { FIXTURE_BOOK, hostileFixture } from './epub/fixtures.js';
 import { openCatalog, type CatalogRuntime } from './index.js';
 import { createLoaders } from './loaders.js';
+import { visibleRevisionId } from './policy.js';
 import { decodeEpubBase64, readerOf } from './service.js';
 
 const caller = (over: Partial<Caller>): Caller => ({ userId: null, roles: [], sessionId: null, partnerId: null, scopes: [], clientAddress: 'test', territory: null, ...over });
@@ -47,7 +48,7 @@ describe('catalog service', () => {
   it('publishes a stored revision with an outbox event, visible to readers only then', async () => {
     const { bookId, revisionId } = await storedBook();
     const before = await catalog.service.booksByIds([bookId]);
-    expect(catalog.service.visibleRevisionId(before.get(bookId)!, readerOf(reader))).toBeNull();
+    expect(visibleRevisionId(before.get(bookId)!, readerOf(reader))).toBeNull();
     expect(await catalog.service.readable([bookId], readerOf(reader))).toEqual([]);
 
     await catalog.service.publish(editor, bookId);
