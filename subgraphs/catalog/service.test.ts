@@ -70,6 +70,25 @@ describe('catalog service', () => {
     await expect(catalog.service.createBook(reader, { title: 'x' })).rejects.toMatchObject({ code: 'FORBIDDEN' });
   });
 
+  it('answers the internal access check by the same policy: published chapters yes, draft revisions and unknown ids no', async () => {
+    const { bookId, revisionId } = await storedBook();
+    await catalog.service.publish(editor, bookId);
+    const job = await catalog.service.uploadContent(editor, bookId, (await buildEpub({ ...FIXTURE_BOOK, title: 'Second edition' })).toString('base64'));
+    const draftRevisionId = (await catalog.pipeline.runJob(job._id)).revisionId;
+    const ask = { bookIds: [bookId, 'f'.repeat(24)], chapterIds: [`${revisionId}.c0`, `${draftRevisionId}.c0`, 'nope'], paragraphIds: [`${revisionId}.c0.p0`, `${draftRevisionId}.c0.p0`, `${revisionId}.c0.p99999`] };
+    const asReader = await catalog.service.access(readerOf(reader), ask);
+    const chapter = (await catalog.service.chaptersByIds([`${revisionId}.c0`])).get(`${revisionId}.c0`)!;
+    expect(asReader.books).toEqual([bookId]);
+    expect(asReader.chapters).toEqual([{ id: `${revisionId}.c0`, bookId, revisionId, current: true, length: chapter.text.length }]);
+    expect(asReader.paragraphs.map((p) => [p.id, p.chapterId, p.length])).toEqual([[`${revisionId}.c0.p0`, `${revisionId}.c0`, chapter.paragraphs[0]!.endOffset - chapter.paragraphs[0]!.startOffset]]);
+    // Staff read the draft too, as `chapter(id)` lets them; it is not the current revision.
+    const asEditor = await catalog.service.access(readerOf(editor), ask);
+    expect(asEditor.chapters.map((c) => [c.id, c.current])).toEqual([[`${revisionId}.c0`, true], [`${draftRevisionId}.c0`, false]]);
+    // Unpublishing closes every chapter to readers at once.
+    await catalog.service.unpublish(editor, bookId);
+    expect(await catalog.service.access(readerOf(reader), ask)).toEqual({ books: [], chapters: [], paragraphs: [] });
+  });
+
   it('replacing content emits BookContentReplaced; a hostile upload fails its job and leaves the published revision alone', async () => {
     const { bookId, revisionId } = await storedBook();
     await catalog.service.publish(editor, bookId);

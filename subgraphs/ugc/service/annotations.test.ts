@@ -42,6 +42,15 @@ describe('highlights', () => {
     await expect(ugc.annotations.createHighlight(alice, { chapterId: 'r1-c0', start: 0, end: 5, color: 'RAINBOW' as never })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
   });
 
+  it('refuses a draft chapter like a missing one, before looking at the range (no length in the error)', async () => {
+    ugc.catalog.addRevision('book1', 'r9', [['An unpublished chapter of the same book.']], { draft: true });
+    const missing = await ugc.annotations.createHighlight(alice, { chapterId: 'missing', start: 0, end: 10_000 }).catch((e: unknown) => e);
+    expect(missing).toMatchObject({ code: 'NOT_FOUND' });
+    await expect(ugc.annotations.createHighlight(alice, { chapterId: 'r9-c0', start: 0, end: 10_000 })).rejects.toEqual(missing);
+    await expect(ugc.annotations.createNote(alice, { range: { chapterId: 'r9-c0', start: 0, end: 5 }, text: 'x' })).rejects.toEqual(missing);
+    expect(ugc.catalog.calls.chapters).toBe(0); // the text was never fetched
+  });
+
   it('batches chapter lookups: several highlights created together cost one catalog call', async () => {
     const before = ugc.catalog.calls.chapters;
     await Promise.all([
@@ -109,6 +118,14 @@ describe('notes and their privacy', () => {
     // Making it private hides it from the paragraph at once.
     await ugc.annotations.updateNote(alice, pub._id, { visibility: 'PRIVATE' });
     expect((await ugc.annotations.publicNotes(bob, 'r1-c0.p1', {})).items).toEqual([]);
+  });
+
+  it('cleans note text like every user-typed text: NFC, bidi controls stripped, lone surrogates refused', async () => {
+    const range = rangeOf(chapterText, 'age of wisdom');
+    const note = await ugc.annotations.createNote(alice, { range, text: 'cafe\u0301 \u202Egnp.exe\u202C' });
+    expect(note.text).toBe('caf\u00e9 gnp.exe');
+    await expect(ugc.annotations.createNote(alice, { range, text: 'half \uD800 a pair' })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    await expect(ugc.annotations.updateNote(alice, note._id, { text: 'bell \u0007' })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
   });
 
   it('writes NoteWritten/NoteDeleted with the change', async () => {
