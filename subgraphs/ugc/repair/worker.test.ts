@@ -130,6 +130,19 @@ describe('repair worker', () => {
     expect(await ugc.store.highlights.countDocuments({ revisionId: 'r3', status: 'ACTIVE' })).toBe(5);
   });
 
+  it('recounts distinct readers once for passages stored before readers were tracked', async () => {
+    await annotate(3);
+    // What an older version left: counts without readers, and no passage_readers rows.
+    await ugc.store.passages.updateMany({ bookId: 'moby' }, { $unset: { readers: '' } });
+    await ugc.store.passageReaders.deleteMany({ bookId: 'moby' });
+    const worker = workerOf();
+    expect(await worker.backfillReaders()).toBe(1);
+    const passages = await ugc.store.passages.find({ bookId: 'moby' }).toArray();
+    expect(passages.map((p) => [p.count, p.readers])).toEqual(WORDS.map(() => [3, 3]));
+    expect(await ugc.store.passageReaders.countDocuments({ bookId: 'moby' })).toBe(15);
+    expect(await worker.backfillReaders()).toBe(0);
+  });
+
   it('retries when catalog is unreachable, then marks the job FAILED after maxAttempts', async () => {
     await annotate(1);
     const jobId = (await enqueueRepair(ugc.store, { bookId: 'moby', previousRevisionId: 'r1', revisionId: 'missing' }))._id;

@@ -97,6 +97,7 @@ export class RepairWorker {
 
   /** Runs every unfinished job whose lease is free; returns what happened to each. */
   async runPending(): Promise<Map<string, RunOutcome>> {
+    await this.backfillReaders();
     const jobs = await this.options.store.repairJobs.find({ status: { $in: ['PENDING', 'RUNNING'] } }).sort({ createdAt: 1 }).limit(50).toArray();
     const outcomes = new Map<string, RunOutcome>();
     for (const job of jobs) {
@@ -212,6 +213,28 @@ export class RepairWorker {
         await progress(plan.counts);
       }
     });
+  }
+
+  /**
+   * Passages counted before distinct readers were tracked (no `readers` field) are recounted once,
+   * a book at a time under its repair lease; until then they are simply not shown as popular.
+   */
+  async backfillReaders(): Promise<number> {
+    const { store, leases } = this.options;
+    const bookIds = (await store.passages.distinct('bookId', { readers: { $exists: false } })) as string[];
+    let done = 0;
+    for (const bookId of bookIds.slice(0, 50)) {
+      if (this.stopped && this.loop) break;
+      const lease = await leases.tryAcquire(`repair:${bookId}`, { ttlMs: this.leaseTtlMs, autoRenew: true });
+      if (!lease) continue;
+      try {
+        await this.rebuildPassages(bookId);
+        done += 1;
+      } finally {
+        await lease.release().catch(() => undefined);
+      }
+    }
+    return done;
   }
 
   /**
