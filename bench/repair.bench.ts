@@ -74,7 +74,7 @@ export async function runRepairBench(options: RepairBenchOptions): Promise<{ res
 
     // Setup: highlights of 1,000 readers over random word ranges, inserted in bulk.
     let started = performance.now();
-    const counts = new Map<string, { doc: HighlightDoc; count: number }>();
+    const counts = new Map<string, { doc: HighlightDoc; count: number; users: Set<string> }>();
     const now = new Date();
     const makeAnchor = (i: number) => {
       const chapter = r1.chapters[spread(i, 7_919, r1.chapters.length)]!;
@@ -90,13 +90,15 @@ export async function runRepairBench(options: RepairBenchOptions): Promise<{ res
         const anchor = makeAnchor(done);
         const doc: HighlightDoc = { _id: new ObjectId().toHexString(), userId: `u${done % 1000}`, ...anchor, color: 'YELLOW', style: 'HIGHLIGHT', passageKey: passageKey(anchor), createdAt: now, updatedAt: now };
         const entry = counts.get(doc.passageKey);
-        if (entry) entry.count += 1;
-        else counts.set(doc.passageKey, { doc, count: 1 });
+        if (entry) {
+          entry.count += 1;
+          entry.users.add(doc.userId);
+        } else counts.set(doc.passageKey, { doc, count: 1, users: new Set([doc.userId]) });
         batch.push(doc);
       }
       await ugc.store.highlights.insertMany(batch);
     }
-    const passages = [...counts].map(([key, { doc, count }]) => ({ _id: key, bookId: doc.bookId, chapterId: doc.chapterId, start: doc.start, end: doc.end, exact: doc.exact, count }));
+    const passages = [...counts].map(([key, { doc, count, users }]) => ({ _id: key, bookId: doc.bookId, chapterId: doc.chapterId, start: doc.start, end: doc.end, exact: doc.exact, count, readers: users.size }));
     for (let i = 0; i < passages.length; i += 5_000) await ugc.store.passages.insertMany(passages.slice(i, i + 5_000));
     const notes: NoteDoc[] = Array.from({ length: noteCount }, (_, i) => ({
       _id: new ObjectId().toHexString(), userId: `u${i % 1000}`, highlightId: null, ...makeAnchor(options.highlights + i), text: `note ${i}`,

@@ -96,6 +96,8 @@ const schema = z.object({
   FOLIO_S3_SECRET_ACCESS_KEY: z.string().optional(),
   /** Memory budget of the private-index LRU cache, in MB. @default 256 */
   FOLIO_PRIVATE_INDEX_CACHE_MB: positiveInt.default(256),
+  /** Distinct readers who must have highlighted a passage before anyone sees it as popular (k-anonymity of highlights). @default 3 */
+  FOLIO_POPULAR_HIGHLIGHT_MIN_READERS: z.coerce.number().int().min(2).max(1000).default(3),
   // --- gateway (see gateway/README.md) ---
   /** Per-user / per-address rate limits, `points/seconds`, each per client application. */
   FOLIO_GATEWAY_RATE_LIMIT_USER: rateSpec.default('1200/60'),
@@ -184,6 +186,8 @@ export interface FolioConfig {
     | { readonly endpoint: string; readonly bucket: string; readonly region: string; readonly accessKeyId: string | undefined; readonly secretAccessKey: string | undefined }
     | undefined;
   readonly privateIndexCacheBytes: number;
+  /** A passage is shown in popularHighlights only when this many distinct users highlighted it. */
+  readonly popularHighlightMinReaders: number;
   readonly gateway: GatewaySettings;
 }
 
@@ -301,6 +305,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FolioConfig {
         }
       : undefined,
     privateIndexCacheBytes: raw.FOLIO_PRIVATE_INDEX_CACHE_MB * 1024 * 1024,
+    popularHighlightMinReaders: raw.FOLIO_POPULAR_HIGHLIGHT_MIN_READERS,
     gateway: {
       rateLimitUser: parseRate(raw.FOLIO_GATEWAY_RATE_LIMIT_USER),
       rateLimitAddress: parseRate(raw.FOLIO_GATEWAY_RATE_LIMIT_ADDRESS),

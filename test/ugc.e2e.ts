@@ -117,7 +117,7 @@ describe('highlights, notes and reviews between two users', () => {
     const bobExport = JSON.parse((await q(bob.token, `{ me { annotationsExport } }`)).me.annotationsExport);
     expect(bobExport.total).toBe(0);
     const edit = await graphql(platform.gateway, `mutation($id: ID!) { updateNote(id: $id, input: { text: "hijacked" }) { id } }`, { id: shared.id }, { token: bob.token });
-    expect(errorCodes(edit)).toEqual(['FORBIDDEN']);
+    expect(errorCodes(edit)).toEqual(['NOT_FOUND']); // someone else's note, public or not, is "not there"
     const del = await graphql(platform.gateway, `mutation($id: ID!) { deleteNote(id: $id) }`, { id: secret.id }, { token: bob.token });
     expect(errorCodes(del)).toEqual(['NOT_FOUND']);
 

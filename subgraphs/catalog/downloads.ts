@@ -10,7 +10,8 @@ import type { ServerResponse } from 'node:http';
 import type { Route } from '../../lib/http.js';
 import type { Logger } from '../../lib/logger.js';
 import type { FileStore } from './files.js';
-import { canRead, type Reader } from './licensing.js';
+import type { Reader } from './licensing.js';
+import { can } from './policy.js';
 import type { BookDoc, FileDoc, RevisionDoc } from './store.js';
 
 /** Long enough to start a download on a slow phone, short enough that a leaked link soon dies. */
@@ -130,7 +131,7 @@ export function downloadRoute(signer: DownloadSigner, source: DownloadSource, fi
       const book = revision && (await source.booksByIds([revision.bookId])).get(revision.bookId);
       const reader = readerOfSubject(checked.subject);
       if (!revision || !book || !reader) return refuse(res, 404, 'No such download.');
-      if (!canRead(book, reader) || revision.publishedAt === null) return refuse(res, 403, 'This book is not available to you any more.');
+      if (!can(reader, 'read', { kind: 'revision', book, revision })) return refuse(res, 403, 'This book is not available to you any more.');
       const file = await files.get(revision.fileId);
       if (!file) return refuse(res, 404, 'No such download.');
       await send(req.method === 'HEAD', req.headers, res, file, files, revision);

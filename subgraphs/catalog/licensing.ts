@@ -1,7 +1,8 @@
 /**
  * Who may read a book, as plain rules (no GraphQL, no HTTP). One rule, two forms: `canRead` for a
  * book in hand and `readableFilter` for listing, so a page of `books` and a single `book(id)` can
- * never disagree.
+ * never disagree. Callers go through policy.ts, which builds chapters, downloads and management on
+ * this rule.
  *
  * - Staff (EDITOR/ADMIN) see every book, drafts included.
  * - Everyone else: the book is PUBLISHED and, if it has a license, now is inside its window and

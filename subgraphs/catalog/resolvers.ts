@@ -1,13 +1,14 @@
-/** Thin resolvers: read arguments, apply visibility through the service's rules, shape results. */
+/** Thin resolvers: read arguments, ask the policy (policy.ts) what the caller may see, shape results. */
 import type { GraphQLResolveInfo } from 'graphql';
 import { BOOK_LISTS_TAG, bookChangeTags, type ResponseTags } from '../../lib/cacheTags.js';
 import type { Caller } from '../../lib/identity.js';
 import { DateTime } from '../../lib/scalars.js';
 import type { ResolverMap } from '../../lib/subgraphServer.js';
-import { canRead, readerIsStaff, type Reader } from './licensing.js';
+import type { Reader } from './licensing.js';
 import { tagBooks, type CatalogLoaders } from './loaders.js';
 import { connectionOf, keyAfter, limitOf, sliceOf } from './pagination.js';
-import type { BookFilter, BookInput, CatalogService, LicenseInput } from './service.js';
+import { can, CATALOG, visibleRevisionId } from './policy.js';
+import { splitParagraphId, type BookFilter, type BookInput, type CatalogService, type LicenseInput } from './service.js';
 import type { BookDoc, ChapterDoc, ChapterSummary, JobDoc, ParagraphSpan, RevisionDoc } from './store.js';
 
 export interface CatalogContext {
@@ -31,7 +32,7 @@ type Info = GraphQLResolveInfo & { cacheControl?: { setCacheHint(hint: { maxAge?
  * sees a publish at once) and each partner sees its own licensed set (private: never shared).
  */
 function hintCaller(ctx: CatalogContext, info: Info): void {
-  if (readerIsStaff(ctx.reader)) info.cacheControl?.setCacheHint({ maxAge: 0 });
+  if (can(ctx.reader, 'manage', CATALOG)) info.cacheControl?.setCacheHint({ maxAge: 0 });
   else if (ctx.reader.partnerId) info.cacheControl?.setCacheHint({ scope: 'PRIVATE' });
 }
 
@@ -45,28 +46,28 @@ async function hinted<T>(ctx: CatalogContext, info: Info, lookup: Promise<T | nu
 
 async function visibleBook(ctx: CatalogContext, id: string): Promise<BookDoc | null> {
   const book = await ctx.loaders.book.load(id);
-  return book && canRead(book, ctx.reader) ? book : null;
+  return book && can(ctx.reader, 'read', { kind: 'book', book }) ? book : null;
 }
 
 async function visibleChapter(ctx: CatalogContext, id: string): Promise<ChapterDoc | null> {
   if (id.length > 100) return null;
   const chapter = await ctx.loaders.chapter.load(id);
   if (!chapter) return null;
-  const [book, revision] = await Promise.all([visibleBook(ctx, chapter.bookId), ctx.loaders.revision.load(chapter.revisionId)]);
-  return book && revision && ctx.service.revisionVisible(book, revision, ctx.reader) ? chapter : null;
+  const [book, revision] = await Promise.all([ctx.loaders.book.load(chapter.bookId), ctx.loaders.revision.load(chapter.revisionId)]);
+  return book && revision && can(ctx.reader, 'read', { kind: 'revision', book, revision }) ? chapter : null;
 }
 
 /** `<revisionId>.c<n>.p<m>` → its chapter and span, when the caller may see it. */
 async function visibleParagraph(ctx: CatalogContext, id: string): Promise<ParagraphNode | null> {
-  const match = /^([0-9a-f]{24}\.c\d{1,5})\.p(\d{1,7})$/.exec(id);
-  if (!match) return null;
-  const chapter = await visibleChapter(ctx, match[1]!);
-  const span = chapter?.paragraphs[Number(match[2])];
+  const split = splitParagraphId(id);
+  if (!split) return null;
+  const chapter = await visibleChapter(ctx, split.chapterId);
+  const span = chapter?.paragraphs[split.index];
   return chapter && span ? { chapter, span } : null;
 }
 
 async function visibleRevision(ctx: CatalogContext, book: BookDoc): Promise<RevisionDoc | null> {
-  const id = ctx.service.visibleRevisionId(book, ctx.reader);
+  const id = visibleRevisionId(book, ctx.reader);
   return id ? ctx.loaders.revision.load(id) : null;
 }
 
@@ -84,7 +85,7 @@ async function purgedAfter<T>(ctx: CatalogContext, bookId: string, change: Promi
   return result;
 }
 
-const staffOnly = <T>(ctx: CatalogContext, value: () => T): T | null => (readerIsStaff(ctx.reader) ? value() : null);
+const staffOnly = <T>(ctx: CatalogContext, value: () => T): T | null => (can(ctx.reader, 'manage', CATALOG) ? value() : null);
 
 interface PageArgs {
   readonly first?: number | null;
@@ -132,9 +133,9 @@ export const resolvers: ResolverMap = {
     chapters: async (book: BookDoc, { revisionId }: { revisionId?: string | null }, ctx: CatalogContext) => {
       if (revisionId) {
         const revision = revisionId.length <= 100 ? await ctx.loaders.revision.load(revisionId) : null;
-        return revision && ctx.service.revisionVisible(book, revision, ctx.reader) ? ctx.loaders.toc.load(revision._id) : [];
+        return revision && can(ctx.reader, 'read', { kind: 'revision', book, revision }) ? ctx.loaders.toc.load(revision._id) : [];
       }
-      const id = ctx.service.visibleRevisionId(book, ctx.reader);
+      const id = visibleRevisionId(book, ctx.reader);
       return id ? ctx.loaders.toc.load(id) : [];
     },
     license: (book: BookDoc, _: unknown, ctx: CatalogContext) => staffOnly(ctx, () => book.license),

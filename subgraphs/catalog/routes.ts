@@ -14,6 +14,18 @@ const readableBody = z.object({
   // Optional so a caller built before territories still gets the old answer (no territory).
   territory: z.string().regex(/^[A-Z]{2}$/).nullable().optional(),
 });
+const ids = z.array(z.string().max(100)).max(500).optional();
+const accessBody = z.object({
+  reader: z.object({
+    userId: z.string().max(100).nullable(),
+    partnerId: z.string().max(100).nullable(),
+    roles: z.array(z.string().max(20)).max(10),
+    territory: z.string().regex(/^[A-Z]{2}$/).nullable(),
+  }),
+  bookIds: ids,
+  chapterIds: ids,
+  paragraphIds: ids,
+});
 
 async function jsonBody<T>(body: () => Promise<Buffer>, schema: z.ZodType<T>, expected: string): Promise<T> {
   let raw: unknown;
@@ -87,6 +99,18 @@ export function internalRoutes(service: CatalogService): Route[] {
           territory: input.territory ?? null,
         });
         sendJson(res, 200, { readable });
+      },
+    },
+    {
+      // The one check that ugc (and search) ask before touching book content on a caller's behalf:
+      // the same policy as `book`, `chapter` and `paragraph`, batched (≤ 500 ids in all per call).
+      method: 'POST',
+      path: '/internal/access',
+      internal: true,
+      maxBodyBytes: 128 * 1024,
+      async handle({ res, body }) {
+        const input = await jsonBody(body, accessBody, '{ reader, bookIds?, chapterIds?, paragraphIds? } with at most 500 ids');
+        sendJson(res, 200, await service.access(input.reader, input));
       },
     },
   ];

@@ -11,6 +11,7 @@ import { buildEpub } from './epub/build.js';
 import { FIXTURE_BOOK, hostileFixture } from './epub/fixtures.js';
 import { openCatalog, type CatalogRuntime } from './index.js';
 import { createLoaders } from './loaders.js';
+import { visibleRevisionId } from './policy.js';
 import { decodeEpubBase64, readerOf } from './service.js';
 
 const caller = (over: Partial<Caller>): Caller => ({ userId: null, roles: [], sessionId: null, partnerId: null, scopes: [], clientAddress: 'test', territory: null, ...over });
@@ -47,7 +48,7 @@ describe('catalog service', () => {
   it('publishes a stored revision with an outbox event, visible to readers only then', async () => {
     const { bookId, revisionId } = await storedBook();
     const before = await catalog.service.booksByIds([bookId]);
-    expect(catalog.service.visibleRevisionId(before.get(bookId)!, readerOf(reader))).toBeNull();
+    expect(visibleRevisionId(before.get(bookId)!, readerOf(reader))).toBeNull();
     expect(await catalog.service.readable([bookId], readerOf(reader))).toEqual([]);
 
     await catalog.service.publish(editor, bookId);
@@ -67,6 +68,25 @@ describe('catalog service', () => {
 
   it('refuses management to readers', async () => {
     await expect(catalog.service.createBook(reader, { title: 'x' })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+  });
+
+  it('answers the internal access check by the same policy: published chapters yes, draft revisions and unknown ids no', async () => {
+    const { bookId, revisionId } = await storedBook();
+    await catalog.service.publish(editor, bookId);
+    const job = await catalog.service.uploadContent(editor, bookId, (await buildEpub({ ...FIXTURE_BOOK, title: 'Second edition' })).toString('base64'));
+    const draftRevisionId = (await catalog.pipeline.runJob(job._id)).revisionId;
+    const ask = { bookIds: [bookId, 'f'.repeat(24)], chapterIds: [`${revisionId}.c0`, `${draftRevisionId}.c0`, 'nope'], paragraphIds: [`${revisionId}.c0.p0`, `${draftRevisionId}.c0.p0`, `${revisionId}.c0.p99999`] };
+    const asReader = await catalog.service.access(readerOf(reader), ask);
+    const chapter = (await catalog.service.chaptersByIds([`${revisionId}.c0`])).get(`${revisionId}.c0`)!;
+    expect(asReader.books).toEqual([bookId]);
+    expect(asReader.chapters).toEqual([{ id: `${revisionId}.c0`, bookId, revisionId, current: true, length: chapter.text.length }]);
+    expect(asReader.paragraphs.map((p) => [p.id, p.chapterId, p.length])).toEqual([[`${revisionId}.c0.p0`, `${revisionId}.c0`, chapter.paragraphs[0]!.endOffset - chapter.paragraphs[0]!.startOffset]]);
+    // Staff read the draft too, as `chapter(id)` lets them; it is not the current revision.
+    const asEditor = await catalog.service.access(readerOf(editor), ask);
+    expect(asEditor.chapters.map((c) => [c.id, c.current])).toEqual([[`${revisionId}.c0`, true], [`${draftRevisionId}.c0`, false]]);
+    // Unpublishing closes every chapter to readers at once.
+    await catalog.service.unpublish(editor, bookId);
+    expect(await catalog.service.access(readerOf(reader), ask)).toEqual({ books: [], chapters: [], paragraphs: [] });
   });
 
   it('replacing content emits BookContentReplaced; a hostile upload fails its job and leaves the published revision alone', async () => {

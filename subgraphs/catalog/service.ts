@@ -6,7 +6,7 @@
  */
 import { badInput, conflict, FolioError, notFound } from '../../lib/errors.js';
 import type { Outbox } from '../../lib/events.js';
-import { requireRole, type Caller } from '../../lib/identity.js';
+import type { Caller } from '../../lib/identity.js';
 import type { Logger } from '../../lib/logger.js';
 import { ObjectId } from '../../lib/storage/index.js';
 import type { Filter } from '../../lib/storage/types.js';
@@ -14,9 +14,10 @@ import type { DownloadSigner, SignedDownload } from './downloads.js';
 import { subjectOf } from './downloads.js';
 import { EpubError } from './epub/errors.js';
 import { normalizeIsbn } from './epub/opf.js';
-import { canRead, readableFilter, readerIsStaff, type Reader } from './licensing.js';
+import { readableFilter, type Reader } from './licensing.js';
 import { keyAfter, limitOf, sliceOf, type PageRequest, type Slice } from './pagination.js';
 import type { UploadPipeline } from './pipeline.js';
+import { authorize, can, CATALOG } from './policy.js';
 import type { BookDoc, BookStatus, CatalogStore, ChapterDoc, ChapterSummary, JobDoc, LicenseDoc, RevisionDoc } from './store.js';
 
 const MiB = 1024 * 1024;
@@ -41,6 +42,7 @@ export const LIMITS = {
   territoriesMax: 250,
   partnerIdsMax: 100,
   readableBatchMax: 1_000,
+  accessBatchMax: 500,
 } as const;
 
 export interface BookInput {
@@ -71,6 +73,47 @@ export interface BookFilter {
 
 /** The caller as the licensing rules see it (the territory is the one the gateway signed, or null). */
 export const readerOf = (caller: Caller): Reader => ({ userId: caller.userId, partnerId: caller.partnerId, roles: caller.roles, territory: caller.territory });
+
+/** The signed-in staff member's id; UNAUTHENTICATED or FORBIDDEN otherwise (policy `manage`). */
+function staffUser(caller: Caller): string {
+  authorize(readerOf(caller), 'manage', CATALOG);
+  return caller.userId!;
+}
+
+/** `<revisionId>.c<n>.p<m>` → the chapter id and paragraph index; null for anything else. */
+export function splitParagraphId(id: string): { chapterId: string; index: number } | null {
+  const match = /^([0-9a-f]{24}\.c\d{1,5})\.p(\d{1,7})$/.exec(id);
+  return match ? { chapterId: match[1]!, index: Number(match[2]) } : null;
+}
+
+/** What ugc and search ask in one call: which of these the reader may read now (policy `read`). */
+export interface AccessQuery {
+  readonly bookIds?: readonly string[];
+  readonly chapterIds?: readonly string[];
+  readonly paragraphIds?: readonly string[];
+}
+
+export interface ReadableChapter {
+  readonly id: string;
+  readonly bookId: string;
+  readonly revisionId: string;
+  /** The chapter is in the book's published revision (not a replaced or, for staff, a draft one). */
+  readonly current: boolean;
+  /** Length of the text in UTF-16 code units (the unit of highlight offsets). */
+  readonly length: number;
+}
+
+export interface ReadableParagraph extends Omit<ReadableChapter, 'id'> {
+  readonly id: string;
+  readonly chapterId: string;
+}
+
+/** Only the readable ids appear; an unreadable id and an unknown one are answered alike (left out). */
+export interface AccessAnswer {
+  readonly books: string[];
+  readonly chapters: ReadableChapter[];
+  readonly paragraphs: ReadableParagraph[];
+}
 
 const escapeRegex = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -168,7 +211,7 @@ export class CatalogService {
   // ---- management --------------------------------------------------------------------------
 
   async createBook(caller: Caller, input: BookInput, options: { metadataFromContent?: boolean } = {}): Promise<BookDoc> {
-    const userId = requireRole(caller, 'EDITOR', 'ADMIN');
+    const userId = staffUser(caller);
     const meta = metadataOf(input);
     if (!meta.title) throw badInput('title must not be empty.', 'title');
     const id = new ObjectId().toHexString();
@@ -200,7 +243,7 @@ export class CatalogService {
   }
 
   async updateBook(caller: Caller, id: string, input: BookInput): Promise<BookDoc> {
-    requireRole(caller, 'EDITOR', 'ADMIN');
+    staffUser(caller);
     const meta = metadataOf(input);
     if (meta.title) meta.sortKey = sortKeyOf(meta.title, id);
     const updated = await this.store.books.findOneAndUpdate(
@@ -214,14 +257,14 @@ export class CatalogService {
 
   /** Queues an upload (base64 from GraphQL); returns the job at once. */
   async uploadContent(caller: Caller, bookId: string, epubBase64: string): Promise<JobDoc> {
-    const userId = requireRole(caller, 'EDITOR', 'ADMIN');
+    const userId = staffUser(caller);
     if (!(await this.store.books.findOne({ _id: bookId }, { projection: { _id: 1 } }))) throw notFound('Book');
     return this.pipeline.enqueue(bookId, decodeEpubBase64(epubBase64), userId);
   }
 
   /** Makes the newest stored revision the published one. */
   async publish(caller: Caller, id: string): Promise<BookDoc> {
-    requireRole(caller, 'EDITOR', 'ADMIN');
+    staffUser(caller);
     const book = await this.store.books.findOne({ _id: id });
     if (!book) throw notFound('Book');
     const target = book.latestRevisionId;
@@ -247,7 +290,7 @@ export class CatalogService {
   }
 
   async unpublish(caller: Caller, id: string): Promise<BookDoc> {
-    requireRole(caller, 'EDITOR', 'ADMIN');
+    staffUser(caller);
     return this.outbox.publish(async (tx, emit) => {
       const books = tx.collection<BookDoc>(this.store.books.collectionName);
       const updated = await books.findOneAndUpdate({ _id: id, status: 'PUBLISHED' }, { $set: { status: 'UNPUBLISHED', updatedAt: new Date() } }, { returnDocument: 'after' });
@@ -262,7 +305,7 @@ export class CatalogService {
   }
 
   async setLicense(caller: Caller, input: LicenseInput): Promise<BookDoc> {
-    requireRole(caller, 'EDITOR', 'ADMIN');
+    staffUser(caller);
     const startsAt = input.startsAt ?? null;
     const endsAt = input.endsAt ?? null;
     if (startsAt && endsAt && endsAt <= startsAt) throw badInput('endsAt must be after startsAt.', 'endsAt');
@@ -285,12 +328,12 @@ export class CatalogService {
   }
 
   async job(caller: Caller, id: string): Promise<JobDoc | null> {
-    requireRole(caller, 'EDITOR', 'ADMIN');
+    staffUser(caller);
     return this.store.jobs.findOne({ _id: id });
   }
 
   async jobsOfBook(caller: Caller, bookId: string, page: PageRequest): Promise<Slice<JobDoc>> {
-    requireRole(caller, 'EDITOR', 'ADMIN');
+    staffUser(caller);
     const limit = limitOf(page.first);
     const after = keyAfter(page.after, 'string');
     const filter: Filter<JobDoc> = { bookId };
@@ -303,7 +346,7 @@ export class CatalogService {
   }
 
   async revisionsOfBook(caller: Caller, bookId: string, page: PageRequest): Promise<Slice<RevisionDoc>> {
-    requireRole(caller, 'EDITOR', 'ADMIN');
+    staffUser(caller);
     const limit = limitOf(page.first);
     const after = keyAfter(page.after, 'number');
     const docs = await this.store.revisions
@@ -355,22 +398,6 @@ export class CatalogService {
     return { revision, book, chapters };
   }
 
-  /** The revision a caller reads: the published one; for staff the newest stored one. */
-  visibleRevisionId(book: BookDoc, reader: Reader): string | null {
-    if (readerIsStaff(reader)) return book.latestRevisionId ?? book.publishedRevisionId;
-    return canRead(book, reader) ? book.publishedRevisionId : null;
-  }
-
-  /**
-   * Whether a caller may see a revision's chapters: staff always; others when the book is
-   * readable and the revision has been published (annotations on a replaced revision still resolve).
-   */
-  revisionVisible(book: BookDoc, revision: Pick<RevisionDoc, 'bookId' | 'publishedAt'>, reader: Reader): boolean {
-    if (revision.bookId !== book._id) return false;
-    if (readerIsStaff(reader)) return true;
-    return canRead(book, reader) && revision.publishedAt !== null;
-  }
-
   async listBooks(reader: Reader, filter: BookFilter, page: PageRequest): Promise<Slice<BookDoc>> {
     const limit = limitOf(page.first);
     const after = keyAfter(page.after, 'string');
@@ -378,7 +405,7 @@ export class CatalogService {
     const visible = readableFilter(reader);
     if (visible) clauses.push(visible);
     if (filter.status) {
-      if (!readerIsStaff(reader)) throw new FolioError('FORBIDDEN', 'Only editors may filter books by status.');
+      if (!can(reader, 'manage', CATALOG)) throw new FolioError('FORBIDDEN', 'Only editors may filter books by status.');
       clauses.push({ status: filter.status });
     }
     if (filter.query) {
@@ -407,15 +434,58 @@ export class CatalogService {
     const books = await this.booksByIds(bookIds);
     return [...new Set(bookIds)].filter((id) => {
       const book = books.get(id);
-      return book !== undefined && book.status === 'PUBLISHED' && canRead(book, reader);
+      return book !== undefined && book.status === 'PUBLISHED' && can(reader, 'read', { kind: 'book', book });
     });
+  }
+
+  /**
+   * The internal access check (`POST /internal/access`): which of these books, chapters and
+   * paragraphs the reader may read now, by the same policy as `book`, `chapter` and `paragraph`.
+   */
+  async access(reader: Reader, query: AccessQuery): Promise<AccessAnswer> {
+    const bookIds = [...new Set(query.bookIds ?? [])];
+    const chapterIds = [...new Set(query.chapterIds ?? [])];
+    const paragraphIds = [...new Set(query.paragraphIds ?? [])];
+    if (bookIds.length + chapterIds.length + paragraphIds.length > LIMITS.accessBatchMax) {
+      throw badInput(`At most ${LIMITS.accessBatchMax} ids per access check.`, 'ids');
+    }
+    const paragraphs = paragraphIds.flatMap((id) => {
+      const split = splitParagraphId(id);
+      return split ? [{ id, ...split }] : [];
+    });
+    const chapters = await this.chaptersByIds([...new Set([...chapterIds, ...paragraphs.map((p) => p.chapterId)])]);
+    const docs = [...chapters.values()];
+    const [books, revisions] = await Promise.all([
+      this.booksByIds([...new Set([...bookIds, ...docs.map((c) => c.bookId)])]),
+      this.revisionsByIds([...new Set(docs.map((c) => c.revisionId))]),
+    ]);
+    const now = new Date();
+    const readable = new Map<string, ReadableChapter>();
+    for (const chapter of docs) {
+      const book = books.get(chapter.bookId);
+      const revision = revisions.get(chapter.revisionId);
+      if (!book || !revision || !can(reader, 'read', { kind: 'revision', book, revision }, now)) continue;
+      const current = book.status === 'PUBLISHED' && book.publishedRevisionId === revision._id;
+      readable.set(chapter._id, { id: chapter._id, bookId: chapter.bookId, revisionId: chapter.revisionId, current, length: chapter.text.length });
+    }
+    return {
+      books: bookIds.filter((id) => {
+        const book = books.get(id);
+        return book !== undefined && can(reader, 'read', { kind: 'book', book }, now);
+      }),
+      chapters: chapterIds.flatMap((id) => readable.get(id) ?? []),
+      paragraphs: paragraphs.flatMap(({ id, chapterId, index }) => {
+        const chapter = readable.get(chapterId);
+        const span = chapters.get(chapterId)?.paragraphs[index];
+        return chapter && span ? [{ ...chapter, id, chapterId, length: span.endOffset - span.startOffset }] : [];
+      }),
+    };
   }
 
   /** A signed link to the published revision's EPUB, or null when the caller may not download it. */
   async download(book: BookDoc, reader: Reader, revision: RevisionDoc | null): Promise<(SignedDownload & { sizeBytes: number; sha256: string }) | null> {
     const subject = subjectOf(reader);
-    if (!subject || !revision || book.status !== 'PUBLISHED' || revision._id !== book.publishedRevisionId) return null;
-    if (!canRead(book, { ...reader, roles: [] })) return null;
+    if (!subject || !revision || !can(reader, 'download', { kind: 'revision', book, revision })) return null;
     return { ...this.options.signer.sign(revision._id, subject), sizeBytes: revision.sizeBytes, sha256: revision.sha256 };
   }
 }

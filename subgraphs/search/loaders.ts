@@ -1,10 +1,11 @@
 /**
  * Per-request DataLoaders. `readable` batches every readable-book check of one request into one
- * call to catalog (`POST /internal/books/readable`), however many fields ask.
+ * call to catalog's access check (`POST /internal/access`, through policy.ts), however many fields ask.
  */
-import DataLoader from 'dataloader';
+import type DataLoader from 'dataloader';
 import type { Caller } from '../../lib/identity.js';
 import type { CatalogClient } from './catalogClient.js';
+import { readableCheck } from './policy.js';
 import type { ReadableCheck } from './service.js';
 
 export interface SearchLoaders {
@@ -14,15 +15,6 @@ export interface SearchLoaders {
 }
 
 export function createLoaders(catalog: CatalogClient, caller: Caller): SearchLoaders {
-  const readable = new DataLoader<string, boolean>(async (ids) => {
-    const allowed = await catalog.readableBooks(ids, caller);
-    return ids.map((id) => allowed.has(id));
-  }, { maxBatchSize: 2_000 });
-  return {
-    readable,
-    readableCheck: async (ids) => {
-      const flags = await readable.loadMany(ids);
-      return new Set(ids.filter((_, i) => flags[i] === true));
-    },
-  };
+  const { loader, check } = readableCheck(catalog, caller);
+  return { readable: loader, readableCheck: check };
 }

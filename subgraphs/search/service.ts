@@ -2,8 +2,8 @@
  * Search rules, free of GraphQL: input bounds, the query plan per mode and scope, the readable
  * filter (catalog decides, once per request), private note search and RAG answers.
  */
-import { badInput, notFound } from '../../lib/errors.js';
-import { requireRole, requireUser, type Caller } from '../../lib/identity.js';
+import { badInput } from '../../lib/errors.js';
+import type { Caller } from '../../lib/identity.js';
 import type { Logger } from '../../lib/logger.js';
 import type { SearchHit, SearchMode as VectorMode, SparseVector, VectorStore } from '../../lib/vectors/index.js';
 import { extractiveAnswer, focusOn, generatedAnswer, paragraphAt, type AnswerResult, type LlmSettings, type Passage } from './answer.js';
@@ -11,6 +11,7 @@ import type { BookField, BookTitleHit, BookTitleIndex } from './bookTitles.js';
 import { paragraphFilter, primaryLanguage, type ParagraphPayload } from './indexer.js';
 import type { PrivatePayload } from './notes.js';
 import type { Embedder, PrivateIndexes, SparseEncoder, TextAnalyzer } from './ports.js';
+import { authorize, notAvailable, type ReadableCheck } from './policy.js';
 import { snippet } from './snippet.js';
 import type { BookIndexDoc, SearchStore } from './store.js';
 
@@ -80,7 +81,7 @@ export interface NoteResult extends PrivatePayload {
 }
 
 /** Which of these books the caller may read (per-request, batched: see loaders.ts). */
-export type ReadableCheck = (bookIds: readonly string[]) => Promise<ReadonlySet<string>>;
+export type { ReadableCheck };
 
 export interface SearchServiceOptions {
   readonly store: SearchStore;
@@ -233,7 +234,8 @@ export class SearchService {
 
   /** The caller's own notes and highlights; the index consulted is the caller's alone. */
   async searchMyNotes(caller: Caller, queryInput: string, firstInput: number | null | undefined): Promise<Page<NoteResult>> {
-    const userId = requireUser(caller);
+    authorize(caller, 'read', { type: 'OwnNotes' });
+    const userId = caller.userId!;
     const query = cleanText(queryInput, 'query', LIMITS.maxQueryChars);
     const first = parseFirst(firstInput);
     const terms = this.options.analyzer.terms(query);
@@ -257,13 +259,13 @@ export class SearchService {
     if (paragraphId) {
       const dense = (await embedder.embed([question]))[0]!;
       [selected] = await vectors.search(collection, { mode: 'dense', dense, filter: { must: [{ key: 'paragraphIds', match: paragraphId }] }, limit: 1 });
-      if (!selected || (bookId && selected.payload.bookId !== bookId)) throw notFound('Paragraph');
+      if (!selected || (bookId && selected.payload.bookId !== bookId)) throw notAvailable();
     }
     const scopeBook = bookId ?? (selected ? String(selected.payload.bookId) : undefined);
     const hits = await this.paragraphCandidates(question, 'HYBRID', scopeBook ? { bookIds: [scopeBook] } : {}, LIMITS.askPassages, LIMITS.askPassages * 4);
     const candidates = selected ? [selected, ...hits.filter((h) => h.id !== selected.id)] : hits;
     const allowed = await readable([...new Set(candidates.map((h) => String(h.payload.bookId)))]);
-    if (selected && !allowed.has(String(selected.payload.bookId))) throw notFound('Paragraph');
+    if (selected && !allowed.has(String(selected.payload.bookId))) throw notAvailable();
     const passages: Passage[] = candidates
       .filter((h) => allowed.has(String(h.payload.bookId)))
       .slice(0, LIMITS.askPassages)
@@ -277,7 +279,7 @@ export class SearchService {
 
   /** Staff only: where indexing of a book stands. */
   async indexStatus(caller: Caller, bookId: string): Promise<BookIndexDoc | null> {
-    requireRole(caller, 'EDITOR', 'ADMIN');
+    authorize(caller, 'read', { type: 'IndexStatus' });
     return this.options.store.books.findOne({ _id: cleanText(bookId, 'bookId', 200) });
   }
 }

@@ -25,10 +25,24 @@ import type { Logger } from '../../lib/logger.js';
 
 export const typeDefs = parse(readFileSync(new URL('../../schema/ugc.graphql', import.meta.url), 'utf8'));
 
+export interface UgcOptions {
+  /** Distinct readers before a passage is popular (FOLIO_POPULAR_HIGHLIGHT_MIN_READERS). @default 3 */
+  readonly popularMinReaders?: number;
+  readonly now?: () => Date;
+}
+
 /** Builds the services over one database; the service module and tests share it. */
-export async function createUgcServices(db: FolioDb, catalog: CatalogApi, logger: Logger, now?: () => Date): Promise<UgcServices> {
+export async function createUgcServices(db: FolioDb, catalog: CatalogApi, logger: Logger, options: UgcOptions = {}): Promise<UgcServices> {
   const store = await openUgcStore(db);
-  const deps: UgcDeps = { store, outbox: new Outbox(db), catalog, chapters: chapterLoader(catalog), logger, ...(now ? { now } : {}) };
+  const deps: UgcDeps = {
+    store,
+    outbox: new Outbox(db),
+    catalog,
+    chapters: chapterLoader(catalog),
+    logger,
+    popularMinReaders: options.popularMinReaders ?? 3,
+    ...(options.now ? { now: options.now } : {}),
+  };
   return { ...deps, shelf: new ShelfService(deps), annotations: new AnnotationService(deps), reviews: new ReviewService(deps) };
 }
 
@@ -40,7 +54,7 @@ export const ugcService: ServiceModule = {
     const db = countingDb(storage.db(databaseName('ugc')), metrics.registry);
     // serviceUrls is filled in as services start (port 0 in tests), so read it at call time.
     const catalog = new HttpCatalogApi(() => serviceUrls.catalog, config.internalSecret);
-    const services = await createUgcServices(db, catalog, logger);
+    const services = await createUgcServices(db, catalog, logger, { popularMinReaders: config.popularHighlightMinReaders });
     const leases = new LeaseManager(db);
 
     const worker = new RepairWorker({ store: services.store, outbox: services.outbox, catalog, leases, logger });

@@ -34,7 +34,9 @@ const byKeys = <V>(fetch: (keys: readonly string[]) => Promise<Map<string, V>>):
   }, { maxBatchSize: 1_000 });
 
 export interface UgcLoaders {
+  /** The viewer's own progress only. */
   readonly progress: DataLoader<string, ProgressDoc | null>;
+  /** The viewer's own highlights only. */
   readonly highlight: DataLoader<string, HighlightDoc | null>;
   /** Notes the caller may see. */
   readonly note: DataLoader<string, NoteDoc | null>;
@@ -47,22 +49,22 @@ export interface UgcLoaders {
   readonly popular: PerSize<{ items: readonly PassageDoc[] }>;
 }
 
+/** Every loader answers for one viewer: what it returns is already filtered by the policy. */
 export function createLoaders(services: UgcServices, caller: Caller): UgcLoaders {
   const { shelf, annotations, reviews, store } = services;
-  const userId = caller.userId ?? '';
   return {
-    progress: byKeys((keys) => shelf.progressByKeys(keys)),
-    highlight: byKeys((ids) => annotations.highlightsByIds(ids)),
+    progress: byKeys((keys) => shelf.progressByKeys(caller, keys)),
+    highlight: byKeys((ids) => annotations.highlightsByIds(caller, ids)),
     note: byKeys((ids) => annotations.notesByIds(caller, ids)),
     liked: new DataLoader(async (keys) => {
       const found = await existingLikes(store, keys);
       return keys.map((k) => found.has(k));
     }),
     rating: byKeys((ids) => reviews.ratingsByBooks(ids)),
-    chapterHighlights: byKeys((ids) => annotations.highlightsByChapters(userId, ids)),
+    chapterHighlights: byKeys((ids) => annotations.highlightsByChapters(caller, ids)),
     reviewsFirstPage: new PerSize((ids, size) => reviews.reviewsFirstPageByBook(ids, size)),
-    myHighlightsFirstPage: new PerSize((ids, size) => annotations.highlightsFirstPageByBook(userId, ids, size)),
-    publicNotesFirstPage: new PerSize((ids, size) => annotations.publicNotesFirstPage(ids, size)),
-    popular: new PerSize((ids, size) => annotations.popularByBooks(ids, size)),
+    myHighlightsFirstPage: new PerSize((ids, size) => annotations.highlightsFirstPageByBook(caller, ids, size)),
+    publicNotesFirstPage: new PerSize((ids, size) => annotations.publicNotesFirstPage(caller, ids, size)),
+    popular: new PerSize((ids, size) => annotations.popularByBooks(caller, ids, size)),
   };
 }

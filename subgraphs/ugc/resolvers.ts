@@ -1,4 +1,4 @@
-/** Thin resolvers: read arguments, call the services, shape the result. Privacy rules live in the services. */
+/** Thin resolvers: read arguments, call the services (which take the viewer and ask policy.ts), shape the result. No access rules here. */
 import { bookTag, type ResponseTags } from '../../lib/cacheTags.js';
 import type { Caller } from '../../lib/identity.js';
 import { DateTime } from '../../lib/scalars.js';
@@ -10,9 +10,9 @@ import type { AnnotationService, HighlightInput, NoteInput } from './service/ann
 import { exportAnnotations } from './service/export.js';
 import { likeKey } from './service/likes.js';
 import type { ReviewInput, ReviewService } from './service/reviews.js';
-import { ShelfService, type ProgressInput, type ShelfSort, type StatsPeriod } from './service/shelf.js';
+import { ShelfService, type ProgressInput, type ShelfEntryView, type ShelfSort, type StatsPeriod } from './service/shelf.js';
 import type { UgcDeps } from './service/common.js';
-import type { AnchorFields, HighlightDoc, NoteDoc, PassageDoc, ProgressDoc, RepairJobDoc, ReviewDoc, ShelfDoc } from './store.js';
+import type { AnchorFields, HighlightDoc, NoteDoc, PassageDoc, ProgressDoc, RepairJobDoc, ReviewDoc } from './store.js';
 
 export interface UgcServices extends UgcDeps {
   readonly shelf: ShelfService;
@@ -45,7 +45,10 @@ const tagged = <T>(ctx: UgcContext, bookId: string, value: T): T => {
 };
 const anchorSelector = (a: AnchorFields) => ({ position: { start: a.start, end: a.end }, quote: { exact: a.exact, prefix: a.prefix, suffix: a.suffix } });
 const selector = (a: AnchorFields, _: unknown, ctx: UgcContext) => tagged(ctx, a.bookId, anchorSelector(a));
-const isSelf = (caller: Caller, userId: string): boolean => caller.userId !== null && caller.userId === userId;
+const nullable = async <T, R>(value: Promise<T | null>, shape: (v: T) => R): Promise<R | null> => {
+  const found = await value;
+  return found === null ? null : shape(found);
+};
 
 /** A first page without `after` goes through the per-parent batch loader; later pages query directly. */
 const firstPageOr = <T>(args: PageArgs, batched: (size: number) => Promise<T>, direct: () => Promise<T>): Promise<T> =>
@@ -55,10 +58,7 @@ export const resolvers: ResolverMap = {
   DateTime,
   Query: {
     note: (_: unknown, { id }: { id: string }, { loaders }: UgcContext) => loaders.note.load(id),
-    highlight: async (_: unknown, { id }: { id: string }, { caller, loaders }: UgcContext) => {
-      const h = await loaders.highlight.load(id);
-      return h && isSelf(caller, h.userId) ? h : null;
-    },
+    highlight: (_: unknown, { id }: { id: string }, { loaders }: UgcContext) => loaders.highlight.load(id),
     repairJob: (_: unknown, { bookId }: { bookId: string }, { caller, services }: UgcContext) => latestRepairJob(services.store, caller, bookId),
   },
   Mutation: {
@@ -86,18 +86,18 @@ export const resolvers: ResolverMap = {
   },
   User: {
     __resolveReference: (reference: Ref) => ref(reference.id),
-    shelfCount: (user: Ref, _: unknown, { caller, services }: UgcContext) => (isSelf(caller, user.id) ? services.shelf.count(user.id, caller) : null),
-    shelf: async (user: Ref, args: PageArgs & { sort?: ShelfSort | null; finished?: boolean | null }, { caller, services }: UgcContext) =>
-      connection(await services.shelf.list(caller, user.id, args), (d) => ShelfService.cursorOf(d, args.sort)),
-    highlights: async (user: Ref, args: PageArgs & { bookId?: string | null }, { caller, services }: UgcContext) =>
-      isSelf(caller, user.id) ? idConnection(await services.annotations.listHighlights(user.id, args)) : null,
+    shelfCount: (user: Ref, _: unknown, { caller, services }: UgcContext) => services.shelf.count(caller, user.id),
+    shelf: async (user: Ref, args: PageArgs & { sort?: ShelfSort | null; finished?: boolean | null }, { caller, services }: UgcContext) => {
+      const page = await services.shelf.list(caller, user.id, args);
+      return connection(page, (d) => ShelfService.cursorOf(d, page.sort));
+    },
+    highlights: (user: Ref, args: PageArgs & { bookId?: string | null }, { caller, services }: UgcContext) =>
+      nullable(services.annotations.listHighlights(caller, user.id, args), idConnection),
     notes: async (user: Ref, args: PageArgs & { bookId?: string | null }, { caller, services }: UgcContext) =>
       idConnection(await services.annotations.listNotes(caller, user.id, args)),
     reviews: async (user: Ref, args: PageArgs, { services }: UgcContext) => idConnection(await services.reviews.listByUser(user.id, args)),
-    readingStats: (user: Ref, { period }: { period: StatsPeriod }, { caller, services }: UgcContext) =>
-      isSelf(caller, user.id) ? services.shelf.readingStats(caller, period) : null,
-    annotationsExport: async (user: Ref, _: unknown, { caller, services }: UgcContext) =>
-      isSelf(caller, user.id) ? JSON.stringify(await exportAnnotations(services, caller)) : null,
+    readingStats: (user: Ref, { period }: { period: StatsPeriod }, { caller, services }: UgcContext) => services.shelf.readingStats(caller, user.id, period),
+    annotationsExport: (user: Ref, _: unknown, { caller, services }: UgcContext) => nullable(exportAnnotations(services, caller, user.id), (doc) => JSON.stringify(doc)),
   },
   Book: {
     __resolveReference: (reference: Ref, ctx: UgcContext) => tagged(ctx, reference.id, ref(reference.id)),
@@ -106,27 +106,22 @@ export const resolvers: ResolverMap = {
       idConnection(await firstPageOr(args, (size) => loaders.reviewsFirstPage.load(book.id, size), () => services.reviews.listByBook(book.id, args))),
     popularHighlights: async (book: Ref, args: { first?: number | null }, { loaders }: UgcContext) =>
       (await loaders.popular.load(book.id, pageSize(args.first))).items,
-    myHighlights: async (book: Ref, args: PageArgs, { caller, services, loaders }: UgcContext) => {
-      if (!caller.userId) return idConnection({ items: [], hasNextPage: false, totalCount: 0 });
-      const userId = caller.userId;
-      return idConnection(
-        await firstPageOr(args, (size) => loaders.myHighlightsFirstPage.load(book.id, size), () => services.annotations.listHighlights(userId, { ...args, bookId: book.id })),
-      );
-    },
+    myHighlights: async (book: Ref, args: PageArgs, { caller, services, loaders }: UgcContext) =>
+      idConnection(await firstPageOr(args, (size) => loaders.myHighlightsFirstPage.load(book.id, size), () => services.annotations.myHighlights(caller, book.id, args))),
   },
   Chapter: {
     __resolveReference: (reference: Ref) => ref(reference.id),
-    myHighlights: async (chapter: Ref, _: unknown, { caller, loaders }: UgcContext) => (caller.userId ? ((await loaders.chapterHighlights.load(chapter.id)) ?? []) : []),
+    myHighlights: async (chapter: Ref, _: unknown, { loaders }: UgcContext) => (await loaders.chapterHighlights.load(chapter.id)) ?? [],
   },
   Paragraph: {
     __resolveReference: (reference: Ref) => ref(reference.id),
-    publicNotes: async (paragraph: Ref, args: PageArgs, { services, loaders }: UgcContext) =>
-      idConnection(await firstPageOr(args, (size) => loaders.publicNotesFirstPage.load(paragraph.id, size), () => services.annotations.publicNotes(paragraph.id, args))),
+    publicNotes: async (paragraph: Ref, args: PageArgs, { caller, services, loaders }: UgcContext) =>
+      idConnection(await firstPageOr(args, (size) => loaders.publicNotesFirstPage.load(paragraph.id, size), () => services.annotations.publicNotes(caller, paragraph.id, args))),
   },
   ShelfEntry: {
     id: byId,
-    book: (entry: ShelfDoc) => ref(entry.bookId),
-    progress: (entry: ShelfDoc, _: unknown, { caller, loaders }: UgcContext) => (isSelf(caller, entry.userId) ? loaders.progress.load(entry._id) : null),
+    book: (entry: ShelfEntryView) => ref(entry.bookId),
+    progress: (entry: ShelfEntryView, _: unknown, { loaders }: UgcContext) => loaders.progress.load(entry._id),
   },
   ReadingProgress: {
     book: (p: ProgressDoc) => ref(p.bookId),
@@ -149,8 +144,7 @@ export const resolvers: ResolverMap = {
     book: (n: NoteDoc) => ref(n.bookId),
     chapter: (n: NoteDoc) => ref(n.chapterId),
     paragraph: (n: NoteDoc) => (n.paragraphId ? ref(n.paragraphId) : null),
-    highlight: async (n: NoteDoc, _: unknown, { caller, loaders }: UgcContext) =>
-      n.highlightId && isSelf(caller, n.userId) ? loaders.highlight.load(n.highlightId) : null,
+    highlight: (n: NoteDoc, _: unknown, { loaders }: UgcContext) => (n.highlightId ? loaders.highlight.load(n.highlightId) : null),
     selector,
     quote: (n: NoteDoc, _: unknown, ctx: UgcContext) => tagged(ctx, n.bookId, n.exact),
     likedByMe: (n: NoteDoc, _: unknown, { caller, loaders }: UgcContext) => (caller.userId ? loaders.liked.load(likeKey('NOTE', n._id, caller.userId)) : false),

@@ -121,7 +121,7 @@ export interface LikeDoc {
   createdAt: Date;
 }
 
-/** How many highlights cover one passage of a book; maintained on every highlight write. */
+/** How many highlights, and how many distinct readers, cover one passage of a book; maintained on every highlight write. */
 export interface PassageDoc {
   _id: string;
   bookId: string;
@@ -129,6 +129,17 @@ export interface PassageDoc {
   start: number;
   end: number;
   exact: string;
+  count: number;
+  /** Distinct users with an ACTIVE highlight on exactly this passage (popularity needs several: one user's passage stays private). */
+  readers: number;
+}
+
+/** One reader's highlights on one passage. `_id` is `<passageKey>|<userId>`: the unique key makes "count each reader once" a storage rule. */
+export interface PassageReaderDoc {
+  _id: string;
+  passageKey: string;
+  bookId: string;
+  userId: string;
   count: number;
 }
 
@@ -170,6 +181,7 @@ export interface UgcStore {
   readonly ratings: DocCollection<BookRatingDoc>;
   readonly likes: DocCollection<LikeDoc>;
   readonly passages: DocCollection<PassageDoc>;
+  readonly passageReaders: DocCollection<PassageReaderDoc>;
   readonly repairJobs: DocCollection<RepairJobDoc>;
 }
 
@@ -187,6 +199,7 @@ export function collectionsOf(db: FolioDb): UgcStore {
     ratings: db.collection<BookRatingDoc>('book_ratings'),
     likes: db.collection<LikeDoc>('likes'),
     passages: db.collection<PassageDoc>('passages'),
+    passageReaders: db.collection<PassageReaderDoc>('passage_readers'),
     repairJobs: db.collection<RepairJobDoc>('repair_jobs'),
   };
 }
@@ -207,7 +220,8 @@ export async function openUgcStore(db: FolioDb): Promise<UgcStore> {
     store.reviews.createIndex({ bookId: 1, _id: -1 }, { name: 'reviews_by_book' }),
     store.reviews.createIndex({ userId: 1, _id: -1 }, { name: 'reviews_by_user' }),
     store.likes.createIndex({ target: 1, targetId: 1 }, { name: 'likes_by_target' }),
-    store.passages.createIndex({ bookId: 1, count: -1 }, { name: 'passages_by_book' }),
+    store.passages.createIndex({ bookId: 1, readers: -1 }, { name: 'passages_by_book_readers' }),
+    store.passageReaders.createIndex({ bookId: 1 }, { name: 'passage_readers_by_book' }),
     store.repairJobs.createIndex({ bookId: 1, createdAt: -1 }, { name: 'repair_jobs_by_book' }),
     store.repairJobs.createIndex({ status: 1, createdAt: 1 }, { name: 'repair_jobs_by_status' }),
   ]);

@@ -122,6 +122,17 @@ export async function startFakeCatalog(secret: string): Promise<FakeCatalog> {
         sendJson(res, 200, { readable: bookIds.filter((id) => readable.has(id)) });
       },
     },
+    {
+      // Catalog's one access check; search asks it with book ids only.
+      method: 'POST',
+      path: '/internal/access',
+      internal: true,
+      handle: async ({ res, body }) => {
+        const { bookIds = [] } = JSON.parse((await body()).toString('utf8')) as { bookIds?: string[] };
+        readableCalls.push(bookIds);
+        sendJson(res, 200, { books: bookIds.filter((id) => readable.has(id)), chapters: [], paragraphs: [] });
+      },
+    },
   ];
   const { server, url } = await serve(routes, secret);
   return {

@@ -1,5 +1,6 @@
 /** Repair job records: created from catalog's BookContentReplaced, read by editors. */
-import { requireRole, type Caller } from '../../../lib/identity.js';
+import type { Caller } from '../../../lib/identity.js';
+import { authorize, subjects } from '../policy.js';
 import { checkId } from '../service/common.js';
 import { pairKey, type RepairJobDoc, type UgcStore } from '../store.js';
 
@@ -38,7 +39,7 @@ export async function enqueueRepair(store: UgcStore, event: ContentReplaced, now
 
 /** EDITOR/ADMIN: the book's most recent repair job. */
 export async function latestRepairJob(store: UgcStore, caller: Caller, bookId: string): Promise<RepairJobDoc | null> {
-  requireRole(caller, 'EDITOR', 'ADMIN');
+  authorize(caller, 'read', subjects.repairJob);
   const [job] = await store.repairJobs.find({ bookId: checkId(bookId, 'bookId') }).sort({ createdAt: -1, _id: -1 }).limit(1).toArray();
   return job ?? null;
 }

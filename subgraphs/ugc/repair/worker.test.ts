@@ -72,17 +72,18 @@ describe('repair worker', () => {
     const notes = await ugc.store.notes.find({}).toArray();
     expect(notes.every((n) => n.revisionId === 'r2' && n.paragraphId === 'r2-c0.p1' && text2.slice(n.start, n.end) === 'never mind how long precisely')).toBe(true);
     // Public notes follow their paragraph into the new revision.
-    expect((await ugc.annotations.publicNotes('r2-c0.p1', {})).items).toHaveLength(2);
+    expect((await ugc.annotations.publicNotes(userCaller('someone'), 'r2-c0.p1', {})).items).toHaveLength(2);
 
     const job = await latestRepairJob(ugc.store, userCaller('ed', ['EDITOR']), 'moby');
     expect(job).toMatchObject({ status: 'DONE', moved: 10, unchanged: 0, orphaned: 2 });
     await expect(latestRepairJob(ugc.store, userCaller('reader'), 'moby')).rejects.toMatchObject({ code: 'FORBIDDEN' });
 
-    // Popular passages moved with their highlights; orphans no longer count.
-    const popular = (await ugc.annotations.popularByBooks(['moby'], 10)).get('moby')!.items;
-    expect(popular.map((p) => [p.exact, p.count, p.chapterId]).sort()).toEqual(
-      WORDS.filter((w) => w !== 'regulating the circulation').map((w) => [w, 2, 'r2-c0']).sort(),
+    // Popular passages (and their distinct readers) moved with their highlights; orphans no longer count.
+    const passages = await ugc.store.passages.find({ bookId: 'moby' }).toArray();
+    expect(passages.map((p) => [p.exact, p.count, p.readers, p.chapterId]).sort()).toEqual(
+      WORDS.filter((w) => w !== 'regulating the circulation').map((w) => [w, 2, 2, 'r2-c0']).sort(),
     );
+    expect(await ugc.store.passageReaders.countDocuments({ bookId: 'moby' })).toBe(8);
     // Re-running a finished job changes nothing.
     expect(await workerOf().runJob(jobId)).toBe('noop');
     expect(await latestRepairJob(ugc.store, userCaller('ed', ['EDITOR']), 'moby')).toEqual(job);
@@ -127,6 +128,19 @@ describe('repair worker', () => {
     expect(outcomes.get(newer)).toBe('done');
     expect((await ugc.store.repairJobs.findOne({ _id: old }))!.status).toBe('SUPERSEDED');
     expect(await ugc.store.highlights.countDocuments({ revisionId: 'r3', status: 'ACTIVE' })).toBe(5);
+  });
+
+  it('recounts distinct readers once for passages stored before readers were tracked', async () => {
+    await annotate(3);
+    // What an older version left: counts without readers, and no passage_readers rows.
+    await ugc.store.passages.updateMany({ bookId: 'moby' }, { $unset: { readers: '' } });
+    await ugc.store.passageReaders.deleteMany({ bookId: 'moby' });
+    const worker = workerOf();
+    expect(await worker.backfillReaders()).toBe(1);
+    const passages = await ugc.store.passages.find({ bookId: 'moby' }).toArray();
+    expect(passages.map((p) => [p.count, p.readers])).toEqual(WORDS.map(() => [3, 3]));
+    expect(await ugc.store.passageReaders.countDocuments({ bookId: 'moby' })).toBe(15);
+    expect(await worker.backfillReaders()).toBe(0);
   });
 
   it('retries when catalog is unreachable, then marks the job FAILED after maxAttempts', async () => {

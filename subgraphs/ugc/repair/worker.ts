@@ -10,10 +10,10 @@ import type { Outbox } from '../../../lib/events.js';
 import type { LeaseManager } from '../../../lib/leases.js';
 import type { Logger } from '../../../lib/logger.js';
 import { isDuplicateKeyError } from '../../../lib/storage/index.js';
-import type { AnyBulkWriteOperation } from '../../../lib/storage/types.js';
+import type { AnyBulkWriteOperation, DocCollection } from '../../../lib/storage/types.js';
 import type { CatalogApi } from '../catalogClient.js';
 import { noteWrittenEvent } from '../service/annotations.js';
-import { collectionsOf, type PassageDoc, type RepairJobDoc, type RepairPhase, type UgcStore } from '../store.js';
+import { collectionsOf, type PassageDoc, type PassageReaderDoc, type RepairJobDoc, type RepairPhase, type UgcStore } from '../store.js';
 import { planBatch, RepairTarget, type BatchCounts } from './batch.js';
 
 export interface RepairWorkerOptions {
@@ -97,6 +97,7 @@ export class RepairWorker {
 
   /** Runs every unfinished job whose lease is free; returns what happened to each. */
   async runPending(): Promise<Map<string, RunOutcome>> {
+    await this.backfillReaders();
     const jobs = await this.options.store.repairJobs.find({ status: { $in: ['PENDING', 'RUNNING'] } }).sort({ createdAt: 1 }).limit(50).toArray();
     const outcomes = new Map<string, RunOutcome>();
     for (const job of jobs) {
@@ -215,6 +216,28 @@ export class RepairWorker {
   }
 
   /**
+   * Passages counted before distinct readers were tracked (no `readers` field) are recounted once,
+   * a book at a time under its repair lease; until then they are simply not shown as popular.
+   */
+  async backfillReaders(): Promise<number> {
+    const { store, leases } = this.options;
+    const bookIds = (await store.passages.distinct('bookId', { readers: { $exists: false } })) as string[];
+    let done = 0;
+    for (const bookId of bookIds.slice(0, 50)) {
+      if (this.stopped && this.loop) break;
+      const lease = await leases.tryAcquire(`repair:${bookId}`, { ttlMs: this.leaseTtlMs, autoRenew: true });
+      if (!lease) continue;
+      try {
+        await this.rebuildPassages(bookId);
+        done += 1;
+      } finally {
+        await lease.release().catch(() => undefined);
+      }
+    }
+    return done;
+  }
+
+  /**
    * Recounts the book's popular passages from its placed highlights (their keys changed with the
    * chapter ids). Idempotent, so a crash here just runs it again. Not one transaction: on the
    * embedded engine a transaction holds every undo image and journals as one record, which for a
@@ -222,29 +245,67 @@ export class RepairWorker {
    * until it is next re-counted, which a popularity ranking tolerates.
    */
   private async rebuildPassages(bookId: string): Promise<void> {
-    const { passages, highlights } = this.options.store;
-    await passages.deleteMany({ bookId });
-    const groups = highlights.aggregate<PassageDoc>([
-      { $match: { bookId, status: 'ACTIVE' } },
-      { $group: { _id: '$passageKey', bookId: { $first: '$bookId' }, chapterId: { $first: '$chapterId' }, start: { $first: '$start' }, end: { $first: '$end' }, exact: { $first: '$exact' }, count: { $sum: 1 } } },
-    ]);
-    let buffer: PassageDoc[] = [];
-    const flush = async (): Promise<void> => {
-      if (buffer.length === 0) return;
-      try {
-        await passages.insertMany(buffer, { ordered: false });
-      } catch (error) {
-        // A passage a new highlight created meanwhile already exists (and counts it): keep it.
-        if (!isDuplicateKeyError(error)) throw error;
-      }
-      buffer = [];
+    const { passages, passageReaders, highlights } = this.options.store;
+    await Promise.all([passages.deleteMany({ bookId }), passageReaders.deleteMany({ bookId })]);
+    const match = { $match: { bookId, status: 'ACTIVE' } };
+    const perReader = {
+      $group: {
+        _id: { k: '$passageKey', u: '$userId' },
+        n: { $sum: 1 },
+        bookId: { $first: '$bookId' },
+        chapterId: { $first: '$chapterId' },
+        start: { $first: '$start' },
+        end: { $first: '$end' },
+        exact: { $first: '$exact' },
+      },
     };
-    for await (const group of groups) {
-      buffer.push(group);
-      if (buffer.length >= 5_000) await flush();
-    }
-    await flush();
+    await insertAll(
+      passageReaders,
+      highlights.aggregate<PassageReaderDoc>([
+        match,
+        perReader,
+        { $project: { _id: { $concat: ['$_id.k', '|', '$_id.u'] }, passageKey: '$_id.k', userId: '$_id.u', bookId: 1, count: '$n' } },
+      ]),
+    );
+    await insertAll(
+      passages,
+      highlights.aggregate<PassageDoc>([
+        match,
+        perReader,
+        {
+          $group: {
+            _id: '$_id.k',
+            bookId: { $first: '$bookId' },
+            chapterId: { $first: '$chapterId' },
+            start: { $first: '$start' },
+            end: { $first: '$end' },
+            exact: { $first: '$exact' },
+            count: { $sum: '$n' },
+            readers: { $sum: 1 },
+          },
+        },
+      ]),
+    );
   }
+}
+
+/** Inserts a stream of rebuilt documents in batches; one that a concurrent highlight created meanwhile already counts it, and is kept. */
+async function insertAll<T extends { _id: string }>(collection: DocCollection<T>, docs: AsyncIterable<T>): Promise<void> {
+  let buffer: T[] = [];
+  const flush = async (): Promise<void> => {
+    if (buffer.length === 0) return;
+    try {
+      await collection.insertMany(buffer as never, { ordered: false });
+    } catch (error) {
+      if (!isDuplicateKeyError(error)) throw error;
+    }
+    buffer = [];
+  };
+  for await (const doc of docs) {
+    buffer.push(doc);
+    if (buffer.length >= 5_000) await flush();
+  }
+  await flush();
 }
 
 function replaceOp<T extends { _id: string }>(doc: T): AnyBulkWriteOperation<T> {

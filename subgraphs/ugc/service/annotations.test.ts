@@ -42,6 +42,15 @@ describe('highlights', () => {
     await expect(ugc.annotations.createHighlight(alice, { chapterId: 'r1-c0', start: 0, end: 5, color: 'RAINBOW' as never })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
   });
 
+  it('refuses a draft chapter like a missing one, before looking at the range (no length in the error)', async () => {
+    ugc.catalog.addRevision('book1', 'r9', [['An unpublished chapter of the same book.']], { draft: true });
+    const missing = await ugc.annotations.createHighlight(alice, { chapterId: 'missing', start: 0, end: 10_000 }).catch((e: unknown) => e);
+    expect(missing).toMatchObject({ code: 'NOT_FOUND' });
+    await expect(ugc.annotations.createHighlight(alice, { chapterId: 'r9-c0', start: 0, end: 10_000 })).rejects.toEqual(missing);
+    await expect(ugc.annotations.createNote(alice, { range: { chapterId: 'r9-c0', start: 0, end: 5 }, text: 'x' })).rejects.toEqual(missing);
+    expect(ugc.catalog.calls.chapters).toBe(0); // the text was never fetched
+  });
+
   it('batches chapter lookups: several highlights created together cost one catalog call', async () => {
     const before = ugc.catalog.calls.chapters;
     await Promise.all([
@@ -56,23 +65,29 @@ describe('highlights', () => {
     const h = await ugc.annotations.createHighlight(alice, rangeOf(chapterText, 'age of wisdom'));
     await expect(ugc.annotations.deleteHighlight(bob, h._id)).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(ugc.annotations.updateHighlight(bob, h._id, { color: 'PINK' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    expect((await ugc.annotations.highlightsFirstPageByBook('u-bob', ['book1'], 10)).get('book1')!.items).toEqual([]);
-    expect((await ugc.annotations.highlightsByChapters('u-alice', ['r1-c0'])).get('r1-c0')!.map((x) => x._id)).toEqual([h._id]);
+    expect((await ugc.annotations.highlightsFirstPageByBook(bob, ['book1'], 10)).get('book1')!.items).toEqual([]);
+    expect((await ugc.annotations.highlightsByChapters(alice, ['r1-c0'])).get('r1-c0')!.map((x) => x._id)).toEqual([h._id]);
+    expect(await ugc.annotations.listHighlights(bob, 'u-alice', {})).toBeNull();
+    expect([...(await ugc.annotations.highlightsByIds(bob, [h._id])).keys()]).toEqual([]);
     expect((await ugc.annotations.updateHighlight(alice, h._id, { color: 'PINK' })).color).toBe('PINK');
     expect(await ugc.annotations.deleteHighlight(alice, h._id)).toBe(true);
     expect(await outboxTypes()).toEqual(['HighlightCreated', 'HighlightDeleted']);
   });
 
-  it('aggregates popular passages incrementally', async () => {
+  it('aggregates popular passages incrementally, counting each reader once, shown from 3 readers', async () => {
     const range = rangeOf(chapterText, 'best of times');
     const users = ['u1', 'u2', 'u3'].map((id) => userCaller(id));
     const made = await Promise.all(users.map((u) => ugc.annotations.createHighlight(u, range)));
-    await ugc.annotations.createHighlight(alice, rangeOf(chapterText, 'age of wisdom'));
-    let popular = (await ugc.annotations.popularByBooks(['book1'], 5)).get('book1')!.items;
-    expect(popular.map((p) => [p.exact, p.count])).toEqual([['best of times', 3], ['age of wisdom', 1]]);
+    // One reader highlighting a passage many times is still one reader.
+    for (let i = 0; i < 4; i += 1) await ugc.annotations.createHighlight(alice, rangeOf(chapterText, 'age of wisdom'));
+    const popular = async (size = 5) => (await ugc.annotations.popularByBooks(bob, ['book1'], size)).get('book1')!.items.map((p) => [p.exact, p.count, p.readers]);
+    expect(await popular()).toEqual([['best of times', 3, 3]]);
+    expect(await ugc.store.passages.findOne({ exact: 'age of wisdom' })).toMatchObject({ count: 4, readers: 1 });
     await ugc.annotations.deleteHighlight(users[0]!, made[0]!._id);
-    popular = (await ugc.annotations.popularByBooks(['book1'], 1)).get('book1')!.items;
-    expect(popular.map((p) => [p.exact, p.count])).toEqual([['best of times', 2]]);
+    expect(await popular()).toEqual([]);
+    expect(await ugc.store.passages.findOne({ exact: 'best of times' })).toMatchObject({ count: 2, readers: 2 });
+    await ugc.annotations.createHighlight(users[0]!, range);
+    expect(await popular(1)).toEqual([['best of times', 3, 3]]);
   });
 });
 
@@ -86,11 +101,14 @@ describe('notes and their privacy', () => {
     expect([...(await ugc.annotations.notesByIds(bob, [priv._id, pub._id])).keys()]).toEqual([pub._id]);
     expect((await ugc.annotations.listNotes(bob, 'u-alice', {})).items.map((n) => n._id)).toEqual([pub._id]);
     expect((await ugc.annotations.listNotes(bob, 'u-alice', { bookId: 'book1' })).totalCount).toBe(1);
-    expect((await ugc.annotations.publicNotesFirstPage(['r1-c0.p1'], 10)).get('r1-c0.p1')!.items.map((n) => n._id)).toEqual([pub._id]);
-    expect((await ugc.annotations.publicNotes('r1-c0.p1', {})).items.map((n) => n._id)).toEqual([pub._id]);
-    await expect(ugc.annotations.updateNote(bob, priv._id, { text: 'x' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    await expect(ugc.annotations.updateNote(bob, pub._id, { text: 'x' })).rejects.toMatchObject({ code: 'FORBIDDEN' });
-    await expect(ugc.annotations.deleteNote(bob, pub._id)).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    expect((await ugc.annotations.publicNotesFirstPage(bob, ['r1-c0.p1'], 10)).get('r1-c0.p1')!.items.map((n) => n._id)).toEqual([pub._id]);
+    expect((await ugc.annotations.publicNotes(bob, 'r1-c0.p1', {})).items.map((n) => n._id)).toEqual([pub._id]);
+    // Another user's note, public or private, is refused exactly like a note that does not exist.
+    const missing = await ugc.annotations.updateNote(bob, 'no-such-note', { text: 'x' }).catch((e: unknown) => e);
+    expect(missing).toMatchObject({ code: 'NOT_FOUND' });
+    for (const attempt of [ugc.annotations.updateNote(bob, priv._id, { text: 'x' }), ugc.annotations.updateNote(bob, pub._id, { text: 'x' }), ugc.annotations.deleteNote(bob, pub._id)]) {
+      await expect(attempt).rejects.toEqual(missing);
+    }
     await expect(ugc.annotations.likeNote(bob, priv._id, true)).rejects.toMatchObject({ code: 'NOT_FOUND' });
 
     // Alice sees both.
@@ -99,7 +117,15 @@ describe('notes and their privacy', () => {
 
     // Making it private hides it from the paragraph at once.
     await ugc.annotations.updateNote(alice, pub._id, { visibility: 'PRIVATE' });
-    expect((await ugc.annotations.publicNotes('r1-c0.p1', {})).items).toEqual([]);
+    expect((await ugc.annotations.publicNotes(bob, 'r1-c0.p1', {})).items).toEqual([]);
+  });
+
+  it('cleans note text like every user-typed text: NFC, bidi controls stripped, lone surrogates refused', async () => {
+    const range = rangeOf(chapterText, 'age of wisdom');
+    const note = await ugc.annotations.createNote(alice, { range, text: 'cafe\u0301 \u202Egnp.exe\u202C' });
+    expect(note.text).toBe('caf\u00e9 gnp.exe');
+    await expect(ugc.annotations.createNote(alice, { range, text: 'half \uD800 a pair' })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    await expect(ugc.annotations.updateNote(alice, note._id, { text: 'bell \u0007' })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
   });
 
   it('writes NoteWritten/NoteDeleted with the change', async () => {
@@ -161,7 +187,8 @@ describe('export', () => {
     const h = await ugc.annotations.createHighlight(alice, rangeOf(chapterText, 'age of wisdom'));
     await ugc.annotations.createNote(alice, { highlightId: h._id, text: 'wise' });
     await ugc.annotations.createHighlight(bob, rangeOf(chapterText, 'best of times'));
-    const doc = (await exportAnnotations(ugc, alice)) as { type: string; total: number; first: { items: Array<Record<string, any>> } };
+    expect(await exportAnnotations(ugc, bob, 'u-alice')).toBeNull();
+    const doc = (await exportAnnotations(ugc, alice, 'u-alice')) as { type: string; total: number; first: { items: Array<Record<string, any>> } };
     expect(doc.type).toBe('AnnotationCollection');
     expect(doc.total).toBe(2);
     const [highlight, note] = doc.first.items;

@@ -1,16 +1,29 @@
 /**
  * Highlights and notes. A highlight is anchored the W3C Web Annotation way (position + quote
  * selectors) on the chapter text fetched from catalog; a note sits on a highlight or a range and
- * is PRIVATE (its author only) or PUBLIC. Every write checks ownership and bounds, and emits its
- * event in the same transaction.
+ * is PRIVATE (its author only) or PUBLIC. Every method takes the viewer and asks ../policy.ts;
+ * every write checks bounds and emits its event in the same transaction.
  */
-import { badInput, FolioError, forbidden, notFound } from '../../../lib/errors.js';
-import { requireUser, type Caller } from '../../../lib/identity.js';
+import { badInput, FolioError } from '../../../lib/errors.js';
+import type { Caller } from '../../../lib/identity.js';
+import { cleanText } from '../../../lib/text.js';
 import { ObjectId } from '../../../lib/storage/index.js';
 import type { Filter } from '../../../lib/storage/types.js';
 import { describeAnchor, type TextAnchor } from '../anchoring/index.js';
 import type { CatalogChapter } from '../catalogClient.js';
 import { pageNewestFirst, type Page, type PageArgs } from '../../../lib/pagination.js';
+import {
+  authorize,
+  authorizeChapter,
+  can,
+  notAvailable,
+  popularEnough,
+  popularPassageChapters,
+  readableParagraphs,
+  requireSignedIn,
+  subjects,
+  visibleNotes,
+} from '../policy.js';
 import {
   collectionsOf,
   pairKey,
@@ -22,7 +35,7 @@ import {
   type PassageDoc,
   type Visibility,
 } from '../store.js';
-import { checkEnum, checkId, checkText, requireReadable, type UgcDeps } from './common.js';
+import { checkEnum, checkId, type UgcDeps } from './common.js';
 import { firstPagePerGroup } from './grouped.js';
 import { deleteLikesOf, setLike } from './likes.js';
 
@@ -105,8 +118,9 @@ export const noteWrittenEvent = (n: NoteDoc): Record<string, unknown> => ({
   updatedAt: n.updatedAt.toISOString(),
 });
 
-/** A note is visible to its author, and to everyone when PUBLIC. */
-export const canSeeNote = (note: NoteDoc, viewer: Caller): boolean => note.visibility === 'PUBLIC' || note.userId === viewer.userId;
+const emptyPage = <T>(): Page<T> => ({ items: [], hasNextPage: false, totalCount: 0 });
+/** Candidates read per book for popularHighlights beyond the page, so passages the viewer may not see do not empty it. */
+const POPULAR_SLACK = 20;
 
 export class AnnotationService {
   constructor(private readonly deps: UgcDeps) {}
@@ -115,17 +129,21 @@ export class AnnotationService {
     return this.deps.now?.() ?? new Date();
   }
 
-  /** Validates a range against the chapter text from catalog and builds the anchor fields. */
-  private async anchorFor(caller: Caller, range: RangeInput): Promise<AnchorFields> {
+  /**
+   * Validates a range against the chapter text from catalog and builds the anchor fields. Catalog's
+   * access check comes first, so a chapter the viewer may not read gives the same error as one that
+   * does not exist, and its text (or length, in a range error) is never looked at.
+   */
+  private async anchorFor(viewer: Caller, range: RangeInput): Promise<AnchorFields> {
     const chapterId = checkId(range?.chapterId, 'chapterId');
+    const readable = await authorizeChapter(this.deps.catalog, viewer, chapterId);
     const chapter = await this.deps.chapters.load(chapterId);
-    if (!chapter) throw notFound('Chapter');
-    await requireReadable(this.deps.catalog, caller, chapter.bookId);
+    if (!chapter || chapter.bookId !== readable.bookId) throw notAvailable();
     return anchorFields(chapter, describeAnchor(chapter.text, chapter.id, range.start, range.end));
   }
 
   async createHighlight(caller: Caller, input: HighlightInput): Promise<HighlightDoc> {
-    const userId = requireUser(caller);
+    const userId = requireSignedIn(caller);
     const color = input.color ? checkEnum(input.color, HIGHLIGHT_COLORS, 'color') : 'YELLOW';
     const style = input.style ? checkEnum(input.style, HIGHLIGHT_STYLES, 'style') : 'HIGHLIGHT';
     const anchor = await this.anchorFor(caller, input);
@@ -137,11 +155,7 @@ export class AnnotationService {
     await this.deps.outbox.publish(async (tx, emit) => {
       const c = collectionsOf(tx);
       await c.highlights.insertOne(doc);
-      await c.passages.updateOne(
-        { _id: doc.passageKey },
-        { $inc: { count: 1 }, $setOnInsert: { bookId: doc.bookId, chapterId: doc.chapterId, start: doc.start, end: doc.end, exact: doc.exact } },
-        { upsert: true },
-      );
+      await countPassage(c, doc, +1);
       await emit('HighlightCreated', highlightEvent(doc));
     });
     return doc;
@@ -162,40 +176,51 @@ export class AnnotationService {
       const c = collectionsOf(tx);
       const removed = await c.highlights.deleteOne({ _id: own._id, userId: own.userId });
       if (removed.deletedCount !== 1) return false;
-      if (own.status === 'ACTIVE') await c.passages.updateOne({ _id: own.passageKey }, { $inc: { count: -1 } });
+      if (own.status === 'ACTIVE') await countPassage(c, own, -1);
       await c.notes.updateMany({ highlightId: own._id }, { $set: { highlightId: null } });
       await emit('HighlightDeleted', { highlightId: own._id, userId: own.userId });
       return true;
     });
   }
 
-  /** Someone else's highlight is NOT_FOUND: highlights are private, their existence too. */
+  /** Someone else's highlight is the one NOT_FOUND: highlights are private, their existence too. */
   private async ownHighlight(caller: Caller, idInput: string): Promise<HighlightDoc> {
-    const userId = requireUser(caller);
+    requireSignedIn(caller);
     const doc = await this.deps.store.highlights.findOne({ _id: checkId(idInput, 'id') });
-    if (!doc || doc.userId !== userId) throw notFound('Highlight');
-    return doc;
+    authorize(caller, 'write', subjects.highlight(doc));
+    return doc!;
   }
 
-  async highlightsByIds(ids: readonly string[]): Promise<Map<string, HighlightDoc>> {
-    const docs = await this.deps.store.highlights.find({ _id: { $in: [...ids] } }).toArray();
-    return new Map(docs.map((d) => [d._id, d]));
+  /** Highlights by id, only those the viewer may see (their own). */
+  async highlightsByIds(viewer: Caller, ids: readonly string[]): Promise<Map<string, HighlightDoc>> {
+    if (!viewer.userId) return new Map();
+    const docs = await this.deps.store.highlights.find({ _id: { $in: [...ids] }, userId: viewer.userId }).toArray();
+    return new Map(docs.filter((d) => can(viewer, 'read', subjects.highlight(d)!)).map((d) => [d._id, d]));
   }
 
-  /** The caller's highlights, newest first, optionally in one book. */
-  async listHighlights(userId: string, args: PageArgs & { bookId?: string | null }): Promise<Page<HighlightDoc>> {
-    const filter: Filter<HighlightDoc> = { userId };
+  /** `ownerId`'s highlights, newest first, optionally in one book; null for anyone but the owner. */
+  async listHighlights(viewer: Caller, ownerId: string, args: PageArgs & { bookId?: string | null }): Promise<Page<HighlightDoc> | null> {
+    if (!can(viewer, 'read', { type: 'Highlight', userId: ownerId })) return null;
+    const filter: Filter<HighlightDoc> = { userId: ownerId };
     if (args.bookId) filter.bookId = checkId(args.bookId, 'bookId');
     return pageNewestFirst(this.deps.store.highlights, filter, args);
   }
 
-  /** First pages of the user's highlights in many books at once (Book.myHighlights for a list of books). */
-  highlightsFirstPageByBook(userId: string, bookIds: readonly string[], size: number): Promise<Map<string, Page<HighlightDoc>>> {
-    return firstPagePerGroup(this.deps.store.highlights, 'bookId', bookIds, { userId }, size);
+  /** The viewer's own highlights in one book (Book.myHighlights): empty when signed out. */
+  async myHighlights(viewer: Caller, bookId: string, args: PageArgs): Promise<Page<HighlightDoc>> {
+    return viewer.userId ? ((await this.listHighlights(viewer, viewer.userId, { ...args, bookId })) ?? emptyPage()) : emptyPage();
   }
 
-  /** The user's highlights in each of these chapters, in text order. */
-  async highlightsByChapters(userId: string, chapterIds: readonly string[]): Promise<Map<string, HighlightDoc[]>> {
+  /** First pages of the viewer's highlights in many books at once (Book.myHighlights for a list of books). */
+  async highlightsFirstPageByBook(viewer: Caller, bookIds: readonly string[], size: number): Promise<Map<string, Page<HighlightDoc>>> {
+    if (!viewer.userId) return new Map(bookIds.map((id) => [id, emptyPage<HighlightDoc>()]));
+    return firstPagePerGroup(this.deps.store.highlights, 'bookId', bookIds, { userId: viewer.userId }, size);
+  }
+
+  /** The viewer's highlights in each of these chapters, in text order (none when signed out). */
+  async highlightsByChapters(viewer: Caller, chapterIds: readonly string[]): Promise<Map<string, HighlightDoc[]>> {
+    const userId = viewer.userId;
+    if (!userId) return new Map(chapterIds.map((id) => [id, []]));
     const docs = await this.deps.store.highlights
       .find({ userId, chapterId: { $in: [...chapterIds] } })
       .sort({ chapterId: 1, start: 1 })
@@ -212,8 +237,8 @@ export class AnnotationService {
   // ---- notes ----
 
   async createNote(caller: Caller, input: NoteInput): Promise<NoteDoc> {
-    const userId = requireUser(caller);
-    const text = checkText(input.text, 'text', { min: 1, max: MAX_NOTE_LENGTH });
+    const userId = requireSignedIn(caller);
+    const text = cleanText(input.text, 'text', { max: MAX_NOTE_LENGTH });
     const visibility = input.visibility ? checkEnum(input.visibility, VISIBILITIES, 'visibility') : 'PRIVATE';
     let anchor: AnchorFields;
     let highlightId: string | null = null;
@@ -245,11 +270,11 @@ export class AnnotationService {
   async updateNote(caller: Caller, idInput: string, input: { text?: string | null; visibility?: Visibility | null }): Promise<NoteDoc> {
     const own = await this.ownNote(caller, idInput);
     const set: Partial<NoteDoc> = { updatedAt: this.now() };
-    if (input.text !== undefined && input.text !== null) set.text = checkText(input.text, 'text', { min: 1, max: MAX_NOTE_LENGTH });
+    if (input.text !== undefined && input.text !== null) set.text = cleanText(input.text, 'text', { max: MAX_NOTE_LENGTH });
     if (input.visibility) set.visibility = checkEnum(input.visibility, VISIBILITIES, 'visibility');
     return this.deps.outbox.publish(async (tx, emit) => {
       const updated = await collectionsOf(tx).notes.findOneAndUpdate({ _id: own._id, userId: own.userId }, { $set: set }, { returnDocument: 'after' });
-      if (!updated) throw notFound('Note');
+      if (!updated) throw notAvailable();
       await emit('NoteWritten', noteWrittenEvent(updated));
       return updated;
     });
@@ -266,52 +291,98 @@ export class AnnotationService {
     });
   }
 
-  /** A public note of someone else: FORBIDDEN to edit; a private one: NOT_FOUND (its existence is private too). */
+  /** Someone else's note, public or not, is the one NOT_FOUND: only the author changes a note. */
   private async ownNote(caller: Caller, idInput: string): Promise<NoteDoc> {
-    const userId = requireUser(caller);
+    requireSignedIn(caller);
     const doc = await this.deps.store.notes.findOne({ _id: checkId(idInput, 'id') });
-    if (!doc || !canSeeNote(doc, caller)) throw notFound('Note');
-    if (doc.userId !== userId) throw forbidden('You can change only your own notes.');
-    return doc;
+    authorize(caller, 'write', subjects.note(doc, false));
+    return doc!;
   }
 
-  /** Notes by id, already filtered to what `viewer` may see. */
+  /** Notes by id, only those the viewer may see (one catalog check for the lot). */
   async notesByIds(viewer: Caller, ids: readonly string[]): Promise<Map<string, NoteDoc>> {
     const docs = await this.deps.store.notes.find({ _id: { $in: [...ids] } }).toArray();
-    return new Map(docs.filter((d) => canSeeNote(d, viewer)).map((d) => [d._id, d]));
+    return new Map((await visibleNotes(this.deps.catalog, viewer, docs)).map((d) => [d._id, d]));
   }
 
-  /** `ownerId`'s notes as `viewer` may see them: all for the author, PUBLIC ones for everyone else. */
+  /**
+   * `ownerId`'s notes as `viewer` may see them: all for the author; for anyone else the PUBLIC ones
+   * on content catalog shows them (totalCount counts the public ones, readable or not).
+   */
   async listNotes(viewer: Caller, ownerId: string, args: PageArgs & { bookId?: string | null }): Promise<Page<NoteDoc>> {
     const filter: Filter<NoteDoc> = { userId: ownerId };
-    if (viewer.userId !== ownerId) filter.visibility = 'PUBLIC';
+    if (!can(viewer, 'read', { type: 'Note', userId: ownerId, visibility: 'PRIVATE', contentReadable: false })) filter.visibility = 'PUBLIC';
     if (args.bookId) filter.bookId = checkId(args.bookId, 'bookId');
-    return pageNewestFirst(this.deps.store.notes, filter, args);
+    const page = await pageNewestFirst(this.deps.store.notes, filter, args);
+    return { ...page, items: await visibleNotes(this.deps.catalog, viewer, page.items) };
   }
 
-  /** Public, placed notes on one paragraph, newest first (a later page). */
-  async publicNotes(paragraphId: string, args: PageArgs): Promise<Page<NoteDoc>> {
+  /** Public, placed notes on one paragraph, newest first (a later page); empty when the viewer may not read the paragraph. */
+  async publicNotes(viewer: Caller, paragraphId: string, args: PageArgs): Promise<Page<NoteDoc>> {
+    if (!(await readableParagraphs(this.deps.catalog, viewer, [paragraphId])).has(paragraphId)) return emptyPage();
     return pageNewestFirst(this.deps.store.notes, { paragraphId, visibility: 'PUBLIC', status: 'ACTIVE' }, args, { withTotal: false });
   }
 
-  /** The first page of public notes for many paragraphs in one query. */
-  publicNotesFirstPage(paragraphIds: readonly string[], size: number): Promise<Map<string, Page<NoteDoc>>> {
-    return firstPagePerGroup(this.deps.store.notes, 'paragraphId', paragraphIds, { visibility: 'PUBLIC', status: 'ACTIVE' }, size);
+  /** The first page of public notes for many paragraphs in one query, for the paragraphs the viewer may read. */
+  async publicNotesFirstPage(viewer: Caller, paragraphIds: readonly string[], size: number): Promise<Map<string, Page<NoteDoc>>> {
+    const readable = await readableParagraphs(this.deps.catalog, viewer, paragraphIds);
+    const pages = await firstPagePerGroup(this.deps.store.notes, 'paragraphId', [...readable], { visibility: 'PUBLIC', status: 'ACTIVE' }, size);
+    return new Map(paragraphIds.map((id) => [id, pages.get(id) ?? emptyPage<NoteDoc>()]));
   }
 
   async likeNote(caller: Caller, idInput: string, liked: boolean): Promise<NoteDoc> {
-    const userId = requireUser(caller);
-    const note = await this.deps.store.notes.findOne({ _id: checkId(idInput, 'id') });
-    if (!note || !canSeeNote(note, caller)) throw notFound('Note');
-    if (note.visibility !== 'PUBLIC') throw badInput('Only public notes can be liked.', 'id');
-    await setLike(this.deps.store, 'NOTE', note._id, userId, liked);
-    return (await this.deps.store.notes.findOne({ _id: note._id })) ?? note;
+    const userId = requireSignedIn(caller);
+    const doc = await this.deps.store.notes.findOne({ _id: checkId(idInput, 'id') });
+    const [note] = doc ? await visibleNotes(this.deps.catalog, caller, [doc]) : [];
+    authorize(caller, 'read', note ? subjects.note(note, true) : null);
+    if (note!.visibility !== 'PUBLIC') throw badInput('Only public notes can be liked.', 'id');
+    await setLike(this.deps.store, 'NOTE', note!._id, userId, liked);
+    return (await this.deps.store.notes.findOne({ _id: note!._id })) ?? note!;
   }
 
   // ---- popular passages ----
 
-  /** The most-highlighted passages of each book, from the maintained counts (no scan of highlights). */
-  popularByBooks(bookIds: readonly string[], size: number): Promise<Map<string, { items: readonly PassageDoc[] }>> {
-    return firstPagePerGroup(this.deps.store.passages, 'bookId', bookIds, { count: { $gt: 0 } }, size, { count: -1, _id: 1 });
+  /**
+   * The passages of each book that most distinct readers highlighted, from the maintained counts
+   * (no scan of highlights): only with at least `popularMinReaders` readers, and only in the book's
+   * current published revision as catalog shows it to the viewer without staff rights.
+   */
+  async popularByBooks(viewer: Caller, bookIds: readonly string[], size: number): Promise<Map<string, { items: readonly PassageDoc[] }>> {
+    const min = this.deps.popularMinReaders;
+    const pages = await firstPagePerGroup(this.deps.store.passages, 'bookId', bookIds, { readers: { $gte: min } }, size + POPULAR_SLACK, { readers: -1, count: -1, _id: 1 });
+    const candidates = [...pages.values()].flatMap((p) => p.items);
+    const shown = await popularPassageChapters(this.deps.catalog, viewer, [...new Set(candidates.map((p) => p.chapterId))]);
+    return new Map(
+      bookIds.map((id) => [id, { items: (pages.get(id)?.items ?? []).filter((p) => popularEnough(p.readers, min) && shown.has(p.chapterId)).slice(0, size) }]),
+    );
   }
+}
+
+/**
+ * Counts a highlight into (+1) or out of (-1) its passage, inside the write's transaction. A reader
+ * counts once per passage however many times they highlight it (the unique passage_readers key),
+ * so one account cannot make a passage popular.
+ */
+export async function countPassage(c: ReturnType<typeof collectionsOf>, h: HighlightDoc, delta: 1 | -1): Promise<void> {
+  const readerKey = pairKey(h.passageKey, h.userId);
+  let readerDelta = 0;
+  if (delta > 0) {
+    const added = await c.passageReaders.updateOne(
+      { _id: readerKey },
+      { $inc: { count: 1 }, $setOnInsert: { passageKey: h.passageKey, bookId: h.bookId, userId: h.userId } },
+      { upsert: true },
+    );
+    readerDelta = added.upsertedCount === 1 ? 1 : 0;
+  } else {
+    const left = await c.passageReaders.findOneAndUpdate({ _id: readerKey }, { $inc: { count: -1 } }, { returnDocument: 'after' });
+    if (left && left.count <= 0) {
+      await c.passageReaders.deleteOne({ _id: readerKey });
+      readerDelta = -1;
+    }
+  }
+  await c.passages.updateOne(
+    { _id: h.passageKey },
+    { $inc: { count: delta, readers: readerDelta }, $setOnInsert: { bookId: h.bookId, chapterId: h.chapterId, start: h.start, end: h.end, exact: h.exact } },
+    { upsert: delta > 0 },
+  );
 }

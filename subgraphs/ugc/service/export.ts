@@ -3,7 +3,8 @@
  * theirs: importable by any client that speaks the model (Hypothesis, Readium, …). Read in batches
  * from cursors; bounded by the per-book limits times the books a user annotates, and capped.
  */
-import { requireUser, type Caller } from '../../../lib/identity.js';
+import type { Caller } from '../../../lib/identity.js';
+import { can, subjects } from '../policy.js';
 import type { AnchorFields, HighlightDoc, NoteDoc } from '../store.js';
 import type { UgcDeps } from './common.js';
 
@@ -51,8 +52,10 @@ function noteAnnotation(n: NoteDoc): Record<string, unknown> {
   };
 }
 
-export async function exportAnnotations(deps: UgcDeps, caller: Caller): Promise<Record<string, unknown>> {
-  const userId = requireUser(caller);
+/** `ownerId`'s annotations; null for anyone but the owner. */
+export async function exportAnnotations(deps: UgcDeps, viewer: Caller, ownerId: string): Promise<Record<string, unknown> | null> {
+  if (!can(viewer, 'readActivity', subjects.user(ownerId))) return null;
+  const userId = ownerId;
   const items: Record<string, unknown>[] = [];
   for await (const h of deps.store.highlights.find({ userId }).sort({ _id: 1 }).limit(MAX_EXPORTED_ANNOTATIONS)) items.push(highlightAnnotation(h));
   const room = MAX_EXPORTED_ANNOTATIONS - items.length;

@@ -2,11 +2,13 @@
  * Reviews: one per user and book, rating 1–5. `Book.rating` is read from running totals that
  * change in the same transaction as the review, never recomputed on read.
  */
-import { badInput, notFound } from '../../../lib/errors.js';
-import { requireUser, type Caller } from '../../../lib/identity.js';
+import { badInput } from '../../../lib/errors.js';
+import type { Caller } from '../../../lib/identity.js';
+import { cleanText } from '../../../lib/text.js';
 import { pageNewestFirst, type Page, type PageArgs } from '../../../lib/pagination.js';
 import { collectionsOf, pairKey, type BookRatingDoc, type ReviewDoc } from '../store.js';
-import { checkId, checkText, requireReadable, type UgcDeps } from './common.js';
+import { authorize, authorizeBook, requireSignedIn, subjects } from '../policy.js';
+import { checkId, type UgcDeps } from './common.js';
 import { firstPagePerGroup } from './grouped.js';
 import { deleteLikesOf, setLike } from './likes.js';
 
@@ -29,11 +31,11 @@ export class ReviewService {
   constructor(private readonly deps: UgcDeps) {}
 
   async writeReview(caller: Caller, bookIdInput: string, input: ReviewInput): Promise<ReviewDoc> {
-    const userId = requireUser(caller);
+    const userId = requireSignedIn(caller);
     const bookId = checkId(bookIdInput, 'bookId');
     if (!Number.isInteger(input.rating) || input.rating < 1 || input.rating > 5) throw badInput('rating must be a whole number from 1 to 5.', 'rating');
-    const text = checkText(input.text ?? '', 'text', { max: MAX_REVIEW_LENGTH });
-    await requireReadable(this.deps.catalog, caller, bookId);
+    const text = cleanText(input.text ?? '', 'text', { min: 0, max: MAX_REVIEW_LENGTH });
+    await authorizeBook(this.deps.catalog, caller, bookId);
     const _id = pairKey(userId, bookId);
     const now = new Date();
     return this.deps.store.db.transaction(async (tx) => {
@@ -50,7 +52,7 @@ export class ReviewService {
   }
 
   async deleteReview(caller: Caller, bookIdInput: string): Promise<boolean> {
-    const userId = requireUser(caller);
+    const userId = requireSignedIn(caller);
     const _id = pairKey(userId, checkId(bookIdInput, 'bookId'));
     return this.deps.store.db.transaction(async (tx) => {
       const c = collectionsOf(tx);
@@ -63,11 +65,11 @@ export class ReviewService {
   }
 
   async likeReview(caller: Caller, idInput: string, liked: boolean): Promise<ReviewDoc> {
-    const userId = requireUser(caller);
+    const userId = requireSignedIn(caller);
     const review = await this.deps.store.reviews.findOne({ _id: checkReviewId(idInput) });
-    if (!review) throw notFound('Review');
-    await setLike(this.deps.store, 'REVIEW', review._id, userId, liked);
-    return (await this.deps.store.reviews.findOne({ _id: review._id })) ?? review;
+    authorize(caller, 'like', subjects.review(review));
+    await setLike(this.deps.store, 'REVIEW', review!._id, userId, liked);
+    return (await this.deps.store.reviews.findOne({ _id: review!._id })) ?? review!;
   }
 
   async ratingsByBooks(bookIds: readonly string[]): Promise<Map<string, BookRating>> {

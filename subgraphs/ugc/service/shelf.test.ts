@@ -51,7 +51,8 @@ describe('bookshelf', () => {
     await ugc.shelf.addToShelf(alice, 'b1', { secret: true });
     await ugc.shelf.addToShelf(alice, 'b2');
     expect((await ugc.shelf.list(bob, 'u-alice', {})).items.map((e) => e.bookId)).toEqual(['b2']);
-    expect(await ugc.shelf.count('u-alice', bob)).toBe(1);
+    expect(await ugc.shelf.count(bob, 'u-alice')).toBeNull();
+    expect(await ugc.shelf.count(alice, 'u-alice')).toBe(2);
     expect((await ugc.shelf.list(alice, 'u-alice', {})).items).toHaveLength(2);
     await ugc.shelf.updateEntry(alice, 'b1', { secret: false, finished: true });
     const seen = await ugc.shelf.list(bob, 'u-alice', { finished: true });
@@ -74,7 +75,8 @@ describe('reading progress across devices', () => {
     expect(stale.progress).toMatchObject({ offset: 900, percent: 60, deviceId: 'tablet' });
     const next = await ugc.shelf.updateProgress(alice, 'b1', { offset: 950, percent: 62, clientTime: at('2026-03-10T11:30:00Z'), deviceId: 'phone' });
     expect(next.applied).toBe(true);
-    expect((await ugc.shelf.progressByKeys(['u-alice|b1'])).get('u-alice|b1')).toMatchObject({ offset: 950, deviceId: 'phone' });
+    expect((await ugc.shelf.progressByKeys(alice, ['u-alice|b1'])).get('u-alice|b1')).toMatchObject({ offset: 950, deviceId: 'phone' });
+    expect((await ugc.shelf.progressByKeys(bob, ['u-alice|b1'])).size).toBe(0);
   });
 
   it('validates bounds and refuses a clock far in the future', async () => {
@@ -95,12 +97,13 @@ describe('reading progress across devices', () => {
     await report('2026-03-09T08:00:00Z', 300); // a retried report: not counted twice
     await report('2026-03-09T07:00:00Z', 900, 'tablet'); // older than the phone's, but the tablet's own newest: counted
     await report('2026-03-10T09:00:00Z', 1200, 'phone', 'b2');
-    const week = await ugc.shelf.readingStats(alice, 'WEEK');
+    const week = (await ugc.shelf.readingStats(alice, 'u-alice', 'WEEK'))!;
     expect(week).toMatchObject({ totalSeconds: 2400, daysRead: 2 });
     expect(week.series).toEqual([{ day: '2026-03-09', seconds: 1200 }, { day: '2026-03-10', seconds: 1200 }]);
     expect(week.topBooks.map((b) => b.bookId).sort()).toEqual(['b1', 'b2']);
-    const month = await ugc.shelf.readingStats(alice, 'MONTH');
+    const month = await ugc.shelf.readingStats(alice, 'u-alice', 'MONTH');
     expect(month).toMatchObject({ totalSeconds: 3000, daysRead: 3 });
-    expect((await ugc.shelf.readingStats(bob, 'ALL')).totalSeconds).toBe(0);
+    expect((await ugc.shelf.readingStats(bob, 'u-bob', 'ALL'))!.totalSeconds).toBe(0);
+    expect(await ugc.shelf.readingStats(bob, 'u-alice', 'ALL')).toBeNull();
   });
 });

@@ -2,13 +2,15 @@
  * Bookshelf, reading progress across devices, and reading time per day. The newest clientTime
  * wins: a device that syncs late never moves the reader back.
  */
-import { badInput, conflict, notFound } from '../../../lib/errors.js';
-import { requireUser, type Caller } from '../../../lib/identity.js';
+import { badInput, conflict } from '../../../lib/errors.js';
+import type { Caller } from '../../../lib/identity.js';
+import { cleanText } from '../../../lib/text.js';
 import { isDuplicateKeyError } from '../../../lib/storage/index.js';
 import type { Filter } from '../../../lib/storage/types.js';
 import { decodeCursor, encodeCursor, pageSize, toPage, type Page, type PageArgs } from '../../../lib/pagination.js';
 import { pairKey, type ProgressDoc, type ShelfDoc } from '../store.js';
-import { checkId, checkText, requireReadable, type UgcDeps } from './common.js';
+import { authorizeBook, authorizeChapter, can, notAvailable, requireSignedIn, subjects } from '../policy.js';
+import { checkId, type UgcDeps } from './common.js';
 
 export const MAX_SHELF_BOOKS = 10_000;
 /** One report may add at most an hour of reading; longer gaps are the app having been left open. */
@@ -46,6 +48,14 @@ export interface ReadingStats {
   readonly topBooks: { bookId: string; seconds: number }[];
 }
 
+/** A shelf entry as a viewer sees it: when the owner read or finished it is the owner's to see. */
+export type ShelfEntryView = Omit<ShelfDoc, 'lastReadAt' | 'finishedAt'> & { lastReadAt: Date | null; finishedAt: Date | null };
+
+export interface ShelfPage extends Page<ShelfEntryView> {
+  /** The order actually used: others' shelves are always in ADDED order (LAST_READ would reveal reading activity). */
+  readonly sort: ShelfSort;
+}
+
 const utcDay = (date: Date): string => date.toISOString().slice(0, 10);
 
 export class ShelfService {
@@ -56,12 +66,12 @@ export class ShelfService {
   }
 
   async addToShelf(caller: Caller, bookIdInput: string, options: { secret?: boolean | null } = {}): Promise<ShelfDoc> {
-    const userId = requireUser(caller);
+    const userId = requireSignedIn(caller);
     const bookId = checkId(bookIdInput, 'bookId');
     const { shelf } = this.deps.store;
     const existing = await shelf.findOne({ _id: pairKey(userId, bookId) });
     if (existing) return options.secret === undefined || options.secret === null ? existing : this.updateEntry(caller, bookId, { secret: options.secret });
-    await requireReadable(this.deps.catalog, caller, bookId);
+    await authorizeBook(this.deps.catalog, caller, bookId);
     if ((await shelf.countDocuments({ userId })) >= MAX_SHELF_BOOKS) throw conflict(`A shelf holds at most ${MAX_SHELF_BOOKS} books.`);
     const now = this.now();
     const doc: ShelfDoc = { _id: pairKey(userId, bookId), userId, bookId, secret: options.secret ?? false, finished: false, finishedAt: null, addedAt: now, lastReadAt: now };
@@ -72,13 +82,13 @@ export class ShelfService {
   }
 
   async removeFromShelf(caller: Caller, bookIdInput: string): Promise<boolean> {
-    const userId = requireUser(caller);
+    const userId = requireSignedIn(caller);
     const result = await this.deps.store.shelf.deleteOne({ _id: pairKey(userId, checkId(bookIdInput, 'bookId')) });
     return result.deletedCount === 1;
   }
 
   async updateEntry(caller: Caller, bookIdInput: string, input: { secret?: boolean | null; finished?: boolean | null }): Promise<ShelfDoc> {
-    const userId = requireUser(caller);
+    const userId = requireSignedIn(caller);
     const bookId = checkId(bookIdInput, 'bookId');
     const set: Partial<ShelfDoc> = {};
     if (typeof input.secret === 'boolean') set.secret = input.secret;
@@ -87,16 +97,21 @@ export class ShelfService {
       set.finishedAt = input.finished ? this.now() : null;
     }
     const updated = await this.deps.store.shelf.findOneAndUpdate({ _id: pairKey(userId, bookId) }, { $set: set }, { returnDocument: 'after' });
-    if (!updated) throw notFound('Shelf entry');
+    if (!updated) throw notAvailable();
     return updated;
   }
 
-  /** `ownerId`'s shelf as `viewer` may see it: secret books only for the owner. */
-  async list(viewer: Caller, ownerId: string, args: PageArgs & { sort?: ShelfSort | null; finished?: boolean | null }): Promise<Page<ShelfDoc>> {
+  /**
+   * `ownerId`'s shelf as `viewer` may see it: secret books, when and in which order the owner read
+   * them only for the owner (policy: ShelfEntry read / readActivity).
+   */
+  async list(viewer: Caller, ownerId: string, args: PageArgs & { sort?: ShelfSort | null; finished?: boolean | null }): Promise<ShelfPage> {
     const size = pageSize(args.first);
-    const sortField = args.sort === 'ADDED' ? 'addedAt' : 'lastReadAt';
+    const owner = can(viewer, 'readActivity', subjects.user(ownerId));
+    const sort: ShelfSort = owner && args.sort !== 'ADDED' ? 'LAST_READ' : 'ADDED';
+    const sortField = sort === 'ADDED' ? 'addedAt' : 'lastReadAt';
     const filter: Filter<ShelfDoc> = { userId: ownerId };
-    if (viewer.userId !== ownerId) filter.secret = false;
+    if (!can(viewer, 'read', { type: 'ShelfEntry', userId: ownerId, secret: true })) filter.secret = false;
     if (typeof args.finished === 'boolean') filter.finished = args.finished;
     const countFilter = { ...filter };
     const key = decodeCursor(args.after, ['number', 'string']);
@@ -108,28 +123,35 @@ export class ShelfService {
       this.deps.store.shelf.find(filter).sort({ [sortField]: -1, _id: -1 }).limit(size + 1).toArray(),
       this.deps.store.shelf.countDocuments(countFilter),
     ]);
-    return toPage(docs, size, totalCount);
+    const page = toPage(docs, size, totalCount);
+    const view = (d: ShelfDoc): ShelfEntryView =>
+      can(viewer, 'readActivity', subjects.shelfEntry(d)) ? d : { ...d, lastReadAt: null, finishedAt: null };
+    return { ...page, items: page.items.map(view), sort };
   }
 
-  static cursorOf(doc: ShelfDoc, sort: ShelfSort | null | undefined): string {
-    return encodeCursor([(sort === 'ADDED' ? doc.addedAt : doc.lastReadAt).getTime(), doc._id]);
+  /** The cursor of an entry in a page listed in `sort` order (the page's own `sort`). */
+  static cursorOf(doc: ShelfEntryView, sort: ShelfSort): string {
+    return encodeCursor([(sort === 'ADDED' ? doc.addedAt : (doc.lastReadAt ?? doc.addedAt)).getTime(), doc._id]);
   }
 
-  async count(ownerId: string, viewer: Caller): Promise<number> {
-    return this.deps.store.shelf.countDocuments(viewer.userId === ownerId ? { userId: ownerId } : { userId: ownerId, secret: false });
+  /** How many books are on the owner's shelf; null for anyone else. */
+  async count(viewer: Caller, ownerId: string): Promise<number | null> {
+    if (!can(viewer, 'readActivity', subjects.user(ownerId))) return null;
+    return this.deps.store.shelf.countDocuments({ userId: ownerId });
   }
 
-  /** Progress docs for many (user, book) pairs in one query: the DataLoader's batch function. */
-  async progressByKeys(keys: readonly string[]): Promise<Map<string, ProgressDoc>> {
-    const docs = await this.deps.store.progress.find({ _id: { $in: [...keys] } }).toArray();
-    return new Map(docs.map((d) => [d._id, d]));
+  /** Progress docs for many (user, book) pairs in one query, only the viewer's own: the DataLoader's batch function. */
+  async progressByKeys(viewer: Caller, keys: readonly string[]): Promise<Map<string, ProgressDoc>> {
+    if (!viewer.userId) return new Map();
+    const docs = await this.deps.store.progress.find({ _id: { $in: [...keys] }, userId: viewer.userId }).toArray();
+    return new Map(docs.filter((d) => can(viewer, 'readActivity', subjects.user(d.userId))).map((d) => [d._id, d]));
   }
 
   async updateProgress(caller: Caller, bookIdInput: string, input: ProgressInput): Promise<ProgressResult> {
-    const userId = requireUser(caller);
+    const userId = requireSignedIn(caller);
     const bookId = checkId(bookIdInput, 'bookId');
     const chapterId = input.chapterId === null || input.chapterId === undefined ? null : checkId(input.chapterId, 'chapterId');
-    const deviceId = checkText(input.deviceId, 'deviceId', { min: 1, max: 100 });
+    const deviceId = cleanText(input.deviceId, 'deviceId', { max: 100, singleLine: true });
     if (!Number.isSafeInteger(input.offset) || input.offset < 0 || input.offset > 100_000_000) throw badInput('offset must be a non-negative integer.', 'offset');
     if (!Number.isFinite(input.percent) || input.percent < 0 || input.percent > 100) throw badInput('percent must be between 0 and 100.', 'percent');
     const seconds = input.secondsRead ?? 0;
@@ -138,6 +160,10 @@ export class ShelfService {
     const now = this.now();
     if (!(clientTime instanceof Date) || Number.isNaN(clientTime.getTime())) throw badInput('clientTime must be a date.', 'clientTime');
     if (clientTime.getTime() > now.getTime() + MAX_CLOCK_SKEW_MS) throw badInput('clientTime is in the future; check the device clock.', 'clientTime');
+    // Only books (and chapters of them) the caller may read: anything else, existing or not, is the
+    // one NOT_FOUND, and never reaches reading stats.
+    if (chapterId) await authorizeChapter(this.deps.catalog, caller, chapterId, bookId);
+    else await authorizeBook(this.deps.catalog, caller, bookId);
 
     const { progress, deviceClocks, readingDays, shelf } = this.deps.store;
     const _id = pairKey(userId, bookId);
@@ -162,8 +188,10 @@ export class ShelfService {
     return { progress: applied ? doc : ((await progress.findOne({ _id })) ?? doc), applied };
   }
 
-  async readingStats(caller: Caller, period: StatsPeriod): Promise<ReadingStats> {
-    const userId = requireUser(caller);
+  /** The owner's reading time; null for anyone else. */
+  async readingStats(viewer: Caller, ownerId: string, period: StatsPeriod): Promise<ReadingStats | null> {
+    if (!can(viewer, 'readActivity', subjects.user(ownerId))) return null;
+    const userId = ownerId;
     const days = PERIOD_DAYS[period];
     if (days === undefined) throw badInput('Unknown period.', 'period');
     const since = days === null ? null : utcDay(new Date(this.now().getTime() - (days - 1) * 86_400_000));
