@@ -6,6 +6,7 @@ import { eventually } from '../test/kit/eventually.js';
 import { tempDataDir } from '../test/kit/tempDir.js';
 import { EventConsumer, Outbox, type FolioEvent } from './events.js';
 import { dispatch } from './http.js';
+import { RequestVerifier } from './signing.js';
 import { LeaseManager } from './leases.js';
 import { createLogger } from './logger.js';
 import { openStorage, type Storage } from './storage/index.js';
@@ -24,7 +25,8 @@ beforeEach(async () => {
   storage = await openStorage({ dataDir: dir });
   outbox = new Outbox(storage.db('producer'));
   const routes = [outbox.route()];
-  server = createServer((req, res) => void dispatch(routes, req, res, secret));
+  const verifier = new RequestVerifier({ secret, audience: 'producer' });
+  server = createServer((req, res) => void dispatch(routes, req, res, verifier));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   feedUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
@@ -36,7 +38,7 @@ afterEach(async () => {
 });
 
 function consumer(name: string, handle: (e: FolioEvent) => Promise<void>, db = storage.db('consumer')): EventConsumer {
-  return new EventConsumer({ name, db, leases: new LeaseManager(db), sourceUrl: feedUrl, secret, logger, handle });
+  return new EventConsumer({ name, db, leases: new LeaseManager(db), sourceUrl: feedUrl, sourceName: 'producer', secret, logger, handle });
 }
 
 describe('outbox and event feed', () => {

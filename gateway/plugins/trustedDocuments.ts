@@ -7,7 +7,7 @@
  * the background when idle) and on a miss (at most once per `minMissRefreshMs`), so a newly
  * registered document works within a second and a removed one stops within `refreshMs`.
  */
-import { callInternal } from '../../lib/internalAuth.js';
+import { callInternal } from '../../lib/signing.js';
 import { FolioError } from '../../lib/errors.js';
 import type { Caller } from '../../lib/identity.js';
 
@@ -43,7 +43,7 @@ export interface TrustedDocuments {
 export function loadFromAccounts(secret: string, authUrl: string | undefined): () => Promise<readonly TrustedDocument[]> {
   return async () => {
     if (!authUrl) return [];
-    const answer = await callInternal<{ documents: TrustedDocument[] }>(secret, authUrl, 'GET', '/internal/trusted-documents', undefined, { timeoutMs: 3000 });
+    const answer = await callInternal<{ documents: TrustedDocument[] }>({ secret, audience: 'accounts', baseUrl: authUrl }, 'GET', '/internal/trusted-documents', undefined, { timeoutMs: 3000 });
     return Array.isArray(answer?.documents) ? answer.documents.filter((d) => typeof d?.id === 'string' && typeof d.body === 'string') : [];
   };
 }

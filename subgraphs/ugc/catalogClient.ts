@@ -7,7 +7,7 @@ import DataLoader from 'dataloader';
 import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import type { Caller } from '../../lib/identity.js';
-import { callInternal } from '../../lib/internalAuth.js';
+import { callInternal, type InternalTarget } from '../../lib/signing.js';
 
 const paragraph = z.object({ id: z.string(), index: z.number().int(), startOffset: z.number().int(), endOffset: z.number().int() });
 const chapter = z.object({
@@ -48,14 +48,18 @@ export class HttpCatalogApi implements CatalogApi {
     private readonly secret: string,
   ) {}
 
+  private catalog(): InternalTarget {
+    return { secret: this.secret, audience: 'catalog', baseUrl: this.baseUrl() };
+  }
+
   async chapters(ids: readonly string[]): Promise<CatalogChapter[]> {
     if (ids.length === 0) return [];
-    const body = await callInternal<unknown>(this.secret, this.baseUrl(), 'POST', '/internal/chapters', { ids });
+    const body = await callInternal<unknown>(this.catalog(), 'POST', '/internal/chapters', { ids });
     return chaptersResponse.parse(body).chapters;
   }
 
   async revisionChapters(revisionId: string): Promise<RevisionChapters> {
-    const body = await callInternal<unknown>(this.secret, this.baseUrl(), 'GET', `/internal/revisions/${encodeURIComponent(revisionId)}/chapters`, undefined, {
+    const body = await callInternal<unknown>(this.catalog(), 'GET', `/internal/revisions/${encodeURIComponent(revisionId)}/chapters`, undefined, {
       timeoutMs: 60_000,
     });
     return revisionResponse.parse(body);
@@ -63,7 +67,7 @@ export class HttpCatalogApi implements CatalogApi {
 
   async readable(bookIds: readonly string[], caller: Caller): Promise<Set<string>> {
     if (bookIds.length === 0) return new Set();
-    const body = await callInternal<unknown>(this.secret, this.baseUrl(), 'POST', '/internal/books/readable', {
+    const body = await callInternal<unknown>(this.catalog(), 'POST', '/internal/books/readable', {
       bookIds,
       partnerId: caller.partnerId,
       userId: caller.userId,
