@@ -4,7 +4,7 @@
  * A table here rather than an SDL directive: @apollo/gateway does not enforce federation's
  * `@requiresScopes` (only GraphOS Router does), a custom directive would have to be carried through
  * composition (`@composeDirective`) and read back from the supergraph in three places (gateway,
- * subgraphs, accounts), and every service already imports lib/. schema/scopes.test.ts keeps the
+ * subgraphs, accounts), and every service already imports lib/. lib/scopes.test.ts keeps the
  * table equal to the supergraph's root fields, so a new root field cannot be forgotten; a field
  * missing from the table is refused to partners anyway (fail closed).
  *
