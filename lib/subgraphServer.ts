@@ -1,8 +1,8 @@
 /**
  * Starts one subgraph the same way for all four: its own Apollo Server on its own port, the
  * caller taken only from a request signed for this subgraph (lib/signing.ts), partner scopes
- * checked again on the root fields it resolves (lib/scopes.ts), one error normaliser at the edge, health,
- * readiness, Prometheus metrics and the service's extra HTTP routes.
+ * checked again on the root fields it resolves (lib/scopes.ts), one error normaliser at the edge,
+ * health, readiness, Prometheus metrics and the service's extra HTTP routes.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -12,7 +12,7 @@ import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheContr
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { buildSubgraphSchema } from '@apollo/subgraph';
-import { GraphQLError, type DocumentNode, type GraphQLFormattedError } from 'graphql';
+import { GraphQLError, parse, type DocumentNode, type GraphQLFormattedError } from 'graphql';
 import { FolioError, isErrorCode } from './errors.js';
 import { dispatch, readBody, sendGraphQLError, sendJson, type Route } from './http.js';
 import type { Caller } from './identity.js';
@@ -99,28 +99,24 @@ function metricsPlugin(metrics: ServiceMetrics): ApolloServerPlugin<BaseContext>
 
 /**
  * Partner scopes, checked again here on the root fields this subgraph is asked to resolve: the
- * gateway checks the whole operation first, this keeps a partner from reaching a root field
- * outside its scopes through any other path. `_entities` is how the gateway fetches the fields of
- * an entity another root field returned; it is not a root field a client chose.
+ * gateway checks the whole operation first; this keeps a partner from reaching a root field outside
+ * its scopes through any other path. `_entities` is how the gateway fetches an entity's fields for
+ * another root field; it is not a root field a client chose. Partners only, so the extra parse is
+ * off everyone else's path. A body without query text (a persisted-query hash) is refused: the
+ * gateway always sends the text.
  */
-function partnerScopesPlugin(callers: WeakMap<object, Caller>): ApolloServerPlugin<BaseContext> {
-  return {
-    async requestDidStart({ contextValue }) {
-      const caller = callers.get(contextValue);
-      if (!caller || caller.partnerId === null) return undefined;
-      return {
-        async didResolveOperation({ document, operationName }) {
-          const needs = scopesNeeded(document, operationName);
-          try {
-            assertPartnerScopes(caller, { ...needs, unavailable: needs.unavailable.filter((f) => f !== 'Query._entities') });
-          } catch (error) {
-            const folio = error as FolioError;
-            throw new GraphQLError(folio.message, { extensions: { ...folio.details, code: folio.code, http: { status: folio.httpStatus } } });
-          }
-        },
-      };
-    },
-  };
+function assertSubgraphScopes(caller: Caller, body: unknown): void {
+  if (caller.partnerId === null) return;
+  const { query, operationName } = (body ?? {}) as { query?: unknown; operationName?: unknown };
+  if (typeof query !== 'string') throw new FolioError('FORBIDDEN', 'Partner requests must carry their operation.');
+  let document: DocumentNode;
+  try {
+    document = parse(query);
+  } catch {
+    return; // Apollo answers the syntax error; nothing runs
+  }
+  const needs = scopesNeeded(document, typeof operationName === 'string' ? operationName : null);
+  assertPartnerScopes(caller, { ...needs, unavailable: needs.unavailable.filter((f) => f !== 'Query._entities') });
 }
 
 function listen(server: Server, port: number, host: string): Promise<number> {
@@ -138,7 +134,6 @@ export async function startSubgraphServer<TContext extends BaseContext>(
   const metrics = options.metrics ?? createMetrics(definition.name);
   // One per process: the GraphQL endpoint and the internal routes share the nonce window.
   const verifier = new RequestVerifier({ secret: internalSecret, audience: definition.name });
-  const callers = new WeakMap<object, Caller>();
   const apollo = new ApolloServer<TContext>({
     schema: buildSubgraphSchema({ typeDefs: definition.typeDefs, resolvers: definition.resolvers }),
     // Only the gateway reaches this server (identity signature required), so introspection here is
@@ -151,7 +146,7 @@ export async function startSubgraphServer<TContext extends BaseContext>(
     stopOnTerminationSignals: false,
     formatError: (formatted, error) => formatSubgraphError(logger, formatted, error),
     // Inline (ftv1) traces feed Apollo Studio, which Folio does not use; Prometheus metrics instead.
-    plugins: [ApolloServerPluginCacheControl({ calculateHttpHeaders: true }), ApolloServerPluginInlineTraceDisabled(), metricsPlugin(metrics), partnerScopesPlugin(callers)],
+    plugins: [ApolloServerPluginCacheControl({ calculateHttpHeaders: true }), ApolloServerPluginInlineTraceDisabled(), metricsPlugin(metrics)],
   });
   await apollo.start();
 
@@ -209,19 +204,17 @@ export async function startSubgraphServer<TContext extends BaseContext>(
         return;
       }
     }
+    assertSubgraphScopes(caller, req.method === 'GET' ? Object.fromEntries(url.searchParams) : parsedBody);
     const requestLogger = logger.child({ requestId });
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body: parsedBody },
-      context: async () => {
-        const context = await definition.context({
+      context: async () =>
+        definition.context({
           caller,
           requestId,
           logger: requestLogger,
           userAgent: (req.headers['x-forwarded-user-agent'] as string | undefined)?.slice(0, 300) ?? null,
-        });
-        callers.set(context, caller);
-        return context;
-      },
+        }),
     });
     const outHeaders: Record<string, string> = { 'x-request-id': requestId };
     for (const [key, value] of result.headers) outHeaders[key] = value;
