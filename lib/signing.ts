@@ -56,7 +56,7 @@ export interface SignedRequest {
 
 const VERSION = 'folio-sig-v1';
 
-export function bodyDigest(body: string | Uint8Array): string {
+function bodyDigest(body: string | Uint8Array): string {
   return createHash('sha256').update(body).digest('base64url');
 }
 
@@ -104,7 +104,7 @@ export function signRequest(secret: string, request: SignedRequest, caller: Call
   return headers;
 }
 
-export type HeaderBag = Record<string, string | string[] | undefined> | { get(name: string): string | null | undefined };
+type HeaderBag = Record<string, string | string[] | undefined> | { get(name: string): string | null | undefined };
 
 function readHeader(headers: HeaderBag, name: string): string | undefined {
   if (typeof (headers as Headers).get === 'function') return (headers as Headers).get(name) ?? undefined;
@@ -175,10 +175,6 @@ export class RequestVerifier {
   constructor(private readonly options: RequestVerifierOptions) {
     this.now = options.now ?? Date.now;
     this.nonces = new NonceWindow({ windowMs: SIGNATURE_TTL_MS + MAX_CLOCK_SKEW_MS, maxEntries: options.maxNonces ?? 500_000 });
-  }
-
-  get audience(): string {
-    return this.options.audience;
   }
 
   /** The checks that need no body: lets a receiver refuse unsigned or stale requests before reading one. */
