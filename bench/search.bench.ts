@@ -6,7 +6,8 @@
  * resolution). Writes bench/results/search-<time>.{json,md}.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { signIdentity, ANONYMOUS } from '../lib/identity.js';
+import { ANONYMOUS } from '../lib/identity.js';
+import { signRequest } from '../lib/signing.js';
 import { demoBooks } from '../subgraphs/catalog/demo/index.js';
 import { buildEpub } from '../subgraphs/catalog/epub/build.js';
 import { registerEditor, registerUser } from '../test/kit/accounts.js';
@@ -55,7 +56,8 @@ async function main(): Promise<void> {
       for (const mode of ['SEMANTIC', 'HYBRID']) {
         const body = JSON.stringify({ query: SEARCH, variables: { query, mode, first: 10 } });
         const gateway = await measure(() => fetch(platform.gateway, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${reader.token}` }, body }));
-        const subgraph = await measure(() => fetch(searchUrl, { method: 'POST', headers: { 'content-type': 'application/json', ...signIdentity(caller, platform.config.internalSecret) }, body }));
+        const signed = () => signRequest(platform.config.internalSecret, { audience: 'search', method: 'POST', pathAndQuery: new URL(searchUrl).pathname, body }, caller);
+        const subgraph = await measure(() => fetch(searchUrl, { method: 'POST', headers: { 'content-type': 'application/json', ...signed() }, body }));
         rows.push({ lang, mode, query, gateway, subgraph });
         console.log(`${lang} ${mode}: gateway p50 ${gateway.p50} ms p99 ${gateway.p99} ms | subgraph p50 ${subgraph.p50} ms p99 ${subgraph.p99} ms`);
       }

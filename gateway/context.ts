@@ -4,13 +4,14 @@
 import type { BaseContext } from '@apollo/server';
 import type { OperationTypeNode } from 'graphql';
 import type { Caller } from '../lib/identity.js';
+import type { SignedRequest } from '../lib/signing.js';
 import type { Prefetched } from './singleFetch.js';
 
 export interface GatewayContext extends BaseContext {
   readonly caller: Caller;
   readonly requestId: string;
-  /** Signed identity headers for every subgraph request (signed once per request). */
-  readonly identityHeaders: Readonly<Record<string, string>>;
+  /** Signs one subgraph request for this caller: the headers are good for that request, once (lib/signing.ts). */
+  readonly sign: (request: SignedRequest) => Record<string, string>;
   /** W3C trace context (`traceparent`, `tracestate`) for every subgraph request; may be empty. */
   readonly traceHeaders: Readonly<Record<string, string>>;
   /** Everything about the caller that can change an answer; keys shared work (dedup, caches). */

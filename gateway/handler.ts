@@ -8,7 +8,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
 import { context as otelContext } from '@opentelemetry/api';
 import { FolioError, isFolioError } from '../lib/errors.js';
-import { isStaff, signIdentity } from '../lib/identity.js';
+import { isStaff } from '../lib/identity.js';
+import { signRequest } from '../lib/signing.js';
 import type { Logger } from '../lib/logger.js';
 import { identityKeyOf, type GatewayContext } from './context.js';
 import { errorResponse, type ErrorResponse } from './errors.js';
@@ -216,7 +217,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       const identityKey = identityKeyOf(caller);
       const documentKey = documentKeyOf(body);
       const run = async (): Promise<SharedResponse> => {
-        const context: GatewayContext = { caller, requestId, identityKey, identityHeaders: signIdentity(caller, deps.secret), traceHeaders, facts: {} };
+        const context: GatewayContext = { caller, requestId, identityKey, sign: (request) => signRequest(deps.secret, request, caller), traceHeaders, facts: {} };
         const response = await execute(method, req, body, context);
         deps.dedup?.learn(documentKey, context.facts.operationKind ?? 'unknown');
         // Before answering: the client's next request must not find what its mutation withdrew.

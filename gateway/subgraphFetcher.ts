@@ -2,8 +2,9 @@
  * Private to the gateway: how the gateway talks to subgraphs. Replaces RemoteGraphQLDataSource's
  * make-fetch-happen/node-fetch stack (a Request object, a Headers copy and a cache lookup per
  * fetch) with one keep-alive undici Agent, and adds:
- * - the signed identity, request id and W3C trace context on every request (never a client's own
- *   headers; a shared fetch carries the trace context of the request that started it);
+ * - the caller's identity signed for this subgraph and this exact request (once per HTTP call), the
+ *   request id and W3C trace context (never a client's own headers; a shared fetch carries the
+ *   trace context of the request that started it);
  * - a per-subgraph timeout, and a clear error (without internal URLs) when a subgraph is down;
  * - deduplication of identical in-flight query fetches for the same identity (never mutations):
  *   one HTTP call answers all of them, with byte-identical input, so results cannot differ;
@@ -111,7 +112,7 @@ export class SubgraphFetcher implements GraphQLDataSource<GatewayContext> {
     const started = performance.now();
     const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
     if (context) {
-      Object.assign(headers, context.traceHeaders, context.identityHeaders);
+      Object.assign(headers, context.traceHeaders, context.sign({ audience: this.options.name, method: 'POST', pathAndQuery: this.path, body }));
       headers['x-request-id'] = context.requestId;
     }
     let outcome = 'ok';

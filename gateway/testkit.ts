@@ -9,8 +9,8 @@ import { composeServices } from '@apollo/composition';
 import { ApolloServer, HeaderMap } from '@apollo/server';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse, type GraphQLSchema } from 'graphql';
-import { ANONYMOUS, verifyIdentity, type Caller, type CredentialCaller } from '../lib/identity.js';
-import { verifyInternalRequest } from '../lib/internalAuth.js';
+import { ANONYMOUS, type Caller, type CredentialCaller } from '../lib/identity.js';
+import { RequestVerifier, type VerifyResult } from '../lib/signing.js';
 import { loadConfig, type RateSpec } from '../lib/config.js';
 import { startGateway, type RunningGateway } from './server.js';
 
@@ -155,30 +155,33 @@ export async function serveSubgraph(
   def: TestSubgraphDef,
   options: { port?: number; secret?: string; /** Answer unsigned requests as anonymous (peer-gateway benchmarks). */ allowUnsigned?: boolean } = {},
 ): Promise<RunningServer> {
-  const secret = options.secret ?? TEST_SECRET;
+  const verifier = new RequestVerifier({ secret: options.secret ?? TEST_SECRET, audience: def.name });
   // Stack traces on, as a third-party subgraph in development would send them: the gateway must strip them.
   const apollo = new ApolloServer<SubgraphContext>({ schema: def.schema, logger: silentLogger, includeStacktraceInErrorResponses: true });
   await apollo.start();
   let count = 0;
   const server = http.createServer(async (req, res) => {
     count += 1;
-    let identity = verifyIdentity(req.headers, secret);
+    const raw = req.method === 'POST' ? await readAll(req) : '';
+    const url = new URL(req.url ?? '/', 'http://x');
+    let identity: VerifyResult = verifier.verify(req.headers, { method: req.method ?? 'POST', pathAndQuery: url.pathname + url.search, body: raw });
     if (!identity.ok && identity.reason === 'missing' && options.allowUnsigned) identity = { ok: true, caller: ANONYMOUS };
-    if (!identity.ok) {
-      res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ message: `identity ${identity.reason}` }] }));
+    if (!identity.ok || !identity.caller) {
+      res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ message: `identity ${identity.ok ? 'no-caller' : identity.reason}` }] }));
       return;
     }
+    const caller = identity.caller;
     const headers = new HeaderMap();
     for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers.set(k, v);
-    const body = req.method === 'POST' ? JSON.parse((await readAll(req)) || '{}') : undefined;
+    const body = req.method === 'POST' ? JSON.parse(raw || '{}') : undefined;
     const header = (name: string): string | null => {
       const value = req.headers[name];
       return typeof value === 'string' ? value : null;
     };
     const result = await apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: req.method ?? 'POST', headers, search: new URL(req.url ?? '/', 'http://x').search, body },
+      httpGraphQLRequest: { method: req.method ?? 'POST', headers, search: url.search, body },
       context: async () => ({
-        caller: identity.caller,
+        caller,
         forgedUserHeader: header('x-folio-forged-user-id'),
         requestId: header('x-request-id'),
         traceparent: header('traceparent'),
@@ -227,11 +230,13 @@ export async function startAccountsStub(secret = TEST_SECRET): Promise<AccountsS
   const documents: Array<{ id: string; body: string; clientName: string | null }> = [];
   let count = 0;
   let resolves = 0;
+  const verifier = new RequestVerifier({ secret, audience: 'accounts' });
   const server = http.createServer(async (req, res) => {
     count += 1;
     const body = await readAll(req);
-    const path = req.url ?? '/';
-    if (!verifyInternalRequest(secret, req.headers, req.method ?? 'GET', path, body)) {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const path = url.pathname + url.search;
+    if (!verifier.verify(req.headers, { method: req.method ?? 'GET', pathAndQuery: path, body }).ok) {
       res.writeHead(401).end();
       return;
     }

@@ -6,7 +6,7 @@ import { eventually } from '../test/kit/eventually.js';
 import { tempDataDir } from '../test/kit/tempDir.js';
 import { EventConsumer, Outbox, type FolioEvent } from './events.js';
 import { dispatch } from './http.js';
-import { callInternal } from './internalAuth.js';
+import { callInternal, RequestVerifier } from './signing.js';
 import { LeaseManager } from './leases.js';
 import { createLogger } from './logger.js';
 import { openStorage, type Storage } from './storage/index.js';
@@ -25,7 +25,8 @@ beforeEach(async () => {
   storage = await openStorage({ dataDir: dir });
   outbox = new Outbox(storage.db('producer'));
   const routes = [outbox.route()];
-  server = createServer((req, res) => void dispatch(routes, req, res, secret));
+  const verifier = new RequestVerifier({ secret, audience: 'producer' });
+  server = createServer((req, res) => void dispatch(routes, req, res, verifier));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   feedUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
@@ -37,7 +38,7 @@ afterEach(async () => {
 });
 
 function consumer(name: string, handle: (e: FolioEvent) => Promise<void>, db = storage.db('consumer')): EventConsumer {
-  return new EventConsumer({ name, db, leases: new LeaseManager(db), sourceUrl: feedUrl, secret, logger, handle });
+  return new EventConsumer({ name, db, leases: new LeaseManager(db), sourceUrl: feedUrl, sourceName: 'producer', secret, logger, handle });
 }
 
 describe('outbox and event feed', () => {
@@ -109,11 +110,11 @@ describe('outbox and event feed', () => {
   });
 
   it('tells its head, so a follower that needs no history starts there', async () => {
-    const head = () => callInternal<{ events: FolioEvent[]; head: number }>(secret, feedUrl, 'GET', `/internal/events?after=${Number.MAX_SAFE_INTEGER}&wait=0`);
+    const head = () => callInternal<{ events: FolioEvent[]; head: number }>({ secret, audience: 'producer', baseUrl: feedUrl }, 'GET', `/internal/events?after=${Number.MAX_SAFE_INTEGER}&wait=0`);
     expect(await head()).toEqual({ events: [], head: 0 });
     for (let i = 0; i < 2; i++) await outbox.publish(async (_tx, emit) => void (await emit('Tick', { i })));
     expect(await head()).toEqual({ events: [], head: 2 });
-    expect((await callInternal<{ events: FolioEvent[]; head: number }>(secret, feedUrl, 'GET', '/internal/events?after=1')).head).toBe(2);
+    expect((await callInternal<{ events: FolioEvent[]; head: number }>({ secret, audience: 'producer', baseUrl: feedUrl }, 'GET', '/internal/events?after=1')).head).toBe(2);
   });
 
   it('refuses unsigned feed requests', async () => {

@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import { z } from 'zod';
 import { badInput } from './errors.js';
-import { callInternal } from './internalAuth.js';
+import { callInternal } from './signing.js';
 import { sendJson, type Route } from './http.js';
 import type { Logger } from './logger.js';
 import type { LeaseManager } from './leases.js';
@@ -146,6 +146,8 @@ export interface EventConsumerOptions {
   readonly leases: LeaseManager;
   /** Base URL of the producer (no path). */
   readonly sourceUrl: string;
+  /** The producer's service name: feed requests are signed for it alone. */
+  readonly sourceName: string;
   readonly secret: string;
   readonly logger: Logger;
   /** Must be idempotent: an event can be delivered again after a crash. */
@@ -218,7 +220,7 @@ export class EventConsumer {
   }
 
   private async consume(leaseSignal: AbortSignal): Promise<void> {
-    const { name, sourceUrl, secret, logger } = this.options;
+    const { name, sourceUrl, sourceName, secret, logger } = this.options;
     const batchSize = this.options.batchSize ?? 100;
     const gapTimeoutMs = this.options.gapTimeoutMs ?? 10_000;
     let cursor = await this.readCursor();
@@ -228,8 +230,7 @@ export class EventConsumer {
       const signal = AbortSignal.any([this.stopController.signal, leaseSignal, AbortSignal.timeout(FEED_MAX_WAIT_MS + 10_000)]);
       const wait = gapSince === null ? 20_000 : 500;
       const { events } = await callInternal<{ events: FolioEvent[] }>(
-        secret,
-        sourceUrl,
+        { secret, audience: sourceName, baseUrl: sourceUrl },
         'GET',
         `/internal/events?after=${cursor}&limit=${batchSize}&wait=${wait}`,
         undefined,

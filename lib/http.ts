@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FolioError } from './errors.js';
-import { verifyInternalRequest } from './internalAuth.js';
+import type { RefusalReason, RequestVerifier, VerifyResult } from './signing.js';
 
 export interface RouteRequest {
   readonly req: IncomingMessage;
@@ -19,7 +19,7 @@ export interface Route {
   readonly method: 'GET' | 'POST' | 'HEAD';
   /** Exact path, or a prefix ending in '/*'. */
   readonly path: string;
-  /** Internal routes require a valid internal signature (see lib/internalAuth.ts). */
+  /** Internal routes require a valid signature addressed to this service (see lib/signing.ts). */
   readonly internal?: boolean;
   readonly maxBodyBytes?: number;
   handle(request: RouteRequest): Promise<void> | void;
@@ -66,8 +66,10 @@ function matches(route: Route, method: string, pathname: string): boolean {
   return route.path.endsWith('/*') ? pathname.startsWith(route.path.slice(0, -1)) : pathname === route.path;
 }
 
-/** Finds and runs a route; returns false when none matches. */
-export async function dispatch(routes: readonly Route[], req: IncomingMessage, res: ServerResponse, secret: string): Promise<boolean> {
+const refusalOf = (result: VerifyResult): RefusalReason | undefined => (result.ok ? undefined : result.reason);
+
+/** Finds and runs a route; returns false when none matches. `verifier` checks internal routes' signatures. */
+export async function dispatch(routes: readonly Route[], req: IncomingMessage, res: ServerResponse, verifier: RequestVerifier): Promise<boolean> {
   const url = new URL(req.url ?? '/', 'http://internal');
   const route = routes.find((r) => matches(r, req.method ?? 'GET', url.pathname));
   if (!route) return false;
@@ -75,9 +77,18 @@ export async function dispatch(routes: readonly Route[], req: IncomingMessage, r
   const body = (): Promise<Buffer> => (bodyPromise ??= readBody(req, route.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES));
   try {
     if (route.internal) {
-      const raw = req.method === 'POST' ? (await body()).toString('utf8') : '';
-      if (!verifyInternalRequest(secret, req.headers, req.method ?? 'GET', url.pathname + url.search, raw)) {
-        sendJson(res, 401, { error: 'UNAUTHENTICATED', message: 'Internal endpoint: missing or invalid signature.' });
+      // Unsigned or stale requests are refused before their body is read.
+      const refused = verifier.precheck(req.headers) ?? refusalOf(verifier.verify(req.headers, {
+        method: req.method ?? 'GET',
+        pathAndQuery: url.pathname + url.search,
+        body: req.method === 'POST' ? await body() : '',
+      }));
+      if (refused === 'busy') {
+        sendJson(res, 503, { error: 'SERVICE_UNAVAILABLE', message: 'Too many signed requests to remember; retry.' }, { 'retry-after': '1' });
+        return true;
+      }
+      if (refused) {
+        sendJson(res, 401, { error: 'UNAUTHENTICATED', message: 'Internal endpoint: missing, invalid, expired or replayed signature.' });
         return true;
       }
     }

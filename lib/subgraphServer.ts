@@ -1,7 +1,8 @@
 /**
  * Starts one subgraph the same way for all four: its own Apollo Server on its own port, the
- * caller taken only from signed identity headers, one error normaliser at the edge, health,
- * readiness, Prometheus metrics and the service's extra HTTP routes.
+ * caller taken only from a request signed for this subgraph (lib/signing.ts), partner scopes
+ * checked again on the root fields it resolves (lib/scopes.ts), one error normaliser at the edge,
+ * health, readiness, Prometheus metrics and the service's extra HTTP routes.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -11,13 +12,15 @@ import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheContr
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { buildSubgraphSchema } from '@apollo/subgraph';
-import { GraphQLError, type DocumentNode, type GraphQLFormattedError } from 'graphql';
+import { GraphQLError, parse, type DocumentNode, type GraphQLFormattedError } from 'graphql';
 import { ResponseTags } from './cacheTags.js';
 import { FolioError, isErrorCode } from './errors.js';
 import { dispatch, readBody, sendGraphQLError, sendJson, type Route } from './http.js';
-import { IDENTITY_HEADERS, verifyIdentity, type Caller } from './identity.js';
+import type { Caller } from './identity.js';
 import type { Logger } from './logger.js';
 import { createMetrics, type ServiceMetrics } from './metrics.js';
+import { assertPartnerScopes, scopesNeeded } from './scopes.js';
+import { RequestVerifier } from './signing.js';
 
 /** @apollo/subgraph does not export its resolver-map type; this is its shape, loosely. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -97,6 +100,28 @@ function metricsPlugin(metrics: ServiceMetrics): ApolloServerPlugin<BaseContext>
   };
 }
 
+/**
+ * Partner scopes, checked again here on the root fields this subgraph is asked to resolve: the
+ * gateway checks the whole operation first; this keeps a partner from reaching a root field outside
+ * its scopes through any other path. `_entities` is how the gateway fetches an entity's fields for
+ * another root field; it is not a root field a client chose. Partners only, so the extra parse is
+ * off everyone else's path. A body without query text (a persisted-query hash) is refused: the
+ * gateway always sends the text.
+ */
+function assertSubgraphScopes(caller: Caller, body: unknown): void {
+  if (caller.partnerId === null) return;
+  const { query, operationName } = (body ?? {}) as { query?: unknown; operationName?: unknown };
+  if (typeof query !== 'string') throw new FolioError('FORBIDDEN', 'Partner requests must carry their operation.');
+  let document: DocumentNode;
+  try {
+    document = parse(query);
+  } catch {
+    return; // Apollo answers the syntax error; nothing runs
+  }
+  const needs = scopesNeeded(document, typeof operationName === 'string' ? operationName : null);
+  assertPartnerScopes(caller, { ...needs, unavailable: needs.unavailable.filter((f) => f !== 'Query._entities') });
+}
+
 function listen(server: Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -110,6 +135,8 @@ export async function startSubgraphServer<TContext extends BaseContext>(
 ): Promise<RunningServer> {
   const { logger, internalSecret } = options;
   const metrics = options.metrics ?? createMetrics(definition.name);
+  // One per process: the GraphQL endpoint and the internal routes share the nonce window.
+  const verifier = new RequestVerifier({ secret: internalSecret, audience: definition.name });
   const apollo = new ApolloServer<TContext>({
     schema: buildSubgraphSchema({ typeDefs: definition.typeDefs, resolvers: definition.resolvers }),
     // Only the gateway reaches this server (identity signature required), so introspection here is
@@ -150,14 +177,23 @@ export async function startSubgraphServer<TContext extends BaseContext>(
   const routes = [...builtinRoutes, ...(definition.routes ?? [])];
 
   async function handleGraphQL(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    const requestId = (typeof req.headers[IDENTITY_HEADERS.requestId] === 'string' && (req.headers[IDENTITY_HEADERS.requestId] as string).slice(0, 100)) || randomUUID();
-    const identity = verifyIdentity(req.headers, internalSecret);
-    if (!identity.ok) {
-      logger.warn({ requestId, reason: identity.reason }, 'rejected request without a valid identity signature');
-      sendGraphQLError(res, new FolioError('UNAUTHENTICATED', 'Missing or invalid internal identity signature: call this API through the gateway.'));
+    const requestId = (typeof req.headers['x-request-id'] === 'string' && req.headers['x-request-id'].slice(0, 100)) || randomUUID();
+    // Unsigned or stale requests are refused before their body is read; the signature covers the body.
+    const early = verifier.precheck(req.headers);
+    const body = early ? Buffer.alloc(0) : req.method === 'POST' ? await readBody(req, maxBodyBytes) : Buffer.alloc(0);
+    const identity = early ? ({ ok: false, reason: early } as const) : verifier.verify(req.headers, { method: req.method ?? 'GET', pathAndQuery: url.pathname + url.search, body });
+    if (!identity.ok || identity.caller === null) {
+      const reason = identity.ok ? 'no-caller' : identity.reason;
+      logger.warn({ requestId, reason }, 'rejected request without a valid identity signature');
+      sendGraphQLError(
+        res,
+        reason === 'busy'
+          ? new FolioError('SERVICE_UNAVAILABLE', 'Too many signed requests to remember; retry.')
+          : new FolioError('UNAUTHENTICATED', 'Missing, invalid, expired or replayed identity signature: call this API through the gateway.'),
+      );
       return;
     }
-    const body = req.method === 'POST' ? await readBody(req, maxBodyBytes) : Buffer.alloc(0);
+    const caller = identity.caller;
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
@@ -171,13 +207,14 @@ export async function startSubgraphServer<TContext extends BaseContext>(
         return;
       }
     }
+    assertSubgraphScopes(caller, req.method === 'GET' ? Object.fromEntries(url.searchParams) : parsedBody);
     const requestLogger = logger.child({ requestId });
     const cacheTags = new ResponseTags();
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body: parsedBody },
       context: async () =>
         definition.context({
-          caller: identity.caller,
+          caller,
           requestId,
           logger: requestLogger,
           userAgent: (req.headers['x-forwarded-user-agent'] as string | undefined)?.slice(0, 300) ?? null,
@@ -205,7 +242,7 @@ export async function startSubgraphServer<TContext extends BaseContext>(
       if (inFlight === 0) drained?.();
     });
     const url = new URL(req.url ?? '/', 'http://internal');
-    const work = url.pathname === '/graphql' || url.pathname === '/' ? handleGraphQL(req, res, url) : dispatch(routes, req, res, internalSecret).then((handled) => {
+    const work = url.pathname === '/graphql' || url.pathname === '/' ? handleGraphQL(req, res, url) : dispatch(routes, req, res, verifier).then((handled) => {
       if (!handled) sendJson(res, 404, { error: 'NOT_FOUND' });
     });
     work.catch((error: unknown) => {

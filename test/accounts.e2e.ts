@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signIdentity } from '../lib/identity.js';
+import type { Caller } from '../lib/identity.js';
 import { LOGIN, REGISTER, loginAdmin, registerUser } from './kit/accounts.js';
 import { errorCodes, eventually, graphql, mustQuery, startTestPlatform, type TestPlatform } from './kit/platform.js';
 
@@ -123,15 +123,15 @@ describe('subgraphs trust only the gateway', () => {
 
   it('refuses identity headers signed with another secret', async () => {
     const victim = await registerUser(platform.gateway);
-    const forged = signIdentity({ userId: victim.id, roles: ['ADMIN'], sessionId: null, partnerId: null, scopes: [], clientAddress: '1.2.3.4', territory: null }, 'not-the-real-secret-not-the-real-secret');
-    const response = await graphql(platform.services.accounts!.url, ME, {}, { headers: forged });
+    const caller: Caller = { userId: victim.id, roles: ['ADMIN'], sessionId: null, partnerId: null, scopes: [], clientAddress: '1.2.3.4', territory: null };
+    const response = await graphql(platform.services.accounts!.url, ME, {}, { signAs: { secret: 'not-the-real-secret-not-the-real-secret', audience: 'accounts', caller } });
     expect(errorCodes(response)).toEqual(['UNAUTHENTICATED']);
   });
 
   it('accepts correctly signed identity headers (the gateway path)', async () => {
     const user = await registerUser(platform.gateway);
-    const signed = signIdentity({ userId: user.id, roles: ['READER'], sessionId: null, partnerId: null, scopes: [], clientAddress: '127.0.0.1', territory: null }, platform.config.internalSecret);
-    const response = await mustQuery(platform.services.accounts!.url, ME, {}, { headers: signed });
+    const caller: Caller = { userId: user.id, roles: ['READER'], sessionId: null, partnerId: null, scopes: [], clientAddress: '127.0.0.1', territory: null };
+    const response = await mustQuery(platform.services.accounts!.url, ME, {}, { signAs: { secret: platform.config.internalSecret, audience: 'accounts', caller } });
     expect(response.me.id).toBe(user.id);
   });
 

@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildEpub } from '../subgraphs/catalog/epub/build.js';
 import { FIXTURE_BOOK } from '../subgraphs/catalog/epub/fixtures.js';
 import { DownloadSigner } from '../subgraphs/catalog/downloads.js';
-import { signIdentity, type Caller } from '../lib/identity.js';
-import { callInternal } from '../lib/internalAuth.js';
+import type { Caller } from '../lib/identity.js';
+import { callInternal } from '../lib/signing.js';
 import { startGateway } from '../gateway/server.js';
 import { registerEditor, registerUser, type TestUser } from './kit/accounts.js';
 import { createBook, createPublishedBook, PUBLISH_BOOK, SET_LICENSE, uploadEpub, waitForJob } from './kit/catalog.js';
@@ -177,16 +177,13 @@ describe('catalog e2e', () => {
     const staff: Caller = { userId: editor.id, roles: ['READER', 'EDITOR'], sessionId: null, partnerId: null, scopes: [], clientAddress: 'test', territory: null };
     const before = await reads();
     // What the gateway sends when another subgraph (a bookshelf) returns 100 Book references.
-    const response = await fetch(catalogUrl, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...signIdentity(staff, platform.config.internalSecret) },
-      body: JSON.stringify({
-        query: `query($r: [_Any!]!) { _entities(representations: $r) { ... on Book { id title status chapterCount chapters { id } } } }`,
-        variables: { r: ids.map((id) => ({ __typename: 'Book', id })) },
-      }),
-    });
-    const body = (await response.json()) as { data: { _entities: Array<{ id: string }> } };
-    expect(body.data._entities.map((b) => b.id)).toEqual(ids);
+    const body = await mustQuery<{ _entities: Array<{ id: string }> }>(
+      catalogUrl,
+      `query($r: [_Any!]!) { _entities(representations: $r) { ... on Book { id title status chapterCount chapters { id } } } }`,
+      { r: ids.map((id) => ({ __typename: 'Book', id })) },
+      { signAs: { secret: platform.config.internalSecret, audience: 'catalog', caller: staff } },
+    );
+    expect(body._entities.map((b) => b.id)).toEqual(ids);
     const after = await reads();
     expect((after.books ?? 0) - (before.books ?? 0)).toBe(1);
   });
@@ -215,7 +212,7 @@ describe('catalog e2e', () => {
     // Search and ugc ask catalog with the caller's territory.
     const catalogBase = platform.services.catalog!.url.replace(/\/graphql$/, '');
     const readable = (territory: string | null) =>
-      callInternal<{ readable: string[] }>(platform.config.internalSecret, catalogBase, 'POST', '/internal/books/readable', {
+      callInternal<{ readable: string[] }>({ secret: platform.config.internalSecret, audience: 'catalog', baseUrl: catalogBase }, 'POST', '/internal/books/readable', {
         bookIds: [bookId],
         partnerId: null,
         userId: reader.id,

@@ -7,7 +7,8 @@
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testConfig, type FolioConfig } from '../lib/config.js';
-import { signIdentity, ANONYMOUS, type Caller } from '../lib/identity.js';
+import { ANONYMOUS, type Caller } from '../lib/identity.js';
+import { signRequest } from '../lib/signing.js';
 import { createLogger } from '../lib/logger.js';
 import type { RunningService } from '../lib/service.js';
 import { openStorage, type Storage } from '../lib/storage/index.js';
@@ -37,10 +38,11 @@ async function startSearch(): Promise<RunningService> {
 }
 
 async function gql<T = any>(query: string, variables: Record<string, unknown>, caller: Caller = reader): Promise<GraphQLResponse<T>> {
+  const sent = JSON.stringify({ query, variables });
   const response = await fetch(search.url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...signIdentity(caller, SECRET) },
-    body: JSON.stringify({ query, variables }),
+    headers: { 'content-type': 'application/json', ...signRequest(SECRET, { audience: 'search', method: 'POST', pathAndQuery: new URL(search.url).pathname, body: sent }, caller) },
+    body: sent,
   });
   const body = (await response.json()) as { data?: T; errors?: GraphQLResponse['errors'] };
   return { status: response.status, data: body.data, errors: body.errors, headers: response.headers };

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { LRUCache } from 'lru-cache';
-import { callInternal } from '../../lib/internalAuth.js';
+import { callInternal } from '../../lib/signing.js';
 import { FolioError } from '../../lib/errors.js';
 import { ANONYMOUS, ROLES, type Caller, type CredentialCaller, type Role } from '../../lib/identity.js';
 import type { RateSpec } from '../../lib/config.js';
@@ -97,7 +97,7 @@ async function resolveRemote(options: AuthOptions, body: { token?: string; apiKe
   if (!options.authUrl) throw new FolioError('SERVICE_UNAVAILABLE', 'Authentication is not available on this gateway.');
   let answer: ResolveResponse;
   try {
-    answer = await callInternal<ResolveResponse>(options.secret, options.authUrl, 'POST', '/internal/auth/resolve', body, {
+    answer = await callInternal<ResolveResponse>({ secret: options.secret, audience: 'accounts', baseUrl: options.authUrl }, 'POST', '/internal/auth/resolve', body, {
       timeoutMs: options.timeoutMs ?? 3000,
     });
   } catch (error) {

@@ -18,7 +18,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { parseTags, purgeTagsForEvent } from '../../lib/cacheTags.js';
 import type { FolioEvent } from '../../lib/events.js';
-import { callInternal } from '../../lib/internalAuth.js';
+import { callInternal } from '../../lib/signing.js';
 import type { Logger } from '../../lib/logger.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { ResponseCache } from './responseCache.js';
@@ -100,7 +100,7 @@ export function createCachePurger(options: CachePurgerOptions): CachePurger {
 
   async function feed(baseUrl: string, after: number, limit: number, wait: number): Promise<{ events: FolioEvent[]; head: number }> {
     const signal = AbortSignal.any([stopping.signal, AbortSignal.timeout(wait + 10_000)]);
-    const answer = await callInternal<{ events?: FolioEvent[]; head?: unknown }>(options.secret, baseUrl, 'GET', `/internal/events?after=${after}&limit=${limit}&wait=${wait}`, undefined, { signal });
+    const answer = await callInternal<{ events?: FolioEvent[]; head?: unknown }>({ secret: options.secret, audience: 'catalog', baseUrl }, 'GET', `/internal/events?after=${after}&limit=${limit}&wait=${wait}`, undefined, { signal });
     if (!Array.isArray(answer.events) || typeof answer.head !== 'number') throw new Error('the event feed answered without events and head');
     return { events: answer.events, head: answer.head };
   }

@@ -5,7 +5,8 @@
  * result is cached for `cacheMs` so probes cannot multiply into subgraph load.
  */
 import type { Dispatcher } from 'undici';
-import { ANONYMOUS, signIdentity } from '../../lib/identity.js';
+import { ANONYMOUS } from '../../lib/identity.js';
+import { signRequest } from '../../lib/signing.js';
 
 export interface HealthOptions {
   readonly subgraphs: ReadonlyArray<{ readonly name: string; readonly url: string }>;
@@ -32,14 +33,16 @@ export function createHealthCheck(options: HealthOptions): HealthCheck {
   let cached: { at: number; value: Promise<Readiness> } | undefined;
   const timeout = options.timeoutMs ?? 2000;
 
-  async function probe(url: string): Promise<'ok' | 'down'> {
+  async function probe(name: string, url: string): Promise<'ok' | 'down'> {
     try {
       const target = new URL(url);
+      const path = `${target.pathname}${target.search}`;
+      const signed = signRequest(options.secret, { audience: name, method: 'POST', pathAndQuery: path, body: PROBE }, { ...ANONYMOUS, clientAddress: 'gateway-readyz' });
       const response = await options.dispatcher.request({
         origin: target.origin,
-        path: `${target.pathname}${target.search}`,
+        path,
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...signIdentity({ ...ANONYMOUS, clientAddress: 'gateway-readyz' }, options.secret) },
+        headers: { 'content-type': 'application/json', ...signed },
         body: PROBE,
         headersTimeout: timeout,
         bodyTimeout: timeout,
@@ -55,7 +58,7 @@ export function createHealthCheck(options: HealthOptions): HealthCheck {
     readiness() {
       const now = Date.now();
       if (cached && now - cached.at < (options.cacheMs ?? 1000)) return cached.value;
-      const value = Promise.all(options.subgraphs.map(async (s) => [s.name, await probe(s.url)] as const)).then((entries) => ({
+      const value = Promise.all(options.subgraphs.map(async (s) => [s.name, await probe(s.name, s.url)] as const)).then((entries) => ({
         ready: entries.every(([, state]) => state === 'ok'),
         subgraphs: Object.fromEntries(entries),
       }));

@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { FolioError } from '../../lib/errors.js';
-import { ANONYMOUS } from '../../lib/identity.js';
+import { ANONYMOUS, type Caller } from '../../lib/identity.js';
 import { createTrustedDocuments, type GraphQLBody } from './trustedDocuments.js';
 
 const body = '{ books { id } }';
 const id = createHash('sha256').update(body).digest('hex');
-const partner = { ...ANONYMOUS, partnerId: 'p1' };
+const partner = { ...ANONYMOUS, partnerId: 'p1', scopes: ['catalog:read'] };
 const failure = (p: Promise<void>) => p.then(() => null, (e: unknown) => (e as FolioError).code);
 
 describe('trusted documents', () => {
@@ -33,6 +33,21 @@ describe('trusted documents', () => {
     const byId: GraphQLBody = { documentId: id };
     await trusted.apply(byId, ANONYMOUS);
     expect(byId.query).toBe(body);
+  });
+
+  it("runs a partner's document only with the scopes of the operation it runs", async () => {
+    const mixed = 'query Books { books { edges { node { id } } } } query Find { search(query: "x") { books { totalCount } } } mutation Join { register(input: { username: "x", password: "y", displayName: "z" }) { token } }';
+    const mixedId = createHash('sha256').update(mixed).digest('hex');
+    const trusted = createTrustedDocuments({ load: async () => [{ id: mixedId, body: mixed, clientName: null }] });
+    const run = (operationName: string | undefined, caller: Caller = partner) => failure(trusted.apply({ documentId: mixedId, operationName }, caller));
+    expect(await run('Books')).toBeNull();
+    expect(await run('Find')).toBe('FORBIDDEN');
+    expect(await run('Find', { ...partner, scopes: ['search:read'] })).toBeNull();
+    expect(await run('Join', { ...partner, scopes: ['catalog:read', 'search:read', 'notes:read', 'profiles:read'] })).toBe('FORBIDDEN');
+    expect(await run(undefined)).toBe('FORBIDDEN'); // no operation named: every operation's needs count
+    expect(await run('Books', { ...partner, scopes: [] })).toBe('FORBIDDEN');
+    // Not a partner: roles decide downstream, scopes do not apply.
+    expect(await run('Join', ANONYMOUS)).toBeNull();
   });
 
   it('reports the list being unavailable before it was ever loaded', async () => {

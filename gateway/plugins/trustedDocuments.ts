@@ -6,10 +6,14 @@
  * document by `documentId`. The list is re-read every `refreshMs` while requests use it (never in
  * the background when idle) and on a miss (at most once per `minMissRefreshMs`), so a newly
  * registered document works within a second and a removed one stops within `refreshMs`.
+ * A partner runs a document only with every scope its operation needs (lib/scopes.ts), checked here
+ * before the response cache (shared by all partners) and before planning.
  */
-import { callInternal } from '../../lib/internalAuth.js';
+import { parse } from 'graphql';
+import { callInternal } from '../../lib/signing.js';
 import { FolioError } from '../../lib/errors.js';
 import type { Caller } from '../../lib/identity.js';
+import { assertPartnerScopes, scopesNeeded, type ScopeNeeds } from '../../lib/scopes.js';
 
 export interface TrustedDocument {
   readonly id: string;
@@ -43,12 +47,31 @@ export interface TrustedDocuments {
 export function loadFromAccounts(secret: string, authUrl: string | undefined): () => Promise<readonly TrustedDocument[]> {
   return async () => {
     if (!authUrl) return [];
-    const answer = await callInternal<{ documents: TrustedDocument[] }>(secret, authUrl, 'GET', '/internal/trusted-documents', undefined, { timeoutMs: 3000 });
+    const answer = await callInternal<{ documents: TrustedDocument[] }>({ secret, audience: 'accounts', baseUrl: authUrl }, 'GET', '/internal/trusted-documents', undefined, { timeoutMs: 3000 });
     return Array.isArray(answer?.documents) ? answer.documents.filter((d) => typeof d?.id === 'string' && typeof d.body === 'string') : [];
   };
 }
 
 const HASH = /^(sha256:)?([0-9a-f]{64})$/i;
+
+// Per loaded document object (a refresh brings new ones), per operation name: parsed once.
+const needsCache = new WeakMap<TrustedDocument, Map<string, ScopeNeeds>>();
+
+function needsOf(document: TrustedDocument, operationName: unknown): ScopeNeeds {
+  const name = typeof operationName === 'string' ? operationName : '';
+  let byOperation = needsCache.get(document);
+  if (!byOperation) needsCache.set(document, (byOperation = new Map()));
+  let needs = byOperation.get(name);
+  if (!needs) {
+    try {
+      needs = scopesNeeded(parse(document.body), name || null);
+    } catch {
+      needs = { scopes: [], unavailable: ['(a document that does not parse)'] };
+    }
+    if (byOperation.size < 100) byOperation.set(name, needs); // operation names come from the client
+  }
+  return needs;
+}
 
 function requestedId(body: GraphQLBody): string | undefined {
   if (typeof body.documentId === 'string') return body.documentId;
@@ -107,6 +130,7 @@ export function createTrustedDocuments(options: TrustedDocumentsOptions): Truste
       if (!document) {
         throw new FolioError('PERSISTED_QUERY_NOT_FOUND', 'PersistedQueryNotFound', { details: { documentId: raw.slice(0, 80) } });
       }
+      if (isPartner) assertPartnerScopes(caller, needsOf(document, body.operationName));
       body.query = document.body;
       delete body.documentId;
       // Apollo checks the hash against the text; keep them consistent.

@@ -3,7 +3,7 @@ import { hasRole, type Caller, type Role } from '../../lib/identity.js';
 import type { ResolverMap } from '../../lib/subgraphServer.js';
 import { DateTime } from '../../lib/scalars.js';
 import type { AccountsLoaders } from './loaders.js';
-import type { AccountService, IssuedSession } from './service.js';
+import { requiredScopes, type AccountService, type IssuedSession } from './service.js';
 import type { ApiKeyDoc, SessionDoc, TrustedDocumentDoc, UserDoc } from './store.js';
 
 export interface AccountsContext {
@@ -62,5 +62,5 @@ export const resolvers: ResolverMap = {
     current: (session: SessionDoc, _: unknown, { caller }: AccountsContext) => session._id === caller.sessionId,
   },
   ApiKey: { id: (doc: ApiKeyDoc) => doc._id },
-  TrustedDocument: { id: (doc: TrustedDocumentDoc) => doc._id },
+  TrustedDocument: { id: (doc: TrustedDocumentDoc) => doc._id, requiredScopes: (doc: TrustedDocumentDoc) => requiredScopes(doc.body) },
 };

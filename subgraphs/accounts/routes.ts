@@ -1,4 +1,4 @@
-/** Internal, signed HTTP endpoints the gateway calls (see lib/internalAuth.ts). */
+/** Internal, signed HTTP endpoints the gateway calls (signed for accounts: lib/signing.ts). */
 import { z } from 'zod';
 import { badInput } from '../../lib/errors.js';
 import { sendJson, type Route } from '../../lib/http.js';

@@ -8,6 +8,7 @@ import { ObjectId } from 'mongodb';
 import { parse } from 'graphql';
 import { badInput, conflict, FolioError, notFound, unauthenticated } from '../../lib/errors.js';
 import { requireRole, requireUser, ROLES, type Caller, type CredentialCaller, type Role } from '../../lib/identity.js';
+import { isPartnerScope, PARTNER_SCOPES, scopesNeeded } from '../../lib/scopes.js';
 import { isDuplicateKeyError } from '../../lib/storage/index.js';
 import type { Logger } from '../../lib/logger.js';
 import { LoginThrottle } from './loginThrottle.js';
@@ -295,7 +296,8 @@ export class AccountService {
     const name = cleanText(input.name, 'name', LIMITS.apiKeyNameMax);
     if (input.scopes.length > LIMITS.scopesMax) throw badInput(`At most ${LIMITS.scopesMax} scopes.`, 'scopes');
     const scopes = [...new Set(input.scopes.map((s) => s.trim()))];
-    if (scopes.some((s) => !/^[a-z][a-z0-9_:.-]{0,63}$/.test(s))) throw badInput('Scopes are lower-case words like "catalog:read".', 'scopes');
+    const unknown = scopes.filter((s) => !isPartnerScope(s));
+    if (unknown.length > 0) throw badInput(`Unknown scope ${unknown.map((s) => JSON.stringify(s.slice(0, 64))).join(', ')}; scopes are ${Object.keys(PARTNER_SCOPES).join(', ')}.`, 'scopes');
     const rateLimitPerMinute = input.rateLimitPerMinute ?? 600;
     if (!Number.isInteger(rateLimitPerMinute) || rateLimitPerMinute < 1 || rateLimitPerMinute > 1_000_000) {
       throw badInput('rateLimitPerMinute must be between 1 and 1,000,000.', 'rateLimitPerMinute');
@@ -335,11 +337,15 @@ export class AccountService {
     if (Buffer.byteLength(input.body) > LIMITS.trustedDocumentMaxBytes) {
       throw badInput(`A trusted document may be at most ${LIMITS.trustedDocumentMaxBytes} bytes.`, 'body');
     }
+    let document;
     try {
-      parse(input.body);
+      document = parse(input.body);
     } catch (error) {
       throw badInput(`The document is not valid GraphQL: ${(error as Error).message}`, 'body');
     }
+    // Partners are who trusted documents are for: one no key could run is a mistake, refused now.
+    const { unavailable } = scopesNeeded(document);
+    if (unavailable.length > 0) throw badInput(`No partner key can run ${unavailable.join(', ')}: refused as a trusted document.`, 'body');
     if ((await this.store.trustedDocuments.countDocuments({})) >= LIMITS.trustedDocumentsMax) {
       throw new FolioError('CONFLICT', `The allow-list is full (${LIMITS.trustedDocumentsMax} documents).`);
     }
@@ -365,6 +371,11 @@ export class AccountService {
     if (caller) requireAdmin(caller);
     return this.store.trustedDocuments.find({}).sort({ createdAt: 1 }).limit(LIMITS.trustedDocumentsMax).toArray();
   }
+}
+
+/** The scopes a partner key needs to run every operation of a trusted document (lib/scopes.ts). */
+export function requiredScopes(body: string): readonly string[] {
+  return scopesNeeded(parse(body)).scopes;
 }
 
 function requireAdmin(caller: Caller): void {

@@ -3,7 +3,7 @@
  * Responses are validated: another service's bug must not become a corrupt index here.
  */
 import { z } from 'zod';
-import { callInternal } from '../../lib/internalAuth.js';
+import { callInternal, type InternalTarget } from '../../lib/signing.js';
 import type { Caller } from '../../lib/identity.js';
 
 const paragraphSchema = z.object({ id: z.string().min(1), index: z.number().int().min(0), startOffset: z.number().int().min(0), endOffset: z.number().int().min(0) });
@@ -32,9 +32,10 @@ export interface CatalogClient {
 }
 
 export function httpCatalogClient(secret: string, baseUrl: () => string): CatalogClient {
+  const catalog = (): InternalTarget => ({ secret, audience: 'catalog', baseUrl: baseUrl() });
   return {
     async revisionChapters(revisionId, signal) {
-      const raw = await callInternal<unknown>(secret, baseUrl(), 'GET', `/internal/revisions/${encodeURIComponent(revisionId)}/chapters`, undefined, {
+      const raw = await callInternal<unknown>(catalog(), 'GET', `/internal/revisions/${encodeURIComponent(revisionId)}/chapters`, undefined, {
         ...(signal ? { signal: AbortSignal.any([signal, AbortSignal.timeout(60_000)]) } : { timeoutMs: 60_000 }),
       });
       return revisionSchema.parse(raw);
@@ -45,7 +46,7 @@ export function httpCatalogClient(secret: string, baseUrl: () => string): Catalo
         // Catalog issues no id longer than 100 characters: such an id is simply not readable.
         const ids = bookIds.slice(i, i + READABLE_BATCH).filter((id) => id.length <= 100);
         if (ids.length === 0) continue;
-        const raw = await callInternal<unknown>(secret, baseUrl(), 'POST', '/internal/access', {
+        const raw = await callInternal<unknown>(catalog(), 'POST', '/internal/access', {
           reader: { userId: caller.userId, partnerId: caller.partnerId, roles: caller.roles, territory: caller.territory },
           bookIds: ids,
         });

@@ -4,7 +4,7 @@
  * ugc's feed. Leaves both consumers' cursors at the end of what was replayed, so the live
  * service continues from there.
  */
-import { callInternal } from '../../lib/internalAuth.js';
+import { callInternal, type InternalTarget } from '../../lib/signing.js';
 import type { FolioEvent } from '../../lib/events.js';
 import { FEED_MAX_LIMIT } from '../../lib/events.js';
 import { CATALOG_CONSUMER, UGC_CONSUMER } from './index.js';
@@ -24,10 +24,10 @@ export interface ReindexResult {
 }
 
 /** Reads a whole feed (no long polling); returns its events in order. */
-async function readFeed(secret: string, baseUrl: string): Promise<FolioEvent[]> {
+async function readFeed(source: InternalTarget): Promise<FolioEvent[]> {
   const events: FolioEvent[] = [];
   for (let after = 0; ; ) {
-    const page = await callInternal<{ events: FolioEvent[] }>(secret, baseUrl, 'GET', `/internal/events?after=${after}&limit=${FEED_MAX_LIMIT}&wait=0`);
+    const page = await callInternal<{ events: FolioEvent[] }>(source, 'GET', `/internal/events?after=${after}&limit=${FEED_MAX_LIMIT}&wait=0`);
     if (page.events.length === 0) return events;
     events.push(...page.events);
     after = page.events.at(-1)!.seq;
@@ -50,7 +50,7 @@ export async function rebuildSearchIndex(runtime: SearchRuntime, sources: { cata
   const { store, vectors, collection, indexer, notes, privateIndexes } = runtime;
   const cursors = store.db.collection<{ _id: string; seq: number; updatedAt: Date }>('event_cursors');
 
-  const bookEvents = await readFeed(sources.secret, sources.catalogUrl);
+  const bookEvents = await readFeed({ secret: sources.secret, audience: 'catalog', baseUrl: sources.catalogUrl });
   const finalState = foldBookEvents(bookEvents);
   await vectors.delete(collection, {});
   await store.books.updateMany({}, { $set: { state: 'REMOVED', revisionId: null, chunksIndexed: 0, chunksTotal: 0, updatedAt: new Date() } });
@@ -72,7 +72,7 @@ export async function rebuildSearchIndex(runtime: SearchRuntime, sources: { cata
   await vectors.flush();
   await cursors.updateOne({ _id: CATALOG_CONSUMER }, { $set: { seq: bookEvents.at(-1)?.seq ?? 0, updatedAt: new Date() } }, { upsert: true });
 
-  const noteEvents = await readFeed(sources.secret, sources.ugcUrl);
+  const noteEvents = await readFeed({ secret: sources.secret, audience: 'ugc', baseUrl: sources.ugcUrl });
   const users = new Set(noteEvents.map((e) => e.payload.userId).filter((u): u is string => typeof u === 'string'));
   progress?.start('notes', users.size + noteEvents.length);
   for (const userId of users) {

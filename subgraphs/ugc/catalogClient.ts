@@ -9,7 +9,7 @@ import DataLoader from 'dataloader';
 import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import type { Caller } from '../../lib/identity.js';
-import { callInternal } from '../../lib/internalAuth.js';
+import { callInternal, type InternalTarget } from '../../lib/signing.js';
 
 const paragraph = z.object({ id: z.string(), index: z.number().int(), startOffset: z.number().int(), endOffset: z.number().int() });
 const chapter = z.object({
@@ -76,14 +76,18 @@ export class HttpCatalogApi implements CatalogApi {
     private readonly secret: string,
   ) {}
 
+  private catalog(): InternalTarget {
+    return { secret: this.secret, audience: 'catalog', baseUrl: this.baseUrl() };
+  }
+
   async chapters(ids: readonly string[]): Promise<CatalogChapter[]> {
     if (ids.length === 0) return [];
-    const body = await callInternal<unknown>(this.secret, this.baseUrl(), 'POST', '/internal/chapters', { ids });
+    const body = await callInternal<unknown>(this.catalog(), 'POST', '/internal/chapters', { ids });
     return chaptersResponse.parse(body).chapters;
   }
 
   async revisionChapters(revisionId: string): Promise<RevisionChapters> {
-    const body = await callInternal<unknown>(this.secret, this.baseUrl(), 'GET', `/internal/revisions/${encodeURIComponent(revisionId)}/chapters`, undefined, {
+    const body = await callInternal<unknown>(this.catalog(), 'GET', `/internal/revisions/${encodeURIComponent(revisionId)}/chapters`, undefined, {
       timeoutMs: 60_000,
     });
     return revisionResponse.parse(body);
@@ -100,7 +104,7 @@ export class HttpCatalogApi implements CatalogApi {
       chunks([...bookIds.map((id) => ['b', id] as const), ...chapterIds.map((id) => ['c', id] as const), ...paragraphIds.map((id) => ['p', id] as const)], MAX_ACCESS_IDS).map(
         async (part) => {
           const pick = (kind: 'b' | 'c' | 'p') => part.filter(([k]) => k === kind).map(([, id]) => id);
-          const body = await callInternal<unknown>(this.secret, this.baseUrl(), 'POST', '/internal/access', {
+          const body = await callInternal<unknown>(this.catalog(), 'POST', '/internal/access', {
             reader: { userId: caller.userId, partnerId: caller.partnerId, roles: caller.roles, territory: caller.territory },
             bookIds: pick('b'),
             chapterIds: pick('c'),

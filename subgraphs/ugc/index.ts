@@ -63,6 +63,7 @@ export const ugcService: ServiceModule = {
       db,
       leases,
       sourceUrl: serviceUrls.catalog,
+      sourceName: 'catalog',
       secret: config.internalSecret,
       logger,
       handle: async (event) => {

@@ -1,7 +1,9 @@
 /** Shared test kit: a whole platform on free ports with a fresh data directory, and a GraphQL client. */
 import { rmSync } from 'node:fs';
 import { testConfig, type FolioConfig } from '../../lib/config.js';
+import type { Caller } from '../../lib/identity.js';
 import { createLogger } from '../../lib/logger.js';
+import { signRequest } from '../../lib/signing.js';
 import { startPlatform, type Platform, type PlatformPart } from '../../scripts/platform.js';
 import { tempDataDir } from './tempDir.js';
 
@@ -60,6 +62,8 @@ export interface RequestOptions {
   readonly headers?: Record<string, string>;
   readonly operationName?: string;
   readonly extensions?: Record<string, unknown>;
+  /** Sign the request as the gateway does, for a direct call to a subgraph (`audience` is its name). */
+  readonly signAs?: { readonly secret: string; readonly audience: string; readonly caller: Caller };
 }
 
 /** POSTs one GraphQL operation; never throws for GraphQL errors. */
@@ -72,19 +76,20 @@ export async function graphql<T = Record<string, any>>(
   const headers: Record<string, string> = { 'content-type': 'application/json', ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   if (options.apiKey) headers['x-api-key'] = options.apiKey;
-  const response = await fetch(url, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify({ query, variables, operationName: options.operationName, extensions: options.extensions }),
-  });
+  const body = JSON.stringify({ query, variables, operationName: options.operationName, extensions: options.extensions });
+  if (options.signAs) {
+    const { pathname, search } = new URL(url);
+    Object.assign(headers, signRequest(options.signAs.secret, { audience: options.signAs.audience, method: 'POST', pathAndQuery: pathname + search, body }, options.signAs.caller));
+  }
+  const response = await fetch(url, { method: 'POST', headers, body });
   const text = await response.text();
-  let body: { data?: T; errors?: GraphQLResponse['errors'] };
+  let answer: { data?: T; errors?: GraphQLResponse['errors'] };
   try {
-    body = JSON.parse(text);
+    answer = JSON.parse(text);
   } catch {
     throw new Error(`non-JSON response (HTTP ${response.status}): ${text.slice(0, 500)}`);
   }
-  return { status: response.status, data: body.data, errors: body.errors, headers: response.headers };
+  return { status: response.status, data: answer.data, errors: answer.errors, headers: response.headers };
 }
 
 /** Like graphql(), but fails the test on any error and returns data. */

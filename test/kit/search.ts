@@ -5,6 +5,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dispatch, sendJson, type Route } from '../../lib/http.js';
+import { RequestVerifier } from '../../lib/signing.js';
 import type { FolioEvent } from '../../lib/events.js';
 import { eventually, mustQuery, type RequestOptions } from './platform.js';
 
@@ -72,9 +73,10 @@ class FakeFeed {
   }
 }
 
-async function serve(routes: Route[], secret: string): Promise<{ server: Server; url: string }> {
+async function serve(routes: Route[], secret: string, audience: string): Promise<{ server: Server; url: string }> {
+  const verifier = new RequestVerifier({ secret, audience });
   const server = createServer((req, res) => {
-    dispatch(routes, req, res, secret)
+    dispatch(routes, req, res, verifier)
       .then((handled) => handled || sendJson(res, 404, { error: 'NOT_FOUND' }))
       .catch(() => res.headersSent || sendJson(res, 500, { error: 'INTERNAL' }));
   });
@@ -134,7 +136,7 @@ export async function startFakeCatalog(secret: string): Promise<FakeCatalog> {
       },
     },
   ];
-  const { server, url } = await serve(routes, secret);
+  const { server, url } = await serve(routes, secret, 'catalog');
   return {
     url,
     readable,
@@ -168,7 +170,7 @@ export interface FakeUgc {
 
 export async function startFakeUgc(secret: string): Promise<FakeUgc> {
   const feed = new FakeFeed();
-  const { server, url } = await serve([feed.route()], secret);
+  const { server, url } = await serve([feed.route()], secret, 'ugc');
   return { url, emit: (type, payload) => feed.emit(type, payload), close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
