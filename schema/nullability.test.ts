@@ -26,12 +26,17 @@ describe('nullability audit of the subgraph SDLs', () => {
         extend type User @key(fields: "id") { id: ID! }
         type Review @key(fields: "id") { id: ID! author: User! self: Review! }
         type Shelf @key(fields: "owner { id }") { owner: User! books: [User!]! }
-        type Query { reviews: [Review!]! }`,
+        type Query { reviews: [Review!] }`,
     });
     expect(problems).toEqual([
       'ugc: Review.author refers to User, owned by accounts, and must be nullable',
       'ugc: Shelf.books refers to User, owned by accounts, and must be nullable',
     ]);
+  });
+
+  it('finds a non-null root query field', () => {
+    const problems = auditNullability({ search: `${LINK} type Query { search(q: String!): [String!]! ask: String } type Mutation { index: Boolean! }` });
+    expect(problems).toEqual(['search: Query.search is a root query field and must be nullable']);
   });
 
   it('requires exactly one owner per entity and only key fields on reference stubs', () => {

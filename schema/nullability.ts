@@ -10,7 +10,11 @@
  * - every non-key field a contributor adds is nullable (e.g. ugc's `Book.rating`);
  * - every field whose type is an entity owned by another subgraph is nullable (e.g. ugc's
  *   `Review.author: User`), since selecting any non-key field of it needs the owner;
- * - each entity has exactly one owner, and a stub holds only its key fields.
+ * - each entity has exactly one owner, and a stub holds only its key fields;
+ * - every `Query` field is nullable: Query is shared by all subgraphs and owned by none, and a
+ *   client's operation may combine root fields of several (one non-null root field that fails
+ *   would null `data` as a whole). Mutations run one root field after another and are refused
+ *   or applied whole, so their results may stay non-null.
  */
 import {
   Kind,
@@ -104,6 +108,12 @@ export function auditNullability(sdls: Readonly<Record<string, string>>): string
   }
   for (const [subgraph, sdl] of Object.entries(sdls)) {
     for (const object of objectTypesOf(sdl)) {
+      if (object.name.value === 'Query') {
+        for (const field of object.fields ?? []) {
+          if (field.type.kind === Kind.NON_NULL_TYPE) problems.push(`${describeField(subgraph, 'Query', field)} is a root query field and must be nullable`);
+        }
+        continue;
+      }
       const keys = keyDirectives(object);
       if (keys.length > 0 && !keys.some(isResolvable)) continue; // stubs are checked above
       // A key field that is itself a reference (`@key(fields: "book { id }")`) is resolved from the key.
