@@ -28,6 +28,8 @@ describe('gateway resilience and caching', () => {
     expect(down.status).toBe(200);
     expect(down.data?.books[0]).toEqual({ id: 'b1', title: 'Dream of the Red Chamber', rating: null });
     expect(errorCodes(down)).toContain('SERVICE_UNAVAILABLE');
+    // One error per field left null, naming its path and the subgraph.
+    expect(down.errors?.map((e) => [e.path, e.extensions?.serviceName])).toEqual([0, 1, 2].map((i) => [['books', i, 'rating'], 'ugc']));
     expect(JSON.stringify(down.errors)).not.toMatch(/127\.0\.0\.1/); // no internal addresses leak
     const ready = await fetch(stack.gateway.replace(/graphql$/, 'readyz'));
     expect(ready.status).toBe(503);
