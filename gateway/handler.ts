@@ -12,6 +12,7 @@ import { isStaff, signIdentity } from '../lib/identity.js';
 import type { Logger } from '../lib/logger.js';
 import { identityKeyOf, type GatewayContext } from './context.js';
 import { errorResponse, type ErrorResponse } from './errors.js';
+import { checkPersistedQueryHash } from './plugins/apq.js';
 import type { Authenticator } from './plugins/auth.js';
 import type { ClientAddressResolver, TerritoryResolver } from './plugins/clientAddress.js';
 import type { HealthCheck } from './plugins/health.js';
@@ -201,6 +202,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
 
       await deps.rateLimiter.consume(caller, clientNameOf(req.headers), rateLimit);
       await deps.trustedDocuments.apply(body, caller);
+      checkPersistedQueryHash(body);
 
       const accept = req.headers.accept ?? '';
       const requestKey = `${method}\n${accept}\n${rawKey}`;

@@ -11,7 +11,7 @@ import { Agent } from 'undici';
 import type { FolioConfig } from '../lib/config.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import type { GatewayContext } from './context.js';
-import { formatGatewayError } from './errors.js';
+import { createErrorFormatter } from './errors.js';
 import { createRequestHandler } from './handler.js';
 import { apq } from './plugins/apq.js';
 import { createAuthenticator } from './plugins/auth.js';
@@ -23,6 +23,7 @@ import { createLoadShedder } from './plugins/loadShedding.js';
 import { loggingPlugin } from './plugins/logging.js';
 import { createGatewayMetrics } from './plugins/metrics.js';
 import { operationLimits } from './plugins/operationLimits.js';
+import { operationResolutionPlugin } from './plugins/operationResolution.js';
 import { createRateLimiter } from './plugins/rateLimit.js';
 import { createResponseCache } from './plugins/responseCache.js';
 import { createTrustedDocuments, loadFromAccounts } from './plugins/trustedDocuments.js';
@@ -88,7 +89,6 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
     maxCost: settings.maxCost,
     maxAliases: settings.maxAliases,
     maxTokens: settings.maxTokens,
-    blockFieldSuggestions: config.production,
   });
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
@@ -97,8 +97,9 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
     introspection: true, // gated per caller by introspectionPlugin
     persistedQueries: apq(),
     validationRules: limits.validationRules,
-    plugins: [...(limits.plugins as ApolloServerPlugin<GatewayContext>[]), introspectionPlugin({ production: config.production }), loggingPlugin(logger)],
-    formatError: formatGatewayError,
+    parseOptions: limits.parseOptions,
+    plugins: [...(limits.plugins as ApolloServerPlugin<GatewayContext>[]), introspectionPlugin({ production: config.production }), operationResolutionPlugin(), loggingPlugin(logger)],
+    formatError: createErrorFormatter({ production: config.production }),
     // Never, in any mode: internal details are logged (with the request id), never returned (DESIGN.md).
     includeStacktraceInErrorResponses: false,
     allowBatchedHttpRequests: false,

@@ -15,6 +15,7 @@
  */
 import { STATUS_CODES } from 'node:http';
 import { GraphQLError } from 'graphql';
+import { isClientErrorCode } from '../lib/errors.js';
 import type { Dispatcher } from 'undici';
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
@@ -169,9 +170,6 @@ export function parseCacheControl(header: string | undefined): { maxAge: number;
   return hint;
 }
 
-/** Error codes a subgraph may hand to the client unchanged when it refuses a request outright. */
-const CLIENT_ERROR_CODES = new Set(['BAD_USER_INPUT', 'UNAUTHENTICATED', 'FORBIDDEN', 'PAYLOAD_TOO_LARGE', 'GRAPHQL_VALIDATION_FAILED']);
-
 /** The GraphQL errors of a 4xx body when every one of them carries a client-safe code; null otherwise. */
 function clientErrorsOf(body: string): Array<{ message: string; extensions: { code: string } }> | null {
   let parsed: unknown;
@@ -183,7 +181,7 @@ function clientErrorsOf(body: string): Array<{ message: string; extensions: { co
   const errors = (parsed as { errors?: unknown } | null)?.errors;
   if (!Array.isArray(errors) || errors.length === 0 || errors.length > 100) return null;
   const safe = errors.every(
-    (e) => typeof e?.message === 'string' && e.message.length <= 2_000 && CLIENT_ERROR_CODES.has(e?.extensions?.code),
+    (e) => typeof e?.message === 'string' && e.message.length <= 2_000 && isClientErrorCode(e?.extensions?.code),
   );
   return safe ? errors.map((e) => ({ message: e.message as string, extensions: { code: e.extensions.code as string } })) : null;
 }

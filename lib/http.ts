@@ -4,7 +4,7 @@
  * (no express): bounded bodies, JSON helpers, and signed internal routes.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { FolioError } from './errors.js';
+import { errorExtensions, FolioError } from './errors.js';
 import { verifyInternalRequest } from './internalAuth.js';
 
 export interface RouteRequest {
@@ -58,7 +58,7 @@ export function sendJson(res: ServerResponse, status: number, value: unknown, he
 }
 
 export function sendGraphQLError(res: ServerResponse, error: FolioError, headers: Record<string, string> = {}): void {
-  sendJson(res, error.httpStatus, { errors: [{ message: error.message, extensions: { code: error.code, ...error.details } }] }, headers);
+  sendJson(res, error.httpStatus, { errors: [{ message: error.message, extensions: errorExtensions(error) }] }, headers);
 }
 
 function matches(route: Route, method: string, pathname: string): boolean {

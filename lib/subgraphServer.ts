@@ -12,7 +12,7 @@ import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/dis
 import { unwrapResolverError } from '@apollo/server/errors';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { GraphQLError, type DocumentNode, type GraphQLFormattedError } from 'graphql';
-import { FolioError, isErrorCode } from './errors.js';
+import { errorExtensions, FolioError, isClientSafeCode } from './errors.js';
 import { dispatch, readBody, sendGraphQLError, sendJson, type Route } from './http.js';
 import { IDENTITY_HEADERS, verifyIdentity, type Caller } from './identity.js';
 import type { Logger } from './logger.js';
@@ -65,13 +65,10 @@ export interface RunningServer {
 export function formatSubgraphError(logger: Logger, formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   const original = unwrapResolverError(error);
   if (original instanceof FolioError) {
-    return { ...formatted, message: original.message, extensions: { ...original.details, code: original.code } };
+    return { ...formatted, message: original.message, extensions: errorExtensions(original) };
   }
-  const code = formatted.extensions?.code;
-  if (original instanceof GraphQLError && isErrorCode(code) && code !== 'INTERNAL_SERVER_ERROR') return formatted;
-  if (typeof code === 'string' && ['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT', 'PERSISTED_QUERY_NOT_FOUND', 'OPERATION_RESOLUTION_FAILURE', 'BAD_REQUEST'].includes(code)) {
-    return formatted;
-  }
+  // graphql-js and Apollo's own refusals (parse, validation, variables) carry catalogue codes too.
+  if (original instanceof GraphQLError && isClientSafeCode(formatted.extensions?.code)) return formatted;
   logger.error({ err: original, path: formatted.path }, 'unexpected error');
   return { message: 'Internal server error.', path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
 }
