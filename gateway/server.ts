@@ -20,8 +20,9 @@ import { createHealthCheck } from './plugins/health.js';
 import { createInflightDedup } from './plugins/inflightDedup.js';
 import { introspectionPlugin } from './plugins/introspection.js';
 import { createLoadShedder } from './plugins/loadShedding.js';
+import { createOpsEndpoints, type OpsEndpoints } from './plugins/opsEndpoints.js';
 import { loggingPlugin } from './plugins/logging.js';
-import { createGatewayMetrics } from './plugins/metrics.js';
+import { createGatewayMetrics, operationLabelsPlugin } from './plugins/metrics.js';
 import { operationLimits } from './plugins/operationLimits.js';
 import { operationResolutionPlugin } from './plugins/operationResolution.js';
 import { createRateLimiter } from './plugins/rateLimit.js';
@@ -53,6 +54,8 @@ export interface RunningGateway {
   /** GraphQL endpoint, e.g. http://127.0.0.1:4000/graphql */
   readonly url: string;
   readonly port: number;
+  /** Base URL of /healthz, /readyz and /metrics: the public origin, or FOLIO_GATEWAY_OPS_PORT's. */
+  readonly opsUrl: string;
   /** Stops accepting, drains in-flight requests (up to drainTimeoutMs), then closes everything. */
   stop(): Promise<void>;
 }
@@ -98,7 +101,7 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
     persistedQueries: apq(),
     validationRules: limits.validationRules,
     parseOptions: limits.parseOptions,
-    plugins: [...(limits.plugins as ApolloServerPlugin<GatewayContext>[]), introspectionPlugin({ production: config.production }), operationResolutionPlugin(), loggingPlugin(logger)],
+    plugins: [...(limits.plugins as ApolloServerPlugin<GatewayContext>[]), introspectionPlugin({ production: config.production }), operationResolutionPlugin(), operationLabelsPlugin(metrics), loggingPlugin(logger)],
     formatError: createErrorFormatter({ production: config.production }),
     // Never, in any mode: internal details are logged (with the request id), never returned (DESIGN.md).
     includeStacktraceInErrorResponses: false,
@@ -118,6 +121,9 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
   }
   const shedder = createLoadShedder({ maxInFlight: settings.maxInFlight, maxEventLoopLagMs: settings.maxEventLoopLagMs, metrics });
   let lifecycle: Lifecycle = { state: 'serving' };
+  const isDraining = (): boolean => lifecycle.state !== 'serving';
+  const health = createHealthCheck({ subgraphs: supergraph.subgraphs, dispatcher, secret: config.internalSecret });
+  const opsOptions = { metrics, health, isDraining, token: config.opsToken };
 
   const handler = createRequestHandler({
     apollo,
@@ -135,9 +141,9 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
     responseCache: options.responseCache === false ? undefined : createResponseCache({ metrics }),
     shedder,
     metrics,
-    health: createHealthCheck({ subgraphs: supergraph.subgraphs, dispatcher, secret: config.internalSecret }),
+    ops: createOpsEndpoints({ ...opsOptions, operational: settings.opsPort === undefined }),
     logger,
-    isDraining: () => lifecycle.state !== 'serving',
+    isDraining,
   });
 
   const server = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: 20_000, requestTimeout: 120_000 }, handler);
@@ -151,7 +157,9 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
   const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}/graphql`;
-  logger.info({ url, subgraphs: supergraph.subgraphs, authUrl }, 'gateway ready');
+  const opsServer = settings.opsPort === undefined ? undefined : await listenOps(settings.opsPort, config.host, createOpsEndpoints(opsOptions));
+  const opsUrl = opsServer ? `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${(opsServer.address() as AddressInfo).port}` : url.replace(/\/graphql$/, '');
+  logger.info({ url, opsUrl, subgraphs: supergraph.subgraphs, authUrl }, 'gateway ready');
 
   async function drain(): Promise<void> {
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -160,6 +168,10 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
     while (shedder.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     server.closeAllConnections();
     await closed;
+    if (opsServer) {
+      opsServer.closeAllConnections();
+      await new Promise<void>((resolve) => opsServer.close(() => resolve()));
+    }
     shedder.close();
     await apollo.stop();
     await dispatcher.close();
@@ -171,6 +183,7 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
   return {
     url,
     port,
+    opsUrl,
     stop() {
       if (lifecycle.state === 'stopped') return Promise.resolve();
       if (lifecycle.state === 'draining') return lifecycle.done;
@@ -179,6 +192,30 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
       return done;
     },
   };
+}
+
+/** The operational endpoints' own listener (FOLIO_GATEWAY_OPS_PORT): nothing else is served there. */
+async function listenOps(port: number, host: string, ops: OpsEndpoints): Promise<http.Server> {
+  const server = http.createServer({ headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    ops.handle(req, res, path).then(
+      (handled) => {
+        if (!handled) res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ message: 'Not found.', extensions: { code: 'NOT_FOUND' } }] }));
+      },
+      () => {
+        if (!res.headersSent) res.writeHead(500).end();
+        else res.destroy();
+      },
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return server;
 }
 
 function redisReady(redis: Redis, timeoutMs: number): Promise<boolean> {

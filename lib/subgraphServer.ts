@@ -13,7 +13,7 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { GraphQLError, type DocumentNode, type GraphQLFormattedError } from 'graphql';
 import { errorExtensions, FolioError, isClientSafeCode } from './errors.js';
-import { dispatch, readBody, sendGraphQLError, sendJson, type Route } from './http.js';
+import { dispatch, isClientAbort, opsAuthorized, readBody, sendGraphQLError, sendJson, sendOpsUnauthorized, type Route } from './http.js';
 import { IDENTITY_HEADERS, verifyIdentity, type Caller } from './identity.js';
 import type { Logger } from './logger.js';
 import { createMetrics, type ServiceMetrics } from './metrics.js';
@@ -48,6 +48,8 @@ export interface SubgraphServerOptions {
   readonly host: string;
   readonly port: number;
   readonly internalSecret: string;
+  /** Bearer token /readyz and /metrics require (FOLIO_OPS_TOKEN). @default undefined (open) */
+  readonly opsToken?: string | undefined;
   readonly logger: Logger;
   readonly metrics?: ServiceMetrics;
   /** How long stop() waits for in-flight requests. @default 5 s */
@@ -78,12 +80,14 @@ function metricsPlugin(metrics: ServiceMetrics): ApolloServerPlugin<BaseContext>
     async requestDidStart() {
       const started = process.hrtime.bigint();
       return {
+        // Subgraph operation names derive from clients' (the query planner's `<Name>__<subgraph>__<n>`): bounded labels.
+        async executionDidStart({ operationName }) {
+          metrics.operations.admit(operationName);
+        },
         async willSendResponse(ctx) {
-          const operation = ctx.operationName ?? 'anonymous';
           const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-          metrics.requestDuration.observe({ operation }, seconds);
           const errors = ctx.response.body.kind === 'single' ? (ctx.response.body.singleResult.errors ?? []) : [];
-          metrics.requests.inc({ operation, status: errors.length > 0 ? 'error' : 'ok' });
+          metrics.operations.record(ctx.operationName, errors.length > 0 ? 'error' : 'ok', seconds);
           for (const e of errors) metrics.errors.inc({ code: String(e.extensions?.code ?? 'UNKNOWN') });
         },
       };
@@ -126,7 +130,8 @@ export async function startSubgraphServer<TContext extends BaseContext>(
     {
       method: 'GET',
       path: '/readyz',
-      handle: async ({ res }) => {
+      handle: async ({ req, res }) => {
+        if (!opsAuthorized(req, options.opsToken)) return sendOpsUnauthorized(res);
         const ready = definition.ready ? await definition.ready().catch(() => false) : true;
         sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not-ready', service: definition.name });
       },
@@ -134,7 +139,8 @@ export async function startSubgraphServer<TContext extends BaseContext>(
     {
       method: 'GET',
       path: '/metrics',
-      handle: async ({ res }) => {
+      handle: async ({ req, res }) => {
+        if (!opsAuthorized(req, options.opsToken)) return sendOpsUnauthorized(res);
         const body = await metrics.registry.metrics();
         res.writeHead(200, { 'content-type': metrics.registry.contentType });
         res.end(body);
@@ -202,6 +208,10 @@ export async function startSubgraphServer<TContext extends BaseContext>(
     work.catch((error: unknown) => {
       if (error instanceof FolioError) {
         if (!res.headersSent) sendGraphQLError(res, error);
+        return;
+      }
+      if (isClientAbort(error, req)) {
+        logger.debug({ err: error, url: req.url }, 'client went away mid-request');
         return;
       }
       logger.error({ err: error, url: req.url }, 'request failed');

@@ -72,7 +72,7 @@ export const ugcService: ServiceModule = {
         context: ({ caller }) => ({ caller, services, loaders: createLoaders(services, caller) }),
         ready: async () => (await services.store.shelf.estimatedDocumentCount()) >= 0,
       },
-      { host: config.host, port: config.subgraphPorts.ugc, internalSecret: config.internalSecret, logger, metrics },
+      { host: config.host, port: config.subgraphPorts.ugc, internalSecret: config.internalSecret, opsToken: config.opsToken, logger, metrics },
     );
     worker.start();
     consumer.start();
