@@ -43,7 +43,7 @@ const LIMIT_MESSAGES: ReadonlyArray<readonly [RegExp, string]> = [
   [/^Syntax Error: Aliases limit of \d+ exceeded/, 'aliases'],
   [/^Syntax Error: Directives limit of \d+ exceeded/, 'directives'],
   // graphql-js's own token limit (ParseOptions.maxTokens; operationLimits.ts).
-  [/^Syntax Error: Document contains more th[ae]n \d+ tokens/, 'tokens'],
+  [/^Syntax Error: Document contains more th(?:an|at) \d+ tokens/, 'tokens'],
 ];
 const REJECTION_CODES = new Set(['GRAPHQL_VALIDATION_FAILED', 'GRAPHQL_PARSE_FAILED']);
 
@@ -98,7 +98,7 @@ function formatGatewayError(formatted: GraphQLFormattedError, error: unknown): G
     if (limit) {
       return {
         ...formatted,
-        message: formatted.message.replace(/^Syntax Error: /, '').replace(/^Document contains more th[ae]n (\d+) tokens\. Parsing aborted\./, 'Token limit of $1 exceeded.'),
+        message: formatted.message.replace(/^Syntax Error: /, '').replace(/^Document contains more th(?:an|at) (\d+) tokens\. Parsing aborted\./, 'Token limit of $1 exceeded.'),
         extensions: { ...withoutInternals(formatted.extensions), code: 'OPERATION_LIMIT_EXCEEDED', limit },
       };
     }

@@ -220,6 +220,8 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       const run = async (): Promise<SharedResponse> => {
         const context: GatewayContext = { caller, requestId, identityKey, identityHeaders: signIdentity(caller, deps.secret), traceHeaders, facts: {} };
         const response = await execute(method, req, body, context);
+        // A document's only operation needs no operationName: label it by the name Apollo resolved.
+        operation ||= context.facts.operationName ?? '';
         deps.dedup?.learn(documentKey, context.facts.operationKind ?? 'unknown');
         deps.responseCache?.maybeStore(requestKey, caller, response, context.facts.operationKind);
         return response;
