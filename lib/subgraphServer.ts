@@ -11,7 +11,7 @@ import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheContr
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { buildSubgraphSchema } from '@apollo/subgraph';
-import { GraphQLError, type DocumentNode, type GraphQLFormattedError } from 'graphql';
+import type { DocumentNode, GraphQLFormattedError } from 'graphql';
 import { errorExtensions, FolioError, isClientSafeCode } from './errors.js';
 import { dispatch, isClientAbort, opsAuthorized, readBody, sendGraphQLError, sendJson, sendOpsUnauthorized, type Route } from './http.js';
 import { IDENTITY_HEADERS, verifyIdentity, type Caller } from './identity.js';
@@ -70,7 +70,8 @@ export function formatSubgraphError(logger: Logger, formatted: GraphQLFormattedE
     return { ...formatted, message: original.message, extensions: errorExtensions(original) };
   }
   // graphql-js and Apollo's own refusals (parse, validation, variables) carry catalogue codes too.
-  if (original instanceof GraphQLError && isClientSafeCode(formatted.extensions?.code)) return formatted;
+  // By tag, not instanceof: Apollo Server's graphql copy (CommonJS) may not be ours (ESM).
+  if (Object.prototype.toString.call(original) === '[object GraphQLError]' && isClientSafeCode(formatted.extensions?.code)) return formatted;
   logger.error({ err: original, path: formatted.path }, 'unexpected error');
   return { message: 'Internal server error.', path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
 }
