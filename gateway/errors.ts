@@ -6,7 +6,7 @@
  */
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
-import { ERROR_CODES, FolioError, type ErrorCode } from '../lib/errors.js';
+import { ERROR_CODES, errorExtensions, FolioError, isClientSafeCode, type ErrorCode } from '../lib/errors.js';
 
 export interface ErrorResponse {
   readonly status: number;
@@ -19,14 +19,14 @@ export function errorResponse(error: FolioError): ErrorResponse {
   const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
   const retryAfter = error.details.retryAfterSeconds;
   if (typeof retryAfter === 'number') headers['retry-after'] = String(Math.max(1, Math.ceil(retryAfter)));
-  const body = JSON.stringify({ errors: [{ message: error.message, extensions: { code: error.code, ...error.details } }] });
+  const body = JSON.stringify({ errors: [{ message: error.message, extensions: errorExtensions(error) }] });
   return { status: error.httpStatus, headers, body };
 }
 
 /** A FolioError as a GraphQLError that Apollo Server sends with the catalogue's status. */
 export function toGraphQLError(error: FolioError): GraphQLError {
   return new GraphQLError(error.message, {
-    extensions: { code: error.code, ...error.details, http: { status: error.httpStatus } },
+    extensions: { ...errorExtensions(error), http: { status: error.httpStatus } },
     originalError: error,
   });
 }
@@ -42,7 +42,8 @@ const LIMIT_MESSAGES: ReadonlyArray<readonly [RegExp, string]> = [
   [/^Syntax Error: Query Cost limit of \d+ exceeded/, 'cost'],
   [/^Syntax Error: Aliases limit of \d+ exceeded/, 'aliases'],
   [/^Syntax Error: Directives limit of \d+ exceeded/, 'directives'],
-  [/^Syntax Error: Token limit of \d+ exceeded/, 'tokens'],
+  // graphql-js's own token limit (ParseOptions.maxTokens; operationLimits.ts).
+  [/^Syntax Error: Document contains more th(?:an|at) \d+ tokens/, 'tokens'],
 ];
 const REJECTION_CODES = new Set(['GRAPHQL_VALIDATION_FAILED', 'GRAPHQL_PARSE_FAILED']);
 
@@ -51,39 +52,58 @@ function limitOf(formatted: GraphQLFormattedError): string | undefined {
   return LIMIT_MESSAGES.find(([pattern]) => pattern.test(formatted.message))?.[1];
 }
 
-// Codes that mean "something broke", not "the request was wrong": their messages may carry driver
-// text, file paths or SQL, so the client gets a fixed message (the original is logged with the
-// request id by the logging plugin). DOWNSTREAM_SERVICE_ERROR is what @apollo/gateway stamps on a
-// subgraph error that had no code of its own.
-const MASKED_CODES = new Set(['INTERNAL_SERVER_ERROR', 'DOWNSTREAM_SERVICE_ERROR']);
+// A code the catalogue (lib/errors.ts) does not mark client-safe means "something broke", not "the
+// request was wrong": its message may carry driver text, file paths or SQL, so the client gets a
+// fixed message (the original is logged with the request id by the logging plugin). That includes
+// DOWNSTREAM_SERVICE_ERROR, what @apollo/gateway stamps on a subgraph error without a code, and
+// federation's own codes (INVALID_GRAPHQL, …).
 // Extensions that only ever carry internals (Apollo's dev-mode stack traces, graphql-js v15's
 // `exception`); dropped from every error, whichever subgraph or mode produced them.
 const INTERNAL_EXTENSIONS = ['stacktrace', 'exception'] as const;
 const INTERNAL_MESSAGE = ERROR_CODES.INTERNAL_SERVER_ERROR.message;
 
+// graphql-js's "Did you mean …?" (fields, arguments, types, enum values, fragments), and the mask
+// graphql-armor's block-field-suggestion used to leave in its place: either tells a prober that a
+// name close to its guess exists.
+const SUGGESTION = /\s*(?:Did you mean\b[^?]*\?|\[Suggestion hidden\]\??)/g;
+
+export interface ErrorFormatterOptions {
+  /** Production: no suggestions in any message. */
+  readonly production: boolean;
+}
+
 /**
  * Apollo `formatError`, the one normaliser at the gateway's edge: FolioErrors keep their code and
- * message, graphql-armor rejections become OPERATION_LIMIT_EXCEEDED, errors with a client-facing
- * code pass through as the federation engine produced them (minus internal extensions), and
- * anything unexpected is masked as INTERNAL_SERVER_ERROR (keeping `path` and the subgraph's name).
- * Never throws.
+ * message, operation-limit rejections become OPERATION_LIMIT_EXCEEDED, errors with a client-safe
+ * code (lib/errors.ts) pass through as the federation engine produced them (minus internal
+ * extensions, and in production minus suggestions), and anything else is masked as
+ * INTERNAL_SERVER_ERROR (keeping `path` and the subgraph's name). Never throws.
  */
-export function formatGatewayError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+export function createErrorFormatter(options: ErrorFormatterOptions): (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError {
+  if (!options.production) return formatGatewayError;
+  return (formatted, error) => {
+    const result = formatGatewayError(formatted, error);
+    const message = result.message.replace(SUGGESTION, '');
+    return message === result.message ? result : { ...result, message };
+  };
+}
+
+function formatGatewayError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   try {
     const original = unwrapResolverError(error);
     if (original instanceof FolioError) {
-      return { ...formatted, message: original.message, extensions: { code: original.code, ...original.details } };
+      return { ...formatted, message: original.message, extensions: errorExtensions(original) };
     }
     const limit = limitOf(formatted);
     if (limit) {
       return {
         ...formatted,
-        message: formatted.message.replace(/^Syntax Error: /, ''),
+        message: formatted.message.replace(/^Syntax Error: /, '').replace(/^Document contains more th(?:an|at) (\d+) tokens\. Parsing aborted\./, 'Token limit of $1 exceeded.'),
         extensions: { ...withoutInternals(formatted.extensions), code: 'OPERATION_LIMIT_EXCEEDED', limit },
       };
     }
     const code = formatted.extensions?.code;
-    if (typeof code !== 'string' || MASKED_CODES.has(code)) {
+    if (!isClientSafeCode(code)) {
       const serviceName = formatted.extensions?.serviceName;
       return {
         message: INTERNAL_MESSAGE,

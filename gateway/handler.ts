@@ -8,16 +8,18 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
 import { context as otelContext } from '@opentelemetry/api';
 import { FolioError, isFolioError } from '../lib/errors.js';
+import { isClientAbort } from '../lib/http.js';
 import { isStaff } from '../lib/identity.js';
 import { signRequest } from '../lib/signing.js';
 import type { Logger } from '../lib/logger.js';
 import { identityKeyOf, type GatewayContext } from './context.js';
 import { errorResponse, type ErrorResponse } from './errors.js';
+import { checkPersistedQueryHash } from './plugins/apq.js';
 import type { Authenticator } from './plugins/auth.js';
 import type { ClientAddressResolver, TerritoryResolver } from './plugins/clientAddress.js';
-import type { HealthCheck } from './plugins/health.js';
 import type { InflightDedup, SharedResponse } from './plugins/inflightDedup.js';
 import type { LoadShedder } from './plugins/loadShedding.js';
+import type { OpsEndpoints } from './plugins/opsEndpoints.js';
 import type { GatewayMetrics } from './plugins/metrics.js';
 import { clientNameOf, type RateLimiter } from './plugins/rateLimit.js';
 import { requestIdOf } from './plugins/requestId.js';
@@ -47,7 +49,8 @@ export interface HandlerDeps {
   readonly cachePurger?: CachePurger | undefined;
   readonly shedder: LoadShedder;
   readonly metrics: GatewayMetrics;
-  readonly health: HealthCheck;
+  /** /healthz, and /readyz and /metrics unless they have a port of their own (opsEndpoints.ts). */
+  readonly ops: OpsEndpoints;
   readonly logger: Logger;
   readonly isDraining: () => boolean;
 }
@@ -172,7 +175,8 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
     traceHeaders: Readonly<Record<string, string>>,
   ): Promise<{ status: number; operation: string }> {
     const method = req.method === 'GET' ? 'GET' : 'POST';
-    let operation = 'anonymous';
+    // The client's operation name; metrics label it only once known (lib/metrics.ts OperationLabels).
+    let operation = '';
     // A declared oversize body is refused before anything else, load shedding included: it is a
     // header comparison, and the client must learn it is too large (413), not that we are busy (503).
     // Without credentials a caller cannot be staff, so the smaller limit applies already here.
@@ -201,10 +205,11 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
         }
         body = parsed as GraphQLBody;
       }
-      operation = metrics.operationLabel(typeof body.operationName === 'string' ? body.operationName : null);
+      operation = typeof body.operationName === 'string' ? body.operationName : '';
 
       await deps.rateLimiter.consume(caller, clientNameOf(req.headers), rateLimit);
       await deps.trustedDocuments.apply(body, caller);
+      checkPersistedQueryHash(body);
 
       const accept = req.headers.accept ?? '';
       const requestKey = `${method}\n${accept}\n${rawKey}`;
@@ -219,6 +224,8 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       const run = async (): Promise<SharedResponse> => {
         const context: GatewayContext = { caller, requestId, identityKey, sign: (request) => signRequest(deps.secret, request, caller), traceHeaders, facts: {} };
         const response = await execute(method, req, body, context);
+        // A document's only operation needs no operationName: label it by the name Apollo resolved.
+        operation ||= context.facts.operationName ?? '';
         deps.dedup?.learn(documentKey, context.facts.operationKind ?? 'unknown');
         // Before answering: the client's next request must not find what its mutation withdrew.
         const { cachePurges, cacheTags, firstFetchAt } = context.facts;
@@ -254,12 +261,18 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
     if (path === deps.graphqlPath && (req.method === 'POST' || req.method === 'GET')) {
       const trace = startRequestTrace(req.headers);
       let status = 500;
-      let operation = 'anonymous';
+      let operation = '';
       try {
         if (deps.isDraining()) throw new FolioError('SERVICE_UNAVAILABLE', 'The gateway is shutting down; retry.', { details: { retryAfterSeconds: 1 } });
         // Inside the request's trace context, so the engine's own spans (with an SDK) nest under ours.
         ({ status, operation } = await otelContext.with(trace.context, () => serveGraphQL(req, res, requestId, search, trace.headers)));
       } catch (error) {
+        if (!isFolioError(error) && isClientAbort(error, req)) {
+          logger.debug({ requestId, err: error }, 'client went away mid-request');
+          status = 499; // nginx's "client closed request": no answer was sent
+          res.destroy();
+          return;
+        }
         const folio = isFolioError(error) ? error : new FolioError('INTERNAL_SERVER_ERROR');
         if (!isFolioError(error)) logger.error({ requestId, err: error }, 'unexpected gateway error');
         metrics.errors.inc({ code: folio.code });
@@ -268,31 +281,17 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
         else res.destroy();
       } finally {
         trace.span.end();
-        metrics.requests.inc({ operation, status: String(status) });
-        metrics.requestDuration.observe({ operation }, (performance.now() - started) / 1000);
+        metrics.operations.record(operation, String(status), (performance.now() - started) / 1000);
       }
       return;
     }
-    if (req.method === 'GET' && path === '/healthz') {
-      const draining = deps.isDraining();
-      send(res, draining ? 503 : 200, [['content-type', 'application/json']], JSON.stringify({ status: draining ? 'draining' : 'ok' }));
-      return;
-    }
-    if (req.method === 'GET' && path === '/readyz') {
-      const readiness = deps.isDraining() ? { ready: false, subgraphs: {} } : await deps.health.readiness();
-      send(res, readiness.ready ? 200 : 503, [['content-type', 'application/json']], JSON.stringify(readiness));
-      return;
-    }
-    if (req.method === 'GET' && path === '/metrics') {
-      const text = await metrics.registry.metrics();
-      send(res, 200, [['content-type', metrics.registry.contentType]], text);
-      return;
-    }
+    if (await deps.ops.handle(req, res, path)) return;
     send(res, 404, [['content-type', 'application/json']], JSON.stringify({ errors: [{ message: 'Not found.', extensions: { code: 'NOT_FOUND' } }] }));
   }
 
   return (req, res) => {
     handle(req, res).catch((error: unknown) => {
+      if (isClientAbort(error, req)) return void logger.debug({ err: error }, 'client went away mid-request');
       logger.error({ err: error }, 'request handler failed');
       if (!res.headersSent) send(res, 500, [['content-type', 'application/json']], JSON.stringify({ errors: [{ message: 'Internal server error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] }));
       else res.destroy();

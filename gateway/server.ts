@@ -11,7 +11,7 @@ import { Agent } from 'undici';
 import type { FolioConfig } from '../lib/config.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import type { GatewayContext } from './context.js';
-import { formatGatewayError } from './errors.js';
+import { createErrorFormatter } from './errors.js';
 import { createRequestHandler } from './handler.js';
 import { apq } from './plugins/apq.js';
 import { createAuthenticator } from './plugins/auth.js';
@@ -20,9 +20,11 @@ import { createHealthCheck } from './plugins/health.js';
 import { createInflightDedup } from './plugins/inflightDedup.js';
 import { introspectionPlugin } from './plugins/introspection.js';
 import { createLoadShedder } from './plugins/loadShedding.js';
+import { createOpsEndpoints, type OpsEndpoints } from './plugins/opsEndpoints.js';
 import { loggingPlugin } from './plugins/logging.js';
-import { createGatewayMetrics } from './plugins/metrics.js';
+import { createGatewayMetrics, operationLabelsPlugin } from './plugins/metrics.js';
 import { operationLimits } from './plugins/operationLimits.js';
+import { operationResolutionPlugin } from './plugins/operationResolution.js';
 import { createRateLimiter } from './plugins/rateLimit.js';
 import { createCachePurger } from './plugins/cachePurge.js';
 import { createResponseCache } from './plugins/responseCache.js';
@@ -55,6 +57,8 @@ export interface RunningGateway {
   /** GraphQL endpoint, e.g. http://127.0.0.1:4000/graphql */
   readonly url: string;
   readonly port: number;
+  /** Base URL of /healthz, /readyz and /metrics: the public origin, or FOLIO_GATEWAY_OPS_PORT's. */
+  readonly opsUrl: string;
   /** Stops accepting, drains in-flight requests (up to drainTimeoutMs), then closes everything. */
   stop(): Promise<void>;
 }
@@ -91,7 +95,6 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
     maxCost: settings.maxCost,
     maxAliases: settings.maxAliases,
     maxTokens: settings.maxTokens,
-    blockFieldSuggestions: config.production,
   });
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
@@ -100,8 +103,9 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
     introspection: true, // gated per caller by introspectionPlugin
     persistedQueries: apq(),
     validationRules: limits.validationRules,
-    plugins: [...(limits.plugins as ApolloServerPlugin<GatewayContext>[]), introspectionPlugin({ production: config.production }), loggingPlugin(logger)],
-    formatError: formatGatewayError,
+    parseOptions: limits.parseOptions,
+    plugins: [...(limits.plugins as ApolloServerPlugin<GatewayContext>[]), introspectionPlugin({ production: config.production }), operationResolutionPlugin(), operationLabelsPlugin(metrics), loggingPlugin(logger)],
+    formatError: createErrorFormatter({ production: config.production }),
     // Never, in any mode: internal details are logged (with the request id), never returned (DESIGN.md).
     includeStacktraceInErrorResponses: false,
     allowBatchedHttpRequests: false,
@@ -133,6 +137,9 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
   cachePurger?.start();
   const shedder = createLoadShedder({ maxInFlight: settings.maxInFlight, maxEventLoopLagMs: settings.maxEventLoopLagMs, metrics });
   let lifecycle: Lifecycle = { state: 'serving' };
+  const isDraining = (): boolean => lifecycle.state !== 'serving';
+  const health = createHealthCheck({ subgraphs: supergraph.subgraphs, dispatcher, secret: config.internalSecret });
+  const opsOptions = { metrics, health, isDraining, token: config.opsToken };
 
   const handler = createRequestHandler({
     apollo,
@@ -151,9 +158,9 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
     cachePurger,
     shedder,
     metrics,
-    health: createHealthCheck({ subgraphs: supergraph.subgraphs, dispatcher, secret: config.internalSecret }),
+    ops: createOpsEndpoints({ ...opsOptions, operational: settings.opsPort === undefined }),
     logger,
-    isDraining: () => lifecycle.state !== 'serving',
+    isDraining,
   });
 
   const server = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: 20_000, requestTimeout: 120_000 }, handler);
@@ -167,7 +174,9 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
   const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}/graphql`;
-  logger.info({ url, subgraphs: supergraph.subgraphs, authUrl }, 'gateway ready');
+  const opsServer = settings.opsPort === undefined ? undefined : await listenOps(settings.opsPort, config.host, createOpsEndpoints(opsOptions));
+  const opsUrl = opsServer ? `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${(opsServer.address() as AddressInfo).port}` : url.replace(/\/graphql$/, '');
+  logger.info({ url, opsUrl, subgraphs: supergraph.subgraphs, authUrl }, 'gateway ready');
 
   async function drain(): Promise<void> {
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -176,6 +185,10 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
     while (shedder.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     server.closeAllConnections();
     await closed;
+    if (opsServer) {
+      opsServer.closeAllConnections();
+      await new Promise<void>((resolve) => opsServer.close(() => resolve()));
+    }
     shedder.close();
     await cachePurger?.stop();
     await apollo.stop();
@@ -188,6 +201,7 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
   return {
     url,
     port,
+    opsUrl,
     stop() {
       if (lifecycle.state === 'stopped') return Promise.resolve();
       if (lifecycle.state === 'draining') return lifecycle.done;
@@ -196,6 +210,30 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
       return done;
     },
   };
+}
+
+/** The operational endpoints' own listener (FOLIO_GATEWAY_OPS_PORT): nothing else is served there. */
+async function listenOps(port: number, host: string, ops: OpsEndpoints): Promise<http.Server> {
+  const server = http.createServer({ headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    ops.handle(req, res, path).then(
+      (handled) => {
+        if (!handled) res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ message: 'Not found.', extensions: { code: 'NOT_FOUND' } }] }));
+      },
+      () => {
+        if (!res.headersSent) res.writeHead(500).end();
+        else res.destroy();
+      },
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return server;
 }
 
 function redisReady(redis: Redis, timeoutMs: number): Promise<boolean> {

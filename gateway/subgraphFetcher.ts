@@ -5,7 +5,10 @@
  * - the caller's identity signed for this subgraph and this exact request (once per HTTP call), the
  *   request id and W3C trace context (never a client's own headers; a shared fetch carries the
  *   trace context of the request that started it);
- * - a per-subgraph timeout, and a clear error (without internal URLs) when a subgraph is down;
+ * - a per-subgraph timeout, and a clear error (without internal URLs) when a subgraph is down,
+ *   answered as a GraphQL response whose errors carry the paths of the fields left null
+ *   (fetchFailure.ts), so clients learn which fields failed and the fast path and
+ *   executeQueryPlan report it identically;
  * - deduplication of identical in-flight query fetches for the same identity (never mutations):
  *   one HTTP call answers all of them, with byte-identical input, so results cannot differ;
  * - per-subgraph latency metrics, and cache-control hints folded into the operation's policy
@@ -13,11 +16,13 @@
  */
 import { STATUS_CODES } from 'node:http';
 import { GraphQLError } from 'graphql';
+import { isClientErrorCode } from '../lib/errors.js';
 import type { Dispatcher } from 'undici';
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import { CACHE_PURGE_HEADER, CACHE_TAGS_HEADER, parseTags } from '../lib/cacheTags.js';
 import type { GatewayContext } from './context.js';
+import { failedFetch } from './fetchFailure.js';
 import type { GatewayMetrics } from './plugins/metrics.js';
 
 export interface SubgraphFetcherOptions {
@@ -56,6 +61,7 @@ export class SubgraphFetcher implements GraphQLDataSource<GatewayContext> {
     const { request } = options;
     if (!request.query) throw new Error('Missing query');
     const context = options.kind === 'incoming operation' ? options.context : undefined;
+    const document = options.kind === 'incoming operation' ? options.document : undefined;
     // The fast path already fetched this and hands it over once (singleFetch.ts): answer with it.
     const prefetched = context?.facts.prefetched;
     if (prefetched && prefetched.serviceName === this.options.name) {
@@ -71,34 +77,27 @@ export class SubgraphFetcher implements GraphQLDataSource<GatewayContext> {
     });
     const dedupable = this.options.dedup !== false && context !== undefined && !/^\s*(mutation|subscription)\b/.test(request.query);
     let raw: RawResult;
-    if (dedupable) {
-      const key = `${context.identityKey}\n${body}`;
-      let pending = this.inFlight.get(key);
-      if (!pending) {
-        pending = this.send(body, context).finally(() => this.inFlight.delete(key));
-        this.inFlight.set(key, pending);
-      } else {
-        this.options.metrics?.dedupJoined.inc({ stage: 'subgraph' });
-      }
-      raw = await pending;
-    } else {
-      raw = await this.send(body, context);
+    try {
+      raw = dedupable ? await this.shared(`${context.identityKey}\n${body}`, body, context) : await this.send(body, context);
+    } catch (error) {
+      if (error instanceof GraphQLError) return failedFetch(error, request, document);
+      throw error;
     }
 
     if (raw.status < 200 || raw.status >= 300) {
       // A subgraph refusing the request itself (e.g. a variable its custom scalar rejects) answers
       // 4xx with GraphQL errors that already carry a client-safe code: pass those on, mask the rest.
       const refused = raw.status >= 400 && raw.status < 500 ? clientErrorsOf(raw.body) : null;
-      if (!refused) throw this.httpError(raw);
+      if (!refused) return failedFetch(this.httpError(raw), request, document);
       return { data: null, errors: refused } as GatewayGraphQLResponse;
     }
     let parsed: unknown;
     try {
       parsed = JSON.parse(raw.body);
     } catch {
-      throw this.unavailable('returned a response that is not JSON');
+      return failedFetch(this.unavailable('returned a response that is not JSON'), request, document);
     }
-    if (parsed === null || typeof parsed !== 'object') throw this.unavailable('returned a response that is not a JSON object');
+    if (parsed === null || typeof parsed !== 'object') return failedFetch(this.unavailable('returned a response that is not a JSON object'), request, document);
     if (options.kind === 'incoming operation') {
       const policy = options.incomingRequestContext.overallCachePolicy;
       if (policy && 'restrict' in policy) policy.restrict(parseCacheControl(raw.cacheControl));
@@ -106,6 +105,17 @@ export class SubgraphFetcher implements GraphQLDataSource<GatewayContext> {
       if (!foldCacheTags(options.context.facts, raw) && policy && 'restrict' in policy) policy.restrict({ maxAge: 0 });
     }
     return parsed as GatewayGraphQLResponse;
+  }
+
+  private shared(key: string, body: string, context: GatewayContext): Promise<RawResult> {
+    let pending = this.inFlight.get(key);
+    if (!pending) {
+      pending = this.send(body, context).finally(() => this.inFlight.delete(key));
+      this.inFlight.set(key, pending);
+    } else {
+      this.options.metrics?.dedupJoined.inc({ stage: 'subgraph' });
+    }
+    return pending;
   }
 
   private async send(body: string, context: GatewayContext | undefined): Promise<RawResult> {
@@ -158,7 +168,8 @@ export class SubgraphFetcher implements GraphQLDataSource<GatewayContext> {
   // to the client.
   private httpError(raw: RawResult): GraphQLError {
     const statusText = STATUS_CODES[raw.status] ?? '';
-    const code = raw.status === 401 ? 'UNAUTHENTICATED' : raw.status === 403 ? 'FORBIDDEN' : undefined;
+    // 502/503/504: a proxy in front of the subgraph, or the subgraph shedding load or draining.
+    const code = raw.status === 401 ? 'UNAUTHENTICATED' : raw.status === 403 ? 'FORBIDDEN' : raw.status >= 502 && raw.status <= 504 ? 'SERVICE_UNAVAILABLE' : undefined;
     return new GraphQLError(`${raw.status}: ${statusText}`, {
       extensions: { ...(code ? { code } : {}), serviceName: this.options.name, response: { status: raw.status, statusText } },
       originalError: new Error(`subgraph ${this.options.name} answered HTTP ${raw.status}: ${raw.body.slice(0, 2000)}`),
@@ -190,9 +201,6 @@ function foldCacheTags(facts: GatewayContext['facts'], raw: RawResult): boolean 
   return true;
 }
 
-/** Error codes a subgraph may hand to the client unchanged when it refuses a request outright. */
-const CLIENT_ERROR_CODES = new Set(['BAD_USER_INPUT', 'UNAUTHENTICATED', 'FORBIDDEN', 'PAYLOAD_TOO_LARGE', 'GRAPHQL_VALIDATION_FAILED']);
-
 /** The GraphQL errors of a 4xx body when every one of them carries a client-safe code; null otherwise. */
 function clientErrorsOf(body: string): Array<{ message: string; extensions: { code: string } }> | null {
   let parsed: unknown;
@@ -204,7 +212,7 @@ function clientErrorsOf(body: string): Array<{ message: string; extensions: { co
   const errors = (parsed as { errors?: unknown } | null)?.errors;
   if (!Array.isArray(errors) || errors.length === 0 || errors.length > 100) return null;
   const safe = errors.every(
-    (e) => typeof e?.message === 'string' && e.message.length <= 2_000 && CLIENT_ERROR_CODES.has(e?.extensions?.code),
+    (e) => typeof e?.message === 'string' && e.message.length <= 2_000 && isClientErrorCode(e?.extensions?.code),
   );
   return safe ? errors.map((e) => ({ message: e.message as string, extensions: { code: e.extensions.code as string } })) : null;
 }

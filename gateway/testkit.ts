@@ -15,6 +15,9 @@ import { loadConfig, type RateSpec } from '../lib/config.js';
 import { startGateway, type RunningGateway } from './server.js';
 
 export const TEST_SECRET = 'gateway-test-secret-gateway-test-secret-42';
+/** FOLIO_OPS_TOKEN of the test stack's gateways (production needs one): send as `Authorization: Bearer`. */
+export const TEST_OPS_TOKEN = 'gateway-test-ops-token-0123456789';
+export const opsHeaders = { authorization: `Bearer ${TEST_OPS_TOKEN}` } as const;
 
 const CACHE_CONTROL = `
   enum CacheControlScope { PUBLIC PRIVATE }
@@ -312,6 +315,7 @@ export async function startTestStack(env: Record<string, string> = {}): Promise<
       NODE_ENV: 'production',
       FOLIO_INTERNAL_SECRET: TEST_SECRET,
       FOLIO_ADMIN_PASSWORD: 'admin-password-for-tests',
+      FOLIO_OPS_TOKEN: TEST_OPS_TOKEN,
       FOLIO_LOG_LEVEL: 'silent',
       FOLIO_GATEWAY_PORT: '0',
       FOLIO_GATEWAY_SUBGRAPH_TIMEOUT_MS: '2000',

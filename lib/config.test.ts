@@ -27,8 +27,17 @@ describe('configuration', () => {
 
   it('requires secrets in production', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/FOLIO_INTERNAL_SECRET.*\n.*FOLIO_ADMIN_PASSWORD|FOLIO_ADMIN_PASSWORD/s);
-    const config = loadConfig({ NODE_ENV: 'production', FOLIO_INTERNAL_SECRET: 'x'.repeat(40), FOLIO_ADMIN_PASSWORD: 'a long admin password' });
+    const config = loadConfig({ NODE_ENV: 'production', FOLIO_INTERNAL_SECRET: 'x'.repeat(40), FOLIO_ADMIN_PASSWORD: 'a long admin password', FOLIO_OPS_TOKEN: 'o'.repeat(32) });
     expect(config.demoData).toBe(false);
+  });
+
+  it('keeps metrics and readiness off the public port in production: a token or a port of their own', () => {
+    const secrets = { NODE_ENV: 'production', FOLIO_INTERNAL_SECRET: 'x'.repeat(40), FOLIO_ADMIN_PASSWORD: 'a long admin password' };
+    expect(() => loadConfig(secrets)).toThrow(/FOLIO_OPS_TOKEN: required when NODE_ENV=production/);
+    expect(loadConfig({ ...secrets, FOLIO_GATEWAY_OPS_PORT: '9400' }).gateway.opsPort).toBe(9400);
+    expect(loadConfig({ ...secrets, FOLIO_OPS_TOKEN: 'o'.repeat(32) }).opsToken).toBe('o'.repeat(32));
+    expect(() => loadConfig({ FOLIO_OPS_TOKEN: 'short' })).toThrow(/FOLIO_OPS_TOKEN/);
+    expect(loadConfig({}).gateway.opsPort).toBeUndefined();
   });
 
   it('parses service hosts and rejects unknown services', () => {

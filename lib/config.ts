@@ -125,6 +125,16 @@ const schema = z.object({
   FOLIO_GATEWAY_AUTH_CACHE_SECONDS: z.coerce.number().int().min(0).max(60).default(5),
   /** Where the accounts internal endpoints live; defaults to the accounts subgraph URL minus its path. */
   FOLIO_GATEWAY_AUTH_URL: optionalUrl,
+  /**
+   * Serve the gateway's operational endpoints (/metrics, /readyz, /healthz) on this port (a private
+   * network's) instead of the public one; 0 means any free port. @default unset (the public port)
+   */
+  FOLIO_GATEWAY_OPS_PORT: port.optional(),
+  /**
+   * Bearer token that /metrics and /readyz of the gateway and of every subgraph require when set.
+   * In production one of FOLIO_OPS_TOKEN and FOLIO_GATEWAY_OPS_PORT is required. @default unset (open)
+   */
+  FOLIO_OPS_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
   /** Gateway processes sharing the port (node:cluster). @default 1 */
   FOLIO_GATEWAY_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
   /**
@@ -188,6 +198,8 @@ export interface FolioConfig {
   readonly privateIndexCacheBytes: number;
   /** A passage is shown in popularHighlights only when this many distinct users highlighted it. */
   readonly popularHighlightMinReaders: number;
+  /** Bearer token for /metrics and /readyz on every service; undefined: open. */
+  readonly opsToken: string | undefined;
   readonly gateway: GatewaySettings;
 }
 
@@ -217,6 +229,8 @@ export interface GatewaySettings {
   /** Redis pub/sub channel for response-cache purges. */
   readonly cachePurgeChannel: string;
   readonly workers: number;
+  /** A separate port for /metrics, /readyz and /healthz; undefined: the public port. */
+  readonly opsPort: number | undefined;
   /** Addresses/CIDRs whose X-Forwarded-For is believed (validated by isAddressOrCidr). */
   readonly trustedProxies: readonly string[];
   /** Header (lower case) carrying the client's ISO country code, believed from trusted proxies only. */
@@ -259,6 +273,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FolioConfig {
   if (raw.FOLIO_LLM_URL && !raw.FOLIO_LLM_MODEL) problems.push('FOLIO_LLM_MODEL: required with FOLIO_LLM_URL');
   if (raw.FOLIO_S3_ENDPOINT && !raw.FOLIO_S3_BUCKET) problems.push('FOLIO_S3_BUCKET: required with FOLIO_S3_ENDPOINT');
   if (production && raw.FOLIO_PASSWORD_SCRYPT_LOG_N < 15) problems.push('FOLIO_PASSWORD_SCRYPT_LOG_N: must be at least 15 in production');
+  if (production && !raw.FOLIO_OPS_TOKEN && raw.FOLIO_GATEWAY_OPS_PORT === undefined) {
+    problems.push('FOLIO_OPS_TOKEN: required when NODE_ENV=production (metrics and readiness are not public), unless FOLIO_GATEWAY_OPS_PORT serves them on a private port');
+  }
   if (raw.FOLIO_SUBGRAPH_BASE_PORT > 65532) problems.push('FOLIO_SUBGRAPH_BASE_PORT: needs four consecutive ports (at most 65532)');
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -306,6 +323,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FolioConfig {
       : undefined,
     privateIndexCacheBytes: raw.FOLIO_PRIVATE_INDEX_CACHE_MB * 1024 * 1024,
     popularHighlightMinReaders: raw.FOLIO_POPULAR_HIGHLIGHT_MIN_READERS,
+    opsToken: raw.FOLIO_OPS_TOKEN,
     gateway: {
       rateLimitUser: parseRate(raw.FOLIO_GATEWAY_RATE_LIMIT_USER),
       rateLimitAddress: parseRate(raw.FOLIO_GATEWAY_RATE_LIMIT_ADDRESS),
@@ -323,6 +341,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FolioConfig {
       authUrl: raw.FOLIO_GATEWAY_AUTH_URL,
       cachePurgeChannel: raw.FOLIO_GATEWAY_CACHE_PURGE_CHANNEL,
       workers: raw.FOLIO_GATEWAY_WORKERS,
+      opsPort: raw.FOLIO_GATEWAY_OPS_PORT,
       trustedProxies: raw.FOLIO_GATEWAY_TRUSTED_PROXIES,
       territoryHeader: raw.FOLIO_GATEWAY_TERRITORY_HEADER,
     },

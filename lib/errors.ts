@@ -2,9 +2,26 @@
  * The one catalogue of errors a client can see. Business code throws `FolioError` (it knows
  * nothing of GraphQL); each server's edge turns it into a GraphQL error carrying
  * `extensions.code` and masks anything else as INTERNAL_SERVER_ERROR.
+ *
+ * This catalogue is also the one list of codes a client may see as they were raised (with their
+ * own message): every code here is client-safe unless it says `clientSafe: false`, and an error
+ * with a code not listed here is masked at every edge. A status below 500 means the request was
+ * the client's fault (not logged as a server problem).
  */
 
+export interface ErrorDefinition {
+  readonly status: number;
+  readonly message: string;
+  /** May an error with this code reach a client with its own message? @default true */
+  readonly clientSafe?: boolean;
+}
+
 export const ERROR_CODES = {
+  // GraphQL-over-HTTP refusals, as graphql-js and Apollo Server name them.
+  GRAPHQL_PARSE_FAILED: { status: 400, message: 'The GraphQL document is not valid syntax.' },
+  GRAPHQL_VALIDATION_FAILED: { status: 400, message: 'The GraphQL document is not valid against the schema.' },
+  BAD_REQUEST: { status: 400, message: 'The request is not a valid GraphQL request.' },
+  OPERATION_RESOLUTION_FAILURE: { status: 400, message: 'The operation to run could not be determined.' },
   BAD_USER_INPUT: { status: 400, message: 'The request has invalid input.' },
   UNAUTHENTICATED: { status: 401, message: 'You must be signed in.' },
   FORBIDDEN: { status: 403, message: 'You are not allowed to do that.' },
@@ -16,8 +33,8 @@ export const ERROR_CODES = {
   OPERATION_LIMIT_EXCEEDED: { status: 400, message: 'The operation exceeds a limit.' },
   SERVICE_OVERLOADED: { status: 503, message: 'The service is overloaded; retry later.' },
   SERVICE_UNAVAILABLE: { status: 503, message: 'A service is unavailable.' },
-  INTERNAL_SERVER_ERROR: { status: 500, message: 'Internal server error.' },
-} as const;
+  INTERNAL_SERVER_ERROR: { status: 500, message: 'Internal server error.', clientSafe: false },
+} as const satisfies Record<string, ErrorDefinition>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
@@ -56,6 +73,24 @@ export function isFolioError(error: unknown): error is FolioError {
 
 export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && Object.hasOwn(ERROR_CODES, value);
+}
+
+/** A code that may reach a client as raised, with its own message (see the catalogue's note). */
+export function isClientSafeCode(value: unknown): value is ErrorCode {
+  return isErrorCode(value) && (ERROR_CODES[value] as ErrorDefinition).clientSafe !== false;
+}
+
+/** A client-safe code that blames the request (4xx, or APQ's 200): the client's fault, not the server's. */
+export function isClientErrorCode(value: unknown): value is ErrorCode {
+  return isClientSafeCode(value) && ERROR_CODES[value].status < 500;
+}
+
+/**
+ * `details` under the catalogue's own fields: a detail named `code` (or Apollo's `http`) can never
+ * replace the error's code or status.
+ */
+export function errorExtensions(error: FolioError): Record<string, unknown> {
+  return { ...error.details, code: error.code };
 }
 
 /** Thrown by exhaustive switches: the compiler proves it unreachable. */

@@ -3,8 +3,9 @@
  * and each service needs only a handful of routes, so a route table over node:http is enough
  * (no express): bounded bodies, JSON helpers, and signed internal routes.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { FolioError } from './errors.js';
+import { errorExtensions, FolioError } from './errors.js';
 import type { RefusalReason, RequestVerifier, VerifyResult } from './signing.js';
 
 export interface RouteRequest {
@@ -26,6 +27,28 @@ export interface Route {
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+/** Operational endpoints (/metrics, /readyz): open without a token, else `Authorization: Bearer <token>` (compared in constant time). */
+export function opsAuthorized(req: IncomingMessage, token: string | undefined): boolean {
+  if (token === undefined) return true;
+  const header = req.headers.authorization;
+  const given = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7) : '';
+  const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
+  return timingSafeEqual(digest(given), digest(token));
+}
+
+export function sendOpsUnauthorized(res: ServerResponse): void {
+  sendJson(res, 401, { errors: [{ message: 'This operational endpoint needs the operations token.', extensions: { code: 'UNAUTHENTICATED' } }] }, { 'www-authenticate': 'Bearer' });
+}
+
+/**
+ * A client that went away mid-request (closed the socket, aborted the body): nothing to answer and
+ * nothing broken on our side, so it is logged at debug, never as an error (log flooding).
+ */
+export function isClientAbort(error: unknown, req: IncomingMessage): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return req.readableAborted || req.socket?.destroyed === true || code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || (error instanceof Error && error.message === 'aborted');
+}
 
 export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -58,7 +81,7 @@ export function sendJson(res: ServerResponse, status: number, value: unknown, he
 }
 
 export function sendGraphQLError(res: ServerResponse, error: FolioError, headers: Record<string, string> = {}): void {
-  sendJson(res, error.httpStatus, { errors: [{ message: error.message, extensions: { code: error.code, ...error.details } }] }, headers);
+  sendJson(res, error.httpStatus, { errors: [{ message: error.message, extensions: errorExtensions(error) }] }, headers);
 }
 
 function matches(route: Route, method: string, pathname: string): boolean {

@@ -1,4 +1,5 @@
 /** Prometheus metrics: one registry per service process, default Node metrics included. */
+import { LRUCache } from 'lru-cache';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface ServiceMetrics {
@@ -6,22 +7,78 @@ export interface ServiceMetrics {
   readonly requests: Counter<'operation' | 'status'>;
   readonly requestDuration: Histogram<'operation'>;
   readonly errors: Counter<'code'>;
+  /** The one writer of the operation-labelled series above. */
+  readonly operations: OperationLabels;
 }
 
-export function createMetrics(service: string): ServiceMetrics {
+export interface MetricsOptions {
+  /** Operation names labelled at once; the least recently used beyond it lose their series. @default 200 */
+  readonly maxOperationLabels?: number;
+}
+
+const NAME = /^[_A-Za-z][_0-9A-Za-z]{0,99}$/;
+
+/**
+ * Bounded `operation` labels. Operation names come from clients, and each label value is a
+ * permanent series: a name becomes a label only once the server ran an operation of that name (it
+ * names an operation of a valid document), and only while it is among the `max` most recently
+ * used. Any other name is counted as "other" (no name: "anonymous"), and an evicted name's series
+ * are removed, so cardinality stays bounded however many names clients invent.
+ */
+export class OperationLabels {
+  // Each known name with the status labels it was counted under (a series is removed by its full label set).
+  private readonly known: LRUCache<string, Set<string>>;
+
+  constructor(
+    max: number,
+    private readonly requests: Counter<'operation' | 'status'>,
+    private readonly duration: Histogram<'operation'>,
+  ) {
+    this.known = new LRUCache<string, Set<string>>({
+      max,
+      dispose: (statuses, operation) => {
+        for (const status of statuses) requests.remove({ operation, status });
+        duration.remove({ operation });
+      },
+    });
+  }
+
+  /** An operation of this name is being executed: it may be a label from now on. */
+  admit(name: string | null | undefined): void {
+    if (name && NAME.test(name) && !this.known.has(name)) this.known.set(name, new Set());
+  }
+
+  label(name: string | null | undefined): string {
+    if (!name) return 'anonymous';
+    return this.known.get(name) ? name : 'other';
+  }
+
+  /** Counts one request under its bounded label. */
+  record(name: string | null | undefined, status: string, seconds: number): void {
+    const operation = this.label(name);
+    this.known.get(operation)?.add(status);
+    this.requests.inc({ operation, status });
+    this.duration.observe({ operation }, seconds);
+  }
+}
+
+export function createMetrics(service: string, options: MetricsOptions = {}): ServiceMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ service });
   collectDefaultMetrics({ register: registry });
+  const requests = new Counter({ name: 'folio_graphql_requests_total', help: 'GraphQL requests', labelNames: ['operation', 'status'] as const, registers: [registry] });
+  const requestDuration = new Histogram({
+    name: 'folio_graphql_request_duration_seconds',
+    help: 'GraphQL request latency',
+    labelNames: ['operation'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
   return {
     registry,
-    requests: new Counter({ name: 'folio_graphql_requests_total', help: 'GraphQL requests', labelNames: ['operation', 'status'], registers: [registry] }),
-    requestDuration: new Histogram({
-      name: 'folio_graphql_request_duration_seconds',
-      help: 'GraphQL request latency',
-      labelNames: ['operation'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-      registers: [registry],
-    }),
+    requests,
+    requestDuration,
     errors: new Counter({ name: 'folio_graphql_errors_total', help: 'GraphQL errors by code', labelNames: ['code'], registers: [registry] }),
+    operations: new OperationLabels(options.maxOperationLabels ?? 200, requests, requestDuration),
   };
 }

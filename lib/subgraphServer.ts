@@ -12,10 +12,10 @@ import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheContr
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { buildSubgraphSchema } from '@apollo/subgraph';
-import { GraphQLError, parse, type DocumentNode, type GraphQLFormattedError } from 'graphql';
+import { parse, type DocumentNode, type GraphQLFormattedError } from 'graphql';
 import { ResponseTags } from './cacheTags.js';
-import { FolioError, isErrorCode } from './errors.js';
-import { dispatch, readBody, sendGraphQLError, sendJson, type Route } from './http.js';
+import { errorExtensions, FolioError, isClientSafeCode } from './errors.js';
+import { dispatch, isClientAbort, opsAuthorized, readBody, sendGraphQLError, sendJson, sendOpsUnauthorized, type Route } from './http.js';
 import type { Caller } from './identity.js';
 import type { Logger } from './logger.js';
 import { createMetrics, type ServiceMetrics } from './metrics.js';
@@ -54,6 +54,8 @@ export interface SubgraphServerOptions {
   readonly host: string;
   readonly port: number;
   readonly internalSecret: string;
+  /** Bearer token /readyz and /metrics require (FOLIO_OPS_TOKEN). @default undefined (open) */
+  readonly opsToken?: string | undefined;
   readonly logger: Logger;
   readonly metrics?: ServiceMetrics;
   /** How long stop() waits for in-flight requests. @default 5 s */
@@ -71,13 +73,11 @@ export interface RunningServer {
 export function formatSubgraphError(logger: Logger, formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   const original = unwrapResolverError(error);
   if (original instanceof FolioError) {
-    return { ...formatted, message: original.message, extensions: { ...original.details, code: original.code } };
+    return { ...formatted, message: original.message, extensions: errorExtensions(original) };
   }
-  const code = formatted.extensions?.code;
-  if (original instanceof GraphQLError && isErrorCode(code) && code !== 'INTERNAL_SERVER_ERROR') return formatted;
-  if (typeof code === 'string' && ['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT', 'PERSISTED_QUERY_NOT_FOUND', 'OPERATION_RESOLUTION_FAILURE', 'BAD_REQUEST'].includes(code)) {
-    return formatted;
-  }
+  // graphql-js and Apollo's own refusals (parse, validation, variables) carry catalogue codes too.
+  // By tag, not instanceof: Apollo Server's graphql copy (CommonJS) may not be ours (ESM).
+  if (Object.prototype.toString.call(original) === '[object GraphQLError]' && isClientSafeCode(formatted.extensions?.code)) return formatted;
   logger.error({ err: original, path: formatted.path }, 'unexpected error');
   return { message: 'Internal server error.', path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
 }
@@ -87,12 +87,14 @@ function metricsPlugin(metrics: ServiceMetrics): ApolloServerPlugin<BaseContext>
     async requestDidStart() {
       const started = process.hrtime.bigint();
       return {
+        // Subgraph operation names derive from clients' (the query planner's `<Name>__<subgraph>__<n>`): bounded labels.
+        async executionDidStart({ operationName }) {
+          metrics.operations.admit(operationName);
+        },
         async willSendResponse(ctx) {
-          const operation = ctx.operationName ?? 'anonymous';
           const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-          metrics.requestDuration.observe({ operation }, seconds);
           const errors = ctx.response.body.kind === 'single' ? (ctx.response.body.singleResult.errors ?? []) : [];
-          metrics.requests.inc({ operation, status: errors.length > 0 ? 'error' : 'ok' });
+          metrics.operations.record(ctx.operationName, errors.length > 0 ? 'error' : 'ok', seconds);
           for (const e of errors) metrics.errors.inc({ code: String(e.extensions?.code ?? 'UNKNOWN') });
         },
       };
@@ -159,7 +161,8 @@ export async function startSubgraphServer<TContext extends BaseContext>(
     {
       method: 'GET',
       path: '/readyz',
-      handle: async ({ res }) => {
+      handle: async ({ req, res }) => {
+        if (!opsAuthorized(req, options.opsToken)) return sendOpsUnauthorized(res);
         const ready = definition.ready ? await definition.ready().catch(() => false) : true;
         sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not-ready', service: definition.name });
       },
@@ -167,7 +170,8 @@ export async function startSubgraphServer<TContext extends BaseContext>(
     {
       method: 'GET',
       path: '/metrics',
-      handle: async ({ res }) => {
+      handle: async ({ req, res }) => {
+        if (!opsAuthorized(req, options.opsToken)) return sendOpsUnauthorized(res);
         const body = await metrics.registry.metrics();
         res.writeHead(200, { 'content-type': metrics.registry.contentType });
         res.end(body);
@@ -248,6 +252,10 @@ export async function startSubgraphServer<TContext extends BaseContext>(
     work.catch((error: unknown) => {
       if (error instanceof FolioError) {
         if (!res.headersSent) sendGraphQLError(res, error);
+        return;
+      }
+      if (isClientAbort(error, req)) {
+        logger.debug({ err: error, url: req.url }, 'client went away mid-request');
         return;
       }
       logger.error({ err: error, url: req.url }, 'request failed');

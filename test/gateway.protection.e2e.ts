@@ -1,6 +1,6 @@
 /** Gateway protections, through a real gateway and real subgraphs: operation limits, rate limits, body size, forged headers. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestStack, type TestStack } from '../gateway/testkit.js';
+import { opsHeaders, startTestStack, type TestStack } from '../gateway/testkit.js';
 import { errorCodes, graphql } from './kit/platform.js';
 
 describe('gateway protections', () => {
@@ -55,10 +55,10 @@ describe('gateway protections', () => {
   it('serves /healthz, /readyz and /metrics', async () => {
     const base = stack.gateway.replace(/\/graphql$/, '');
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
-    const ready = await fetch(`${base}/readyz`);
+    const ready = await fetch(`${base}/readyz`, { headers: opsHeaders });
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({ ready: true, subgraphs: { catalog: 'ok', ugc: 'ok', accounts: 'ok' } });
-    const metrics = await (await fetch(`${base}/metrics`)).text();
+    const metrics = await (await fetch(`${base}/metrics`, { headers: opsHeaders })).text();
     expect(metrics).toMatch(/folio_graphql_requests_total/);
     expect(metrics).toMatch(/folio_gateway_subgraph_request_duration_seconds_bucket\{[^}]*subgraph="catalog"/);
   });

@@ -1,6 +1,6 @@
 /** Subgraph failure and recovery, response caching without leaks, deduplication without mixing callers. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestStack, user, type TestStack } from '../gateway/testkit.js';
+import { opsHeaders, startTestStack, user, type TestStack } from '../gateway/testkit.js';
 import { errorCodes, eventually, graphql } from './kit/platform.js';
 
 describe('gateway resilience and caching', () => {
@@ -28,8 +28,10 @@ describe('gateway resilience and caching', () => {
     expect(down.status).toBe(200);
     expect(down.data?.books[0]).toEqual({ id: 'b1', title: 'Dream of the Red Chamber', rating: null });
     expect(errorCodes(down)).toContain('SERVICE_UNAVAILABLE');
+    // One error per field left null, naming its path and the subgraph.
+    expect(down.errors?.map((e) => [e.path, e.extensions?.serviceName])).toEqual([0, 1, 2].map((i) => [['books', i, 'rating'], 'ugc']));
     expect(JSON.stringify(down.errors)).not.toMatch(/127\.0\.0\.1/); // no internal addresses leak
-    const ready = await fetch(stack.gateway.replace(/graphql$/, 'readyz'));
+    const ready = await fetch(stack.gateway.replace(/graphql$/, 'readyz'), { headers: opsHeaders });
     expect(ready.status).toBe(503);
 
     await stack.restart('ugc');

@@ -4,21 +4,10 @@
  * queries from it) and logs errors that are not the client's fault.
  */
 import type { ApolloServerPlugin } from '@apollo/server';
+import { isClientErrorCode } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import type { GatewayContext } from '../context.js';
 
-const CLIENT_CODES = new Set([
-  'GRAPHQL_PARSE_FAILED',
-  'GRAPHQL_VALIDATION_FAILED',
-  'BAD_USER_INPUT',
-  'UNAUTHENTICATED',
-  'FORBIDDEN',
-  'NOT_FOUND',
-  'PERSISTED_QUERY_NOT_FOUND',
-  'OPERATION_RESOLUTION_FAILURE',
-  'BAD_REQUEST',
-  'CONFLICT',
-]);
 
 export function loggingPlugin(logger: Logger): ApolloServerPlugin<GatewayContext> {
   return {
@@ -29,9 +18,14 @@ export function loggingPlugin(logger: Logger): ApolloServerPlugin<GatewayContext
           contextValue.facts.operationName = operationName;
         },
         async didEncounterErrors({ errors, contextValue, operationName }) {
+          // A dead subgraph fails every field of a fetch with one error each (fetchFailure.ts): log it once.
+          const logged = new Set<string>();
           for (const error of errors) {
             const code = error.extensions?.code;
-            if (typeof code === 'string' && CLIENT_CODES.has(code)) continue;
+            if (isClientErrorCode(code)) continue;
+            const key = `${String(code)}\n${String(error.extensions?.serviceName)}\n${error.message}`;
+            if (logged.has(key)) continue;
+            logged.add(key);
             logger.warn({ requestId: contextValue.requestId, operationName, code, err: error }, 'operation error');
           }
         },

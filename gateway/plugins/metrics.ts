@@ -1,15 +1,13 @@
 /**
  * Prometheus metrics for the gateway, served at GET /metrics: requests and latency per operation,
  * per-subgraph latency, errors by code, rate-limit rejections, response-cache hits, shed requests,
- * deduplicated requests. Operation names come from clients, so the label set is bounded.
+ * deduplicated requests. Operation names come from clients, so the label set is bounded
+ * (lib/metrics.ts OperationLabels): names of operations the gateway ran, the most recent 200.
  */
+import type { ApolloServerPlugin } from '@apollo/server';
 import { Counter, Histogram } from 'prom-client';
-import { createMetrics, type ServiceMetrics } from '../../lib/metrics.js';
-
-export interface MetricsOptions {
-  /** Distinct operation-name labels before the rest are counted as "other". @default 200 */
-  readonly maxOperationLabels?: number;
-}
+import { createMetrics, type MetricsOptions, type ServiceMetrics } from '../../lib/metrics.js';
+import type { GatewayContext } from '../context.js';
 
 export interface GatewayMetrics extends ServiceMetrics {
   readonly subgraphDuration: Histogram<'subgraph' | 'outcome'>;
@@ -24,15 +22,24 @@ export interface GatewayMetrics extends ServiceMetrics {
   readonly dedupJoined: Counter<'stage'>;
   /** Executions by path: fast (single fetch), replay (fast path handed over to the normal one), normal. */
   readonly execution: Counter<'path'>;
-  /** A bounded label for a client-chosen operation name. */
-  operationLabel(name: string | null | undefined): string;
+}
+
+/** Admits the name of each operation Apollo Server executes as an operation label. */
+export function operationLabelsPlugin(metrics: GatewayMetrics): ApolloServerPlugin<GatewayContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async executionDidStart({ operationName }) {
+          metrics.operations.admit(operationName);
+        },
+      };
+    },
+  };
 }
 
 export function createGatewayMetrics(options: MetricsOptions = {}): GatewayMetrics {
-  const base = createMetrics('gateway');
+  const base = createMetrics('gateway', options);
   const registers = [base.registry];
-  const labels = new Set<string>();
-  const max = options.maxOperationLabels ?? 200;
   return {
     ...base,
     subgraphDuration: new Histogram({
@@ -65,12 +72,5 @@ export function createGatewayMetrics(options: MetricsOptions = {}): GatewayMetri
       registers,
     }),
     execution: new Counter({ name: 'folio_gateway_execution_total', help: 'Operation executions by path (fast, replay, normal)', labelNames: ['path'], registers }),
-    operationLabel(name) {
-      if (!name) return 'anonymous';
-      if (labels.has(name)) return name;
-      if (labels.size >= max || name.length > 100 || !/^[_A-Za-z][_0-9A-Za-z]*$/.test(name)) return 'other';
-      labels.add(name);
-      return name;
-    },
   };
 }

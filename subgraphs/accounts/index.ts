@@ -29,7 +29,7 @@ export const accountsService: ServiceModule = {
         context: ({ caller, userAgent }) => ({ caller, userAgent, service, loaders: createLoaders(service), authenticatedUserIds: new Set() }),
         ready: async () => (await store.users.estimatedDocumentCount()) >= 0,
       },
-      { host: config.host, port: config.subgraphPorts.accounts, internalSecret: config.internalSecret, logger },
+      { host: config.host, port: config.subgraphPorts.accounts, internalSecret: config.internalSecret, opsToken: config.opsToken, logger },
     );
     return { name: 'accounts', url: server.url, port: server.port, stop: server.stop };
   },

@@ -85,7 +85,7 @@ export const catalogService: ServiceModule = {
         context: ({ caller, cacheTags }) => ({ caller, reader: readerOf(caller), service, loaders: createLoaders(service, cacheTags), cacheTags }),
         ready: async () => (await store.books.estimatedDocumentCount()) >= 0,
       },
-      { host: config.host, port: config.subgraphPorts.catalog, internalSecret: config.internalSecret, logger, metrics },
+      { host: config.host, port: config.subgraphPorts.catalog, internalSecret: config.internalSecret, opsToken: config.opsToken, logger, metrics },
     );
     port = server.port;
     pipeline.start();

@@ -75,7 +75,7 @@ export const searchService: ServiceModule = {
         context: ({ caller }) => ({ caller, service, loaders: createLoaders(catalog, caller) }),
         ready: async () => !repairing && (await store.books.estimatedDocumentCount()) >= 0,
       },
-      { host: config.host, port: config.subgraphPorts.search, internalSecret: config.internalSecret, logger },
+      { host: config.host, port: config.subgraphPorts.search, internalSecret: config.internalSecret, opsToken: config.opsToken, logger },
     );
 
     const books = new EventConsumer({

@@ -60,6 +60,11 @@ export function readableCheck(catalog: CatalogClient, viewer: Caller): { loader:
     loader,
     check: async (ids) => {
       const flags = await loader.loadMany(ids);
+      // Fail closed, and say so: an empty result would tell the client that nothing matched.
+      const failure = flags.find((flag) => flag instanceof Error);
+      if (failure) {
+        throw new FolioError('SERVICE_UNAVAILABLE', 'Search cannot check which books you may read right now (catalog is unavailable); retry later.', { cause: failure });
+      }
       return new Set(ids.filter((_, i) => flags[i] === true));
     },
   };

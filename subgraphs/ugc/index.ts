@@ -87,7 +87,7 @@ export const ugcService: ServiceModule = {
         context: ({ caller, cacheTags }) => ({ caller, services, loaders: createLoaders(services, caller), cacheTags }),
         ready: async () => (await services.store.shelf.estimatedDocumentCount()) >= 0,
       },
-      { host: config.host, port: config.subgraphPorts.ugc, internalSecret: config.internalSecret, logger, metrics },
+      { host: config.host, port: config.subgraphPorts.ugc, internalSecret: config.internalSecret, opsToken: config.opsToken, logger, metrics },
     );
     worker.start();
     consumer.start();

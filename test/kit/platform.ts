@@ -26,6 +26,9 @@ export interface TestPlatformOptions {
 
 export { tempDataDir } from './tempDir.js';
 
+/** FOLIO_OPS_TOKEN of a production test platform (production requires one): `Authorization: Bearer` for /metrics and /readyz. */
+export const TEST_OPS_TOKEN = 'test-ops-token-test-ops-token-0123';
+
 export async function startTestPlatform(options: TestPlatformOptions = {}): Promise<TestPlatform> {
   const dataDir = options.dataDir ?? tempDataDir();
   const config = testConfig({
@@ -39,6 +42,7 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
     FOLIO_PASSWORD_SCRYPT_LOG_N: '12',
     // CI runs several suites at once on two cores; load shedding has its own tests and must not fail the others.
     FOLIO_GATEWAY_MAX_EVENT_LOOP_LAG_MS: '5000',
+    ...(options.env?.NODE_ENV === 'production' ? { FOLIO_OPS_TOKEN: TEST_OPS_TOKEN } : {}),
     ...options.env,
   });
   const platform = await startPlatform(config, createLogger('test', config.logLevel), options.parts);
