@@ -103,6 +103,8 @@ const schema = z.object({
   FOLIO_GATEWAY_MAX_COST: positiveInt.default(20_000),
   FOLIO_GATEWAY_MAX_ALIASES: positiveInt.default(30),
   FOLIO_GATEWAY_MAX_TOKENS: positiveInt.default(3000),
+  /** Field selections in one document (bounds validation time). @default 500 */
+  FOLIO_GATEWAY_MAX_FIELDS: positiveInt.default(500),
   /** Request body limit in bytes. @default 1 MiB */
   FOLIO_GATEWAY_MAX_BODY_BYTES: positiveInt.default(1024 * 1024),
   /** Request body limit for EDITOR/ADMIN callers (EPUB uploads as base64, catalog accepts 24 MiB). @default 24 MiB */
@@ -198,6 +200,7 @@ export interface GatewaySettings {
   readonly maxCost: number;
   readonly maxAliases: number;
   readonly maxTokens: number;
+  readonly maxFields: number;
   readonly maxBodyBytes: number;
   /** Body limit for authenticated EDITOR/ADMIN callers. */
   readonly maxStaffBodyBytes: number;
@@ -304,6 +307,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FolioConfig {
       maxCost: raw.FOLIO_GATEWAY_MAX_COST,
       maxAliases: raw.FOLIO_GATEWAY_MAX_ALIASES,
       maxTokens: raw.FOLIO_GATEWAY_MAX_TOKENS,
+      maxFields: raw.FOLIO_GATEWAY_MAX_FIELDS,
       maxBodyBytes: raw.FOLIO_GATEWAY_MAX_BODY_BYTES,
       maxStaffBodyBytes: Math.max(raw.FOLIO_GATEWAY_MAX_STAFF_BODY_BYTES, raw.FOLIO_GATEWAY_MAX_BODY_BYTES),
       singleFetch: raw.FOLIO_GATEWAY_SINGLE_FETCH,

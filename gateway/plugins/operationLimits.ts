@@ -1,12 +1,26 @@
 /**
- * Depth, alias, directive, token-count and cost limits on every operation (graphql-armor). The
- * rules run in Apollo's parse/validate step, whose result Apollo caches per document, so a known
- * document pays nothing. Rejections carry `extensions.code = OPERATION_LIMIT_EXCEEDED` and
+ * Depth, alias, directive, token-count and cost limits on every operation (graphql-armor), and
+ * validation in bounded time. Apollo Server always runs graphql-js's OverlappingFieldsCanBeMergedRule,
+ * which is quadratic (740 copies of `me { id }`, 12 KB, blocked the event loop for up to 1.3 s), so
+ * Apollo's own validation is off (`dangerouslyDisableValidation`) and `validationPlugin` validates
+ * instead, in `didResolveOperation` (before any execution, for every document: query text, APQ
+ * and trusted documents alike): first a cheap count of field selections (`maxFields`), then the
+ * standard rules with the linear fieldsCanMerge.ts in place of the quadratic one, plus the armor
+ * rules. The verdict is kept per parsed document (Apollo reuses parsed documents), so a known
+ * document pays a WeakMap lookup. Rejections carry `extensions.code = OPERATION_LIMIT_EXCEEDED` and
  * `extensions.limit` (errors.ts maps graphql-armor's messages), and the message names the value. Field suggestions ("Did you mean …") are hidden in production.
  */
+import { createRequire } from 'node:module';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
-import type { ValidationRule } from 'graphql';
+import { Kind, type DocumentNode, type GraphQLError, type GraphQLSchema, type ValidationRule } from 'graphql';
+import { FolioError } from '../../lib/errors.js';
+import { createFieldsCanMergeRule } from './fieldsCanMerge.js';
+
+// Validation must use the graphql copy the schema and Apollo use (@apollo/gateway's, loaded by
+// require); under vitest an ESM import would be a second copy whose instanceof checks reject it.
+const graphqlCjs = createRequire(import.meta.url)('graphql') as typeof import('graphql');
+const { OverlappingFieldsCanBeMergedRule, specifiedRules, validate } = graphqlCjs;
 
 export interface OperationLimitsOptions {
   /** @default 12 */
@@ -19,13 +33,45 @@ export interface OperationLimitsOptions {
   readonly maxDirectives?: number;
   /** @default 3000 */
   readonly maxTokens?: number;
+  /** Field selections in one document (every field node, fragments counted once). @default 500 */
+  readonly maxFields?: number;
   /** Hide field suggestions in validation errors. @default false */
   readonly blockFieldSuggestions?: boolean;
 }
 
 export interface OperationLimits {
+  /** validationPlugin first (its refusal comes before any other plugin's), then graphql-armor's. */
   readonly plugins: ApolloServerPlugin[];
+  /** Every rule validationPlugin runs: graphql-js's standard rules (the linear merge rule in place of the quadratic one) and graphql-armor's. */
   readonly validationRules: ValidationRule[];
+  /** Validates one parsed document; an empty list means valid. Exposed for the benchmark and tests. */
+  validateDocument(schema: GraphQLSchema, document: DocumentNode): readonly GraphQLError[];
+}
+
+/** Field nodes in the document, stopping at `max + 1`: a walk over the AST without the schema. */
+export function countFields(document: DocumentNode, max: number): number {
+  let count = 0;
+  const stack = document.definitions.flatMap((d) => (d.kind === Kind.OPERATION_DEFINITION || d.kind === Kind.FRAGMENT_DEFINITION ? [d.selectionSet] : []));
+  while (stack.length > 0 && count <= max) {
+    for (const selection of stack.pop()!.selections) {
+      if (selection.kind === Kind.FIELD) count += 1;
+      if (selection.kind !== Kind.FRAGMENT_SPREAD && selection.selectionSet) stack.push(selection.selectionSet);
+    }
+  }
+  return count;
+}
+
+// What Apollo answers: a refusal keeps its FolioError (code, details, status); any other
+// validation error is GRAPHQL_VALIDATION_FAILED with status 400, as Apollo's own validation says.
+function clientError(error: GraphQLError): GraphQLError {
+  const folio = error.originalError instanceof FolioError ? error.originalError : undefined;
+  return new graphqlCjs.GraphQLError(folio?.message ?? error.message, {
+    nodes: error.nodes,
+    originalError: folio,
+    extensions: folio
+      ? { code: folio.code, ...folio.details, http: { status: folio.httpStatus } }
+      : { code: 'GRAPHQL_VALIDATION_FAILED', http: { status: 400 } },
+  });
 }
 
 export function operationLimits(options: OperationLimitsOptions = {}): OperationLimits {
@@ -37,7 +83,38 @@ export function operationLimits(options: OperationLimitsOptions = {}): Operation
     maxTokens: { n: options.maxTokens ?? 3000 },
     blockFieldSuggestion: { enabled: options.blockFieldSuggestions ?? false },
   });
-  const { plugins, validationRules } = armor.protect();
+  const armored = armor.protect();
+  const maxFields = options.maxFields ?? 500;
+  const validationRules = [...specifiedRules.filter((rule) => rule !== OverlappingFieldsCanBeMergedRule), createFieldsCanMergeRule(), ...armored.validationRules];
+  const verdicts = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, readonly GraphQLError[]>>();
+
+  function validateDocument(schema: GraphQLSchema, document: DocumentNode): readonly GraphQLError[] {
+    let bySchema = verdicts.get(schema);
+    if (!bySchema) verdicts.set(schema, (bySchema = new WeakMap()));
+    let errors = bySchema.get(document);
+    if (!errors) {
+      const fields = countFields(document, maxFields);
+      errors =
+        fields > maxFields
+          ? [clientError(new graphqlCjs.GraphQLError('', { originalError: new FolioError('OPERATION_LIMIT_EXCEEDED', `The document selects more than ${maxFields} fields.`, { details: { limit: 'fields' } }) }))]
+          : validate(schema, document, validationRules).map(clientError);
+      bySchema.set(document, errors);
+    }
+    return errors;
+  }
+
+  const validationPlugin: ApolloServerPlugin = {
+    async requestDidStart() {
+      return {
+        // Runs before execution for every request; Apollo answers a thrown GraphQLError with its
+        // status. One error is returned (the first): enough to say why, and no list to inflate.
+        async didResolveOperation({ schema, document }) {
+          const [first] = validateDocument(schema, document);
+          if (first) throw first;
+        },
+      };
+    },
+  };
   // graphql-armor is typed against the CJS build of @apollo/server; the shapes are identical.
-  return { plugins: plugins as unknown as ApolloServerPlugin[], validationRules };
+  return { plugins: [validationPlugin, ...(armored.plugins as unknown as ApolloServerPlugin[])], validationRules, validateDocument };
 }
