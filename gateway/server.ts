@@ -15,7 +15,8 @@ import { formatGatewayError } from './errors.js';
 import { createRequestHandler } from './handler.js';
 import { apq } from './plugins/apq.js';
 import { createAuthenticator } from './plugins/auth.js';
-import { createClientAddressResolver, createTerritoryResolver } from './plugins/clientAddress.js';
+import { createAdmission } from './plugins/admission.js';
+import { createClientAddressResolver, createTerritoryResolver, trustedMatcher } from './plugins/clientAddress.js';
 import { createHealthCheck } from './plugins/health.js';
 import { createInflightDedup } from './plugins/inflightDedup.js';
 import { introspectionPlugin } from './plugins/introspection.js';
@@ -119,6 +120,15 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
     logger.warn({ header: settings.territoryHeader }, 'FOLIO_GATEWAY_TERRITORY_HEADER is ignored without FOLIO_GATEWAY_TRUSTED_PROXIES (no caller has a territory)');
   }
   const shedder = createLoadShedder({ maxInFlight: settings.maxInFlight, maxEventLoopLagMs: settings.maxEventLoopLagMs, metrics });
+  const admission = createAdmission({
+    maxConnectionsPerAddress: settings.maxConnectionsPerAddress,
+    maxInFlightPerClient: settings.maxInFlightPerClient,
+    maxInFlightPerAddress: settings.maxInFlightPerAddress,
+    bodyTimeoutMs: settings.bodyTimeoutMs,
+    minBodyBytesPerSecond: settings.minBodyBytesPerSecond,
+    isTrustedProxy: settings.trustedProxies.length > 0 ? trustedMatcher(settings.trustedProxies) : undefined,
+    metrics,
+  });
   let lifecycle: Lifecycle = { state: 'serving' };
 
   const handler = createRequestHandler({
@@ -136,13 +146,21 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
     dedup: dedup ? createInflightDedup() : undefined,
     responseCache: options.responseCache === false ? undefined : createResponseCache({ metrics }),
     shedder,
+    admission,
     metrics,
     health: createHealthCheck({ subgraphs: supergraph.subgraphs, dispatcher, secret: config.internalSecret }),
     logger,
     isDraining: () => lifecycle.state !== 'serving',
   });
 
-  const server = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: 20_000, requestTimeout: 120_000 }, handler);
+  // Node's own limits are the backstop behind admission.ts: headers within 10 s; a whole request
+  // within FOLIO_GATEWAY_REQUEST_TIMEOUT_MS (a 24 MiB upload at the minimum body rate needs about
+  // 50 min, so staff uploads on slow lines need it raised); checked every second rather than 30.
+  const server = http.createServer(
+    { keepAliveTimeout: 65_000, headersTimeout: 10_000, requestTimeout: settings.requestTimeoutMs, connectionsCheckingInterval: 1000 },
+    handler,
+  );
+  server.on('connection', (socket) => admission.onConnection(socket));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.gatewayPort, config.host, () => {

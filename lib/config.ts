@@ -119,6 +119,15 @@ const schema = z.object({
   /** Load shedding: in-flight requests / mean event-loop lag above which new work is refused. */
   FOLIO_GATEWAY_MAX_IN_FLIGHT: positiveInt.default(2000),
   FOLIO_GATEWAY_MAX_EVENT_LOOP_LAG_MS: positiveInt.default(250),
+  /** Admission (gateway/plugins/admission.ts): per-client and per-address concurrency, connections per address. */
+  FOLIO_GATEWAY_MAX_IN_FLIGHT_PER_CLIENT: positiveInt.default(32),
+  FOLIO_GATEWAY_MAX_IN_FLIGHT_PER_ADDRESS: positiveInt.default(128),
+  FOLIO_GATEWAY_MAX_CONNECTIONS_PER_ADDRESS: positiveInt.default(128),
+  /** A request body may take this long; past it only while it averages FOLIO_GATEWAY_MIN_BODY_BYTES_PER_SECOND. @default 10 s */
+  FOLIO_GATEWAY_BODY_TIMEOUT_MS: positiveInt.default(10_000),
+  FOLIO_GATEWAY_MIN_BODY_BYTES_PER_SECOND: positiveInt.default(8192),
+  /** Node's hard limit on receiving one whole request. @default 300 s */
+  FOLIO_GATEWAY_REQUEST_TIMEOUT_MS: positiveInt.default(300_000),
   /** How long a resolved token / API key is trusted (revocation takes effect within this). @default 5 */
   FOLIO_GATEWAY_AUTH_CACHE_SECONDS: z.coerce.number().int().min(0).max(60).default(5),
   /** Where the accounts internal endpoints live; defaults to the accounts subgraph URL minus its path. */
@@ -209,6 +218,12 @@ export interface GatewaySettings {
   readonly subgraphTimeoutMs: number;
   readonly maxInFlight: number;
   readonly maxEventLoopLagMs: number;
+  readonly maxInFlightPerClient: number;
+  readonly maxInFlightPerAddress: number;
+  readonly maxConnectionsPerAddress: number;
+  readonly bodyTimeoutMs: number;
+  readonly minBodyBytesPerSecond: number;
+  readonly requestTimeoutMs: number;
   readonly authCacheSeconds: number;
   readonly authUrl: string | undefined;
   readonly workers: number;
@@ -314,6 +329,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FolioConfig {
       subgraphTimeoutMs: raw.FOLIO_GATEWAY_SUBGRAPH_TIMEOUT_MS,
       maxInFlight: raw.FOLIO_GATEWAY_MAX_IN_FLIGHT,
       maxEventLoopLagMs: raw.FOLIO_GATEWAY_MAX_EVENT_LOOP_LAG_MS,
+      maxInFlightPerClient: raw.FOLIO_GATEWAY_MAX_IN_FLIGHT_PER_CLIENT,
+      maxInFlightPerAddress: raw.FOLIO_GATEWAY_MAX_IN_FLIGHT_PER_ADDRESS,
+      maxConnectionsPerAddress: raw.FOLIO_GATEWAY_MAX_CONNECTIONS_PER_ADDRESS,
+      bodyTimeoutMs: raw.FOLIO_GATEWAY_BODY_TIMEOUT_MS,
+      minBodyBytesPerSecond: raw.FOLIO_GATEWAY_MIN_BODY_BYTES_PER_SECOND,
+      requestTimeoutMs: raw.FOLIO_GATEWAY_REQUEST_TIMEOUT_MS,
       authCacheSeconds: raw.FOLIO_GATEWAY_AUTH_CACHE_SECONDS,
       authUrl: raw.FOLIO_GATEWAY_AUTH_URL,
       workers: raw.FOLIO_GATEWAY_WORKERS,
