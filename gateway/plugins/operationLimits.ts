@@ -4,7 +4,7 @@
  * which is quadratic (740 copies of `me { id }`, 12 KB, blocked the event loop for up to 1.3 s), so
  * Apollo's own validation is off (`dangerouslyDisableValidation`) and `validationPlugin` validates
  * instead, in `didResolveOperation` (before any execution, for every document: query text, APQ
- * and trusted documents alike): first a cheap count of field selections (`maxFields`), then the
+ * and trusted documents alike): first cheap counts (`maxFields`, `maxArguments`, `maxDefinitions`, `maxVariables`), then the
  * standard rules with the linear fieldsCanMerge.ts in place of the quadratic one, plus the armor
  * rules. The verdict is kept per parsed document (Apollo reuses parsed documents), so a known
  * document pays a WeakMap lookup. Rejections carry `extensions.code = OPERATION_LIMIT_EXCEEDED` and
@@ -13,7 +13,7 @@
 import { createRequire } from 'node:module';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
-import { Kind, type DocumentNode, type GraphQLError, type GraphQLSchema, type ValidationRule } from 'graphql';
+import { Kind, type DocumentNode, type GraphQLError, type GraphQLSchema, type SelectionSetNode, type ValidationRule } from 'graphql';
 import { FolioError } from '../../lib/errors.js';
 import { createFieldsCanMergeRule } from './fieldsCanMerge.js';
 
@@ -35,6 +35,12 @@ export interface OperationLimitsOptions {
   readonly maxTokens?: number;
   /** Field selections in one document (every field node, fragments counted once). @default 500 */
   readonly maxFields?: number;
+  /** Arguments (on fields and directives) in one document. @default 250 */
+  readonly maxArguments?: number;
+  /** Operations plus fragments in one document. @default 100 */
+  readonly maxDefinitions?: number;
+  /** Variable definitions in one document. @default 100 */
+  readonly maxVariables?: number;
   /** Hide field suggestions in validation errors. @default false */
   readonly blockFieldSuggestions?: boolean;
 }
@@ -48,17 +54,38 @@ export interface OperationLimits {
   validateDocument(schema: GraphQLSchema, document: DocumentNode): readonly GraphQLError[];
 }
 
-/** Field nodes in the document, stopping at `max + 1`: a walk over the AST without the schema. */
-export function countFields(document: DocumentNode, max: number): number {
-  let count = 0;
-  const stack = document.definitions.flatMap((d) => (d.kind === Kind.OPERATION_DEFINITION || d.kind === Kind.FRAGMENT_DEFINITION ? [d.selectionSet] : []));
-  while (stack.length > 0 && count <= max) {
+export interface DocumentCounts {
+  /** Field nodes (fragments counted once, where defined). */
+  fields: number;
+  /** Argument nodes on fields and directives. */
+  arguments: number;
+  /** Operations plus fragment definitions. */
+  definitions: number;
+  /** Variable definitions, all operations together. */
+  variables: number;
+}
+
+/** Counts what validation work grows with: one walk over the AST, no schema, no fragment expansion. */
+export function countDocument(document: DocumentNode): DocumentCounts {
+  const counts: DocumentCounts = { fields: 0, arguments: 0, definitions: 0, variables: 0 };
+  const stack: SelectionSetNode[] = [];
+  for (const d of document.definitions) {
+    if (d.kind !== Kind.OPERATION_DEFINITION && d.kind !== Kind.FRAGMENT_DEFINITION) continue;
+    counts.definitions += 1;
+    counts.variables += d.variableDefinitions?.length ?? 0;
+    stack.push(d.selectionSet);
+  }
+  while (stack.length > 0) {
     for (const selection of stack.pop()!.selections) {
-      if (selection.kind === Kind.FIELD) count += 1;
+      if (selection.kind === Kind.FIELD) {
+        counts.fields += 1;
+        counts.arguments += selection.arguments?.length ?? 0;
+      }
+      for (const directive of selection.directives ?? []) counts.arguments += directive.arguments?.length ?? 0;
       if (selection.kind !== Kind.FRAGMENT_SPREAD && selection.selectionSet) stack.push(selection.selectionSet);
     }
   }
-  return count;
+  return counts;
 }
 
 // What Apollo answers: a refusal keeps its FolioError (code, details, status); any other
@@ -84,7 +111,12 @@ export function operationLimits(options: OperationLimitsOptions = {}): Operation
     blockFieldSuggestion: { enabled: options.blockFieldSuggestions ?? false },
   });
   const armored = armor.protect();
-  const maxFields = options.maxFields ?? 500;
+  const caps: ReadonlyArray<readonly [keyof DocumentCounts, number, string]> = [
+    ['fields', options.maxFields ?? 500, 'fields'],
+    ['arguments', options.maxArguments ?? 250, 'arguments'],
+    ['definitions', options.maxDefinitions ?? 100, 'operations and fragments'],
+    ['variables', options.maxVariables ?? 100, 'variable definitions'],
+  ];
   const validationRules = [...specifiedRules.filter((rule) => rule !== OverlappingFieldsCanBeMergedRule), createFieldsCanMergeRule(), ...armored.validationRules];
   const verdicts = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, readonly GraphQLError[]>>();
 
@@ -93,11 +125,12 @@ export function operationLimits(options: OperationLimitsOptions = {}): Operation
     if (!bySchema) verdicts.set(schema, (bySchema = new WeakMap()));
     let errors = bySchema.get(document);
     if (!errors) {
-      const fields = countFields(document, maxFields);
-      errors =
-        fields > maxFields
-          ? [clientError(new graphqlCjs.GraphQLError('', { originalError: new FolioError('OPERATION_LIMIT_EXCEEDED', `The document selects more than ${maxFields} fields.`, { details: { limit: 'fields' } }) }))]
-          : validate(schema, document, validationRules).map(clientError);
+      // Cheap caps first: what they refuse never reaches the rules, whose work grows with these counts.
+      const counts = countDocument(document);
+      const over = caps.find(([key, max]) => counts[key] > max);
+      errors = over
+        ? [clientError(new graphqlCjs.GraphQLError('', { originalError: new FolioError('OPERATION_LIMIT_EXCEEDED', `The document has more than ${over[1]} ${over[2]}.`, { details: { limit: over[0] } }) }))]
+        : validate(schema, document, validationRules).map(clientError);
       bySchema.set(document, errors);
     }
     return errors;
