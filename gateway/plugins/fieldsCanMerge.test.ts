@@ -65,9 +65,11 @@ describe('fieldsCanMerge: the linear "fields in set can merge" rule', () => {
   it('validates 740 copies of one field in linear time and finds a single differing copy', () => {
     const same = `{ ${'me { id } '.repeat(740)}}`;
     expect(conflicts(same)).toBe(0); // warm-up (JIT)
-    const started = performance.now();
+    // CPU time, not wall: on a shared, loaded machine wall time mostly measures waiting for a core.
+    const started = process.cpuUsage();
     expect(conflicts(same)).toBe(0);
-    expect(performance.now() - started).toBeLessThan(100);
+    const used = process.cpuUsage(started);
+    expect((used.user + used.system) / 1000).toBeLessThan(100);
     expect(conflicts(`{ ${'me { id } '.repeat(739)} me { id: name } }`)).toBeGreaterThanOrEqual(1);
   });
 
