@@ -1,7 +1,8 @@
 /**
  * Private to the gateway: the HTTP edge. One request reads as a chain:
- * route → shed load → read body (bounded) → strip internal headers → authenticate → rate limit →
- * trusted documents → response cache → (deduplicated) execution by Apollo Server → respond.
+ * route → strip internal headers → authenticate → read body (bounded in size, time and rate) →
+ * admit (per-client concurrency, then global load shedding) → rate limit → trusted documents →
+ * response cache → (deduplicated) execution by Apollo Server → respond.
  * Everything before execution is a map lookup or two on the hot path.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -18,6 +19,7 @@ import { checkPersistedQueryHash } from './plugins/apq.js';
 import type { Authenticator } from './plugins/auth.js';
 import type { ClientAddressResolver, TerritoryResolver } from './plugins/clientAddress.js';
 import type { InflightDedup, SharedResponse } from './plugins/inflightDedup.js';
+import type { Admission } from './plugins/admission.js';
 import type { LoadShedder } from './plugins/loadShedding.js';
 import type { OpsEndpoints } from './plugins/opsEndpoints.js';
 import type { GatewayMetrics } from './plugins/metrics.js';
@@ -48,6 +50,8 @@ export interface HandlerDeps {
   /** Purges the response cache (and other instances') when a mutation's subgraph asks for it. */
   readonly cachePurger?: CachePurger | undefined;
   readonly shedder: LoadShedder;
+  /** Body deadline and per-client concurrency (plugins/admission.ts), before the shedder's global limit. */
+  readonly admission: Admission;
   readonly metrics: GatewayMetrics;
   /** /healthz, and /readyz and /metrics unless they have a port of their own (opsEndpoints.ts). */
   readonly ops: OpsEndpoints;
@@ -84,15 +88,24 @@ function declaredLength(req: IncomingMessage): number | undefined {
 // Refuses on a declared content-length before reading anything, and counts bytes otherwise. Past the
 // limit the rest of the body is discarded, not buffered, and not cut off: the client still gets
 // its 413 (a destroyed socket reads as a network error, which clients retry).
-function readBody(req: IncomingMessage, max: number): Promise<string> {
+// A body that falls behind the deadline/minimum rate (admission.ts) is refused with 408 and the
+// connection closed after the answer: a slow client must not hold a socket open indefinitely.
+function readBody(req: IncomingMessage, max: number, admission: Admission): Promise<string> {
   const declared = declaredLength(req);
   if (declared !== undefined && declared > max) return Promise.reject(tooLarge(max));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const deadline = admission.bodyDeadline(() => {
+      req.off('data', onData);
+      chunks.length = 0;
+      reject(new FolioError('REQUEST_TIMEOUT', `The request body did not arrive within ${admission.bodyTimeoutMs} ms at ${admission.minBodyBytesPerSecond} bytes/s or more.`));
+    });
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
+      deadline.received(chunk.length);
       if (size > max) {
+        deadline.done();
         req.off('data', onData);
         chunks.length = 0;
         req.resume();
@@ -102,8 +115,14 @@ function readBody(req: IncomingMessage, max: number): Promise<string> {
       chunks.push(chunk);
     };
     req.on('data', onData);
-    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
+    req.on('end', () => {
+      deadline.done();
+      resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8'));
+    });
+    req.on('error', (error) => {
+      deadline.done();
+      reject(error);
+    });
   });
 }
 
@@ -186,7 +205,9 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       const ceiling = credentials ? deps.maxStaffBodyBytes : deps.maxBodyBytes;
       if (declared > ceiling) throw tooLarge(ceiling);
     }
-    deps.shedder.enter();
+    // Counted in flight only once admitted (body read): a slow body holds a connection, not a slot.
+    let release: (() => void) | undefined;
+    let shedderEntered = false;
     try {
       // Identity comes only from our own resolution, never from a client's x-folio-* headers.
       for (const name of Object.keys(req.headers)) if (name.startsWith('x-folio-')) delete req.headers[name];
@@ -198,7 +219,12 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
         rawKey = search;
         body = bodyFromSearch(new URLSearchParams(search));
       } else {
-        rawKey = await readBody(req, isStaff(caller) ? deps.maxStaffBodyBytes : deps.maxBodyBytes);
+        try {
+          rawKey = await readBody(req, isStaff(caller) ? deps.maxStaffBodyBytes : deps.maxBodyBytes, deps.admission);
+        } catch (error) {
+          if (isFolioError(error) && error.code === 'REQUEST_TIMEOUT') res.setHeader('connection', 'close');
+          throw error;
+        }
         const parsed = parseJson(rawKey, 'The request body');
         if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
           throw new FolioError('BAD_USER_INPUT', 'The request body must be one JSON object (batched requests are not accepted).');
@@ -206,6 +232,11 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
         body = parsed as GraphQLBody;
       }
       operation = typeof body.operationName === 'string' ? body.operationName : '';
+
+      // The client's own share first, so shedding falls on whoever causes the load; then the global limit.
+      release = deps.admission.enter(caller);
+      deps.shedder.enter();
+      shedderEntered = true;
 
       await deps.rateLimiter.consume(caller, clientNameOf(req.headers), rateLimit);
       await deps.trustedDocuments.apply(body, caller);
@@ -244,7 +275,8 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       send(res, response.status, response.headers, response.body);
       return { status: response.status, operation };
     } finally {
-      deps.shedder.leave();
+      if (shedderEntered) deps.shedder.leave();
+      release?.();
     }
   }
 

@@ -15,7 +15,8 @@ import { createErrorFormatter } from './errors.js';
 import { createRequestHandler } from './handler.js';
 import { apq } from './plugins/apq.js';
 import { createAuthenticator } from './plugins/auth.js';
-import { createClientAddressResolver, createTerritoryResolver } from './plugins/clientAddress.js';
+import { createAdmission } from './plugins/admission.js';
+import { createClientAddressResolver, createTerritoryResolver, trustedMatcher } from './plugins/clientAddress.js';
 import { createHealthCheck } from './plugins/health.js';
 import { createInflightDedup } from './plugins/inflightDedup.js';
 import { introspectionPlugin } from './plugins/introspection.js';
@@ -95,6 +96,7 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
     maxCost: settings.maxCost,
     maxAliases: settings.maxAliases,
     maxTokens: settings.maxTokens,
+    maxFields: settings.maxFields,
   });
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
@@ -102,7 +104,9 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
     nodeEnv: config.production ? 'production' : 'development',
     introspection: true, // gated per caller by introspectionPlugin
     persistedQueries: apq(),
-    validationRules: limits.validationRules,
+    // graphql-js's quadratic overlapping-fields rule cannot be taken out of Apollo's validation, so
+    // limits.plugins validates instead (bounded time, same rules otherwise) before any execution.
+    dangerouslyDisableValidation: true,
     parseOptions: limits.parseOptions,
     plugins: [...(limits.plugins as ApolloServerPlugin<GatewayContext>[]), introspectionPlugin({ production: config.production }), operationResolutionPlugin(), operationLabelsPlugin(metrics), loggingPlugin(logger)],
     formatError: createErrorFormatter({ production: config.production }),
@@ -136,6 +140,15 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
     : undefined;
   cachePurger?.start();
   const shedder = createLoadShedder({ maxInFlight: settings.maxInFlight, maxEventLoopLagMs: settings.maxEventLoopLagMs, metrics });
+  const admission = createAdmission({
+    maxConnectionsPerAddress: settings.maxConnectionsPerAddress,
+    maxInFlightPerClient: settings.maxInFlightPerClient,
+    maxInFlightPerAddress: settings.maxInFlightPerAddress,
+    bodyTimeoutMs: settings.bodyTimeoutMs,
+    minBodyBytesPerSecond: settings.minBodyBytesPerSecond,
+    isTrustedProxy: settings.trustedProxies.length > 0 ? trustedMatcher(settings.trustedProxies) : undefined,
+    metrics,
+  });
   let lifecycle: Lifecycle = { state: 'serving' };
   const isDraining = (): boolean => lifecycle.state !== 'serving';
   const health = createHealthCheck({ subgraphs: supergraph.subgraphs, dispatcher, secret: config.internalSecret });
@@ -157,13 +170,21 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
     responseCache,
     cachePurger,
     shedder,
+    admission,
     metrics,
     ops: createOpsEndpoints({ ...opsOptions, operational: settings.opsPort === undefined }),
     logger,
     isDraining,
   });
 
-  const server = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: 20_000, requestTimeout: 120_000 }, handler);
+  // Node's own limits are the backstop behind admission.ts: headers within 10 s; a whole request
+  // within FOLIO_GATEWAY_REQUEST_TIMEOUT_MS (a 24 MiB upload at the minimum body rate needs about
+  // 50 min, so staff uploads on slow lines need it raised); checked every second rather than 30.
+  const server = http.createServer(
+    { keepAliveTimeout: 65_000, headersTimeout: 10_000, requestTimeout: settings.requestTimeoutMs, connectionsCheckingInterval: 1000 },
+    handler,
+  );
+  server.on('connection', (socket) => admission.onConnection(socket));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.gatewayPort, config.host, () => {

@@ -56,6 +56,8 @@ export function catalogSubgraph(): TestSubgraphDef {
       latest: [Book!]! @cacheControl(maxAge: 0)
       "Throws a raw Error with driver-like text (error masking tests)."
       broken: String
+      "Answers after ms milliseconds (load and fairness tests: requests stay in flight)."
+      slow(ms: Int!): String
     }
     type Book @key(fields: "id") @cacheControl(maxAge: 60) {
       id: ID!
@@ -67,7 +69,7 @@ export function catalogSubgraph(): TestSubgraphDef {
   const schema = buildSubgraphSchema({
     typeDefs: parse(typeDefs),
     resolvers: {
-      Query: { books: () => BOOKS, book: (_: unknown, { id }: { id: string }) => byId.get(id) ?? null, uncached: () => 'fresh', latest: () => BOOKS, broken: () => {
+      Query: { books: () => BOOKS, book: (_: unknown, { id }: { id: string }) => byId.get(id) ?? null, uncached: () => 'fresh', slow: async (_: unknown, { ms }: { ms: number }) => new Promise((resolve) => setTimeout(() => resolve('slow'), Math.min(ms, 5000))), latest: () => BOOKS, broken: () => {
         throw new Error('MongoServerError: E11000 duplicate key error collection: folio_catalog.books index: _id_ at /srv/folio/store.ts:42');
       } },
       Book: { __resolveReference: (ref: { id: string }) => byId.get(ref.id) ?? null, related: () => BOOKS },

@@ -107,6 +107,8 @@ const schema = z.object({
   FOLIO_GATEWAY_MAX_COST: positiveInt.default(20_000),
   FOLIO_GATEWAY_MAX_ALIASES: positiveInt.default(30),
   FOLIO_GATEWAY_MAX_TOKENS: positiveInt.default(3000),
+  /** Field selections in one document (bounds validation time). @default 500 */
+  FOLIO_GATEWAY_MAX_FIELDS: positiveInt.default(500),
   /** Request body limit in bytes. @default 1 MiB */
   FOLIO_GATEWAY_MAX_BODY_BYTES: positiveInt.default(1024 * 1024),
   /** Request body limit for EDITOR/ADMIN callers (EPUB uploads as base64, catalog accepts 24 MiB). @default 24 MiB */
@@ -121,6 +123,15 @@ const schema = z.object({
   /** Load shedding: in-flight requests / mean event-loop lag above which new work is refused. */
   FOLIO_GATEWAY_MAX_IN_FLIGHT: positiveInt.default(2000),
   FOLIO_GATEWAY_MAX_EVENT_LOOP_LAG_MS: positiveInt.default(250),
+  /** Admission (gateway/plugins/admission.ts): per-client and per-address concurrency, connections per address. */
+  FOLIO_GATEWAY_MAX_IN_FLIGHT_PER_CLIENT: positiveInt.default(32),
+  FOLIO_GATEWAY_MAX_IN_FLIGHT_PER_ADDRESS: positiveInt.default(128),
+  FOLIO_GATEWAY_MAX_CONNECTIONS_PER_ADDRESS: positiveInt.default(128),
+  /** A request body may take this long; past it only while it averages FOLIO_GATEWAY_MIN_BODY_BYTES_PER_SECOND. @default 10 s */
+  FOLIO_GATEWAY_BODY_TIMEOUT_MS: positiveInt.default(10_000),
+  FOLIO_GATEWAY_MIN_BODY_BYTES_PER_SECOND: positiveInt.default(8192),
+  /** Node's hard limit on receiving one whole request. @default 300 s */
+  FOLIO_GATEWAY_REQUEST_TIMEOUT_MS: positiveInt.default(300_000),
   /** How long a resolved token / API key is trusted (revocation takes effect within this). @default 5 */
   FOLIO_GATEWAY_AUTH_CACHE_SECONDS: z.coerce.number().int().min(0).max(60).default(5),
   /** Where the accounts internal endpoints live; defaults to the accounts subgraph URL minus its path. */
@@ -216,6 +227,7 @@ export interface GatewaySettings {
   readonly maxCost: number;
   readonly maxAliases: number;
   readonly maxTokens: number;
+  readonly maxFields: number;
   readonly maxBodyBytes: number;
   /** Body limit for authenticated EDITOR/ADMIN callers. */
   readonly maxStaffBodyBytes: number;
@@ -224,6 +236,12 @@ export interface GatewaySettings {
   readonly subgraphTimeoutMs: number;
   readonly maxInFlight: number;
   readonly maxEventLoopLagMs: number;
+  readonly maxInFlightPerClient: number;
+  readonly maxInFlightPerAddress: number;
+  readonly maxConnectionsPerAddress: number;
+  readonly bodyTimeoutMs: number;
+  readonly minBodyBytesPerSecond: number;
+  readonly requestTimeoutMs: number;
   readonly authCacheSeconds: number;
   readonly authUrl: string | undefined;
   /** Redis pub/sub channel for response-cache purges. */
@@ -331,12 +349,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FolioConfig {
       maxCost: raw.FOLIO_GATEWAY_MAX_COST,
       maxAliases: raw.FOLIO_GATEWAY_MAX_ALIASES,
       maxTokens: raw.FOLIO_GATEWAY_MAX_TOKENS,
+      maxFields: raw.FOLIO_GATEWAY_MAX_FIELDS,
       maxBodyBytes: raw.FOLIO_GATEWAY_MAX_BODY_BYTES,
       maxStaffBodyBytes: Math.max(raw.FOLIO_GATEWAY_MAX_STAFF_BODY_BYTES, raw.FOLIO_GATEWAY_MAX_BODY_BYTES),
       singleFetch: raw.FOLIO_GATEWAY_SINGLE_FETCH,
       subgraphTimeoutMs: raw.FOLIO_GATEWAY_SUBGRAPH_TIMEOUT_MS,
       maxInFlight: raw.FOLIO_GATEWAY_MAX_IN_FLIGHT,
       maxEventLoopLagMs: raw.FOLIO_GATEWAY_MAX_EVENT_LOOP_LAG_MS,
+      maxInFlightPerClient: raw.FOLIO_GATEWAY_MAX_IN_FLIGHT_PER_CLIENT,
+      maxInFlightPerAddress: raw.FOLIO_GATEWAY_MAX_IN_FLIGHT_PER_ADDRESS,
+      maxConnectionsPerAddress: raw.FOLIO_GATEWAY_MAX_CONNECTIONS_PER_ADDRESS,
+      bodyTimeoutMs: raw.FOLIO_GATEWAY_BODY_TIMEOUT_MS,
+      minBodyBytesPerSecond: raw.FOLIO_GATEWAY_MIN_BODY_BYTES_PER_SECOND,
+      requestTimeoutMs: raw.FOLIO_GATEWAY_REQUEST_TIMEOUT_MS,
       authCacheSeconds: raw.FOLIO_GATEWAY_AUTH_CACHE_SECONDS,
       authUrl: raw.FOLIO_GATEWAY_AUTH_URL,
       cachePurgeChannel: raw.FOLIO_GATEWAY_CACHE_PURGE_CHANNEL,

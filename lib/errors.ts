@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   NOT_FOUND: { status: 404, message: 'Not found.' },
   CONFLICT: { status: 409, message: 'That conflicts with existing data.' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request is too large.' },
+  REQUEST_TIMEOUT: { status: 408, message: 'The request body arrived too slowly.' },
   RATE_LIMITED: { status: 429, message: 'Too many requests; retry later.' },
   PERSISTED_QUERY_NOT_FOUND: { status: 200, message: 'PersistedQueryNotFound' },
   OPERATION_LIMIT_EXCEEDED: { status: 400, message: 'The operation exceeds a limit.' },

@@ -29,7 +29,7 @@ function normalize(address: string): string {
   return MAPPED_V4.exec(address)?.[1] ?? address;
 }
 
-function trustedMatcher(trusted: readonly string[]): (address: string) => boolean {
+export function trustedMatcher(trusted: readonly string[]): (address: string) => boolean {
   const list = new BlockList();
   for (const entry of trusted) {
     const [address, prefix] = entry.split('/') as [string, string | undefined];
