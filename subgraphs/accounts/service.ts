@@ -124,11 +124,8 @@ export class AccountService {
   }
 
   private async refuseTakenOrLookAlike(username: string, skeleton: string): Promise<void> {
-    const clash = await this.store.users.findOne(
-      { $or: [{ username }, { usernameSkeleton: skeleton }, { usernameSkeletonClash: skeleton }] },
-      { projection: { username: 1 } },
-    );
-    if (clash) throw clash.username === username ? taken() : lookAlike();
+    if (await this.store.users.findOne({ username }, { projection: { _id: 1 } })) throw taken();
+    if (await this.store.users.findOne({ $or: [{ usernameSkeleton: skeleton }, { usernameSkeletonClash: skeleton }] }, { projection: { _id: 1 } })) throw lookAlike();
   }
 
   async login(rawUsername: string, password: string, context: SessionContext): Promise<IssuedSession> {
