@@ -45,6 +45,11 @@ describe('configuration', () => {
     expect(() => loadConfig({ FOLIO_SERVICE_HOSTS: 'billing=x' })).toThrow(/FOLIO_SERVICE_HOSTS/);
   });
 
+  it('fills the sign-in throttle defaults and names a bad budget', () => {
+    expect(loadConfig({}).loginThrottle).toEqual({ perPair: 5, perAddress: 100, usernameFree: 10, registrationsPerAddress: 20 });
+    expect(() => loadConfig({ FOLIO_LOGIN_FAILURES_PER_PAIR: '0' })).toThrow(/FOLIO_LOGIN_FAILURES_PER_PAIR/);
+  });
+
   it('reads the territory header name in lower case, unset by default', () => {
     expect(loadConfig({}).gateway.territoryHeader).toBeUndefined();
     expect(loadConfig({ FOLIO_GATEWAY_TERRITORY_HEADER: '' }).gateway.territoryHeader).toBeUndefined();

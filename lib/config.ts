@@ -73,6 +73,14 @@ const schema = z.object({
   FOLIO_PASSWORD_SCRYPT_LOG_N: z.coerce.number().int().min(10).max(20).default(15),
   /** Lifetime of a session token. @default 30 days */
   FOLIO_SESSION_TTL_HOURS: positiveInt.default(24 * 30),
+  /** Failed sign-ins per username + client address per 15 minutes (subgraphs/accounts/loginThrottle.ts). @default 5 */
+  FOLIO_LOGIN_FAILURES_PER_PAIR: positiveInt.default(5),
+  /** Failed sign-ins per client address per 15 minutes, as usernames not familiar there; shared NATs need headroom. @default 100 */
+  FOLIO_LOGIN_FAILURES_PER_ADDRESS: positiveInt.default(100),
+  /** Failures per username from unfamiliar addresses before each further attempt waits (1 s, doubling, ≤ 15 min). @default 10 */
+  FOLIO_LOGIN_FREE_FAILURES_PER_USERNAME: positiveInt.default(10),
+  /** Registrations (an scrypt hash each) per client address per hour. @default 20 */
+  FOLIO_REGISTRATIONS_PER_ADDRESS_HOUR: positiveInt.default(20),
   /** Run the gateway on any supergraph file (subgraph URLs from the file). */
   FOLIO_SUPERGRAPH_PATH: z.string().min(1).optional(),
   /** Public URL of the catalog service, used in signed download links. */
@@ -198,6 +206,7 @@ export interface FolioConfig {
   readonly logLevel: RawConfig['FOLIO_LOG_LEVEL'];
   readonly sessionTtlMs: number;
   readonly passwordScryptLogN: number;
+  readonly loginThrottle: { readonly perPair: number; readonly perAddress: number; readonly usernameFree: number; readonly registrationsPerAddress: number };
   readonly supergraphPath: string | undefined;
   readonly publicCatalogUrl: string;
   readonly embeddings: { readonly url: string; readonly model: string; readonly apiKey: string | undefined } | undefined;
@@ -323,6 +332,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FolioConfig {
     logLevel: raw.FOLIO_LOG_LEVEL,
     sessionTtlMs: raw.FOLIO_SESSION_TTL_HOURS * 3_600_000,
     passwordScryptLogN: raw.FOLIO_PASSWORD_SCRYPT_LOG_N,
+    loginThrottle: {
+      perPair: raw.FOLIO_LOGIN_FAILURES_PER_PAIR,
+      perAddress: raw.FOLIO_LOGIN_FAILURES_PER_ADDRESS,
+      usernameFree: raw.FOLIO_LOGIN_FREE_FAILURES_PER_USERNAME,
+      registrationsPerAddress: raw.FOLIO_REGISTRATIONS_PER_ADDRESS_HOUR,
+    },
     supergraphPath: raw.FOLIO_SUPERGRAPH_PATH ? path.resolve(raw.FOLIO_SUPERGRAPH_PATH) : undefined,
     publicCatalogUrl: raw.FOLIO_PUBLIC_CATALOG_URL ?? `http://${raw.FOLIO_HOST}:${subgraphPort(1)}`,
     embeddings: raw.FOLIO_EMBEDDINGS_URL

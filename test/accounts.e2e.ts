@@ -84,7 +84,7 @@ describe('accounts through the gateway', () => {
     expect(errorCodes(anon)).toEqual(['UNAUTHENTICATED']);
   });
 
-  it('slows password guessing: a username is locked after repeated failures', async () => {
+  it('slows password guessing: one address runs out of guesses for a username', async () => {
     const user = await registerUser(platform.gateway);
     const attempts = [];
     for (let i = 0; i < 7; i++) attempts.push(await graphql(platform.gateway, LOGIN, { username: user.username, password: `guess-${i}-xxxxx` }));
@@ -92,7 +92,7 @@ describe('accounts through the gateway', () => {
     const last = attempts.at(-1)!;
     expect(errorCodes(last)).toEqual(['RATE_LIMITED']);
     expect(last.errors![0]!.extensions!.retryAfterSeconds).toBeGreaterThan(0);
-    // Even the right password is refused while the lock lasts.
+    // Even the right password is refused from that address while its budget is spent.
     expect(errorCodes(await graphql(platform.gateway, LOGIN, { username: user.username, password: user.password }))).toEqual(['RATE_LIMITED']);
   });
 

@@ -1,10 +1,12 @@
 /** The accounts subgraph: users, login, sessions, profiles, partner keys, trusted documents. */
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
+import { Counter } from 'prom-client';
+import { createMetrics } from '../../lib/metrics.js';
 import { databaseName, type RunningService, type ServiceModule } from '../../lib/service.js';
 import { startSubgraphServer } from '../../lib/subgraphServer.js';
 import { createLoaders } from './loaders.js';
-import { resolvers, type AccountsContext } from './resolvers.js';
+import { resolvers, viewerOf, type AccountsContext } from './resolvers.js';
 import { internalRoutes } from './routes.js';
 import { AccountService } from './service.js';
 import { openAccountsStore } from './store.js';
@@ -16,7 +18,30 @@ export const accountsService: ServiceModule = {
   async start({ config, storage, logger: parent }): Promise<RunningService> {
     const logger = parent.child({ service: 'accounts' });
     const store = await openAccountsStore(storage.db(databaseName('accounts')));
-    const service = new AccountService(store, { sessionTtlMs: config.sessionTtlMs, scryptLogN: config.passwordScryptLogN, logger });
+    const metrics = createMetrics('accounts');
+    // Bounded labels. The security tests count password checks here: a throttle that works keeps
+    // this below the budget however many guesses race.
+    const passwordChecks = new Counter({
+      name: 'folio_accounts_password_checks_total',
+      help: 'Password hash comparisons at sign-in, by outcome',
+      labelNames: ['outcome'],
+      registers: [metrics.registry],
+    });
+    const throttled = new Counter({
+      name: 'folio_accounts_throttled_total',
+      help: 'Sign-ins and registrations refused by a throttle rule',
+      labelNames: ['rule'],
+      registers: [metrics.registry],
+    });
+    const service = new AccountService(store, {
+      sessionTtlMs: config.sessionTtlMs,
+      scryptLogN: config.passwordScryptLogN,
+      throttle: config.loginThrottle,
+      logger,
+      observe: { passwordChecked: (outcome) => passwordChecks.inc({ outcome }), refused: (rule) => throttled.inc({ rule }) },
+    });
+    const backfill = await service.backfillUsernameSkeletons();
+    if (backfill.updated + backfill.clashes > 0) logger.info(backfill, 'username skeletons backfilled');
     const admin = await service.ensureAdmin(config.admin.username, config.admin.password);
     logger.info({ username: admin.username }, 'admin account ready');
 
@@ -26,10 +51,13 @@ export const accountsService: ServiceModule = {
         typeDefs,
         resolvers,
         routes: internalRoutes(service),
-        context: ({ caller, userAgent }) => ({ caller, userAgent, service, loaders: createLoaders(service), authenticatedUserIds: new Set() }),
+        context: ({ caller, userAgent }) => {
+          const authenticatedUserIds = new Set<string>();
+          return { caller, userAgent, service, loaders: createLoaders(service), viewer: viewerOf(caller, authenticatedUserIds), authenticatedUserIds };
+        },
         ready: async () => (await store.users.estimatedDocumentCount()) >= 0,
       },
-      { host: config.host, port: config.subgraphPorts.accounts, internalSecret: config.internalSecret, opsToken: config.opsToken, logger },
+      { host: config.host, port: config.subgraphPorts.accounts, internalSecret: config.internalSecret, opsToken: config.opsToken, logger, metrics },
     );
     return { name: 'accounts', url: server.url, port: server.port, stop: server.stop };
   },

@@ -1,8 +1,9 @@
-/** Thin resolvers: read arguments, call the service, shape the result. */
-import { hasRole, type Caller, type Role } from '../../lib/identity.js';
+/** Thin resolvers: read arguments, call the service, shape the result. Access rules: policy.ts. */
+import type { Caller, Role } from '../../lib/identity.js';
 import type { ResolverMap } from '../../lib/subgraphServer.js';
 import { DateTime } from '../../lib/scalars.js';
 import type { AccountsLoaders } from './loaders.js';
+import type { Viewer } from './policy.js';
 import { requiredScopes, type AccountService, type IssuedSession } from './service.js';
 import type { ApiKeyDoc, SessionDoc, TrustedDocumentDoc, UserDoc } from './store.js';
 
@@ -11,51 +12,53 @@ export interface AccountsContext {
   readonly userAgent: string | null;
   readonly service: AccountService;
   readonly loaders: AccountsLoaders;
+  /** The caller as the policy sees it; `provenUserIds` fills as register/login succeed in this request. */
+  readonly viewer: Viewer;
   /** Users who proved who they are in this very request (register, login): they may see their own private fields. */
   readonly authenticatedUserIds: Set<string>;
 }
+
+/** The context's viewer: the caller plus the users this request signed in (shared set, filled later). */
+export const viewerOf = (caller: Caller, authenticatedUserIds: ReadonlySet<string>): Viewer => ({ ...caller, provenUserIds: authenticatedUserIds });
 
 function authPayload(ctx: AccountsContext, issued: IssuedSession) {
   ctx.authenticatedUserIds.add(issued.user._id);
   return { token: issued.token, expiresAt: issued.expiresAt, user: issued.user };
 }
 
-const isSelfOrAdmin = (user: UserDoc, ctx: AccountsContext): boolean =>
-  ctx.caller.userId === user._id || ctx.authenticatedUserIds.has(user._id) || hasRole(ctx.caller, 'ADMIN');
-
 export const resolvers: ResolverMap = {
   DateTime,
   Query: {
     me: (_: unknown, __: unknown, { caller, loaders }: AccountsContext) => (caller.userId ? loaders.user.load(caller.userId) : null),
     user: (_: unknown, { id }: { id: string }, { loaders }: AccountsContext) => loaders.user.load(id),
-    mySessions: (_: unknown, __: unknown, { caller, service }: AccountsContext) => service.listSessions(caller),
-    apiKeys: (_: unknown, __: unknown, { caller, service }: AccountsContext) => service.listApiKeys(caller),
-    trustedDocuments: (_: unknown, __: unknown, { caller, service }: AccountsContext) => service.listTrustedDocuments(caller),
+    mySessions: (_: unknown, __: unknown, { viewer, service }: AccountsContext) => service.listSessions(viewer),
+    apiKeys: (_: unknown, __: unknown, { viewer, service }: AccountsContext) => service.listApiKeys(viewer),
+    trustedDocuments: (_: unknown, __: unknown, { viewer, service }: AccountsContext) => service.listTrustedDocuments(viewer),
   },
   Mutation: {
     register: async (_: unknown, { input }: { input: { username: string; password: string; displayName: string } }, ctx: AccountsContext) =>
       authPayload(ctx, await ctx.service.register(input, { userAgent: ctx.userAgent, clientAddress: ctx.caller.clientAddress })),
     login: async (_: unknown, args: { username: string; password: string }, ctx: AccountsContext) =>
       authPayload(ctx, await ctx.service.login(args.username, args.password, { userAgent: ctx.userAgent, clientAddress: ctx.caller.clientAddress })),
-    logout: (_: unknown, __: unknown, { caller, service }: AccountsContext) => service.logout(caller),
-    logoutEverywhere: (_: unknown, __: unknown, { caller, service }: AccountsContext) => service.logoutEverywhere(caller),
-    revokeSession: (_: unknown, { id }: { id: string }, { caller, service }: AccountsContext) => service.revokeSession(caller, id),
-    updateProfile: (_: unknown, { input }: { input: { displayName?: string | null; bio?: string | null; avatarUrl?: string | null } }, { caller, service }: AccountsContext) =>
-      service.updateProfile(caller, input),
-    setUserRoles: (_: unknown, args: { userId: string; roles: Role[] }, { caller, service }: AccountsContext) => service.setRoles(caller, args.userId, args.roles),
-    createApiKey: async (_: unknown, { input }: { input: { name: string; scopes: string[]; rateLimitPerMinute?: number | null } }, { caller, service }: AccountsContext) => {
-      const { key, doc } = await service.createApiKey(caller, input);
+    logout: (_: unknown, __: unknown, { viewer, service }: AccountsContext) => service.logout(viewer),
+    logoutEverywhere: (_: unknown, __: unknown, { viewer, service }: AccountsContext) => service.logoutEverywhere(viewer),
+    revokeSession: (_: unknown, { id }: { id: string }, { viewer, service }: AccountsContext) => service.revokeSession(viewer, id),
+    updateProfile: (_: unknown, { input }: { input: { displayName?: string | null; bio?: string | null; avatarUrl?: string | null } }, { viewer, service }: AccountsContext) =>
+      service.updateProfile(viewer, input),
+    setUserRoles: (_: unknown, args: { userId: string; roles: Role[] }, { viewer, service }: AccountsContext) => service.setRoles(viewer, args.userId, args.roles),
+    createApiKey: async (_: unknown, { input }: { input: { name: string; scopes: string[]; rateLimitPerMinute?: number | null } }, { viewer, service }: AccountsContext) => {
+      const { key, doc } = await service.createApiKey(viewer, input);
       return { key, apiKey: doc };
     },
-    revokeApiKey: (_: unknown, { id }: { id: string }, { caller, service }: AccountsContext) => service.revokeApiKey(caller, id),
-    registerTrustedDocument: (_: unknown, { input }: { input: { body: string; clientName?: string | null } }, { caller, service }: AccountsContext) =>
-      service.registerTrustedDocument(caller, input),
-    removeTrustedDocument: (_: unknown, { id }: { id: string }, { caller, service }: AccountsContext) => service.removeTrustedDocument(caller, id),
+    revokeApiKey: (_: unknown, { id }: { id: string }, { viewer, service }: AccountsContext) => service.revokeApiKey(viewer, id),
+    registerTrustedDocument: (_: unknown, { input }: { input: { body: string; clientName?: string | null } }, { viewer, service }: AccountsContext) =>
+      service.registerTrustedDocument(viewer, input),
+    removeTrustedDocument: (_: unknown, { id }: { id: string }, { viewer, service }: AccountsContext) => service.removeTrustedDocument(viewer, id),
   },
   User: {
     __resolveReference: (ref: { id: string }, { loaders }: AccountsContext) => loaders.user.load(ref.id),
     id: (user: UserDoc) => user._id,
-    roles: (user: UserDoc, _: unknown, ctx: AccountsContext) => (isSelfOrAdmin(user, ctx) ? user.roles : null),
+    roles: (user: UserDoc, _: unknown, { viewer, service }: AccountsContext) => service.visibleRoles(viewer, user),
   },
   Session: {
     id: (session: SessionDoc) => session._id,

@@ -43,6 +43,8 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
     // CI runs several suites at once on two cores; load shedding has its own tests and must not fail the others.
     FOLIO_GATEWAY_MAX_EVENT_LOOP_LAG_MS: '5000',
     ...(options.env?.NODE_ENV === 'production' ? { FOLIO_OPS_TOKEN: TEST_OPS_TOKEN } : {}),
+    // Every test client is 127.0.0.1; suites register hundreds of users. The throttle's own tests lower it.
+    FOLIO_REGISTRATIONS_PER_ADDRESS_HOUR: '100000',
     ...options.env,
   });
   const platform = await startPlatform(config, createLogger('test', config.logLevel), options.parts);
