@@ -5,7 +5,9 @@ import { errorCodes, eventually, graphql, mustQuery, startTestPlatform, type Tes
 
 let platform: TestPlatform;
 beforeAll(async () => {
-  platform = await startTestPlatform();
+  // 100 registrations at once from one address (127.0.0.1) is one client to the gateway's admission
+  // control; this suite tests the account allocator, so that client may have them all in flight.
+  platform = await startTestPlatform({ env: { FOLIO_GATEWAY_MAX_IN_FLIGHT_PER_CLIENT: '200', FOLIO_GATEWAY_MAX_IN_FLIGHT_PER_ADDRESS: '200' } });
 });
 afterAll(async () => platform?.stop());
 
