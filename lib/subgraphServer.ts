@@ -12,11 +12,12 @@ import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/dis
 import { unwrapResolverError } from '@apollo/server/errors';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { GraphQLError, type DocumentNode, type GraphQLFormattedError } from 'graphql';
-import { FolioError, isErrorCode } from './errors.js';
+import { FolioError, isErrorCode, storageFull } from './errors.js';
 import { dispatch, readBody, sendGraphQLError, sendJson, type Route } from './http.js';
 import { IDENTITY_HEADERS, verifyIdentity, type Caller } from './identity.js';
 import type { Logger } from './logger.js';
 import { createMetrics, type ServiceMetrics } from './metrics.js';
+import { isStorageFullError, type FolioDb } from './storage/index.js';
 
 /** @apollo/subgraph does not export its resolver-map type; this is its shape, loosely. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -38,10 +39,36 @@ export interface SubgraphDefinition<TContext extends BaseContext> {
   context(info: RequestInfo): TContext | Promise<TContext>;
   /** Extra HTTP routes: internal feeds, downloads. */
   readonly routes?: readonly Route[];
-  /** Readiness check (storage reachable, indexes built). @default always ready */
-  ready?(): Promise<boolean>;
+  /** Readiness check (storage reachable and writable, indexes built); see storageReadiness. @default always ready */
+  ready?(): Promise<boolean | Readiness>;
   /** Largest GraphQL request body accepted. @default 1 MiB */
   readonly maxBodyBytes?: number;
+}
+
+/** A readiness answer with the reason, shown to operators in `/readyz`'s body. */
+export interface Readiness {
+  readonly ready: boolean;
+  /** e.g. `{ storage: 'not-writable: OutOfDiskSpace' }` */
+  readonly checks: Readonly<Record<string, string>>;
+}
+
+/**
+ * Readiness of a service's database: it answers and it takes writes. A store that cannot write
+ * (a full disk) is not ready, though reads still work: orchestrators and alerts must see it.
+ */
+export async function storageReadiness(db: FolioDb): Promise<Readiness> {
+  try {
+    const health = await db.health();
+    return health.writable ? { ready: true, checks: { storage: 'ok' } } : { ready: false, checks: { storage: `not-writable: ${health.reason ?? 'unknown'}` } };
+  } catch {
+    return { ready: false, checks: { storage: 'unreachable' } };
+  }
+}
+
+/** The error a client may see for `original`: itself when it is a FolioError, STORAGE_FULL for a full disk. */
+function clientError(original: unknown): FolioError | undefined {
+  if (original instanceof FolioError) return original;
+  return isStorageFullError(original) ? storageFull(original) : undefined;
 }
 
 export interface SubgraphServerOptions {
@@ -64,8 +91,10 @@ export interface RunningServer {
 /** Turns any error into what a client may see: known codes pass, the rest is masked and logged. */
 export function formatSubgraphError(logger: Logger, formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   const original = unwrapResolverError(error);
-  if (original instanceof FolioError) {
-    return { ...formatted, message: original.message, extensions: { ...original.details, code: original.code } };
+  const folio = clientError(original);
+  if (folio) {
+    if (folio.code === 'STORAGE_FULL') logger.warn({ err: original, path: formatted.path }, 'write refused: storage is full');
+    return { ...formatted, message: folio.message, extensions: { ...folio.details, code: folio.code } };
   }
   const code = formatted.extensions?.code;
   if (original instanceof GraphQLError && isErrorCode(code) && code !== 'INTERNAL_SERVER_ERROR') return formatted;
@@ -130,8 +159,9 @@ export async function startSubgraphServer<TContext extends BaseContext>(
       method: 'GET',
       path: '/readyz',
       handle: async ({ res }) => {
-        const ready = definition.ready ? await definition.ready().catch(() => false) : true;
-        sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not-ready', service: definition.name });
+        const answer = definition.ready ? await definition.ready().catch(() => false) : true;
+        const { ready, checks } = typeof answer === 'boolean' ? { ready: answer, checks: undefined } : answer;
+        sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not-ready', service: definition.name, ...(checks ? { checks } : {}) });
       },
     },
     {
@@ -203,8 +233,11 @@ export async function startSubgraphServer<TContext extends BaseContext>(
       if (!handled) sendJson(res, 404, { error: 'NOT_FOUND' });
     });
     work.catch((error: unknown) => {
-      if (error instanceof FolioError) {
-        if (!res.headersSent) sendGraphQLError(res, error);
+      const folio = clientError(error);
+      if (folio) {
+        if (folio.code === 'STORAGE_FULL') logger.warn({ err: error, url: req.url }, 'write refused: storage is full');
+        const retryAfter = folio.details.retryAfterSeconds;
+        if (!res.headersSent) sendGraphQLError(res, folio, typeof retryAfter === 'number' ? { 'retry-after': String(retryAfter) } : {});
         return;
       }
       logger.error({ err: error, url: req.url }, 'request failed');

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
 import { databaseName, type RunningService, type ServiceModule } from '../../lib/service.js';
-import { startSubgraphServer } from '../../lib/subgraphServer.js';
+import { startSubgraphServer, storageReadiness } from '../../lib/subgraphServer.js';
 import { createLoaders } from './loaders.js';
 import { resolvers, type AccountsContext } from './resolvers.js';
 import { internalRoutes } from './routes.js';
@@ -27,7 +27,7 @@ export const accountsService: ServiceModule = {
         resolvers,
         routes: internalRoutes(service),
         context: ({ caller, userAgent }) => ({ caller, userAgent, service, loaders: createLoaders(service), authenticatedUserIds: new Set() }),
-        ready: async () => (await store.users.estimatedDocumentCount()) >= 0,
+        ready: () => storageReadiness(store.db),
       },
       { host: config.host, port: config.subgraphPorts.accounts, internalSecret: config.internalSecret, logger },
     );

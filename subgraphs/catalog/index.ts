@@ -9,7 +9,7 @@ import type { Logger } from '../../lib/logger.js';
 import { createMetrics } from '../../lib/metrics.js';
 import { databaseName, type RunningService, type ServiceModule } from '../../lib/service.js';
 import type { Storage } from '../../lib/storage/index.js';
-import { startSubgraphServer } from '../../lib/subgraphServer.js';
+import { startSubgraphServer, storageReadiness } from '../../lib/subgraphServer.js';
 import { seedDemoLibrary } from './bulk.js';
 import { DownloadSigner, downloadRoute } from './downloads.js';
 import { FileStore } from './files.js';
@@ -83,7 +83,7 @@ export const catalogService: ServiceModule = {
         maxBodyBytes: CATALOG_MAX_BODY_BYTES,
         routes: [outbox.route(), ...internalRoutes(service), downloadRoute(signer, service, files, logger)],
         context: ({ caller }) => ({ caller, reader: readerOf(caller), service, loaders: createLoaders(service) }),
-        ready: async () => (await store.books.estimatedDocumentCount()) >= 0,
+        ready: () => storageReadiness(store.db),
       },
       { host: config.host, port: config.subgraphPorts.catalog, internalSecret: config.internalSecret, logger, metrics },
     );

@@ -5,7 +5,7 @@ import { EventConsumer, type FolioEvent } from '../../lib/events.js';
 import { LeaseManager } from '../../lib/leases.js';
 import type { Logger } from '../../lib/logger.js';
 import type { RunningService, ServiceModule } from '../../lib/service.js';
-import { startSubgraphServer } from '../../lib/subgraphServer.js';
+import { startSubgraphServer, storageReadiness } from '../../lib/subgraphServer.js';
 import { createLoaders } from './loaders.js';
 import { resolvers, type SearchContext } from './resolvers.js';
 import { openSearchRuntime, type SearchRuntime } from './runtime.js';
@@ -73,7 +73,7 @@ export const searchService: ServiceModule = {
         typeDefs,
         resolvers,
         context: ({ caller }) => ({ caller, service, loaders: createLoaders(catalog, caller) }),
-        ready: async () => !repairing && (await store.books.estimatedDocumentCount()) >= 0,
+        ready: async () => (repairing ? { ready: false, checks: { index: 'rebuilding' } } : storageReadiness(store.db)),
       },
       { host: config.host, port: config.subgraphPorts.search, internalSecret: config.internalSecret, logger },
     );

@@ -8,7 +8,7 @@ import { EventConsumer, Outbox } from '../../lib/events.js';
 import { LeaseManager } from '../../lib/leases.js';
 import { createMetrics } from '../../lib/metrics.js';
 import { databaseName, type RunningService, type ServiceModule } from '../../lib/service.js';
-import { startSubgraphServer } from '../../lib/subgraphServer.js';
+import { startSubgraphServer, storageReadiness } from '../../lib/subgraphServer.js';
 import { chapterLoader, HttpCatalogApi, type CatalogApi } from './catalogClient.js';
 import { countingDb } from './dbMetrics.js';
 import { createLoaders } from './loaders.js';
@@ -70,7 +70,7 @@ export const ugcService: ServiceModule = {
         resolvers,
         routes: [services.outbox.route()],
         context: ({ caller }) => ({ caller, services, loaders: createLoaders(services, caller) }),
-        ready: async () => (await services.store.shelf.estimatedDocumentCount()) >= 0,
+        ready: () => storageReadiness(db),
       },
       { host: config.host, port: config.subgraphPorts.ugc, internalSecret: config.internalSecret, logger, metrics },
     );

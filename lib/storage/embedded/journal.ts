@@ -91,6 +91,8 @@ interface PendingRecord {
   readonly undo: (() => void) | undefined;
 }
 
+/** Free space a probe wants to see before it calls the disk writable again. */
+const PROBE_MIN_FREE_BYTES = 64 * 1024;
 /** After a failed compaction, wait for the journal to grow this much before trying again. */
 const COMPACT_RETRY_BYTES = 1024 * 1024;
 
@@ -99,6 +101,8 @@ export class Journal {
   private flushing: Promise<void> | null = null;
   /** The error of the last failed append, until an append succeeds again. */
   private lastError: unknown = null;
+  /** Size of the last batch that failed: the room a probe wants to see before it tries. */
+  private lastFailedBytes = 0;
   /** Bytes past `size` may be in the file (an append failed part-way): cut them before appending. */
   private torn = false;
   private compactBlockedUntil = 0;
@@ -177,9 +181,15 @@ export class Journal {
 
   /**
    * Appends an empty record (`{"o":[]}`, replayed as nothing) to learn whether the disk takes
-   * writes again; readiness calls it while the journal is not writable.
+   * writes again; readiness calls it while the journal is not writable. A record that small can
+   * fit in the slack of the file's last block while real writes still cannot, so it first asks
+   * the filesystem for room for the batch that failed (and at least PROBE_MIN_FREE_BYTES).
    */
-  probe(): Promise<void> {
+  async probe(): Promise<void> {
+    if (this.lastError !== null) {
+      const st = await fs.promises.statfs(this.dir).catch(() => null);
+      if (st && st.bavail * st.bsize < Math.max(this.lastFailedBytes, PROBE_MIN_FREE_BYTES)) throw this.lastError;
+    }
     return this.append([]);
   }
 
@@ -197,9 +207,9 @@ export class Journal {
       while (this.pending.length > 0) {
         const records = this.pending;
         this.pending = [];
+        const batch = Buffer.from(records.map((r) => r.line).join(''));
         try {
           if (this.torn) await this.cutTornTail();
-          const batch = Buffer.from(records.map((r) => r.line).join(''));
           this.torn = true; // until fdatasync returns, part of the batch may be in the file
           await writeFully(this.io, this.fd, batch);
           await this.io.fdatasync(this.fd);
@@ -207,6 +217,7 @@ export class Journal {
           this.size += batch.length;
           this.lastError = null;
         } catch (e) {
+          this.lastFailedBytes = batch.length;
           this.fail(records, journalWriteError(e));
           continue;
         }
