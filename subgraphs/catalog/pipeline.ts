@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../lib/logger.js';
-import { ObjectId } from '../../lib/storage/index.js';
+import { isStorageFullError, ObjectId } from '../../lib/storage/index.js';
 import { EpubError, isEpubError } from './epub/errors.js';
 import type { EpubLimits } from './epub/limits.js';
 import { parseEpub, type ParsedEpub } from './epub/parse.js';
@@ -28,6 +28,8 @@ export interface PipelineOptions {
   readonly pollMs?: number;
   /** A job whose worker died this many times fails instead of being retried. @default 3 */
   readonly maxAttempts?: number;
+  /** While the store keeps failing, the worker waits pollMs, 2×, 4×, … up to this long between tries. @default 30 s */
+  readonly maxBackoffMs?: number;
 }
 
 /**
@@ -45,6 +47,9 @@ export class UploadPipeline {
   private readonly leaseMs: number;
   private readonly pollMs: number;
   private readonly maxAttempts: number;
+  private readonly maxBackoffMs: number;
+  /** Jobs whose lease this worker holds but that stopped on a storage failure: claimable again at once. */
+  private readonly stalled = new Set<string>();
   private stopped = true;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
@@ -57,6 +62,7 @@ export class UploadPipeline {
     this.leaseMs = options.leaseMs ?? 60_000;
     this.pollMs = options.pollMs ?? 1_000;
     this.maxAttempts = options.maxAttempts ?? 3;
+    this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
   }
 
   /** Stores the bytes and queues a job; the worker picks it up. */
@@ -103,15 +109,29 @@ export class UploadPipeline {
     this.wake?.();
   }
 
+  /**
+   * The worker loop. While the store fails (a full disk, MongoDB down) it backs off exponentially
+   * up to maxBackoffMs, and logs once when it starts failing and once when it recovers, instead
+   * of an error every poll.
+   */
   private async work(): Promise<void> {
+    const { logger } = this.options;
+    let failures = 0;
     while (!this.stopped) {
-      const ran = await this.runNext().catch((err: unknown) => {
-        this.options.logger.error({ err }, 'upload worker failed; retrying');
-        return false;
-      });
+      let ran = false;
+      try {
+        ran = await this.runNext();
+        if (failures > 0) logger.info({ failures }, 'upload worker recovered');
+        failures = 0;
+      } catch (err) {
+        failures++;
+        if (failures === 1) logger.error({ err }, 'upload worker failing; backing off until the store works again');
+        else logger.debug({ err, failures }, 'upload worker still failing');
+      }
       if (ran || this.stopped) continue;
+      const waitMs = failures === 0 ? this.pollMs : Math.min(this.maxBackoffMs, this.pollMs * 2 ** Math.min(failures - 1, 20));
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, this.pollMs);
+        const timer = setTimeout(done, waitMs);
         function done(): void {
           clearTimeout(timer);
           resolve();
@@ -145,7 +165,11 @@ export class UploadPipeline {
         // A job is free when nobody holds its lease, or the holder stopped renewing it. A claimed job
         // stays QUEUED until its first stage, so the status alone does not say it is free.
         status: { $in: ['QUEUED', ...RUNNING] },
-        $or: [{ leaseUntil: null }, { leaseUntil: { $lt: now } }],
+        $or: [
+          { leaseUntil: null },
+          { leaseUntil: { $lt: now } },
+          ...(this.stalled.size > 0 ? [{ _id: { $in: [...this.stalled] }, leaseOwner: this.owner }] : []),
+        ],
       },
       { $set: { leaseOwner: this.owner, leaseUntil: new Date(now.getTime() + this.leaseMs), updatedAt: now }, $inc: { attempts: 1 } },
       { sort: { createdAt: 1 }, returnDocument: 'after' },
@@ -164,6 +188,7 @@ export class UploadPipeline {
 
   private async run(job: JobDoc): Promise<void> {
     const { logger } = this.options;
+    this.stalled.delete(job._id);
     try {
       if (job.attempts > this.maxAttempts) throw new JobFailure('WORKER_FAILED', `Processing stopped ${this.maxAttempts} times without finishing; upload the file again.`);
       const bytes = await this.files.read(job.fileId);
@@ -176,6 +201,12 @@ export class UploadPipeline {
       if (error instanceof LeaseLost) {
         logger.warn({ jobId: job._id }, 'upload job taken over by another worker');
         return;
+      }
+      if (isStorageFullError(error)) {
+        // Not the upload's fault, and recording a failure would fail too: keep the job (and its
+        // lease) and let the worker back off and resume it when the store takes writes again.
+        this.stalled.add(job._id);
+        throw error;
       }
       const code = isEpubError(error) ? error.reason : error instanceof JobFailure ? error.code : 'INTERNAL';
       const reason = isEpubError(error) || error instanceof JobFailure ? error.message : 'The upload could not be processed because of an internal error; try again.';
