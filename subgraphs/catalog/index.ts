@@ -4,6 +4,7 @@ import { parse } from 'graphql';
 import { Counter } from 'prom-client';
 import type { FolioConfig } from '../../lib/config.js';
 import { Outbox } from '../../lib/events.js';
+import { workerIdentity } from '../../lib/instance.js';
 import { LeaseManager } from '../../lib/leases.js';
 import type { Logger } from '../../lib/logger.js';
 import { createMetrics } from '../../lib/metrics.js';
@@ -72,7 +73,8 @@ export const catalogService: ServiceModule = {
     const configured = new URL(config.publicCatalogUrl);
     const publicUrl = (): string =>
       configured.port === '0' ? `${configured.protocol}//${config.serviceHosts.catalog}:${port}` : config.publicCatalogUrl;
-    const runtime = await openCatalog({ config, storage, logger, publicUrl, onStoreRead: (kind) => storeReads.inc({ kind }) });
+    const identity = workerIdentity(config);
+    const runtime = await openCatalog({ config, storage, logger, publicUrl, pipeline: { identity }, onStoreRead: (kind) => storeReads.inc({ kind }) });
     const { store, service, pipeline, outbox, files, signer } = runtime;
 
     const server = await startSubgraphServer<CatalogContext>(
@@ -99,6 +101,7 @@ export const catalogService: ServiceModule = {
       async stop() {
         await pipeline.stop();
         await server.stop();
+        identity.release();
       },
     };
   },

@@ -11,6 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ownersOfInstance, type WorkerIdentity } from '../../lib/instance.js';
 import type { Logger } from '../../lib/logger.js';
 import { isStorageFullError, ObjectId } from '../../lib/storage/index.js';
 import { EpubError, isEpubError } from './epub/errors.js';
@@ -30,6 +31,8 @@ export interface PipelineOptions {
   readonly maxAttempts?: number;
   /** While the store keeps failing, the worker waits pollMs, 2×, 4×, … up to this long between tries. @default 30 s */
   readonly maxBackoffMs?: number;
+  /** This instance across restarts: jobs an earlier run of it held are taken back at start-up. @default a one-off owner */
+  readonly identity?: WorkerIdentity;
 }
 
 /**
@@ -42,8 +45,15 @@ const RUNNING: JobStatus[] = ['FORMATTING', 'PARSING', 'SPLITTING'];
 
 export const chapterId = (revisionId: string, index: number): string => `${revisionId}.c${index}`;
 
+/**
+ * A job whose worker stopped mid-way and that nobody has resumed yet: marked so at start-up by
+ * the restarted instance, or seen from its lease running out without renewal (another instance died).
+ */
+export const isInterrupted = (job: Pick<JobDoc, 'status' | 'leaseUntil' | 'interrupted'>, now: Date): boolean =>
+  job.interrupted === true || (RUNNING.includes(job.status) && job.leaseUntil !== null && job.leaseUntil < now);
+
 export class UploadPipeline {
-  private readonly owner = `${process.pid}-${randomUUID()}`;
+  private readonly owner: string;
   private readonly leaseMs: number;
   private readonly pollMs: number;
   private readonly maxAttempts: number;
@@ -63,6 +73,7 @@ export class UploadPipeline {
     this.pollMs = options.pollMs ?? 1_000;
     this.maxAttempts = options.maxAttempts ?? 3;
     this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
+    this.owner = options.identity?.owner ?? `${process.pid}-${randomUUID()}`;
   }
 
   /** Stores the bytes and queues a job; the worker picks it up. */
@@ -117,9 +128,14 @@ export class UploadPipeline {
   private async work(): Promise<void> {
     const { logger } = this.options;
     let failures = 0;
+    let recovered = false;
     while (!this.stopped) {
       let ran = false;
       try {
+        if (!recovered) {
+          await this.recoverInterrupted();
+          recovered = true;
+        }
         ran = await this.runNext();
         if (failures > 0) logger.info({ failures }, 'upload worker recovered');
         failures = 0;
@@ -140,6 +156,27 @@ export class UploadPipeline {
       });
       this.wake = undefined;
     }
+  }
+
+  /**
+   * Start-up: the jobs an earlier run of this instance held when it died are freed now rather
+   * than when their lease runs out (a crashed upload showed PARSING for a minute), and those it had
+   * started say `interrupted` until a worker resumes them.
+   */
+  private async recoverInterrupted(): Promise<void> {
+    const identity = this.options.identity;
+    if (!identity) return;
+    const held = await this.store.jobs
+      .find({ status: { $in: ['QUEUED', ...RUNNING] }, leaseOwner: ownersOfInstance(identity.instanceId) }, { projection: { _id: 1, leaseOwner: 1, status: 1 } })
+      .toArray();
+    const orphans = held.filter((job) => identity.isPreviousSelf(job.leaseOwner));
+    for (const job of orphans) {
+      await this.store.jobs.updateOne(
+        { _id: job._id, leaseOwner: job.leaseOwner },
+        { $set: { leaseOwner: null, leaseUntil: null, interrupted: RUNNING.includes(job.status), updatedAt: new Date() } },
+      );
+    }
+    if (orphans.length > 0) this.options.logger.info({ jobs: orphans.map((j) => j._id) }, 'resuming upload jobs interrupted by a restart');
   }
 
   /** Claims and runs the oldest runnable job; false when there was none. */
@@ -181,7 +218,7 @@ export class UploadPipeline {
     const now = new Date();
     const result = await this.store.jobs.updateOne(
       { _id: job._id, leaseOwner: this.owner },
-      { $set: { status: stage, updatedAt: now, leaseUntil: new Date(now.getTime() + this.leaseMs) }, $push: { stages: { stage, startedAt: now } } },
+      { $set: { status: stage, interrupted: false, updatedAt: now, leaseUntil: new Date(now.getTime() + this.leaseMs) }, $push: { stages: { stage, startedAt: now } } },
     );
     if (result.matchedCount === 0) throw new LeaseLost(job._id);
   }

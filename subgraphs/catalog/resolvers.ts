@@ -6,6 +6,7 @@ import type { ResolverMap } from '../../lib/subgraphServer.js';
 import { canRead, readerIsStaff, type Reader } from './licensing.js';
 import type { CatalogLoaders } from './loaders.js';
 import { connectionOf, keyAfter, limitOf, sliceOf } from './pagination.js';
+import { isInterrupted } from './pipeline.js';
 import type { BookFilter, BookInput, CatalogService, LicenseInput } from './service.js';
 import type { BookDoc, ChapterDoc, ChapterSummary, JobDoc, ParagraphSpan, RevisionDoc } from './store.js';
 
@@ -160,5 +161,6 @@ export const resolvers: ResolverMap = {
     id: (job: JobDoc) => job._id,
     book: (job: JobDoc, _: unknown, ctx: CatalogContext) => ctx.loaders.book.load(job.bookId),
     revision: (job: JobDoc, _: unknown, ctx: CatalogContext) => (job.status === 'STORED' ? ctx.loaders.revision.load(job.revisionId) : null),
+    interrupted: (job: JobDoc) => isInterrupted(job, new Date()),
   },
 };
