@@ -41,7 +41,7 @@ describe('upload worker on a full disk', () => {
       disk.makeRoom();
       const done = await catalog.pipeline.waitFor(job._id, 5_000);
       // The worker resumed and processed it: the bytes are refused as an EPUB, not as an internal error.
-      expect(done).toMatchObject({ status: 'FAILED', failureCode: 'NOT_A_ZIP' });
+      expect(done, JSON.stringify(done)).toMatchObject({ status: 'FAILED', failureCode: 'NOT_A_ZIP' });
       expect(lines.filter((l) => l.msg === 'upload worker recovered')).toHaveLength(1);
       expect(lines.filter((l) => l.level >= 50)).toHaveLength(1);
       await catalog.pipeline.stop();
