@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
 import { EventConsumer, type FolioEvent } from '../../lib/events.js';
+import { workerIdentity } from '../../lib/instance.js';
 import { LeaseManager } from '../../lib/leases.js';
 import type { Logger } from '../../lib/logger.js';
 import type { RunningService, ServiceModule } from '../../lib/service.js';
@@ -63,7 +64,10 @@ export const searchService: ServiceModule = {
     const { config, serviceUrls } = context;
     const runtime = await openSearchRuntime(context);
     const { logger, indexer, notes, store, service, catalog } = runtime;
-    const leases = new LeaseManager(store.db);
+    const identity = workerIdentity(config);
+    const leases = new LeaseManager(store.db, 'leases', identity);
+    // Feeds and rebuilds an earlier run of this instance held when it died resume now, not at lease expiry.
+    await leases.releasePreviousSelf().catch((err: unknown) => logger.warn({ err }, 'could not take back leases of an earlier run; they will expire'));
     let repairing = true;
     const stopping = new AbortController();
 
@@ -119,6 +123,7 @@ export const searchService: ServiceModule = {
         await Promise.all([books.stop(), noteFeed.stop()]);
         await server.stop();
         await runtime.close();
+        identity.release();
       },
     };
   },
