@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDataDir } from '../test/kit/tempDir.js';
 import { ownersOfInstance, workerIdentity } from './instance.js';
@@ -35,10 +37,14 @@ describe('worker identity', () => {
   it('uses FOLIO_INSTANCE_ID when configured, and a one-off id when another live process holds the directory', () => {
     expect(workerIdentity({ dataDir: dir(), instanceId: 'pod-3' }).owner).toMatch(/^pod-3#/);
     const dataDir = dir();
-    fs.writeFileSync(`${dataDir}/instance-id.lock`, String(process.ppid)); // a live process that is not us
-    const identity = workerIdentity({ dataDir });
-    expect(identity.instanceId).toMatch(/^once-/);
+    fs.writeFileSync(`${dataDir}/instance-id.lock`, `${os.hostname()} ${process.ppid}`); // a live process that is not us
+    expect(workerIdentity({ dataDir }).instanceId).toMatch(/^once-/);
+    fs.writeFileSync(`${dataDir}/instance-id.lock`, `another-host 1`); // another container on a shared volume
+    expect(workerIdentity({ dataDir }).instanceId).toMatch(/^once-/);
     expect(fs.existsSync(`${dataDir}/instance-id`)).toBe(false);
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
+    fs.writeFileSync(`${dataDir}/instance-id.lock`, `${os.hostname()} ${dead}`); // this host, process gone
+    expect(workerIdentity({ dataDir }).instanceId).not.toMatch(/^once-/);
     expect(ownersOfInstance('a.b').test('axb#1')).toBe(false);
   });
 });

@@ -7,12 +7,13 @@
  * (a crashed upload showed PARSING for a minute, a repair job RUNNING for half a minute).
  *
  * That is only safe while one running process has a given instance id: FOLIO_INSTANCE_ID must be
- * unique per running instance, and the id kept in the data directory is claimed with a pid lock
- * (a second live process on the same directory gets a one-off id instead). Within one process,
+ * unique per running instance, and the id kept in the data directory is claimed with a host+pid
+ * lock (a second live process on the same directory gets a one-off id instead). Within one process,
  * identities that are still in use (two services, two test platforms) are never "previous".
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 const ID_FILE = 'instance-id';
@@ -66,15 +67,22 @@ function persistedId(dataDir: string): string | null {
   return id;
 }
 
-/** Takes the lock for this pid unless another live process holds it. */
+/**
+ * Takes the lock (`<hostname> <pid>`) unless another live process holds it. A lock written on
+ * another host (a second container sharing the volume) is never taken over: its pid means nothing
+ * here, so that process gets a one-off id (set FOLIO_INSTANCE_ID in such setups).
+ */
 function claimLock(lock: string): boolean {
+  const me = `${os.hostname()} ${process.pid}`;
   try {
-    const owner = Number.parseInt(fs.readFileSync(lock, 'utf8').trim(), 10);
-    if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner)) return false;
+    const [host, pidText] = fs.readFileSync(lock, 'utf8').trim().split(' ');
+    const pid = Number.parseInt(pidText ?? '', 10);
+    if (host !== os.hostname()) return false;
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) return false;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
-  fs.writeFileSync(lock, String(process.pid));
+  fs.writeFileSync(lock, me);
   return true;
 }
 
