@@ -47,6 +47,16 @@ const schema = z.object({
     }),
   /** Where embedded stores keep their files. @default ./.folio-data */
   FOLIO_DATA_DIR: z.string().min(1).default('./.folio-data'),
+  /**
+   * This instance's stable name as a worker (e.g. a StatefulSet pod name), so a restarted instance
+   * takes back its own jobs at once; unique per running instance. @default an id kept in FOLIO_DATA_DIR
+   */
+  FOLIO_INSTANCE_ID: z
+    .string()
+    .trim()
+    .optional()
+    .transform((v) => (v ? v : undefined))
+    .refine((v) => v === undefined || /^[A-Za-z0-9._-]{1,100}$/.test(v), 'expected 1-100 letters, digits, dots, dashes or underscores'),
   /** Use this MongoDB instead of the embedded store. */
   MONGODB_URI: z
     .string()
@@ -198,6 +208,8 @@ export interface FolioConfig {
   /** Host of each service as the others reach it. */
   readonly serviceHosts: Readonly<Record<SubgraphName, string>>;
   readonly dataDir: string;
+  /** FOLIO_INSTANCE_ID; see lib/instance.ts. */
+  readonly instanceId: string | undefined;
   readonly mongodbUri: string | undefined;
   readonly qdrant: { readonly url: string; readonly apiKey: string | undefined } | undefined;
   readonly admin: { readonly username: string; readonly password: string; readonly generated: boolean };
@@ -319,6 +331,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FolioConfig {
       SUBGRAPH_NAMES.map((name) => [name, raw.FOLIO_SERVICE_HOSTS[name] ?? (raw.FOLIO_HOST === '0.0.0.0' ? '127.0.0.1' : raw.FOLIO_HOST)]),
     ) as Record<SubgraphName, string>,
     dataDir: path.resolve(raw.FOLIO_DATA_DIR),
+    instanceId: raw.FOLIO_INSTANCE_ID,
     mongodbUri: raw.MONGODB_URI,
     qdrant: raw.QDRANT_URL ? { url: raw.QDRANT_URL, apiKey: raw.QDRANT_API_KEY } : undefined,
     admin: {

@@ -34,6 +34,9 @@ export const ERROR_CODES = {
   OPERATION_LIMIT_EXCEEDED: { status: 400, message: 'The operation exceeds a limit.' },
   SERVICE_OVERLOADED: { status: 503, message: 'The service is overloaded; retry later.' },
   SERVICE_UNAVAILABLE: { status: 503, message: 'A service is unavailable.' },
+  // 503 + retry-after rather than 507: the client did nothing wrong and the same request succeeds
+  // once space is freed (the store recovers by itself), which is what 503 with Retry-After says.
+  STORAGE_FULL: { status: 503, message: 'Storage is full; nothing was saved. Retry later.' },
   INTERNAL_SERVER_ERROR: { status: 500, message: 'Internal server error.', clientSafe: false },
 } as const satisfies Record<string, ErrorDefinition>;
 
@@ -67,6 +70,8 @@ export const notFound = (what: string): FolioError => new FolioError('NOT_FOUND'
 export const forbidden = (message?: string): FolioError => new FolioError('FORBIDDEN', message);
 export const unauthenticated = (message?: string): FolioError => new FolioError('UNAUTHENTICATED', message);
 export const conflict = (message: string): FolioError => new FolioError('CONFLICT', message);
+/** A write refused because the disk is full; `cause` (the storage error) is logged, never shown. */
+export const storageFull = (cause?: unknown): FolioError => new FolioError('STORAGE_FULL', undefined, { details: { retryAfterSeconds: 30 }, cause });
 
 export function isFolioError(error: unknown): error is FolioError {
   return error instanceof FolioError;

@@ -5,6 +5,7 @@
  * processes on MongoDB and on the embedded engine alike.
  */
 import { randomUUID } from 'node:crypto';
+import { ownersOfInstance, type WorkerIdentity } from './instance.js';
 import type { FolioDb } from './storage/index.js';
 import { isDuplicateKeyError } from './storage/index.js';
 import type { DocCollection } from './storage/types.js';
@@ -36,11 +37,32 @@ export interface LeaseOptions {
 export class LeaseManager {
   private readonly leases: DocCollection<LeaseDoc>;
   /** This process's identity as a lease owner. */
-  readonly ownerId = `${process.pid}-${randomUUID()}`;
+  readonly ownerId: string;
 
-  constructor(db: FolioDb, collectionName = 'leases') {
+  /** With `identity`, leases left by an earlier run of this instance can be taken back (releasePreviousSelf). */
+  constructor(
+    db: FolioDb,
+    collectionName = 'leases',
+    private readonly identity?: WorkerIdentity,
+  ) {
     this.leases = db.collection<LeaseDoc>(collectionName);
+    this.ownerId = identity?.owner ?? `${process.pid}-${randomUUID()}`;
   }
+
+  /**
+   * At start-up: frees the leases an earlier run of this instance still held (it crashed or was
+   * killed, so nobody renews them) and returns their names, so their work resumes now rather
+   * than when they expire.
+   */
+  async releasePreviousSelf(): Promise<string[]> {
+    const identity = this.identity;
+    if (!identity) return [];
+    const held = await this.leases.find({ owner: ownersOfInstance(identity.instanceId) }, { projection: { _id: 1, owner: 1 } }).toArray();
+    const mine = held.filter((l) => identity.isPreviousSelf(l.owner));
+    for (const lease of mine) await this.leases.deleteOne({ _id: lease._id, owner: lease.owner });
+    return mine.map((l) => l._id);
+  }
+
 
   /** Takes the lease if it is free or expired; null when another owner holds it. */
   async tryAcquire(name: string, options: LeaseOptions = {}): Promise<Lease | null> {
@@ -92,4 +114,9 @@ export class LeaseManager {
       },
     };
   }
+}
+
+/** Whether someone holds the lease `name` in `db` now (it exists and has not expired). */
+export async function isLeaseHeld(db: FolioDb, name: string, collectionName = 'leases'): Promise<boolean> {
+  return (await db.collection<LeaseDoc>(collectionName).countDocuments({ _id: name, expiresAt: { $gt: new Date() } })) > 0;
 }

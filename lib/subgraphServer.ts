@@ -14,13 +14,14 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse, type DocumentNode, type GraphQLFormattedError } from 'graphql';
 import { ResponseTags } from './cacheTags.js';
-import { errorExtensions, FolioError, isClientSafeCode } from './errors.js';
+import { errorExtensions, FolioError, isClientSafeCode, storageFull } from './errors.js';
 import { dispatch, isClientAbort, opsAuthorized, readBody, sendGraphQLError, sendJson, sendOpsUnauthorized, type Route } from './http.js';
 import type { Caller } from './identity.js';
 import type { Logger } from './logger.js';
 import { createMetrics, type ServiceMetrics } from './metrics.js';
 import { assertPartnerScopes, scopesNeeded } from './scopes.js';
 import { RequestVerifier } from './signing.js';
+import { isStorageFullError, type FolioDb } from './storage/index.js';
 
 /** @apollo/subgraph does not export its resolver-map type; this is its shape, loosely. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -44,10 +45,36 @@ export interface SubgraphDefinition<TContext extends BaseContext> {
   context(info: RequestInfo): TContext | Promise<TContext>;
   /** Extra HTTP routes: internal feeds, downloads. */
   readonly routes?: readonly Route[];
-  /** Readiness check (storage reachable, indexes built). @default always ready */
-  ready?(): Promise<boolean>;
+  /** Readiness check (storage reachable and writable, indexes built); see storageReadiness. @default always ready */
+  ready?(): Promise<boolean | Readiness>;
   /** Largest GraphQL request body accepted. @default 1 MiB */
   readonly maxBodyBytes?: number;
+}
+
+/** A readiness answer with the reason, shown to operators in `/readyz`'s body. */
+export interface Readiness {
+  readonly ready: boolean;
+  /** e.g. `{ storage: 'not-writable: OutOfDiskSpace' }` */
+  readonly checks: Readonly<Record<string, string>>;
+}
+
+/**
+ * Readiness of a service's database: it answers and it takes writes. A store that cannot write
+ * (a full disk) is not ready, though reads still work: orchestrators and alerts must see it.
+ */
+export async function storageReadiness(db: FolioDb): Promise<Readiness> {
+  try {
+    const health = await db.health();
+    return health.writable ? { ready: true, checks: { storage: 'ok' } } : { ready: false, checks: { storage: `not-writable: ${health.reason ?? 'unknown'}` } };
+  } catch {
+    return { ready: false, checks: { storage: 'unreachable' } };
+  }
+}
+
+/** The error a client may see for `original`: itself when it is a FolioError, STORAGE_FULL for a full disk. */
+function clientError(original: unknown): FolioError | undefined {
+  if (original instanceof FolioError) return original;
+  return isStorageFullError(original) ? storageFull(original) : undefined;
 }
 
 export interface SubgraphServerOptions {
@@ -72,8 +99,10 @@ export interface RunningServer {
 /** Turns any error into what a client may see: known codes pass, the rest is masked and logged. */
 export function formatSubgraphError(logger: Logger, formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   const original = unwrapResolverError(error);
-  if (original instanceof FolioError) {
-    return { ...formatted, message: original.message, extensions: errorExtensions(original) };
+  const folio = clientError(original);
+  if (folio) {
+    if (folio.code === 'STORAGE_FULL') logger.warn({ err: original, path: formatted.path }, 'write refused: storage is full');
+    return { ...formatted, message: folio.message, extensions: errorExtensions(folio) };
   }
   // graphql-js and Apollo's own refusals (parse, validation, variables) carry catalogue codes too.
   // By tag, not instanceof: Apollo Server's graphql copy (CommonJS) may not be ours (ESM).
@@ -163,8 +192,9 @@ export async function startSubgraphServer<TContext extends BaseContext>(
       path: '/readyz',
       handle: async ({ req, res }) => {
         if (!opsAuthorized(req, options.opsToken)) return sendOpsUnauthorized(res);
-        const ready = definition.ready ? await definition.ready().catch(() => false) : true;
-        sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not-ready', service: definition.name });
+        const answer = definition.ready ? await definition.ready().catch(() => false) : true;
+        const { ready, checks } = typeof answer === 'boolean' ? { ready: answer, checks: undefined } : answer;
+        sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not-ready', service: definition.name, ...(checks ? { checks } : {}) });
       },
     },
     {
@@ -250,8 +280,11 @@ export async function startSubgraphServer<TContext extends BaseContext>(
       if (!handled) sendJson(res, 404, { error: 'NOT_FOUND' });
     });
     work.catch((error: unknown) => {
-      if (error instanceof FolioError) {
-        if (!res.headersSent) sendGraphQLError(res, error);
+      const folio = clientError(error);
+      if (folio) {
+        if (folio.code === 'STORAGE_FULL') logger.warn({ err: error, url: req.url }, 'write refused: storage is full');
+        const retryAfter = folio.details.retryAfterSeconds;
+        if (!res.headersSent) sendGraphQLError(res, folio, typeof retryAfter === 'number' ? { 'retry-after': String(retryAfter) } : {});
         return;
       }
       if (isClientAbort(error, req)) {

@@ -169,6 +169,29 @@ describe('search service (against contract fakes)', () => {
     await eventually(async () => (await must(SEARCH_MY_NOTES, { query: 'waggle dance' })).searchMyNotes.edges.length === 0);
   });
 
+  it('serves searchMyNotes(first: 100), the documented maximum, and says a 101st hit exists', async () => {
+    // `other` (not a new user: the reindex test below counts the users the ugc feed mentions).
+    const many = other;
+    const at = new Date().toISOString();
+    for (let i = 0; i < 101; i++) {
+      ugc.emit('NoteWritten', { noteId: `many-${i}`, userId: many.userId, bookId: 'b-bees', chapterId: 'c', paragraphId: null, text: `lantern keeper note ${i}`, quote: '', visibility: 'PRIVATE', updatedAt: at });
+    }
+    const full = await eventually(async () => {
+      const d = await must(SEARCH_MY_NOTES, { query: 'lantern keeper', first: 100 }, many);
+      return d.searchMyNotes.edges.length === 100 && d;
+    });
+    expect(full.searchMyNotes.pageInfo.hasNextPage).toBe(true);
+    expect(new Set(full.searchMyNotes.edges.map((e: any) => e.node.id)).size).toBe(100);
+    const refused = await gql(SEARCH_MY_NOTES, { query: 'lantern keeper', first: 101 }, many);
+    expect(refused.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    // Leave `other`'s index as the later tests expect it.
+    for (let i = 0; i < 101; i++) ugc.emit('NoteDeleted', { noteId: `many-${i}`, userId: many.userId });
+    await eventually(async () => {
+      const d = await must(SEARCH_MY_NOTES, { query: 'lantern keeper', first: 100 }, many);
+      return d.searchMyNotes.edges.every((e: any) => !e.node.id.startsWith('many-'));
+    });
+  });
+
   it('rejects bad input with BAD_USER_INPUT and bounds the rest', async () => {
     const code = async (variables: Record<string, unknown>) => (await gql(SEARCH, variables)).errors?.[0]?.extensions?.code;
     expect(await code({ query: '' })).toBe('BAD_USER_INPUT');

@@ -80,3 +80,38 @@ export function isDuplicateKeyError(e: unknown): boolean {
   if (err.code === 11000) return true;
   return Array.isArray(err.writeErrors) && err.writeErrors.some((w: { code?: unknown }) => w?.code === 11000);
 }
+
+/** Errno codes that mean "no room": a full filesystem, or the user's disk quota used up. */
+const FULL_ERRNOS = new Set(['ENOSPC', 'EDQUOT']);
+/** MongoDB's OutOfDiskSpace: what the server answers when it cannot store a write for lack of disk. */
+const OUT_OF_DISK_SPACE = 14031;
+
+/**
+ * A write was not stored because the disk is full (MongoDB's OutOfDiskSpace, code 14031). The
+ * embedded engine throws it after rolling the write back, so it was never visible.
+ */
+export class StorageFullError extends StorageServerError {
+  constructor(cause: unknown) {
+    super(OUT_OF_DISK_SPACE, 'OutOfDiskSpace', `storage is full: ${(cause as Error | undefined)?.message ?? String(cause)}`);
+    this.cause = cause;
+  }
+}
+
+/**
+ * True when `e` (or an error it wraps) means the disk is full, on either backend: MongoDB's
+ * OutOfDiskSpace, the embedded engine's StorageFullError, or a raw ENOSPC/EDQUOT from a file write
+ * (object store, uploads). Services let these through; each server's edge answers STORAGE_FULL.
+ */
+export function isStorageFullError(e: unknown): boolean {
+  for (let cur = e, depth = 0; cur !== null && typeof cur === 'object' && depth < 5; depth++) {
+    const err = cur as { code?: unknown; cause?: unknown };
+    if (err.code === OUT_OF_DISK_SPACE || (typeof err.code === 'string' && FULL_ERRNOS.has(err.code))) return true;
+    cur = err.cause;
+  }
+  return false;
+}
+
+/** The errno-level error of a failed journal write as the engine reports it to callers. */
+export function journalWriteError(e: unknown): unknown {
+  return isStorageFullError(e) && !(e instanceof StorageFullError) ? new StorageFullError(e) : e;
+}

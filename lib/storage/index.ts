@@ -10,7 +10,7 @@ import { openMongoStorage } from './mongo.js';
 import type { DocCollection } from './types.js';
 
 export type * from './types.js';
-export { isDuplicateKeyError, DuplicateKeyError, BulkWriteError, StorageServerError } from './errors.js';
+export { isDuplicateKeyError, isStorageFullError, DuplicateKeyError, BulkWriteError, StorageServerError, StorageFullError } from './errors.js';
 export { ObjectId, Binary } from 'mongodb';
 
 export interface StorageOptions {
@@ -32,7 +32,19 @@ export interface FolioDb {
   collection<T extends Document>(name: string): DocCollection<T>;
   /** Runs fn atomically: all writes made through `tx` commit together or not at all. */
   transaction<R>(fn: (tx: FolioDb) => Promise<R>): Promise<R>;
+  /**
+   * For readiness: resolves when the database answers (throws when it does not), saying whether
+   * it takes writes now. Embedded: false after a failed journal write until a probe succeeds.
+   * MongoDB: a ping, and whether the server is a writable primary.
+   */
+  health(): Promise<StorageHealth>;
   readonly name: string;
+}
+
+export interface StorageHealth {
+  readonly writable: boolean;
+  /** Why not, for operators (e.g. `OutOfDiskSpace`). */
+  readonly reason?: string;
 }
 
 export async function openStorage(opts: StorageOptions): Promise<Storage> {

@@ -4,7 +4,7 @@
  */
 import { MongoClient } from 'mongodb';
 import type { ClientSession, Collection, Document } from 'mongodb';
-import type { FolioDb, Storage } from './index.js';
+import type { FolioDb, Storage, StorageHealth } from './index.js';
 import type { DocCollection } from './types.js';
 
 type Method = Exclude<keyof DocCollection, 'collectionName'>;
@@ -69,6 +69,13 @@ class MongoFolioDb implements FolioDb {
   async transaction<R>(fn: (tx: FolioDb) => Promise<R>): Promise<R> {
     if (this.session) return fn(this); // nested: join the outer transaction
     return this.client.withSession((session) => session.withTransaction(() => fn(new MongoFolioDb(this.client, this.name, session))));
+  }
+
+  async health(): Promise<StorageHealth> {
+    // A full disk on the server shows up as failed writes (OutOfDiskSpace), not here; this says
+    // whether the server answers and whether this connection can write at all.
+    const hello = (await this.client.db(this.name).command({ hello: 1 })) as { isWritablePrimary?: boolean };
+    return hello.isWritablePrimary === false ? { writable: false, reason: 'NotWritablePrimary' } : { writable: true };
   }
 }
 

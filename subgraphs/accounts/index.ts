@@ -4,7 +4,7 @@ import { parse } from 'graphql';
 import { Counter } from 'prom-client';
 import { createMetrics } from '../../lib/metrics.js';
 import { databaseName, type RunningService, type ServiceModule } from '../../lib/service.js';
-import { startSubgraphServer } from '../../lib/subgraphServer.js';
+import { startSubgraphServer, storageReadiness } from '../../lib/subgraphServer.js';
 import { createLoaders } from './loaders.js';
 import { resolvers, viewerOf, type AccountsContext } from './resolvers.js';
 import { internalRoutes } from './routes.js';
@@ -55,7 +55,7 @@ export const accountsService: ServiceModule = {
           const authenticatedUserIds = new Set<string>();
           return { caller, userAgent, service, loaders: createLoaders(service), viewer: viewerOf(caller, authenticatedUserIds), authenticatedUserIds };
         },
-        ready: async () => (await store.users.estimatedDocumentCount()) >= 0,
+        ready: () => storageReadiness(store.db),
       },
       { host: config.host, port: config.subgraphPorts.accounts, internalSecret: config.internalSecret, opsToken: config.opsToken, logger, metrics },
     );

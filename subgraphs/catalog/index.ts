@@ -4,12 +4,13 @@ import { parse } from 'graphql';
 import { Counter } from 'prom-client';
 import type { FolioConfig } from '../../lib/config.js';
 import { Outbox } from '../../lib/events.js';
+import { workerIdentity } from '../../lib/instance.js';
 import { LeaseManager } from '../../lib/leases.js';
 import type { Logger } from '../../lib/logger.js';
 import { createMetrics } from '../../lib/metrics.js';
 import { databaseName, type RunningService, type ServiceModule } from '../../lib/service.js';
 import type { Storage } from '../../lib/storage/index.js';
-import { startSubgraphServer } from '../../lib/subgraphServer.js';
+import { startSubgraphServer, storageReadiness } from '../../lib/subgraphServer.js';
 import { seedDemoLibrary } from './bulk.js';
 import { DownloadSigner, downloadRoute } from './downloads.js';
 import { FileStore } from './files.js';
@@ -72,7 +73,8 @@ export const catalogService: ServiceModule = {
     const configured = new URL(config.publicCatalogUrl);
     const publicUrl = (): string =>
       configured.port === '0' ? `${configured.protocol}//${config.serviceHosts.catalog}:${port}` : config.publicCatalogUrl;
-    const runtime = await openCatalog({ config, storage, logger, publicUrl, onStoreRead: (kind) => storeReads.inc({ kind }) });
+    const identity = workerIdentity(config);
+    const runtime = await openCatalog({ config, storage, logger, publicUrl, pipeline: { identity }, onStoreRead: (kind) => storeReads.inc({ kind }) });
     const { store, service, pipeline, outbox, files, signer } = runtime;
 
     const server = await startSubgraphServer<CatalogContext>(
@@ -83,7 +85,7 @@ export const catalogService: ServiceModule = {
         maxBodyBytes: CATALOG_MAX_BODY_BYTES,
         routes: [outbox.route(), ...internalRoutes(service), downloadRoute(signer, service, files, logger)],
         context: ({ caller, cacheTags }) => ({ caller, reader: readerOf(caller), service, loaders: createLoaders(service, cacheTags), cacheTags }),
-        ready: async () => (await store.books.estimatedDocumentCount()) >= 0,
+        ready: () => storageReadiness(store.db),
       },
       { host: config.host, port: config.subgraphPorts.catalog, internalSecret: config.internalSecret, opsToken: config.opsToken, logger, metrics },
     );
@@ -99,6 +101,7 @@ export const catalogService: ServiceModule = {
       async stop() {
         await pipeline.stop();
         await server.stop();
+        identity.release();
       },
     };
   },

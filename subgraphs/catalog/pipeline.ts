@@ -11,8 +11,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ownersOfInstance, type WorkerIdentity } from '../../lib/instance.js';
 import type { Logger } from '../../lib/logger.js';
-import { ObjectId } from '../../lib/storage/index.js';
+import { isStorageFullError, ObjectId } from '../../lib/storage/index.js';
 import { EpubError, isEpubError } from './epub/errors.js';
 import type { EpubLimits } from './epub/limits.js';
 import { parseEpub, type ParsedEpub } from './epub/parse.js';
@@ -28,6 +29,10 @@ export interface PipelineOptions {
   readonly pollMs?: number;
   /** A job whose worker died this many times fails instead of being retried. @default 3 */
   readonly maxAttempts?: number;
+  /** While the store keeps failing, the worker waits pollMs, 2×, 4×, … up to this long between tries. @default 30 s */
+  readonly maxBackoffMs?: number;
+  /** This instance across restarts: jobs an earlier run of it held are taken back at start-up. @default a one-off owner */
+  readonly identity?: WorkerIdentity;
 }
 
 /**
@@ -40,11 +45,21 @@ const RUNNING: JobStatus[] = ['FORMATTING', 'PARSING', 'SPLITTING'];
 
 export const chapterId = (revisionId: string, index: number): string => `${revisionId}.c${index}`;
 
+/**
+ * A job whose worker stopped mid-way and that nobody has resumed yet: marked so at start-up by
+ * the restarted instance, or seen from its lease running out without renewal (another instance died).
+ */
+export const isInterrupted = (job: Pick<JobDoc, 'status' | 'leaseUntil' | 'interrupted'>, now: Date): boolean =>
+  job.interrupted === true || (RUNNING.includes(job.status) && job.leaseUntil !== null && job.leaseUntil < now);
+
 export class UploadPipeline {
-  private readonly owner = `${process.pid}-${randomUUID()}`;
+  private readonly owner: string;
   private readonly leaseMs: number;
   private readonly pollMs: number;
   private readonly maxAttempts: number;
+  private readonly maxBackoffMs: number;
+  /** Jobs whose lease this worker holds but that stopped on a storage failure: claimable again at once. */
+  private readonly stalled = new Set<string>();
   private stopped = true;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
@@ -57,6 +72,8 @@ export class UploadPipeline {
     this.leaseMs = options.leaseMs ?? 60_000;
     this.pollMs = options.pollMs ?? 1_000;
     this.maxAttempts = options.maxAttempts ?? 3;
+    this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
+    this.owner = options.identity?.owner ?? `${process.pid}-${randomUUID()}`;
   }
 
   /** Stores the bytes and queues a job; the worker picks it up. */
@@ -103,15 +120,34 @@ export class UploadPipeline {
     this.wake?.();
   }
 
+  /**
+   * The worker loop. While the store fails (a full disk, MongoDB down) it backs off exponentially
+   * up to maxBackoffMs, and logs once when it starts failing and once when it recovers, instead
+   * of an error every poll.
+   */
   private async work(): Promise<void> {
+    const { logger } = this.options;
+    let failures = 0;
+    let recovered = false;
     while (!this.stopped) {
-      const ran = await this.runNext().catch((err: unknown) => {
-        this.options.logger.error({ err }, 'upload worker failed; retrying');
-        return false;
-      });
+      let ran = false;
+      try {
+        if (!recovered) {
+          await this.recoverInterrupted();
+          recovered = true;
+        }
+        ran = await this.runNext();
+        if (failures > 0) logger.info({ failures }, 'upload worker recovered');
+        failures = 0;
+      } catch (err) {
+        failures++;
+        if (failures === 1) logger.error({ err }, 'upload worker failing; backing off until the store works again');
+        else logger.debug({ err, failures }, 'upload worker still failing');
+      }
       if (ran || this.stopped) continue;
+      const waitMs = failures === 0 ? this.pollMs : Math.min(this.maxBackoffMs, this.pollMs * 2 ** Math.min(failures - 1, 20));
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, this.pollMs);
+        const timer = setTimeout(done, waitMs);
         function done(): void {
           clearTimeout(timer);
           resolve();
@@ -120,6 +156,27 @@ export class UploadPipeline {
       });
       this.wake = undefined;
     }
+  }
+
+  /**
+   * Start-up: the jobs an earlier run of this instance held when it died are freed now rather
+   * than when their lease runs out (a crashed upload showed PARSING for a minute), and those it had
+   * started say `interrupted` until a worker resumes them.
+   */
+  private async recoverInterrupted(): Promise<void> {
+    const identity = this.options.identity;
+    if (!identity) return;
+    const held = await this.store.jobs
+      .find({ status: { $in: ['QUEUED', ...RUNNING] }, leaseOwner: ownersOfInstance(identity.instanceId) }, { projection: { _id: 1, leaseOwner: 1, status: 1 } })
+      .toArray();
+    const orphans = held.filter((job) => identity.isPreviousSelf(job.leaseOwner));
+    for (const job of orphans) {
+      await this.store.jobs.updateOne(
+        { _id: job._id, leaseOwner: job.leaseOwner },
+        { $set: { leaseOwner: null, leaseUntil: null, interrupted: RUNNING.includes(job.status), updatedAt: new Date() } },
+      );
+    }
+    if (orphans.length > 0) this.options.logger.info({ jobs: orphans.map((j) => j._id) }, 'resuming upload jobs interrupted by a restart');
   }
 
   /** Claims and runs the oldest runnable job; false when there was none. */
@@ -145,7 +202,11 @@ export class UploadPipeline {
         // A job is free when nobody holds its lease, or the holder stopped renewing it. A claimed job
         // stays QUEUED until its first stage, so the status alone does not say it is free.
         status: { $in: ['QUEUED', ...RUNNING] },
-        $or: [{ leaseUntil: null }, { leaseUntil: { $lt: now } }],
+        $or: [
+          { leaseUntil: null },
+          { leaseUntil: { $lt: now } },
+          ...(this.stalled.size > 0 ? [{ _id: { $in: [...this.stalled] }, leaseOwner: this.owner }] : []),
+        ],
       },
       { $set: { leaseOwner: this.owner, leaseUntil: new Date(now.getTime() + this.leaseMs), updatedAt: now }, $inc: { attempts: 1 } },
       { sort: { createdAt: 1 }, returnDocument: 'after' },
@@ -157,13 +218,14 @@ export class UploadPipeline {
     const now = new Date();
     const result = await this.store.jobs.updateOne(
       { _id: job._id, leaseOwner: this.owner },
-      { $set: { status: stage, updatedAt: now, leaseUntil: new Date(now.getTime() + this.leaseMs) }, $push: { stages: { stage, startedAt: now } } },
+      { $set: { status: stage, interrupted: false, updatedAt: now, leaseUntil: new Date(now.getTime() + this.leaseMs) }, $push: { stages: { stage, startedAt: now } } },
     );
     if (result.matchedCount === 0) throw new LeaseLost(job._id);
   }
 
   private async run(job: JobDoc): Promise<void> {
     const { logger } = this.options;
+    this.stalled.delete(job._id);
     try {
       if (job.attempts > this.maxAttempts) throw new JobFailure('WORKER_FAILED', `Processing stopped ${this.maxAttempts} times without finishing; upload the file again.`);
       const bytes = await this.files.read(job.fileId);
@@ -176,6 +238,12 @@ export class UploadPipeline {
       if (error instanceof LeaseLost) {
         logger.warn({ jobId: job._id }, 'upload job taken over by another worker');
         return;
+      }
+      if (isStorageFullError(error)) {
+        // Not the upload's fault, and recording a failure would fail too: keep the job (and its
+        // lease) and let the worker back off and resume it when the store takes writes again.
+        this.stalled.add(job._id);
+        throw error;
       }
       const code = isEpubError(error) ? error.reason : error instanceof JobFailure ? error.code : 'INTERNAL';
       const reason = isEpubError(error) || error instanceof JobFailure ? error.message : 'The upload could not be processed because of an internal error; try again.';

@@ -7,6 +7,7 @@ import type { ResolverMap } from '../../lib/subgraphServer.js';
 import type { Reader } from './licensing.js';
 import { tagBooks, type CatalogLoaders } from './loaders.js';
 import { connectionOf, keyAfter, limitOf, sliceOf } from './pagination.js';
+import { isInterrupted } from './pipeline.js';
 import { can, CATALOG, visibleRevisionId } from './policy.js';
 import { splitParagraphId, type BookFilter, type BookInput, type CatalogService, type LicenseInput } from './service.js';
 import type { BookDoc, ChapterDoc, ChapterSummary, JobDoc, ParagraphSpan, RevisionDoc } from './store.js';
@@ -175,5 +176,6 @@ export const resolvers: ResolverMap = {
     id: (job: JobDoc) => job._id,
     book: (job: JobDoc, _: unknown, ctx: CatalogContext) => ctx.loaders.book.load(job.bookId),
     revision: (job: JobDoc, _: unknown, ctx: CatalogContext) => (job.status === 'STORED' ? ctx.loaders.revision.load(job.revisionId) : null),
+    interrupted: (job: JobDoc) => isInterrupted(job, new Date()),
   },
 };

@@ -104,6 +104,8 @@ export interface JobDoc {
   /** A worker holds the job until this time (renewed while working); another takes it after. */
   leaseOwner: string | null;
   leaseUntil: Date | null;
+  /** Its worker stopped mid-way (a crash or restart) and no worker has resumed it yet. Absent on older jobs. */
+  interrupted?: boolean;
   createdBy: string;
   createdAt: Date;
   updatedAt: Date;

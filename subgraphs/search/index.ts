@@ -2,10 +2,11 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
 import { EventConsumer, type FolioEvent } from '../../lib/events.js';
+import { workerIdentity } from '../../lib/instance.js';
 import { LeaseManager } from '../../lib/leases.js';
 import type { Logger } from '../../lib/logger.js';
 import type { RunningService, ServiceModule } from '../../lib/service.js';
-import { startSubgraphServer } from '../../lib/subgraphServer.js';
+import { startSubgraphServer, storageReadiness } from '../../lib/subgraphServer.js';
 import { createLoaders } from './loaders.js';
 import { resolvers, type SearchContext } from './resolvers.js';
 import { openSearchRuntime, type SearchRuntime } from './runtime.js';
@@ -63,7 +64,10 @@ export const searchService: ServiceModule = {
     const { config, serviceUrls } = context;
     const runtime = await openSearchRuntime(context);
     const { logger, indexer, notes, store, service, catalog } = runtime;
-    const leases = new LeaseManager(store.db);
+    const identity = workerIdentity(config);
+    const leases = new LeaseManager(store.db, 'leases', identity);
+    // Feeds and rebuilds an earlier run of this instance held when it died resume now, not at lease expiry.
+    await leases.releasePreviousSelf().catch((err: unknown) => logger.warn({ err }, 'could not take back leases of an earlier run; they will expire'));
     let repairing = true;
     const stopping = new AbortController();
 
@@ -73,7 +77,7 @@ export const searchService: ServiceModule = {
         typeDefs,
         resolvers,
         context: ({ caller }) => ({ caller, service, loaders: createLoaders(catalog, caller) }),
-        ready: async () => !repairing && (await store.books.estimatedDocumentCount()) >= 0,
+        ready: async () => (repairing ? { ready: false, checks: { index: 'rebuilding' } } : storageReadiness(store.db)),
       },
       { host: config.host, port: config.subgraphPorts.search, internalSecret: config.internalSecret, opsToken: config.opsToken, logger },
     );
@@ -121,6 +125,7 @@ export const searchService: ServiceModule = {
         await Promise.all([books.stop(), noteFeed.stop()]);
         await server.stop();
         await runtime.close();
+        identity.release();
       },
     };
   },

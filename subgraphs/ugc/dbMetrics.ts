@@ -25,6 +25,7 @@ export function countingDb(db: FolioDb, registry: Registry): FolioDb {
       });
     },
     transaction: (fn) => inner.transaction((tx) => fn(wrap(tx))),
+    health: () => inner.health(),
   });
   return wrap(db);
 }

@@ -5,14 +5,15 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
 import { EventConsumer, Outbox } from '../../lib/events.js';
+import { workerIdentity } from '../../lib/instance.js';
 import { LeaseManager } from '../../lib/leases.js';
 import { createMetrics } from '../../lib/metrics.js';
 import { databaseName, type RunningService, type ServiceModule } from '../../lib/service.js';
-import { startSubgraphServer } from '../../lib/subgraphServer.js';
+import { startSubgraphServer, storageReadiness } from '../../lib/subgraphServer.js';
 import { chapterLoader, HttpCatalogApi, type CatalogApi } from './catalogClient.js';
 import { countingDb } from './dbMetrics.js';
 import { createLoaders } from './loaders.js';
-import { enqueueRepair, parseContentReplaced } from './repair/jobs.js';
+import { enqueueRepair, markRepairsInterrupted, parseContentReplaced } from './repair/jobs.js';
 import { RepairWorker } from './repair/worker.js';
 import { resolvers, type UgcContext, type UgcServices } from './resolvers.js';
 import { AnnotationService } from './service/annotations.js';
@@ -55,7 +56,13 @@ export const ugcService: ServiceModule = {
     // serviceUrls is filled in as services start (port 0 in tests), so read it at call time.
     const catalog = new HttpCatalogApi(() => serviceUrls.catalog, config.internalSecret);
     const services = await createUgcServices(db, catalog, logger, { popularMinReaders: config.popularHighlightMinReaders });
-    const leases = new LeaseManager(db);
+    const identity = workerIdentity(config);
+    const leases = new LeaseManager(db, 'leases', identity);
+    // Work an earlier run of this instance was doing when it died resumes now, not at lease expiry.
+    await leases
+      .releasePreviousSelf()
+      .then((released) => markRepairsInterrupted(services.store, released))
+      .catch((err: unknown) => logger.warn({ err }, 'could not take back leases of an earlier run; they will expire'));
 
     const worker = new RepairWorker({ store: services.store, outbox: services.outbox, catalog, leases, logger });
     const consumer = new EventConsumer({
@@ -85,7 +92,7 @@ export const ugcService: ServiceModule = {
         resolvers,
         routes: [services.outbox.route()],
         context: ({ caller, cacheTags }) => ({ caller, services, loaders: createLoaders(services, caller), cacheTags }),
-        ready: async () => (await services.store.shelf.estimatedDocumentCount()) >= 0,
+        ready: () => storageReadiness(db),
       },
       { host: config.host, port: config.subgraphPorts.ugc, internalSecret: config.internalSecret, opsToken: config.opsToken, logger, metrics },
     );
@@ -99,6 +106,7 @@ export const ugcService: ServiceModule = {
         await consumer.stop();
         await worker.stop();
         await server.stop();
+        identity.release();
       },
     };
   },

@@ -5,7 +5,7 @@ import { DateTime } from '../../lib/scalars.js';
 import type { ResolverMap } from '../../lib/subgraphServer.js';
 import type { UgcLoaders } from './loaders.js';
 import { encodeCursor, pageSize, type Page, type PageArgs } from '../../lib/pagination.js';
-import { latestRepairJob } from './repair/jobs.js';
+import { isRepairInterrupted, latestRepairJob } from './repair/jobs.js';
 import type { AnnotationService, HighlightInput, NoteInput } from './service/annotations.js';
 import { exportAnnotations } from './service/export.js';
 import { likeKey } from './service/likes.js';
@@ -166,5 +166,6 @@ export const resolvers: ResolverMap = {
     book: (j: RepairJobDoc) => ref(j.bookId),
     processed: (j: RepairJobDoc) => j.moved + j.unchanged + j.orphaned,
     durationMs: (j: RepairJobDoc) => (j.startedAt && j.finishedAt ? j.finishedAt.getTime() - j.startedAt.getTime() : null),
+    interrupted: (j: RepairJobDoc, _: unknown, { services }: UgcContext) => isRepairInterrupted(services.store, j),
   },
 };

@@ -167,6 +167,8 @@ export interface RepairJobDoc {
   finishedAt: Date | null;
   /** Time spent working, summed over attempts. */
   workMs: number;
+  /** Its worker stopped mid-way (a crash or restart) and has not resumed yet. Absent on older jobs. */
+  interrupted?: boolean;
 }
 
 export interface UgcStore {

@@ -6,12 +6,19 @@
  * operations are atomic ($inc, findOneAndUpdate, upserts) without locks. A transaction spans
  * awaits, so while one is open other writers wait for it (writers are serialised, readers are
  * not: they may see a transaction's uncommitted writes — read-uncommitted, documented in README).
+ *
+ * Failed writes: a change is applied to memory first (that is what makes single operations
+ * atomic) and journaled after; if its journal write fails, the journal undoes it — together with
+ * everything applied after it that is not durable yet, newest first, an open transaction included
+ * — before its writer hears of the failure. So a write that fails is never visible afterwards, and
+ * memory always equals what a restart would load.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Document } from 'mongodb';
 import { DuplicateKeyError } from '../errors.js';
+import type { StorageHealth } from '../index.js';
 import { SecondaryIndex, type IndexDef } from './indexes.js';
-import { Journal, type JournalOp } from './journal.js';
+import { Journal, type JournalIo, type JournalOp } from './journal.js';
 import { keyOf } from './values.js';
 
 export class CollectionState {
@@ -43,6 +50,8 @@ export class CollectionState {
 /** Uncommitted state of an open transaction: first-touch images to undo, keys to journal. */
 export class TxState {
   readonly before = new Map<string, { coll: CollectionState; id: string; doc: Document | null }>();
+  /** Set when a journal failure undid this transaction: its later writes and its commit throw it. */
+  failure: unknown = null;
   private release!: () => void;
   readonly done = new Promise<void>((r) => (this.release = r));
 
@@ -63,6 +72,14 @@ export class TxState {
 
   rollback(): void {
     for (const { coll, id, doc } of [...this.before.values()].reverse()) coll.rawPut(id, doc);
+    this.before.clear();
+  }
+
+  /** Undoes the transaction now (writes it may build on were lost) and fails what it does next. */
+  doom(error: unknown): void {
+    if (this.failure) return;
+    this.rollback();
+    this.failure = error;
   }
 
   finish(): void {
@@ -76,6 +93,8 @@ export class TxState {
  */
 export class WriteBatch {
   readonly ops: JournalOp[] = [];
+  /** How to take each change back, in the order made (outside transactions only). */
+  private readonly undo: Array<() => void> = [];
 
   constructor(private readonly tx: TxState | undefined) {}
 
@@ -98,16 +117,29 @@ export class WriteBatch {
     const prev = coll.docs.get(id);
     if (!prev) return;
     if (this.tx) this.tx.touch(coll, id);
+    else this.undo.push(() => coll.rawPut(id, prev));
     coll.rawPut(id, null);
     if (!this.tx) this.ops.push(['d', coll.name, prev._id]);
   }
 
-  index(coll: CollectionState, def: IndexDef): void {
-    this.ops.push(['i', coll.name, def]);
+  /** Adds a built index to the collection. */
+  index(coll: CollectionState, idx: SecondaryIndex): void {
+    coll.indexes.set(idx.def.name, idx);
+    this.undo.push(() => coll.indexes.delete(idx.def.name));
+    this.ops.push(['i', coll.name, idx.def]);
+  }
+
+  /** Restores memory to what it was before this batch (its journal record was not written). */
+  rollback(): void {
+    for (let i = this.undo.length - 1; i >= 0; i--) this.undo[i]!();
   }
 
   private apply(coll: CollectionState, id: string, doc: Document): void {
     if (this.tx) this.tx.touch(coll, id);
+    else {
+      const prev = coll.docs.get(id) ?? null;
+      this.undo.push(() => coll.rawPut(id, prev));
+    }
     coll.rawPut(id, doc);
     if (!this.tx) this.ops.push(['p', coll.name, doc]);
   }
@@ -116,7 +148,10 @@ export class WriteBatch {
 export interface EngineOptions {
   /** Journal size that triggers compaction into a snapshot. @default 64 MiB */
   readonly compactAtBytes?: number;
+  /** Test-only: the journal's file operations (a fake full disk, see testing.ts). @default the real fs */
+  readonly io?: JournalIo;
 }
+
 
 export class EmbeddedDatabase {
   readonly collections = new Map<string, CollectionState>();
@@ -133,6 +168,9 @@ export class EmbeddedDatabase {
       compactAtBytes: options.compactAtBytes ?? 64 * 1024 * 1024,
       snapshot: () => this.snapshotOps(),
       canCompact: () => this.activeTx === null,
+      // The open transaction's changes are newer than any failed record and may build on them.
+      onFailure: (error) => this.activeTx?.doom(error),
+      ...(options.io ? { io: options.io } : {}),
     });
   }
 
@@ -146,10 +184,12 @@ export class EmbeddedDatabase {
    * Runs one write operation: `fn` mutates memory synchronously through the batch; outside a
    * transaction the batch is journaled and the promise resolves once it is durable. If `fn`
    * throws after a partial write (insertMany, updateMany), what it wrote is still journaled, as
-   * on MongoDB, and then the error is rethrown.
+   * on MongoDB, and then the error is rethrown. If the journal write fails, the batch is undone
+   * (by the journal, see Journal.fail) and the storage error is thrown instead.
    */
   async write<R>(tx: TxState | undefined, fn: (batch: WriteBatch) => R): Promise<R> {
     if (!tx) await this.waitForTx();
+    if (tx?.failure) throw tx.failure;
     const batch = new WriteBatch(tx);
     let result: R | undefined;
     let error: unknown;
@@ -160,7 +200,7 @@ export class EmbeddedDatabase {
       failed = true;
       error = e;
     }
-    if (batch.ops.length > 0) await this.journal.append(batch.ops);
+    if (batch.ops.length > 0) await this.journal.append(batch.ops, () => batch.rollback());
     if (failed) throw error;
     return result as R;
   }
@@ -174,7 +214,10 @@ export class EmbeddedDatabase {
     this.activeTx = tx;
     try {
       const result = await this.txContext.run(tx, () => fn(tx));
+      // fn may have caught the storage error of one of its writes; the transaction still failed.
+      if (tx.failure) throw tx.failure;
       const ops = tx.commitOps();
+      // If the commit record fails, onFailure dooms this (still active) transaction.
       if (ops.length > 0) await this.journal.append(ops);
       return result;
     } catch (e) {
@@ -209,8 +252,7 @@ export class EmbeddedDatabase {
         idx.check(coll.ns, id, doc);
         idx.replace(id, null, doc);
       }
-      coll.indexes.set(def.name, idx);
-      batch.index(coll, def);
+      batch.index(coll, idx);
       return def.name;
     });
   }
@@ -218,6 +260,21 @@ export class EmbeddedDatabase {
   async close(): Promise<void> {
     while (this.activeTx) await this.activeTx.done;
     await this.journal.close();
+  }
+
+  /**
+   * Whether writes reach the disk. After a failed append it probes with an empty record, so a
+   * disk that has room again reports writable without waiting for a client's write.
+   */
+  async health(): Promise<StorageHealth> {
+    if (this.journal.writable) return { writable: true };
+    try {
+      await this.journal.probe();
+      return { writable: true };
+    } catch (e) {
+      const err = e as { codeName?: unknown; code?: unknown };
+      return { writable: false, reason: String(err.codeName ?? err.code ?? 'journal write failed') };
+    }
   }
 
   /** Compacts now (tests and tools); normally triggered by journal size. */

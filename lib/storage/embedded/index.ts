@@ -6,7 +6,7 @@
 import path from 'node:path';
 import type { Document } from 'mongodb';
 import { StorageServerError } from '../errors.js';
-import type { FolioDb, Storage } from '../index.js';
+import type { FolioDb, Storage, StorageHealth } from '../index.js';
 import type { DocCollection } from '../types.js';
 import { EmbeddedCollection } from './collection.js';
 import { EmbeddedDatabase, type EngineOptions, type TxState } from './engine.js';
@@ -46,6 +46,10 @@ class EmbeddedFolioDb implements FolioDb {
 
   transaction<R>(fn: (tx: FolioDb) => Promise<R>): Promise<R> {
     return this.engine.transaction((tx) => fn(tx === this.tx ? this : new EmbeddedFolioDb(this.engine, tx)));
+  }
+
+  health(): Promise<StorageHealth> {
+    return this.engine.health();
   }
 }
 

@@ -14,6 +14,11 @@
  *   truncate replays old journal lines over the new snapshot: idempotent, same final state.
  * - A torn tail (a crash mid-append) is dropped on load and cut off; a bad line followed by good
  *   lines is corruption and stops the open with an error rather than silently losing data.
+ * - A failed append (ENOSPC, EIO) is not fatal: every record in the failed batch and every record
+ *   queued behind it is undone in memory (newest first) and rejected, and whatever part of the
+ *   batch reached the file is cut off before the next append, so the file stays a clean prefix of
+ *   acknowledged records. The next append simply tries again, so writes resume by themselves when
+ *   space returns.
  * - `LOCK` holds the owner's pid; a lock left by a dead pid is taken over.
  *
  * Why not @seald-io/nedb: see README.md ("Why not NeDB").
@@ -23,6 +28,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { EJSON } from 'bson';
 import type { Document } from 'mongodb';
+import { journalWriteError } from '../errors.js';
 import type { IndexDef } from './indexes.js';
 
 export type JournalOp =
@@ -30,8 +36,28 @@ export type JournalOp =
   | readonly ['d', string, unknown] // delete by _id
   | readonly ['i', string, IndexDef]; // create index
 
+/**
+ * The file operations that appends and compaction perform: the real `fs`, or a test's fake disk
+ * (testing.ts) that fails them with ENOSPC on demand. Open-time reads stay on `fs`.
+ */
+export interface JournalIo {
+  write(fd: number, buf: Buffer, offset: number, length: number): Promise<number>;
+  fdatasync(fd: number): Promise<void>;
+  ftruncate(fd: number, length: number): Promise<void>;
+  /** Compaction writes its snapshot synchronously. */
+  writeSync(fd: number, buf: Buffer): number;
+}
+
 const writeAsync = promisify(fs.write);
 const fdatasyncAsync = promisify(fs.fdatasync);
+const ftruncateAsync = promisify(fs.ftruncate);
+
+export const fileIo: JournalIo = {
+  write: async (fd, buf, offset, length) => (await writeAsync(fd, buf, offset, length, null)).bytesWritten,
+  fdatasync: (fd) => fdatasyncAsync(fd),
+  ftruncate: (fd, length) => ftruncateAsync(fd, length),
+  writeSync: (fd, buf) => fs.writeSync(fd, buf),
+};
 
 const JOURNAL = 'journal.log';
 const SNAPSHOT = 'snapshot.jsonl';
@@ -48,13 +74,39 @@ export interface JournalOptions {
   readonly snapshot: () => Iterable<JournalOp>;
   /** False while a transaction holds uncommitted changes in memory. */
   readonly canCompact: () => boolean;
+  /**
+   * Called synchronously when a batch fails, before its records are undone: the owner undoes
+   * whatever it applied after them that is not a record yet (an open transaction).
+   */
+  readonly onFailure?: (error: unknown) => void;
+  /** @default fileIo */
+  readonly io?: JournalIo;
 }
 
+/** One queued record: its line, its writer's promise, and how to take it back out of memory. */
+interface PendingRecord {
+  readonly line: string;
+  readonly resolve: () => void;
+  readonly reject: (e: unknown) => void;
+  readonly undo: (() => void) | undefined;
+}
+
+/** Free space a probe wants to see before it calls the disk writable again. */
+const PROBE_MIN_FREE_BYTES = 64 * 1024;
+/** After a failed compaction, wait for the journal to grow this much before trying again. */
+const COMPACT_RETRY_BYTES = 1024 * 1024;
+
 export class Journal {
-  private pending: string[] = [];
-  private waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
+  private pending: PendingRecord[] = [];
   private flushing: Promise<void> | null = null;
-  private failure: unknown = null;
+  /** The error of the last failed append, until an append succeeds again. */
+  private lastError: unknown = null;
+  /** Size of the last batch that failed: the room a probe wants to see before it tries. */
+  private lastFailedBytes = 0;
+  /** Bytes past `size` may be in the file (an append failed part-way): cut them before appending. */
+  private torn = false;
+  private compactBlockedUntil = 0;
+  private readonly io: JournalIo;
   private size: number;
   private snapshotSize: number;
   private closed = false;
@@ -68,6 +120,7 @@ export class Journal {
   ) {
     this.size = size;
     this.snapshotSize = snapshotSize;
+    this.io = options.io ?? fileIo;
   }
 
   /**
@@ -108,15 +161,36 @@ export class Journal {
     }
   }
 
-  /** Appends one batch; resolves once it is on disk. */
-  append(ops: readonly JournalOp[]): Promise<void> {
-    if (this.failure) return Promise.reject(this.failure);
+  /**
+   * Appends one batch; resolves once it is on disk. If it cannot be written, `undo` runs (newest
+   * record first, for every record that failed with it) before the promise rejects.
+   */
+  append(ops: readonly JournalOp[], undo?: () => void): Promise<void> {
     if (this.closed) return Promise.reject(new Error('storage: database is closed'));
-    this.pending.push(encodeOps(ops));
-    const p = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    const line = encodeOps(ops);
+    const p = new Promise<void>((resolve, reject) => this.pending.push({ line, resolve, reject, undo }));
     // A microtask's delay lets every write issued in the same tick share one fdatasync.
     if (!this.flushing) this.flushing = Promise.resolve().then(() => this.flushLoop());
     return p;
+  }
+
+  /** False from a failed append until one succeeds again. */
+  get writable(): boolean {
+    return this.lastError === null;
+  }
+
+  /**
+   * Appends an empty record (`{"o":[]}`, replayed as nothing) to learn whether the disk takes
+   * writes again; readiness calls it while the journal is not writable. A record that small can
+   * fit in the slack of the file's last block while real writes still cannot, so it first asks
+   * the filesystem for room for the batch that failed (and at least PROBE_MIN_FREE_BYTES).
+   */
+  async probe(): Promise<void> {
+    if (this.lastError !== null) {
+      const st = await fs.promises.statfs(this.dir).catch(() => null);
+      if (st && st.bavail * st.bsize < Math.max(this.lastFailedBytes, PROBE_MIN_FREE_BYTES)) throw this.lastError;
+    }
+    return this.append([]);
   }
 
   /** Waits for pending writes, then releases the file and the lock. */
@@ -131,27 +205,62 @@ export class Journal {
   private async flushLoop(): Promise<void> {
     try {
       while (this.pending.length > 0) {
-        const batch = Buffer.from(this.pending.join(''));
-        const waiters = this.waiters;
+        const records = this.pending;
         this.pending = [];
-        this.waiters = [];
+        const batch = Buffer.from(records.map((r) => r.line).join(''));
         try {
-          await writeFully(this.fd, batch);
-          await fdatasyncAsync(this.fd);
+          if (this.torn) await this.cutTornTail();
+          this.torn = true; // until fdatasync returns, part of the batch may be in the file
+          await writeFully(this.io, this.fd, batch);
+          await this.io.fdatasync(this.fd);
+          this.torn = false;
           this.size += batch.length;
+          this.lastError = null;
         } catch (e) {
-          // Memory is now ahead of disk: refuse every later write instead of diverging silently.
-          this.failure = e;
-          for (const w of [...waiters, ...this.waiters]) w.reject(e);
-          this.waiters = [];
-          this.pending = [];
-          return;
+          this.lastFailedBytes = batch.length;
+          this.fail(records, journalWriteError(e));
+          continue;
         }
-        for (const w of waiters) w.resolve();
-        if (this.size > Math.max(this.options.compactAtBytes, this.snapshotSize) && this.options.canCompact()) this.compact();
+        for (const r of records) r.resolve();
+        this.maybeCompact();
       }
     } finally {
       this.flushing = null;
+    }
+  }
+
+  /**
+   * Takes back everything not yet durable: the failed batch and every record queued behind it
+   * (their changes may build on the failed ones). The owner's open transaction goes first, then
+   * the records newest first, so each undo restores exactly the state its record started from.
+   * Only then are the writers told, so no one learns of the failure while its write is visible.
+   */
+  private fail(records: PendingRecord[], error: unknown): void {
+    const failed = [...records, ...this.pending];
+    this.pending = [];
+    this.lastError = error;
+    this.options.onFailure?.(error);
+    for (let i = failed.length - 1; i >= 0; i--) failed[i]!.undo?.();
+    for (const r of failed) r.reject(error);
+  }
+
+  /** Cuts what a failed append left past the last durable record, so the next line starts clean. */
+  private async cutTornTail(): Promise<void> {
+    await this.io.ftruncate(this.fd, this.size);
+    await this.io.fdatasync(this.fd);
+    this.torn = false;
+  }
+
+  private maybeCompact(): void {
+    // Only with nothing queued: a snapshot taken now must hold no write that could still fail.
+    if (this.pending.length > 0 || this.size <= Math.max(this.options.compactAtBytes, this.snapshotSize, this.compactBlockedUntil)) return;
+    if (!this.options.canCompact()) return;
+    try {
+      this.rewriteSnapshot();
+    } catch {
+      // The journal is still valid (compaction only replaces the snapshot by rename); try again
+      // once it has grown a little, not after every append while the disk is full.
+      this.compactBlockedUntil = this.size + COMPACT_RETRY_BYTES;
     }
   }
 
@@ -160,6 +269,12 @@ export class Journal {
    * is read in one go (no transaction can interleave), and no append runs meanwhile.
    */
   compact(): void {
+    // A snapshot taken now would hold writes whose append could still fail.
+    if (this.flushing || this.torn) throw new Error('storage: cannot compact while writes are in flight or after a failed append');
+    this.rewriteSnapshot();
+  }
+
+  private rewriteSnapshot(): void {
     const tmp = path.join(this.dir, `${SNAPSHOT}.tmp`);
     const fd = fs.openSync(tmp, 'w');
     let written = 0;
@@ -167,7 +282,8 @@ export class Journal {
       let chunk: JournalOp[] = [];
       const flush = (): void => {
         const buf = Buffer.from(encodeOps(chunk));
-        fs.writeSync(fd, buf);
+        let off = 0;
+        while (off < buf.length) off += this.io.writeSync(fd, off === 0 ? buf : buf.subarray(off));
         written += buf.length;
         chunk = [];
       };
@@ -177,15 +293,20 @@ export class Journal {
       }
       if (chunk.length > 0) flush();
       fs.fdatasyncSync(fd);
-    } finally {
+    } catch (e) {
       fs.closeSync(fd);
+      fs.rmSync(tmp, { force: true });
+      throw e;
     }
+    fs.closeSync(fd);
     fs.renameSync(tmp, path.join(this.dir, SNAPSHOT));
     fsyncDir(this.dir);
+    // From here the snapshot holds everything; a failed truncate leaves old lines that replay
+    // idempotently over it.
+    this.snapshotSize = written;
     fs.ftruncateSync(this.fd, 0);
     fs.fdatasyncSync(this.fd);
     this.size = 0;
-    this.snapshotSize = written;
   }
 
   get journalBytes(): number {
@@ -193,9 +314,9 @@ export class Journal {
   }
 }
 
-async function writeFully(fd: number, buf: Buffer): Promise<void> {
+async function writeFully(io: JournalIo, fd: number, buf: Buffer): Promise<void> {
   let off = 0;
-  while (off < buf.length) off += (await writeAsync(fd, buf, off, buf.length - off, null)).bytesWritten;
+  while (off < buf.length) off += await io.write(fd, buf, off, buf.length - off);
 }
 
 /** Applies every complete line; returns the byte length of the good prefix. */

@@ -26,6 +26,9 @@ describe('PrivateIndexService', () => {
     expect(await service.search('userC', 'whale')).toEqual([]);
     await expect(service.search('../userA', 'whale')).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
     await expect(service.search('userA', 'whale', { limit: 10_000 })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    // A full page of 100 plus the look-ahead hit that tells the caller a next page exists.
+    expect((await service.search('userA', 'whale', { limit: 101 })).map((h) => h.id)).toEqual(['a1']);
+    await expect(service.search('userA', 'whale', { limit: 102 })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
   });
 
   it('persists to the object store, reloads cold, filters, updates and removes', async () => {

@@ -46,6 +46,11 @@ export interface PrivateIndexOptions {
 const USER_ID = /^[A-Za-z0-9_-]{1,128}$/;
 const MAX_TEXT_CHARS = 20_000;
 const MAX_QUERY_CHARS = 1_000;
+/**
+ * Most hits one search returns: a client page of at most 100 (the API's page bound) plus the one
+ * extra hit a caller fetches to learn whether there is a next page. At 100, `first: 100` was refused.
+ */
+export const MAX_PRIVATE_SEARCH_LIMIT = 101;
 
 export class PrivateIndexService {
   private readonly cache: LRUCache<string, FlatIndex>;
@@ -102,7 +107,7 @@ export class PrivateIndexService {
     if (query.length > MAX_QUERY_CHARS) throw new FolioError('BAD_USER_INPUT', `queries are limited to ${MAX_QUERY_CHARS} characters`);
     const limit = options.limit ?? 20;
     const offset = options.offset ?? 0;
-    if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new FolioError('BAD_USER_INPUT', 'limit must be in 1..100');
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PRIVATE_SEARCH_LIMIT) throw new FolioError('BAD_USER_INPUT', `limit must be in 1..${MAX_PRIVATE_SEARCH_LIMIT}`);
     if (!Number.isInteger(offset) || offset < 0 || offset > 1000) throw new FolioError('BAD_USER_INPUT', 'offset must be in 0..1000');
     const index = await this.load(userId);
     if (index.size === 0) return [];

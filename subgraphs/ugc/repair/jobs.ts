@@ -1,6 +1,7 @@
 /** Repair job records: created from catalog's BookContentReplaced, read by editors. */
 import type { Caller } from '../../../lib/identity.js';
 import { authorize, subjects } from '../policy.js';
+import { isLeaseHeld } from '../../../lib/leases.js';
 import { checkId } from '../service/common.js';
 import { pairKey, type RepairJobDoc, type UgcStore } from '../store.js';
 
@@ -11,6 +12,24 @@ export interface ContentReplaced {
 }
 
 export const repairJobId = (bookId: string, revisionId: string): string => pairKey(bookId, revisionId);
+
+/** The lease one repair worker holds on a book while it re-anchors it. */
+export const repairLeaseName = (bookId: string): string => `repair:${bookId}`;
+
+/**
+ * Start-up: the running jobs whose lease an earlier run of this instance held (`leaseNames`, from
+ * LeaseManager.releasePreviousSelf) say `interrupted` until the worker resumes them.
+ */
+export async function markRepairsInterrupted(store: UgcStore, leaseNames: readonly string[]): Promise<void> {
+  const bookIds = leaseNames.filter((n) => n.startsWith('repair:')).map((n) => n.slice('repair:'.length));
+  if (bookIds.length > 0) await store.repairJobs.updateMany({ bookId: { $in: bookIds }, status: 'RUNNING' }, { $set: { interrupted: true } });
+}
+
+/** A running job nobody works on: marked at start-up, or its worker's lease ran out without renewal. */
+export async function isRepairInterrupted(store: UgcStore, job: RepairJobDoc): Promise<boolean> {
+  if (job.status !== 'RUNNING') return false;
+  return job.interrupted === true || !(await isLeaseHeld(store.db, repairLeaseName(job.bookId)));
+}
 
 /** Records the job once: the event may be delivered again, and a finished job stays finished. */
 export async function enqueueRepair(store: UgcStore, event: ContentReplaced, now = new Date()): Promise<RepairJobDoc> {

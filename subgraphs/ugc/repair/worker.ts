@@ -15,6 +15,7 @@ import type { CatalogApi } from '../catalogClient.js';
 import { noteWrittenEvent } from '../service/annotations.js';
 import { collectionsOf, type PassageDoc, type PassageReaderDoc, type RepairJobDoc, type RepairPhase, type UgcStore } from '../store.js';
 import { planBatch, RepairTarget, type BatchCounts } from './batch.js';
+import { repairLeaseName } from './jobs.js';
 
 export interface RepairWorkerOptions {
   readonly store: UgcStore;
@@ -111,7 +112,7 @@ export class RepairWorker {
     const { store, leases, logger } = this.options;
     const first = await store.repairJobs.findOne({ _id: jobId });
     if (!first || !['PENDING', 'RUNNING'].includes(first.status)) return 'noop';
-    const lease = await leases.tryAcquire(`repair:${first.bookId}`, { ttlMs: this.leaseTtlMs, autoRenew: false });
+    const lease = await leases.tryAcquire(repairLeaseName(first.bookId), { ttlMs: this.leaseTtlMs, autoRenew: false });
     if (!lease) return 'busy';
     let crashed = false;
     const started = Date.now();
@@ -125,7 +126,7 @@ export class RepairWorker {
         await store.repairJobs.updateOne({ _id: jobId }, { $set: { status: 'SUPERSEDED', finishedAt: new Date() } });
         return 'noop';
       }
-      await store.repairJobs.updateOne({ _id: jobId }, { $set: { status: 'RUNNING', startedAt: job.startedAt ?? new Date(), error: null }, $inc: { attempts: 1 } });
+      await store.repairJobs.updateOne({ _id: jobId }, { $set: { status: 'RUNNING', startedAt: job.startedAt ?? new Date(), error: null, interrupted: false }, $inc: { attempts: 1 } });
       const target = await this.prepare(job);
 
       let phase = job.phase;
