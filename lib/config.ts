@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -94,6 +95,8 @@ const schema = z.object({
   FOLIO_S3_SECRET_ACCESS_KEY: z.string().optional(),
   /** Memory budget of the private-index LRU cache, in MB. @default 256 */
   FOLIO_PRIVATE_INDEX_CACHE_MB: positiveInt.default(256),
+  /** Worker threads for CPU-heavy work (EPUB parsing, embedding); 0 runs it on the event loop. @default max(1, cores − 1) */
+  FOLIO_WORKER_THREADS: z.coerce.number().int().min(0).max(64).optional(),
   // --- gateway (see gateway/README.md) ---
   /** Per-user / per-address rate limits, `points/seconds`, each per client application. */
   FOLIO_GATEWAY_RATE_LIMIT_USER: rateSpec.default('1200/60'),
@@ -182,6 +185,8 @@ export interface FolioConfig {
     | { readonly endpoint: string; readonly bucket: string; readonly region: string; readonly accessKeyId: string | undefined; readonly secretAccessKey: string | undefined }
     | undefined;
   readonly privateIndexCacheBytes: number;
+  /** Threads of the process-wide worker pool (lib/workers.ts); 0 = inline. */
+  readonly workerThreads: number;
   readonly gateway: GatewaySettings;
 }
 
@@ -297,6 +302,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FolioConfig {
         }
       : undefined,
     privateIndexCacheBytes: raw.FOLIO_PRIVATE_INDEX_CACHE_MB * 1024 * 1024,
+    workerThreads: raw.FOLIO_WORKER_THREADS ?? Math.max(1, availableParallelism() - 1),
     gateway: {
       rateLimitUser: parseRate(raw.FOLIO_GATEWAY_RATE_LIMIT_USER),
       rateLimitAddress: parseRate(raw.FOLIO_GATEWAY_RATE_LIMIT_ADDRESS),
