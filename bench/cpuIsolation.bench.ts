@@ -16,6 +16,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { buildEpub } from '../subgraphs/catalog/epub/build.js';
 import { generateSyntheticBook } from '../subgraphs/catalog/demo/synthetic.js';
@@ -58,6 +59,8 @@ export interface ModeResult {
   readonly chunks: number;
   readonly catalog: LatencySummary;
   readonly healthz: LatencySummary;
+  /** Event-loop delay during the ingest (perf_hooks histogram, 10 ms resolution). */
+  readonly eventLoopDelay: { readonly p99Ms: number; readonly maxMs: number };
   readonly loadAverage1m: { readonly before: number; readonly after: number };
 }
 
@@ -167,6 +170,8 @@ async function runMode(mode: 'off' | 'on', epub: Buffer, paragraphs: number, opt
   const bookId = await createBook(gateway, token, { title: 'Large synthetic book' });
 
   const before = loadavg()[0]!;
+  const lag = monitorEventLoopDelay({ resolution: 10 });
+  lag.enable();
   const catalog = fixedRate(options.rate, async (i) => {
     const query = CATALOG_QUERIES[i % CATALOG_QUERIES.length]!;
     const r = await graphql(gateway, query, { id: probeBook }, { token });
@@ -204,6 +209,7 @@ async function runMode(mode: 'off' | 'on', epub: Buffer, paragraphs: number, opt
     await new Promise((r) => setTimeout(r, 250));
   }
   const indexedSeconds = (performance.now() - started) / 1000;
+  lag.disable();
   const catalogSamples = await catalog.stop();
   const healthSamples = await health.stop();
   return {
@@ -216,7 +222,8 @@ async function runMode(mode: 'off' | 'on', epub: Buffer, paragraphs: number, opt
     chunks,
     catalog: summarize(catalogSamples),
     healthz: summarize(healthSamples),
-    loadAverage1m: { before: round(before * 10) / 10, after: round(loadavg()[0]! * 10) / 10 },
+    eventLoopDelay: { p99Ms: round(lag.percentile(99) / 1e6), maxMs: round(lag.max / 1e6) },
+    loadAverage1m: { before: round(before), after: round(loadavg()[0]!) },
   };
 }
 
@@ -235,7 +242,7 @@ export async function runIsolationBench(options: IsolationOptions): Promise<Isol
   await mkdir(options.outDir, { recursive: true });
   const row = (r: ModeResult, name: 'catalog' | 'healthz'): string => {
     const s = r[name];
-    return `| ${r.mode} (${r.workerThreads} threads) | ${name} | ${s.queries} | ${s.p50Ms} | ${s.p99Ms} | ${s.maxMs} | ${s.shed503} | ${s.otherErrors} | ${r.storedSeconds} | ${r.indexedSeconds} | ${r.loadAverage1m.before} → ${r.loadAverage1m.after} |`;
+    return `| ${r.mode} (${r.workerThreads} threads) | ${name} | ${s.queries} | ${s.p50Ms} | ${s.p99Ms} | ${s.maxMs} | ${s.shed503} | ${s.otherErrors} | ${r.storedSeconds} | ${r.indexedSeconds} | ${r.eventLoopDelay.p99Ms} / ${r.eventLoopDelay.maxMs} | ${r.loadAverage1m.before} → ${r.loadAverage1m.after} |`;
   };
   const markdown = `# CPU isolation benchmark
 
@@ -245,8 +252,8 @@ through the gateway while ${report.rate} catalog-only queries/s (\`books(first: 
 2 \`/healthz\`/s run. Latency from each request's scheduled send time; gateway load shedding at its
 production threshold (250 ms event-loop lag). "off" = FOLIO_WORKER_THREADS=0 (all work inline).
 
-| mode | requests | sent | p50 ms | p99 ms | max ms | 503 | other errors | stored s | indexed s | load 1m |
-| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |
+| mode | requests | sent | p50 ms | p99 ms | max ms | 503 | other errors | stored s | indexed s | loop delay p99/max ms | load 1m |
+| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |
 ${runs.flatMap((r) => [row(r, 'catalog'), row(r, 'healthz')]).join('\n')}
 `;
   await writeFile(json, `${JSON.stringify(report, null, 2)}\n`);

@@ -10,6 +10,7 @@ import { createMetrics } from '../../lib/metrics.js';
 import { databaseName, type RunningService, type ServiceModule } from '../../lib/service.js';
 import type { Storage } from '../../lib/storage/index.js';
 import { startSubgraphServer } from '../../lib/subgraphServer.js';
+import { acquireWorkerPool } from '../../lib/workers/index.js';
 import { seedDemoLibrary } from './bulk.js';
 import { DownloadSigner, downloadRoute } from './downloads.js';
 import { FileStore } from './files.js';
@@ -72,7 +73,8 @@ export const catalogService: ServiceModule = {
     const configured = new URL(config.publicCatalogUrl);
     const publicUrl = (): string =>
       configured.port === '0' ? `${configured.protocol}//${config.serviceHosts.catalog}:${port}` : config.publicCatalogUrl;
-    const runtime = await openCatalog({ config, storage, logger, publicUrl, onStoreRead: (kind) => storeReads.inc({ kind }) });
+    const workers = acquireWorkerPool(config.workerThreads);
+    const runtime = await openCatalog({ config, storage, logger, publicUrl, pipeline: { workers }, onStoreRead: (kind) => storeReads.inc({ kind }) });
     const { store, service, pipeline, outbox, files, signer } = runtime;
 
     const server = await startSubgraphServer<CatalogContext>(
@@ -99,6 +101,7 @@ export const catalogService: ServiceModule = {
       async stop() {
         await pipeline.stop();
         await server.stop();
+        await workers.release();
       },
     };
   },
