@@ -16,7 +16,7 @@ import { createEmbedder } from './core/embedder.js';
 import { analyzer, chunker, learnBookWords, portEmbedder, sparseEncoder } from './engine.js';
 import { BookIndexer, PARAGRAPH_PAYLOAD_INDEXES } from './indexer.js';
 import { NotesIndexer } from './notes.js';
-import { offThreadEmbedder } from './offThread.js';
+import { offThreadEmbedder, offThreadRevisionLoader } from './offThread.js';
 import type { Embedder, PrivateIndexes } from './ports.js';
 import { objectStorePrivateIndexes } from './privateIndexes.js';
 import { SearchService } from './service.js';
@@ -84,6 +84,7 @@ export async function openSearchRuntime(context: ServiceContext): Promise<Search
     sparse: sparseEncoder,
     chunker,
     logger,
+    ...(workers.threads > 0 ? { loadRevision: offThreadRevisionLoader(workers, config.internalSecret, () => serviceUrls.catalog) } : {}),
     onBookChanged: (doc) => {
       learnBookWords(doc.title, doc.authors);
       titles.apply(doc);
