@@ -1,5 +1,5 @@
 /** Internal, signed HTTP endpoints for ugc and search (shapes fixed in contracts.md). */
-import { once } from 'node:events';
+import type { ServerResponse } from 'node:http';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { z } from 'zod';
 import { badInput, notFound } from '../../lib/errors.js';
@@ -37,6 +37,19 @@ const presentChapter = (c: ChapterDoc) => ({
   paragraphs: c.paragraphs.map((p) => ({ id: `${c._id}.p${p.index}`, index: p.index, startOffset: p.startOffset, endOffset: p.endOffset })),
 });
 
+/** Resolves when the response can take more, or is gone (a closed connection never drains). */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
 export function internalRoutes(service: CatalogService): Route[] {
   return [
     {
@@ -56,7 +69,7 @@ export function internalRoutes(service: CatalogService): Route[] {
         res.write(`${head.slice(0, -1)},"chapters":[`);
         for (const [i, chapter] of chapters.entries()) {
           if (res.destroyed) return;
-          if (!res.write(`${i > 0 ? ',' : ''}${JSON.stringify(presentChapter(chapter))}`)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+          if (!res.write(`${i > 0 ? ',' : ''}${JSON.stringify(presentChapter(chapter))}`)) await drained(res);
           await yieldToEventLoop();
         }
         res.end(']}');
