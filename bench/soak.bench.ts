@@ -86,10 +86,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   let sent = 0;
   let nextReport = started + intervalMs;
 
-  while (performance.now() < end) {
+  while (intervals.length < options.minutes) {
     const now = performance.now();
     // Fixed rate: every request due by now is sent, timed from when it was due.
-    while (started + sent * gap <= now) {
+    while (started + sent * gap <= now && started + sent * gap < end) {
       const due = started + sent * gap;
       sent++;
       const kind = pickKind();
@@ -113,7 +113,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         loadAverage1m: round(loadavg()[0]!),
       });
       const last = intervals.at(-1)!;
-      console.log(`minute ${last.minute}: rss ${last.rssMiB} MiB, heap ${last.heapUsedMiB} MiB, data ${last.dataDirMiB} MiB, reads p50/p99 ${last.reads.p50Ms}/${last.reads.p99Ms} ms, writes p50/p99 ${last.writes.p50Ms}/${last.writes.p99Ms} ms, errors ${last.reads.errors + last.writes.errors}, load ${last.loadAverage1m}`);
+      console.log(`minute ${last.minute}: rss ${last.rssMiB} MiB, heap ${last.heapUsedMiB} MiB, data ${last.dataDirMiB} MiB, reads p50/p99 ${last.reads.p50Ms}/${last.reads.p99Ms} ms, writes p50/p99 ${last.writes.p50Ms}/${last.writes.p99Ms} ms, errors ${JSON.stringify({ ...last.reads.errorCodes, ...last.writes.errorCodes })}, load ${last.loadAverage1m}`);
       nextReport += intervalMs;
     }
     await new Promise((resolve) => setTimeout(resolve, Math.max(1, Math.min(started + sent * gap, nextReport) - performance.now())));

@@ -20,11 +20,15 @@ export interface Sample {
   readonly ms: number;
   readonly ok: boolean;
   readonly status: number;
+  /** The first error's code (or message), for error samples. */
+  readonly error?: string;
 }
 
 export interface KindSummary {
   readonly count: number;
   readonly errors: number;
+  /** Error samples by code. */
+  readonly errorCodes: Record<string, number>;
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly maxMs: number;
@@ -35,6 +39,7 @@ export function summarize(samples: readonly Sample[]): KindSummary {
   return {
     count: samples.length,
     errors: samples.filter((s) => !s.ok).length,
+    errorCodes: samples.reduce<Record<string, number>>((codes, s) => (s.error ? { ...codes, [s.error]: (codes[s.error] ?? 0) + 1 } : codes), {}),
     p50Ms: round(percentile(sorted, 50)),
     p99Ms: round(percentile(sorted, 99)),
     maxMs: round(sorted.at(-1) ?? 0),
@@ -113,19 +118,21 @@ const READS: Record<ReadKind, string> = {
   books: /* GraphQL */ `query { books(first: 5) { edges { node { id title } } } }`,
   book: /* GraphQL */ `query($id: ID!) { book(id: $id) { id title authors } }`,
   shelf: /* GraphQL */ `query { me { id shelf(first: 5) { totalCount edges { node { id book { id title } } } } } }`,
-  myHighlights: /* GraphQL */ `query { myHighlights(first: 10) { edges { node { id quote } } } }`,
+  myHighlights: /* GraphQL */ `query($id: ID!) { book(id: $id) { id myHighlights(first: 10) { edges { node { id quote } } } } }`,
 };
 
 export function read(gateway: string, library: Library, user: TestUser, kind: ReadKind): Promise<GraphQLResponse> {
-  return graphql(gateway, READS[kind], kind === 'book' ? { id: library.bookId } : {}, { token: user.token });
+  return graphql(gateway, READS[kind], kind === 'book' || kind === 'myHighlights' ? { id: library.bookId } : {}, { token: user.token });
 }
 
 /** Times one request; a GraphQL error or non-200 is an error sample. */
 export async function timed(kind: string, request: () => Promise<GraphQLResponse>, from = performance.now()): Promise<Sample> {
   try {
     const r = await request();
-    return { kind, ms: performance.now() - from, ok: r.status === 200 && !(r.errors?.length ?? 0), status: r.status };
-  } catch {
-    return { kind, ms: performance.now() - from, ok: false, status: 0 };
+    const ok = r.status === 200 && !(r.errors?.length ?? 0);
+    const first = r.errors?.[0];
+    return { kind, ms: performance.now() - from, ok, status: r.status, ...(ok ? {} : { error: `${kind}:${first?.extensions?.code ?? first?.message.slice(0, 80) ?? `HTTP ${r.status}`}` }) };
+  } catch (error) {
+    return { kind, ms: performance.now() - from, ok: false, status: 0, error: `${kind}:${(error as Error).message.slice(0, 80)}` };
   }
 }
