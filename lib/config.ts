@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -116,6 +117,8 @@ const schema = z.object({
   FOLIO_PRIVATE_INDEX_CACHE_MB: positiveInt.default(256),
   /** Distinct readers who must have highlighted a passage before anyone sees it as popular (k-anonymity of highlights). @default 3 */
   FOLIO_POPULAR_HIGHLIGHT_MIN_READERS: z.coerce.number().int().min(2).max(1000).default(3),
+  /** Worker threads for CPU-heavy work (EPUB parsing, embedding); 0 runs it on the event loop. @default max(1, cores − 1) */
+  FOLIO_WORKER_THREADS: z.coerce.number().int().min(0).max(64).optional(),
   // --- gateway (see gateway/README.md) ---
   /** Per-user / per-address rate limits, `points/seconds`, each per client application. */
   FOLIO_GATEWAY_RATE_LIMIT_USER: rateSpec.default('1200/60'),
@@ -232,6 +235,8 @@ export interface FolioConfig {
   readonly popularHighlightMinReaders: number;
   /** Bearer token for /metrics and /readyz on every service; undefined: open. */
   readonly opsToken: string | undefined;
+  /** Threads of the process-wide worker pool (lib/workers.ts); 0 = inline. */
+  readonly workerThreads: number;
   readonly gateway: GatewaySettings;
 }
 
@@ -370,6 +375,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FolioConfig {
     privateIndexCacheBytes: raw.FOLIO_PRIVATE_INDEX_CACHE_MB * 1024 * 1024,
     popularHighlightMinReaders: raw.FOLIO_POPULAR_HIGHLIGHT_MIN_READERS,
     opsToken: raw.FOLIO_OPS_TOKEN,
+    workerThreads: raw.FOLIO_WORKER_THREADS ?? Math.max(1, availableParallelism() - 1),
     gateway: {
       rateLimitUser: parseRate(raw.FOLIO_GATEWAY_RATE_LIMIT_USER),
       rateLimitAddress: parseRate(raw.FOLIO_GATEWAY_RATE_LIMIT_ADDRESS),

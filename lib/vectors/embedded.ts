@@ -6,6 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { mkdir, rm } from 'node:fs/promises';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import path from 'node:path';
 import { EmbeddedCollection, newHnsw } from './embeddedCollection.js';
 import type { HnswTuning } from './embeddedCollection.js';
@@ -43,6 +44,10 @@ export function resolveTuning(options: Omit<EmbeddedVectorStoreOptions, 'directo
     threads: options.threads ?? availableParallelism(),
   };
 }
+
+/** Points per HNSW insert call, and the event-loop time after which an upsert yields. */
+const UPSERT_SLICE = 8;
+const UPSERT_SLICE_BUDGET_MS = 10;
 
 export class EmbeddedVectorStore implements VectorStore {
   private readonly collections = new Map<string, Promise<EmbeddedCollection | undefined>>();
@@ -91,7 +96,17 @@ export class EmbeddedVectorStore implements VectorStore {
     await this.exclusive(async () => {
       const collection = await this.require(name);
       validatePoints(points, collection.meta.dimension);
-      collection.upsert(points);
+      // HNSW insertion is synchronous native work (~0.5 ms a point): a large batch in one call
+      // would stall the event loop, so insert in small slices and let other work run between them
+      // (reads see each slice whole; saves wait, as this runs in the write queue).
+      let sliceStart = performance.now();
+      for (let i = 0; i < points.length; i += UPSERT_SLICE) {
+        if (i > 0 && performance.now() - sliceStart >= UPSERT_SLICE_BUDGET_MS) {
+          await yieldToEventLoop();
+          sliceStart = performance.now();
+        }
+        collection.upsert(points.length <= UPSERT_SLICE ? points : points.slice(i, i + UPSERT_SLICE));
+      }
     });
   }
 

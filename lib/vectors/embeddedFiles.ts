@@ -16,6 +16,7 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { finished } from 'node:stream/promises';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { EmbeddedCollection, newHnsw } from './embeddedCollection.js';
 import type { HnswTuning } from './embeddedCollection.js';
 import { quantizeI8 } from './exact.js';
@@ -62,11 +63,18 @@ export async function saveCollection(dir: string, collection: EmbeddedCollection
   await writeFile(tmp('vectors'), new Uint8Array(vectors.buffer, vectors.byteOffset, vectors.byteLength));
   const out = createWriteStream(tmp('points'));
   let lines: string[] = [];
+  let sliceStart = performance.now();
   for (const point of collection.livePoints()) {
     lines.push(JSON.stringify({ s: point.slot, id: point.id, p: point.payload, i: point.sparse.indices, v: point.sparse.values }));
-    if (lines.length >= 1000) {
+    if (lines.length >= 200) {
       if (!out.write(lines.join('\n') + '\n')) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
       lines = [];
+      // Serialising a large collection takes seconds: yield every ~10 ms so requests keep flowing.
+      // Writes are queued behind this save (EmbeddedVectorStore.exclusive), so the points cannot change meanwhile.
+      if (performance.now() - sliceStart >= 10) {
+        await yieldToEventLoop();
+        sliceStart = performance.now();
+      }
     }
   }
   if (lines.length > 0) out.write(lines.join('\n') + '\n');

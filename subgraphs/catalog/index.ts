@@ -11,6 +11,7 @@ import { createMetrics } from '../../lib/metrics.js';
 import { databaseName, type RunningService, type ServiceModule } from '../../lib/service.js';
 import type { Storage } from '../../lib/storage/index.js';
 import { startSubgraphServer, storageReadiness } from '../../lib/subgraphServer.js';
+import { acquireWorkerPool } from '../../lib/workers/index.js';
 import { seedDemoLibrary } from './bulk.js';
 import { DownloadSigner, downloadRoute } from './downloads.js';
 import { FileStore } from './files.js';
@@ -74,7 +75,8 @@ export const catalogService: ServiceModule = {
     const publicUrl = (): string =>
       configured.port === '0' ? `${configured.protocol}//${config.serviceHosts.catalog}:${port}` : config.publicCatalogUrl;
     const identity = workerIdentity(config);
-    const runtime = await openCatalog({ config, storage, logger, publicUrl, pipeline: { identity }, onStoreRead: (kind) => storeReads.inc({ kind }) });
+    const workers = acquireWorkerPool(config.workerThreads);
+    const runtime = await openCatalog({ config, storage, logger, publicUrl, pipeline: { identity, workers }, onStoreRead: (kind) => storeReads.inc({ kind }) });
     const { store, service, pipeline, outbox, files, signer } = runtime;
 
     const server = await startSubgraphServer<CatalogContext>(
@@ -102,6 +104,7 @@ export const catalogService: ServiceModule = {
         await pipeline.stop();
         await server.stop();
         identity.release();
+        await workers.release();
       },
     };
   },

@@ -17,6 +17,8 @@ import { isStorageFullError, ObjectId } from '../../lib/storage/index.js';
 import { EpubError, isEpubError } from './epub/errors.js';
 import type { EpubLimits } from './epub/limits.js';
 import { parseEpub, type ParsedEpub } from './epub/parse.js';
+import { parseEpubOffThread } from './epub/offThread.js';
+import type { WorkerPool } from '../../lib/workers/index.js';
 import type { FileStore } from './files.js';
 import type { BookDoc, CatalogStore, ChapterDoc, JobDoc, JobStatus, RevisionDoc } from './store.js';
 
@@ -33,6 +35,8 @@ export interface PipelineOptions {
   readonly maxBackoffMs?: number;
   /** This instance across restarts: jobs an earlier run of it held are taken back at start-up. @default a one-off owner */
   readonly identity?: WorkerIdentity;
+  /** Parses on this pool's threads (the event loop keeps serving meanwhile); inline without one. */
+  readonly workers?: WorkerPool;
 }
 
 /**
@@ -229,7 +233,9 @@ export class UploadPipeline {
     try {
       if (job.attempts > this.maxAttempts) throw new JobFailure('WORKER_FAILED', `Processing stopped ${this.maxAttempts} times without finishing; upload the file again.`);
       const bytes = await this.files.read(job.fileId);
-      const parsed = await parseEpub(bytes, this.options.limits ?? {}, { onStage: (stage) => this.enter(job, stage) });
+      const onStage = { onStage: (stage: JobStatus) => this.enter(job, stage) };
+      const { workers, limits = {} } = this.options;
+      const parsed = await (workers ? parseEpubOffThread(workers, bytes, limits, onStage) : parseEpub(bytes, limits, onStage));
       const oversized = parsed.chapters.find((c) => c.text.length + c.html.length > MAX_CHAPTER_CHARS);
       if (oversized) throw new EpubError('TOO_LARGE', `Chapter ${oversized.index + 1} ("${oversized.title.slice(0, 80)}") is larger than ${MAX_CHAPTER_CHARS} characters.`);
       await this.storeRevision(job, parsed);

@@ -1,4 +1,6 @@
 /** Internal, signed HTTP endpoints for ugc and search (shapes fixed in contracts.md). */
+import type { ServerResponse } from 'node:http';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { z } from 'zod';
 import { badInput, notFound } from '../../lib/errors.js';
 import { sendJson, type Route } from '../../lib/http.js';
@@ -47,6 +49,19 @@ const presentChapter = (c: ChapterDoc) => ({
   paragraphs: c.paragraphs.map((p) => ({ id: `${c._id}.p${p.index}`, index: p.index, startOffset: p.startOffset, endOffset: p.endOffset })),
 });
 
+/** Resolves when the response can take more, or is gone (a closed connection never drains). */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
 export function internalRoutes(service: CatalogService): Route[] {
   return [
     {
@@ -59,14 +74,17 @@ export function internalRoutes(service: CatalogService): Route[] {
         const content = await service.revisionContent(match[1]!);
         if (!content) throw notFound('Revision');
         const { revision, book, chapters } = content;
-        sendJson(res, 200, {
-          bookId: revision.bookId,
-          revisionId: revision._id,
-          language: revision.language,
-          title: book.title,
-          authors: book.authors,
-          chapters: chapters.map(presentChapter),
-        });
+        // A large book is tens of MB of JSON: written a chapter at a time, yielding between
+        // chapters, so one stringify does not stall every request in the process.
+        const head = JSON.stringify({ bookId: revision.bookId, revisionId: revision._id, language: revision.language, title: book.title, authors: book.authors });
+        res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+        res.write(`${head.slice(0, -1)},"chapters":[`);
+        for (const [i, chapter] of chapters.entries()) {
+          if (res.destroyed) return;
+          if (!res.write(`${i > 0 ? ',' : ''}${JSON.stringify(presentChapter(chapter))}`)) await drained(res);
+          await yieldToEventLoop();
+        }
+        res.end(']}');
       },
     },
     {

@@ -31,15 +31,18 @@ export interface CatalogClient {
   readableBooks(bookIds: readonly string[], caller: Caller): Promise<Set<string>>;
 }
 
+/** One revision's chapters from catalog, validated (also called on worker threads: see offThread.ts). */
+export async function fetchRevisionChapters(secret: string, baseUrl: string, revisionId: string, signal?: AbortSignal): Promise<RevisionContent> {
+  const raw = await callInternal<unknown>({ secret, audience: 'catalog', baseUrl }, 'GET', `/internal/revisions/${encodeURIComponent(revisionId)}/chapters`, undefined, {
+    ...(signal ? { signal: AbortSignal.any([signal, AbortSignal.timeout(60_000)]) } : { timeoutMs: 60_000 }),
+  });
+  return revisionSchema.parse(raw);
+}
+
 export function httpCatalogClient(secret: string, baseUrl: () => string): CatalogClient {
   const catalog = (): InternalTarget => ({ secret, audience: 'catalog', baseUrl: baseUrl() });
   return {
-    async revisionChapters(revisionId, signal) {
-      const raw = await callInternal<unknown>(catalog(), 'GET', `/internal/revisions/${encodeURIComponent(revisionId)}/chapters`, undefined, {
-        ...(signal ? { signal: AbortSignal.any([signal, AbortSignal.timeout(60_000)]) } : { timeoutMs: 60_000 }),
-      });
-      return revisionSchema.parse(raw);
-    },
+    revisionChapters: (revisionId, signal) => fetchRevisionChapters(secret, baseUrl(), revisionId, signal),
     async readableBooks(bookIds, caller) {
       const readable = new Set<string>();
       for (let i = 0; i < bookIds.length; i += READABLE_BATCH) {

@@ -64,6 +64,26 @@ export interface BookIndexerOptions {
   /** Called when a book's searchable metadata changed (title/author index). */
   readonly onBookChanged?: (doc: BookIndexDoc) => void;
   readonly onProgress?: (progress: IndexProgress) => void;
+  /**
+   * Fetches and chunks a revision somewhere other than the event loop (a 100,000-paragraph book is
+   * tens of MB of JSON to parse and chunk); by default both happen here, through `catalog`.
+   */
+  readonly loadRevision?: (revisionId: string, signal?: AbortSignal) => Promise<PreparedRevision>;
+}
+
+/** A revision ready to embed: its book's metadata and every chunk, in reading order. */
+export interface PreparedRevision {
+  readonly content: Omit<RevisionContent, 'chapters'>;
+  readonly chunks: ReadonlyArray<{ chapterId: string; n: number; chunk: Chunk }>;
+}
+
+/** Every chunk of a revision, chapter by chapter in reading order (point ids follow from the positions). */
+export function chunkRevision(content: RevisionContent, chunker: Chunker): Array<{ chapterId: string; n: number; chunk: Chunk }> {
+  const out: Array<{ chapterId: string; n: number; chunk: Chunk }> = [];
+  for (const chapter of [...content.chapters].sort((a, b) => a.index - b.index)) {
+    chunker.chunk(chapter).forEach((chunk, n) => out.push({ chapterId: chapter.id, n, chunk }));
+  }
+  return out;
 }
 
 export function pointId(revisionId: string, chapterId: string, n: number): string {
@@ -107,9 +127,8 @@ export class BookIndexer {
     const existing = await store.books.findOne({ _id: bookId });
     if (existing?.state === 'INDEXED' && existing.revisionId === revisionId) return existing;
     const resumeFrom = existing?.revisionId === revisionId && existing.state === 'INDEXING' ? existing.chunksIndexed : 0;
-    const content = await this.options.catalog.revisionChapters(revisionId, signal);
+    const { content, chunks } = await this.loadRevision(revisionId, signal);
     if (content.bookId !== bookId) throw new Error(`revision ${revisionId} belongs to book ${content.bookId}, not ${bookId}`);
-    const chunks = this.chunkRevision(content);
     await this.save(bookId, {
       state: 'INDEXING',
       revisionId,
@@ -184,15 +203,13 @@ export class BookIndexer {
     return books.reduce((sum, b) => sum + b.chunksIndexed, 0);
   }
 
-  private chunkRevision(content: RevisionContent): Array<{ chapterId: string; n: number; chunk: Chunk }> {
-    const out: Array<{ chapterId: string; n: number; chunk: Chunk }> = [];
-    for (const chapter of [...content.chapters].sort((a, b) => a.index - b.index)) {
-      this.options.chunker.chunk(chapter).forEach((chunk, n) => out.push({ chapterId: chapter.id, n, chunk }));
-    }
-    return out;
+  private async loadRevision(revisionId: string, signal?: AbortSignal): Promise<PreparedRevision> {
+    if (this.options.loadRevision) return this.options.loadRevision(revisionId, signal);
+    const { chapters, ...content } = await this.options.catalog.revisionChapters(revisionId, signal);
+    return { content, chunks: chunkRevision({ ...content, chapters }, this.options.chunker) };
   }
 
-  private async upsertChunks(content: RevisionContent, batch: ReadonlyArray<{ chapterId: string; n: number; chunk: Chunk }>, signal?: AbortSignal): Promise<void> {
+  private async upsertChunks(content: PreparedRevision['content'], batch: ReadonlyArray<{ chapterId: string; n: number; chunk: Chunk }>, signal?: AbortSignal): Promise<void> {
     const dense = await this.options.embedder.embed(batch.map((b) => b.chunk.text), signal);
     const lang = primaryLanguage(content.language);
     const points: VectorPoint[] = batch.map(({ chapterId, n, chunk }, i) => {

@@ -8,6 +8,7 @@ import type { FolioConfig } from '../../lib/config.js';
 import type { Logger } from '../../lib/logger.js';
 import { databaseName, type ServiceContext } from '../../lib/service.js';
 import { createObjectStore } from '../../lib/objectStore.js';
+import { acquireWorkerPool } from '../../lib/workers/index.js';
 import { createVectorStore, EmbeddedVectorStore, VectorStoreError, type VectorStore } from '../../lib/vectors/index.js';
 import { BookTitleIndex } from './bookTitles.js';
 import { httpCatalogClient, type CatalogClient } from './catalogClient.js';
@@ -15,6 +16,7 @@ import { createEmbedder } from './core/embedder.js';
 import { analyzer, chunker, learnBookWords, portEmbedder, sparseEncoder } from './engine.js';
 import { BookIndexer, PARAGRAPH_PAYLOAD_INDEXES } from './indexer.js';
 import { NotesIndexer } from './notes.js';
+import { offThreadEmbedder, offThreadRevisionLoader } from './offThread.js';
 import type { Embedder, PrivateIndexes } from './ports.js';
 import { objectStorePrivateIndexes } from './privateIndexes.js';
 import { SearchService } from './service.js';
@@ -63,7 +65,8 @@ export async function openSearchRuntime(context: ServiceContext): Promise<Search
   const store = await openSearchStore(storage.db(databaseName('search')));
   const vectors = await createVectorStore(config);
   const coreEmbedder = createEmbedder(config);
-  const embedder = portEmbedder(coreEmbedder);
+  const workers = acquireWorkerPool(config.workerThreads);
+  const embedder = portEmbedder(offThreadEmbedder(coreEmbedder, workers));
   const collection = paragraphCollection(embedder.id);
   const recreated = await openCollection(vectors, collection, embedder, logger);
   const titles = new BookTitleIndex(analyzer);
@@ -81,6 +84,7 @@ export async function openSearchRuntime(context: ServiceContext): Promise<Search
     sparse: sparseEncoder,
     chunker,
     logger,
+    ...(workers.threads > 0 ? { loadRevision: offThreadRevisionLoader(workers, config.internalSecret, () => serviceUrls.catalog) } : {}),
     onBookChanged: (doc) => {
       learnBookWords(doc.title, doc.authors);
       titles.apply(doc);
@@ -105,6 +109,7 @@ export async function openSearchRuntime(context: ServiceContext): Promise<Search
     recreated,
     async close() {
       await vectors.close();
+      await workers.release();
     },
   };
 }

@@ -2,6 +2,7 @@
  * Public API of the EPUB pipeline. Everything else in this folder is private; import from here.
  */
 export { parseEpub, EPUB_STAGES, PARAGRAPH_SEPARATOR } from './parse.js';
+export { parseEpubOffThread } from './offThread.js';
 export type { EpubStage, ParsedEpub, ParsedChapter, ParsedParagraph, ParseEpubOptions, EpubMetadata } from './parse.js';
 export { EpubError, isEpubError, EPUB_ERROR_REASONS } from './errors.js';
 export type { EpubErrorReason } from './errors.js';

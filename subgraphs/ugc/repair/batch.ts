@@ -3,6 +3,7 @@
  * the results into bulk writes. Pure apart from the matcher; the worker commits what this returns,
  * with the job's progress, in one transaction.
  */
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { RevisionMatcher } from '../anchoring/index.js';
 import type { RevisionChapters } from '../catalogClient.js';
 import { anchorFields, passageKey } from '../service/annotations.js';
@@ -58,19 +59,35 @@ export interface PlannedBatch<T> {
   readonly changedNotes: NoteDoc[];
 }
 
-/** Plans the writes for one batch; documents already on the target revision are left alone. */
-export function planBatch<T extends HighlightDoc | NoteDoc>(target: RepairTarget, docs: readonly T[], kind: 'highlights' | 'notes'): PlannedBatch<T> {
-  const counts: BatchCounts = { moved: 0, unchanged: 0, orphaned: 0 };
-  const replacements: T[] = [];
-  const changedNotes: NoteDoc[] = [];
+/** Event-loop time after which planning a batch yields. */
+const SLICE_BUDGET_MS = 10;
+
+/**
+ * Plans the writes for one batch; documents already on the target revision are left alone.
+ * Runs in slices of about 10 ms with a yield between them: re-anchoring a batch of 1,000
+ * costs a few hundred ms of CPU, which in one piece would stall every request in the process.
+ * (Not a worker thread: the matcher indexes the whole new revision, which each thread would have
+ * to receive and index again.)
+ */
+export async function planBatchInSlices<T extends HighlightDoc | NoteDoc>(target: RepairTarget, docs: readonly T[], kind: 'highlights' | 'notes'): Promise<PlannedBatch<T>> {
+  const plan: PlannedBatch<T> = { replacements: [], counts: { moved: 0, unchanged: 0, orphaned: 0 }, changedNotes: [] };
+  let sliceStart = performance.now();
   for (const doc of docs) {
-    if (doc.revisionId === target.revision.revisionId) continue;
-    const { fields, outcome } = target.place(doc);
-    counts[outcome] += 1;
-    const next = { ...doc, ...fields } as T;
-    if (kind === 'highlights' && outcome !== 'orphaned') (next as HighlightDoc).passageKey = passageKey(next);
-    if (kind === 'notes') changedNotes.push(next as NoteDoc);
-    replacements.push(next);
+    if (performance.now() - sliceStart >= SLICE_BUDGET_MS) {
+      await yieldToEventLoop();
+      sliceStart = performance.now();
+    }
+    planOne(target, doc, kind, plan);
   }
-  return { replacements, counts, changedNotes };
+  return plan;
+}
+
+function planOne<T extends HighlightDoc | NoteDoc>(target: RepairTarget, doc: T, kind: 'highlights' | 'notes', plan: PlannedBatch<T>): void {
+  if (doc.revisionId === target.revision.revisionId) return;
+  const { fields, outcome } = target.place(doc);
+  plan.counts[outcome] += 1;
+  const next = { ...doc, ...fields } as T;
+  if (kind === 'highlights' && outcome !== 'orphaned') (next as HighlightDoc).passageKey = passageKey(next);
+  if (kind === 'notes') plan.changedNotes.push(next as NoteDoc);
+  plan.replacements.push(next);
 }

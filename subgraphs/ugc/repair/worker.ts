@@ -14,7 +14,7 @@ import type { AnyBulkWriteOperation, DocCollection } from '../../../lib/storage/
 import type { CatalogApi } from '../catalogClient.js';
 import { noteWrittenEvent } from '../service/annotations.js';
 import { collectionsOf, type PassageDoc, type PassageReaderDoc, type RepairJobDoc, type RepairPhase, type UgcStore } from '../store.js';
-import { planBatch, RepairTarget, type BatchCounts } from './batch.js';
+import { planBatchInSlices, RepairTarget, type BatchCounts } from './batch.js';
 import { repairLeaseName } from './jobs.js';
 
 export interface RepairWorkerOptions {
@@ -203,12 +203,12 @@ export class RepairWorker {
       };
       if (phase === 'highlights') {
         const docs = await c.highlights.find({ _id: { $in: [...ids] } }).toArray();
-        const plan = planBatch(target, docs, 'highlights');
+        const plan = await planBatchInSlices(target, docs, 'highlights');
         if (plan.replacements.length > 0) await c.highlights.bulkWrite(plan.replacements.map(replaceOp), { ordered: false });
         await progress(plan.counts);
       } else {
         const docs = await c.notes.find({ _id: { $in: [...ids] } }).toArray();
-        const plan = planBatch(target, docs, 'notes');
+        const plan = await planBatchInSlices(target, docs, 'notes');
         if (plan.replacements.length > 0) await c.notes.bulkWrite(plan.replacements.map(replaceOp), { ordered: false });
         for (const note of plan.changedNotes) await emit('NoteWritten', noteWrittenEvent(note));
         await progress(plan.counts);

@@ -1,0 +1,16 @@
+/** Tasks for index.test.ts: where they ran, and a MessagePort round trip. */
+import { isMainThread, threadId, type MessagePort } from 'node:worker_threads';
+
+export function whereAmI(input: { echo: string }): { echo: string; isMainThread: boolean; threadId: number } {
+  return { echo: input.echo, isMainThread, threadId };
+}
+
+export async function countTo(input: { n: number; port: MessagePort }): Promise<number> {
+  for (let i = 1; i <= input.n; i++) input.port.postMessage(i);
+  input.port.close();
+  return input.n;
+}
+
+export function fail(): never {
+  throw new Error('task failed on purpose');
+}
