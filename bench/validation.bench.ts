@@ -34,13 +34,13 @@ export interface Shape {
 
 const repeat = (n: number, f: (i: number) => string, sep = ' '): string => Array.from({ length: n }, (_, i) => f(i)).join(sep);
 
-// A binary tree of same-named fields (book → reviews → nodes → book …): every pair of siblings
+// A binary tree of same-named fields (book → reviews → edges → node → book …): every pair of siblings
 // must be merged, and graphql-js compares the pairs' sub-trees pairwise, level by level.
 function binaryTree(depth: number): string {
-  const cycle = ['reviews', 'nodes', 'book'];
+  const cycle = ['reviews', 'edges', 'node', 'book'];
   const level = (d: number): string => {
     if (d === depth) return 'id';
-    const name = cycle[d % 3]!;
+    const name = cycle[d % cycle.length]!;
     const inner = level(d + 1);
     return `${name} { ${inner} } ${name} { ${inner} }`;
   };
@@ -50,7 +50,7 @@ function binaryTree(depth: number): string {
 // Fragments that each spread the next twice under two parents: an exponential expansion if
 // fragments are re-checked at every spread site.
 function fragmentFanOut(n: number): string {
-  const defs = repeat(n, (i) => (i + 1 < n ? `fragment F${i} on Book { id reviews { nodes { book { ...F${i + 1} } } } rating { average } reviews { nodes { book { ...F${i + 1} } } } }` : `fragment F${i} on Book { id title }`), '\n');
+  const defs = repeat(n, (i) => (i + 1 < n ? `fragment F${i} on Book { id reviews { edges { node { book { ...F${i + 1} } } } } rating { average } reviews { edges { node { book { ...F${i + 1} } } } } }` : `fragment F${i} on Book { id title }`), '\n');
   return `{ book(id: "b1") { ...F0 } }\n${defs}`;
 }
 
@@ -65,7 +65,7 @@ export const SHAPES: readonly Shape[] = [
   { name: 'fragment fan-out (each spread twice)', build: (n) => fragmentFanOut(n) },
   { name: 'nested fragment chain', build: (n) => `{ me { ...F0 } }\n${repeat(n, (i) => (i + 1 < n ? `fragment F${i} on User { id ...F${i + 1} }` : `fragment F${i} on User { id }`), '\n')}` },
   { name: 'wide: many distinct fields', build: (n) => `{ me { ${repeat(n, (i) => ['id', 'vid', 'username', 'displayName', 'bio', 'avatarUrl', 'createdAt', 'shelfCount'][i % 8]!)} } }` },
-  { name: 'deep: nested selections', build: (n) => `{ book(id: "b1") { ${'reviews { nodes { book { '.repeat(n)}id${' } } }'.repeat(n)} } }` },
+  { name: 'deep: nested selections', build: (n) => `{ book(id: "b1") { ${'reviews { edges { node { book { '.repeat(n)}id${' } } } }'.repeat(n)} } }` },
   { name: 'many aliases', build: (n) => `{ ${repeat(n, (i) => `a${i}: me { id }`)} }` },
   { name: 'many operations', build: (n) => repeat(n, (i) => `query Q${i} { me { id } }`, '\n') },
   { name: 'many operations × one big fragment', build: (n) => `${repeat(n, (i) => `query Q${i} { me { ...U } }`, '\n')}\nfragment U on User { ${repeat(200, (i) => ['id', 'vid', 'username', 'bio'][i % 4]!)} }` },

@@ -66,10 +66,14 @@ describe('fieldsCanMerge: the linear "fields in set can merge" rule', () => {
     const same = `{ ${'me { id } '.repeat(740)}}`;
     expect(conflicts(same)).toBe(0); // warm-up (JIT)
     // CPU time, not wall: on a shared, loaded machine wall time mostly measures waiting for a core.
-    const started = process.cpuUsage();
-    expect(conflicts(same)).toBe(0);
-    const used = process.cpuUsage(started);
-    expect((used.user + used.system) / 1000).toBeLessThan(100);
+    // The best of three: process CPU also counts GC threads, which a busy test run keeps working.
+    const cpuMs = (): number => {
+      const started = process.cpuUsage();
+      expect(conflicts(same)).toBe(0);
+      const used = process.cpuUsage(started);
+      return (used.user + used.system) / 1000;
+    };
+    expect(Math.min(cpuMs(), cpuMs(), cpuMs())).toBeLessThan(100);
     expect(conflicts(`{ ${'me { id } '.repeat(739)} me { id: name } }`)).toBeGreaterThanOrEqual(1);
   });
 
