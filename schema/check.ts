@@ -1,0 +1,24 @@
+/**
+ * `npm run schema:check`: compares schema/<subgraph>.graphql (and the composed API schema) with
+ * the published snapshot in schema/published/, checks known operations, prints a report and exits
+ * non-zero on an unapproved breaking change. `--trusted-documents` also loads the trusted
+ * documents registered in accounts' store (FOLIO_DATA_DIR / MONGODB_URI).
+ */
+import { runCheck, formatReport } from './governance/check.js';
+import { readApprovals, readProposed, readPublished, SCHEMA_DIR } from './governance/files.js';
+import type { KnownOperation } from './governance/operations.js';
+import { loadTrustedDocuments } from './governance/sources.js';
+
+async function main(): Promise<void> {
+  const published = readPublished(SCHEMA_DIR);
+  if (Object.keys(published).length === 0) {
+    console.error('schema/published/ is empty: run `npm run schema:publish` once to take the first snapshot.');
+    process.exit(1);
+  }
+  const operations: KnownOperation[] = process.argv.includes('--trusted-documents') ? await loadTrustedDocuments() : [];
+  const report = await runCheck({ published, proposed: readProposed(SCHEMA_DIR), approvals: readApprovals(SCHEMA_DIR), operations });
+  console.log(formatReport(report));
+  if (!report.ok) process.exit(1);
+}
+
+await main();
