@@ -4,11 +4,18 @@
  * Pure functions over SDL strings so tests run on fixtures, not on the repo's current schemas.
  */
 import { composeServices } from '@apollo/composition';
-import { buildSubgraphSchema } from '@apollo/subgraph';
+import { buildSubgraph, printSchema as printFederationSchema } from '@apollo/federation-internals';
 import { CriticalityLevel, diff } from '@graphql-inspector/core';
 import type { Change } from '@graphql-inspector/core';
-import { buildSchema, parse, printSchema } from 'graphql';
+import { createRequire } from 'node:module';
 import type { GraphQLSchema } from 'graphql';
+
+/**
+ * graphql ships CommonJS (`main`) and ESM (`module`) builds. Node, and therefore the inspector and
+ * Apollo federation, load the CommonJS one; vitest would hand us the ESM one, a different realm
+ * for graphql's instanceof checks. Requiring it pins the schemas we build to the same instance.
+ */
+const { buildSchema, parse } = createRequire(import.meta.url)('graphql') as typeof import('graphql');
 
 export type Severity = 'breaking' | 'dangerous' | 'safe';
 
@@ -36,7 +43,8 @@ export function compose(subgraphs: SubgraphSdls): ComposeOutcome {
   }));
   const result = composeServices(services);
   if (result.errors) return { ok: false, errors: result.errors.map((e) => e.message) };
-  const apiSdl = printSchema(result.schema.toAPISchema().toGraphQLJSSchema());
+  // Printed by federation-internals itself: it is CommonJS and its graphql instance may differ from ours.
+  const apiSdl = printFederationSchema(result.schema.toAPISchema());
   return { ok: true, supergraphSdl: result.supergraphSdl, apiSdl };
 }
 
@@ -62,8 +70,12 @@ async function diffSchemas(scope: string, before: GraphQLSchema, after: GraphQLS
   }));
 }
 
-/** Subgraph SDLs use federation directives and entity types; buildSubgraphSchema understands them. */
-const subgraphSchema = (sdl: string): GraphQLSchema => buildSubgraphSchema(parse(sdl));
+/**
+ * Subgraph SDLs use federation directives and link imports: federation-internals completes them
+ * with their definitions, printed and rebuilt as a plain graphql-js schema for the inspector.
+ */
+const subgraphSchema = (name: string, sdl: string): GraphQLSchema =>
+  buildSchema(printFederationSchema(buildSubgraph(name, `http://${name}.invalid/graphql`, sdl).schema), { assumeValidSDL: true });
 
 export async function diffApiSchemas(beforeApiSdl: string, afterApiSdl: string): Promise<SchemaChange[]> {
   return diffSchemas('api', buildSchema(beforeApiSdl), buildSchema(afterApiSdl));
@@ -98,7 +110,7 @@ export async function diffAll(
       });
       continue;
     }
-    for (const change of await diffSchemas(name, subgraphSchema(before), subgraphSchema(after))) {
+    for (const change of await diffSchemas(name, subgraphSchema(name, before), subgraphSchema(name, after))) {
       if (change.severity !== 'safe' && !apiCoordinates.has(change.coordinate)) {
         out.push({ ...change, severity: 'safe', note: `was ${change.severity} for the subgraph; the API schema is unchanged here (moved or internal)` });
       } else {
