@@ -5,6 +5,8 @@
  * documents registered in accounts' store (FOLIO_DATA_DIR / MONGODB_URI).
  */
 import { runCheck, formatReport } from './governance/check.js';
+import { compose } from './governance/diff.js';
+import { formatLint, lintApiSchema } from './governance/lint.js';
 import { readApprovals, readProposed, readPublished, SCHEMA_DIR } from './governance/files.js';
 import type { KnownOperation } from './governance/operations.js';
 import { loadTrustedDocuments } from './governance/sources.js';
@@ -16,7 +18,10 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const operations: KnownOperation[] = process.argv.includes('--trusted-documents') ? await loadTrustedDocuments() : [];
-  const report = await runCheck({ published, proposed: readProposed(SCHEMA_DIR), approvals: readApprovals(SCHEMA_DIR), operations });
+  const proposed = readProposed(SCHEMA_DIR);
+  const report = await runCheck({ published, proposed, approvals: readApprovals(SCHEMA_DIR), operations });
+  const composed = compose(proposed);
+  if (composed.ok && !process.argv.includes('--no-lint')) console.log(`${formatLint(lintApiSchema(composed.apiSdl), process.argv.includes('--verbose'))}\n`);
   console.log(formatReport(report));
   if (!report.ok) process.exit(1);
 }
