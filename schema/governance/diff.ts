@@ -4,7 +4,7 @@
  * Pure functions over SDL strings so tests run on fixtures, not on the repo's current schemas.
  */
 import { composeServices } from '@apollo/composition';
-import { buildSubgraph, printSchema as printFederationSchema } from '@apollo/federation-internals';
+import { buildSubgraph, defaultPrintOptions, printSchema as printFederationSchema } from '@apollo/federation-internals';
 import { CriticalityLevel, diff } from '@graphql-inspector/core';
 import type { Change } from '@graphql-inspector/core';
 import { createRequire } from 'node:module';
@@ -73,9 +73,13 @@ async function diffSchemas(scope: string, before: GraphQLSchema, after: GraphQLS
 /**
  * Subgraph SDLs use federation directives and link imports: federation-internals completes them
  * with their definitions, printed and rebuilt as a plain graphql-js schema for the inspector.
+ * A contributor's `extend type Book` has no base type in its own subgraph: printed merged into one
+ * definition, as graphql-js cannot build an extension of an unknown type.
  */
 const subgraphSchema = (name: string, sdl: string): GraphQLSchema =>
-  buildSchema(printFederationSchema(buildSubgraph(name, `http://${name}.invalid/graphql`, sdl).schema), { assumeValidSDL: true });
+  buildSchema(printFederationSchema(buildSubgraph(name, `http://${name}.invalid/graphql`, sdl).schema, { ...defaultPrintOptions, mergeTypesAndExtensions: true }), {
+    assumeValidSDL: true,
+  });
 
 export async function diffApiSchemas(beforeApiSdl: string, afterApiSdl: string): Promise<SchemaChange[]> {
   return diffSchemas('api', buildSchema(beforeApiSdl), buildSchema(afterApiSdl));
