@@ -321,6 +321,8 @@ export async function startTestStack(env: Record<string, string> = {}): Promise<
       FOLIO_LOG_LEVEL: 'silent',
       FOLIO_GATEWAY_PORT: '0',
       FOLIO_GATEWAY_SUBGRAPH_TIMEOUT_MS: '2000',
+      // CI runs several suites at once on two cores; load shedding has its own tests (which set this).
+      FOLIO_GATEWAY_MAX_EVENT_LOOP_LAG_MS: '5000',
       ...env,
       ...extra,
     });

@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { testConfig } from '../../lib/config.js';
 import { openEmbeddedStorage } from '../../lib/storage/embedded/index.js';
 import { FakeDisk } from '../../lib/storage/embedded/testing.js';
+import { eventually } from '../../test/kit/eventually.js';
 import { tempDataDir } from '../../test/kit/tempDir.js';
 import { openCatalog } from './index.js';
 
@@ -42,6 +43,8 @@ describe('upload worker on a full disk', () => {
       const done = await catalog.pipeline.waitFor(job._id, 5_000);
       // The worker resumed and processed it: the bytes are refused as an EPUB, not as an internal error.
       expect(done, JSON.stringify(done)).toMatchObject({ status: 'FAILED', failureCode: 'NOT_A_ZIP' });
+      // The job can finish a moment before the loop that ran it logs its recovery.
+      await eventually(async () => lines.some((l) => l.msg === 'upload worker recovered'), { timeoutMs: 5_000 });
       expect(lines.filter((l) => l.msg === 'upload worker recovered')).toHaveLength(1);
       expect(lines.filter((l) => l.level >= 50)).toHaveLength(1);
       await catalog.pipeline.stop();
