@@ -1,4 +1,5 @@
 /** `npm start`: the whole platform with embedded defaults and demo data; prints the gateway URL. */
+import net from 'node:net';
 import { ConfigError, configOrExit, loadConfig, SUBGRAPH_NAMES, type FolioConfig } from '../lib/config.js';
 import { withKeptDevelopmentSecret } from '../lib/devSecret.js';
 import { createLogger, type Logger } from '../lib/logger.js';
@@ -22,6 +23,29 @@ export function portVariable(config: FolioConfig, port: number): string | null {
   if (index > 0) return `FOLIO_SUBGRAPH_BASE_PORT (${SUBGRAPH_NAMES[index]} listens on it + ${index})`;
   if (port === config.gateway.opsPort) return 'FOLIO_GATEWAY_OPS_PORT';
   return null;
+}
+
+/** The first configured port of `parts` that is taken, tried before storage is opened (its lock would speak first). */
+async function takenPort(config: FolioConfig, parts: readonly PlatformPart[]): Promise<number | null> {
+  const ports = [
+    ...(parts.includes('gateway') ? [config.gatewayPort, config.gateway.opsPort ?? 0] : []),
+    ...SUBGRAPH_NAMES.filter((name) => parts.includes(name)).map((name) => config.subgraphPorts[name]),
+  ].filter((port) => port !== 0);
+  for (const port of ports) {
+    const free = await new Promise<boolean>((resolve) => {
+      const probe = net.createServer();
+      probe.once('error', (error: NodeJS.ErrnoException) => resolve(error.code !== 'EADDRINUSE'));
+      probe.listen(port, config.host, () => probe.close(() => resolve(true)));
+    });
+    if (!free) return port;
+  }
+  return null;
+}
+
+function exitPortTaken(config: FolioConfig, port: number): never {
+  const variable = portVariable(config, port);
+  console.error(`Folio cannot start: port ${port} on ${config.host} is already in use${variable ? ` (set by ${variable})` : ''}. Stop the other process or choose another port.`);
+  process.exit(1);
 }
 
 /**
@@ -51,18 +75,18 @@ async function main(): Promise<void> {
   const { config, parts } = configOrExit(() => ({ config: withKeptDevelopmentSecret(loadConfig()), parts: parseParts(process.env.FOLIO_SERVICES) }));
   const logger = createLogger('folio', config.logLevel);
   logger.info({ services: parts.join(','), data: config.mongodbUri ? 'MongoDB' : config.dataDir }, 'starting Folio');
+  const taken = await takenPort(config, parts);
+  if (taken !== null) exitPortTaken(config, taken);
   // Loaded after the first line: compiling every service takes seconds on a cold start.
   const { startPlatform } = await import('./platform.js');
+  logger.info('services loaded; opening storage and starting them');
   let platform: Awaited<ReturnType<typeof startPlatform>>;
   try {
     platform = await startPlatform(config, logger, parts);
   } catch (error) {
     const { code, port } = error as NodeJS.ErrnoException & { port?: number };
-    if (code === 'EADDRINUSE' && typeof port === 'number') {
-      const variable = portVariable(config, port);
-      console.error(`Folio cannot start: port ${port} on ${config.host} is already in use${variable ? ` (set by ${variable})` : ''}. Stop the other process or choose another port.`);
-      process.exit(1);
-    }
+    // Taken between the check above and the service's own listen.
+    if (code === 'EADDRINUSE' && typeof port === 'number') exitPortTaken(config, port);
     throw error;
   }
   let stopping = false;
