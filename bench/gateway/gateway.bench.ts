@@ -27,7 +27,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -327,7 +327,9 @@ function versionOf(name: string): string {
   try {
     return JSON.parse(readFileSync(require.resolve(`${name}/package.json`), 'utf8')).version;
   } catch {
-    return JSON.parse(readFileSync(path.join(HERE, 'node_modules', name, 'package.json'), 'utf8')).version;
+    // Packages whose exports hide package.json: the platform's own, or this benchmark's (bench/gateway).
+    const file = [ROOT, HERE].map((dir) => path.join(dir, 'node_modules', name, 'package.json')).find((f) => existsSync(f));
+    return file ? JSON.parse(readFileSync(file, 'utf8')).version : 'unknown';
   }
 }
 
