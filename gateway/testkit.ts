@@ -1,5 +1,5 @@
 /**
- * Test-only (used by gateway unit/e2e tests and bench/gateway.bench.ts): small federated subgraphs
+ * Test-only (used by gateway unit/e2e tests and bench/gateway/gateway.bench.ts): small federated subgraphs
  * that verify the gateway's signed identity like real Folio subgraphs do, a stub of accounts'
  * internal endpoints, and supergraph composition. Never imported by the gateway itself.
  */

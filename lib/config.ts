@@ -217,6 +217,8 @@ export interface FolioConfig {
   readonly qdrant: { readonly url: string; readonly apiKey: string | undefined } | undefined;
   readonly admin: { readonly username: string; readonly password: string; readonly generated: boolean };
   readonly internalSecret: string;
+  /** True when FOLIO_INTERNAL_SECRET was unset (development): `internalSecret` is then a per-process random one, which the launcher replaces with the one kept in the data directory (lib/devSecret.ts). */
+  readonly internalSecretGenerated?: boolean;
   readonly demoData: boolean;
   readonly logLevel: RawConfig['FOLIO_LOG_LEVEL'];
   readonly sessionTtlMs: number;
@@ -344,8 +346,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FolioConfig {
       password: raw.FOLIO_ADMIN_PASSWORD ?? 'folio-demo-admin',
       generated: !raw.FOLIO_ADMIN_PASSWORD,
     },
-    // A per-start secret in development: identity headers from a previous run stop verifying.
+    // A per-process secret unless set; `npm start` keeps one in the data directory (lib/devSecret.ts)
+    // so signed download links survive a restart in development.
     internalSecret: raw.FOLIO_INTERNAL_SECRET ?? randomBytes(32).toString('base64url'),
+    internalSecretGenerated: !raw.FOLIO_INTERNAL_SECRET,
     demoData: raw.FOLIO_DEMO_DATA && !production,
     logLevel: raw.FOLIO_LOG_LEVEL,
     sessionTtlMs: raw.FOLIO_SESSION_TTL_HOURS * 3_600_000,

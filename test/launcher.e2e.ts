@@ -1,6 +1,7 @@
 /** `npm start` as a user runs it: a separate process, outside NODE_ENV=test, stopped by a signal. */
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { tempDataDir } from './kit/tempDir.js';
 
@@ -48,5 +49,38 @@ describe('the launcher (scripts/start.ts)', () => {
         rmSync(dataDir, { recursive: true, force: true });
       }
     }, 60_000);
+  }
+
+  for (const variable of ['FOLIO_GATEWAY_PORT', 'FOLIO_SUBGRAPH_BASE_PORT'] as const) {
+    it(`names a taken port and ${variable} in one line and exits 1, with no stack trace`, async () => {
+      const dataDir = tempDataDir();
+      const squatter = net.createServer();
+      const port = await new Promise<number>((resolve) => squatter.listen(0, '127.0.0.1', () => resolve((squatter.address() as net.AddressInfo).port)));
+      try {
+        const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
+          env: {
+            ...process.env,
+            NODE_ENV: 'development',
+            FOLIO_HOST: '127.0.0.1',
+            FOLIO_GATEWAY_PORT: '0',
+            FOLIO_SUBGRAPH_BASE_PORT: '0',
+            [variable]: String(port),
+            FOLIO_DATA_DIR: dataDir,
+            FOLIO_DEMO_DATA: 'false',
+            FOLIO_LOG_LEVEL: 'warn',
+          },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let stderr = '';
+        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+        child.stdout.resume();
+        const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+        expect(code).toBe(1);
+        expect(stderr.trim().split('\n')).toEqual([`Folio cannot start: port ${port} on 127.0.0.1 is already in use (set by ${variable}). Stop the other process or choose another port.`]);
+      } finally {
+        squatter.close();
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+    }, 30_000);
   }
 });
