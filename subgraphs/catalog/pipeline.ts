@@ -10,7 +10,7 @@
  * damage the published revision.
  */
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises';
 import { ownersOfInstance, type WorkerIdentity } from '../../lib/instance.js';
 import type { Logger } from '../../lib/logger.js';
 import { isStorageFullError, ObjectId } from '../../lib/storage/index.js';
@@ -46,6 +46,8 @@ export interface PipelineOptions {
 export const MAX_CHAPTER_CHARS = 4 * 1024 * 1024;
 
 const RUNNING: JobStatus[] = ['FORMATTING', 'PARSING', 'SPLITTING'];
+/** Chapters per journal write when a revision is stored (see storeRevision). */
+const STORE_CHAPTER_BATCH = 5;
 
 export const chapterId = (revisionId: string, index: number): string => `${revisionId}.c${index}`;
 
@@ -277,7 +279,12 @@ export class UploadPipeline {
     }));
     // A previous attempt may have written some of them.
     await chapters.deleteMany({ revisionId: job.revisionId });
-    for (let i = 0; i < docs.length; i += 50) await chapters.insertMany(docs.slice(i, i + 50));
+    // Small batches with a yield between them: serialising 50 chapters into the journal blocked
+    // the loop for ~0.5 s on a 100,000-paragraph book; 5 keep each slice to tens of ms.
+    for (let i = 0; i < docs.length; i += STORE_CHAPTER_BATCH) {
+      await chapters.insertMany(docs.slice(i, i + STORE_CHAPTER_BATCH));
+      await yieldToEventLoop();
+    }
 
     const now = new Date();
     await db.transaction(async (tx) => {

@@ -16,6 +16,13 @@ import type { BookIndexDoc, SearchStore } from './store.js';
 
 /** How often a long book's indexing records a durable resume point. */
 const CHECKPOINT_INTERVAL_MS = 30_000;
+/**
+ * A checkpoint rewrites the whole collection (and the native HNSW save blocks the loop), so its
+ * cost grows with the index: the next one waits at least this many times as long as the last
+ * took, which keeps checkpoints under ~1/CHECKPOINT_SPACING of indexing time however large the
+ * book (fixed 30 s made total flush time grow with the square of the book).
+ */
+const CHECKPOINT_SPACING = 10;
 
 /** Payload keys filters use (both vector backends index them). */
 export const PARAGRAPH_PAYLOAD_INDEXES = ['bookId', 'revision', 'lang', 'authors', 'paragraphIds'] as const;
@@ -140,6 +147,7 @@ export class BookIndexer {
       error: null,
     });
     let checkpointAt = Date.now();
+    let checkpointGapMs = CHECKPOINT_INTERVAL_MS;
     for (let start = resumeFrom; start < chunks.length; start += EMBED_BATCH) {
       signal?.throwIfAborted();
       const batch = chunks.slice(start, start + EMBED_BATCH);
@@ -149,10 +157,12 @@ export class BookIndexer {
       // A resume point may only name points that are durable, and the embedded store persists at
       // flush (which rewrites the collection): so checkpoint long books now and then, not per batch.
       // A crash between checkpoints re-indexes from the last one; upserts are idempotent.
-      if (done < chunks.length && Date.now() - checkpointAt >= CHECKPOINT_INTERVAL_MS) {
+      if (done < chunks.length && Date.now() - checkpointAt >= checkpointGapMs) {
+        const flushStart = Date.now();
         await this.options.vectors.flush();
         await store.books.updateOne({ _id: bookId, revisionId }, { $set: { chunksIndexed: done, updatedAt: new Date() } });
         checkpointAt = Date.now();
+        checkpointGapMs = Math.max(CHECKPOINT_INTERVAL_MS, (checkpointAt - flushStart) * CHECKPOINT_SPACING);
       }
     }
     // The new revision is complete: only now do the old revision's points go, so search never goes blank.
