@@ -7,8 +7,9 @@
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { DocumentNode, GraphQLSchema } from 'graphql';
+import { usedCoordinates } from '../../lib/schemaCoordinates.js';
 
-const { TypeInfo, visit, visitWithTypeInfo, print } = createRequire(import.meta.url)('graphql') as typeof import('graphql');
+const { print } = createRequire(import.meta.url)('graphql') as typeof import('graphql');
 
 export interface UsageClient {
   name: string;
@@ -75,23 +76,3 @@ export class UsageAggregator {
   }
 }
 
-/** `Type.field` and `Type.field.arg` coordinates a document selects, introspection excluded. */
-export function usedCoordinates(schema: GraphQLSchema, document: DocumentNode): Set<string> {
-  const out = new Set<string>();
-  const typeInfo = new TypeInfo(schema);
-  visit(
-    document,
-    visitWithTypeInfo(typeInfo, {
-      Field(node) {
-        const parent = typeInfo.getParentType();
-        if (parent && !node.name.value.startsWith('__')) out.add(`${parent.name}.${node.name.value}`);
-      },
-      Argument(node) {
-        const parent = typeInfo.getParentType();
-        const field = typeInfo.getFieldDef();
-        if (parent && field) out.add(`${parent.name}.${field.name}.${node.name.value}`);
-      },
-    }),
-  );
-  return out;
-}

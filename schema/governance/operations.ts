@@ -2,8 +2,12 @@
  * Operation checks: which known operations (trusted documents, recorded operations) a proposed
  * API schema breaks, and which schema coordinates each operation touches.
  */
-import { buildSchema, getNamedType, parse, TypeInfo, validate, visit, visitWithTypeInfo } from 'graphql';
-import type { DocumentNode, GraphQLSchema } from 'graphql';
+import { createRequire } from 'node:module';
+import type { DocumentNode } from 'graphql';
+import { usedCoordinates } from '../../lib/schemaCoordinates.js';
+
+// The CommonJS copy of graphql, as lib/schemaCoordinates.ts walks schemas with (one copy per schema).
+const { buildSchema, parse, validate } = createRequire(import.meta.url)('graphql') as typeof import('graphql');
 
 export interface KnownOperation {
   /** Stable identifier: trusted document hash or operation signature. */
@@ -24,30 +28,6 @@ export interface OperationVerdict {
   coordinates: Set<string>;
 }
 
-/** Field and argument coordinates an operation selects (`Type.field`, `Type.field.arg`). */
-export function coordinatesOf(schema: GraphQLSchema, document: DocumentNode): Set<string> {
-  const out = new Set<string>();
-  const typeInfo = new TypeInfo(schema);
-  visit(
-    document,
-    visitWithTypeInfo(typeInfo, {
-      Field(node) {
-        const parent = typeInfo.getParentType();
-        if (parent && !node.name.value.startsWith('__')) out.add(`${parent.name}.${node.name.value}`);
-      },
-      Argument(node) {
-        const parent = typeInfo.getParentType();
-        const field = typeInfo.getFieldDef();
-        if (parent && field) out.add(`${parent.name}.${field.name}.${node.name.value}`);
-      },
-      EnumValue(node) {
-        const type = typeInfo.getInputType();
-        if (type) out.add(`${getNamedType(type).name}.${node.value}`);
-      },
-    }),
-  );
-  return out;
-}
 
 export function checkOperations(publishedApiSdl: string, proposedApiSdl: string, operations: readonly KnownOperation[]): OperationVerdict[] {
   const published = buildSchema(publishedApiSdl);
@@ -63,7 +43,7 @@ export function checkOperations(publishedApiSdl: string, proposedApiSdl: string,
       operation,
       errors: validate(proposed, document).map((e) => e.message),
       validBefore: validate(published, document).length === 0,
-      coordinates: coordinatesOf(published, document),
+      coordinates: usedCoordinates(published, document),
     };
   });
 }
