@@ -93,7 +93,7 @@ export function chapterWithBody(body: string, head = '<title>Fixture</title>'): 
 }
 
 function opfWithDoctype(doctype: string, titleText: string): string {
-  const opf = epubFiles(FIXTURE_BOOK).find(([name]) => name === OPF)![1];
+  const opf = String(epubFiles(FIXTURE_BOOK).find(([name]) => name === OPF)![1]);
   return opf
     .replace('<?xml version="1.0" encoding="UTF-8"?>', `<?xml version="1.0" encoding="UTF-8"?>\n${doctype}`)
     .replace('<dc:title>The Quiet Harbour</dc:title>', `<dc:title>${titleText}</dc:title>`);

@@ -7,6 +7,25 @@ import { createHash } from 'node:crypto';
  * replacement characters rather than failing the book.
  */
 export function decodeText(bytes: Buffer): string {
+  return stripControlCharacters(decodeBytes(bytes));
+}
+
+// C0 controls except tab, line feed and carriage return, and DEL: never text, and XML 1.0 forbids
+// them, yet broken encoders emit them (invalid UTF-8 decodes to U+FFFD, which is kept).
+const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
+
+/** Removes every control character a chapter may never store (see CONTROL_CHARACTERS). */
+export const stripControlCharacters = (text: string): string => text.replace(CONTROL_CHARACTERS, '');
+
+/** True when `bytes` cannot be a text document: a NUL byte early on (zip, image, font). */
+export function looksBinary(bytes: Buffer): boolean {
+  const head = bytes.subarray(0, 8192);
+  // UTF-16 text has NULs by design; its BOM says so.
+  if (head.length >= 2 && ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff))) return false;
+  return head.includes(0);
+}
+
+function decodeBytes(bytes: Buffer): string {
   if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
     return new TextDecoder('utf-8').decode(bytes.subarray(3));
   }
