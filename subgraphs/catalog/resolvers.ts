@@ -7,6 +7,7 @@ import type { ResolverMap } from '../../lib/subgraphServer.js';
 import type { Reader } from './licensing.js';
 import { tagBooks, type CatalogLoaders } from './loaders.js';
 import { connectionOf, keyAfter, limitOf, sliceOf } from './pagination.js';
+import type { BookCover } from './covers.js';
 import { isInterrupted } from './pipeline.js';
 import { can, CATALOG, visibleRevisionId } from './policy.js';
 import { splitParagraphId, type BookFilter, type BookInput, type CatalogService, type LicenseInput } from './service.js';
@@ -86,6 +87,11 @@ async function purgedAfter<T>(ctx: CatalogContext, bookId: string, change: Promi
   return result;
 }
 
+async function publishedCover(ctx: CatalogContext, book: BookDoc): Promise<BookCover | null> {
+  const revision = book.status === 'PUBLISHED' && book.publishedRevisionId ? await ctx.loaders.revision.load(book.publishedRevisionId) : null;
+  return ctx.service.cover(revision);
+}
+
 const staffOnly = <T>(ctx: CatalogContext, value: () => T): T | null => (can(ctx.reader, 'manage', CATALOG) ? value() : null);
 
 interface PageArgs {
@@ -142,6 +148,8 @@ export const resolvers: ResolverMap = {
     license: (book: BookDoc, _: unknown, ctx: CatalogContext) => staffOnly(ctx, () => book.license),
     uploadJobs: (book: BookDoc, args: PageArgs, ctx: CatalogContext) =>
       staffOnly(ctx, async () => connectionOf(await ctx.service.jobsOfBook(ctx.caller, book._id, args))),
+    cover: (book: BookDoc, _: unknown, ctx: CatalogContext) => publishedCover(ctx, book),
+    coverUrl: async (book: BookDoc, _: unknown, ctx: CatalogContext) => book.coverUrl ?? (await publishedCover(ctx, book))?.url ?? null,
     download: async (book: BookDoc, _: unknown, ctx: CatalogContext) => {
       const revision = book.publishedRevisionId ? await ctx.loaders.revision.load(book.publishedRevisionId) : null;
       return ctx.service.download(book, ctx.reader, revision);
@@ -177,5 +185,6 @@ export const resolvers: ResolverMap = {
     book: (job: JobDoc, _: unknown, ctx: CatalogContext) => ctx.loaders.book.load(job.bookId),
     revision: (job: JobDoc, _: unknown, ctx: CatalogContext) => (job.status === 'STORED' ? ctx.loaders.revision.load(job.revisionId) : null),
     interrupted: (job: JobDoc) => isInterrupted(job, new Date()),
+    warnings: (job: JobDoc) => job.warnings ?? [],
   },
 };

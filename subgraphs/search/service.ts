@@ -6,7 +6,8 @@ import { badInput } from '../../lib/errors.js';
 import type { Caller } from '../../lib/identity.js';
 import type { Logger } from '../../lib/logger.js';
 import type { SearchHit, SearchMode as VectorMode, SparseVector, VectorStore } from '../../lib/vectors/index.js';
-import { extractiveAnswer, focusOn, generatedAnswer, paragraphAt, type AnswerResult, type LlmSettings, type Passage } from './answer.js';
+import { reciprocalRankFusion } from '../../lib/vectors/index.js';
+import { answerable, extractiveAnswer, focusOn, generatedAnswer, paragraphAt, preferScriptOf, type AnswerResult, type LlmSettings, type Passage } from './answer.js';
 import type { BookField, BookTitleHit, BookTitleIndex } from './bookTitles.js';
 import { paragraphFilter, primaryLanguage, type ParagraphPayload } from './indexer.js';
 import type { PrivatePayload } from './notes.js';
@@ -239,7 +240,16 @@ export class SearchService {
     const query = cleanText(queryInput, 'query', LIMITS.maxQueryChars);
     const first = parseFirst(firstInput);
     const terms = this.options.analyzer.terms(query);
-    const hits = await this.options.privateIndexes.search(userId, { text: query, mode: 'hybrid', limit: first + 1 });
+    // Keyword matches, and meaning matches above the embedder's floor, fused by rank: plain hybrid
+    // search always returns the nearest notes, so a query that matches nothing listed them all.
+    const { privateIndexes, embedder } = this.options;
+    const [keyword, semantic] = await Promise.all([
+      privateIndexes.search(userId, { text: query, mode: 'sparse', limit: first + 1 }),
+      privateIndexes.search(userId, { text: query, mode: 'dense', limit: first + 1 }),
+    ]);
+    const relevant = semantic.filter((hit) => hit.score >= embedder.minSimilarity);
+    const byId = new Map([...relevant, ...keyword].map((hit) => [hit.id, hit]));
+    const hits = reciprocalRankFusion([keyword.map((h) => h.id), relevant.map((h) => h.id)]).map(({ id, score }) => ({ ...byId.get(id)!, score }));
     const notes = hits.map((hit) => {
       const p = hit.payload as unknown as PrivatePayload;
       return { ...p, score: hit.score, snippet: snippet(p.text ?? p.quote ?? '', terms) };
@@ -266,13 +276,16 @@ export class SearchService {
     const candidates = selected ? [selected, ...hits.filter((h) => h.id !== selected.id)] : hits;
     const allowed = await readable([...new Set(candidates.map((h) => String(h.payload.bookId)))]);
     if (selected && !allowed.has(String(selected.payload.bookId))) throw notAvailable();
-    const passages: Passage[] = candidates
-      .filter((h) => allowed.has(String(h.payload.bookId)))
-      .slice(0, LIMITS.askPassages)
-      .map((h) => {
+    const readableHits = candidates.filter((h) => allowed.has(String(h.payload.bookId)));
+    // Without a book to stay in, passages in the question's script come first: a Chinese question
+    // is answered from Chinese text when there is any, an English one from English.
+    const ordered = scopeBook ? readableHits : preferScriptOf(question, readableHits, (h) => String(h.payload.lang ?? ''));
+    const passages: Passage[] = answerable(
+      ordered.map((h) => {
         const passage: Passage = { ...(h.payload as unknown as ParagraphPayload), score: h.score };
         return h === selected && paragraphId ? focusOn(passage, paragraphId) : passage;
-      });
+      }),
+    ).slice(0, LIMITS.askPassages);
     const generated = this.options.llm ? await generatedAnswer(this.options.llm, question, passages, terms, this.options.logger) : null;
     return generated ?? extractiveAnswer(passages, terms);
   }

@@ -102,6 +102,7 @@ const highlightEvent = (h: HighlightDoc): Record<string, unknown> => ({
   userId: h.userId,
   bookId: h.bookId,
   chapterId: h.chapterId,
+  paragraphId: h.paragraphId,
   quote: h.exact,
   createdAt: h.createdAt.toISOString(),
 });
