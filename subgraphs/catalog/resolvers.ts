@@ -21,7 +21,7 @@ export interface CatalogContext {
   readonly cacheTags: ResponseTags;
 }
 
-interface ParagraphNode {
+export interface ParagraphNode {
   readonly chapter: ChapterDoc;
   readonly span: ParagraphSpan;
 }

@@ -28,7 +28,7 @@ export interface UgcContext {
   readonly cacheTags: ResponseTags;
 }
 
-type Ref = { id: string };
+export type Ref = { id: string };
 const ref = (id: string): Ref => ({ id });
 const byId = (doc: { _id: string }): string => doc._id;
 
