@@ -97,6 +97,7 @@ export async function generateResolverTypes(name: SubgraphName, sdl = readSubgra
       useTypeImports: true,
       // String unions, as the services already spell their enums ('READER' | 'EDITOR' | …).
       enumsAsTypes: true,
+      immutableTypes: true,
       scalars: { DateTime: 'Date' },
       contextType: fromGenerated(`resolvers.js#${context}`),
       mappers: Object.fromEntries(Object.entries(mappers).map(([type, pointer]) => [type, fromGenerated(pointer)])),

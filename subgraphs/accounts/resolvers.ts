@@ -65,5 +65,5 @@ export const resolvers: Resolvers = {
     current: (session: SessionDoc, _: unknown, { caller }: AccountsContext) => session._id === caller.sessionId,
   },
   ApiKey: { id: (doc: ApiKeyDoc) => doc._id },
-  TrustedDocument: { id: (doc: TrustedDocumentDoc) => doc._id, requiredScopes: (doc: TrustedDocumentDoc) => [...requiredScopes(doc.body)] },
+  TrustedDocument: { id: (doc: TrustedDocumentDoc) => doc._id, requiredScopes: (doc: TrustedDocumentDoc) => requiredScopes(doc.body) },
 };

@@ -30,106 +30,106 @@ export type Role =
 
 /** A person with an account. Public profile fields are visible to everyone; the rest only to the user and admins. */
 export type User = {
-  __typename?: 'User';
-  id: Scalars['ID']['output'];
+  readonly __typename?: 'User';
+  readonly id: Scalars['ID']['output'];
   /** Numeric, monotonic user number from the strongly consistent allocator. */
-  vid: Scalars['Int']['output'];
-  username: Scalars['String']['output'];
-  displayName: Scalars['String']['output'];
-  bio?: Maybe<Scalars['String']['output']>;
-  avatarUrl?: Maybe<Scalars['String']['output']>;
+  readonly vid: Scalars['Int']['output'];
+  readonly username: Scalars['String']['output'];
+  readonly displayName: Scalars['String']['output'];
+  readonly bio?: Maybe<Scalars['String']['output']>;
+  readonly avatarUrl?: Maybe<Scalars['String']['output']>;
   /** Visible to the user and to admins only (null for others). */
-  roles?: Maybe<Array<Role>>;
-  createdAt: Scalars['DateTime']['output'];
+  readonly roles?: Maybe<ReadonlyArray<Role>>;
+  readonly createdAt: Scalars['DateTime']['output'];
 };
 
 export type Session = {
-  __typename?: 'Session';
-  id: Scalars['ID']['output'];
-  createdAt: Scalars['DateTime']['output'];
-  lastUsedAt: Scalars['DateTime']['output'];
-  expiresAt: Scalars['DateTime']['output'];
-  userAgent?: Maybe<Scalars['String']['output']>;
-  clientAddress?: Maybe<Scalars['String']['output']>;
+  readonly __typename?: 'Session';
+  readonly id: Scalars['ID']['output'];
+  readonly createdAt: Scalars['DateTime']['output'];
+  readonly lastUsedAt: Scalars['DateTime']['output'];
+  readonly expiresAt: Scalars['DateTime']['output'];
+  readonly userAgent?: Maybe<Scalars['String']['output']>;
+  readonly clientAddress?: Maybe<Scalars['String']['output']>;
   /** True for the session this request is made with. */
-  current: Scalars['Boolean']['output'];
+  readonly current: Scalars['Boolean']['output'];
 };
 
 export type AuthPayload = {
-  __typename?: 'AuthPayload';
+  readonly __typename?: 'AuthPayload';
   /** Send as `Authorization: Bearer <token>`. Shown once; stored only as a hash. */
-  token: Scalars['String']['output'];
-  expiresAt: Scalars['DateTime']['output'];
-  user: User;
+  readonly token: Scalars['String']['output'];
+  readonly expiresAt: Scalars['DateTime']['output'];
+  readonly user: User;
 };
 
 export type RegisterInput = {
-  username: Scalars['String']['input'];
-  password: Scalars['String']['input'];
-  displayName: Scalars['String']['input'];
+  readonly username: Scalars['String']['input'];
+  readonly password: Scalars['String']['input'];
+  readonly displayName: Scalars['String']['input'];
 };
 
 export type UpdateProfileInput = {
-  displayName?: InputMaybe<Scalars['String']['input']>;
-  bio?: InputMaybe<Scalars['String']['input']>;
-  avatarUrl?: InputMaybe<Scalars['String']['input']>;
+  readonly displayName?: InputMaybe<Scalars['String']['input']>;
+  readonly bio?: InputMaybe<Scalars['String']['input']>;
+  readonly avatarUrl?: InputMaybe<Scalars['String']['input']>;
 };
 
 /** A partner integration's API key (server-to-server). The secret is shown once, at creation. */
 export type ApiKey = {
-  __typename?: 'ApiKey';
-  id: Scalars['ID']['output'];
-  name: Scalars['String']['output'];
+  readonly __typename?: 'ApiKey';
+  readonly id: Scalars['ID']['output'];
+  readonly name: Scalars['String']['output'];
   /** The first characters of the key, to recognise it. */
-  prefix: Scalars['String']['output'];
+  readonly prefix: Scalars['String']['output'];
   /** What the key may use: catalog:read, search:read, notes:read, profiles:read (README, Partner scopes). */
-  scopes: Array<Scalars['String']['output']>;
-  rateLimitPerMinute: Scalars['Int']['output'];
-  createdAt: Scalars['DateTime']['output'];
-  revokedAt?: Maybe<Scalars['DateTime']['output']>;
+  readonly scopes: ReadonlyArray<Scalars['String']['output']>;
+  readonly rateLimitPerMinute: Scalars['Int']['output'];
+  readonly createdAt: Scalars['DateTime']['output'];
+  readonly revokedAt?: Maybe<Scalars['DateTime']['output']>;
 };
 
 export type CreateApiKeyInput = {
-  name: Scalars['String']['input'];
-  scopes: Array<Scalars['String']['input']>;
+  readonly name: Scalars['String']['input'];
+  readonly scopes: ReadonlyArray<Scalars['String']['input']>;
   /** Requests per minute this partner may make. @default 600 */
-  rateLimitPerMinute?: InputMaybe<Scalars['Int']['input']>;
+  readonly rateLimitPerMinute?: InputMaybe<Scalars['Int']['input']>;
 };
 
 export type CreatedApiKey = {
-  __typename?: 'CreatedApiKey';
+  readonly __typename?: 'CreatedApiKey';
   /** The key itself; send as `x-api-key`. Shown once. */
-  key: Scalars['String']['output'];
-  apiKey: ApiKey;
+  readonly key: Scalars['String']['output'];
+  readonly apiKey: ApiKey;
 };
 
 /** An operation partners may run, identified by the SHA-256 of its text (trusted documents). */
 export type TrustedDocument = {
-  __typename?: 'TrustedDocument';
-  id: Scalars['ID']['output'];
-  body: Scalars['String']['output'];
+  readonly __typename?: 'TrustedDocument';
+  readonly id: Scalars['ID']['output'];
+  readonly body: Scalars['String']['output'];
   /** The scopes a partner key needs to run this document's operations. */
-  requiredScopes: Array<Scalars['String']['output']>;
-  clientName?: Maybe<Scalars['String']['output']>;
-  createdAt: Scalars['DateTime']['output'];
+  readonly requiredScopes: ReadonlyArray<Scalars['String']['output']>;
+  readonly clientName?: Maybe<Scalars['String']['output']>;
+  readonly createdAt: Scalars['DateTime']['output'];
 };
 
 export type RegisterTrustedDocumentInput = {
-  body: Scalars['String']['input'];
-  clientName?: InputMaybe<Scalars['String']['input']>;
+  readonly body: Scalars['String']['input'];
+  readonly clientName?: InputMaybe<Scalars['String']['input']>;
 };
 
 export type Query = {
-  __typename?: 'Query';
+  readonly __typename?: 'Query';
   /** The signed-in user, or null for an anonymous caller. */
-  me?: Maybe<User>;
-  user?: Maybe<User>;
+  readonly me?: Maybe<User>;
+  readonly user?: Maybe<User>;
   /** The signed-in user's active sessions. */
-  mySessions?: Maybe<Array<Session>>;
+  readonly mySessions?: Maybe<ReadonlyArray<Session>>;
   /** ADMIN: partner API keys. */
-  apiKeys?: Maybe<Array<ApiKey>>;
+  readonly apiKeys?: Maybe<ReadonlyArray<ApiKey>>;
   /** ADMIN: the trusted-document allow-list for partners. */
-  trustedDocuments?: Maybe<Array<TrustedDocument>>;
+  readonly trustedDocuments?: Maybe<ReadonlyArray<TrustedDocument>>;
 };
 
 
@@ -138,25 +138,25 @@ export type QueryUserArgs = {
 };
 
 export type Mutation = {
-  __typename?: 'Mutation';
-  register: AuthPayload;
-  login: AuthPayload;
+  readonly __typename?: 'Mutation';
+  readonly register: AuthPayload;
+  readonly login: AuthPayload;
   /** Ends the current session. */
-  logout: Scalars['Boolean']['output'];
+  readonly logout: Scalars['Boolean']['output'];
   /** Ends every session of the signed-in user; returns how many were ended. */
-  logoutEverywhere: Scalars['Int']['output'];
-  revokeSession: Scalars['Boolean']['output'];
-  updateProfile: User;
+  readonly logoutEverywhere: Scalars['Int']['output'];
+  readonly revokeSession: Scalars['Boolean']['output'];
+  readonly updateProfile: User;
   /** ADMIN: change a user's roles. */
-  setUserRoles: User;
+  readonly setUserRoles: User;
   /** ADMIN: create a partner API key. */
-  createApiKey: CreatedApiKey;
+  readonly createApiKey: CreatedApiKey;
   /** ADMIN: revoke a partner API key. */
-  revokeApiKey: ApiKey;
+  readonly revokeApiKey: ApiKey;
   /** ADMIN: allow partners to run this operation. */
-  registerTrustedDocument: TrustedDocument;
+  readonly registerTrustedDocument: TrustedDocument;
   /** ADMIN: remove an operation from the allow-list. */
-  removeTrustedDocument: Scalars['Boolean']['output'];
+  readonly removeTrustedDocument: Scalars['Boolean']['output'];
 };
 
 
@@ -183,7 +183,7 @@ export type MutationUpdateProfileArgs = {
 
 export type MutationSetUserRolesArgs = {
   userId: Scalars['ID']['input'];
-  roles: Array<Role>;
+  roles: ReadonlyArray<Role>;
 };
 
 
@@ -362,7 +362,7 @@ export type UserResolvers<ContextType = AccountsContext, ParentType extends Reso
   displayName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   bio?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   avatarUrl?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
-  roles?: Resolver<Maybe<Array<ResolversTypes['Role']>>, ParentType, ContextType>;
+  roles?: Resolver<Maybe<ReadonlyArray<ResolversTypes['Role']>>, ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
 };
 
@@ -386,7 +386,7 @@ export type ApiKeyResolvers<ContextType = AccountsContext, ParentType extends Re
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   prefix?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  scopes?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  scopes?: Resolver<ReadonlyArray<ResolversTypes['String']>, ParentType, ContextType>;
   rateLimitPerMinute?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   revokedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
@@ -400,7 +400,7 @@ export type CreatedApiKeyResolvers<ContextType = AccountsContext, ParentType ext
 export type TrustedDocumentResolvers<ContextType = AccountsContext, ParentType extends ResolversParentTypes['TrustedDocument'] = ResolversParentTypes['TrustedDocument']> = {
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   body?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  requiredScopes?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  requiredScopes?: Resolver<ReadonlyArray<ResolversTypes['String']>, ParentType, ContextType>;
   clientName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
 };
@@ -408,9 +408,9 @@ export type TrustedDocumentResolvers<ContextType = AccountsContext, ParentType e
 export type QueryResolvers<ContextType = AccountsContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   me?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType, RequireFields<QueryUserArgs, 'id'>>;
-  mySessions?: Resolver<Maybe<Array<ResolversTypes['Session']>>, ParentType, ContextType>;
-  apiKeys?: Resolver<Maybe<Array<ResolversTypes['ApiKey']>>, ParentType, ContextType>;
-  trustedDocuments?: Resolver<Maybe<Array<ResolversTypes['TrustedDocument']>>, ParentType, ContextType>;
+  mySessions?: Resolver<Maybe<ReadonlyArray<ResolversTypes['Session']>>, ParentType, ContextType>;
+  apiKeys?: Resolver<Maybe<ReadonlyArray<ResolversTypes['ApiKey']>>, ParentType, ContextType>;
+  trustedDocuments?: Resolver<Maybe<ReadonlyArray<ResolversTypes['TrustedDocument']>>, ParentType, ContextType>;
 };
 
 export type MutationResolvers<ContextType = AccountsContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {

@@ -36,40 +36,40 @@ export type BookStatus =
  * partner); editors and admins see every book, its drafts and its license.
  */
 export type Book = {
-  __typename?: 'Book';
-  id: Scalars['ID']['output'];
-  title: Scalars['String']['output'];
-  authors: Array<Scalars['String']['output']>;
+  readonly __typename?: 'Book';
+  readonly id: Scalars['ID']['output'];
+  readonly title: Scalars['String']['output'];
+  readonly authors: ReadonlyArray<Scalars['String']['output']>;
   /** BCP 47 language tag, e.g. en, zh-CN; 'und' when unknown. */
-  language: Scalars['String']['output'];
-  description?: Maybe<Scalars['String']['output']>;
-  tags: Array<Scalars['String']['output']>;
+  readonly language: Scalars['String']['output'];
+  readonly description?: Maybe<Scalars['String']['output']>;
+  readonly tags: ReadonlyArray<Scalars['String']['output']>;
   /** ISBN-13 or ISBN-10, digits only. */
-  isbn?: Maybe<Scalars['String']['output']>;
+  readonly isbn?: Maybe<Scalars['String']['output']>;
   /** URL of the cover image, if any. */
-  coverUrl?: Maybe<Scalars['String']['output']>;
-  status: BookStatus;
-  publishedAt?: Maybe<Scalars['DateTime']['output']>;
+  readonly coverUrl?: Maybe<Scalars['String']['output']>;
+  readonly status: BookStatus;
+  readonly publishedAt?: Maybe<Scalars['DateTime']['output']>;
   /** Words in the revision the caller sees (the published one for readers). */
-  wordCount: Scalars['Int']['output'];
-  chapterCount: Scalars['Int']['output'];
+  readonly wordCount: Scalars['Int']['output'];
+  readonly chapterCount: Scalars['Int']['output'];
   /** The revision the caller sees: the published one for readers, the latest for editors. */
-  currentRevision?: Maybe<BookRevision>;
+  readonly currentRevision?: Maybe<BookRevision>;
   /** Editors only (null for others): the newest uploaded revision, published or not. */
-  draftRevision?: Maybe<BookRevision>;
+  readonly draftRevision?: Maybe<BookRevision>;
   /** Editors only: every revision, newest first. */
-  revisions?: Maybe<BookRevisionConnection>;
+  readonly revisions?: Maybe<BookRevisionConnection>;
   /** Table of contents of the revision the caller sees. Editors may ask for any revision of this book. */
-  chapters: Array<Chapter>;
+  readonly chapters: ReadonlyArray<Chapter>;
   /** The license. Editors see it in full; others get null. */
-  license?: Maybe<BookLicense>;
+  readonly license?: Maybe<BookLicense>;
   /** Editors only: content upload jobs of this book, newest first. */
-  uploadJobs?: Maybe<UploadJobConnection>;
+  readonly uploadJobs?: Maybe<UploadJobConnection>;
   /**
    * A signed, expiring download link for the EPUB of the published revision. Requires a signed-in
    * user or a partner allowed to read the book; null otherwise.
    */
-  download?: Maybe<BookDownload>;
+  readonly download?: Maybe<BookDownload>;
 };
 
 
@@ -103,77 +103,77 @@ export type BookUploadJobsArgs = {
 
 /** An immutable upload of a book's content: chapters, paragraphs and the EPUB it came from. */
 export type BookRevision = {
-  __typename?: 'BookRevision';
-  id: Scalars['ID']['output'];
+  readonly __typename?: 'BookRevision';
+  readonly id: Scalars['ID']['output'];
   /** 1 for the first upload of the book, then 2, 3, … */
-  number: Scalars['Int']['output'];
+  readonly number: Scalars['Int']['output'];
   /** sha256 over every chapter's title and text hash: equal content, equal hash. */
-  contentHash: Scalars['String']['output'];
-  chapterCount: Scalars['Int']['output'];
-  paragraphCount: Scalars['Int']['output'];
-  wordCount: Scalars['Int']['output'];
+  readonly contentHash: Scalars['String']['output'];
+  readonly chapterCount: Scalars['Int']['output'];
+  readonly paragraphCount: Scalars['Int']['output'];
+  readonly wordCount: Scalars['Int']['output'];
   /** Size and sha256 (hex) of the EPUB file. */
-  sizeBytes: Scalars['Int']['output'];
-  sha256: Scalars['String']['output'];
-  createdAt: Scalars['DateTime']['output'];
+  readonly sizeBytes: Scalars['Int']['output'];
+  readonly sha256: Scalars['String']['output'];
+  readonly createdAt: Scalars['DateTime']['output'];
   /** When this revision first became the published one; null for drafts. */
-  publishedAt?: Maybe<Scalars['DateTime']['output']>;
+  readonly publishedAt?: Maybe<Scalars['DateTime']['output']>;
 };
 
 export type BookRevisionConnection = {
-  __typename?: 'BookRevisionConnection';
-  edges: Array<BookRevisionEdge>;
-  pageInfo: PageInfo;
-  totalCount: Scalars['Int']['output'];
+  readonly __typename?: 'BookRevisionConnection';
+  readonly edges: ReadonlyArray<BookRevisionEdge>;
+  readonly pageInfo: PageInfo;
+  readonly totalCount: Scalars['Int']['output'];
 };
 
 export type BookRevisionEdge = {
-  __typename?: 'BookRevisionEdge';
-  cursor: Scalars['String']['output'];
-  node: BookRevision;
+  readonly __typename?: 'BookRevisionEdge';
+  readonly cursor: Scalars['String']['output'];
+  readonly node: BookRevision;
 };
 
 export type BookLicense = {
-  __typename?: 'BookLicense';
+  readonly __typename?: 'BookLicense';
   /** Readable from this time on; null means already open. */
-  startsAt?: Maybe<Scalars['DateTime']['output']>;
+  readonly startsAt?: Maybe<Scalars['DateTime']['output']>;
   /** Readable until this time (exclusive); null means no end. */
-  endsAt?: Maybe<Scalars['DateTime']['output']>;
+  readonly endsAt?: Maybe<Scalars['DateTime']['output']>;
   /** ISO 3166-1 alpha-2 codes; empty means worldwide. */
-  territories: Array<Scalars['String']['output']>;
+  readonly territories: ReadonlyArray<Scalars['String']['output']>;
   /** API key ids of the partner integrations that may serve this book; empty means none. */
-  partnerIds: Array<Scalars['ID']['output']>;
-  updatedAt: Scalars['DateTime']['output'];
+  readonly partnerIds: ReadonlyArray<Scalars['ID']['output']>;
+  readonly updatedAt: Scalars['DateTime']['output'];
 };
 
 export type BookDownload = {
-  __typename?: 'BookDownload';
+  readonly __typename?: 'BookDownload';
   /** Served by the catalog service; supports Range requests and ETag. */
-  url: Scalars['String']['output'];
-  expiresAt: Scalars['DateTime']['output'];
-  sizeBytes: Scalars['Int']['output'];
+  readonly url: Scalars['String']['output'];
+  readonly expiresAt: Scalars['DateTime']['output'];
+  readonly sizeBytes: Scalars['Int']['output'];
   /** sha256 (hex) of the EPUB file; also its ETag. */
-  sha256: Scalars['String']['output'];
+  readonly sha256: Scalars['String']['output'];
 };
 
 /** A chapter of one revision. Its id never changes; a new revision has new chapter ids. */
 export type Chapter = {
-  __typename?: 'Chapter';
-  id: Scalars['ID']['output'];
-  book: Book;
-  revisionId: Scalars['ID']['output'];
+  readonly __typename?: 'Chapter';
+  readonly id: Scalars['ID']['output'];
+  readonly book: Book;
+  readonly revisionId: Scalars['ID']['output'];
   /** 0-based position in the book. */
-  index: Scalars['Int']['output'];
-  title: Scalars['String']['output'];
-  wordCount: Scalars['Int']['output'];
+  readonly index: Scalars['Int']['output'];
+  readonly title: Scalars['String']['output'];
+  readonly wordCount: Scalars['Int']['output'];
   /** sha256 (hex) identifying the text: clients may cache the chapter by it. */
-  contentHash: Scalars['String']['output'];
+  readonly contentHash: Scalars['String']['output'];
   /** Plain text: paragraphs joined by a blank line. */
-  text: Scalars['String']['output'];
+  readonly text: Scalars['String']['output'];
   /** Sanitized HTML, safe to render. */
-  html: Scalars['String']['output'];
-  paragraphCount: Scalars['Int']['output'];
-  paragraphs: ParagraphConnection;
+  readonly html: Scalars['String']['output'];
+  readonly paragraphCount: Scalars['Int']['output'];
+  readonly paragraphs: ParagraphConnection;
 };
 
 
@@ -188,45 +188,45 @@ export type ChapterParagraphsArgs = {
  * offsets) is its text. Its id is `<chapterId>.p<index>`.
  */
 export type Paragraph = {
-  __typename?: 'Paragraph';
-  id: Scalars['ID']['output'];
-  chapter: Chapter;
-  index: Scalars['Int']['output'];
-  text: Scalars['String']['output'];
-  startOffset: Scalars['Int']['output'];
-  endOffset: Scalars['Int']['output'];
+  readonly __typename?: 'Paragraph';
+  readonly id: Scalars['ID']['output'];
+  readonly chapter: Chapter;
+  readonly index: Scalars['Int']['output'];
+  readonly text: Scalars['String']['output'];
+  readonly startOffset: Scalars['Int']['output'];
+  readonly endOffset: Scalars['Int']['output'];
 };
 
 export type ParagraphConnection = {
-  __typename?: 'ParagraphConnection';
-  edges: Array<ParagraphEdge>;
-  pageInfo: PageInfo;
-  totalCount: Scalars['Int']['output'];
+  readonly __typename?: 'ParagraphConnection';
+  readonly edges: ReadonlyArray<ParagraphEdge>;
+  readonly pageInfo: PageInfo;
+  readonly totalCount: Scalars['Int']['output'];
 };
 
 export type ParagraphEdge = {
-  __typename?: 'ParagraphEdge';
-  cursor: Scalars['String']['output'];
-  node: Paragraph;
+  readonly __typename?: 'ParagraphEdge';
+  readonly cursor: Scalars['String']['output'];
+  readonly node: Paragraph;
 };
 
 export type PageInfo = {
-  __typename?: 'PageInfo';
-  hasNextPage: Scalars['Boolean']['output'];
-  endCursor?: Maybe<Scalars['String']['output']>;
+  readonly __typename?: 'PageInfo';
+  readonly hasNextPage: Scalars['Boolean']['output'];
+  readonly endCursor?: Maybe<Scalars['String']['output']>;
 };
 
 export type BookConnection = {
-  __typename?: 'BookConnection';
-  edges: Array<BookEdge>;
-  pageInfo: PageInfo;
-  totalCount: Scalars['Int']['output'];
+  readonly __typename?: 'BookConnection';
+  readonly edges: ReadonlyArray<BookEdge>;
+  readonly pageInfo: PageInfo;
+  readonly totalCount: Scalars['Int']['output'];
 };
 
 export type BookEdge = {
-  __typename?: 'BookEdge';
-  cursor: Scalars['String']['output'];
-  node: Book;
+  readonly __typename?: 'BookEdge';
+  readonly cursor: Scalars['String']['output'];
+  readonly node: Book;
 };
 
 export type UploadJobStatus =
@@ -244,108 +244,108 @@ export type UploadJobStatus =
   | 'FAILED';
 
 export type UploadJobStage = {
-  __typename?: 'UploadJobStage';
-  stage: UploadJobStatus;
-  startedAt: Scalars['DateTime']['output'];
+  readonly __typename?: 'UploadJobStage';
+  readonly stage: UploadJobStatus;
+  readonly startedAt: Scalars['DateTime']['output'];
 };
 
 /** One content upload and its progress through the pipeline. Editors only. */
 export type UploadJob = {
-  __typename?: 'UploadJob';
-  id: Scalars['ID']['output'];
-  book: Book;
-  status: UploadJobStatus;
+  readonly __typename?: 'UploadJob';
+  readonly id: Scalars['ID']['output'];
+  readonly book: Book;
+  readonly status: UploadJobStatus;
   /** Each stage reached, in order, with its start time. */
-  stages: Array<UploadJobStage>;
+  readonly stages: ReadonlyArray<UploadJobStage>;
   /** Stable code for a refused EPUB (e.g. ZIP_BOMB, XML_ENTITIES, NOT_A_ZIP), INTERNAL otherwise. */
-  failureCode?: Maybe<Scalars['String']['output']>;
+  readonly failureCode?: Maybe<Scalars['String']['output']>;
   /** What went wrong, for a person. */
-  failureReason?: Maybe<Scalars['String']['output']>;
+  readonly failureReason?: Maybe<Scalars['String']['output']>;
   /** The revision this job stored (set once STORED). */
-  revision?: Maybe<BookRevision>;
+  readonly revision?: Maybe<BookRevision>;
   /**
    * True while the job waits to resume after its worker stopped mid-way (a crash or restart):
    * `status` is then the stage it had reached, not work in progress. A restarted instance resumes
    * its own jobs at once; another instance's are resumed when their lease runs out.
    */
-  interrupted: Scalars['Boolean']['output'];
-  sizeBytes: Scalars['Int']['output'];
-  createdAt: Scalars['DateTime']['output'];
-  updatedAt: Scalars['DateTime']['output'];
-  finishedAt?: Maybe<Scalars['DateTime']['output']>;
+  readonly interrupted: Scalars['Boolean']['output'];
+  readonly sizeBytes: Scalars['Int']['output'];
+  readonly createdAt: Scalars['DateTime']['output'];
+  readonly updatedAt: Scalars['DateTime']['output'];
+  readonly finishedAt?: Maybe<Scalars['DateTime']['output']>;
 };
 
 export type UploadJobConnection = {
-  __typename?: 'UploadJobConnection';
-  edges: Array<UploadJobEdge>;
-  pageInfo: PageInfo;
-  totalCount: Scalars['Int']['output'];
+  readonly __typename?: 'UploadJobConnection';
+  readonly edges: ReadonlyArray<UploadJobEdge>;
+  readonly pageInfo: PageInfo;
+  readonly totalCount: Scalars['Int']['output'];
 };
 
 export type UploadJobEdge = {
-  __typename?: 'UploadJobEdge';
-  cursor: Scalars['String']['output'];
-  node: UploadJob;
+  readonly __typename?: 'UploadJobEdge';
+  readonly cursor: Scalars['String']['output'];
+  readonly node: UploadJob;
 };
 
 export type BookFilter = {
   /** Words in the title, authors or description (case-insensitive). */
-  query?: InputMaybe<Scalars['String']['input']>;
+  readonly query?: InputMaybe<Scalars['String']['input']>;
   /** An author's full name (case-insensitive). */
-  author?: InputMaybe<Scalars['String']['input']>;
-  tag?: InputMaybe<Scalars['String']['input']>;
+  readonly author?: InputMaybe<Scalars['String']['input']>;
+  readonly tag?: InputMaybe<Scalars['String']['input']>;
   /** A language tag; 'zh' also matches zh-CN, zh-TW. */
-  language?: InputMaybe<Scalars['String']['input']>;
+  readonly language?: InputMaybe<Scalars['String']['input']>;
   /** Editors only: books in this status (readers always get PUBLISHED). */
-  status?: InputMaybe<BookStatus>;
+  readonly status?: InputMaybe<BookStatus>;
 };
 
 export type CreateBookInput = {
-  title: Scalars['String']['input'];
-  authors?: InputMaybe<Array<Scalars['String']['input']>>;
-  language?: InputMaybe<Scalars['String']['input']>;
-  description?: InputMaybe<Scalars['String']['input']>;
-  tags?: InputMaybe<Array<Scalars['String']['input']>>;
-  isbn?: InputMaybe<Scalars['String']['input']>;
-  coverUrl?: InputMaybe<Scalars['String']['input']>;
+  readonly title: Scalars['String']['input'];
+  readonly authors?: InputMaybe<ReadonlyArray<Scalars['String']['input']>>;
+  readonly language?: InputMaybe<Scalars['String']['input']>;
+  readonly description?: InputMaybe<Scalars['String']['input']>;
+  readonly tags?: InputMaybe<ReadonlyArray<Scalars['String']['input']>>;
+  readonly isbn?: InputMaybe<Scalars['String']['input']>;
+  readonly coverUrl?: InputMaybe<Scalars['String']['input']>;
 };
 
 export type UpdateBookInput = {
-  title?: InputMaybe<Scalars['String']['input']>;
-  authors?: InputMaybe<Array<Scalars['String']['input']>>;
-  language?: InputMaybe<Scalars['String']['input']>;
-  description?: InputMaybe<Scalars['String']['input']>;
-  tags?: InputMaybe<Array<Scalars['String']['input']>>;
-  isbn?: InputMaybe<Scalars['String']['input']>;
-  coverUrl?: InputMaybe<Scalars['String']['input']>;
+  readonly title?: InputMaybe<Scalars['String']['input']>;
+  readonly authors?: InputMaybe<ReadonlyArray<Scalars['String']['input']>>;
+  readonly language?: InputMaybe<Scalars['String']['input']>;
+  readonly description?: InputMaybe<Scalars['String']['input']>;
+  readonly tags?: InputMaybe<ReadonlyArray<Scalars['String']['input']>>;
+  readonly isbn?: InputMaybe<Scalars['String']['input']>;
+  readonly coverUrl?: InputMaybe<Scalars['String']['input']>;
 };
 
 export type UploadBookContentInput = {
-  bookId: Scalars['ID']['input'];
+  readonly bookId: Scalars['ID']['input'];
   /** The .epub file, base64-encoded; at most 16 MiB before encoding. */
-  epubBase64: Scalars['String']['input'];
+  readonly epubBase64: Scalars['String']['input'];
 };
 
 export type SetBookLicenseInput = {
-  bookId: Scalars['ID']['input'];
-  startsAt?: InputMaybe<Scalars['DateTime']['input']>;
-  endsAt?: InputMaybe<Scalars['DateTime']['input']>;
+  readonly bookId: Scalars['ID']['input'];
+  readonly startsAt?: InputMaybe<Scalars['DateTime']['input']>;
+  readonly endsAt?: InputMaybe<Scalars['DateTime']['input']>;
   /** ISO 3166-1 alpha-2 codes; empty or absent means worldwide. */
-  territories?: InputMaybe<Array<Scalars['String']['input']>>;
+  readonly territories?: InputMaybe<ReadonlyArray<Scalars['String']['input']>>;
   /** API key ids of partners allowed to serve the book. */
-  partnerIds?: InputMaybe<Array<Scalars['ID']['input']>>;
+  readonly partnerIds?: InputMaybe<ReadonlyArray<Scalars['ID']['input']>>;
 };
 
 export type Query = {
-  __typename?: 'Query';
+  readonly __typename?: 'Query';
   /** A book the caller may see, or null. */
-  book?: Maybe<Book>;
+  readonly book?: Maybe<Book>;
   /** Books the caller may see, ordered by title then id (stable). */
-  books?: Maybe<BookConnection>;
-  chapter?: Maybe<Chapter>;
-  paragraph?: Maybe<Paragraph>;
+  readonly books?: Maybe<BookConnection>;
+  readonly chapter?: Maybe<Chapter>;
+  readonly paragraph?: Maybe<Paragraph>;
   /** Editors only. */
-  uploadJob?: Maybe<UploadJob>;
+  readonly uploadJob?: Maybe<UploadJob>;
 };
 
 
@@ -376,19 +376,19 @@ export type QueryUploadJobArgs = {
 };
 
 export type Mutation = {
-  __typename?: 'Mutation';
+  readonly __typename?: 'Mutation';
   /** Editors only. */
-  createBook: Book;
-  updateBook: Book;
+  readonly createBook: Book;
+  readonly updateBook: Book;
   /**
    * Queues the EPUB for processing and returns the job at once; poll `uploadJob(id)` for progress.
    * A refused or failed upload never changes the published revision.
    */
-  uploadBookContent: UploadJob;
+  readonly uploadBookContent: UploadJob;
   /** Makes the newest stored revision the published one. */
-  publishBook: Book;
-  unpublishBook: Book;
-  setBookLicense: Book;
+  readonly publishBook: Book;
+  readonly unpublishBook: Book;
+  readonly setBookLicense: Book;
 };
 
 
@@ -531,21 +531,21 @@ export type ResolversTypes = {
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   BookRevision: ResolverTypeWrapper<RevisionDoc>;
-  BookRevisionConnection: ResolverTypeWrapper<Omit<BookRevisionConnection, 'edges'> & { edges: Array<ResolversTypes['BookRevisionEdge']> }>;
+  BookRevisionConnection: ResolverTypeWrapper<Omit<BookRevisionConnection, 'edges'> & { edges: ReadonlyArray<ResolversTypes['BookRevisionEdge']> }>;
   BookRevisionEdge: ResolverTypeWrapper<Omit<BookRevisionEdge, 'node'> & { node: ResolversTypes['BookRevision'] }>;
   BookLicense: ResolverTypeWrapper<LicenseDoc>;
   BookDownload: ResolverTypeWrapper<BookDownload>;
   Chapter: ResolverTypeWrapper<ChapterSummary>;
   Paragraph: ResolverTypeWrapper<ParagraphNode>;
-  ParagraphConnection: ResolverTypeWrapper<Omit<ParagraphConnection, 'edges'> & { edges: Array<ResolversTypes['ParagraphEdge']> }>;
+  ParagraphConnection: ResolverTypeWrapper<Omit<ParagraphConnection, 'edges'> & { edges: ReadonlyArray<ResolversTypes['ParagraphEdge']> }>;
   ParagraphEdge: ResolverTypeWrapper<Omit<ParagraphEdge, 'node'> & { node: ResolversTypes['Paragraph'] }>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
-  BookConnection: ResolverTypeWrapper<Omit<BookConnection, 'edges'> & { edges: Array<ResolversTypes['BookEdge']> }>;
+  BookConnection: ResolverTypeWrapper<Omit<BookConnection, 'edges'> & { edges: ReadonlyArray<ResolversTypes['BookEdge']> }>;
   BookEdge: ResolverTypeWrapper<Omit<BookEdge, 'node'> & { node: ResolversTypes['Book'] }>;
   UploadJobStatus: UploadJobStatus;
   UploadJobStage: ResolverTypeWrapper<UploadJobStage>;
   UploadJob: ResolverTypeWrapper<JobDoc>;
-  UploadJobConnection: ResolverTypeWrapper<Omit<UploadJobConnection, 'edges'> & { edges: Array<ResolversTypes['UploadJobEdge']> }>;
+  UploadJobConnection: ResolverTypeWrapper<Omit<UploadJobConnection, 'edges'> & { edges: ReadonlyArray<ResolversTypes['UploadJobEdge']> }>;
   UploadJobEdge: ResolverTypeWrapper<Omit<UploadJobEdge, 'node'> & { node: ResolversTypes['UploadJob'] }>;
   BookFilter: BookFilter;
   CreateBookInput: CreateBookInput;
@@ -565,20 +565,20 @@ export type ResolversParentTypes = {
   ID: Scalars['ID']['output'];
   String: Scalars['String']['output'];
   BookRevision: RevisionDoc;
-  BookRevisionConnection: Omit<BookRevisionConnection, 'edges'> & { edges: Array<ResolversParentTypes['BookRevisionEdge']> };
+  BookRevisionConnection: Omit<BookRevisionConnection, 'edges'> & { edges: ReadonlyArray<ResolversParentTypes['BookRevisionEdge']> };
   BookRevisionEdge: Omit<BookRevisionEdge, 'node'> & { node: ResolversParentTypes['BookRevision'] };
   BookLicense: LicenseDoc;
   BookDownload: BookDownload;
   Chapter: ChapterSummary;
   Paragraph: ParagraphNode;
-  ParagraphConnection: Omit<ParagraphConnection, 'edges'> & { edges: Array<ResolversParentTypes['ParagraphEdge']> };
+  ParagraphConnection: Omit<ParagraphConnection, 'edges'> & { edges: ReadonlyArray<ResolversParentTypes['ParagraphEdge']> };
   ParagraphEdge: Omit<ParagraphEdge, 'node'> & { node: ResolversParentTypes['Paragraph'] };
   PageInfo: PageInfo;
-  BookConnection: Omit<BookConnection, 'edges'> & { edges: Array<ResolversParentTypes['BookEdge']> };
+  BookConnection: Omit<BookConnection, 'edges'> & { edges: ReadonlyArray<ResolversParentTypes['BookEdge']> };
   BookEdge: Omit<BookEdge, 'node'> & { node: ResolversParentTypes['Book'] };
   UploadJobStage: UploadJobStage;
   UploadJob: JobDoc;
-  UploadJobConnection: Omit<UploadJobConnection, 'edges'> & { edges: Array<ResolversParentTypes['UploadJobEdge']> };
+  UploadJobConnection: Omit<UploadJobConnection, 'edges'> & { edges: ReadonlyArray<ResolversParentTypes['UploadJobEdge']> };
   UploadJobEdge: Omit<UploadJobEdge, 'node'> & { node: ResolversParentTypes['UploadJob'] };
   BookFilter: BookFilter;
   CreateBookInput: CreateBookInput;
@@ -607,10 +607,10 @@ export type BookResolvers<ContextType = CatalogContext, ParentType extends Resol
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Book']> | FederationReferenceType, FederationReferenceType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   title?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  authors?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  authors?: Resolver<ReadonlyArray<ResolversTypes['String']>, ParentType, ContextType>;
   language?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   description?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
-  tags?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  tags?: Resolver<ReadonlyArray<ResolversTypes['String']>, ParentType, ContextType>;
   isbn?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   coverUrl?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   status?: Resolver<ResolversTypes['BookStatus'], ParentType, ContextType>;
@@ -620,7 +620,7 @@ export type BookResolvers<ContextType = CatalogContext, ParentType extends Resol
   currentRevision?: Resolver<Maybe<ResolversTypes['BookRevision']>, ParentType, ContextType>;
   draftRevision?: Resolver<Maybe<ResolversTypes['BookRevision']>, ParentType, ContextType>;
   revisions?: Resolver<Maybe<ResolversTypes['BookRevisionConnection']>, ParentType, ContextType, RequireFields<BookRevisionsArgs, 'first'>>;
-  chapters?: Resolver<Array<ResolversTypes['Chapter']>, ParentType, ContextType, Partial<BookChaptersArgs>>;
+  chapters?: Resolver<ReadonlyArray<ResolversTypes['Chapter']>, ParentType, ContextType, Partial<BookChaptersArgs>>;
   license?: Resolver<Maybe<ResolversTypes['BookLicense']>, ParentType, ContextType>;
   uploadJobs?: Resolver<Maybe<ResolversTypes['UploadJobConnection']>, ParentType, ContextType, RequireFields<BookUploadJobsArgs, 'first'>>;
   download?: Resolver<Maybe<ResolversTypes['BookDownload']>, ParentType, ContextType>;
@@ -640,7 +640,7 @@ export type BookRevisionResolvers<ContextType = CatalogContext, ParentType exten
 };
 
 export type BookRevisionConnectionResolvers<ContextType = CatalogContext, ParentType extends ResolversParentTypes['BookRevisionConnection'] = ResolversParentTypes['BookRevisionConnection']> = {
-  edges?: Resolver<Array<ResolversTypes['BookRevisionEdge']>, ParentType, ContextType>;
+  edges?: Resolver<ReadonlyArray<ResolversTypes['BookRevisionEdge']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
   totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
@@ -653,8 +653,8 @@ export type BookRevisionEdgeResolvers<ContextType = CatalogContext, ParentType e
 export type BookLicenseResolvers<ContextType = CatalogContext, ParentType extends ResolversParentTypes['BookLicense'] = ResolversParentTypes['BookLicense']> = {
   startsAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   endsAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
-  territories?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
-  partnerIds?: Resolver<Array<ResolversTypes['ID']>, ParentType, ContextType>;
+  territories?: Resolver<ReadonlyArray<ResolversTypes['String']>, ParentType, ContextType>;
+  partnerIds?: Resolver<ReadonlyArray<ResolversTypes['ID']>, ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
 };
 
@@ -691,7 +691,7 @@ export type ParagraphResolvers<ContextType = CatalogContext, ParentType extends 
 };
 
 export type ParagraphConnectionResolvers<ContextType = CatalogContext, ParentType extends ResolversParentTypes['ParagraphConnection'] = ResolversParentTypes['ParagraphConnection']> = {
-  edges?: Resolver<Array<ResolversTypes['ParagraphEdge']>, ParentType, ContextType>;
+  edges?: Resolver<ReadonlyArray<ResolversTypes['ParagraphEdge']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
   totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
@@ -707,7 +707,7 @@ export type PageInfoResolvers<ContextType = CatalogContext, ParentType extends R
 };
 
 export type BookConnectionResolvers<ContextType = CatalogContext, ParentType extends ResolversParentTypes['BookConnection'] = ResolversParentTypes['BookConnection']> = {
-  edges?: Resolver<Array<ResolversTypes['BookEdge']>, ParentType, ContextType>;
+  edges?: Resolver<ReadonlyArray<ResolversTypes['BookEdge']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
   totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
@@ -726,7 +726,7 @@ export type UploadJobResolvers<ContextType = CatalogContext, ParentType extends 
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   book?: Resolver<ResolversTypes['Book'], ParentType, ContextType>;
   status?: Resolver<ResolversTypes['UploadJobStatus'], ParentType, ContextType>;
-  stages?: Resolver<Array<ResolversTypes['UploadJobStage']>, ParentType, ContextType>;
+  stages?: Resolver<ReadonlyArray<ResolversTypes['UploadJobStage']>, ParentType, ContextType>;
   failureCode?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   failureReason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   revision?: Resolver<Maybe<ResolversTypes['BookRevision']>, ParentType, ContextType>;
@@ -738,7 +738,7 @@ export type UploadJobResolvers<ContextType = CatalogContext, ParentType extends 
 };
 
 export type UploadJobConnectionResolvers<ContextType = CatalogContext, ParentType extends ResolversParentTypes['UploadJobConnection'] = ResolversParentTypes['UploadJobConnection']> = {
-  edges?: Resolver<Array<ResolversTypes['UploadJobEdge']>, ParentType, ContextType>;
+  edges?: Resolver<ReadonlyArray<ResolversTypes['UploadJobEdge']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
   totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };

@@ -27,14 +27,14 @@ export type CacheControlScope =
 
 /** Owned by catalog; search returns references only. */
 export type Book = {
-  __typename?: 'Book';
-  id: Scalars['ID']['output'];
+  readonly __typename?: 'Book';
+  readonly id: Scalars['ID']['output'];
 };
 
 /** Owned by catalog; search returns references only. */
 export type Paragraph = {
-  __typename?: 'Paragraph';
-  id: Scalars['ID']['output'];
+  readonly __typename?: 'Paragraph';
+  readonly id: Scalars['ID']['output'];
 };
 
 /** How a query is matched. */
@@ -59,11 +59,11 @@ export type SearchScope =
 
 export type SearchFilter = {
   /** Only these books (at most 100). */
-  bookIds?: InputMaybe<Array<Scalars['ID']['input']>>;
+  readonly bookIds?: InputMaybe<ReadonlyArray<Scalars['ID']['input']>>;
   /** BCP 47 language of the book, e.g. en or zh-CN (matched by primary subtag). */
-  language?: InputMaybe<Scalars['String']['input']>;
+  readonly language?: InputMaybe<Scalars['String']['input']>;
   /** Only books by one of these authors (exact names, at most 20). */
-  authors?: InputMaybe<Array<Scalars['String']['input']>>;
+  readonly authors?: InputMaybe<ReadonlyArray<Scalars['String']['input']>>;
 };
 
 export type BookMatchField =
@@ -72,73 +72,73 @@ export type BookMatchField =
 
 /** A book whose title or author matched. */
 export type BookHit = {
-  __typename?: 'BookHit';
-  book?: Maybe<Book>;
-  score: Scalars['Float']['output'];
-  matchedField: BookMatchField;
-  title: Scalars['String']['output'];
-  authors: Array<Scalars['String']['output']>;
+  readonly __typename?: 'BookHit';
+  readonly book?: Maybe<Book>;
+  readonly score: Scalars['Float']['output'];
+  readonly matchedField: BookMatchField;
+  readonly title: Scalars['String']['output'];
+  readonly authors: ReadonlyArray<Scalars['String']['output']>;
   /** The title with matched words wrapped in <mark></mark> (the rest HTML-escaped). */
-  highlightedTitle: Scalars['String']['output'];
+  readonly highlightedTitle: Scalars['String']['output'];
 };
 
 export type BookHitEdge = {
-  __typename?: 'BookHitEdge';
-  cursor: Scalars['String']['output'];
-  node: BookHit;
+  readonly __typename?: 'BookHitEdge';
+  readonly cursor: Scalars['String']['output'];
+  readonly node: BookHit;
 };
 
 export type BookHitConnection = {
-  __typename?: 'BookHitConnection';
-  edges: Array<BookHitEdge>;
-  pageInfo: SearchPageInfo;
+  readonly __typename?: 'BookHitConnection';
+  readonly edges: ReadonlyArray<BookHitEdge>;
+  readonly pageInfo: SearchPageInfo;
   /** Hits found (bounded by the search window, not an exact corpus count). */
-  totalCount: Scalars['Int']['output'];
+  readonly totalCount: Scalars['Int']['output'];
 };
 
 /** A passage whose text matched. */
 export type ParagraphHit = {
-  __typename?: 'ParagraphHit';
+  readonly __typename?: 'ParagraphHit';
   /** The paragraph of the passage that matched best. */
-  paragraph?: Maybe<Paragraph>;
+  readonly paragraph?: Maybe<Paragraph>;
   /** Every paragraph the passage covers, in reading order. */
-  paragraphs?: Maybe<Array<Paragraph>>;
-  book?: Maybe<Book>;
-  chapterId: Scalars['ID']['output'];
-  score: Scalars['Float']['output'];
-  language: Scalars['String']['output'];
+  readonly paragraphs?: Maybe<ReadonlyArray<Paragraph>>;
+  readonly book?: Maybe<Book>;
+  readonly chapterId: Scalars['ID']['output'];
+  readonly score: Scalars['Float']['output'];
+  readonly language: Scalars['String']['output'];
   /** The passage text around the match, matched words wrapped in <mark></mark> (the rest HTML-escaped). */
-  snippet: Scalars['String']['output'];
+  readonly snippet: Scalars['String']['output'];
   /** Character offsets of the passage within its chapter text. */
-  startOffset: Scalars['Int']['output'];
-  endOffset: Scalars['Int']['output'];
+  readonly startOffset: Scalars['Int']['output'];
+  readonly endOffset: Scalars['Int']['output'];
 };
 
 export type ParagraphHitEdge = {
-  __typename?: 'ParagraphHitEdge';
-  cursor: Scalars['String']['output'];
-  node: ParagraphHit;
+  readonly __typename?: 'ParagraphHitEdge';
+  readonly cursor: Scalars['String']['output'];
+  readonly node: ParagraphHit;
 };
 
 export type ParagraphHitConnection = {
-  __typename?: 'ParagraphHitConnection';
-  edges: Array<ParagraphHitEdge>;
-  pageInfo: SearchPageInfo;
+  readonly __typename?: 'ParagraphHitConnection';
+  readonly edges: ReadonlyArray<ParagraphHitEdge>;
+  readonly pageInfo: SearchPageInfo;
   /** Hits found (bounded by the search window, not an exact corpus count). */
-  totalCount: Scalars['Int']['output'];
+  readonly totalCount: Scalars['Int']['output'];
 };
 
 export type SearchPageInfo = {
-  __typename?: 'SearchPageInfo';
-  hasNextPage: Scalars['Boolean']['output'];
-  endCursor?: Maybe<Scalars['String']['output']>;
+  readonly __typename?: 'SearchPageInfo';
+  readonly hasNextPage: Scalars['Boolean']['output'];
+  readonly endCursor?: Maybe<Scalars['String']['output']>;
 };
 
 /** Book and paragraph hits for one query; both lists page with the same first/after. */
 export type SearchResults = {
-  __typename?: 'SearchResults';
-  books: BookHitConnection;
-  paragraphs: ParagraphHitConnection;
+  readonly __typename?: 'SearchResults';
+  readonly books: BookHitConnection;
+  readonly paragraphs: ParagraphHitConnection;
 };
 
 export type MyNoteKind =
@@ -147,31 +147,31 @@ export type MyNoteKind =
 
 /** One of the caller's own notes or highlights. */
 export type MyNoteHit = {
-  __typename?: 'MyNoteHit';
-  kind: MyNoteKind;
+  readonly __typename?: 'MyNoteHit';
+  readonly kind: MyNoteKind;
   /** The note or highlight id (as ugc names it). */
-  id: Scalars['ID']['output'];
+  readonly id: Scalars['ID']['output'];
   /** The book; null once it is no longer readable by you (unpublished, or outside its license). */
-  book?: Maybe<Book>;
-  chapterId: Scalars['ID']['output'];
-  paragraph?: Maybe<Paragraph>;
-  score: Scalars['Float']['output'];
+  readonly book?: Maybe<Book>;
+  readonly chapterId: Scalars['ID']['output'];
+  readonly paragraph?: Maybe<Paragraph>;
+  readonly score: Scalars['Float']['output'];
   /** The note text (notes) or the highlighted quote, matched words wrapped in <mark></mark>. */
-  snippet: Scalars['String']['output'];
-  text?: Maybe<Scalars['String']['output']>;
-  quote?: Maybe<Scalars['String']['output']>;
+  readonly snippet: Scalars['String']['output'];
+  readonly text?: Maybe<Scalars['String']['output']>;
+  readonly quote?: Maybe<Scalars['String']['output']>;
 };
 
 export type MyNoteHitEdge = {
-  __typename?: 'MyNoteHitEdge';
-  cursor: Scalars['String']['output'];
-  node: MyNoteHit;
+  readonly __typename?: 'MyNoteHitEdge';
+  readonly cursor: Scalars['String']['output'];
+  readonly node: MyNoteHit;
 };
 
 export type MyNoteHitConnection = {
-  __typename?: 'MyNoteHitConnection';
-  edges: Array<MyNoteHitEdge>;
-  pageInfo: SearchPageInfo;
+  readonly __typename?: 'MyNoteHitConnection';
+  readonly edges: ReadonlyArray<MyNoteHitEdge>;
+  readonly pageInfo: SearchPageInfo;
 };
 
 export type AnswerMethod =
@@ -182,20 +182,20 @@ export type AnswerMethod =
 
 /** A passage an answer relies on. */
 export type Citation = {
-  __typename?: 'Citation';
-  paragraph?: Maybe<Paragraph>;
-  book?: Maybe<Book>;
-  chapterId: Scalars['ID']['output'];
+  readonly __typename?: 'Citation';
+  readonly paragraph?: Maybe<Paragraph>;
+  readonly book?: Maybe<Book>;
+  readonly chapterId: Scalars['ID']['output'];
   /** The cited text, verbatim from the paragraph. */
-  quote: Scalars['String']['output'];
-  score: Scalars['Float']['output'];
+  readonly quote: Scalars['String']['output'];
+  readonly score: Scalars['Float']['output'];
 };
 
 export type Answer = {
-  __typename?: 'Answer';
-  text: Scalars['String']['output'];
-  method: AnswerMethod;
-  citations: Array<Citation>;
+  readonly __typename?: 'Answer';
+  readonly text: Scalars['String']['output'];
+  readonly method: AnswerMethod;
+  readonly citations: ReadonlyArray<Citation>;
 };
 
 export type BookIndexState =
@@ -207,31 +207,31 @@ export type BookIndexState =
 
 /** Where indexing of a book stands (staff only). */
 export type BookIndexStatus = {
-  __typename?: 'BookIndexStatus';
-  book?: Maybe<Book>;
-  state: BookIndexState;
-  revisionId?: Maybe<Scalars['ID']['output']>;
-  chunksIndexed: Scalars['Int']['output'];
-  chunksTotal: Scalars['Int']['output'];
+  readonly __typename?: 'BookIndexStatus';
+  readonly book?: Maybe<Book>;
+  readonly state: BookIndexState;
+  readonly revisionId?: Maybe<Scalars['ID']['output']>;
+  readonly chunksIndexed: Scalars['Int']['output'];
+  readonly chunksTotal: Scalars['Int']['output'];
   /** 0..1 */
-  progress: Scalars['Float']['output'];
-  error?: Maybe<Scalars['String']['output']>;
-  updatedAt: Scalars['DateTime']['output'];
+  readonly progress: Scalars['Float']['output'];
+  readonly error?: Maybe<Scalars['String']['output']>;
+  readonly updatedAt: Scalars['DateTime']['output'];
 };
 
 export type Query = {
-  __typename?: 'Query';
+  readonly __typename?: 'Query';
   /**
    * Searches the books the caller may read: titles and authors (prefix and typo-tolerant) and paragraph text.
    * `first` defaults to 20 (at most 100); `query` is 1..1000 characters.
    */
-  search?: Maybe<SearchResults>;
+  readonly search?: Maybe<SearchResults>;
   /** Searches the signed-in user's own notes and highlights (nobody else's). `first` defaults to 20 (at most 100). */
-  searchMyNotes?: Maybe<MyNoteHitConnection>;
+  readonly searchMyNotes?: Maybe<MyNoteHitConnection>;
   /** Answers a question from the books the caller may read, citing paragraphs; narrow it to a book or a selected paragraph. */
-  ask?: Maybe<Answer>;
+  readonly ask?: Maybe<Answer>;
   /** EDITOR/ADMIN: indexing status of a book, or null when search has never seen it. */
-  searchIndexStatus?: Maybe<BookIndexStatus>;
+  readonly searchIndexStatus?: Maybe<BookIndexStatus>;
 };
 
 
@@ -348,16 +348,16 @@ export type ResolversTypes = {
   BookHit: ResolverTypeWrapper<BookResult>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   BookHitEdge: ResolverTypeWrapper<Omit<BookHitEdge, 'node'> & { node: ResolversTypes['BookHit'] }>;
-  BookHitConnection: ResolverTypeWrapper<Omit<BookHitConnection, 'edges'> & { edges: Array<ResolversTypes['BookHitEdge']> }>;
+  BookHitConnection: ResolverTypeWrapper<Omit<BookHitConnection, 'edges'> & { edges: ReadonlyArray<ResolversTypes['BookHitEdge']> }>;
   ParagraphHit: ResolverTypeWrapper<ParagraphResult>;
   ParagraphHitEdge: ResolverTypeWrapper<Omit<ParagraphHitEdge, 'node'> & { node: ResolversTypes['ParagraphHit'] }>;
-  ParagraphHitConnection: ResolverTypeWrapper<Omit<ParagraphHitConnection, 'edges'> & { edges: Array<ResolversTypes['ParagraphHitEdge']> }>;
+  ParagraphHitConnection: ResolverTypeWrapper<Omit<ParagraphHitConnection, 'edges'> & { edges: ReadonlyArray<ResolversTypes['ParagraphHitEdge']> }>;
   SearchPageInfo: ResolverTypeWrapper<SearchPageInfo>;
   SearchResults: ResolverTypeWrapper<Omit<SearchResults, 'books' | 'paragraphs'> & { books: ResolversTypes['BookHitConnection'], paragraphs: ResolversTypes['ParagraphHitConnection'] }>;
   MyNoteKind: MyNoteKind;
   MyNoteHit: ResolverTypeWrapper<NoteResult>;
   MyNoteHitEdge: ResolverTypeWrapper<Omit<MyNoteHitEdge, 'node'> & { node: ResolversTypes['MyNoteHit'] }>;
-  MyNoteHitConnection: ResolverTypeWrapper<Omit<MyNoteHitConnection, 'edges'> & { edges: Array<ResolversTypes['MyNoteHitEdge']> }>;
+  MyNoteHitConnection: ResolverTypeWrapper<Omit<MyNoteHitConnection, 'edges'> & { edges: ReadonlyArray<ResolversTypes['MyNoteHitEdge']> }>;
   AnswerMethod: AnswerMethod;
   Citation: ResolverTypeWrapper<CitationModel>;
   Answer: ResolverTypeWrapper<AnswerResult>;
@@ -379,15 +379,15 @@ export type ResolversParentTypes = {
   BookHit: BookResult;
   Float: Scalars['Float']['output'];
   BookHitEdge: Omit<BookHitEdge, 'node'> & { node: ResolversParentTypes['BookHit'] };
-  BookHitConnection: Omit<BookHitConnection, 'edges'> & { edges: Array<ResolversParentTypes['BookHitEdge']> };
+  BookHitConnection: Omit<BookHitConnection, 'edges'> & { edges: ReadonlyArray<ResolversParentTypes['BookHitEdge']> };
   ParagraphHit: ParagraphResult;
   ParagraphHitEdge: Omit<ParagraphHitEdge, 'node'> & { node: ResolversParentTypes['ParagraphHit'] };
-  ParagraphHitConnection: Omit<ParagraphHitConnection, 'edges'> & { edges: Array<ResolversParentTypes['ParagraphHitEdge']> };
+  ParagraphHitConnection: Omit<ParagraphHitConnection, 'edges'> & { edges: ReadonlyArray<ResolversParentTypes['ParagraphHitEdge']> };
   SearchPageInfo: SearchPageInfo;
   SearchResults: Omit<SearchResults, 'books' | 'paragraphs'> & { books: ResolversParentTypes['BookHitConnection'], paragraphs: ResolversParentTypes['ParagraphHitConnection'] };
   MyNoteHit: NoteResult;
   MyNoteHitEdge: Omit<MyNoteHitEdge, 'node'> & { node: ResolversParentTypes['MyNoteHit'] };
-  MyNoteHitConnection: Omit<MyNoteHitConnection, 'edges'> & { edges: Array<ResolversParentTypes['MyNoteHitEdge']> };
+  MyNoteHitConnection: Omit<MyNoteHitConnection, 'edges'> & { edges: ReadonlyArray<ResolversParentTypes['MyNoteHitEdge']> };
   Citation: CitationModel;
   Answer: AnswerResult;
   BookIndexStatus: BookIndexDoc;
@@ -421,7 +421,7 @@ export type BookHitResolvers<ContextType = SearchContext, ParentType extends Res
   score?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   matchedField?: Resolver<ResolversTypes['BookMatchField'], ParentType, ContextType>;
   title?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  authors?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  authors?: Resolver<ReadonlyArray<ResolversTypes['String']>, ParentType, ContextType>;
   highlightedTitle?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
@@ -431,14 +431,14 @@ export type BookHitEdgeResolvers<ContextType = SearchContext, ParentType extends
 };
 
 export type BookHitConnectionResolvers<ContextType = SearchContext, ParentType extends ResolversParentTypes['BookHitConnection'] = ResolversParentTypes['BookHitConnection']> = {
-  edges?: Resolver<Array<ResolversTypes['BookHitEdge']>, ParentType, ContextType>;
+  edges?: Resolver<ReadonlyArray<ResolversTypes['BookHitEdge']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['SearchPageInfo'], ParentType, ContextType>;
   totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type ParagraphHitResolvers<ContextType = SearchContext, ParentType extends ResolversParentTypes['ParagraphHit'] = ResolversParentTypes['ParagraphHit']> = {
   paragraph?: Resolver<Maybe<ResolversTypes['Paragraph']>, ParentType, ContextType>;
-  paragraphs?: Resolver<Maybe<Array<ResolversTypes['Paragraph']>>, ParentType, ContextType>;
+  paragraphs?: Resolver<Maybe<ReadonlyArray<ResolversTypes['Paragraph']>>, ParentType, ContextType>;
   book?: Resolver<Maybe<ResolversTypes['Book']>, ParentType, ContextType>;
   chapterId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   score?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
@@ -454,7 +454,7 @@ export type ParagraphHitEdgeResolvers<ContextType = SearchContext, ParentType ex
 };
 
 export type ParagraphHitConnectionResolvers<ContextType = SearchContext, ParentType extends ResolversParentTypes['ParagraphHitConnection'] = ResolversParentTypes['ParagraphHitConnection']> = {
-  edges?: Resolver<Array<ResolversTypes['ParagraphHitEdge']>, ParentType, ContextType>;
+  edges?: Resolver<ReadonlyArray<ResolversTypes['ParagraphHitEdge']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['SearchPageInfo'], ParentType, ContextType>;
   totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
@@ -487,7 +487,7 @@ export type MyNoteHitEdgeResolvers<ContextType = SearchContext, ParentType exten
 };
 
 export type MyNoteHitConnectionResolvers<ContextType = SearchContext, ParentType extends ResolversParentTypes['MyNoteHitConnection'] = ResolversParentTypes['MyNoteHitConnection']> = {
-  edges?: Resolver<Array<ResolversTypes['MyNoteHitEdge']>, ParentType, ContextType>;
+  edges?: Resolver<ReadonlyArray<ResolversTypes['MyNoteHitEdge']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['SearchPageInfo'], ParentType, ContextType>;
 };
 
@@ -502,7 +502,7 @@ export type CitationResolvers<ContextType = SearchContext, ParentType extends Re
 export type AnswerResolvers<ContextType = SearchContext, ParentType extends ResolversParentTypes['Answer'] = ResolversParentTypes['Answer']> = {
   text?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   method?: Resolver<ResolversTypes['AnswerMethod'], ParentType, ContextType>;
-  citations?: Resolver<Array<ResolversTypes['Citation']>, ParentType, ContextType>;
+  citations?: Resolver<ReadonlyArray<ResolversTypes['Citation']>, ParentType, ContextType>;
 };
 
 export type BookIndexStatusResolvers<ContextType = SearchContext, ParentType extends ResolversParentTypes['BookIndexStatus'] = ResolversParentTypes['BookIndexStatus']> = {

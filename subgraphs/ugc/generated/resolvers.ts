@@ -25,27 +25,27 @@ export type CacheControlScope =
   | 'PRIVATE';
 
 export type PageInfo = {
-  __typename?: 'PageInfo';
-  hasNextPage: Scalars['Boolean']['output'];
-  endCursor?: Maybe<Scalars['String']['output']>;
+  readonly __typename?: 'PageInfo';
+  readonly hasNextPage: Scalars['Boolean']['output'];
+  readonly endCursor?: Maybe<Scalars['String']['output']>;
 };
 
 export type User = {
-  __typename?: 'User';
-  id: Scalars['ID']['output'];
+  readonly __typename?: 'User';
+  readonly id: Scalars['ID']['output'];
   /** How many books are on your own shelf; null when asked about another user. */
-  shelfCount?: Maybe<Scalars['Int']['output']>;
+  readonly shelfCount?: Maybe<Scalars['Int']['output']>;
   /** The user's bookshelf. Others see only books not marked secret, always in ADDED order, and never progress, lastReadAt or finishedAt. */
-  shelf?: Maybe<ShelfConnection>;
+  readonly shelf?: Maybe<ShelfConnection>;
   /** The user's highlights (null for anyone else: highlights are private). */
-  highlights?: Maybe<HighlightConnection>;
+  readonly highlights?: Maybe<HighlightConnection>;
   /** The user's notes: all of them for the user, only PUBLIC ones for anyone else. */
-  notes?: Maybe<NoteConnection>;
-  reviews?: Maybe<ReviewConnection>;
+  readonly notes?: Maybe<NoteConnection>;
+  readonly reviews?: Maybe<ReviewConnection>;
   /** Reading time (the user only; null for anyone else). */
-  readingStats?: Maybe<ReadingStats>;
+  readonly readingStats?: Maybe<ReadingStats>;
   /** All the user's highlights and notes as a W3C Web Annotation collection (JSON-LD, serialised). The user only. */
-  annotationsExport?: Maybe<Scalars['String']['output']>;
+  readonly annotationsExport?: Maybe<Scalars['String']['output']>;
 };
 
 
@@ -82,15 +82,15 @@ export type UserReadingStatsArgs = {
 };
 
 export type Book = {
-  __typename?: 'Book';
-  id: Scalars['ID']['output'];
+  readonly __typename?: 'Book';
+  readonly id: Scalars['ID']['output'];
   /** Average rating and number of reviews, kept as running totals. */
-  rating?: Maybe<BookRating>;
-  reviews?: Maybe<ReviewConnection>;
+  readonly rating?: Maybe<BookRating>;
+  readonly reviews?: Maybe<ReviewConnection>;
   /** The passages most readers highlighted: only from the published text, and only once at least FOLIO_POPULAR_HIGHLIGHT_MIN_READERS (default 3) distinct readers highlighted the passage. */
-  popularHighlights?: Maybe<Array<PopularHighlight>>;
+  readonly popularHighlights?: Maybe<ReadonlyArray<PopularHighlight>>;
   /** The signed-in user's highlights in this book (empty when signed out). */
-  myHighlights?: Maybe<HighlightConnection>;
+  readonly myHighlights?: Maybe<HighlightConnection>;
 };
 
 
@@ -111,17 +111,17 @@ export type BookMyHighlightsArgs = {
 };
 
 export type Chapter = {
-  __typename?: 'Chapter';
-  id: Scalars['ID']['output'];
+  readonly __typename?: 'Chapter';
+  readonly id: Scalars['ID']['output'];
   /** The signed-in user's highlights in this chapter, in text order (empty when signed out). */
-  myHighlights?: Maybe<Array<Highlight>>;
+  readonly myHighlights?: Maybe<ReadonlyArray<Highlight>>;
 };
 
 export type Paragraph = {
-  __typename?: 'Paragraph';
-  id: Scalars['ID']['output'];
+  readonly __typename?: 'Paragraph';
+  readonly id: Scalars['ID']['output'];
   /** Public notes other readers wrote on this paragraph, newest first. Private notes never appear here. */
-  publicNotes?: Maybe<NoteConnection>;
+  readonly publicNotes?: Maybe<NoteConnection>;
 };
 
 
@@ -135,64 +135,64 @@ export type ShelfSort =
   | 'ADDED';
 
 export type ShelfEntry = {
-  __typename?: 'ShelfEntry';
-  id: Scalars['ID']['output'];
+  readonly __typename?: 'ShelfEntry';
+  readonly id: Scalars['ID']['output'];
   /** The book; null once it is no longer readable by you (unpublished, or outside its license). */
-  book?: Maybe<Book>;
-  addedAt: Scalars['DateTime']['output'];
+  readonly book?: Maybe<Book>;
+  readonly addedAt: Scalars['DateTime']['output'];
   /** When the owner last read it; null for anyone else (reading activity is private). */
-  lastReadAt?: Maybe<Scalars['DateTime']['output']>;
+  readonly lastReadAt?: Maybe<Scalars['DateTime']['output']>;
   /** Private reading: never shown to anyone else. */
-  secret: Scalars['Boolean']['output'];
-  finished: Scalars['Boolean']['output'];
+  readonly secret: Scalars['Boolean']['output'];
+  readonly finished: Scalars['Boolean']['output'];
   /** When the owner finished it; null for anyone else. */
-  finishedAt?: Maybe<Scalars['DateTime']['output']>;
+  readonly finishedAt?: Maybe<Scalars['DateTime']['output']>;
   /** The owner's reading progress (null for anyone else). */
-  progress?: Maybe<ReadingProgress>;
+  readonly progress?: Maybe<ReadingProgress>;
 };
 
 export type ShelfEdge = {
-  __typename?: 'ShelfEdge';
-  cursor: Scalars['String']['output'];
-  node: ShelfEntry;
+  readonly __typename?: 'ShelfEdge';
+  readonly cursor: Scalars['String']['output'];
+  readonly node: ShelfEntry;
 };
 
 export type ShelfConnection = {
-  __typename?: 'ShelfConnection';
-  edges: Array<ShelfEdge>;
-  pageInfo: PageInfo;
-  totalCount: Scalars['Int']['output'];
+  readonly __typename?: 'ShelfConnection';
+  readonly edges: ReadonlyArray<ShelfEdge>;
+  readonly pageInfo: PageInfo;
+  readonly totalCount: Scalars['Int']['output'];
 };
 
 export type ReadingProgress = {
-  __typename?: 'ReadingProgress';
+  readonly __typename?: 'ReadingProgress';
   /** The book; null once it is no longer readable by you (unpublished, or outside its license). */
-  book?: Maybe<Book>;
-  chapter?: Maybe<Chapter>;
-  offset: Scalars['Int']['output'];
+  readonly book?: Maybe<Book>;
+  readonly chapter?: Maybe<Chapter>;
+  readonly offset: Scalars['Int']['output'];
   /** 0–100. */
-  percent: Scalars['Float']['output'];
+  readonly percent: Scalars['Float']['output'];
   /** When the device recorded this position; the newest wins across devices. */
-  clientTime: Scalars['DateTime']['output'];
-  deviceId: Scalars['String']['output'];
-  updatedAt: Scalars['DateTime']['output'];
+  readonly clientTime: Scalars['DateTime']['output'];
+  readonly deviceId: Scalars['String']['output'];
+  readonly updatedAt: Scalars['DateTime']['output'];
 };
 
 export type ProgressInput = {
-  chapterId?: InputMaybe<Scalars['ID']['input']>;
-  offset: Scalars['Int']['input'];
-  percent: Scalars['Float']['input'];
-  clientTime: Scalars['DateTime']['input'];
-  deviceId: Scalars['String']['input'];
+  readonly chapterId?: InputMaybe<Scalars['ID']['input']>;
+  readonly offset: Scalars['Int']['input'];
+  readonly percent: Scalars['Float']['input'];
+  readonly clientTime: Scalars['DateTime']['input'];
+  readonly deviceId: Scalars['String']['input'];
   /** Seconds read since this device's previous report (0–3600), counted towards the day of clientTime. */
-  secondsRead?: InputMaybe<Scalars['Int']['input']>;
+  readonly secondsRead?: InputMaybe<Scalars['Int']['input']>;
 };
 
 export type ProgressUpdate = {
-  __typename?: 'ProgressUpdate';
-  progress: ReadingProgress;
+  readonly __typename?: 'ProgressUpdate';
+  readonly progress: ReadingProgress;
   /** False when a newer position (from any device) was already stored; `progress` is that newer one. */
-  applied: Scalars['Boolean']['output'];
+  readonly applied: Scalars['Boolean']['output'];
 };
 
 export type StatsPeriod =
@@ -202,28 +202,28 @@ export type StatsPeriod =
   | 'ALL';
 
 export type ReadingDay = {
-  __typename?: 'ReadingDay';
+  readonly __typename?: 'ReadingDay';
   /** UTC date, YYYY-MM-DD. */
-  day: Scalars['String']['output'];
-  seconds: Scalars['Int']['output'];
+  readonly day: Scalars['String']['output'];
+  readonly seconds: Scalars['Int']['output'];
 };
 
 export type BookReadingTime = {
-  __typename?: 'BookReadingTime';
+  readonly __typename?: 'BookReadingTime';
   /** The book; null once it is no longer readable by you (unpublished, or outside its license). */
-  book?: Maybe<Book>;
-  seconds: Scalars['Int']['output'];
+  readonly book?: Maybe<Book>;
+  readonly seconds: Scalars['Int']['output'];
 };
 
 export type ReadingStats = {
-  __typename?: 'ReadingStats';
-  period: StatsPeriod;
-  totalSeconds: Scalars['Int']['output'];
-  daysRead: Scalars['Int']['output'];
+  readonly __typename?: 'ReadingStats';
+  readonly period: StatsPeriod;
+  readonly totalSeconds: Scalars['Int']['output'];
+  readonly daysRead: Scalars['Int']['output'];
   /** Days with reading in the period, oldest first. */
-  series: Array<ReadingDay>;
+  readonly series: ReadonlyArray<ReadingDay>;
   /** The most-read books of the period (up to 10). */
-  topBooks: Array<BookReadingTime>;
+  readonly topBooks: ReadonlyArray<BookReadingTime>;
 };
 
 export type HighlightColor =
@@ -245,56 +245,56 @@ export type AnchorStatus =
 
 /** W3C Web Annotation TextPositionSelector: UTF-16 offsets into the chapter's plain text. */
 export type TextPositionSelector = {
-  __typename?: 'TextPositionSelector';
-  start: Scalars['Int']['output'];
-  end: Scalars['Int']['output'];
+  readonly __typename?: 'TextPositionSelector';
+  readonly start: Scalars['Int']['output'];
+  readonly end: Scalars['Int']['output'];
 };
 
 /** W3C Web Annotation TextQuoteSelector: the exact text with up to 32 characters of context either side. */
 export type TextQuoteSelector = {
-  __typename?: 'TextQuoteSelector';
-  exact: Scalars['String']['output'];
-  prefix: Scalars['String']['output'];
-  suffix: Scalars['String']['output'];
+  readonly __typename?: 'TextQuoteSelector';
+  readonly exact: Scalars['String']['output'];
+  readonly prefix: Scalars['String']['output'];
+  readonly suffix: Scalars['String']['output'];
 };
 
 export type TextSelector = {
-  __typename?: 'TextSelector';
-  position: TextPositionSelector;
-  quote: TextQuoteSelector;
+  readonly __typename?: 'TextSelector';
+  readonly position: TextPositionSelector;
+  readonly quote: TextQuoteSelector;
 };
 
 export type Highlight = {
-  __typename?: 'Highlight';
-  id: Scalars['ID']['output'];
+  readonly __typename?: 'Highlight';
+  readonly id: Scalars['ID']['output'];
   /** The book; null once it is no longer readable by you (unpublished, or outside its license). */
-  book?: Maybe<Book>;
+  readonly book?: Maybe<Book>;
   /** The chapter; null once it is no longer readable by you (unpublished, or an orphaned anchor on a replaced revision). */
-  chapter?: Maybe<Chapter>;
-  paragraph?: Maybe<Paragraph>;
+  readonly chapter?: Maybe<Chapter>;
+  readonly paragraph?: Maybe<Paragraph>;
   /** The book revision the anchor refers to. */
-  revisionId: Scalars['ID']['output'];
-  selector: TextSelector;
+  readonly revisionId: Scalars['ID']['output'];
+  readonly selector: TextSelector;
   /** The highlighted text. */
-  quote: Scalars['String']['output'];
-  color: HighlightColor;
-  style: HighlightStyle;
-  status: AnchorStatus;
-  createdAt: Scalars['DateTime']['output'];
-  updatedAt: Scalars['DateTime']['output'];
+  readonly quote: Scalars['String']['output'];
+  readonly color: HighlightColor;
+  readonly style: HighlightStyle;
+  readonly status: AnchorStatus;
+  readonly createdAt: Scalars['DateTime']['output'];
+  readonly updatedAt: Scalars['DateTime']['output'];
 };
 
 export type HighlightEdge = {
-  __typename?: 'HighlightEdge';
-  cursor: Scalars['String']['output'];
-  node: Highlight;
+  readonly __typename?: 'HighlightEdge';
+  readonly cursor: Scalars['String']['output'];
+  readonly node: Highlight;
 };
 
 export type HighlightConnection = {
-  __typename?: 'HighlightConnection';
-  edges: Array<HighlightEdge>;
-  pageInfo: PageInfo;
-  totalCount?: Maybe<Scalars['Int']['output']>;
+  readonly __typename?: 'HighlightConnection';
+  readonly edges: ReadonlyArray<HighlightEdge>;
+  readonly pageInfo: PageInfo;
+  readonly totalCount?: Maybe<Scalars['Int']['output']>;
 };
 
 export type Visibility =
@@ -302,84 +302,84 @@ export type Visibility =
   | 'PUBLIC';
 
 export type Note = {
-  __typename?: 'Note';
-  id: Scalars['ID']['output'];
-  author?: Maybe<User>;
+  readonly __typename?: 'Note';
+  readonly id: Scalars['ID']['output'];
+  readonly author?: Maybe<User>;
   /** The book; null once it is no longer readable by you (unpublished, or outside its license). */
-  book?: Maybe<Book>;
+  readonly book?: Maybe<Book>;
   /** The chapter; null once it is no longer readable by you (unpublished, or an orphaned anchor on a replaced revision). */
-  chapter?: Maybe<Chapter>;
-  paragraph?: Maybe<Paragraph>;
+  readonly chapter?: Maybe<Chapter>;
+  readonly paragraph?: Maybe<Paragraph>;
   /** The highlight this note is on (its author only). */
-  highlight?: Maybe<Highlight>;
-  selector: TextSelector;
-  quote: Scalars['String']['output'];
-  text: Scalars['String']['output'];
-  visibility: Visibility;
-  status: AnchorStatus;
-  likeCount: Scalars['Int']['output'];
-  likedByMe: Scalars['Boolean']['output'];
-  createdAt: Scalars['DateTime']['output'];
-  updatedAt: Scalars['DateTime']['output'];
+  readonly highlight?: Maybe<Highlight>;
+  readonly selector: TextSelector;
+  readonly quote: Scalars['String']['output'];
+  readonly text: Scalars['String']['output'];
+  readonly visibility: Visibility;
+  readonly status: AnchorStatus;
+  readonly likeCount: Scalars['Int']['output'];
+  readonly likedByMe: Scalars['Boolean']['output'];
+  readonly createdAt: Scalars['DateTime']['output'];
+  readonly updatedAt: Scalars['DateTime']['output'];
 };
 
 export type NoteEdge = {
-  __typename?: 'NoteEdge';
-  cursor: Scalars['String']['output'];
-  node: Note;
+  readonly __typename?: 'NoteEdge';
+  readonly cursor: Scalars['String']['output'];
+  readonly node: Note;
 };
 
 export type NoteConnection = {
-  __typename?: 'NoteConnection';
-  edges: Array<NoteEdge>;
-  pageInfo: PageInfo;
-  totalCount?: Maybe<Scalars['Int']['output']>;
+  readonly __typename?: 'NoteConnection';
+  readonly edges: ReadonlyArray<NoteEdge>;
+  readonly pageInfo: PageInfo;
+  readonly totalCount?: Maybe<Scalars['Int']['output']>;
 };
 
 export type Review = {
-  __typename?: 'Review';
-  id: Scalars['ID']['output'];
-  author?: Maybe<User>;
+  readonly __typename?: 'Review';
+  readonly id: Scalars['ID']['output'];
+  readonly author?: Maybe<User>;
   /** The book; null once it is no longer readable by you (unpublished, or outside its license). */
-  book?: Maybe<Book>;
+  readonly book?: Maybe<Book>;
   /** 1–5. */
-  rating: Scalars['Int']['output'];
-  text: Scalars['String']['output'];
-  likeCount: Scalars['Int']['output'];
-  likedByMe: Scalars['Boolean']['output'];
-  createdAt: Scalars['DateTime']['output'];
-  updatedAt: Scalars['DateTime']['output'];
+  readonly rating: Scalars['Int']['output'];
+  readonly text: Scalars['String']['output'];
+  readonly likeCount: Scalars['Int']['output'];
+  readonly likedByMe: Scalars['Boolean']['output'];
+  readonly createdAt: Scalars['DateTime']['output'];
+  readonly updatedAt: Scalars['DateTime']['output'];
 };
 
 export type ReviewEdge = {
-  __typename?: 'ReviewEdge';
-  cursor: Scalars['String']['output'];
-  node: Review;
+  readonly __typename?: 'ReviewEdge';
+  readonly cursor: Scalars['String']['output'];
+  readonly node: Review;
 };
 
 export type ReviewConnection = {
-  __typename?: 'ReviewConnection';
-  edges: Array<ReviewEdge>;
-  pageInfo: PageInfo;
-  totalCount?: Maybe<Scalars['Int']['output']>;
+  readonly __typename?: 'ReviewConnection';
+  readonly edges: ReadonlyArray<ReviewEdge>;
+  readonly pageInfo: PageInfo;
+  readonly totalCount?: Maybe<Scalars['Int']['output']>;
 };
 
 export type BookRating = {
-  __typename?: 'BookRating';
+  readonly __typename?: 'BookRating';
   /** Mean rating, two decimals; null without reviews. */
-  average?: Maybe<Scalars['Float']['output']>;
-  count: Scalars['Int']['output'];
+  readonly average?: Maybe<Scalars['Float']['output']>;
+  readonly count: Scalars['Int']['output'];
 };
 
 export type PopularHighlight = {
-  __typename?: 'PopularHighlight';
-  chapter?: Maybe<Chapter>;
-  selector: TextSelector;
-  quote: Scalars['String']['output'];
+  readonly __typename?: 'PopularHighlight';
+  readonly chapter?: Maybe<Chapter>;
+  readonly selector: TextSelector;
+  readonly quote: Scalars['String']['output'];
   /** How many highlights cover exactly this passage. */
-  count: Scalars['Int']['output'];
+  readonly count: Scalars['Int']['output'];
   /** How many distinct readers highlighted exactly this passage. */
-  readers: Scalars['Int']['output'];
+  readonly readers: Scalars['Int']['output'];
 };
 
 export type RepairStatus =
@@ -392,87 +392,87 @@ export type RepairStatus =
 
 /** Re-anchoring of a book's highlights and notes after its content was replaced. */
 export type RepairJob = {
-  __typename?: 'RepairJob';
-  id: Scalars['ID']['output'];
-  book?: Maybe<Book>;
-  fromRevisionId: Scalars['ID']['output'];
-  toRevisionId: Scalars['ID']['output'];
-  status: RepairStatus;
-  moved: Scalars['Int']['output'];
-  unchanged: Scalars['Int']['output'];
-  orphaned: Scalars['Int']['output'];
-  processed: Scalars['Int']['output'];
-  batches: Scalars['Int']['output'];
-  attempts: Scalars['Int']['output'];
-  error?: Maybe<Scalars['String']['output']>;
-  createdAt: Scalars['DateTime']['output'];
-  startedAt?: Maybe<Scalars['DateTime']['output']>;
-  finishedAt?: Maybe<Scalars['DateTime']['output']>;
+  readonly __typename?: 'RepairJob';
+  readonly id: Scalars['ID']['output'];
+  readonly book?: Maybe<Book>;
+  readonly fromRevisionId: Scalars['ID']['output'];
+  readonly toRevisionId: Scalars['ID']['output'];
+  readonly status: RepairStatus;
+  readonly moved: Scalars['Int']['output'];
+  readonly unchanged: Scalars['Int']['output'];
+  readonly orphaned: Scalars['Int']['output'];
+  readonly processed: Scalars['Int']['output'];
+  readonly batches: Scalars['Int']['output'];
+  readonly attempts: Scalars['Int']['output'];
+  readonly error?: Maybe<Scalars['String']['output']>;
+  readonly createdAt: Scalars['DateTime']['output'];
+  readonly startedAt?: Maybe<Scalars['DateTime']['output']>;
+  readonly finishedAt?: Maybe<Scalars['DateTime']['output']>;
   /** Wall time from first start to finish. */
-  durationMs?: Maybe<Scalars['Int']['output']>;
+  readonly durationMs?: Maybe<Scalars['Int']['output']>;
   /** Time spent working, summed over attempts. */
-  workMs: Scalars['Int']['output'];
+  readonly workMs: Scalars['Int']['output'];
   /**
    * True while the job is RUNNING but no worker is on it, waiting to resume after its worker stopped
    * mid-way (a crash or restart). A restarted instance resumes its own jobs at once; another
    * instance's are resumed when their lease runs out.
    */
-  interrupted: Scalars['Boolean']['output'];
+  readonly interrupted: Scalars['Boolean']['output'];
 };
 
 export type HighlightInput = {
-  chapterId: Scalars['ID']['input'];
+  readonly chapterId: Scalars['ID']['input'];
   /** Start offset (inclusive) in the chapter's plain text. */
-  start: Scalars['Int']['input'];
+  readonly start: Scalars['Int']['input'];
   /** End offset (exclusive). */
-  end: Scalars['Int']['input'];
-  color?: InputMaybe<HighlightColor>;
-  style?: InputMaybe<HighlightStyle>;
+  readonly end: Scalars['Int']['input'];
+  readonly color?: InputMaybe<HighlightColor>;
+  readonly style?: InputMaybe<HighlightStyle>;
 };
 
 export type UpdateHighlightInput = {
-  color?: InputMaybe<HighlightColor>;
-  style?: InputMaybe<HighlightStyle>;
+  readonly color?: InputMaybe<HighlightColor>;
+  readonly style?: InputMaybe<HighlightStyle>;
 };
 
 export type RangeInput = {
-  chapterId: Scalars['ID']['input'];
-  start: Scalars['Int']['input'];
-  end: Scalars['Int']['input'];
+  readonly chapterId: Scalars['ID']['input'];
+  readonly start: Scalars['Int']['input'];
+  readonly end: Scalars['Int']['input'];
 };
 
 export type NoteInput = {
   /** A note on one of your highlights… */
-  highlightId?: InputMaybe<Scalars['ID']['input']>;
+  readonly highlightId?: InputMaybe<Scalars['ID']['input']>;
   /** …or on a range of a chapter. */
-  range?: InputMaybe<RangeInput>;
-  text: Scalars['String']['input'];
-  visibility?: InputMaybe<Visibility>;
+  readonly range?: InputMaybe<RangeInput>;
+  readonly text: Scalars['String']['input'];
+  readonly visibility?: InputMaybe<Visibility>;
 };
 
 export type UpdateNoteInput = {
-  text?: InputMaybe<Scalars['String']['input']>;
-  visibility?: InputMaybe<Visibility>;
+  readonly text?: InputMaybe<Scalars['String']['input']>;
+  readonly visibility?: InputMaybe<Visibility>;
 };
 
 export type ReviewInput = {
-  rating: Scalars['Int']['input'];
-  text?: InputMaybe<Scalars['String']['input']>;
+  readonly rating: Scalars['Int']['input'];
+  readonly text?: InputMaybe<Scalars['String']['input']>;
 };
 
 export type ShelfEntryInput = {
-  secret?: InputMaybe<Scalars['Boolean']['input']>;
-  finished?: InputMaybe<Scalars['Boolean']['input']>;
+  readonly secret?: InputMaybe<Scalars['Boolean']['input']>;
+  readonly finished?: InputMaybe<Scalars['Boolean']['input']>;
 };
 
 export type Query = {
-  __typename?: 'Query';
+  readonly __typename?: 'Query';
   /** A note, if you may see it: yours, or a public one. */
-  note?: Maybe<Note>;
+  readonly note?: Maybe<Note>;
   /** One of your highlights. */
-  highlight?: Maybe<Highlight>;
+  readonly highlight?: Maybe<Highlight>;
   /** EDITOR/ADMIN: the latest re-anchoring job of a book. */
-  repairJob?: Maybe<RepairJob>;
+  readonly repairJob?: Maybe<RepairJob>;
 };
 
 
@@ -491,24 +491,24 @@ export type QueryRepairJobArgs = {
 };
 
 export type Mutation = {
-  __typename?: 'Mutation';
-  addToShelf: ShelfEntry;
-  removeFromShelf: Scalars['Boolean']['output'];
+  readonly __typename?: 'Mutation';
+  readonly addToShelf: ShelfEntry;
+  readonly removeFromShelf: Scalars['Boolean']['output'];
   /** Mark a shelf book secret (private reading) or finished. */
-  updateShelfEntry: ShelfEntry;
-  updateProgress: ProgressUpdate;
-  createHighlight: Highlight;
-  updateHighlight: Highlight;
-  deleteHighlight: Scalars['Boolean']['output'];
-  createNote: Note;
-  updateNote: Note;
-  deleteNote: Scalars['Boolean']['output'];
-  likeNote: Note;
-  unlikeNote: Note;
-  writeReview: Review;
-  deleteReview: Scalars['Boolean']['output'];
-  likeReview: Review;
-  unlikeReview: Review;
+  readonly updateShelfEntry: ShelfEntry;
+  readonly updateProgress: ProgressUpdate;
+  readonly createHighlight: Highlight;
+  readonly updateHighlight: Highlight;
+  readonly deleteHighlight: Scalars['Boolean']['output'];
+  readonly createNote: Note;
+  readonly updateNote: Note;
+  readonly deleteNote: Scalars['Boolean']['output'];
+  readonly likeNote: Note;
+  readonly unlikeNote: Note;
+  readonly writeReview: Review;
+  readonly deleteReview: Scalars['Boolean']['output'];
+  readonly likeReview: Review;
+  readonly unlikeReview: Review;
 };
 
 
@@ -715,7 +715,7 @@ export type ResolversTypes = {
   ShelfSort: ShelfSort;
   ShelfEntry: ResolverTypeWrapper<ShelfEntryView>;
   ShelfEdge: ResolverTypeWrapper<Omit<ShelfEdge, 'node'> & { node: ResolversTypes['ShelfEntry'] }>;
-  ShelfConnection: ResolverTypeWrapper<Omit<ShelfConnection, 'edges'> & { edges: Array<ResolversTypes['ShelfEdge']> }>;
+  ShelfConnection: ResolverTypeWrapper<Omit<ShelfConnection, 'edges'> & { edges: ReadonlyArray<ResolversTypes['ShelfEdge']> }>;
   ReadingProgress: ResolverTypeWrapper<ProgressDoc>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   ProgressInput: ProgressInput;
@@ -732,14 +732,14 @@ export type ResolversTypes = {
   TextSelector: ResolverTypeWrapper<TextSelector>;
   Highlight: ResolverTypeWrapper<HighlightDoc>;
   HighlightEdge: ResolverTypeWrapper<Omit<HighlightEdge, 'node'> & { node: ResolversTypes['Highlight'] }>;
-  HighlightConnection: ResolverTypeWrapper<Omit<HighlightConnection, 'edges'> & { edges: Array<ResolversTypes['HighlightEdge']> }>;
+  HighlightConnection: ResolverTypeWrapper<Omit<HighlightConnection, 'edges'> & { edges: ReadonlyArray<ResolversTypes['HighlightEdge']> }>;
   Visibility: Visibility;
   Note: ResolverTypeWrapper<NoteDoc>;
   NoteEdge: ResolverTypeWrapper<Omit<NoteEdge, 'node'> & { node: ResolversTypes['Note'] }>;
-  NoteConnection: ResolverTypeWrapper<Omit<NoteConnection, 'edges'> & { edges: Array<ResolversTypes['NoteEdge']> }>;
+  NoteConnection: ResolverTypeWrapper<Omit<NoteConnection, 'edges'> & { edges: ReadonlyArray<ResolversTypes['NoteEdge']> }>;
   Review: ResolverTypeWrapper<ReviewDoc>;
   ReviewEdge: ResolverTypeWrapper<Omit<ReviewEdge, 'node'> & { node: ResolversTypes['Review'] }>;
-  ReviewConnection: ResolverTypeWrapper<Omit<ReviewConnection, 'edges'> & { edges: Array<ResolversTypes['ReviewEdge']> }>;
+  ReviewConnection: ResolverTypeWrapper<Omit<ReviewConnection, 'edges'> & { edges: ReadonlyArray<ResolversTypes['ReviewEdge']> }>;
   BookRating: ResolverTypeWrapper<BookRating>;
   PopularHighlight: ResolverTypeWrapper<PassageDoc>;
   RepairStatus: RepairStatus;
@@ -769,7 +769,7 @@ export type ResolversParentTypes = {
   Paragraph: Ref;
   ShelfEntry: ShelfEntryView;
   ShelfEdge: Omit<ShelfEdge, 'node'> & { node: ResolversParentTypes['ShelfEntry'] };
-  ShelfConnection: Omit<ShelfConnection, 'edges'> & { edges: Array<ResolversParentTypes['ShelfEdge']> };
+  ShelfConnection: Omit<ShelfConnection, 'edges'> & { edges: ReadonlyArray<ResolversParentTypes['ShelfEdge']> };
   ReadingProgress: ProgressDoc;
   Float: Scalars['Float']['output'];
   ProgressInput: ProgressInput;
@@ -782,13 +782,13 @@ export type ResolversParentTypes = {
   TextSelector: TextSelector;
   Highlight: HighlightDoc;
   HighlightEdge: Omit<HighlightEdge, 'node'> & { node: ResolversParentTypes['Highlight'] };
-  HighlightConnection: Omit<HighlightConnection, 'edges'> & { edges: Array<ResolversParentTypes['HighlightEdge']> };
+  HighlightConnection: Omit<HighlightConnection, 'edges'> & { edges: ReadonlyArray<ResolversParentTypes['HighlightEdge']> };
   Note: NoteDoc;
   NoteEdge: Omit<NoteEdge, 'node'> & { node: ResolversParentTypes['Note'] };
-  NoteConnection: Omit<NoteConnection, 'edges'> & { edges: Array<ResolversParentTypes['NoteEdge']> };
+  NoteConnection: Omit<NoteConnection, 'edges'> & { edges: ReadonlyArray<ResolversParentTypes['NoteEdge']> };
   Review: ReviewDoc;
   ReviewEdge: Omit<ReviewEdge, 'node'> & { node: ResolversParentTypes['Review'] };
-  ReviewConnection: Omit<ReviewConnection, 'edges'> & { edges: Array<ResolversParentTypes['ReviewEdge']> };
+  ReviewConnection: Omit<ReviewConnection, 'edges'> & { edges: ReadonlyArray<ResolversParentTypes['ReviewEdge']> };
   BookRating: BookRating;
   PopularHighlight: PassageDoc;
   RepairJob: RepairJobDoc;
@@ -839,14 +839,14 @@ export type BookResolvers<ContextType = UgcContext, ParentType extends Resolvers
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   rating?: Resolver<Maybe<ResolversTypes['BookRating']>, ParentType, ContextType>;
   reviews?: Resolver<Maybe<ResolversTypes['ReviewConnection']>, ParentType, ContextType, Partial<BookReviewsArgs>>;
-  popularHighlights?: Resolver<Maybe<Array<ResolversTypes['PopularHighlight']>>, ParentType, ContextType, Partial<BookPopularHighlightsArgs>>;
+  popularHighlights?: Resolver<Maybe<ReadonlyArray<ResolversTypes['PopularHighlight']>>, ParentType, ContextType, Partial<BookPopularHighlightsArgs>>;
   myHighlights?: Resolver<Maybe<ResolversTypes['HighlightConnection']>, ParentType, ContextType, Partial<BookMyHighlightsArgs>>;
 };
 
 export type ChapterResolvers<ContextType = UgcContext, ParentType extends ResolversParentTypes['Chapter'] = ResolversParentTypes['Chapter'], FederationReferenceType extends FederationReferenceTypes['Chapter'] = FederationReferenceTypes['Chapter']> = {
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Chapter']> | FederationReferenceType, FederationReferenceType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
-  myHighlights?: Resolver<Maybe<Array<ResolversTypes['Highlight']>>, ParentType, ContextType>;
+  myHighlights?: Resolver<Maybe<ReadonlyArray<ResolversTypes['Highlight']>>, ParentType, ContextType>;
 };
 
 export type ParagraphResolvers<ContextType = UgcContext, ParentType extends ResolversParentTypes['Paragraph'] = ResolversParentTypes['Paragraph'], FederationReferenceType extends FederationReferenceTypes['Paragraph'] = FederationReferenceTypes['Paragraph']> = {
@@ -872,7 +872,7 @@ export type ShelfEdgeResolvers<ContextType = UgcContext, ParentType extends Reso
 };
 
 export type ShelfConnectionResolvers<ContextType = UgcContext, ParentType extends ResolversParentTypes['ShelfConnection'] = ResolversParentTypes['ShelfConnection']> = {
-  edges?: Resolver<Array<ResolversTypes['ShelfEdge']>, ParentType, ContextType>;
+  edges?: Resolver<ReadonlyArray<ResolversTypes['ShelfEdge']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
   totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
@@ -906,8 +906,8 @@ export type ReadingStatsResolvers<ContextType = UgcContext, ParentType extends R
   period?: Resolver<ResolversTypes['StatsPeriod'], ParentType, ContextType>;
   totalSeconds?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   daysRead?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
-  series?: Resolver<Array<ResolversTypes['ReadingDay']>, ParentType, ContextType>;
-  topBooks?: Resolver<Array<ResolversTypes['BookReadingTime']>, ParentType, ContextType>;
+  series?: Resolver<ReadonlyArray<ResolversTypes['ReadingDay']>, ParentType, ContextType>;
+  topBooks?: Resolver<ReadonlyArray<ResolversTypes['BookReadingTime']>, ParentType, ContextType>;
 };
 
 export type TextPositionSelectorResolvers<ContextType = UgcContext, ParentType extends ResolversParentTypes['TextPositionSelector'] = ResolversParentTypes['TextPositionSelector']> = {
@@ -947,7 +947,7 @@ export type HighlightEdgeResolvers<ContextType = UgcContext, ParentType extends 
 };
 
 export type HighlightConnectionResolvers<ContextType = UgcContext, ParentType extends ResolversParentTypes['HighlightConnection'] = ResolversParentTypes['HighlightConnection']> = {
-  edges?: Resolver<Array<ResolversTypes['HighlightEdge']>, ParentType, ContextType>;
+  edges?: Resolver<ReadonlyArray<ResolversTypes['HighlightEdge']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
   totalCount?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
 };
@@ -976,7 +976,7 @@ export type NoteEdgeResolvers<ContextType = UgcContext, ParentType extends Resol
 };
 
 export type NoteConnectionResolvers<ContextType = UgcContext, ParentType extends ResolversParentTypes['NoteConnection'] = ResolversParentTypes['NoteConnection']> = {
-  edges?: Resolver<Array<ResolversTypes['NoteEdge']>, ParentType, ContextType>;
+  edges?: Resolver<ReadonlyArray<ResolversTypes['NoteEdge']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
   totalCount?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
 };
@@ -999,7 +999,7 @@ export type ReviewEdgeResolvers<ContextType = UgcContext, ParentType extends Res
 };
 
 export type ReviewConnectionResolvers<ContextType = UgcContext, ParentType extends ResolversParentTypes['ReviewConnection'] = ResolversParentTypes['ReviewConnection']> = {
-  edges?: Resolver<Array<ResolversTypes['ReviewEdge']>, ParentType, ContextType>;
+  edges?: Resolver<ReadonlyArray<ResolversTypes['ReviewEdge']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
   totalCount?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
 };
