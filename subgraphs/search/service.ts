@@ -41,8 +41,8 @@ export interface SearchFilterInput {
 
 export interface SearchInput {
   readonly query: string;
-  readonly mode?: string | null;
-  readonly scope?: string | null;
+  readonly mode?: SearchMode | null;
+  readonly scope?: SearchScope | null;
   readonly filter?: SearchFilterInput | null;
   readonly first?: number | null;
   readonly after?: string | null;
@@ -124,12 +124,6 @@ export function decodeCursor(after: string | null | undefined): number {
   return offset;
 }
 
-function parseEnum<T extends string>(value: string | null | undefined, allowed: readonly T[], fallback: T, field: string): T {
-  if (value === null || value === undefined) return fallback;
-  if (!(allowed as readonly string[]).includes(value)) throw badInput(`${field} must be one of ${allowed.join(', ')}.`, field);
-  return value as T;
-}
-
 function parseFilter(filter: SearchFilterInput | null | undefined): { bookIds?: string[]; lang?: string; authors?: string[] } {
   if (!filter) return {};
   const out: { bookIds?: string[]; lang?: string; authors?: string[] } = {};
@@ -165,8 +159,9 @@ export class SearchService {
 
   async search(input: SearchInput, readable: ReadableCheck): Promise<SearchResults> {
     const query = cleanText(input.query, 'query', LIMITS.maxQueryChars);
-    const mode = parseEnum(input.mode, SEARCH_MODES, 'HYBRID', 'mode');
-    const scope = parseEnum(input.scope, SEARCH_SCOPES, 'ALL', 'scope');
+    // GraphQL validated the enums.
+    const mode = input.mode ?? 'HYBRID';
+    const scope = input.scope ?? 'ALL';
     const filter = parseFilter(input.filter);
     const first = parseFirst(input.first);
     const offset = decodeCursor(input.after);
