@@ -1,7 +1,8 @@
 import { GraphQLError } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { FolioError } from '../lib/errors.js';
-import { createErrorFormatter, errorResponse } from './errors.js';
+import { errorResponse } from '../lib/http/respond.js';
+import { createErrorFormatter } from './errors.js';
 
 const validation = (message: string) => ({ message, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } });
 
