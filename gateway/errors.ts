@@ -8,12 +8,14 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { ERROR_CODES, errorExtensions, FolioError, isClientSafeCode, type ErrorCode } from '../lib/errors.js';
 
+/** A FolioError's extensions for Apollo Server: the code and details, and the catalogue's status (`http`), which no detail can replace. */
+export function httpErrorExtensions(error: FolioError): Record<string, unknown> {
+  return { ...errorExtensions(error), http: { status: error.httpStatus } };
+}
+
 /** A FolioError as a GraphQLError that Apollo Server sends with the catalogue's status. */
 export function toGraphQLError(error: FolioError): GraphQLError {
-  return new GraphQLError(error.message, {
-    extensions: { ...errorExtensions(error), http: { status: error.httpStatus } },
-    originalError: error,
-  });
+  return new GraphQLError(error.message, { extensions: httpErrorExtensions(error), originalError: error });
 }
 
 export function folioGraphQLError(code: ErrorCode, message?: string, details?: Record<string, unknown>): GraphQLError {

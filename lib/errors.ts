@@ -97,7 +97,8 @@ export function isClientErrorCode(value: unknown): value is ErrorCode {
  * replace the error's code or status.
  */
 export function errorExtensions(error: FolioError): Record<string, unknown> {
-  return { ...error.details, code: error.code };
+  const { code: _code, http: _http, ...details } = error.details;
+  return { code: error.code, ...details };
 }
 
 /** Thrown by exhaustive switches: the compiler proves it unreachable. */
