@@ -1,6 +1,6 @@
 /** Gateway protections, through a real gateway and real subgraphs: operation limits, rate limits, body size, forged headers. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { opsHeaders, startTestStack, type TestStack } from '../gateway/testkit.js';
+import { opsHeaders, startTestStack, type TestStack } from './kit/gatewayStack.js';
 import { errorCodes, graphql } from './kit/platform.js';
 
 describe('gateway protections', () => {

@@ -6,9 +6,9 @@
  * unsafe names and always tells the truth about sizes, and these files must lie.
  */
 import { crc32, constants as zlibConstants, deflateRawSync } from 'node:zlib';
-import { epubFiles } from './build.js';
-import type { BookSource } from './build.js';
-import type { EpubErrorReason } from './errors.js';
+import { epubFiles } from '../../subgraphs/catalog/epub/build.js';
+import type { BookSource } from '../../subgraphs/catalog/epub/build.js';
+import type { EpubErrorReason } from '../../subgraphs/catalog/epub/errors.js';
 
 export interface RawZipEntry {
   readonly name: string;
