@@ -166,13 +166,8 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
         rawKey = search;
         body = bodyFromSearch(new URLSearchParams(search));
       } else {
-        try {
-          const maxBytes = isStaff(caller) ? deps.maxStaffBodyBytes : deps.maxBodyBytes;
-          rawKey = (await readBody(req, { maxBytes, rate: deps.admission.bodyRate })).toString('utf8');
-        } catch (error) {
-          if (isFolioError(error) && error.code === 'REQUEST_TIMEOUT') res.setHeader('connection', 'close');
-          throw error;
-        }
+        const maxBytes = isStaff(caller) ? deps.maxStaffBodyBytes : deps.maxBodyBytes;
+        rawKey = (await readBody(req, { maxBytes, rate: deps.admission.bodyRate })).toString('utf8');
         const parsed = parseJson(rawKey, 'The request body');
         if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
           throw new FolioError('BAD_USER_INPUT', 'The request body must be one JSON object (batched requests are not accepted).');

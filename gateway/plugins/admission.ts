@@ -12,7 +12,7 @@
  */
 import type { Socket } from 'node:net';
 import { FolioError } from '../../lib/errors.js';
-import type { BodyRate } from '../../lib/http/body.js';
+import { DEFAULT_BODY_RATE, type BodyRate } from '../../lib/http/body.js';
 import type { Caller } from '../../lib/identity.js';
 import type { GatewayMetrics } from './metrics.js';
 
@@ -54,7 +54,7 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
   const maxConnections = options.maxConnectionsPerAddress ?? 128;
   const maxPerClient = options.maxInFlightPerClient ?? 32;
   const maxPerAddress = options.maxInFlightPerAddress ?? 128;
-  const bodyRate: BodyRate = { timeoutMs: options.bodyTimeoutMs ?? 10_000, minBytesPerSecond: options.minBodyBytesPerSecond ?? 8192 };
+  const bodyRate: BodyRate = { timeoutMs: options.bodyTimeoutMs ?? DEFAULT_BODY_RATE.timeoutMs, minBytesPerSecond: options.minBodyBytesPerSecond ?? DEFAULT_BODY_RATE.minBytesPerSecond };
   const connections = new Map<string, number>();
   const inFlight = new Map<string, number>();
 

@@ -20,11 +20,12 @@ async function serve(options: ReadBodyOptions): Promise<number> {
 }
 
 /** Sends `chunks` (chunked unless `length` is given), `gapMs` apart; resolves with the status and body, or the socket error. */
-function send(port: number, chunks: readonly Buffer[], opts: { length?: number; gapMs?: number } = {}): Promise<{ status: number; body: string } | { error: string }> {
+function send(port: number, chunks: readonly Buffer[], opts: { length?: number; gapMs?: number } = {}): Promise<{ status: number; body: string; connection?: string } | { error: string }> {
   return new Promise((resolve) => {
     const req = request({ port, host: '127.0.0.1', method: 'POST', headers: opts.length === undefined ? {} : { 'content-length': String(opts.length) } }, (res) => {
       let body = '';
-      res.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      const connection = res.headers.connection;
+      res.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => resolve({ status: res.statusCode ?? 0, body, ...(connection === 'close' ? { connection } : {}) }));
     });
     req.on('error', (error: NodeJS.ErrnoException) => resolve({ error: error.code ?? error.message }));
     let i = 0;
@@ -59,10 +60,25 @@ describe('readBody', () => {
     expect(code(answer)).toBe('PAYLOAD_TOO_LARGE');
   });
 
+  it('closes the socket of an oversize body whose discarded rest falls behind the minimum rate, after its 413', async () => {
+    const port = await serve({ maxBytes: 10, rate: { timeoutMs: 100, minBytesPerSecond: 1000 } });
+    let closed = false;
+    const answer = await new Promise<number>((resolve) => {
+      const req = request({ port, host: '127.0.0.1', method: 'POST' }, (res) => resolve(res.statusCode ?? 0));
+      req.on('error', () => undefined);
+      req.on('close', () => (closed = true));
+      req.write(Buffer.alloc(20));
+      const drip = setInterval(() => (req.destroyed ? clearInterval(drip) : req.write('x')), 50);
+    });
+    expect(answer).toBe(413);
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(closed).toBe(true);
+  });
+
   it('cuts a body that falls behind the minimum rate with 408', async () => {
     const port = await serve({ maxBytes: 1000, rate: { timeoutMs: 100, minBytesPerSecond: 1000 } });
     const answer = await send(port, Array.from({ length: 30 }, () => Buffer.alloc(1)), { gapMs: 50 });
-    expect(answer).toMatchObject({ status: 408 });
+    expect(answer).toMatchObject({ status: 408, connection: 'close' });
     expect(code(answer)).toBe('REQUEST_TIMEOUT');
   });
 });

@@ -1,16 +1,15 @@
 /**
- * Reading a request body, the same way at every edge (gateway and subgraphs): bounded in size and,
- * when asked, in time.
+ * Reading a request body, the same way at every edge (gateway and subgraphs): bounded in size and in time.
  *
  * Size: a declared content-length over the limit is refused before anything is read; otherwise
  * bytes are counted. Past the limit the rest of the body is discarded (read and dropped, never
  * buffered) rather than the socket destroyed: the client still reads its 413, where a reset
  * connection reads as a network error that clients retry. Discarding is bounded by the same
- * deadline as reading, and by the server's own requestTimeout.
+ * deadline as reading (the socket is closed once it falls behind), and by the server's requestTimeout.
  *
- * Time: with `rate`, a body may take longer than `timeoutMs` only while it keeps averaging
- * `minBytesPerSecond`, so a large upload on a slow line passes and a byte every few seconds is cut
- * with REQUEST_TIMEOUT (408); the answer should then close the connection (`connection: close`).
+ * Time: a body may take longer than `rate.timeoutMs` only while it keeps averaging
+ * `rate.minBytesPerSecond`, so a large upload on a slow line passes and a byte every few seconds is
+ * cut with REQUEST_TIMEOUT (408), whose answer closes the connection (respond.ts).
  */
 import type { IncomingMessage } from 'node:http';
 import { FolioError } from '../errors.js';
@@ -24,7 +23,7 @@ export interface BodyRate {
 
 export interface ReadBodyOptions {
   readonly maxBytes: number;
-  /** Deadline and minimum rate; none: only Node's requestTimeout bounds the time. */
+  /** Deadline and minimum rate. @default DEFAULT_BODY_RATE */
   readonly rate?: BodyRate | undefined;
 }
 
@@ -32,6 +31,9 @@ export interface BodyWatch {
   received(bytes: number): void;
   done(): void;
 }
+
+/** 10 s, then at least 8 KiB/s on average (the gateway's defaults, FOLIO_GATEWAY_BODY_TIMEOUT_MS etc.). */
+export const DEFAULT_BODY_RATE: BodyRate = { timeoutMs: 10_000, minBytesPerSecond: 8192 };
 
 export const payloadTooLarge = (max: number): FolioError => new FolioError('PAYLOAD_TOO_LARGE', `The request body exceeds ${max} bytes.`);
 
@@ -64,11 +66,9 @@ export function watchBodyRate(rate: BodyRate, onTimeout: () => void): BodyWatch 
   };
 }
 
-const NO_WATCH: BodyWatch = { received() {}, done() {} };
-
 /** The whole body, or PAYLOAD_TOO_LARGE / REQUEST_TIMEOUT (FolioErrors), or the stream's own error. */
 export function readBody(req: IncomingMessage, options: ReadBodyOptions): Promise<Buffer> {
-  const { maxBytes, rate } = options;
+  const { maxBytes, rate = DEFAULT_BODY_RATE } = options;
   const declared = declaredLength(req);
   if (declared !== undefined && declared > maxBytes) {
     req.resume(); // discard: the client reads its 413 instead of a reset
@@ -85,14 +85,12 @@ export function readBody(req: IncomingMessage, options: ReadBodyOptions): Promis
       chunks.length = 0;
       reject(error);
     };
-    const watch = rate
-      ? watchBodyRate(rate, () => {
-          // Discarding an oversize body as slowly as this: its 413 is long sent, stop listening.
-          if (discarding) return void req.destroy();
-          req.off('data', onData);
-          fail(new FolioError('REQUEST_TIMEOUT', `The request body did not arrive within ${rate.timeoutMs} ms at ${rate.minBytesPerSecond} bytes/s or more.`));
-        })
-      : NO_WATCH;
+    const watch = watchBodyRate(rate, () => {
+      // Discarding an oversize body as slowly as this: its 413 is long sent, stop listening.
+      if (discarding) return void req.destroy();
+      req.off('data', onData);
+      fail(new FolioError('REQUEST_TIMEOUT', `The request body did not arrive within ${rate.timeoutMs} ms at ${rate.minBytesPerSecond} bytes/s or more.`));
+    });
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
       watch.received(chunk.length);

@@ -34,7 +34,9 @@ export function sendError(res: ServerResponse, error: unknown, headers: Record<s
     res.destroy();
     return;
   }
-  const response = errorResponse(error instanceof FolioError ? error : new FolioError('INTERNAL_SERVER_ERROR'), headers);
+  const folio = error instanceof FolioError ? error : new FolioError('INTERNAL_SERVER_ERROR');
+  // A body cut for arriving too slowly: the rest of it is unread, so the connection cannot be reused.
+  const response = errorResponse(folio, folio.code === 'REQUEST_TIMEOUT' ? { connection: 'close', ...headers } : headers);
   res.writeHead(response.status, { ...response.headers, 'content-length': String(Buffer.byteLength(response.body)) });
   res.end(response.body);
 }
