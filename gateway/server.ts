@@ -8,7 +8,7 @@ import { ApolloGateway } from '@apollo/gateway';
 import { Redis } from 'ioredis';
 import { Agent } from 'undici';
 import type { FolioConfig } from '../lib/config.js';
-import { listen, trackLifecycle, type Lifecycle } from '../lib/http/lifecycle.js';
+import { EDGE_SERVER_OPTIONS, listen, trackLifecycle, type Lifecycle } from '../lib/http/lifecycle.js';
 import { createOpsEndpoints, type OpsEndpoints } from '../lib/http/ops.js';
 import { notFoundRoute, sendError } from '../lib/http/respond.js';
 import { createLogger, type Logger } from '../lib/logger.js';
@@ -148,10 +148,10 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
     isTrustedProxy: settings.trustedProxies.length > 0 ? trustedMatcher(settings.trustedProxies) : undefined,
     metrics,
   });
-  // Node's own limits are the backstop behind admission.ts: headers within 10 s; a whole request
+  // Node's own limits (EDGE_SERVER_OPTIONS) are the backstop behind admission.ts; a whole request
   // within FOLIO_GATEWAY_REQUEST_TIMEOUT_MS (a 24 MiB upload at the minimum body rate needs about
-  // 50 min, so staff uploads on slow lines need it raised); checked every second rather than 30.
-  const server = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: 10_000, requestTimeout: settings.requestTimeoutMs, connectionsCheckingInterval: 1000 });
+  // 50 min, so staff uploads on slow lines need it raised).
+  const server = http.createServer({ ...EDGE_SERVER_OPTIONS, requestTimeout: settings.requestTimeoutMs });
   const edge = trackLifecycle(server);
   const isDraining = edge.isDraining;
   const health = createHealthCheck({ subgraphs: supergraph.subgraphs, dispatcher, secret: config.internalSecret });
@@ -213,7 +213,7 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
 
 /** The operational endpoints' own listener (FOLIO_GATEWAY_OPS_PORT): nothing else is served there. */
 async function listenOps(port: number, host: string, ops: OpsEndpoints): Promise<{ port: number; edge: Lifecycle }> {
-  const server = http.createServer({ headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => {
+  const server = http.createServer({ ...EDGE_SERVER_OPTIONS, requestTimeout: 30_000 }, (req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     ops.handle(req, res, path).then(
       (handled) => handled || sendError(res, notFoundRoute()),

@@ -15,7 +15,7 @@ import { parse, type DocumentNode, type GraphQLFormattedError } from 'graphql';
 import { ResponseTags } from './cacheTags.js';
 import { errorExtensions, FolioError, isClientSafeCode, storageFull } from './errors.js';
 import { readBody } from './http/body.js';
-import { listen, trackLifecycle } from './http/lifecycle.js';
+import { EDGE_SERVER_OPTIONS, listen, trackLifecycle } from './http/lifecycle.js';
 import { createOpsEndpoints, type Readiness } from './http/ops.js';
 import { isClientAbort, notFoundRoute, sendError } from './http/respond.js';
 import { dispatch, type Route } from './http/routes.js';
@@ -233,7 +233,7 @@ export async function startSubgraphServer<TContext extends BaseContext>(
     }
   }
 
-  const server = createServer((req, res) => {
+  const server = createServer(EDGE_SERVER_OPTIONS, (req, res) => {
     const url = new URL(req.url ?? '/', 'http://internal');
     const work = url.pathname === '/graphql' || url.pathname === '/'
       ? handleGraphQL(req, res, url)
@@ -266,7 +266,6 @@ export async function startSubgraphServer<TContext extends BaseContext>(
       return typeof answer === 'boolean' ? { ready: answer, checks: {} } : answer;
     },
   });
-  server.keepAliveTimeout = 65_000;
   const port = await listen(server, options.port, options.host);
   logger.info({ port }, `${definition.name} subgraph listening`);
 

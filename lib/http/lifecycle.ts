@@ -1,10 +1,11 @@
 /**
- * Listening and draining, the same for the gateway and every subgraph. `drain()` stops accepting,
- * closes idle keep-alive sockets (they would otherwise hold server.close() open until they time
- * out), lets in-flight requests finish for at most `timeoutMs`, then closes every socket. While it
- * drains, `/healthz` answers 503 (ops.ts) and an edge may refuse new work on open connections.
+ * Listening, Node's limits and draining, the same for the gateway and every subgraph. `drain()`
+ * stops accepting, closes idle keep-alive sockets (they would otherwise hold server.close() open
+ * until they time out), lets in-flight requests finish for at most `timeoutMs`, then closes every
+ * socket. While it drains, `/healthz` answers 503 (ops.ts) and an edge may refuse new work on open
+ * connections.
  */
-import type { Server } from 'node:http';
+import type { Server, ServerOptions } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface Lifecycle {
@@ -14,6 +15,13 @@ export interface Lifecycle {
   /** Idempotent: a second call returns the first drain. */
   drain(timeoutMs: number): Promise<void>;
 }
+
+/**
+ * Node's own limits, the backstop behind body deadlines (body.ts), for every server: headers within
+ * 10 s, a whole request within 5 min unless a server says otherwise, checked every second rather
+ * than 30; idle keep-alive sockets kept longer than clients' pools keep them (no reuse races).
+ */
+export const EDGE_SERVER_OPTIONS = { keepAliveTimeout: 65_000, headersTimeout: 10_000, requestTimeout: 300_000, connectionsCheckingInterval: 1000 } as const satisfies ServerOptions;
 
 /** Resolves with the bound port; rejects with listen's error (EADDRINUSE keeps its `code` and `port`). */
 export function listen(server: Server, port: number, host: string): Promise<number> {
