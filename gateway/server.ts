@@ -29,6 +29,8 @@ import { operationResolutionPlugin } from './plugins/operationResolution.js';
 import { createRateLimiter } from './plugins/rateLimit.js';
 import { createCachePurger } from './plugins/cachePurge.js';
 import { createResponseCache } from './plugins/responseCache.js';
+import { UsageRecorder } from './plugins/schemaUsage.js';
+import { createUsageFlusher } from './plugins/schemaUsageFlusher.js';
 import { createTrustedDocuments, loadFromAccounts } from './plugins/trustedDocuments.js';
 import { installSingleFetchFastPath } from './singleFetch.js';
 import { SubgraphFetcher } from './subgraphFetcher.js';
@@ -98,6 +100,11 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
     maxTokens: settings.maxTokens,
     maxFields: settings.maxFields,
   });
+  // Field usage for schema checks and admins: counted per request, sent to accounts once a minute.
+  const usage = settings.schemaUsage && authUrl ? new UsageRecorder() : undefined;
+  const usageFlusher = usage && authUrl
+    ? createUsageFlusher({ aggregator: usage.aggregator, target: { secret: config.internalSecret, audience: 'accounts', baseUrl: authUrl }, logger: logger.child({ component: 'schema-usage' }), registry: metrics.registry, intervalMs: settings.schemaUsageFlushMs })
+    : undefined;
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
     logger: logger.child({ component: 'apollo-server' }),
@@ -108,7 +115,7 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
     // limits.plugins validates instead (bounded time, same rules otherwise) before any execution.
     dangerouslyDisableValidation: true,
     parseOptions: limits.parseOptions,
-    plugins: [...(limits.plugins as ApolloServerPlugin<GatewayContext>[]), introspectionPlugin({ production: config.production }), operationResolutionPlugin(), operationLabelsPlugin(metrics), loggingPlugin(logger)],
+    plugins: [...(limits.plugins as ApolloServerPlugin<GatewayContext>[]), introspectionPlugin({ production: config.production }), operationResolutionPlugin(), operationLabelsPlugin(metrics), loggingPlugin(logger), ...(usage ? [usage.plugin<GatewayContext>()] : [])],
     formatError: createErrorFormatter({ production: config.production }),
     // Never, in any mode: internal details are logged (with the request id), never returned (DESIGN.md).
     includeStacktraceInErrorResponses: false,
@@ -175,7 +182,9 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
     ops: createOpsEndpoints({ ...opsOptions, operational: settings.opsPort === undefined }),
     logger,
     isDraining,
+    usage,
   });
+  usageFlusher?.start();
 
   // Node's own limits are the backstop behind admission.ts: headers within 10 s; a whole request
   // within FOLIO_GATEWAY_REQUEST_TIMEOUT_MS (a 24 MiB upload at the minimum body rate needs about
@@ -212,6 +221,7 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
     }
     shedder.close();
     await cachePurger?.stop();
+    await usageFlusher?.stop();
     await apollo.stop();
     await dispatcher.close();
     redis?.disconnect();
