@@ -55,7 +55,7 @@ export function describeSchema(schema: GraphQLSchema): SchemaDescriptor {
       // Input fields are not recorded (lib/schemaCoordinates.ts walks arguments and enum values), so not listed.
     }
   }
-  return { fields: fields.sort(), deprecated };
+  return { fields: fields.sort(), deprecated: deprecated.sort((a, b) => a.coordinate.localeCompare(b.coordinate)) };
 }
 
 /** Turns one drain into payloads of bounded size. `sentBodies` holds signatures accounts already has the text of. */
