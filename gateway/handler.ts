@@ -28,7 +28,7 @@ import { requestIdOf } from './plugins/requestId.js';
 import { startRequestTrace } from './plugins/tracing.js';
 import type { ResponseCache } from './plugins/responseCache.js';
 import type { CachePurger } from './plugins/cachePurge.js';
-import { usageClientOf, type UsageRecorder } from './plugins/schemaUsage.js';
+import { usageClientOf, usageDocumentKey, type UsageRecorder } from './plugins/schemaUsage.js';
 import type { GraphQLBody, TrustedDocuments } from './plugins/trustedDocuments.js';
 
 export interface HandlerDeps {
@@ -247,8 +247,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
 
       const accept = req.headers.accept ?? '';
       const requestKey = `${method}\n${accept}\n${rawKey}`;
-      const documentKey = documentKeyOf(body);
-      const usage = deps.usage ? { client: usageClientOf(req.headers, caller.partnerId), documentKey } : undefined;
+      const usage = deps.usage ? { client: usageClientOf(req.headers, caller.partnerId), documentKey: usageDocumentKey(body) } : undefined;
       const cached = deps.responseCache?.get(requestKey, caller);
       if (cached) {
         if (usage) deps.usage?.countKnown(usage);
@@ -257,6 +256,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       }
 
       const identityKey = identityKeyOf(caller);
+      const documentKey = documentKeyOf(body);
       const run = async (): Promise<SharedResponse> => {
         const context: GatewayContext = { caller, requestId, identityKey, sign: (request) => signRequest(deps.secret, request, caller), traceHeaders, facts: {}, usage };
         const response = await execute(method, req, body, context);

@@ -27,7 +27,11 @@ export interface UsageClient {
   readonly name: string;
   readonly version: string;
   readonly partnerKeyId: string | null;
+  /** `name|version|partnerKeyId`, built once per client value (the aggregation key). */
+  readonly key?: string;
 }
+
+const clientKeyOf = (c: UsageClient): string => c.key ?? `${c.name}|${c.version}|${c.partnerKeyId ?? ''}`;
 
 /** The client name of requests that arrived while the buffer was full (attribution dropped). */
 export const OVERFLOW_CLIENT: UsageClient = { name: '(overflow)', version: '', partnerKeyId: null };
@@ -74,15 +78,17 @@ const header = (headers: Record<string, string | string[] | undefined>, a: strin
   return typeof value === 'string' ? value : undefined;
 };
 
+/** A request without client headers or partner key: one shared value, so the hot path allocates nothing for it. */
+const ANONYMOUS_CLIENT: UsageClient = { name: 'unknown', version: '', partnerKeyId: null, key: 'unknown||' };
+
 /** The client a request says it is (bounded labels; anything else is `unknown` / empty). */
 export function usageClientOf(headers: Record<string, string | string[] | undefined>, partnerKeyId: string | null): UsageClient {
-  const name = header(headers, 'apollographql-client-name', 'x-client-name');
-  const version = header(headers, 'apollographql-client-version', 'x-client-version');
-  return {
-    name: name !== undefined && CLIENT_NAME.test(name) ? name : 'unknown',
-    version: version !== undefined && CLIENT_VERSION.test(version) ? version : '',
-    partnerKeyId,
-  };
+  const rawName = header(headers, 'apollographql-client-name', 'x-client-name');
+  const rawVersion = header(headers, 'apollographql-client-version', 'x-client-version');
+  if (rawName === undefined && rawVersion === undefined && partnerKeyId === null) return ANONYMOUS_CLIENT;
+  const name = rawName !== undefined && CLIENT_NAME.test(rawName) ? rawName : 'unknown';
+  const version = rawVersion !== undefined && CLIENT_VERSION.test(rawVersion) ? rawVersion : '';
+  return { name, version, partnerKeyId, key: `${name}|${version}|${partnerKeyId ?? ''}` };
 }
 
 /**
@@ -112,7 +118,9 @@ export function describeDocument(schema: GraphQLSchema, document: DocumentNode):
 
 export class UsageAggregator {
   private readonly perDocument = new WeakMap<DocumentNode, DocumentUsage>();
-  private rows = new Map<string, UsageRow>();
+  /** hour → signature → client key → row: lookups by strings that already exist (no key built per request). */
+  private rows = new Map<number, Map<string, Map<string, UsageRow>>>();
+  private rowCount = 0;
   private overflow = new Map<number, Map<string, number>>();
   private readonly maxRows: number;
   private dropped = 0;
@@ -143,12 +151,17 @@ export class UsageAggregator {
   /** Counts a request whose document was described before (a response-cache hit, a deduplicated request). */
   count(usage: DocumentUsage, client: UsageClient, now = Date.now()): void {
     const hour = now - (now % HOUR_MS);
-    const key = `${hour}|${usage.signature}|${client.name}|${client.version}|${client.partnerKeyId ?? ''}`;
-    const row = this.rows.get(key);
+    let bySignature = this.rows.get(hour);
+    if (!bySignature) this.rows.set(hour, (bySignature = new Map()));
+    let byClient = bySignature.get(usage.signature);
+    if (!byClient) bySignature.set(usage.signature, (byClient = new Map()));
+    const key = clientKeyOf(client);
+    const row = byClient.get(key);
     if (row) {
       row.requests += 1;
-    } else if (this.rows.size < this.maxRows) {
-      this.rows.set(key, { hour, usage, client, requests: 1 });
+    } else if (this.rowCount < this.maxRows) {
+      this.rowCount += 1;
+      byClient.set(key, { hour, usage, client, requests: 1 });
     } else {
       this.dropped += 1;
       let perCoordinate = this.overflow.get(hour);
@@ -159,8 +172,11 @@ export class UsageAggregator {
 
   /** Takes the counts gathered since the last drain. */
   drain(): DrainedUsage {
-    const out: DrainedUsage = { rows: [...this.rows.values()], overflow: this.overflow, dropped: this.dropped };
+    const rows: UsageRow[] = [];
+    for (const bySignature of this.rows.values()) for (const byClient of bySignature.values()) rows.push(...byClient.values());
+    const out: DrainedUsage = { rows, overflow: this.overflow, dropped: this.dropped };
     this.rows = new Map();
+    this.rowCount = 0;
     this.overflow = new Map();
     this.dropped = 0;
     return out;
@@ -170,7 +186,15 @@ export class UsageAggregator {
 /** What the request handler hands the plugin: who the client is, and the document's key for cache hits. */
 export interface UsageFacts {
   readonly client: UsageClient;
+  /** The query text as sent, or the persisted/trusted document's hash (usageDocumentKey). */
   readonly documentKey: string;
+}
+
+/** The request's document as a map key, without copying the text: the query itself, else its hash. */
+export function usageDocumentKey(body: { query?: unknown; documentId?: unknown; extensions?: unknown }): string {
+  if (typeof body.query === 'string') return body.query;
+  const hash = (body.extensions as { persistedQuery?: { sha256Hash?: unknown } } | undefined)?.persistedQuery?.sha256Hash;
+  return typeof hash === 'string' ? hash : typeof body.documentId === 'string' ? body.documentId : '';
 }
 
 /**
@@ -191,14 +215,14 @@ export class UsageRecorder {
   record(schema: GraphQLSchema, document: DocumentNode, facts: UsageFacts): void {
     const usage = this.aggregator.record(schema, document, facts.client);
     // Long keys are not remembered: the key is the query text, and this map must stay small.
-    if (facts.documentKey.length <= 10_000 && !this.byDocumentKey.has(facts.documentKey)) {
+    if (facts.documentKey && facts.documentKey.length <= 10_000 && !this.byDocumentKey.has(facts.documentKey)) {
       if (this.byDocumentKey.size >= this.maxKnownDocuments) this.byDocumentKey.delete(this.byDocumentKey.keys().next().value!);
       this.byDocumentKey.set(facts.documentKey, usage);
     }
   }
 
   countKnown(facts: UsageFacts): void {
-    const usage = this.byDocumentKey.get(facts.documentKey);
+    const usage = facts.documentKey ? this.byDocumentKey.get(facts.documentKey) : undefined;
     if (usage) this.aggregator.count(usage, facts.client);
   }
 
