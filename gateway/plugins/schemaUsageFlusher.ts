@@ -154,21 +154,23 @@ export function createUsageFlusher(options: UsageFlusherOptions): UsageFlusher {
     }
   }
 
+  /** Sends in order; returns what is left from the first failure on. */
+  async function sendAll(queue: UsagePayload[], schema: GraphQLSchema | undefined): Promise<UsagePayload[]> {
+    for (const [i, payload] of queue.entries()) {
+      if (!(await send(payload))) return queue.slice(i);
+      if (payload.schema) sentSchema = schema;
+    }
+    return [];
+  }
+
   async function flushOnce(): Promise<void> {
     const drained = aggregator.drain();
     if (drained.dropped > 0) dropped.inc({ reason: 'buffer_full' }, drained.dropped);
     const schema = aggregator.schema;
-    const descriptor = schema && schema !== sentSchema ? describeSchema(schema) : undefined;
-    const queue = [...pending, ...toPayloads(drained, sentBodies, descriptor)];
-    pending = [];
-    for (const [i, payload] of queue.entries()) {
-      if (await send(payload)) {
-        if (payload.schema) sentSchema = schema;
-        continue;
-      }
-      pending = queue.slice(i);
-      break;
-    }
+    // Earlier failures first, so the texts and schema they carry are not sent again below.
+    const left = await sendAll(pending, schema);
+    const fresh = toPayloads(drained, sentBodies, schema && schema !== sentSchema ? describeSchema(schema) : undefined);
+    pending = left.length > 0 ? [...left, ...fresh] : await sendAll(fresh, schema);
     if (pending.length > MAX_PENDING) {
       const lost = pending.splice(0, pending.length - MAX_PENDING);
       dropped.inc({ reason: 'send_failed' }, lost.reduce((n, p) => n + p.operations.reduce((m, o) => m + o.requests, 0), 0));
