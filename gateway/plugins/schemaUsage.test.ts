@@ -33,8 +33,12 @@ describe('usage clients and keys', () => {
     recorder.countKnown({ client, documentKey: '{ books { title } }' }); // never executed: unknown, not counted
     recorder.record(schema, parse('{ books { title } }'), { client, documentKey: '{ books { title } }' });
     recorder.countKnown({ client, documentKey: '{ books { title } }' });
+    // The same text parsed again (Apollo's document cache evicted it): counted without a second walk.
+    const reparsed = parse('{ books { title } }');
+    recorder.record(schema, reparsed, { client, documentKey: '{ books { title } }' });
+    expect(recorder.aggregator.known(reparsed)).toBe(false);
     const { rows } = recorder.aggregator.drain();
-    expect(rows.map((r) => r.requests)).toEqual([2]);
+    expect(rows.map((r) => r.requests)).toEqual([3]);
   });
 });
 

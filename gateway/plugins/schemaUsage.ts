@@ -131,6 +131,10 @@ export class UsageAggregator {
     this.maxRows = options.maxRows ?? 10_000;
   }
 
+  known(document: DocumentNode): boolean {
+    return this.perDocument.has(document);
+  }
+
   /** Signature and coordinates of a document, computed on first sight only. */
   describe(schema: GraphQLSchema, document: DocumentNode): DocumentUsage {
     let usage = this.perDocument.get(document);
@@ -209,13 +213,21 @@ export class UsageRecorder {
 
   constructor(options: UsageAggregatorOptions & { readonly maxKnownDocuments?: number } = {}) {
     this.aggregator = new UsageAggregator(options);
-    this.maxKnownDocuments = options.maxKnownDocuments ?? 2_000;
+    this.maxKnownDocuments = options.maxKnownDocuments ?? 1_000;
   }
 
   record(schema: GraphQLSchema, document: DocumentNode, facts: UsageFacts): void {
+    // A document Apollo parsed anew (its document cache evicted it) but whose text was seen: no second walk.
+    const known = this.aggregator.known(document) ? undefined : facts.documentKey ? this.byDocumentKey.get(facts.documentKey) : undefined;
+    if (known) {
+      this.aggregator.schema = schema;
+      this.aggregator.count(known, facts.client);
+      return;
+    }
     const usage = this.aggregator.record(schema, document, facts.client);
-    // Long keys are not remembered: the key is the query text, and this map must stay small.
-    if (facts.documentKey && facts.documentKey.length <= 10_000 && !this.byDocumentKey.has(facts.documentKey)) {
+    // Long keys are not remembered: the key is the query text (raw, literals and all: memory only,
+    // never sent), and this map must stay small (≤ 1,000 × 4 KiB).
+    if (facts.documentKey && facts.documentKey.length <= 4_096 && !this.byDocumentKey.has(facts.documentKey)) {
       if (this.byDocumentKey.size >= this.maxKnownDocuments) this.byDocumentKey.delete(this.byDocumentKey.keys().next().value!);
       this.byDocumentKey.set(facts.documentKey, usage);
     }
