@@ -28,6 +28,7 @@ import { requestIdOf } from './plugins/requestId.js';
 import { startRequestTrace } from './plugins/tracing.js';
 import type { ResponseCache } from './plugins/responseCache.js';
 import type { CachePurger } from './plugins/cachePurge.js';
+import { usageClientOf, usageDocumentKey, type UsageRecorder } from './plugins/schemaUsage.js';
 import type { GraphQLBody, TrustedDocuments } from './plugins/trustedDocuments.js';
 
 export interface HandlerDeps {
@@ -57,6 +58,8 @@ export interface HandlerDeps {
   readonly ops: OpsEndpoints;
   readonly logger: Logger;
   readonly isDraining: () => boolean;
+  /** Field usage recording (plugins/schemaUsage.ts); off when undefined. */
+  readonly usage?: UsageRecorder | undefined;
 }
 
 /** Client headers Apollo Server needs (content negotiation, CSRF); nothing else reaches it. */
@@ -187,8 +190,10 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
 
       const accept = req.headers.accept ?? '';
       const requestKey = `${method}\n${accept}\n${rawKey}`;
+      const usage = deps.usage ? { client: usageClientOf(req.headers, caller.partnerId), documentKey: usageDocumentKey(body) } : undefined;
       const cached = deps.responseCache?.get(requestKey, caller);
       if (cached) {
+        if (usage) deps.usage?.countKnown(usage);
         send(res, cached.status, [...cached.headers, ['x-cache', 'HIT']], cached.body);
         return { status: cached.status, operation };
       }
@@ -196,7 +201,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       const identityKey = identityKeyOf(caller);
       const documentKey = documentKeyOf(body);
       const run = async (): Promise<SharedResponse> => {
-        const context: GatewayContext = { caller, requestId, identityKey, sign: (request) => signRequest(deps.secret, request, caller), traceHeaders, facts: {} };
+        const context: GatewayContext = { caller, requestId, identityKey, sign: (request) => signRequest(deps.secret, request, caller), traceHeaders, facts: {}, usage };
         const response = await execute(method, req, body, context);
         // A document's only operation needs no operationName: label it by the name Apollo resolved.
         operation ||= context.facts.operationName ?? '';
@@ -210,7 +215,10 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       let response: SharedResponse;
       if (deps.dedup && deps.dedup.isKnownQuery(documentKey)) {
         const shared = await deps.dedup.run(`${identityKey}\n${requestKey}`, run);
-        if (shared.joined) metrics.dedupJoined.inc({ stage: 'inbound' });
+        if (shared.joined) {
+          metrics.dedupJoined.inc({ stage: 'inbound' });
+          if (usage) deps.usage?.countKnown(usage);
+        }
         response = shared.response;
       } else {
         response = await run();

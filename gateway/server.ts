@@ -30,6 +30,8 @@ import { operationResolutionPlugin } from './plugins/operationResolution.js';
 import { createRateLimiter } from './plugins/rateLimit.js';
 import { createCachePurger } from './plugins/cachePurge.js';
 import { createResponseCache } from './plugins/responseCache.js';
+import { UsageRecorder } from './plugins/schemaUsage.js';
+import { createUsageFlusher } from './plugins/schemaUsageFlusher.js';
 import { createTrustedDocuments, loadFromAccounts } from './plugins/trustedDocuments.js';
 import { installSingleFetchFastPath } from './singleFetch.js';
 import { SubgraphFetcher } from './subgraphFetcher.js';
@@ -97,6 +99,11 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
     maxTokens: settings.maxTokens,
     maxFields: settings.maxFields,
   });
+  // Field usage for schema checks and admins: counted per request, sent to accounts once a minute.
+  const usage = settings.schemaUsage && authUrl ? new UsageRecorder() : undefined;
+  const usageFlusher = usage && authUrl
+    ? createUsageFlusher({ aggregator: usage.aggregator, target: { secret: config.internalSecret, audience: 'accounts', baseUrl: authUrl }, logger: logger.child({ component: 'schema-usage' }), registry: metrics.registry, intervalMs: settings.schemaUsageFlushMs })
+    : undefined;
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
     logger: logger.child({ component: 'apollo-server' }),
@@ -107,7 +114,7 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
     // limits.plugins validates instead (bounded time, same rules otherwise) before any execution.
     dangerouslyDisableValidation: true,
     parseOptions: limits.parseOptions,
-    plugins: [...(limits.plugins as ApolloServerPlugin<GatewayContext>[]), introspectionPlugin({ production: config.production }), operationResolutionPlugin(), operationLabelsPlugin(metrics), loggingPlugin(logger)],
+    plugins: [...(limits.plugins as ApolloServerPlugin<GatewayContext>[]), introspectionPlugin({ production: config.production }), operationResolutionPlugin(), operationLabelsPlugin(metrics), loggingPlugin(logger), ...(usage ? [usage.plugin<GatewayContext>()] : [])],
     formatError: createErrorFormatter({ production: config.production }),
     // Never, in any mode: internal details are logged (with the request id), never returned (DESIGN.md).
     includeStacktraceInErrorResponses: false,
@@ -178,7 +185,9 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
     ops: createOpsEndpoints({ ...opsOptions, operational: settings.opsPort === undefined }),
     logger,
     isDraining,
+    usage,
   });
+  usageFlusher?.start();
 
   server.on('request', handler);
   server.on('connection', (socket) => admission.onConnection(socket));
@@ -194,6 +203,7 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
     await opsServer?.edge.drain(0);
     shedder.close();
     await cachePurger?.stop();
+    await usageFlusher?.stop();
     await apollo.stop();
     await dispatcher.close();
     redis?.disconnect();
