@@ -6,7 +6,7 @@ import { DateTime } from '../../lib/scalars.js';
 import type { ResolverMap } from '../../lib/subgraphServer.js';
 import type { Reader } from './licensing.js';
 import { tagBooks, type CatalogLoaders } from './loaders.js';
-import { connectionOf, keyAfter, limitOf, sliceOf } from './pagination.js';
+import { connectionOf, keyAfter, nodesOf, pageSize, type PageArgs } from '../../lib/pagination.js';
 import { isInterrupted } from './pipeline.js';
 import { can, CATALOG, visibleRevisionId } from './policy.js';
 import { splitParagraphId, type BookFilter, type BookInput, type CatalogService, type LicenseInput } from './service.js';
@@ -88,22 +88,17 @@ async function purgedAfter<T>(ctx: CatalogContext, bookId: string, change: Promi
 
 const staffOnly = <T>(ctx: CatalogContext, value: () => T): T | null => (can(ctx.reader, 'manage', CATALOG) ? value() : null);
 
-interface PageArgs {
-  readonly first?: number | null;
-  readonly after?: string | null;
-}
-
 export const resolvers: ResolverMap = {
   DateTime,
   Query: {
     book: (_: unknown, { id }: { id: string }, ctx: CatalogContext, info: Info) => hinted(ctx, info, visibleBook(ctx, id)),
     books: async (_: unknown, args: PageArgs & { filter?: BookFilter | null }, ctx: CatalogContext, info: Info) => {
       hintCaller(ctx, info);
-      const slice = await ctx.service.listBooks(ctx.reader, args.filter ?? {}, args);
+      const books = await ctx.service.listBooks(ctx.reader, args.filter ?? {}, args);
       ctx.cacheTags.add(BOOK_LISTS_TAG);
-      tagBooks(ctx.cacheTags, slice.nodes);
-      for (const book of slice.nodes) ctx.loaders.book.prime(book._id, book);
-      return connectionOf(slice);
+      tagBooks(ctx.cacheTags, nodesOf(books));
+      for (const book of nodesOf(books)) ctx.loaders.book.prime(book._id, book);
+      return books;
     },
     chapter: (_: unknown, { id }: { id: string }, ctx: CatalogContext, info: Info) => hinted(ctx, info, visibleChapter(ctx, id)),
     paragraph: (_: unknown, { id }: { id: string }, ctx: CatalogContext, info: Info) => hinted(ctx, info, visibleParagraph(ctx, id)),
@@ -130,7 +125,7 @@ export const resolvers: ResolverMap = {
     draftRevision: (book: BookDoc, _: unknown, ctx: CatalogContext) =>
       staffOnly(ctx, () => (book.latestRevisionId ? ctx.loaders.revision.load(book.latestRevisionId) : null)),
     revisions: (book: BookDoc, args: PageArgs, ctx: CatalogContext) =>
-      staffOnly(ctx, async () => connectionOf(await ctx.service.revisionsOfBook(ctx.caller, book._id, args))),
+      staffOnly(ctx, () => ctx.service.revisionsOfBook(ctx.caller, book._id, args)),
     chapters: async (book: BookDoc, { revisionId }: { revisionId?: string | null }, ctx: CatalogContext) => {
       if (revisionId) {
         const revision = revisionId.length <= 100 ? await ctx.loaders.revision.load(revisionId) : null;
@@ -141,7 +136,7 @@ export const resolvers: ResolverMap = {
     },
     license: (book: BookDoc, _: unknown, ctx: CatalogContext) => staffOnly(ctx, () => book.license),
     uploadJobs: (book: BookDoc, args: PageArgs, ctx: CatalogContext) =>
-      staffOnly(ctx, async () => connectionOf(await ctx.service.jobsOfBook(ctx.caller, book._id, args))),
+      staffOnly(ctx, () => ctx.service.jobsOfBook(ctx.caller, book._id, args)),
     download: async (book: BookDoc, _: unknown, ctx: CatalogContext) => {
       const revision = book.publishedRevisionId ? await ctx.loaders.revision.load(book.publishedRevisionId) : null;
       return ctx.service.download(book, ctx.reader, revision);
@@ -155,12 +150,12 @@ export const resolvers: ResolverMap = {
     text: async (chapter: ChapterSummary, _: unknown, ctx: CatalogContext) => (await fullChapter(ctx, chapter)).text,
     html: async (chapter: ChapterSummary, _: unknown, ctx: CatalogContext) => (await fullChapter(ctx, chapter)).html,
     paragraphs: async (chapter: ChapterSummary, args: PageArgs, ctx: CatalogContext) => {
-      const limit = limitOf(args.first);
+      const limit = pageSize(args.first);
       const after = keyAfter(args.after, 'number');
       const full = await fullChapter(ctx, chapter);
       const from = after === null ? 0 : after + 1;
       const nodes: ParagraphNode[] = full.paragraphs.slice(from, from + limit + 1).map((span) => ({ chapter: full, span }));
-      return connectionOf(sliceOf(nodes, limit, full.paragraphs.length, (n) => n.span.index));
+      return connectionOf(nodes, limit, (n) => [n.span.index], full.paragraphs.length);
     },
   },
   Paragraph: {

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testConfig } from '../../lib/config.js';
 import type { Caller } from '../../lib/identity.js';
 import { createLogger } from '../../lib/logger.js';
+import { nodesOf } from '../../lib/pagination.js';
 import { openStorage, type Storage } from '../../lib/storage/index.js';
 import { seedDemoLibrary } from './bulk.js';
 import { buildEpub } from './epub/build.js';
@@ -63,7 +64,7 @@ describe('catalog service', () => {
     await catalog.service.setLicense(editor, { bookId, endsAt: new Date(Date.now() - 1000), startsAt: new Date(Date.now() - 5000) });
     expect(await catalog.service.readable([bookId], readerOf(reader))).toEqual([]);
     const listed = await catalog.service.listBooks(readerOf(reader), {}, {});
-    expect(listed.nodes.map((b) => b._id)).not.toContain(bookId);
+    expect(nodesOf(listed).map((b) => b._id)).not.toContain(bookId);
   });
 
   it('refuses management to readers', async () => {
@@ -134,7 +135,7 @@ describe('catalog service', () => {
     const zh = await catalog.service.listBooks(readerOf(reader), { language: 'zh' }, {});
     expect(zh.totalCount).toBe(2);
     const found = await catalog.service.listBooks(readerOf(reader), { query: 'gannet' }, {});
-    expect(found.nodes.map((b) => b.title)).toEqual(['The Keeper of Gannet Rock']);
+    expect(nodesOf(found).map((b) => b.title)).toEqual(['The Keeper of Gannet Rock']);
   });
 
   it('refuses an upload over 16 MiB before decoding it', () => {

@@ -15,7 +15,7 @@ import { subjectOf } from './downloads.js';
 import { EpubError } from './epub/errors.js';
 import { normalizeIsbn } from './epub/opf.js';
 import { readableFilter, type Reader } from './licensing.js';
-import { keyAfter, limitOf, sliceOf, type PageRequest, type Slice } from './pagination.js';
+import { connectionOf, keyAfter, pageNewestFirst, pageSize, type Connection, type PageArgs } from '../../lib/pagination.js';
 import type { UploadPipeline } from './pipeline.js';
 import { authorize, can, CATALOG } from './policy.js';
 import type { BookDoc, BookStatus, CatalogStore, ChapterDoc, ChapterSummary, JobDoc, LicenseDoc, RevisionDoc } from './store.js';
@@ -332,29 +332,21 @@ export class CatalogService {
     return this.store.jobs.findOne({ _id: id });
   }
 
-  async jobsOfBook(caller: Caller, bookId: string, page: PageRequest): Promise<Slice<JobDoc>> {
+  async jobsOfBook(caller: Caller, bookId: string, page: PageArgs): Promise<Connection<JobDoc>> {
     staffUser(caller);
-    const limit = limitOf(page.first);
-    const after = keyAfter(page.after, 'string');
-    const filter: Filter<JobDoc> = { bookId };
-    const docs = await this.store.jobs
-      .find(after ? { ...filter, _id: { $lt: after } } : filter)
-      .sort({ _id: -1 })
-      .limit(limit + 1)
-      .toArray();
-    return sliceOf(docs, limit, await this.store.jobs.countDocuments(filter), (j) => j._id);
+    return pageNewestFirst(this.store.jobs, { bookId }, page);
   }
 
-  async revisionsOfBook(caller: Caller, bookId: string, page: PageRequest): Promise<Slice<RevisionDoc>> {
+  async revisionsOfBook(caller: Caller, bookId: string, page: PageArgs): Promise<Connection<RevisionDoc>> {
     staffUser(caller);
-    const limit = limitOf(page.first);
+    const limit = pageSize(page.first);
     const after = keyAfter(page.after, 'number');
     const docs = await this.store.revisions
       .find(after === null ? { bookId } : { bookId, number: { $lt: after } })
       .sort({ number: -1 })
       .limit(limit + 1)
       .toArray();
-    return sliceOf(docs, limit, await this.store.revisions.countDocuments({ bookId }), (r) => r.number);
+    return connectionOf(docs, limit, (r) => [r.number], await this.store.revisions.countDocuments({ bookId }));
   }
 
   // ---- reading -----------------------------------------------------------------------------
@@ -398,8 +390,8 @@ export class CatalogService {
     return { revision, book, chapters };
   }
 
-  async listBooks(reader: Reader, filter: BookFilter, page: PageRequest): Promise<Slice<BookDoc>> {
-    const limit = limitOf(page.first);
+  async listBooks(reader: Reader, filter: BookFilter, page: PageArgs): Promise<Connection<BookDoc>> {
+    const limit = pageSize(page.first);
     const after = keyAfter(page.after, 'string');
     const clauses: Filter<BookDoc>[] = [];
     const visible = readableFilter(reader);
@@ -425,7 +417,7 @@ export class CatalogService {
       this.store.books.find(paged).sort({ sortKey: 1 }).limit(limit + 1).toArray(),
       this.store.books.countDocuments(base),
     ]);
-    return sliceOf(docs, limit, totalCount, (b) => b.sortKey);
+    return connectionOf(docs, limit, (b) => [b.sortKey], totalCount);
   }
 
   /** Which of these books the reader may read now (for search and ugc). */

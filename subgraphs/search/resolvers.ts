@@ -4,7 +4,7 @@ import { DateTime } from '../../lib/scalars.js';
 import type { ResolverMap } from '../../lib/subgraphServer.js';
 import type { AnswerResult, Citation } from './answer.js';
 import type { SearchLoaders } from './loaders.js';
-import type { NoteResult, Page, ParagraphResult, SearchInput, SearchService, BookResult } from './service.js';
+import type { NoteResult, ParagraphResult, SearchInput, SearchService, BookResult } from './service.js';
 import type { BookIndexDoc } from './store.js';
 
 export interface SearchContext {
@@ -15,21 +15,12 @@ export interface SearchContext {
 
 const ref = (id: string): { id: string } => ({ id });
 
-const connection = <T>(page: Page<T>) => ({
-  edges: page.items,
-  pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor },
-  totalCount: page.totalCount,
-});
-
 export const resolvers: ResolverMap = {
   DateTime,
   Query: {
-    search: async (_: unknown, args: SearchInput, { service, loaders }: SearchContext) => {
-      const results = await service.search(args, loaders.readableCheck);
-      return { books: connection(results.books), paragraphs: connection(results.paragraphs) };
-    },
-    searchMyNotes: async (_: unknown, args: { query: string; first?: number | null }, { caller, service }: SearchContext) =>
-      connection(await service.searchMyNotes(caller, args.query, args.first)),
+    search: (_: unknown, args: SearchInput, { service, loaders }: SearchContext) => service.search(args, loaders.readableCheck),
+    searchMyNotes: (_: unknown, args: { query: string; first?: number | null }, { caller, service }: SearchContext) =>
+      service.searchMyNotes(caller, args.query, args.first),
     ask: (_: unknown, args: { question: string; bookId?: string | null; paragraphId?: string | null }, { service, loaders }: SearchContext): Promise<AnswerResult> =>
       service.ask(args, loaders.readableCheck),
     searchIndexStatus: (_: unknown, args: { bookId: string }, { caller, service }: SearchContext) => service.indexStatus(caller, args.bookId),

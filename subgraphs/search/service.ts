@@ -5,6 +5,7 @@
 import { badInput } from '../../lib/errors.js';
 import type { Caller } from '../../lib/identity.js';
 import type { Logger } from '../../lib/logger.js';
+import { connectionOf, keyAfter, pageSize, type Connection } from '../../lib/pagination.js';
 import type { SearchHit, SearchMode as VectorMode, SparseVector, VectorStore } from '../../lib/vectors/index.js';
 import { extractiveAnswer, focusOn, generatedAnswer, paragraphAt, type AnswerResult, type LlmSettings, type Passage } from './answer.js';
 import type { BookField, BookTitleHit, BookTitleIndex } from './bookTitles.js';
@@ -23,8 +24,6 @@ export type SearchScope = (typeof SEARCH_SCOPES)[number];
 export const LIMITS = {
   maxQueryChars: 1_000,
   maxQuestionChars: 2_000,
-  defaultFirst: 20,
-  maxFirst: 100,
   /** Deepest hit a client can page to: ranking deeper than this is noise, and it bounds the work per request. */
   maxWindow: 1_000,
   maxFilterBookIds: 100,
@@ -47,13 +46,6 @@ export interface SearchInput {
   readonly after?: string | null;
 }
 
-export interface Page<T> {
-  readonly items: ReadonlyArray<{ cursor: string; node: T }>;
-  readonly hasNextPage: boolean;
-  readonly endCursor: string | null;
-  readonly totalCount: number;
-}
-
 export interface BookResult extends BookTitleHit {
   readonly highlightedTitle: string;
 }
@@ -71,8 +63,8 @@ export interface ParagraphResult {
 }
 
 export interface SearchResults {
-  readonly books: Page<BookResult>;
-  readonly paragraphs: Page<ParagraphResult>;
+  readonly books: Connection<BookResult>;
+  readonly paragraphs: Connection<ParagraphResult>;
 }
 
 export interface NoteResult extends PrivatePayload {
@@ -107,19 +99,13 @@ function cleanText(value: unknown, field: string, max: number): string {
   return text;
 }
 
-export function parseFirst(first: number | null | undefined): number {
-  const value = first ?? LIMITS.defaultFirst;
-  if (!Number.isInteger(value) || value < 1 || value > LIMITS.maxFirst) throw badInput(`first must be between 1 and ${LIMITS.maxFirst}.`, 'first');
-  return value;
-}
+/** A search asks for at least one hit (the shared bounds otherwise). */
+export const parseFirst = (first: number | null | undefined): number => pageSize(first, { min: 1 });
 
-export const encodeCursor = (offset: number): string => Buffer.from(`o:${offset}`).toString('base64url');
-
-export function decodeCursor(after: string | null | undefined): number {
-  if (after === null || after === undefined) return 0;
-  const match = typeof after === 'string' && after.length <= 32 ? /^o:(\d{1,6})$/.exec(Buffer.from(after, 'base64url').toString('utf8')) : null;
-  const offset = match ? Number(match[1]) : NaN;
-  if (!Number.isInteger(offset) || offset < 1 || offset > LIMITS.maxWindow) throw badInput('after is not a cursor from this search.', 'after');
+/** Ranked hits page by offset: the cursor carries how many hits came before, at most the search window. */
+export function offsetAfter(after: string | null | undefined): number {
+  const offset = keyAfter(after, 'number') ?? 0;
+  if (after != null && (!Number.isInteger(offset) || offset < 1 || offset > LIMITS.maxWindow)) throw badInput('after is not a cursor from this search.', 'after');
   return offset;
 }
 
@@ -149,10 +135,9 @@ function parseFilter(filter: SearchFilterInput | null | undefined): { bookIds?: 
   return out;
 }
 
-function page<T>(all: readonly T[], offset: number, first: number): Page<T> {
-  const slice = all.slice(offset, offset + first);
-  const items = slice.map((node, i) => ({ cursor: encodeCursor(offset + i + 1), node }));
-  return { items, hasNextPage: all.length > offset + first && offset + first < LIMITS.maxWindow, endCursor: items.at(-1)?.cursor ?? null, totalCount: all.length };
+/** Hits never page past the search window: the slice stops there, so the last page says so. */
+function page<T>(all: readonly T[], offset: number, first: number): Connection<T> {
+  return connectionOf(all.slice(offset, Math.min(offset + first + 1, LIMITS.maxWindow)), first, (_, i) => [offset + i + 1], all.length);
 }
 
 const VECTOR_MODE: Record<SearchMode, VectorMode> = { KEYWORD: 'sparse', SEMANTIC: 'dense', HYBRID: 'hybrid' };
@@ -168,7 +153,7 @@ export class SearchService {
     const scope = parseEnum(input.scope, SEARCH_SCOPES, 'ALL', 'scope');
     const filter = parseFilter(input.filter);
     const first = parseFirst(input.first);
-    const offset = decodeCursor(input.after);
+    const offset = offsetAfter(input.after);
     const window = Math.min(LIMITS.maxWindow, offset + first + 1);
     const terms = this.options.analyzer.terms(query);
 
@@ -233,7 +218,7 @@ export class SearchService {
   }
 
   /** The caller's own notes and highlights; the index consulted is the caller's alone. */
-  async searchMyNotes(caller: Caller, queryInput: string, firstInput: number | null | undefined): Promise<Page<NoteResult>> {
+  async searchMyNotes(caller: Caller, queryInput: string, firstInput: number | null | undefined): Promise<Connection<NoteResult>> {
     authorize(caller, 'read', { type: 'OwnNotes' });
     const userId = caller.userId!;
     const query = cleanText(queryInput, 'query', LIMITS.maxQueryChars);

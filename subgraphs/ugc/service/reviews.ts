@@ -5,7 +5,7 @@
 import { badInput } from '../../../lib/errors.js';
 import type { Caller } from '../../../lib/identity.js';
 import { cleanText } from '../../../lib/text.js';
-import { pageNewestFirst, type Page, type PageArgs } from '../../../lib/pagination.js';
+import { pageNewestFirst, type Connection, type PageArgs } from '../../../lib/pagination.js';
 import { collectionsOf, pairKey, type BookRatingDoc, type ReviewDoc } from '../store.js';
 import { authorize, authorizeBook, requireSignedIn, subjects } from '../policy.js';
 import { checkId, type UgcDeps } from './common.js';
@@ -78,19 +78,19 @@ export class ReviewService {
     return new Map(bookIds.map((id) => [id, ratingOf(byId.get(id))]));
   }
 
-  reviewsFirstPageByBook(bookIds: readonly string[], size: number): Promise<Map<string, Page<ReviewDoc>>> {
+  reviewsFirstPageByBook(bookIds: readonly string[], size: number): Promise<Map<string, Connection<ReviewDoc>>> {
     return firstPagePerGroup(this.deps.store.reviews, 'bookId', bookIds, {}, size);
   }
 
-  async listByBook(bookId: string, args: PageArgs): Promise<Page<ReviewDoc>> {
+  async listByBook(bookId: string, args: PageArgs): Promise<Connection<ReviewDoc>> {
     return this.list({ bookId }, args);
   }
 
-  async listByUser(userId: string, args: PageArgs): Promise<Page<ReviewDoc>> {
+  async listByUser(userId: string, args: PageArgs): Promise<Connection<ReviewDoc>> {
     return this.list({ userId }, args);
   }
 
-  private async list(filter: { bookId?: string; userId?: string }, args: PageArgs): Promise<Page<ReviewDoc>> {
+  private async list(filter: { bookId?: string; userId?: string }, args: PageArgs): Promise<Connection<ReviewDoc>> {
     return pageNewestFirst(this.deps.store.reviews, filter, args);
   }
 }

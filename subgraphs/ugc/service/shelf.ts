@@ -7,7 +7,7 @@ import type { Caller } from '../../../lib/identity.js';
 import { cleanText } from '../../../lib/text.js';
 import { isDuplicateKeyError } from '../../../lib/storage/index.js';
 import type { Filter } from '../../../lib/storage/types.js';
-import { decodeCursor, encodeCursor, pageSize, toPage, type Page, type PageArgs } from '../../../lib/pagination.js';
+import { connectionOf, decodeCursor, mapNodes, pageSize, type Connection, type PageArgs } from '../../../lib/pagination.js';
 import { pairKey, type ProgressDoc, type ShelfDoc } from '../store.js';
 import { authorizeBook, authorizeChapter, can, notAvailable, requireSignedIn, subjects } from '../policy.js';
 import { checkId, type UgcDeps } from './common.js';
@@ -50,11 +50,6 @@ export interface ReadingStats {
 
 /** A shelf entry as a viewer sees it: when the owner read or finished it is the owner's to see. */
 export type ShelfEntryView = Omit<ShelfDoc, 'lastReadAt' | 'finishedAt'> & { lastReadAt: Date | null; finishedAt: Date | null };
-
-export interface ShelfPage extends Page<ShelfEntryView> {
-  /** The order actually used: others' shelves are always in ADDED order (LAST_READ would reveal reading activity). */
-  readonly sort: ShelfSort;
-}
 
 const utcDay = (date: Date): string => date.toISOString().slice(0, 10);
 
@@ -105,9 +100,10 @@ export class ShelfService {
    * `ownerId`'s shelf as `viewer` may see it: secret books, when and in which order the owner read
    * them only for the owner (policy: ShelfEntry read / readActivity).
    */
-  async list(viewer: Caller, ownerId: string, args: PageArgs & { sort?: ShelfSort | null; finished?: boolean | null }): Promise<ShelfPage> {
+  async list(viewer: Caller, ownerId: string, args: PageArgs & { sort?: ShelfSort | null; finished?: boolean | null }): Promise<Connection<ShelfEntryView>> {
     const size = pageSize(args.first);
     const owner = can(viewer, 'readActivity', subjects.user(ownerId));
+    // Others' shelves are always in ADDED order (LAST_READ would reveal reading activity).
     const sort: ShelfSort = owner && args.sort !== 'ADDED' ? 'LAST_READ' : 'ADDED';
     const sortField = sort === 'ADDED' ? 'addedAt' : 'lastReadAt';
     const filter: Filter<ShelfDoc> = { userId: ownerId };
@@ -123,15 +119,11 @@ export class ShelfService {
       this.deps.store.shelf.find(filter).sort({ [sortField]: -1, _id: -1 }).limit(size + 1).toArray(),
       this.deps.store.shelf.countDocuments(countFilter),
     ]);
-    const page = toPage(docs, size, totalCount);
+    // Cursors are made from the stored document, before the view hides when it was read.
+    const page = connectionOf(docs, size, (d) => [(sort === 'ADDED' ? d.addedAt : d.lastReadAt).getTime(), d._id], totalCount);
     const view = (d: ShelfDoc): ShelfEntryView =>
       can(viewer, 'readActivity', subjects.shelfEntry(d)) ? d : { ...d, lastReadAt: null, finishedAt: null };
-    return { ...page, items: page.items.map(view), sort };
-  }
-
-  /** The cursor of an entry in a page listed in `sort` order (the page's own `sort`). */
-  static cursorOf(doc: ShelfEntryView, sort: ShelfSort): string {
-    return encodeCursor([(sort === 'ADDED' ? doc.addedAt : (doc.lastReadAt ?? doc.addedAt)).getTime(), doc._id]);
+    return mapNodes(page, view);
   }
 
   /** How many books are on the owner's shelf; null for anyone else. */
