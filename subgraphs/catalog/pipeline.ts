@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises';
 import { ownersOfInstance, type WorkerIdentity } from '../../lib/instance.js';
 import type { Logger } from '../../lib/logger.js';
+import { WorkerLoop } from '../../lib/workerLoop.js';
 import { isStorageFullError, ObjectId } from '../../lib/storage/index.js';
 import { EpubError, isEpubError } from './epub/errors.js';
 import type { EpubLimits } from './epub/limits.js';
@@ -61,14 +62,10 @@ export const isInterrupted = (job: Pick<JobDoc, 'status' | 'leaseUntil' | 'inter
 export class UploadPipeline {
   private readonly owner: string;
   private readonly leaseMs: number;
-  private readonly pollMs: number;
   private readonly maxAttempts: number;
-  private readonly maxBackoffMs: number;
   /** Jobs whose lease this worker holds but that stopped on a storage failure: claimable again at once. */
   private readonly stalled = new Set<string>();
-  private stopped = true;
-  private loop: Promise<void> | undefined;
-  private wake: (() => void) | undefined;
+  private readonly loop: WorkerLoop;
 
   constructor(
     private readonly store: CatalogStore,
@@ -76,10 +73,16 @@ export class UploadPipeline {
     private readonly options: PipelineOptions,
   ) {
     this.leaseMs = options.leaseMs ?? 60_000;
-    this.pollMs = options.pollMs ?? 1_000;
     this.maxAttempts = options.maxAttempts ?? 3;
-    this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
     this.owner = options.identity?.owner ?? `${process.pid}-${randomUUID()}`;
+    this.loop = new WorkerLoop({
+      name: 'upload worker',
+      logger: options.logger,
+      pollMs: options.pollMs ?? 1_000,
+      maxBackoffMs: options.maxBackoffMs ?? 30_000,
+      recover: () => this.recoverInterrupted(),
+      step: () => this.runNext(),
+    });
   }
 
   /** Stores the bytes and queues a job; the worker picks it up. */
@@ -110,58 +113,16 @@ export class UploadPipeline {
   }
 
   start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.loop = this.work();
+    this.loop.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.kick();
-    await this.loop;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** Wakes an idle worker (a job was queued in this process). */
   kick(): void {
-    this.wake?.();
-  }
-
-  /**
-   * The worker loop. While the store fails (a full disk, MongoDB down) it backs off exponentially
-   * up to maxBackoffMs, and logs once when it starts failing and once when it recovers, instead
-   * of an error every poll.
-   */
-  private async work(): Promise<void> {
-    const { logger } = this.options;
-    let failures = 0;
-    let recovered = false;
-    while (!this.stopped) {
-      let ran = false;
-      try {
-        if (!recovered) {
-          await this.recoverInterrupted();
-          recovered = true;
-        }
-        ran = await this.runNext();
-        if (failures > 0) logger.info({ failures }, 'upload worker recovered');
-        failures = 0;
-      } catch (err) {
-        failures++;
-        if (failures === 1) logger.error({ err }, 'upload worker failing; backing off until the store works again');
-        else logger.debug({ err, failures }, 'upload worker still failing');
-      }
-      if (ran || this.stopped) continue;
-      const waitMs = failures === 0 ? this.pollMs : Math.min(this.maxBackoffMs, this.pollMs * 2 ** Math.min(failures - 1, 20));
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, waitMs);
-        function done(): void {
-          clearTimeout(timer);
-          resolve();
-        }
-        this.wake = done;
-      });
-      this.wake = undefined;
-    }
+    this.loop.kick();
   }
 
   /**
