@@ -2,7 +2,8 @@
  * The content pipeline: an upload becomes a job (QUEUED), a worker claims it and walks it through
  * FORMATTING → PARSING → SPLITTING (the EPUB parser's stages) → STORED, or FAILED with a reason.
  *
- * Jobs are claimed with a lease kept on the job itself (one findOneAndUpdate with an expiry), so
+ * Jobs are claimed with a lease kept on the job itself (lib/leases.ts LeaseFields: one
+ * findOneAndUpdate picks the oldest free job and leases it), so
  * any number of catalog processes can run workers and a job whose worker died is taken over
  * after the lease runs out. The revision id is fixed when the job is created: a retried job
  * rewrites the same revision's chapters instead of leaving orphans. A stored revision is only a
@@ -11,7 +12,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises';
-import { ownersOfInstance, type WorkerIdentity } from '../../lib/instance.js';
+import type { WorkerIdentity } from '../../lib/instance.js';
+import { LeaseFields } from '../../lib/leases.js';
 import type { Logger } from '../../lib/logger.js';
 import { WorkerLoop } from '../../lib/workerLoop.js';
 import { isStorageFullError, ObjectId } from '../../lib/storage/index.js';
@@ -47,6 +49,8 @@ export interface PipelineOptions {
 export const MAX_CHAPTER_CHARS = 4 * 1024 * 1024;
 
 const RUNNING: JobStatus[] = ['FORMATTING', 'PARSING', 'SPLITTING'];
+/** A job's lease is kept on the job, so claiming picks the oldest free job and leases it in one update. */
+const JOB_LEASE = new LeaseFields<JobDoc>('leaseOwner', 'leaseUntil');
 /** Chapters per journal write when a revision is stored (see storeRevision). */
 const STORE_CHAPTER_BATCH = 5;
 
@@ -57,7 +61,7 @@ export const chapterId = (revisionId: string, index: number): string => `${revis
  * the restarted instance, or seen from its lease running out without renewal (another instance died).
  */
 export const isInterrupted = (job: Pick<JobDoc, 'status' | 'leaseUntil' | 'interrupted'>, now: Date): boolean =>
-  job.interrupted === true || (RUNNING.includes(job.status) && job.leaseUntil !== null && job.leaseUntil < now);
+  job.interrupted === true || (RUNNING.includes(job.status) && JOB_LEASE.expired(job as JobDoc, now));
 
 export class UploadPipeline {
   private readonly owner: string;
@@ -131,16 +135,11 @@ export class UploadPipeline {
    * started say `interrupted` until a worker resumes them.
    */
   private async recoverInterrupted(): Promise<void> {
-    const identity = this.options.identity;
-    if (!identity) return;
-    const held = await this.store.jobs
-      .find({ status: { $in: ['QUEUED', ...RUNNING] }, leaseOwner: ownersOfInstance(identity.instanceId) }, { projection: { _id: 1, leaseOwner: 1, status: 1 } })
-      .toArray();
-    const orphans = held.filter((job) => identity.isPreviousSelf(job.leaseOwner));
+    const orphans = await JOB_LEASE.heldByPreviousSelf(this.store.jobs, this.options.identity, { status: { $in: ['QUEUED', ...RUNNING] } });
     for (const job of orphans) {
       await this.store.jobs.updateOne(
-        { _id: job._id, leaseOwner: job.leaseOwner },
-        { $set: { leaseOwner: null, leaseUntil: null, interrupted: RUNNING.includes(job.status), updatedAt: new Date() } },
+        { _id: job._id, ...JOB_LEASE.heldBy(job.leaseOwner!) },
+        { $set: { ...JOB_LEASE.released(), interrupted: RUNNING.includes(job.status), updatedAt: new Date() } },
       );
     }
     if (orphans.length > 0) this.options.logger.info({ jobs: orphans.map((j) => j._id) }, 'resuming upload jobs interrupted by a restart');
@@ -169,13 +168,10 @@ export class UploadPipeline {
         // A job is free when nobody holds its lease, or the holder stopped renewing it. A claimed job
         // stays QUEUED until its first stage, so the status alone does not say it is free.
         status: { $in: ['QUEUED', ...RUNNING] },
-        $or: [
-          { leaseUntil: null },
-          { leaseUntil: { $lt: now } },
-          ...(this.stalled.size > 0 ? [{ _id: { $in: [...this.stalled] }, leaseOwner: this.owner }] : []),
-        ],
+        // Not re-entrant otherwise: this owner may be running that job in another call (runJob).
+        $or: [...JOB_LEASE.free(now), ...(this.stalled.size > 0 ? [{ _id: { $in: [...this.stalled] }, ...JOB_LEASE.heldBy(this.owner) }] : [])],
       },
-      { $set: { leaseOwner: this.owner, leaseUntil: new Date(now.getTime() + this.leaseMs), updatedAt: now }, $inc: { attempts: 1 } },
+      { $set: { ...JOB_LEASE.take(this.owner, now, this.leaseMs), updatedAt: now }, $inc: { attempts: 1 } },
       { sort: { createdAt: 1 }, returnDocument: 'after' },
     );
   }
@@ -184,8 +180,8 @@ export class UploadPipeline {
   private async enter(job: JobDoc, stage: JobStatus): Promise<void> {
     const now = new Date();
     const result = await this.store.jobs.updateOne(
-      { _id: job._id, leaseOwner: this.owner },
-      { $set: { status: stage, interrupted: false, updatedAt: now, leaseUntil: new Date(now.getTime() + this.leaseMs) }, $push: { stages: { stage, startedAt: now } } },
+      { _id: job._id, ...JOB_LEASE.heldBy(this.owner) },
+      { $set: { status: stage, interrupted: false, updatedAt: now, ...JOB_LEASE.take(this.owner, now, this.leaseMs) }, $push: { stages: { stage, startedAt: now } } },
     );
     if (result.matchedCount === 0) throw new LeaseLost(job._id);
   }
@@ -294,8 +290,8 @@ export class UploadPipeline {
       };
       await tx.collection<RevisionDoc>(revisions.collectionName).insertOne(revision);
       const stored = await tx.collection<JobDoc>(jobs.collectionName).updateOne(
-        { _id: job._id, leaseOwner: this.owner },
-        { $set: { status: 'STORED', updatedAt: now, finishedAt: now, leaseUntil: null }, $push: { stages: { stage: 'STORED', startedAt: now } } },
+        { _id: job._id, ...JOB_LEASE.heldBy(this.owner) },
+        { $set: { status: 'STORED', updatedAt: now, finishedAt: now, ...JOB_LEASE.released() }, $push: { stages: { stage: 'STORED', startedAt: now } } },
       );
       if (stored.matchedCount === 0) throw new LeaseLost(job._id);
     });
@@ -304,9 +300,9 @@ export class UploadPipeline {
   private async fail(job: JobDoc, code: string, reason: string): Promise<void> {
     const now = new Date();
     const result = await this.store.jobs.updateOne(
-      { _id: job._id, leaseOwner: this.owner },
+      { _id: job._id, ...JOB_LEASE.heldBy(this.owner) },
       {
-        $set: { status: 'FAILED', failureCode: code, failureReason: reason.slice(0, 1_000), updatedAt: now, finishedAt: now, leaseUntil: null },
+        $set: { status: 'FAILED', failureCode: code, failureReason: reason.slice(0, 1_000), updatedAt: now, finishedAt: now, ...JOB_LEASE.released() },
         $push: { stages: { stage: 'FAILED', startedAt: now } },
       },
     );
