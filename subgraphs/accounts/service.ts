@@ -12,6 +12,7 @@ import { isPartnerScope, PARTNER_SCOPES, scopesNeeded } from '../../lib/scopes.j
 import { isDuplicateKeyError } from '../../lib/storage/index.js';
 import type { Logger } from '../../lib/logger.js';
 import { cleanText } from '../../lib/text.js';
+import { check, httpUrl } from '../../lib/validation.js';
 import { DEFAULT_LOGIN_THROTTLE, LoginThrottle, type LoginThrottleHooks, type LoginThrottleOptions } from './loginThrottle.js';
 import { hashPassword, passwordWeakness, scryptParams, verifyPassword, type ScryptParams } from './passwords.js';
 import { authorize, can, viewerId, type Viewer } from './policy.js';
@@ -40,18 +41,6 @@ export { normalizeUsername, validateUsername } from './usernames.js';
 const taken = (): FolioError => new FolioError('CONFLICT', 'That username is taken.', { details: { field: 'username' } });
 const lookAlike = (): FolioError =>
   new FolioError('CONFLICT', 'That username looks the same as an existing one (confusable characters); choose another.', { details: { field: 'username' } });
-
-function cleanUrl(value: string, field: string): string {
-  const text = cleanText(value, field, { max: LIMITS.avatarUrlMax, singleLine: true });
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw badInput(`${field} must be an absolute URL.`, field);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw badInput(`${field} must be an http(s) URL.`, field);
-  return url.toString();
-}
 
 export interface RegisterInput {
   readonly username: string;
@@ -188,7 +177,7 @@ export class AccountService {
     const set: Partial<UserDoc> = { updatedAt: new Date() };
     if (input.displayName != null) set.displayName = cleanText(input.displayName, 'displayName', { max: LIMITS.displayNameMax, singleLine: true });
     if (input.bio !== undefined) set.bio = input.bio === null ? null : cleanText(input.bio, 'bio', { max: LIMITS.bioMax, min: 0 }) || null;
-    if (input.avatarUrl !== undefined) set.avatarUrl = input.avatarUrl === null || input.avatarUrl === '' ? null : cleanUrl(input.avatarUrl, 'avatarUrl');
+    if (input.avatarUrl !== undefined) set.avatarUrl = input.avatarUrl === null || input.avatarUrl === '' ? null : check(httpUrl(LIMITS.avatarUrlMax), input.avatarUrl, 'avatarUrl');
     const user = await this.store.users.findOneAndUpdate({ _id: userId }, { $set: set }, { returnDocument: 'after' });
     if (!user) throw notFound('User');
     return user;

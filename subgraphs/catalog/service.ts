@@ -15,6 +15,7 @@ import { subjectOf } from './downloads.js';
 import { EpubError } from './epub/errors.js';
 import { normalizeIsbn } from './epub/opf.js';
 import { readableFilter, type Reader } from './licensing.js';
+import { check, httpUrl, language, list, name, text } from '../../lib/validation.js';
 import { connectionOf, keyAfter, pageNewestFirst, pageSize, type Connection, type PageArgs } from '../../lib/pagination.js';
 import type { UploadPipeline } from './pipeline.js';
 import { authorize, can, CATALOG } from './policy.js';
@@ -117,51 +118,22 @@ export interface AccessAnswer {
 
 const escapeRegex = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-function cleanText(value: string, field: string, max: number): string {
-  const text = value.normalize('NFC').replace(/\s+/g, ' ').trim();
-  if (text.length > max) throw badInput(`${field} must be at most ${max} characters.`, field);
-  if (/[\u0000-\u0008\u000B\u000C\u000E-\u001F]/.test(text)) throw badInput(`${field} contains control characters.`, field);
-  return text;
-}
-
-function cleanList(values: readonly string[], field: string, maxItems: number, maxEach: number, lower = false): string[] {
-  if (values.length > maxItems) throw badInput(`${field} may have at most ${maxItems} entries.`, field);
-  const cleaned = values.map((v) => cleanText(v, field, maxEach)).filter(Boolean);
-  return [...new Set(lower ? cleaned.map((v) => v.toLowerCase()) : cleaned)];
-}
-
-function cleanLanguage(value: string): string {
-  const tag = value.trim();
-  if (!/^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}$/.test(tag)) throw badInput('language must be a BCP 47 tag such as "en" or "zh-CN".', 'language');
-  return tag;
-}
-
-function cleanCoverUrl(value: string): string {
-  const text = cleanText(value, 'coverUrl', LIMITS.coverUrlMax);
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw badInput('coverUrl must be an absolute URL.', 'coverUrl');
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw badInput('coverUrl must be an http(s) URL.', 'coverUrl');
-  return url.toString();
-}
+/** Authors and tags: one-line names, empty ones dropped, each kept once. */
+const names = (maxItems: number, maxEach: number) => list(name(maxEach, { min: 0 }), maxItems);
 
 /** The metadata fields of an input, validated; absent fields are left out. */
 function metadataOf(input: BookInput): Partial<BookDoc> {
   const out: Partial<BookDoc> = {};
   if (input.title !== undefined && input.title !== null) {
-    out.title = cleanText(input.title, 'title', LIMITS.titleMax);
-    if (!out.title) throw badInput('title must not be empty.', 'title');
+    out.title = check(name(LIMITS.titleMax), input.title, 'title');
   }
   if (input.authors) {
-    out.authors = cleanList(input.authors, 'authors', LIMITS.authorsMax, LIMITS.authorMax);
+    out.authors = check(names(LIMITS.authorsMax, LIMITS.authorMax), input.authors, 'authors');
     out.authorKeys = out.authors.map((a) => a.toLowerCase());
   }
-  if (input.language) out.language = cleanLanguage(input.language);
-  if (input.description !== undefined) out.description = input.description ? cleanText(input.description, 'description', LIMITS.descriptionMax) || null : null;
-  if (input.tags) out.tags = cleanList(input.tags, 'tags', LIMITS.tagsMax, LIMITS.tagMax, true);
+  if (input.language) out.language = check(language, input.language, 'language');
+  if (input.description !== undefined) out.description = input.description ? check(text({ max: LIMITS.descriptionMax, min: 0 }), input.description, 'description') || null : null;
+  if (input.tags) out.tags = [...new Set(check(names(LIMITS.tagsMax, LIMITS.tagMax), input.tags, 'tags').map((t) => t.toLowerCase()))];
   if (input.isbn !== undefined) {
     if (input.isbn) {
       const isbn = normalizeIsbn(input.isbn.slice(0, 40));
@@ -169,7 +141,7 @@ function metadataOf(input: BookInput): Partial<BookDoc> {
       out.isbn = isbn;
     } else out.isbn = null;
   }
-  if (input.coverUrl !== undefined) out.coverUrl = input.coverUrl ? cleanCoverUrl(input.coverUrl) : null;
+  if (input.coverUrl !== undefined) out.coverUrl = input.coverUrl ? check(httpUrl(LIMITS.coverUrlMax), input.coverUrl, 'coverUrl') : null;
   return out;
 }
 
@@ -401,15 +373,15 @@ export class CatalogService {
       clauses.push({ status: filter.status });
     }
     if (filter.query) {
-      const q = cleanText(filter.query, 'query', LIMITS.queryMax);
+      const q = check(name(LIMITS.queryMax, { min: 0 }), filter.query, 'query');
       if (q) {
         const re = { $regex: escapeRegex(q), $options: 'i' };
         clauses.push({ $or: [{ title: re }, { authors: re }, { description: re }] });
       }
     }
-    if (filter.author) clauses.push({ authorKeys: cleanText(filter.author, 'author', LIMITS.authorMax).toLowerCase() });
-    if (filter.tag) clauses.push({ tags: cleanText(filter.tag, 'tag', LIMITS.tagMax).toLowerCase() });
-    if (filter.language) clauses.push({ language: { $regex: `^${escapeRegex(cleanLanguage(filter.language))}(-|$)`, $options: 'i' } });
+    if (filter.author) clauses.push({ authorKeys: check(name(LIMITS.authorMax, { min: 0 }), filter.author, 'author').toLowerCase() });
+    if (filter.tag) clauses.push({ tags: check(name(LIMITS.tagMax, { min: 0 }), filter.tag, 'tag').toLowerCase() });
+    if (filter.language) clauses.push({ language: { $regex: `^${escapeRegex(check(language, filter.language, 'language'))}(-|$)`, $options: 'i' } });
     const base: Filter<BookDoc> = clauses.length > 0 ? { $and: clauses } : {};
     const paged: Filter<BookDoc> = after === null ? base : { $and: [...clauses, { sortKey: { $gt: after } }] };
     this.counted('bookList');

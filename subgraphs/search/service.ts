@@ -6,6 +6,7 @@ import { badInput } from '../../lib/errors.js';
 import type { Caller } from '../../lib/identity.js';
 import type { Logger } from '../../lib/logger.js';
 import { connectionOf, keyAfter, pageSize, type Connection } from '../../lib/pagination.js';
+import { check, id, language, list, name, text } from '../../lib/validation.js';
 import type { SearchHit, SearchMode as VectorMode, SparseVector, VectorStore } from '../../lib/vectors/index.js';
 import { extractiveAnswer, focusOn, generatedAnswer, paragraphAt, type AnswerResult, type LlmSettings, type Passage } from './answer.js';
 import type { BookField, BookTitleHit, BookTitleIndex } from './bookTitles.js';
@@ -90,14 +91,8 @@ export interface SearchServiceOptions {
 
 // --- input checks -------------------------------------------------------------------------------
 
-function cleanText(value: unknown, field: string, max: number): string {
-  if (typeof value !== 'string') throw badInput(`${field} must be a string.`, field);
-  // Control characters carry no meaning in a query and only confuse tokenizers and logs.
-  const text = value.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, ' ').trim();
-  if (text.length === 0) throw badInput(`${field} must not be empty.`, field);
-  if (text.length > max) throw badInput(`${field} must be at most ${max} characters.`, field);
-  return text;
-}
+/** Queries and questions: control characters mean nothing in them, so they become spaces rather than an error. */
+const searchText = (max: number) => text({ max, replaceControls: true });
 
 /** A search asks for at least one hit (the shared bounds otherwise). */
 export const parseFirst = (first: number | null | undefined): number => pageSize(first, { min: 1 });
@@ -118,20 +113,10 @@ function parseEnum<T extends string>(value: string | null | undefined, allowed: 
 function parseFilter(filter: SearchFilterInput | null | undefined): { bookIds?: string[]; lang?: string; authors?: string[] } {
   if (!filter) return {};
   const out: { bookIds?: string[]; lang?: string; authors?: string[] } = {};
-  if (filter.bookIds) {
-    if (filter.bookIds.length > LIMITS.maxFilterBookIds) throw badInput(`filter.bookIds takes at most ${LIMITS.maxFilterBookIds} ids.`, 'filter.bookIds');
-    if (filter.bookIds.some((id) => typeof id !== 'string' || id.length === 0 || id.length > 200)) throw badInput('filter.bookIds holds an invalid id.', 'filter.bookIds');
-    out.bookIds = [...new Set(filter.bookIds)];
-  }
-  if (filter.language) {
-    if (!/^[A-Za-z]{2,8}([-_][A-Za-z0-9]{1,8})*$/.test(filter.language)) throw badInput('filter.language must be a BCP 47 tag such as en or zh-CN.', 'filter.language');
-    out.lang = primaryLanguage(filter.language);
-  }
-  if (filter.authors) {
-    if (filter.authors.length > LIMITS.maxFilterAuthors) throw badInput(`filter.authors takes at most ${LIMITS.maxFilterAuthors} names.`, 'filter.authors');
-    if (filter.authors.some((a) => typeof a !== 'string' || a.length === 0 || a.length > 200)) throw badInput('filter.authors holds an invalid name.', 'filter.authors');
-    out.authors = [...new Set(filter.authors)];
-  }
+  if (filter.bookIds) out.bookIds = check(list(id, LIMITS.maxFilterBookIds), filter.bookIds, 'filter.bookIds');
+  if (filter.language) out.lang = primaryLanguage(check(language, filter.language, 'filter.language'));
+  // Matched exactly against the authors catalog stored (cleaned the same way).
+  if (filter.authors) out.authors = check(list(name(200), LIMITS.maxFilterAuthors), filter.authors, 'filter.authors');
   return out;
 }
 
@@ -148,7 +133,7 @@ export class SearchService {
   constructor(private readonly options: SearchServiceOptions) {}
 
   async search(input: SearchInput, readable: ReadableCheck): Promise<SearchResults> {
-    const query = cleanText(input.query, 'query', LIMITS.maxQueryChars);
+    const query = check(searchText(LIMITS.maxQueryChars), input.query, 'query');
     const mode = parseEnum(input.mode, SEARCH_MODES, 'HYBRID', 'mode');
     const scope = parseEnum(input.scope, SEARCH_SCOPES, 'ALL', 'scope');
     const filter = parseFilter(input.filter);
@@ -221,7 +206,7 @@ export class SearchService {
   async searchMyNotes(caller: Caller, queryInput: string, firstInput: number | null | undefined): Promise<Connection<NoteResult>> {
     authorize(caller, 'read', { type: 'OwnNotes' });
     const userId = caller.userId!;
-    const query = cleanText(queryInput, 'query', LIMITS.maxQueryChars);
+    const query = check(searchText(LIMITS.maxQueryChars), queryInput, 'query');
     const first = parseFirst(firstInput);
     const terms = this.options.analyzer.terms(query);
     const hits = await this.options.privateIndexes.search(userId, { text: query, mode: 'hybrid', limit: first + 1 });
@@ -234,9 +219,9 @@ export class SearchService {
 
   /** Retrieves passages the caller may read (narrowed to a book or a selected paragraph) and answers with citations. */
   async ask(args: { question: string; bookId?: string | null; paragraphId?: string | null }, readable: ReadableCheck): Promise<AnswerResult> {
-    const question = cleanText(args.question, 'question', LIMITS.maxQuestionChars);
-    const bookId = args.bookId ? cleanText(args.bookId, 'bookId', 200) : undefined;
-    const paragraphId = args.paragraphId ? cleanText(args.paragraphId, 'paragraphId', 200) : undefined;
+    const question = check(searchText(LIMITS.maxQuestionChars), args.question, 'question');
+    const bookId = args.bookId ? check(id, args.bookId, 'bookId') : undefined;
+    const paragraphId = args.paragraphId ? check(id, args.paragraphId, 'paragraphId') : undefined;
     const terms = this.options.analyzer.terms(question);
     const { vectors, collection, embedder } = this.options;
 
@@ -265,7 +250,7 @@ export class SearchService {
   /** Staff only: where indexing of a book stands. */
   async indexStatus(caller: Caller, bookId: string): Promise<BookIndexDoc | null> {
     authorize(caller, 'read', { type: 'IndexStatus' });
-    return this.options.store.books.findOne({ _id: cleanText(bookId, 'bookId', 200) });
+    return this.options.store.books.findOne({ _id: check(id, bookId, 'bookId') });
   }
 }
 

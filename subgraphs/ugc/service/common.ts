@@ -5,6 +5,7 @@
 import type DataLoader from 'dataloader';
 import { badInput } from '../../../lib/errors.js';
 import type { Outbox } from '../../../lib/events.js';
+import { check, id } from '../../../lib/validation.js';
 import type { Logger } from '../../../lib/logger.js';
 import type { CatalogApi, CatalogChapter } from '../catalogClient.js';
 import type { UgcStore } from '../store.js';
@@ -22,13 +23,8 @@ export interface UgcDeps {
   readonly now?: () => Date;
 }
 
-/** Ids we receive are opaque strings issued by some service: bounded and without our key separator. */
-export function checkId(value: unknown, field: string): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > 200 || value.includes('|')) {
-    throw badInput(`${field} is not a valid id.`, field);
-  }
-  return value;
-}
+/** Ids we receive are opaque strings issued by some service (lib/validation.ts `id`). */
+export const checkId = (value: unknown, field: string): string => check(id, value, field);
 
 export function checkEnum<T extends string>(value: unknown, allowed: readonly T[], field: string): T {
   if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
