@@ -30,7 +30,7 @@ describe('catalog service', () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'folio-catalog-'));
     const config = testConfig({ FOLIO_DATA_DIR: dir });
     storage = await openStorage({ dataDir: dir });
-    catalog = await openCatalog({ config, storage, logger: createLogger('test', 'silent'), onStoreRead: (kind) => reads.push(kind) });
+    catalog = await openCatalog({ config, storage, logger: createLogger('test', 'silent'), onStoreOperation: (op) => reads.push(`${op.collection}.${op.method}`) });
   });
   afterAll(async () => {
     await storage.close();
@@ -151,6 +151,6 @@ describe('catalog service', () => {
     reads.length = 0;
     const books = await Promise.all(ids.map((id) => loaders.book.load(id)));
     expect(books.every((b) => b !== null)).toBe(true);
-    expect(reads).toEqual(['books']);
+    expect(reads).toEqual(['books.find']);
   });
 });

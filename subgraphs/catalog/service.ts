@@ -164,8 +164,6 @@ export function decodeEpubBase64(value: string): Buffer {
 export interface CatalogServiceOptions {
   readonly logger: Logger;
   readonly signer: DownloadSigner;
-  /** Counts store reads by kind (DataLoader batching is observable in metrics and tests). */
-  readonly onStoreRead?: (kind: string) => void;
 }
 
 export class CatalogService {
@@ -175,10 +173,6 @@ export class CatalogService {
     private readonly outbox: Outbox,
     private readonly options: CatalogServiceOptions,
   ) {}
-
-  private counted(kind: string): void {
-    this.options.onStoreRead?.(kind);
-  }
 
   // ---- management --------------------------------------------------------------------------
 
@@ -324,26 +318,22 @@ export class CatalogService {
   // ---- reading -----------------------------------------------------------------------------
 
   async booksByIds(ids: readonly string[]): Promise<Map<string, BookDoc>> {
-    this.counted('books');
     const docs = await this.store.books.find({ _id: { $in: [...ids] } }).toArray();
     return new Map(docs.map((d) => [d._id, d]));
   }
 
   async revisionsByIds(ids: readonly string[]): Promise<Map<string, RevisionDoc>> {
-    this.counted('revisions');
     const docs = await this.store.revisions.find({ _id: { $in: [...ids] } }).toArray();
     return new Map(docs.map((d) => [d._id, d]));
   }
 
   async chaptersByIds(ids: readonly string[]): Promise<Map<string, ChapterDoc>> {
-    this.counted('chapters');
     const docs = await this.store.chapters.find({ _id: { $in: [...ids] } }).toArray();
     return new Map(docs.map((d) => [d._id, d]));
   }
 
   /** Tables of contents: chapters without their text, per revision, in order. */
   async tocsByRevisionIds(revisionIds: readonly string[]): Promise<Map<string, ChapterSummary[]>> {
-    this.counted('tocs');
     const docs = await this.store.chapters
       .find({ revisionId: { $in: [...revisionIds] } }, { projection: { text: 0, html: 0, paragraphs: 0 } })
       .sort({ revisionId: 1, index: 1 })
@@ -384,7 +374,6 @@ export class CatalogService {
     if (filter.language) clauses.push({ language: { $regex: `^${escapeRegex(check(language, filter.language, 'language'))}(-|$)`, $options: 'i' } });
     const base: Filter<BookDoc> = clauses.length > 0 ? { $and: clauses } : {};
     const paged: Filter<BookDoc> = after === null ? base : { $and: [...clauses, { sortKey: { $gt: after } }] };
-    this.counted('bookList');
     const [docs, totalCount] = await Promise.all([
       this.store.books.find(paged).sort({ sortKey: 1 }).limit(limit + 1).toArray(),
       this.store.books.countDocuments(base),
