@@ -1,6 +1,7 @@
 /** The catalog subgraph: books, revisions, chapters, paragraphs, the EPUB pipeline, publishing, licensing, downloads. */
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
+import type { Clock } from '../../lib/clock.js';
 import type { FolioConfig } from '../../lib/config.js';
 import { Outbox } from '../../lib/events.js';
 import { workerIdentity } from '../../lib/instance.js';
@@ -44,6 +45,8 @@ export interface OpenCatalogOptions {
   readonly pipeline?: Partial<PipelineOptions>;
   /** Counts store round trips (lib/storage/counting.ts): DataLoader batching is observable in metrics and tests. */
   readonly onStoreOperation?: (operation: StoreOperation) => void;
+  /** Business time (lib/clock.ts). @default systemClock */
+  readonly now?: Clock;
 }
 
 /** Everything but the HTTP server: used by the service, `npm run ingest` and tests. */
@@ -56,7 +59,7 @@ export async function openCatalog(options: OpenCatalogOptions): Promise<CatalogR
   const pipeline = new UploadPipeline(store, files, { logger, ...options.pipeline });
   const outbox = new Outbox(db);
   const signer = new DownloadSigner(config.internalSecret, options.publicUrl ?? (() => config.publicCatalogUrl));
-  const service = new CatalogService(store, pipeline, outbox, { logger, signer });
+  const service = new CatalogService(store, pipeline, outbox, { logger, signer, ...(options.now ? { now: options.now } : {}) });
   return { store, files, pipeline, service, outbox, leases: new LeaseManager(db), signer };
 }
 

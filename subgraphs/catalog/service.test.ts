@@ -153,4 +153,17 @@ describe('catalog service', () => {
     expect(books.every((b) => b !== null)).toBe(true);
     expect(reads).toEqual(['books.find']);
   });
+
+  it('dates its writes and judges licence windows by the injected clock', async () => {
+    let now = new Date('2031-06-01T00:00:00Z');
+    const clocked = await openCatalog({ config: testConfig({ FOLIO_DATA_DIR: dir }), storage, logger: createLogger('test', 'silent'), now: () => now });
+    expect((await clocked.service.createBook(editor, { title: 'Clocked' })).createdAt).toEqual(now);
+    const { bookId } = await storedBook();
+    await catalog.service.publish(editor, bookId);
+    await clocked.service.setLicense(editor, { bookId, startsAt: new Date('2032-01-01T00:00:00Z') });
+    const listed = async () => nodesOf(await clocked.service.listBooks(readerOf(reader), {}, { first: 100 })).map((b) => b._id);
+    expect(await listed()).not.toContain(bookId);
+    now = new Date('2032-02-01T00:00:00Z');
+    expect(await listed()).toContain(bookId);
+  });
 });

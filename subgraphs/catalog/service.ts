@@ -4,6 +4,7 @@
  * goes through the outbox in the same transaction as the change (see contracts: BookPublished,
  * BookContentReplaced, BookUnpublished, BookLicenseChanged).
  */
+import { systemClock, type Clock } from '../../lib/clock.js';
 import { badInput, conflict, FolioError, notFound } from '../../lib/errors.js';
 import type { Outbox } from '../../lib/events.js';
 import type { Caller } from '../../lib/identity.js';
@@ -164,15 +165,21 @@ export function decodeEpubBase64(value: string): Buffer {
 export interface CatalogServiceOptions {
   readonly logger: Logger;
   readonly signer: DownloadSigner;
+  /** Business time: timestamps and licence windows. @default systemClock */
+  readonly now?: Clock;
 }
 
 export class CatalogService {
+  private readonly now: Clock;
+
   constructor(
     private readonly store: CatalogStore,
     private readonly pipeline: UploadPipeline,
     private readonly outbox: Outbox,
     private readonly options: CatalogServiceOptions,
-  ) {}
+  ) {
+    this.now = options.now ?? systemClock;
+  }
 
   // ---- management --------------------------------------------------------------------------
 
@@ -181,7 +188,7 @@ export class CatalogService {
     const meta = metadataOf(input);
     if (!meta.title) throw badInput('title must not be empty.', 'title');
     const id = new ObjectId().toHexString();
-    const now = new Date();
+    const now = this.now();
     const book: BookDoc = {
       _id: id,
       title: meta.title,
@@ -214,7 +221,7 @@ export class CatalogService {
     if (meta.title) meta.sortKey = sortKeyOf(meta.title, id);
     const updated = await this.store.books.findOneAndUpdate(
       { _id: id },
-      { $set: { ...meta, metadataFromContent: false, updatedAt: new Date() } },
+      { $set: { ...meta, metadataFromContent: false, updatedAt: this.now() } },
       { returnDocument: 'after' },
     );
     if (!updated) throw notFound('Book');
@@ -236,7 +243,7 @@ export class CatalogService {
     const target = book.latestRevisionId;
     if (!target) throw badInput('The book has no stored content yet: upload an EPUB and wait for its job to reach STORED.', 'id');
     if (book.status === 'PUBLISHED' && book.publishedRevisionId === target) return book;
-    const now = new Date();
+    const now = this.now();
     return this.outbox.publish(async (tx, emit) => {
       const books = tx.collection<BookDoc>(this.store.books.collectionName);
       const updated = await books.findOneAndUpdate(
@@ -259,7 +266,7 @@ export class CatalogService {
     staffUser(caller);
     return this.outbox.publish(async (tx, emit) => {
       const books = tx.collection<BookDoc>(this.store.books.collectionName);
-      const updated = await books.findOneAndUpdate({ _id: id, status: 'PUBLISHED' }, { $set: { status: 'UNPUBLISHED', updatedAt: new Date() } }, { returnDocument: 'after' });
+      const updated = await books.findOneAndUpdate({ _id: id, status: 'PUBLISHED' }, { $set: { status: 'UNPUBLISHED', updatedAt: this.now() } }, { returnDocument: 'after' });
       if (updated) {
         await emit('BookUnpublished', { bookId: id });
         return updated;
@@ -282,7 +289,7 @@ export class CatalogService {
     if (partnerIds.length > LIMITS.partnerIdsMax || partnerIds.some((p) => !/^[A-Za-z0-9_-]{1,64}$/.test(p))) {
       throw badInput(`partnerIds must be at most ${LIMITS.partnerIdsMax} API key ids.`, 'partnerIds');
     }
-    const license: LicenseDoc = { startsAt, endsAt, territories, partnerIds, updatedAt: new Date() };
+    const license: LicenseDoc = { startsAt, endsAt, territories, partnerIds, updatedAt: this.now() };
     return this.outbox.publish(async (tx, emit) => {
       const updated = await tx
         .collection<BookDoc>(this.store.books.collectionName)
@@ -356,7 +363,7 @@ export class CatalogService {
     const limit = pageSize(page.first);
     const after = keyAfter(page.after, 'string');
     const clauses: Filter<BookDoc>[] = [];
-    const visible = readableFilter(reader);
+    const visible = readableFilter(reader, this.now());
     if (visible) clauses.push(visible);
     if (filter.status) {
       if (!can(reader, 'manage', CATALOG)) throw new FolioError('FORBIDDEN', 'Only editors may filter books by status.');
@@ -387,7 +394,7 @@ export class CatalogService {
     const books = await this.booksByIds(bookIds);
     return [...new Set(bookIds)].filter((id) => {
       const book = books.get(id);
-      return book !== undefined && book.status === 'PUBLISHED' && can(reader, 'read', { kind: 'book', book });
+      return book !== undefined && book.status === 'PUBLISHED' && can(reader, 'read', { kind: 'book', book }, this.now());
     });
   }
 
@@ -412,7 +419,7 @@ export class CatalogService {
       this.booksByIds([...new Set([...bookIds, ...docs.map((c) => c.bookId)])]),
       this.revisionsByIds([...new Set(docs.map((c) => c.revisionId))]),
     ]);
-    const now = new Date();
+    const now = this.now();
     const readable = new Map<string, ReadableChapter>();
     for (const chapter of docs) {
       const book = books.get(chapter.bookId);
@@ -438,7 +445,7 @@ export class CatalogService {
   /** A signed link to the published revision's EPUB, or null when the caller may not download it. */
   async download(book: BookDoc, reader: Reader, revision: RevisionDoc | null): Promise<(SignedDownload & { sizeBytes: number; sha256: string }) | null> {
     const subject = subjectOf(reader);
-    if (!subject || !revision || !can(reader, 'download', { kind: 'revision', book, revision })) return null;
+    if (!subject || !revision || !can(reader, 'download', { kind: 'revision', book, revision }, this.now())) return null;
     return { ...this.options.signer.sign(revision._id, subject), sizeBytes: revision.sizeBytes, sha256: revision.sha256 };
   }
 }

@@ -7,6 +7,7 @@ import { parse } from 'graphql';
 import { EventConsumer, Outbox } from '../../lib/events.js';
 import { workerIdentity } from '../../lib/instance.js';
 import { LeaseManager } from '../../lib/leases.js';
+import { systemClock } from '../../lib/clock.js';
 import { createMetrics, dbOperationCounter } from '../../lib/metrics.js';
 import { databaseName, type RunningService, type ServiceModule } from '../../lib/service.js';
 import { startSubgraphServer, storageReadiness } from '../../lib/subgraphServer.js';
@@ -42,7 +43,7 @@ export async function createUgcServices(db: FolioDb, catalog: CatalogApi, logger
     chapters: chapterLoader(catalog),
     logger,
     popularMinReaders: options.popularMinReaders ?? 3,
-    ...(options.now ? { now: options.now } : {}),
+    now: options.now ?? systemClock,
   };
   return { ...deps, shelf: new ShelfService(deps), annotations: new AnnotationService(deps), reviews: new ReviewService(deps) };
 }

@@ -180,6 +180,20 @@ describe('reviews', () => {
     await ugc.reviews.likeReview(bob, review._id, true);
     expect((await ugc.reviews.likeReview(bob, review._id, true)).likeCount).toBe(1);
   });
+
+  it('dates reviews and likes by the injected clock', async () => {
+    await ugc.close();
+    let now = new Date('2031-01-02T03:04:05Z');
+    ugc = await openTestUgc({ now: () => now });
+    ugc.catalog.addRevision('book1', 'r1', [[P0, P1]]);
+    const review = await ugc.reviews.writeReview(alice, 'book1', { rating: 4 });
+    expect([review.createdAt, review.updatedAt]).toEqual([now, now]);
+    const written = now;
+    now = new Date('2031-01-03T00:00:00Z');
+    expect((await ugc.reviews.writeReview(alice, 'book1', { rating: 5 }))).toMatchObject({ createdAt: written, updatedAt: now });
+    await ugc.reviews.likeReview(bob, review._id, true);
+    expect((await ugc.store.likes.findOne({}))!.createdAt).toEqual(now);
+  });
 });
 
 describe('export', () => {

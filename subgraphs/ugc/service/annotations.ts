@@ -124,10 +124,6 @@ const POPULAR_SLACK = 20;
 export class AnnotationService {
   constructor(private readonly deps: UgcDeps) {}
 
-  private now(): Date {
-    return this.deps.now?.() ?? new Date();
-  }
-
   /**
    * Validates a range against the chapter text from catalog and builds the anchor fields. Catalog's
    * access check comes first, so a chapter the viewer may not read gives the same error as one that
@@ -149,7 +145,7 @@ export class AnnotationService {
     if ((await this.deps.store.highlights.countDocuments({ userId, bookId: anchor.bookId })) >= MAX_HIGHLIGHTS_PER_BOOK) {
       throw new FolioError('CONFLICT', `At most ${MAX_HIGHLIGHTS_PER_BOOK} highlights per book.`);
     }
-    const now = this.now();
+    const now = this.deps.now();
     const doc: HighlightDoc = { _id: new ObjectId().toHexString(), userId, ...anchor, color, style, passageKey: passageKey(anchor), createdAt: now, updatedAt: now };
     await this.deps.outbox.publish(async (tx, emit) => {
       const c = collectionsOf(tx);
@@ -162,7 +158,7 @@ export class AnnotationService {
 
   async updateHighlight(caller: Caller, idInput: string, input: { color?: HighlightColor | null; style?: HighlightStyle | null }): Promise<HighlightDoc> {
     const own = await this.ownHighlight(caller, idInput);
-    const set: Partial<HighlightDoc> = { updatedAt: this.now() };
+    const set: Partial<HighlightDoc> = { updatedAt: this.deps.now() };
     if (input.color) set.color = checkEnum(input.color, HIGHLIGHT_COLORS, 'color');
     if (input.style) set.style = checkEnum(input.style, HIGHLIGHT_STYLES, 'style');
     return (await this.deps.store.highlights.findOneAndUpdate({ _id: own._id, userId: own.userId }, { $set: set }, { returnDocument: 'after' })) ?? own;
@@ -257,7 +253,7 @@ export class AnnotationService {
     if ((await this.deps.store.notes.countDocuments({ userId, bookId: anchor.bookId })) >= MAX_NOTES_PER_BOOK) {
       throw new FolioError('CONFLICT', `At most ${MAX_NOTES_PER_BOOK} notes per book.`);
     }
-    const now = this.now();
+    const now = this.deps.now();
     const doc: NoteDoc = { _id: new ObjectId().toHexString(), userId, highlightId, ...anchor, text, visibility, likeCount: 0, createdAt: now, updatedAt: now };
     await this.deps.outbox.publish(async (tx, emit) => {
       await collectionsOf(tx).notes.insertOne(doc);
@@ -268,7 +264,7 @@ export class AnnotationService {
 
   async updateNote(caller: Caller, idInput: string, input: { text?: string | null; visibility?: Visibility | null }): Promise<NoteDoc> {
     const own = await this.ownNote(caller, idInput);
-    const set: Partial<NoteDoc> = { updatedAt: this.now() };
+    const set: Partial<NoteDoc> = { updatedAt: this.deps.now() };
     if (input.text !== undefined && input.text !== null) set.text = cleanText(input.text, 'text', { max: MAX_NOTE_LENGTH });
     if (input.visibility) set.visibility = checkEnum(input.visibility, VISIBILITIES, 'visibility');
     return this.deps.outbox.publish(async (tx, emit) => {
@@ -336,7 +332,7 @@ export class AnnotationService {
     const [note] = doc ? await visibleNotes(this.deps.catalog, caller, [doc]) : [];
     authorize(caller, 'read', note ? subjects.note(note, true) : null);
     if (note!.visibility !== 'PUBLIC') throw badInput('Only public notes can be liked.', 'id');
-    await setLike(this.deps.store, 'NOTE', note!._id, userId, liked);
+    await setLike(this.deps.store, 'NOTE', note!._id, userId, liked, this.deps.now());
     return (await this.deps.store.notes.findOne({ _id: note!._id })) ?? note!;
   }
 

@@ -6,6 +6,7 @@ import type DataLoader from 'dataloader';
 import { badInput } from '../../../lib/errors.js';
 import type { Outbox } from '../../../lib/events.js';
 import { check, id } from '../../../lib/validation.js';
+import type { Clock } from '../../../lib/clock.js';
 import type { Logger } from '../../../lib/logger.js';
 import type { CatalogApi, CatalogChapter } from '../catalogClient.js';
 import type { UgcStore } from '../store.js';
@@ -19,8 +20,8 @@ export interface UgcDeps {
   readonly logger: Logger;
   /** Distinct readers a passage needs before it shows in popularHighlights (FOLIO_POPULAR_HIGHLIGHT_MIN_READERS). */
   readonly popularMinReaders: number;
-  /** Injected so tests can move time. @default () => new Date() */
-  readonly now?: () => Date;
+  /** Business time (lib/clock.ts); tests move it. */
+  readonly now: Clock;
 }
 
 /** Ids we receive are opaque strings issued by some service (lib/validation.ts `id`). */

@@ -37,7 +37,7 @@ export class ReviewService {
     const text = cleanText(input.text ?? '', 'text', { min: 0, max: MAX_REVIEW_LENGTH });
     await authorizeBook(this.deps.catalog, caller, bookId);
     const _id = pairKey(userId, bookId);
-    const now = new Date();
+    const now = this.deps.now();
     return this.deps.store.db.transaction(async (tx) => {
       const c = collectionsOf(tx);
       const previous = await c.reviews.findOne({ _id });
@@ -68,7 +68,7 @@ export class ReviewService {
     const userId = requireSignedIn(caller);
     const review = await this.deps.store.reviews.findOne({ _id: checkReviewId(idInput) });
     authorize(caller, 'like', subjects.review(review));
-    await setLike(this.deps.store, 'REVIEW', review!._id, userId, liked);
+    await setLike(this.deps.store, 'REVIEW', review!._id, userId, liked, this.deps.now());
     return (await this.deps.store.reviews.findOne({ _id: review!._id })) ?? review!;
   }
 

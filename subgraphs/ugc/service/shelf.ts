@@ -56,10 +56,6 @@ const utcDay = (date: Date): string => date.toISOString().slice(0, 10);
 export class ShelfService {
   constructor(private readonly deps: UgcDeps) {}
 
-  private now(): Date {
-    return this.deps.now?.() ?? new Date();
-  }
-
   async addToShelf(caller: Caller, bookIdInput: string, options: { secret?: boolean | null } = {}): Promise<ShelfDoc> {
     const userId = requireSignedIn(caller);
     const bookId = checkId(bookIdInput, 'bookId');
@@ -68,7 +64,7 @@ export class ShelfService {
     if (existing) return options.secret === undefined || options.secret === null ? existing : this.updateEntry(caller, bookId, { secret: options.secret });
     await authorizeBook(this.deps.catalog, caller, bookId);
     if ((await shelf.countDocuments({ userId })) >= MAX_SHELF_BOOKS) throw conflict(`A shelf holds at most ${MAX_SHELF_BOOKS} books.`);
-    const now = this.now();
+    const now = this.deps.now();
     const doc: ShelfDoc = { _id: pairKey(userId, bookId), userId, bookId, secret: options.secret ?? false, finished: false, finishedAt: null, addedAt: now, lastReadAt: now };
     // Upsert-on-insert: two concurrent adds leave one entry.
     const { _id, ...fields } = doc;
@@ -89,7 +85,7 @@ export class ShelfService {
     if (typeof input.secret === 'boolean') set.secret = input.secret;
     if (typeof input.finished === 'boolean') {
       set.finished = input.finished;
-      set.finishedAt = input.finished ? this.now() : null;
+      set.finishedAt = input.finished ? this.deps.now() : null;
     }
     const updated = await this.deps.store.shelf.findOneAndUpdate({ _id: pairKey(userId, bookId) }, { $set: set }, { returnDocument: 'after' });
     if (!updated) throw notAvailable();
@@ -149,7 +145,7 @@ export class ShelfService {
     const seconds = input.secondsRead ?? 0;
     if (!Number.isInteger(seconds) || seconds < 0 || seconds > MAX_SECONDS_PER_REPORT) throw badInput(`secondsRead must be between 0 and ${MAX_SECONDS_PER_REPORT}.`, 'secondsRead');
     const clientTime = input.clientTime;
-    const now = this.now();
+    const now = this.deps.now();
     if (!(clientTime instanceof Date) || Number.isNaN(clientTime.getTime())) throw badInput('clientTime must be a date.', 'clientTime');
     if (clientTime.getTime() > now.getTime() + MAX_CLOCK_SKEW_MS) throw badInput('clientTime is in the future; check the device clock.', 'clientTime');
     // Only books (and chapters of them) the caller may read: anything else, existing or not, is the
@@ -186,7 +182,7 @@ export class ShelfService {
     const userId = ownerId;
     const days = PERIOD_DAYS[period];
     if (days === undefined) throw badInput('Unknown period.', 'period');
-    const since = days === null ? null : utcDay(new Date(this.now().getTime() - (days - 1) * 86_400_000));
+    const since = days === null ? null : utcDay(new Date(this.deps.now().getTime() - (days - 1) * 86_400_000));
     const match = since === null ? { userId } : { userId, day: { $gte: since } };
     const { readingDays } = this.deps.store;
     const [series, topBooks] = await Promise.all([
