@@ -17,6 +17,9 @@ import type { FolioDb } from './storage/index.js';
 import { isDuplicateKeyError } from './storage/index.js';
 import type { DocCollection, Document, Filter } from './storage/types.js';
 
+/** Who takes leases: this instance across restarts (lib/instance.ts), or a one-off owner without one. */
+export const leaseOwnerOf = (identity: WorkerIdentity | undefined): string => identity?.owner ?? `${process.pid}-${randomUUID()}`;
+
 /** A lease kept in two fields of a document: who holds it, and until when. */
 export class LeaseFields<T extends Document> {
   constructor(
@@ -106,7 +109,7 @@ export class LeaseManager {
     private readonly identity?: WorkerIdentity,
   ) {
     this.leases = db.collection<LeaseDoc>(collectionName);
-    this.ownerId = identity?.owner ?? `${process.pid}-${randomUUID()}`;
+    this.ownerId = leaseOwnerOf(identity);
   }
 
   /**

@@ -9,7 +9,7 @@ import { badInput } from './errors.js';
 import { checkText, type CleanTextOptions } from './text.js';
 
 /** Ids are opaque strings issued by some service: bounded, and without `|` (the separator of our pair keys). */
-export const ID_MAX = 200;
+const ID_MAX = 200;
 
 /** Issue messages are predicates; `check` puts the field's name in front. */
 const problem = (message: string) => ({ error: message });

@@ -40,15 +40,6 @@ export class WorkerLoop {
     return this.stopController.signal.aborted;
   }
 
-  /** Aborted at stop(). */
-  get signal(): AbortSignal {
-    return this.stopController.signal;
-  }
-
-  get running(): boolean {
-    return this.loop !== undefined && !this.stopping;
-  }
-
   /** Starts once; a stopped loop stays stopped. */
   start(): void {
     if (this.stopping) return;
@@ -79,7 +70,7 @@ export class WorkerLoop {
           await recover!();
           recovered = true;
         }
-        worked = await this.options.step(this.signal);
+        worked = await this.options.step(this.stopController.signal);
         if (failures > 0) logger.info({ failures }, `${name} recovered`);
         failures = 0;
       } catch (err) {

@@ -13,7 +13,7 @@ import { isPartnerScope, PARTNER_SCOPES, scopesNeeded } from '../../lib/scopes.j
 import { isDuplicateKeyError } from '../../lib/storage/index.js';
 import type { Logger } from '../../lib/logger.js';
 import { cleanText } from '../../lib/text.js';
-import { check, httpUrl } from '../../lib/validation.js';
+import { check, httpUrl, int } from '../../lib/validation.js';
 import { DEFAULT_LOGIN_THROTTLE, LoginThrottle, type LoginThrottleHooks, type LoginThrottleOptions } from './loginThrottle.js';
 import { hashPassword, passwordWeakness, scryptParams, verifyPassword, type ScryptParams } from './passwords.js';
 import { authorize, can, viewerId, type Viewer } from './policy.js';
@@ -335,10 +335,7 @@ export class AccountService {
     const scopes = [...new Set(input.scopes.map((s) => s.trim()))];
     const unknown = scopes.filter((s) => !isPartnerScope(s));
     if (unknown.length > 0) throw badInput(`Unknown scope ${unknown.map((s) => JSON.stringify(s.slice(0, 64))).join(', ')}; scopes are ${Object.keys(PARTNER_SCOPES).join(', ')}.`, 'scopes');
-    const rateLimitPerMinute = input.rateLimitPerMinute ?? 600;
-    if (!Number.isInteger(rateLimitPerMinute) || rateLimitPerMinute < 1 || rateLimitPerMinute > 1_000_000) {
-      throw badInput('rateLimitPerMinute must be between 1 and 1,000,000.', 'rateLimitPerMinute');
-    }
+    const rateLimitPerMinute = check(int(1, 1_000_000), input.rateLimitPerMinute ?? 600, 'rateLimitPerMinute');
     const key = API_KEY_PREFIX + randomBytes(32).toString('base64url');
     const doc: ApiKeyDoc = {
       _id: new ObjectId().toHexString(),

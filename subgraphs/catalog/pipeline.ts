@@ -10,10 +10,9 @@
  * draft; nothing here touches what readers see (publishing does), so a failed upload can never
  * damage the published revision.
  */
-import { randomUUID } from 'node:crypto';
 import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises';
 import type { WorkerIdentity } from '../../lib/instance.js';
-import { LeaseFields } from '../../lib/leases.js';
+import { LeaseFields, leaseOwnerOf } from '../../lib/leases.js';
 import type { Logger } from '../../lib/logger.js';
 import { WorkerLoop } from '../../lib/workerLoop.js';
 import { isStorageFullError, ObjectId } from '../../lib/storage/index.js';
@@ -78,7 +77,7 @@ export class UploadPipeline {
   ) {
     this.leaseMs = options.leaseMs ?? 60_000;
     this.maxAttempts = options.maxAttempts ?? 3;
-    this.owner = options.identity?.owner ?? `${process.pid}-${randomUUID()}`;
+    this.owner = leaseOwnerOf(options.identity);
     this.loop = new WorkerLoop({
       name: 'upload worker',
       logger: options.logger,

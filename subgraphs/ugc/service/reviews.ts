@@ -6,6 +6,7 @@ import { badInput } from '../../../lib/errors.js';
 import type { Caller } from '../../../lib/identity.js';
 import { cleanText } from '../../../lib/text.js';
 import { pageNewestFirst, type Connection, type PageArgs } from '../../../lib/pagination.js';
+import { check, int } from '../../../lib/validation.js';
 import { collectionsOf, pairKey, type BookRatingDoc, type ReviewDoc } from '../store.js';
 import { authorize, authorizeBook, requireSignedIn, subjects } from '../policy.js';
 import { checkId, type UgcDeps } from './common.js';
@@ -33,7 +34,7 @@ export class ReviewService {
   async writeReview(caller: Caller, bookIdInput: string, input: ReviewInput): Promise<ReviewDoc> {
     const userId = requireSignedIn(caller);
     const bookId = checkId(bookIdInput, 'bookId');
-    if (!Number.isInteger(input.rating) || input.rating < 1 || input.rating > 5) throw badInput('rating must be a whole number from 1 to 5.', 'rating');
+    check(int(1, 5), input.rating, 'rating');
     const text = cleanText(input.text ?? '', 'text', { min: 0, max: MAX_REVIEW_LENGTH });
     await authorizeBook(this.deps.catalog, caller, bookId);
     const _id = pairKey(userId, bookId);
