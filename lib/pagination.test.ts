@@ -2,13 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { connectionOf, decodeCursor, encodeCursor, filterNodes, keyAfter, mapNodes, nodesOf, pageSize } from './pagination.js';
 
 describe('pagination', () => {
-  it('bounds page sizes: default 20, at most 100, integers only', () => {
+  it('bounds page sizes: default 20, 1 to 100, integers only', () => {
     expect(pageSize(undefined)).toBe(20);
     expect(pageSize(null)).toBe(20);
-    expect(pageSize(0)).toBe(0);
+    expect(pageSize(1)).toBe(1);
     expect(pageSize(100)).toBe(100);
-    for (const bad of [101, -1, 2.5]) expect(() => pageSize(bad)).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT' }));
-    expect(() => pageSize(0, { min: 1 })).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT' }));
+    for (const bad of [101, 0, -1, 2.5]) expect(() => pageSize(bad)).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT', details: { field: 'first' } }));
   });
 
   it('round-trips cursors and refuses ones of another shape', () => {

@@ -33,10 +33,10 @@ export interface Connection<T> {
 
 export type CursorKey = readonly (string | number)[];
 
-/** `first` defaults to 20; outside `min`..`max` (0..100 unless narrowed) is BAD_USER_INPUT. */
-export function pageSize(first: number | null | undefined, { min = 0, max = MAX_PAGE_SIZE }: { min?: number; max?: number } = {}): number {
-  if (first === null || first === undefined) return Math.min(DEFAULT_PAGE_SIZE, max);
-  if (!Number.isInteger(first) || first < min || first > max) throw badInput(`first must be between ${min} and ${max}.`, 'first');
+/** `first` defaults to 20; outside 1..100 is BAD_USER_INPUT. */
+export function pageSize(first: number | null | undefined): number {
+  if (first === null || first === undefined) return DEFAULT_PAGE_SIZE;
+  if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) throw badInput(`first must be between 1 and ${MAX_PAGE_SIZE}.`, 'first');
   return first;
 }
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { encodeCursor } from '../../lib/pagination.js';
 import { extractiveAnswer, focusOn, paragraphAt } from './answer.js';
 import { foldBookEvents } from './reindex.js';
-import { encodeCursor } from '../../lib/pagination.js';
-import { offsetAfter, parseFirst } from './service.js';
+import { offsetAfter } from './service.js';
 
 const event = (seq: number, type: string, payload: Record<string, unknown>) => ({ seq, type, payload, createdAt: '' });
 
@@ -13,13 +13,6 @@ describe('search rules', () => {
     for (const bad of ['x', encodeCursor([0]), encodeCursor([5_000]), encodeCursor([1.5]), encodeCursor(['40']), 'a'.repeat(400)]) {
       expect(() => offsetAfter(bad)).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT' }));
     }
-  });
-
-  it('bounds first', () => {
-    expect(parseFirst(undefined)).toBe(20);
-    expect(() => parseFirst(100_000)).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT' }));
-    expect(() => parseFirst(0)).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT' }));
-    expect(() => parseFirst(1.5)).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT' }));
   });
 
   it('folds catalog events to each book\'s final revision', () => {

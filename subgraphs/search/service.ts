@@ -94,9 +94,6 @@ export interface SearchServiceOptions {
 /** Queries and questions: control characters mean nothing in them, so they become spaces rather than an error. */
 const searchText = (max: number) => text({ max, replaceControls: true });
 
-/** A search asks for at least one hit (the shared bounds otherwise). */
-export const parseFirst = (first: number | null | undefined): number => pageSize(first, { min: 1 });
-
 /** Ranked hits page by offset: the cursor carries how many hits came before, at most the search window. */
 export function offsetAfter(after: string | null | undefined): number {
   const offset = keyAfter(after, 'number') ?? 0;
@@ -137,7 +134,7 @@ export class SearchService {
     const mode = parseEnum(input.mode, SEARCH_MODES, 'HYBRID', 'mode');
     const scope = parseEnum(input.scope, SEARCH_SCOPES, 'ALL', 'scope');
     const filter = parseFilter(input.filter);
-    const first = parseFirst(input.first);
+    const first = pageSize(input.first);
     const offset = offsetAfter(input.after);
     const window = Math.min(LIMITS.maxWindow, offset + first + 1);
     const terms = this.options.analyzer.terms(query);
@@ -207,7 +204,7 @@ export class SearchService {
     authorize(caller, 'read', { type: 'OwnNotes' });
     const userId = caller.userId!;
     const query = check(searchText(LIMITS.maxQueryChars), queryInput, 'query');
-    const first = parseFirst(firstInput);
+    const first = pageSize(firstInput);
     const terms = this.options.analyzer.terms(query);
     const hits = await this.options.privateIndexes.search(userId, { text: query, mode: 'hybrid', limit: first + 1 });
     const notes = hits.map((hit) => {
