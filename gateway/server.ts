@@ -3,12 +3,14 @@
  * plugins in plugins/. Public API: startGateway.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloGateway } from '@apollo/gateway';
 import { Redis } from 'ioredis';
 import { Agent } from 'undici';
 import type { FolioConfig } from '../lib/config.js';
+import { EDGE_SERVER_OPTIONS, listen, trackLifecycle, type Lifecycle } from '../lib/http/lifecycle.js';
+import { createOpsEndpoints, type OpsEndpoints } from '../lib/http/ops.js';
+import { notFoundRoute, sendError } from '../lib/http/respond.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import type { GatewayContext } from './context.js';
 import { createErrorFormatter } from './errors.js';
@@ -21,7 +23,6 @@ import { createHealthCheck } from './plugins/health.js';
 import { createInflightDedup } from './plugins/inflightDedup.js';
 import { introspectionPlugin } from './plugins/introspection.js';
 import { createLoadShedder } from './plugins/loadShedding.js';
-import { createOpsEndpoints, type OpsEndpoints } from './plugins/opsEndpoints.js';
 import { loggingPlugin } from './plugins/logging.js';
 import { createGatewayMetrics, operationLabelsPlugin } from './plugins/metrics.js';
 import { operationLimits } from './plugins/operationLimits.js';
@@ -63,8 +64,6 @@ export interface RunningGateway {
   /** Stops accepting, drains in-flight requests (up to drainTimeoutMs), then closes everything. */
   stop(): Promise<void>;
 }
-
-type Lifecycle = { state: 'serving' } | { state: 'draining'; done: Promise<void> } | { state: 'stopped' };
 
 export async function startGateway(config: FolioConfig, options: StartGatewayOptions = {}): Promise<RunningGateway> {
   const settings = config.gateway;
@@ -149,10 +148,14 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
     isTrustedProxy: settings.trustedProxies.length > 0 ? trustedMatcher(settings.trustedProxies) : undefined,
     metrics,
   });
-  let lifecycle: Lifecycle = { state: 'serving' };
-  const isDraining = (): boolean => lifecycle.state !== 'serving';
+  // Node's own limits (EDGE_SERVER_OPTIONS) are the backstop behind admission.ts; a whole request
+  // within FOLIO_GATEWAY_REQUEST_TIMEOUT_MS (a 24 MiB upload at the minimum body rate needs about
+  // 50 min, so staff uploads on slow lines need it raised).
+  const server = http.createServer({ ...EDGE_SERVER_OPTIONS, requestTimeout: settings.requestTimeoutMs });
+  const edge = trackLifecycle(server);
+  const isDraining = edge.isDraining;
   const health = createHealthCheck({ subgraphs: supergraph.subgraphs, dispatcher, secret: config.internalSecret });
-  const opsOptions = { metrics, health, isDraining, token: config.opsToken };
+  const opsOptions = { service: 'gateway', registry: metrics.registry, readiness: () => health.readiness(), isDraining, token: config.opsToken };
 
   const handler = createRequestHandler({
     apollo,
@@ -177,84 +180,48 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
     isDraining,
   });
 
-  // Node's own limits are the backstop behind admission.ts: headers within 10 s; a whole request
-  // within FOLIO_GATEWAY_REQUEST_TIMEOUT_MS (a 24 MiB upload at the minimum body rate needs about
-  // 50 min, so staff uploads on slow lines need it raised); checked every second rather than 30.
-  const server = http.createServer(
-    { keepAliveTimeout: 65_000, headersTimeout: 10_000, requestTimeout: settings.requestTimeoutMs, connectionsCheckingInterval: 1000 },
-    handler,
-  );
+  server.on('request', handler);
   server.on('connection', (socket) => admission.onConnection(socket));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.gatewayPort, config.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listen(server, config.gatewayPort, config.host);
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}/graphql`;
   const opsServer = settings.opsPort === undefined ? undefined : await listenOps(settings.opsPort, config.host, createOpsEndpoints(opsOptions));
-  const opsUrl = opsServer ? `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${(opsServer.address() as AddressInfo).port}` : url.replace(/\/graphql$/, '');
+  const opsUrl = opsServer ? `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${opsServer.port}` : url.replace(/\/graphql$/, '');
   logger.info({ url, opsUrl, subgraphs: supergraph.subgraphs, authUrl }, 'gateway ready');
 
   async function drain(): Promise<void> {
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
-    const deadline = Date.now() + (options.drainTimeoutMs ?? 10_000);
-    while (shedder.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    server.closeAllConnections();
-    await closed;
-    if (opsServer) {
-      opsServer.closeAllConnections();
-      await new Promise<void>((resolve) => opsServer.close(() => resolve()));
-    }
+    await edge.drain(options.drainTimeoutMs ?? 10_000);
+    await opsServer?.edge.drain(0);
     shedder.close();
     await cachePurger?.stop();
     await apollo.stop();
     await dispatcher.close();
     redis?.disconnect();
-    lifecycle = { state: 'stopped' };
     logger.info('gateway stopped');
   }
+  let stopped: Promise<void> | undefined;
 
   return {
     url,
     port,
     opsUrl,
     stop() {
-      if (lifecycle.state === 'stopped') return Promise.resolve();
-      if (lifecycle.state === 'draining') return lifecycle.done;
-      const done = drain();
-      lifecycle = { state: 'draining', done };
-      return done;
+      return (stopped ??= drain());
     },
   };
 }
 
 /** The operational endpoints' own listener (FOLIO_GATEWAY_OPS_PORT): nothing else is served there. */
-async function listenOps(port: number, host: string, ops: OpsEndpoints): Promise<http.Server> {
-  const server = http.createServer({ headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => {
+async function listenOps(port: number, host: string, ops: OpsEndpoints): Promise<{ port: number; edge: Lifecycle }> {
+  const server = http.createServer({ ...EDGE_SERVER_OPTIONS, requestTimeout: 30_000 }, (req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     ops.handle(req, res, path).then(
-      (handled) => {
-        if (!handled) res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ message: 'Not found.', extensions: { code: 'NOT_FOUND' } }] }));
-      },
-      () => {
-        if (!res.headersSent) res.writeHead(500).end();
-        else res.destroy();
-      },
+      (handled) => handled || sendError(res, notFoundRoute()),
+      (error: unknown) => sendError(res, error),
     );
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  return server;
+  const edge = trackLifecycle(server);
+  return { port: await listen(server, port, host), edge };
 }
 
 function redisReady(redis: Redis, timeoutMs: number): Promise<boolean> {

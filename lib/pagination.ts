@@ -31,6 +31,11 @@ export interface Connection<T> {
   readonly totalCount?: number;
 }
 
+/** A connection whose total was counted (a non-null `totalCount` in the SDL). */
+export interface CountedConnection<T> extends Connection<T> {
+  readonly totalCount: number;
+}
+
 export type CursorKey = readonly (string | number)[];
 
 /** `first` defaults to 20; outside 1..100 is BAD_USER_INPUT. */
@@ -70,6 +75,8 @@ export function keyAfter<K extends 'string' | 'number'>(after: string | null | u
  * A connection from `size + 1` fetched nodes (the extra one only says another page exists), each
  * node's cursor made from its sort key.
  */
+export function connectionOf<T>(fetched: readonly T[], size: number, keyOf: (node: T, index: number) => CursorKey, totalCount: number): CountedConnection<T>;
+export function connectionOf<T>(fetched: readonly T[], size: number, keyOf: (node: T, index: number) => CursorKey, totalCount?: number): Connection<T>;
 export function connectionOf<T>(fetched: readonly T[], size: number, keyOf: (node: T, index: number) => CursorKey, totalCount?: number): Connection<T> {
   const edges = fetched.slice(0, size).map((node, i) => ({ cursor: encodeCursor(keyOf(node, i)), node }));
   return {
@@ -79,12 +86,12 @@ export function connectionOf<T>(fetched: readonly T[], size: number, keyOf: (nod
   };
 }
 
-export const emptyConnection = <T>(): Connection<T> => ({ edges: [], pageInfo: { hasNextPage: false, endCursor: null }, totalCount: 0 });
+export const emptyConnection = <T>(): CountedConnection<T> => ({ edges: [], pageInfo: { hasNextPage: false, endCursor: null }, totalCount: 0 });
 
 export const nodesOf = <T>(connection: Connection<T>): T[] => connection.edges.map((e) => e.node);
 
 /** The same page with each node replaced (cursors and page info kept). */
-export const mapNodes = <T, R>(connection: Connection<T>, map: (node: T) => R): Connection<R> => ({
+export const mapNodes = <T, R, C extends Connection<T>>(connection: C & Connection<T>, map: (node: T) => R): Omit<C, 'edges'> & Connection<R> => ({
   ...connection,
   edges: connection.edges.map((e) => ({ cursor: e.cursor, node: map(e.node) })),
 });
@@ -93,7 +100,7 @@ export const mapNodes = <T, R>(connection: Connection<T>, map: (node: T) => R): 
  * The same page without the nodes `keep` refuses; `pageInfo` still points past the last fetched
  * node, so the next page does not read the dropped ones again.
  */
-export const filterNodes = <T>(connection: Connection<T>, keep: (node: T) => boolean): Connection<T> => ({
+export const filterNodes = <T, C extends Connection<T>>(connection: C & Connection<T>, keep: (node: T) => boolean): C => ({
   ...connection,
   edges: connection.edges.filter((e) => keep(e.node)),
 });
@@ -104,6 +111,8 @@ export const idKey = (doc: { _id: string }): CursorKey => [doc._id];
  * One page of a collection newest first: keyset on `_id` (ids are ObjectId hex, so they sort by
  * creation), after an opaque cursor, with the filter's total unless `withTotal` is false.
  */
+export async function pageNewestFirst<T extends { _id: string }>(collection: DocCollection<T>, filter: Filter<T>, args: PageArgs): Promise<CountedConnection<WithId<T>>>;
+export async function pageNewestFirst<T extends { _id: string }>(collection: DocCollection<T>, filter: Filter<T>, args: PageArgs, options: { withTotal: boolean }): Promise<Connection<WithId<T>>>;
 export async function pageNewestFirst<T extends { _id: string }>(
   collection: DocCollection<T>,
   filter: Filter<T>,

@@ -7,7 +7,9 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import type { Route } from '../../lib/http.js';
+import { FolioError } from '../../lib/errors.js';
+import { sendError } from '../../lib/http/respond.js';
+import type { Route } from '../../lib/http/routes.js';
 import type { Logger } from '../../lib/logger.js';
 import type { FileStore } from './files.js';
 import type { Reader } from './licensing.js';
@@ -57,35 +59,47 @@ export class DownloadSigner {
     this.key = createHmac('sha256', secret).update('folio-catalog-downloads-v1').digest();
   }
 
-  private mac(revisionId: string, expires: number, subject: string): string {
-    return createHmac('sha256', this.key).update(`${revisionId}\n${expires}\n${subject}`).digest('base64url');
+  /** `resource` is the revision id for an EPUB, `cover:<revisionId>` for its cover: one link never opens the other. */
+  mac(resource: string, expires: number, subject: string): string {
+    return createHmac('sha256', this.key).update(`${resource}\n${expires}\n${subject}`).digest('base64url');
+  }
+
+  /** True when `sig` is the MAC of these values, compared in constant time. */
+  check(resource: string, expires: number, subject: string, sig: string): boolean {
+    const expected = Buffer.from(this.mac(resource, expires, subject));
+    const given = Buffer.from(sig);
+    return Number.isFinite(expires) && expected.length === given.length && timingSafeEqual(expected, given);
+  }
+
+  get baseUrl(): string {
+    return this.publicBaseUrl().replace(/\/+$/, '');
   }
 
   sign(revisionId: string, subject: string, now = Date.now()): SignedDownload {
     const expires = now + this.ttlMs;
     const query = new URLSearchParams({ exp: String(expires), sub: subject, sig: this.mac(revisionId, expires, subject) });
-    const base = this.publicBaseUrl().replace(/\/+$/, '');
-    return { url: `${base}${PATH_PREFIX}${encodeURIComponent(revisionId)}.epub?${query.toString()}`, expiresAt: new Date(expires) };
+    return { url: `${this.baseUrl}${PATH_PREFIX}${encodeURIComponent(revisionId)}.epub?${query.toString()}`, expiresAt: new Date(expires) };
   }
 
   /** Checks a request URL; the revision id and subject when valid, else why not. */
-  verify(url: URL, now = Date.now()): { ok: true; revisionId: string; subject: string } | { ok: false; status: 403 | 404 | 410; reason: string } {
+  verify(url: URL, now = Date.now()): { ok: true; revisionId: string; subject: string } | { ok: false; code: 'NOT_FOUND' | 'FORBIDDEN' | 'LINK_EXPIRED'; reason: string } {
     const match = /^\/downloads\/([0-9a-f]{24})\.epub$/.exec(url.pathname);
-    if (!match) return { ok: false, status: 404, reason: 'No such download.' };
+    if (!match) return { ok: false, code: 'NOT_FOUND', reason: 'No such download.' };
     const revisionId = match[1]!;
     const exp = url.searchParams.get('exp') ?? '';
     const subject = url.searchParams.get('sub') ?? '';
     const sig = url.searchParams.get('sig') ?? '';
-    const expires = /^\d{1,15}$/.test(exp) ? Number(exp) : NaN;
-    const expected = Buffer.from(this.mac(revisionId, expires, subject));
-    const given = Buffer.from(sig);
-    if (!Number.isFinite(expires) || expected.length !== given.length || !timingSafeEqual(expected, given)) {
-      return { ok: false, status: 403, reason: 'The download link is invalid.' };
+    const expires = parseExpiry(exp);
+    if (!this.check(revisionId, expires, subject, sig)) {
+      return { ok: false, code: 'FORBIDDEN', reason: 'The download link is invalid.' };
     }
-    if (expires <= now) return { ok: false, status: 410, reason: 'The download link has expired; ask for a new one.' };
+    if (expires <= now) return { ok: false, code: 'LINK_EXPIRED', reason: 'The download link has expired; ask for a new one.' };
     return { ok: true, revisionId, subject };
   }
 }
+
+/** An `exp` query value: milliseconds since the epoch, else NaN (which no MAC check accepts). */
+export const parseExpiry = (exp: string): number => (/^\d{1,15}$/.test(exp) ? Number(exp) : NaN);
 
 export type ByteRange = { start: number; end: number } | 'unsatisfiable' | null;
 
@@ -114,10 +128,10 @@ export interface DownloadSource {
   booksByIds(ids: readonly string[]): Promise<Map<string, BookDoc>>;
 }
 
-function refuse(res: ServerResponse, status: number, message: string): void {
-  const body = JSON.stringify({ error: status === 404 ? 'NOT_FOUND' : 'FORBIDDEN', message });
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
-  res.end(body);
+// Refusals in the one error body shape (lib/http/respond.ts); never cached (a link may turn valid
+// again for another subject, and a refusal must not outlive a licence change).
+export function refuse(res: ServerResponse, code: 'NOT_FOUND' | 'FORBIDDEN' | 'LINK_EXPIRED', message: string): void {
+  sendError(res, new FolioError(code, message), { 'cache-control': 'no-store' });
 }
 
 export function downloadRoute(signer: DownloadSigner, source: DownloadSource, files: FileStore, logger: Logger): Route {
@@ -126,36 +140,35 @@ export function downloadRoute(signer: DownloadSigner, source: DownloadSource, fi
     path: `${PATH_PREFIX}*`,
     async handle({ req, res, url }) {
       const checked = signer.verify(url);
-      if (!checked.ok) return refuse(res, checked.status, checked.reason);
+      if (!checked.ok) return refuse(res, checked.code, checked.reason);
       const revision = (await source.revisionsByIds([checked.revisionId])).get(checked.revisionId);
       const book = revision && (await source.booksByIds([revision.bookId])).get(revision.bookId);
       const reader = readerOfSubject(checked.subject);
-      if (!revision || !book || !reader) return refuse(res, 404, 'No such download.');
-      if (!can(reader, 'read', { kind: 'revision', book, revision })) return refuse(res, 403, 'This book is not available to you any more.');
+      if (!revision || !book || !reader) return refuse(res, 'NOT_FOUND', 'No such download.');
+      if (!can(reader, 'read', { kind: 'revision', book, revision })) return refuse(res, 'FORBIDDEN', 'This book is not available to you any more.');
       const file = await files.get(revision.fileId);
-      if (!file) return refuse(res, 404, 'No such download.');
-      await send(req.method === 'HEAD', req.headers, res, file, files, revision);
+      if (!file) return refuse(res, 'NOT_FOUND', 'No such download.');
+      await sendFile(req.method === 'HEAD', req.headers, res, file, files, {
+        'content-type': 'application/epub+zip',
+        'content-disposition': `attachment; filename="${revision.bookId}-r${revision.number}.epub"`,
+        'cache-control': 'private, max-age=300',
+      });
       logger.debug({ revisionId: revision._id, subject: checked.subject }, 'download served');
     },
   };
 }
 
-async function send(
+/** Serves a stored file with ETag (its sha256), conditional requests and one byte range. */
+export async function sendFile(
   headOnly: boolean,
   headers: Record<string, string | string[] | undefined>,
   res: ServerResponse,
   file: FileDoc,
   files: FileStore,
-  revision: RevisionDoc,
+  describe: Record<string, string>,
 ): Promise<void> {
   const etag = `"${file.sha256}"`;
-  const common: Record<string, string> = {
-    etag,
-    'accept-ranges': 'bytes',
-    'cache-control': 'private, max-age=300',
-    'content-type': 'application/epub+zip',
-    'content-disposition': `attachment; filename="${revision.bookId}-r${revision.number}.epub"`,
-  };
+  const common: Record<string, string> = { ...describe, etag, 'accept-ranges': 'bytes', 'x-content-type-options': 'nosniff' };
   const ifNoneMatch = headers['if-none-match'];
   if (typeof ifNoneMatch === 'string' && ifNoneMatch.split(',').some((t) => t.trim().replace(/^W\//, '') === etag || t.trim() === '*')) {
     res.writeHead(304, common);

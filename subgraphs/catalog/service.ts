@@ -13,11 +13,13 @@ import { ObjectId } from '../../lib/storage/index.js';
 import type { Filter } from '../../lib/storage/types.js';
 import type { DownloadSigner, SignedDownload } from './downloads.js';
 import { subjectOf } from './downloads.js';
+import { withBodies } from './chapterBodies.js';
+import { coverLink, type BookCover } from './covers.js';
 import { EpubError } from './epub/errors.js';
 import { normalizeIsbn } from './epub/opf.js';
 import { readableFilter, type Reader } from './licensing.js';
 import { check, httpUrl, language, list, name, text } from '../../lib/validation.js';
-import { connectionOf, keyAfter, pageNewestFirst, pageSize, type Connection, type PageArgs } from '../../lib/pagination.js';
+import { connectionOf, keyAfter, pageNewestFirst, pageSize, type CountedConnection, type PageArgs } from '../../lib/pagination.js';
 import type { UploadPipeline } from './pipeline.js';
 import { authorize, can, CATALOG } from './policy.js';
 import type { BookDoc, BookStatus, CatalogStore, ChapterDoc, ChapterSummary, JobDoc, LicenseDoc, RevisionDoc } from './store.js';
@@ -305,12 +307,12 @@ export class CatalogService {
     return this.store.jobs.findOne({ _id: id });
   }
 
-  async jobsOfBook(caller: Caller, bookId: string, page: PageArgs): Promise<Connection<JobDoc>> {
+  async jobsOfBook(caller: Caller, bookId: string, page: PageArgs): Promise<CountedConnection<JobDoc>> {
     staffUser(caller);
     return pageNewestFirst(this.store.jobs, { bookId }, page);
   }
 
-  async revisionsOfBook(caller: Caller, bookId: string, page: PageArgs): Promise<Connection<RevisionDoc>> {
+  async revisionsOfBook(caller: Caller, bookId: string, page: PageArgs): Promise<CountedConnection<RevisionDoc>> {
     staffUser(caller);
     const limit = pageSize(page.first);
     const after = keyAfter(page.after, 'number');
@@ -335,14 +337,14 @@ export class CatalogService {
   }
 
   async chaptersByIds(ids: readonly string[]): Promise<Map<string, ChapterDoc>> {
-    const docs = await this.store.chapters.find({ _id: { $in: [...ids] } }).toArray();
+    const docs = await withBodies(this.store, await this.store.chapters.find({ _id: { $in: [...ids] } }).toArray());
     return new Map(docs.map((d) => [d._id, d]));
   }
 
   /** Tables of contents: chapters without their text, per revision, in order. */
   async tocsByRevisionIds(revisionIds: readonly string[]): Promise<Map<string, ChapterSummary[]>> {
     const docs = await this.store.chapters
-      .find({ revisionId: { $in: [...revisionIds] } }, { projection: { text: 0, html: 0, paragraphs: 0 } })
+      .find({ revisionId: { $in: [...revisionIds] } }, { projection: { text: 0, html: 0, paragraphs: 0, overflow: 0 } })
       .sort({ revisionId: 1, index: 1 })
       .toArray();
     const out = new Map<string, ChapterSummary[]>(revisionIds.map((id) => [id, []]));
@@ -355,11 +357,11 @@ export class CatalogService {
     const revision = await this.store.revisions.findOne({ _id: revisionId });
     const book = revision && (await this.store.books.findOne({ _id: revision.bookId }));
     if (!revision || !book) return null;
-    const chapters = await this.store.chapters.find({ revisionId }).sort({ index: 1 }).toArray();
+    const chapters = await withBodies(this.store, await this.store.chapters.find({ revisionId }).sort({ index: 1 }).toArray());
     return { revision, book, chapters };
   }
 
-  async listBooks(reader: Reader, filter: BookFilter, page: PageArgs): Promise<Connection<BookDoc>> {
+  async listBooks(reader: Reader, filter: BookFilter, page: PageArgs): Promise<CountedConnection<BookDoc>> {
     const limit = pageSize(page.first);
     const after = keyAfter(page.after, 'string');
     const clauses: Filter<BookDoc>[] = [];
@@ -440,6 +442,11 @@ export class CatalogService {
         return chapter && span ? [{ ...chapter, id, chapterId, length: span.endOffset - span.startOffset }] : [];
       }),
     };
+  }
+
+  /** The published revision's cover as a signed link, for anyone who may see the book. */
+  cover(revision: RevisionDoc | null): BookCover | null {
+    return revision ? coverLink(this.options.signer, revision) : null;
   }
 
   /** A signed link to the published revision's EPUB, or null when the caller may not download it. */

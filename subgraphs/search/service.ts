@@ -5,10 +5,11 @@
 import { badInput } from '../../lib/errors.js';
 import type { Caller } from '../../lib/identity.js';
 import type { Logger } from '../../lib/logger.js';
-import { connectionOf, keyAfter, pageSize, type Connection } from '../../lib/pagination.js';
+import { connectionOf, keyAfter, pageSize, type Connection, type CountedConnection } from '../../lib/pagination.js';
 import { check, id, language, list, name, text } from '../../lib/validation.js';
 import type { SearchHit, SearchMode as VectorMode, SparseVector, VectorStore } from '../../lib/vectors/index.js';
-import { extractiveAnswer, focusOn, generatedAnswer, paragraphAt, type AnswerResult, type LlmSettings, type Passage } from './answer.js';
+import { reciprocalRankFusion } from '../../lib/vectors/index.js';
+import { answerable, extractiveAnswer, focusOn, generatedAnswer, paragraphAt, preferScriptOf, type AnswerResult, type LlmSettings, type Passage } from './answer.js';
 import type { BookField, BookTitleHit, BookTitleIndex } from './bookTitles.js';
 import { paragraphFilter, primaryLanguage, type ParagraphPayload } from './indexer.js';
 import type { PrivatePayload } from './notes.js';
@@ -40,8 +41,8 @@ export interface SearchFilterInput {
 
 export interface SearchInput {
   readonly query: string;
-  readonly mode?: string | null;
-  readonly scope?: string | null;
+  readonly mode?: SearchMode | null;
+  readonly scope?: SearchScope | null;
   readonly filter?: SearchFilterInput | null;
   readonly first?: number | null;
   readonly after?: string | null;
@@ -64,8 +65,8 @@ export interface ParagraphResult {
 }
 
 export interface SearchResults {
-  readonly books: Connection<BookResult>;
-  readonly paragraphs: Connection<ParagraphResult>;
+  readonly books: CountedConnection<BookResult>;
+  readonly paragraphs: CountedConnection<ParagraphResult>;
 }
 
 export interface NoteResult extends PrivatePayload {
@@ -101,12 +102,6 @@ export function offsetAfter(after: string | null | undefined): number {
   return offset;
 }
 
-function parseEnum<T extends string>(value: string | null | undefined, allowed: readonly T[], fallback: T, field: string): T {
-  if (value === null || value === undefined) return fallback;
-  if (!(allowed as readonly string[]).includes(value)) throw badInput(`${field} must be one of ${allowed.join(', ')}.`, field);
-  return value as T;
-}
-
 function parseFilter(filter: SearchFilterInput | null | undefined): { bookIds?: string[]; lang?: string; authors?: string[] } {
   if (!filter) return {};
   const out: { bookIds?: string[]; lang?: string; authors?: string[] } = {};
@@ -118,7 +113,7 @@ function parseFilter(filter: SearchFilterInput | null | undefined): { bookIds?: 
 }
 
 /** Hits never page past the search window: the slice stops there, so the last page says so. */
-function page<T>(all: readonly T[], offset: number, first: number): Connection<T> {
+function page<T>(all: readonly T[], offset: number, first: number): CountedConnection<T> {
   return connectionOf(all.slice(offset, Math.min(offset + first + 1, LIMITS.maxWindow)), first, (_, i) => [offset + i + 1], all.length);
 }
 
@@ -131,8 +126,9 @@ export class SearchService {
 
   async search(input: SearchInput, readable: ReadableCheck): Promise<SearchResults> {
     const query = check(searchText(LIMITS.maxQueryChars), input.query, 'query');
-    const mode = parseEnum(input.mode, SEARCH_MODES, 'HYBRID', 'mode');
-    const scope = parseEnum(input.scope, SEARCH_SCOPES, 'ALL', 'scope');
+    // GraphQL validated the enums.
+    const mode = input.mode ?? 'HYBRID';
+    const scope = input.scope ?? 'ALL';
     const filter = parseFilter(input.filter);
     const first = pageSize(input.first);
     const offset = offsetAfter(input.after);
@@ -206,7 +202,16 @@ export class SearchService {
     const query = check(searchText(LIMITS.maxQueryChars), queryInput, 'query');
     const first = pageSize(firstInput);
     const terms = this.options.analyzer.terms(query);
-    const hits = await this.options.privateIndexes.search(userId, { text: query, mode: 'hybrid', limit: first + 1 });
+    // Keyword matches, and meaning matches above the embedder's floor, fused by rank: plain hybrid
+    // search always returns the nearest notes, so a query that matches nothing listed them all.
+    const { privateIndexes, embedder } = this.options;
+    const [keyword, semantic] = await Promise.all([
+      privateIndexes.search(userId, { text: query, mode: 'sparse', limit: first + 1 }),
+      privateIndexes.search(userId, { text: query, mode: 'dense', limit: first + 1 }),
+    ]);
+    const relevant = semantic.filter((hit) => hit.score >= embedder.minSimilarity);
+    const byId = new Map([...relevant, ...keyword].map((hit) => [hit.id, hit]));
+    const hits = reciprocalRankFusion([keyword.map((h) => h.id), relevant.map((h) => h.id)]).map(({ id, score }) => ({ ...byId.get(id)!, score }));
     const notes = hits.map((hit) => {
       const p = hit.payload as unknown as PrivatePayload;
       return { ...p, score: hit.score, snippet: snippet(p.text ?? p.quote ?? '', terms) };
@@ -233,13 +238,16 @@ export class SearchService {
     const candidates = selected ? [selected, ...hits.filter((h) => h.id !== selected.id)] : hits;
     const allowed = await readable([...new Set(candidates.map((h) => String(h.payload.bookId)))]);
     if (selected && !allowed.has(String(selected.payload.bookId))) throw notAvailable();
-    const passages: Passage[] = candidates
-      .filter((h) => allowed.has(String(h.payload.bookId)))
-      .slice(0, LIMITS.askPassages)
-      .map((h) => {
+    const readableHits = candidates.filter((h) => allowed.has(String(h.payload.bookId)));
+    // Without a book to stay in, passages in the question's script come first: a Chinese question
+    // is answered from Chinese text when there is any, an English one from English.
+    const ordered = scopeBook ? readableHits : preferScriptOf(question, readableHits, (h) => String(h.payload.lang ?? ''));
+    const passages: Passage[] = answerable(
+      ordered.map((h) => {
         const passage: Passage = { ...(h.payload as unknown as ParagraphPayload), score: h.score };
         return h === selected && paragraphId ? focusOn(passage, paragraphId) : passage;
-      });
+      }),
+    ).slice(0, LIMITS.askPassages);
     const generated = this.options.llm ? await generatedAnswer(this.options.llm, question, passages, terms, this.options.logger) : null;
     return generated ?? extractiveAnswer(passages, terms);
   }

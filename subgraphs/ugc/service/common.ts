@@ -3,7 +3,6 @@
  * Access rules are not here but in ../policy.ts; user-typed text goes through lib/text.ts cleanText.
  */
 import type DataLoader from 'dataloader';
-import { badInput } from '../../../lib/errors.js';
 import type { Outbox } from '../../../lib/events.js';
 import { check, id } from '../../../lib/validation.js';
 import type { Clock } from '../../../lib/clock.js';
@@ -26,10 +25,3 @@ export interface UgcDeps {
 
 /** Ids we receive are opaque strings issued by some service (lib/validation.ts `id`). */
 export const checkId = (value: unknown, field: string): string => check(id, value, field);
-
-export function checkEnum<T extends string>(value: unknown, allowed: readonly T[], field: string): T {
-  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
-    throw badInput(`${field} must be one of ${allowed.join(', ')}.`, field);
-  }
-  return value as T;
-}

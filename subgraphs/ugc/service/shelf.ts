@@ -7,7 +7,7 @@ import type { Caller } from '../../../lib/identity.js';
 import { cleanText } from '../../../lib/text.js';
 import { isDuplicateKeyError } from '../../../lib/storage/index.js';
 import type { Filter } from '../../../lib/storage/types.js';
-import { connectionOf, decodeCursor, mapNodes, pageSize, type Connection, type PageArgs } from '../../../lib/pagination.js';
+import { connectionOf, decodeCursor, mapNodes, pageSize, type CountedConnection, type PageArgs } from '../../../lib/pagination.js';
 import { check, int } from '../../../lib/validation.js';
 import { pairKey, type ProgressDoc, type ShelfDoc } from '../store.js';
 import { authorizeBook, authorizeChapter, can, notAvailable, requireSignedIn, subjects } from '../policy.js';
@@ -97,7 +97,7 @@ export class ShelfService {
    * `ownerId`'s shelf as `viewer` may see it: secret books, when and in which order the owner read
    * them only for the owner (policy: ShelfEntry read / readActivity).
    */
-  async list(viewer: Caller, ownerId: string, args: PageArgs & { sort?: ShelfSort | null; finished?: boolean | null }): Promise<Connection<ShelfEntryView>> {
+  async list(viewer: Caller, ownerId: string, args: PageArgs & { sort?: ShelfSort | null; finished?: boolean | null }): Promise<CountedConnection<ShelfEntryView>> {
     const size = pageSize(args.first);
     const owner = can(viewer, 'readActivity', subjects.user(ownerId));
     // Others' shelves are always in ADDED order (LAST_READ would reveal reading activity).
@@ -181,7 +181,6 @@ export class ShelfService {
     if (!can(viewer, 'readActivity', subjects.user(ownerId))) return null;
     const userId = ownerId;
     const days = PERIOD_DAYS[period];
-    if (days === undefined) throw badInput('Unknown period.', 'period');
     const since = days === null ? null : utcDay(new Date(this.deps.now().getTime() - (days - 1) * 86_400_000));
     const match = since === null ? { userId } : { userId, day: { $gte: since } };
     const { readingDays } = this.deps.store;
