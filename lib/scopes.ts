@@ -55,6 +55,8 @@ export const ROOT_FIELD_SCOPES: Readonly<Record<RootType, Readonly<Record<string
     searchIndexStatus: null,
   },
   Mutation: {
+    dismissRecommendation: null,
+    setPersonalisedRecommendations: null,
     register: null,
     login: null,
     logout: null,
