@@ -90,11 +90,19 @@ export interface RecommendationRebuild {
  * the readers' own choices, not derived, and are kept. Leaves both cursors at the end.
  */
 export async function rebuildRecommendations(rec: Recommendations, sources: { catalog: InternalTarget; ugc: InternalTarget }, progress?: ReindexProgress): Promise<RecommendationRebuild> {
+  const bookEvents = await readFeed(sources.catalog);
+  const ugcEvents = await readFeed(sources.ugc);
+  const result = await replayRecommendations(rec, bookEvents, ugcEvents, progress);
+  const cursors = rec.store.db.collection<{ _id: string; seq: number; updatedAt: Date }>('event_cursors');
+  await cursors.updateOne({ _id: REC_CATALOG_CONSUMER }, { $set: { seq: bookEvents.at(-1)?.seq ?? 0, updatedAt: new Date() } }, { upsert: true });
+  await cursors.updateOne({ _id: REC_UGC_CONSUMER }, { $set: { seq: ugcEvents.at(-1)?.seq ?? 0, updatedAt: new Date() } }, { upsert: true });
+  return result;
+}
+
+/** The rebuild on events already read: derived collections emptied, then both feeds replayed. */
+export async function replayRecommendations(rec: Recommendations, bookEvents: readonly FolioEvent[], ugcEvents: readonly FolioEvent[], progress?: ReindexProgress): Promise<RecommendationRebuild> {
   const { store, feed } = rec;
   await Promise.all([store.books, store.readerBooks, store.highlights, store.pairs, store.popularity].map((c) => c.deleteMany({})));
-  const cursors = store.db.collection<{ _id: string; seq: number; updatedAt: Date }>('event_cursors');
-
-  const bookEvents = await readFeed(sources.catalog);
   const firstPublished = new Map<string, string>();
   for (const e of bookEvents) if (e.type === 'BookPublished' && typeof e.payload.bookId === 'string' && !firstPublished.has(e.payload.bookId)) firstPublished.set(e.payload.bookId, e.createdAt);
   const published = [...foldBookEvents(bookEvents)].filter((entry): entry is [string, string] => entry[1] !== null);
@@ -105,16 +113,12 @@ export async function rebuildRecommendations(rec: Recommendations, sources: { ca
     progress?.tick(bookId);
   }
   progress?.stop();
-  await cursors.updateOne({ _id: REC_CATALOG_CONSUMER }, { $set: { seq: bookEvents.at(-1)?.seq ?? 0, updatedAt: new Date() } }, { upsert: true });
-
-  const ugcEvents = await readFeed(sources.ugc);
   progress?.start('recommendations: reading', ugcEvents.length);
   for (const event of ugcEvents) {
     await feed.handleUgcEvent(event);
     progress?.tick(event.type);
   }
   progress?.stop();
-  await cursors.updateOne({ _id: REC_UGC_CONSUMER }, { $set: { seq: ugcEvents.at(-1)?.seq ?? 0, updatedAt: new Date() } }, { upsert: true });
   rec.source.invalidate();
   return { books: published.length, ugcEvents: ugcEvents.length };
 }

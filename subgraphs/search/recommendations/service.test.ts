@@ -8,6 +8,7 @@ import { createLogger } from '../../../lib/logger.js';
 import { openStorage, type Storage } from '../../../lib/storage/index.js';
 import type { Embedder } from '../ports.js';
 import { RecommendationFeed } from './feed.js';
+import { replayRecommendations } from './index.js';
 import { StoredRecSource } from './model.js';
 import { RecommendationService } from './service.js';
 import { openRecommendationStore, type RecommendationStore } from './store.js';
@@ -103,6 +104,31 @@ describe('recommendation feed', () => {
     expect(await store.popularity.findOne({ _id: 'sea1' })).toBeNull();
     await feed.handleUgcEvent(ev('HighlightDeleted', { highlightId: 'h1', userId: 'r1' }));
     expect((await store.readerBooks.findOne({ _id: 'r1|sea1' }))?.highlights).toBe(0);
+  });
+});
+
+describe('rebuild (npm run reindex)', () => {
+  it('replaying both feeds gives the same derived data as following them live, and keeps dismissals', async () => {
+    const bookEvents = Object.keys(BOOKS).map((id) => ev('BookPublished', { bookId: id, revisionId: `${id}-r1` }));
+    const ugcEvents = [
+      ...['r1', 'r2', 'r3'].flatMap((u) => ['sea1', 'hill1'].map((bookId) => ev('ShelfEntryChanged', { userId: u, bookId, secret: false, finished: false, addedAt: '2026-01-01T00:00:00.000Z' }))),
+      ev('ShelfEntryChanged', { userId: 'r4', bookId: 'sea1', secret: true, finished: false, addedAt: '2026-01-01T00:00:00.000Z' }),
+      ev('ShelfEntryRemoved', { userId: 'r1', bookId: 'hill1' }),
+      ev('HighlightCreated', { highlightId: 'h9', userId: 'r2', bookId: 'sea2' }),
+    ];
+    for (const e of ugcEvents) await feed.handleUgcEvent(e);
+    await service.dismiss(user('r1'), 'sea2');
+    const snapshot = async () => ({
+      pairs: (await store.pairs.find({}).sort({ _id: 1 }).toArray()).filter((p) => p.count !== 0).map((p) => [p._id, p.count]),
+      popularity: (await store.popularity.find({}).sort({ _id: 1 }).toArray()).filter((p) => p.readers !== 0).map((p) => [p._id, p.readers]),
+      readers: (await store.readerBooks.find({}).sort({ _id: 1 }).toArray()).map(({ updatedAt: _u, ...d }) => d),
+      books: (await store.books.find({}).sort({ _id: 1 }).toArray()).map((d) => [d._id, d.state, d.vector]),
+    });
+    const live = await snapshot();
+    await replayRecommendations({ store, source, service, feed, close: async () => undefined }, bookEvents, ugcEvents);
+    expect(await snapshot()).toEqual(live);
+    expect(live.pairs).toContainEqual(['sea1|hill1', 2]);
+    expect(await store.dismissed.countDocuments({ userId: 'r1' })).toBe(1);
   });
 });
 
