@@ -3,7 +3,7 @@
  * popularity baseline. The service runs it over the stored data (model.ts); the offline
  * evaluation runs the same code over an in-memory population.
  */
-import { blend, coReading, cosine, dominantSource, primarySubtag, weightedMean, type ReasonSource } from './scoring.js';
+import { blend, coReading, cosine, dominantSource, primarySubtag, scaleSignals, weightedMean, type ReasonSource } from './scoring.js';
 
 export interface CandidateBook {
   readonly id: string;
@@ -61,14 +61,11 @@ export async function similarTo(src: RecSource, bookId: string, options: { mode?
     const readersA = src.readers(bookId);
     for (const n of await src.neighbours(bookId)) co.set(n.bookId, coReading(n.together, readersA, src.readers(n.bookId), src.k));
   }
-  const out: Ranked[] = [];
+  const raw: Array<{ bookId: string; content: number; co: number }> = [];
   const consider = (id: string, book: CandidateBook): void => {
     if (id === bookId || options.exclude?.has(id)) return;
     const content = mode !== 'coReading' && target?.vector && book.vector ? cosine(target.vector, book.vector) : 0;
-    const c = co.get(id) ?? 0;
-    const score = mode === 'content' ? content : mode === 'coReading' ? c : blend(content, c, src.readers(id));
-    if (score <= 0) return;
-    out.push({ bookId: id, score, source: mode === 'content' ? 'CONTENT' : mode === 'coReading' ? 'CO_READING' : dominantSource(content, c), basedOn: [bookId] });
+    raw.push({ bookId: id, content, co: co.get(id) ?? 0 });
   };
   if (mode === 'coReading') {
     for (const id of co.keys()) {
@@ -78,7 +75,19 @@ export async function similarTo(src: RecSource, bookId: string, options: { mode?
   } else {
     for (const [id, book] of books) consider(id, book);
   }
-  return out.sort(byScore).slice(0, options.limit);
+  return scoreAll(src, raw, mode, () => [bookId]).slice(0, options.limit);
+}
+
+/** Scores raw signals by mode (scaled and blended for 'blend'), drops non-positive ones, best first. */
+function scoreAll(src: RecSource, raw: ReadonlyArray<{ bookId: string; content: number; co: number }>, mode: RankMode, basedOn: (bookId: string) => string[]): Ranked[] {
+  const out: Ranked[] = [];
+  for (const c of scaleSignals(raw)) {
+    const score = mode === 'content' ? c.content : mode === 'coReading' ? c.co : blend(c.contentScaled, c.coScaled, src.readers(c.bookId));
+    if (score <= 0 || (mode === 'blend' && c.content <= 0 && c.co <= 0)) continue;
+    const source: ReasonSource = mode === 'content' ? 'CONTENT' : mode === 'coReading' ? 'CO_READING' : dominantSource(c.contentScaled, c.coScaled);
+    out.push({ bookId: c.bookId, score, source, basedOn: basedOn(c.bookId) });
+  }
+  return out.sort(byScore);
 }
 
 /** Books for a reader from their weighted seeds; `exclude` holds what they have or dismissed. */
@@ -110,15 +119,11 @@ export async function forReader(src: RecSource, seedsIn: readonly Seed[], option
     });
   }
 
-  const scored: Array<Ranked & { content: number }> = [];
+  const raw: Array<{ bookId: string; content: number; co: number }> = [];
   const consider = (id: string, book: CandidateBook): void => {
     if (options.exclude.has(id)) return;
     const content = profile && book.vector ? cosine(profile, book.vector) : 0;
-    const c = co.get(id)?.score ?? 0;
-    const score = mode === 'content' ? content : mode === 'coReading' ? c : blend(content, c, src.readers(id));
-    if (score <= 0) return;
-    const source = mode === 'content' ? 'CONTENT' : mode === 'coReading' ? 'CO_READING' : dominantSource(content, c);
-    scored.push({ bookId: id, score, source, basedOn: [], content });
+    raw.push({ bookId: id, content, co: co.get(id)?.score ?? 0 });
   };
   if (mode === 'coReading') {
     for (const id of co.keys()) {
@@ -128,9 +133,9 @@ export async function forReader(src: RecSource, seedsIn: readonly Seed[], option
   } else {
     for (const [id, book] of books) consider(id, book);
   }
-  scored.sort(byScore);
+  const scored = scoreAll(src, raw, mode, () => []);
   // Reasons only for what is returned: the seed(s) that contributed most to this book.
-  return scored.slice(0, options.limit).map(({ content: _content, ...r }) => {
+  return scored.slice(0, options.limit).map((r) => {
     let basedOn: string[];
     if (r.source === 'CO_READING') {
       basedOn = (co.get(r.bookId)?.best ?? []).sort((a, b) => b.part - a.part).slice(0, 2).map((b) => b.seed);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { coldStart, forReader, popularityBaseline, similarTo, type CandidateBook, type RecSource } from './rank.js';
-import { authorKey, blend, coReading, cosine, diversify, seedWeight, weightedMean } from './scoring.js';
+import { authorKey, blend, coReading, cosine, diversify, scaleSignals, seedWeight, W_CO_READING, W_CONTENT, weightedMean } from './scoring.js';
 
 const vec = (...xs: number[]): Float32Array => Float32Array.from(xs);
 
@@ -51,8 +51,11 @@ describe('content and blend', () => {
     const mean = weightedMean([{ vector: vec(1, 0), weight: 3 }, { vector: vec(0, 1), weight: 1 }], 2)!;
     expect(mean[0]! / mean[1]!).toBeCloseTo(3);
     expect(weightedMean([], 2)).toBeNull();
-    expect(blend(0.8, 0.2, 0)).toBeCloseTo(0.5);
+    expect(blend(0.8, 0.2, 0)).toBeCloseTo(W_CONTENT * 0.8 + W_CO_READING * 0.2);
     expect(blend(-1, 0, 0)).toBe(0);
+    // Each signal is scaled over the list, so high, close cosines cannot drown co-reading.
+    const scaled = scaleSignals([{ content: 0.9, co: 0 }, { content: 0.8, co: 0.2 }, { content: 0.85, co: 0.1 }]);
+    expect(scaled.map((c) => [c.contentScaled, c.coScaled])).toEqual([[1, 0], [0, 1], [expect.closeTo(0.5), 0.5]]);
   });
 
   it('ranks similar books by blended score and names the book the reason comes from', async () => {

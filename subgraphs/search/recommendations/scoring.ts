@@ -10,14 +10,17 @@
  *
  * Content: cosine of book-level vectors (the mean of each book's passage embeddings).
  *
- * Blend: score = W_CONTENT · max(0, content) + W_CO_READING · co + W_POPULARITY · log1p(readers)
- * (the small popularity prior only breaks ties). For a reader, content compares a candidate
- * with the reader's profile vector (seed vectors averaged by seed weight) and co-reading sums
- * co(seed, candidate) · weight(seed) / Σ weight.
+ * Blend: score = W_CONTENT · content' + W_CO_READING · co' + W_POPULARITY · log1p(readers), where
+ * content' and co' are each signal scaled to 0..1 over the list's candidates (content min–max,
+ * co-reading by its maximum): raw cosines of book vectors sit high and close together (books
+ * share a language), so unscaled they would drown co-reading. The small popularity prior only
+ * breaks ties. For a reader, content compares a candidate with the reader's profile vector (seed
+ * vectors averaged by seed weight) and co-reading sums co(seed, candidate) · weight(seed) / Σ weight.
+ * The weights were chosen on the offline evaluation (bench/recommend.bench.ts).
  */
 
-export const W_CONTENT = 0.5;
-export const W_CO_READING = 0.5;
+export const W_CONTENT = 0.2;
+export const W_CO_READING = 0.8;
 export const W_POPULARITY = 0.002;
 /** At most this many books by one author in one list ("not ten books by one author"). */
 export const AUTHOR_CAP = 2;
@@ -59,8 +62,23 @@ export function weightedMean(vectors: ReadonlyArray<{ vector: Float32Array; weig
   return out;
 }
 
+/** `content` and `co` already scaled to 0..1 (see scaleSignals). */
 export function blend(content: number, co: number, readers: number): number {
   return W_CONTENT * Math.max(0, content) + W_CO_READING * co + W_POPULARITY * Math.log1p(readers);
+}
+
+/** Scales each candidate's raw content cosine (min–max) and co-reading (by the maximum) to 0..1 over one list. */
+export function scaleSignals<T extends { content: number; co: number }>(candidates: readonly T[]): Array<T & { contentScaled: number; coScaled: number }> {
+  let cMin = Infinity;
+  let cMax = -Infinity;
+  let coMax = 0;
+  for (const c of candidates) {
+    cMin = Math.min(cMin, c.content);
+    cMax = Math.max(cMax, c.content);
+    coMax = Math.max(coMax, c.co);
+  }
+  const span = cMax - cMin;
+  return candidates.map((c) => ({ ...c, contentScaled: span > 0 ? (c.content - cMin) / span : c.content > 0 ? 1 : 0, coScaled: coMax > 0 ? c.co / coMax : 0 }));
 }
 
 /** What one reader did with one book: the signals a seed's weight comes from. */
