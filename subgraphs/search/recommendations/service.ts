@@ -3,6 +3,7 @@
  * when they have no profile or switched personalisation off), dismissals and the switch. Every
  * list is filtered by the viewer's readable check, diversified by author, and bounded.
  */
+import { LRUCache } from 'lru-cache';
 import { badInput } from '../../../lib/errors.js';
 import type { Caller } from '../../../lib/identity.js';
 import { decodeCursor, encodeCursor, pageSize } from '../../../lib/pagination.js';
@@ -56,7 +57,13 @@ export function seedsOf(docs: readonly RecReaderBookDoc[], now: Date): Array<{ b
   });
 }
 
+/** A book's similar list (before the viewer's readable filter, so it is the same for everyone) is reused this long. */
+export const SIMILAR_TTL_MS = 10_000;
+
 export class RecommendationService {
+  /** A list of 100 books each asking for similarBooks must not cost 100 scans of the catalogue. */
+  private readonly similarCache = new LRUCache<string, Ranked[]>({ max: 5_000, ttl: SIMILAR_TTL_MS });
+
   constructor(
     private readonly deps: {
       readonly store: RecommendationStore;
@@ -74,8 +81,12 @@ export class RecommendationService {
     const size = first === null || first === undefined ? LIMITS.defaultSimilar : first;
     if (!Number.isInteger(size) || size < 0 || size > LIMITS.maxSimilar) throw badInput(`first must be between 0 and ${LIMITS.maxSimilar}.`, 'first');
     if (size === 0) return [];
-    const src = await this.deps.source.fresh();
-    const ranked = await similarTo(src, bookId, { limit: size * 4 + 20 });
+    let ranked = this.similarCache.get(bookId);
+    if (!ranked) {
+      const src = await this.deps.source.fresh();
+      ranked = await similarTo(src, bookId, { limit: LIMITS.maxSimilar * 4 + 20 });
+      this.similarCache.set(bookId, ranked);
+    }
     return (await this.finish(viewer, ranked, size, readable, [bookId], true)).slice(0, size);
   }
 
