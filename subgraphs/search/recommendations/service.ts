@@ -155,20 +155,29 @@ export class RecommendationService {
 
   /**
    * Keeps only books the viewer may read (and only readable books in reasons), caps each author,
-   * and words each reason. One readable check for the whole list.
+   * and words each reason. Readability is asked for the best candidates first, a few more than
+   * needed at a time (catalog's check costs per id; the request's DataLoader caches answers).
    */
   private async finish(viewer: Caller, ranked: readonly Ranked[], want: number, readable: ReadableCheck, alsoCheck: readonly string[], similar: boolean): Promise<RecommendationItem[]> {
-    const ids = new Set([...alsoCheck, ...ranked.flatMap((r) => [r.bookId, ...r.basedOn])]);
-    const allowed = ids.size > 0 ? await readable([...ids]) : new Set<string>();
-    if (alsoCheck.some((id) => !allowed.has(id))) return [];
     const books = this.deps.source.books();
-    const visible = ranked.filter((r) => can(viewer, { type: 'RecommendedBook', bookReadable: allowed.has(r.bookId) }) && books.has(r.bookId));
-    return diversify(visible, (r) => books.get(r.bookId)?.authors ?? [])
-      .slice(0, want)
-      .map((r) => {
+    const candidates = diversify(
+      ranked.filter((r) => books.has(r.bookId)),
+      (r) => books.get(r.bookId)?.authors ?? [],
+    );
+    const out: RecommendationItem[] = [];
+    let from = 0;
+    do {
+      const batch = candidates.slice(from, from + Math.max(10, want - out.length + 5));
+      from += batch.length;
+      const allowed = await readable([...new Set([...alsoCheck, ...batch.flatMap((r) => [r.bookId, ...r.basedOn])])]);
+      if (alsoCheck.some((id) => !allowed.has(id))) return [];
+      for (const r of batch) {
+        if (out.length >= want || !can(viewer, { type: 'RecommendedBook', bookReadable: allowed.has(r.bookId) })) continue;
         const basedOn = r.basedOn.filter((id) => allowed.has(id) && books.has(id));
-        return { bookId: r.bookId, score: r.score, source: r.source, basedOn, text: reasonText(r.source, basedOn.map((id) => books.get(id)!.title), similar) };
-      });
+        out.push({ bookId: r.bookId, score: r.score, source: r.source, basedOn, text: reasonText(r.source, basedOn.map((id) => books.get(id)!.title), similar) });
+      }
+    } while (out.length < want && from < candidates.length);
+    return out;
   }
 }
 
