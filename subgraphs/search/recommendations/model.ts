@@ -7,6 +7,7 @@
  */
 import { LRUCache } from 'lru-cache';
 import type { CandidateBook, Neighbour, RecSource } from './rank.js';
+import { unit } from './scoring.js';
 import type { RecommendationStore } from './store.js';
 
 /** How stale the in-memory books and popularity may be. */
@@ -90,7 +91,7 @@ export class StoredRecSource implements RecSource {
         authors: doc.authors,
         language: doc.language,
         publishedAt: doc.publishedAt.getTime(),
-        vector: doc.vector && doc.embedderId === this.embedderId ? Float32Array.from(doc.vector) : null,
+        vector: doc.vector && doc.embedderId === this.embedderId ? unit(doc.vector) : null,
       });
     }
     for (const doc of popularity) {

@@ -3,7 +3,7 @@
  * popularity baseline. The service runs it over the stored data (model.ts); the offline
  * evaluation runs the same code over an in-memory population.
  */
-import { blend, coReading, cosine, dominantSource, primarySubtag, scaleSignals, weightedMean, type ReasonSource } from './scoring.js';
+import { blend, coReading, dominantSource, dot, primarySubtag, scaleSignals, weightedMean, type ReasonSource } from './scoring.js';
 
 export interface CandidateBook {
   readonly id: string;
@@ -11,8 +11,12 @@ export interface CandidateBook {
   readonly authors: readonly string[];
   readonly language: string;
   readonly publishedAt: number;
+  /** Unit length (so a cosine is a dot product), or null for a book without text. */
   readonly vector: Float32Array | null;
 }
+
+/** Seeds whose similarity is compared when wording a content reason (the heaviest ones). */
+const REASON_SEEDS = 10;
 
 export interface Neighbour {
   readonly bookId: string;
@@ -64,7 +68,7 @@ export async function similarTo(src: RecSource, bookId: string, options: { mode?
   const raw: Array<{ bookId: string; content: number; co: number }> = [];
   const consider = (id: string, book: CandidateBook): void => {
     if (id === bookId || options.exclude?.has(id)) return;
-    const content = mode !== 'coReading' && target?.vector && book.vector ? cosine(target.vector, book.vector) : 0;
+    const content = mode !== 'coReading' && target?.vector && book.vector ? dot(target.vector, book.vector) : 0;
     raw.push({ bookId: id, content, co: co.get(id) ?? 0 });
   };
   if (mode === 'coReading') {
@@ -122,7 +126,7 @@ export async function forReader(src: RecSource, seedsIn: readonly Seed[], option
   const raw: Array<{ bookId: string; content: number; co: number }> = [];
   const consider = (id: string, book: CandidateBook): void => {
     if (options.exclude.has(id)) return;
-    const content = profile && book.vector ? cosine(profile, book.vector) : 0;
+    const content = profile && book.vector ? dot(profile, book.vector) : 0;
     raw.push({ bookId: id, content, co: co.get(id)?.score ?? 0 });
   };
   if (mode === 'coReading') {
@@ -143,7 +147,8 @@ export async function forReader(src: RecSource, seedsIn: readonly Seed[], option
       const vector = books.get(r.bookId)?.vector;
       basedOn = vector
         ? seedVectors
-            .map((s) => ({ seed: s.bookId, sim: cosine(s.vector, vector) * Math.sqrt(s.weight) }))
+            .slice(0, REASON_SEEDS)
+            .map((s) => ({ seed: s.bookId, sim: dot(s.vector, vector) * Math.sqrt(s.weight) }))
             .sort((a, b) => b.sim - a.sim)
             .slice(0, 1)
             .map((s) => s.seed)

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { coldStart, forReader, popularityBaseline, similarTo, type CandidateBook, type RecSource } from './rank.js';
-import { authorKey, blend, coReading, cosine, diversify, scaleSignals, seedWeight, W_CO_READING, W_CONTENT, weightedMean } from './scoring.js';
+import { authorKey, blend, coReading, cosine, diversify, scaleSignals, seedWeight, unit, W_CO_READING, W_CONTENT, weightedMean } from './scoring.js';
 
 const vec = (...xs: number[]): Float32Array => Float32Array.from(xs);
 
@@ -26,7 +26,8 @@ const book = (id: string, vector: Float32Array | null, authors = [`author of ${i
   authors,
   language: 'en',
   publishedAt: 0,
-  vector,
+  // Stored book vectors are unit length (rank.ts compares them by dot product).
+  vector: vector && unit(vector),
   ...extra,
 });
 

@@ -44,6 +44,25 @@ export function cosine(a: Float32Array, b: Float32Array): number {
   return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
 }
 
+/** Dot product: the cosine of two unit vectors (book vectors are stored L2-normalised, and model.ts normalises on load). */
+export function dot(a: Float32Array, b: Float32Array): number {
+  let sum = 0;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) sum += a[i]! * b[i]!;
+  return sum;
+}
+
+/** A unit-length copy (null for a zero vector). */
+export function unit(values: ArrayLike<number>): Float32Array | null {
+  const out = Float32Array.from(values);
+  let norm = 0;
+  for (let i = 0; i < out.length; i++) norm += out[i]! * out[i]!;
+  if (norm === 0) return null;
+  const scale = 1 / Math.sqrt(norm);
+  for (let i = 0; i < out.length; i++) out[i]! *= scale;
+  return out;
+}
+
 /** Weighted mean of vectors, L2-normalised; null when nothing has weight. */
 export function weightedMean(vectors: ReadonlyArray<{ vector: Float32Array; weight: number }>, dimension: number): Float32Array | null {
   const out = new Float32Array(dimension);

@@ -117,12 +117,12 @@ export class RecommendationService {
     const exclude = new Set([...docs.map((d) => d.bookId), ...dismissed.map((d) => d.bookId)]);
     const now = this.now();
     let ranked: Ranked[] = [];
-    if (personalised) ranked = await forReader(src, seedsOf(docs, now), { limit: want * 3 + 20, exclude });
+    if (personalised) ranked = await forReader(src, seedsOf(docs, now), { limit: want * 2 + 10, exclude });
     // Cold start fills what the profile cannot (a new reader, or personalisation off), in the
     // language asked for, else (personal only) the one most of their books are in.
     const coldLanguage = language ?? (personalised ? mostCommonLanguage(docs.map((d) => src.books().get(d.bookId)?.language)) : null);
     const have = new Set([...exclude, ...ranked.map((r) => r.bookId)]);
-    ranked = [...ranked, ...coldStart(src, { language: coldLanguage, limit: want * 2 + 20, exclude: have, now: now.getTime() })];
+    ranked = [...ranked, ...coldStart(src, { language: coldLanguage, limit: want + 10, exclude: have, now: now.getTime() })];
     const all = await this.finish(viewer, ranked, want, readable, [], false);
     const page = all.slice(offset, offset + size);
     const items = page.map((node, i) => ({ cursor: encodeCursor([offset + i + 1]), node }));
