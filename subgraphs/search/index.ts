@@ -6,7 +6,8 @@ import { workerIdentity } from '../../lib/instance.js';
 import { LeaseManager } from '../../lib/leases.js';
 import type { Logger } from '../../lib/logger.js';
 import type { RunningService, ServiceModule } from '../../lib/service.js';
-import { startSubgraphServer, storageReadiness, type ResolverMap } from '../../lib/subgraphServer.js';
+import { startSubgraphServer, storageReadiness } from '../../lib/subgraphServer.js';
+import type { Resolvers } from './generated/resolvers.js';
 import { createLoaders } from './loaders.js';
 import { resolvers, type SearchContext } from './resolvers.js';
 import { openSearchRuntime, type SearchRuntime } from './runtime.js';
@@ -40,11 +41,11 @@ export function withGiveUp(logger: Logger, handle: (event: FolioEvent) => Promis
 }
 
 /** Resolver maps of search's parts, type by type (recommendations add to Book, User and Mutation); scalars pass as they are. */
-function mergeResolvers(...maps: ResolverMap[]): ResolverMap {
-  const merged: ResolverMap = {};
+function mergeResolvers(...maps: Resolvers[]): Resolvers {
+  const merged: Record<string, unknown> = {};
   const plain = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
-  for (const map of maps) for (const [type, fields] of Object.entries(map)) merged[type] = plain(fields) ? { ...merged[type], ...fields } : fields;
-  return merged;
+  for (const map of maps) for (const [type, fields] of Object.entries(map)) merged[type] = plain(fields) ? { ...(merged[type] as object | undefined), ...fields } : fields;
+  return merged as Resolvers;
 }
 
 /**

@@ -1,18 +1,11 @@
 /** Thin resolvers for recommendations: read arguments, call the service, shape connections. Books are references catalog resolves. */
-import type { Caller } from '../../../lib/identity.js';
-import type { ResolverMap } from '../../../lib/subgraphServer.js';
-import type { SearchLoaders } from '../loaders.js';
-import type { RecommendationItem, RecommendationPage, RecommendationService } from './service.js';
-
-export interface RecommendationContext {
-  readonly caller: Caller;
-  readonly loaders: SearchLoaders;
-  readonly recommendations: RecommendationService;
-}
+import type { Resolvers } from '../generated/resolvers.js';
+import type { SearchContext as RecommendationContext } from '../resolvers.js';
+import type { RecommendationItem, RecommendationPage } from './service.js';
 
 const ref = (id: string): { id: string } => ({ id });
 
-export const recommendationResolvers: ResolverMap = {
+export const recommendationResolvers: Resolvers = {
   Book: {
     similarBooks: (book: { id: string }, args: { first?: number | null }, { caller, loaders, recommendations }: RecommendationContext) =>
       recommendations.similarBooks(caller, book.id, args.first, loaders.readableCheck),

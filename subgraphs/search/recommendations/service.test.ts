@@ -19,6 +19,7 @@ const user = (userId: string): Caller => ({ ...ANONYMOUS, userId, roles: ['READE
 const embedder: Embedder = {
   id: 'test:2',
   dimension: 2,
+  minSimilarity: 0,
   embed: async (texts) => texts.map((t) => (t.includes('sea') ? Float32Array.from([1, 0]) : Float32Array.from([0, 1]))),
 };
 const BOOKS: Record<string, { genre: string; author: string }> = {
