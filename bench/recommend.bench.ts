@@ -45,7 +45,7 @@ export interface RecommendReport {
   readonly at: string;
   readonly node: string;
   readonly cpus: number;
-  readonly offline: { dense: EvalReport; sparse: EvalReport };
+  readonly offline: { dense: EvalReport; sparse: EvalReport; verySparse: EvalReport };
   readonly latency: LatencyResult | null;
   readonly files?: { json: string; md: string };
 }
@@ -130,8 +130,11 @@ export async function runRecommendBench(options: { books: number; requests: numb
   console.log('dense', JSON.stringify(dense.methods));
   const sparse = await runOfflineEval({ ...common, readers: Math.max(50, Math.round(options.readers / 10)) });
   console.log('sparse', JSON.stringify(sparse.methods));
+  // Few readers per book: co-reading pairs rarely reach k, which is where content has to carry the list.
+  const verySparse = await runOfflineEval({ ...common, readers: Math.max(30, Math.round(options.readers / 25)) });
+  console.log('very sparse', JSON.stringify(verySparse.methods));
   const latency = options.latency ? await runLatency({ books: options.books, readerBooks: 200, otherReaders: 24, requests: options.requests }) : null;
-  const report: RecommendReport = { benchmark: 'recommend', at: new Date().toISOString(), node: process.version, cpus: availableParallelism(), offline: { dense, sparse }, latency };
+  const report: RecommendReport = { benchmark: 'recommend', at: new Date().toISOString(), node: process.version, cpus: availableParallelism(), offline: { dense, sparse, verySparse }, latency };
   if (!options.outDir) return report;
   const stamp = report.at.replace(/[:.]/g, '-');
   const json = join(options.outDir, `recommend-${stamp}.json`);
@@ -160,6 +163,10 @@ ${table(dense)}
 Sparse: ${sparse.readers} readers (${sparse.meanBooksPerReader} books each), ${sparse.ms} ms.
 
 ${table(sparse)}
+
+Very sparse: ${verySparse.readers} readers (${verySparse.meanBooksPerReader} books each), ${verySparse.ms} ms: co-reading pairs rarely reach k.
+
+${table(verySparse)}
 
 ## Latency through the gateway
 
