@@ -15,7 +15,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,6 +52,8 @@ export interface SoakInterval {
   readonly heapAfterGcMiB: number;
   readonly externalMiB: number;
   readonly dataDirMiB: number;
+  /** The data directory by top-level entry (each service's database, the object store): who grows. */
+  readonly dataDirByEntryMiB: Record<string, number>;
   readonly reads: KindSummary;
   readonly writes: KindSummary;
   readonly loadAverage1m: number;
@@ -95,6 +97,14 @@ function pickKind(): ReadKind | WriteKind {
 }
 
 const MiB = (bytes: number): number => round(bytes / 1024 / 1024);
+
+async function bytesByEntry(dir: string): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    if (entry.isDirectory()) out[entry.name] = MiB(await directoryBytes(join(dir, entry.name)));
+  }
+  return out;
+}
 const growth = (from: number, to: number): number => (from > 0 ? round(((to - from) / from) * 100) : 0);
 const ratio = (from: number, to: number): number => (from > 0 ? Math.round((to / from) * 100) / 100 : 0);
 
@@ -188,6 +198,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         heapAfterGcMiB: MiB(retained.heapUsed),
         externalMiB: MiB(retained.external),
         dataDirMiB: MiB(await directoryBytes(platform.dataDir)),
+        dataDirByEntryMiB: await bytesByEntry(platform.dataDir),
         reads: summarize(samples.filter((s) => !WRITES.has(s.kind))),
         writes: summarize(samples.filter((s) => WRITES.has(s.kind))),
         loadAverage1m: round(loadavg()[0]!),
@@ -238,6 +249,8 @@ write p50 last/first **${report.writeP50Ratio}×**, read p50 last/first **${repo
 | interval | RSS MiB | RSS after GC | heap MiB | heap after GC | external MiB | data dir MiB | reads | read p50 ms | read p99 ms | writes | write p50 ms | write p99 ms | errors | load 1m |
 | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 ${intervals.map((i) => `| ${i.minute} | ${i.rssMiB} | ${i.rssAfterGcMiB} | ${i.heapUsedMiB} | ${i.heapAfterGcMiB} | ${i.externalMiB} | ${i.dataDirMiB} | ${i.reads.count} | ${i.reads.p50Ms} | ${i.reads.p99Ms} | ${i.writes.count} | ${i.writes.p50Ms} | ${i.writes.p99Ms} | ${i.reads.errors + i.writes.errors} | ${i.loadAverage1m} |`).join('\n')}
+
+Data directory by entry (MiB), first and last interval: ${JSON.stringify(intervals[0]?.dataDirByEntryMiB ?? {})} → ${JSON.stringify(last?.dataDirByEntryMiB ?? {})}.
 `;
   await writeFile(json, `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(md, markdown);
