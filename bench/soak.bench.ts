@@ -38,6 +38,12 @@ export interface SoakOptions {
   /** Intervals after which the platform writes a heap snapshot (into `heapSnapshotDir`). */
   readonly heapSnapshotsAt?: readonly number[];
   readonly heapSnapshotDir?: string;
+  /**
+   * Most requests outstanding at once; a request due while this many are still open is not sent
+   * and counted as `skipped` (an open-loop generator without a cap turns one stall into an
+   * ever-growing queue in both processes). @default 200
+   */
+  readonly maxInFlight?: number;
   /** Extra environment for the platform (e.g. a smaller journal compaction threshold). */
   readonly env?: Record<string, string>;
 }
@@ -54,6 +60,11 @@ export interface SoakInterval {
   readonly dataDirMiB: number;
   /** The data directory by top-level entry (each service's database, the object store): who grows. */
   readonly dataDirByEntryMiB: Record<string, number>;
+  /** Documents in the embedded store (all databases), and per `db.collection` for those that changed. */
+  readonly storeDocuments: number;
+  readonly storeCollections: Record<string, number>;
+  /** Requests not sent because maxInFlight were still open. */
+  readonly skipped: number;
   readonly reads: KindSummary;
   readonly writes: KindSummary;
   readonly loadAverage1m: number;
@@ -74,6 +85,7 @@ export interface SoakReport {
   readonly writeP50Ratio: number;
   readonly readP50Ratio: number;
   readonly errors: number;
+  readonly skipped: number;
   readonly files?: { json: string; md: string };
 }
 
@@ -166,6 +178,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const end = started + options.minutes * intervalMs;
   const gap = 1000 / options.rate;
   let sent = 0;
+  let skipped = 0;
+  const maxInFlight = options.maxInFlight ?? 200;
   let nextReport = started + intervalMs;
 
   while (intervals.length < options.minutes) {
@@ -174,6 +188,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     while (started + sent * gap <= now && started + sent * gap < end) {
       const due = started + sent * gap;
       sent++;
+      if (inflight.size >= maxInFlight) {
+        skipped++;
+        continue;
+      }
       const kind = pickKind();
       const user = library.users[sent % library.users.length]!;
       const request = WRITES.has(kind) ? () => write(gateway, library, user, kind as WriteKind) : () => read(gateway, library, user, kind as ReadKind);
@@ -184,8 +202,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     if (now >= nextReport) {
       const samples = current;
       current = [];
+      const skippedNow = skipped;
+      skipped = 0;
       const minute = intervals.length + 1;
       const live = await platform.request<PlatformMemory>({ type: 'memory' });
+      const store = await platform.request<{ databases: Array<{ db: string; collections: Record<string, number> }> }>({ type: 'store' });
+      const storeCollections = Object.fromEntries(store.databases.flatMap((d) => Object.entries(d.collections).map(([c, n]) => [`${d.db}.${c}`, n] as const)));
       const retained = gc ? await platform.request<PlatformMemory>({ type: 'memory', gc: true }) : live;
       if (options.heapSnapshotsAt?.includes(minute)) {
         await platform.request({ type: 'heap-snapshot', path: join(options.heapSnapshotDir ?? '.', `soak-minute-${minute}.heapsnapshot`) });
@@ -199,6 +221,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         externalMiB: MiB(retained.external),
         dataDirMiB: MiB(await directoryBytes(platform.dataDir)),
         dataDirByEntryMiB: await bytesByEntry(platform.dataDir),
+        storeDocuments: Object.values(storeCollections).reduce((a, b) => a + b, 0),
+        storeCollections,
+        skipped: skippedNow,
         reads: summarize(samples.filter((s) => !WRITES.has(s.kind))),
         writes: summarize(samples.filter((s) => WRITES.has(s.kind))),
         loadAverage1m: round(loadavg()[0]!),
@@ -206,7 +231,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       const last = intervals.at(-1)!;
       console.log(
         `interval ${last.minute}: rss ${last.rssMiB} MiB (after gc ${last.rssAfterGcMiB}), heap ${last.heapUsedMiB} MiB (after gc ${last.heapAfterGcMiB}), data ${last.dataDirMiB} MiB, ` +
-          `reads p50/p99 ${last.reads.p50Ms}/${last.reads.p99Ms} ms, writes p50/p99 ${last.writes.p50Ms}/${last.writes.p99Ms} ms, errors ${JSON.stringify({ ...last.reads.errorCodes, ...last.writes.errorCodes })}, load ${last.loadAverage1m}`,
+          `docs ${last.storeDocuments}, skipped ${last.skipped}, reads p50/p99 ${last.reads.p50Ms}/${last.reads.p99Ms} ms, writes p50/p99 ${last.writes.p50Ms}/${last.writes.p99Ms} ms, errors ${JSON.stringify({ ...last.reads.errorCodes, ...last.writes.errorCodes })}, load ${last.loadAverage1m}`,
       );
       nextReport += intervalMs;
     }
@@ -229,6 +254,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     writeP50Ratio: first && last ? ratio(first.writes.p50Ms, last.writes.p50Ms) : 0,
     readP50Ratio: first && last ? ratio(first.reads.p50Ms, last.reads.p50Ms) : 0,
     errors: intervals.reduce((n, i) => n + i.reads.errors + i.writes.errors, 0),
+    skipped: intervals.reduce((n, i) => n + i.skipped, 0),
   };
   if (!options.outDir) return report;
 
@@ -244,11 +270,13 @@ The platform runs in its own process; memory is that process's alone${gc ? ', re
 Latency is measured from each request's scheduled send time.
 
 After ${options.warmupMinutes} warm-up interval(s), first to last: RSS growth **${report.rssGrowthPercent}%**, retained heap (after GC) growth **${report.retainedHeapGrowthPercent}%**,
-write p50 last/first **${report.writeP50Ratio}×**, read p50 last/first **${report.readP50Ratio}×**, errors **${report.errors}**.
+write p50 last/first **${report.writeP50Ratio}×**, read p50 last/first **${report.readP50Ratio}×**, errors **${report.errors}**, requests not sent (over ${maxInFlight} in flight) **${report.skipped}**.
 
-| interval | RSS MiB | RSS after GC | heap MiB | heap after GC | external MiB | data dir MiB | reads | read p50 ms | read p99 ms | writes | write p50 ms | write p99 ms | errors | load 1m |
-| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
-${intervals.map((i) => `| ${i.minute} | ${i.rssMiB} | ${i.rssAfterGcMiB} | ${i.heapUsedMiB} | ${i.heapAfterGcMiB} | ${i.externalMiB} | ${i.dataDirMiB} | ${i.reads.count} | ${i.reads.p50Ms} | ${i.reads.p99Ms} | ${i.writes.count} | ${i.writes.p50Ms} | ${i.writes.p99Ms} | ${i.reads.errors + i.writes.errors} | ${i.loadAverage1m} |`).join('\n')}
+| interval | RSS MiB | RSS after GC | heap MiB | heap after GC | external MiB | data dir MiB | stored docs | skipped | reads | read p50 ms | read p99 ms | writes | write p50 ms | write p99 ms | errors | load 1m |
+| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+${intervals.map((i) => `| ${i.minute} | ${i.rssMiB} | ${i.rssAfterGcMiB} | ${i.heapUsedMiB} | ${i.heapAfterGcMiB} | ${i.externalMiB} | ${i.dataDirMiB} | ${i.storeDocuments} | ${i.skipped} | ${i.reads.count} | ${i.reads.p50Ms} | ${i.reads.p99Ms} | ${i.writes.count} | ${i.writes.p50Ms} | ${i.writes.p99Ms} | ${i.reads.errors + i.writes.errors} | ${i.loadAverage1m} |`).join('\n')}
+
+Stored documents by collection, first and last interval: ${JSON.stringify(intervals[0]?.storeCollections ?? {})} → ${JSON.stringify(last?.storeCollections ?? {})}.
 
 Data directory by entry (MiB), first and last interval: ${JSON.stringify(intervals[0]?.dataDirByEntryMiB ?? {})} → ${JSON.stringify(last?.dataDirByEntryMiB ?? {})}.
 `;
@@ -266,6 +294,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
       warmup: { type: 'string', default: '2' },
       'heap-snapshots': { type: 'string', default: '' },
       'no-gc': { type: 'boolean', default: false },
+      'max-in-flight': { type: 'string', default: '200' },
       short: { type: 'boolean', default: false },
     },
   });
@@ -277,6 +306,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     users: values.short ? 3 : Number(values.users),
     warmupMinutes: values.short ? 1 : Number(values.warmup),
     gc: !values['no-gc'],
+    maxInFlight: Number(values['max-in-flight']),
     heapSnapshotsAt: values['heap-snapshots'] ? values['heap-snapshots'].split(',').map(Number) : [],
     heapSnapshotDir: join(results, 'heap'),
     outDir: results,

@@ -4,12 +4,14 @@
  * parent over IPC: sends `{ ready, gateway, dataDir }`; answers `memory` with process.memoryUsage()
  * and V8's heap statistics, first after a forced full GC when asked (`gc: true`, needs
  * --expose-gc) so retained memory is told apart from garbage not yet collected; writes a heap
- * snapshot on `heap-snapshot`; stops on `stop`.
+ * snapshot on `heap-snapshot`; answers `store` with the embedded databases' document counts per
+ * collection and journal/snapshot sizes; stops on `stop`.
  */
 import { getHeapStatistics, writeHeapSnapshot } from 'node:v8';
+import { embeddedStoreStats } from '../lib/storage/embedded/index.js';
 import { startTestPlatform } from '../test/kit/platform.js';
 
-type Message = { type: 'memory'; gc?: boolean } | { type: 'heap-snapshot'; path: string } | { type: 'stop' };
+type Message = { type: 'memory'; gc?: boolean } | { type: 'store' } | { type: 'heap-snapshot'; path: string } | { type: 'stop' };
 
 export interface PlatformMemory {
   readonly type: 'memory';
@@ -33,6 +35,8 @@ process.on('message', (m: Message) => {
     const u = process.memoryUsage();
     const reply: PlatformMemory = { type: 'memory', rss: u.rss, heapUsed: u.heapUsed, heapTotal: u.heapTotal, external: u.external, arrayBuffers: u.arrayBuffers, usedHeapSize: getHeapStatistics().used_heap_size, gcRan: Boolean(m.gc && gc) };
     process.send?.(reply);
+  } else if (m.type === 'store') {
+    process.send?.({ type: 'store', databases: embeddedStoreStats() });
   } else if (m.type === 'heap-snapshot') {
     process.send?.({ type: 'heap-snapshot', file: writeHeapSnapshot(m.path) });
   } else if (m.type === 'stop') {

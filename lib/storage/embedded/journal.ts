@@ -84,7 +84,7 @@ export const encodeOps = (ops: readonly JournalOp[]): string => `${EJSON.stringi
 export interface JournalOptions {
   /** Compact when the journal exceeds this many bytes and the snapshot's size. */
   readonly compactAtBytes: number;
-  /** Ops written per background compaction slice before it yields. @default 2000 */
+  /** Most ops per background compaction slice (it also yields after ~8 ms). @default 2000 */
   readonly compactSliceOps?: number;
   /** Yields every op needed to rebuild the current state; called synchronously. */
   readonly snapshot: () => Iterable<JournalOp>;
@@ -109,6 +109,8 @@ interface PendingRecord {
 
 /** Free space a probe wants to see before it calls the disk writable again. */
 const PROBE_MIN_FREE_BYTES = 64 * 1024;
+/** A background compaction slice yields after this long (or compactSliceOps ops), whichever first. */
+const COMPACT_SLICE_MS = 8;
 /** After a failed compaction, wait for the journal to grow this much before trying again. */
 const COMPACT_RETRY_BYTES = 1024 * 1024;
 
@@ -273,7 +275,7 @@ export class Journal {
         this.durable += records.length;
         for (const r of records) r.resolve();
         this.wakeDurableWaiters();
-        this.maybeCompact();
+        await this.maybeCompact();
       }
     } finally {
       this.flushing = null;
@@ -311,13 +313,13 @@ export class Journal {
     return this.size + this.sealedBytes;
   }
 
-  private maybeCompact(): void {
+  private async maybeCompact(): Promise<void> {
     // Called between batches, so the seal lands between two durable records. Records still queued
     // are already in memory; they go to the fresh journal.log and the fence below covers them.
     if (this.compacting || this.torn || this.closed) return;
     if (this.unfoldedBytes <= Math.max(this.options.compactAtBytes, this.snapshotSize, this.compactBlockedUntil)) return;
     try {
-      this.seal();
+      await this.seal();
     } catch {
       this.compactBlockedUntil = this.unfoldedBytes + COMPACT_RETRY_BYTES;
       return;
@@ -338,12 +340,19 @@ export class Journal {
    * Renames the active journal to the next sealed segment and opens a fresh one. Runs inside the
    * flush loop between batches, so no append is in flight on the old file.
    */
-  private seal(): void {
+  private async seal(): Promise<void> {
     const n = (this.sealed.at(-1) ?? 0) + 1;
-    fs.renameSync(path.join(this.dir, JOURNAL), path.join(this.dir, segmentName(n)));
-    const fd = fs.openSync(path.join(this.dir, JOURNAL), 'a+');
-    fsyncDir(this.dir);
-    fs.closeSync(this.fd);
+    await fs.promises.rename(path.join(this.dir, JOURNAL), path.join(this.dir, segmentName(n)));
+    let fd: number;
+    try {
+      fd = await promisify(fs.open)(path.join(this.dir, JOURNAL), 'a+');
+    } catch (e) {
+      // Appends must go on into journal.log: take the segment back.
+      await fs.promises.rename(path.join(this.dir, segmentName(n)), path.join(this.dir, JOURNAL));
+      throw e;
+    }
+    await fsyncDirAsync(this.dir);
+    fs.close(this.fd, () => undefined);
     this.fd = fd;
     this.sealed.push(n);
     this.sealedBytes += this.size;
@@ -389,7 +398,8 @@ export class Journal {
         if (!this.options.canCompact()) continue;
         const chunk: JournalOp[] = [];
         const lines: string[] = [];
-        for (let i = 0; i < sliceOps; i++) {
+        const sliceEnds = performance.now() + COMPACT_SLICE_MS;
+        for (let i = 0; i < sliceOps && (i % 64 !== 63 || performance.now() < sliceEnds); i++) {
           const next = ops.next();
           if (next.done) {
             done = true;
@@ -414,15 +424,15 @@ export class Journal {
       await handle.close();
       if (!ok) await fs.promises.rm(tmp, { force: true });
     }
-    fs.renameSync(tmp, path.join(this.dir, SNAPSHOT));
-    fsyncDir(this.dir);
+    await fs.promises.rename(tmp, path.join(this.dir, SNAPSHOT));
+    await fsyncDirAsync(this.dir);
     this.snapshotSize = written;
     // The snapshot holds everything in these segments; a crash before they are gone replays them
     // (and then journal.log) over it, which ends at the same state.
     for (const n of this.sealed.filter((s) => s <= sealedUpTo)) {
       const segPath = path.join(this.dir, segmentName(n));
-      const bytes = fs.statSync(segPath, { throwIfNoEntry: false })?.size ?? 0;
-      fs.rmSync(segPath, { force: true });
+      const bytes = (await fs.promises.stat(segPath).catch(() => null))?.size ?? 0;
+      await fs.promises.rm(segPath, { force: true });
       this.sealedBytes -= bytes;
     }
     this.sealed = this.sealed.filter((s) => s > sealedUpTo);
@@ -525,6 +535,20 @@ function replay(buf: Buffer, apply: (op: JournalOp) => void): number {
     if (badAt < 0) good = start;
   }
   return good;
+}
+
+async function fsyncDirAsync(dir: string): Promise<void> {
+  // As fsyncDir, off the event loop (a directory fsync can take long on a busy disk).
+  try {
+    const handle = await fs.promises.open(dir, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    /* best effort */
+  }
 }
 
 function fsyncDir(dir: string): void {
