@@ -33,12 +33,16 @@ export { SparseIndex, bm25Idf } from './sparseIndex.js';
 export { RRF_K, prefetchLimit, reciprocalRankFusion } from './fusion.js';
 export { matchesFilter } from './filter.js';
 
-/** Qdrant when QDRANT_URL is set, else the embedded index under `<FOLIO_DATA_DIR>/vectors`. */
+/**
+ * Qdrant when QDRANT_URL is set, else the embedded index under `<FOLIO_DATA_DIR>/vectors`, with
+ * its HNSW graphs on their own threads unless worker threads are off (FOLIO_WORKER_THREADS=0).
+ */
 export async function createVectorStore(
-  config: Pick<FolioConfig, 'qdrant' | 'dataDir'>,
+  config: Pick<FolioConfig, 'qdrant' | 'dataDir'> & Partial<Pick<FolioConfig, 'workerThreads'>>,
   embedded: Omit<EmbeddedVectorStoreOptions, 'directory'> = {},
 ): Promise<VectorStore> {
   if (config.qdrant) return new QdrantVectorStore({ url: config.qdrant.url, apiKey: config.qdrant.apiKey });
-  return EmbeddedVectorStore.open({ ...embedded, directory: path.join(config.dataDir, 'vectors') });
+  const graphThread = (config.workerThreads ?? 0) > 0;
+  return EmbeddedVectorStore.open({ graphThread, ...embedded, directory: path.join(config.dataDir, 'vectors') });
 }
 export { exactCosineTopK, usearchVersion } from './exact.js';

@@ -171,6 +171,9 @@ export interface CatalogServiceOptions {
   readonly now?: Clock;
 }
 
+/** Chapters read per step when a whole revision is streamed (revisionContent). */
+const REVISION_CHAPTER_PAGE = 5;
+
 export class CatalogService {
   private readonly now: Clock;
 
@@ -352,13 +355,29 @@ export class CatalogService {
     return out;
   }
 
-  /** A whole revision with its chapters in order (for indexing and re-anchoring). */
-  async revisionContent(revisionId: string): Promise<{ revision: RevisionDoc; book: BookDoc; chapters: ChapterDoc[] } | null> {
+  /**
+   * A whole revision with its chapters in order (for indexing and re-anchoring), without their
+   * HTML. The chapters are read a few at a time as the caller iterates: a 100,000-paragraph book
+   * is tens of MB, and reading (copying) it in one go blocked the event loop for hundreds of ms.
+   */
+  async revisionContent(revisionId: string): Promise<{ revision: RevisionDoc; book: BookDoc; chapters: AsyncIterable<Omit<ChapterDoc, 'html'>> } | null> {
     const revision = await this.store.revisions.findOne({ _id: revisionId });
     const book = revision && (await this.store.books.findOne({ _id: revision.bookId }));
     if (!revision || !book) return null;
-    const chapters = await withBodies(this.store, await this.store.chapters.find({ revisionId }).sort({ index: 1 }).toArray());
-    return { revision, book, chapters };
+    const { chapters } = this.store;
+    const store = this.store;
+    async function* inOrder(): AsyncGenerator<Omit<ChapterDoc, 'html'>> {
+      const indexes = (await chapters.find({ revisionId }, { projection: { _id: 0, index: 1 } }).sort({ index: 1 }).toArray()).map((c) => c.index);
+      for (let i = 0; i < indexes.length; i += REVISION_CHAPTER_PAGE) {
+        const page = indexes.slice(i, i + REVISION_CHAPTER_PAGE);
+        const docs = await chapters
+          .find({ revisionId, index: { $gte: page[0]!, $lte: page.at(-1)! } }, { projection: { html: 0 } })
+          .sort({ index: 1 })
+          .toArray();
+        yield* await withBodies(store, docs, ['text']);
+      }
+    }
+    return { revision, book, chapters: inOrder() };
   }
 
   async listBooks(reader: Reader, filter: BookFilter, page: PageArgs): Promise<CountedConnection<BookDoc>> {
