@@ -151,3 +151,20 @@ export function seededRandom(seed: number): () => number {
     return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
   };
 }
+
+/**
+ * A tiny model over the words of `texts` (each Han character a word, as the tokenizer splits
+ * them), one seeded random row per word: a bag-of-words random projection. It knows nothing of
+ * meaning; it exists to run the whole in-process embedding path on real books.
+ */
+export function writeVocabularyModel(dir: string, texts: readonly string[], options: { dimension?: number; seed?: number; maxPositions?: number } = {}): string {
+  const dimension = options.dimension ?? 32;
+  const random = seededRandom(options.seed ?? 1);
+  const words = new Set<string>();
+  for (const text of texts) {
+    for (const [word] of text.normalize('NFKC').toLowerCase().matchAll(/\p{Script=Han}|[\p{L}\p{N}]+/gu)) words.add(word);
+  }
+  const vocab = [...SPECIAL_TOKENS, ...[...words].sort()];
+  const embeddings = vocab.map((_, i) => Array.from({ length: dimension }, () => (i < SPECIAL_TOKENS.length ? 0.01 : 1) * random()));
+  return writeTinyModel(dir, { vocab, embeddings, maxPositions: options.maxPositions ?? 128, name: 'folio/tiny-test-model' });
+}

@@ -158,6 +158,7 @@ describe('OnnxEmbedder (a model directory: ONNX graph, tokenizer.json, config.js
       const texts = ['green tea', '茶 星', 'night sky star'];
       const [a, b] = [await inline.embed(texts), await threaded.embed(texts)];
       texts.forEach((_, i) => near(b[i], Array.from(a[i]!)));
+      near((await threaded.embedQuery(['tea']))[0], expected(['[CLS]', 'tea', '[SEP]']));
     } finally {
       await threaded.close();
     }
@@ -183,7 +184,8 @@ describe('OnnxEmbedder (a model directory: ONNX graph, tokenizer.json, config.js
     const good = readFileSync(graph);
     writeFileSync(graph, 'not a model');
     const embedder = onnx({ dir: dirBad });
-    await expect(embedder.embed(['tea'])).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+    // Clients see only SERVICE_UNAVAILABLE; the cause, for the logs, says what went wrong.
+    await expect(embedder.embed(['tea'])).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE', cause: { message: expect.stringMatching(/^embedding model onnx:.*(protobuf|parse|model)/i) } });
     writeFileSync(graph, good);
     // The id was taken from the broken bytes, so this is a new embedder's model: same key, retried.
     const [v] = await embedder.embed(['tea']);

@@ -59,10 +59,20 @@ function modelFor(key: string, load: LoadOptions): Promise<OnnxModel> {
   return model;
 }
 
-/** Embeds `texts` with the model `key` (loaded on first use, kept): one flat buffer, `texts.length × dimension`. */
-export async function embedOnnxTask({ key, load, texts }: TaskInput): Promise<Float32Array> {
-  const model = await modelFor(key, load);
-  return model.embed(texts);
+type TaskResult = { readonly vectors: Float32Array } | { readonly error: string };
+
+/**
+ * Embeds `texts` with the model `key` (loaded on first use, kept): one flat buffer,
+ * `texts.length × dimension`. Failures come back as a message (an Error thrown across threads
+ * can arrive without one).
+ */
+export async function embedOnnxTask({ key, load, texts }: TaskInput): Promise<TaskResult> {
+  try {
+    const model = await modelFor(key, load);
+    return { vectors: await model.embed(texts) };
+  } catch (error) {
+    return { error: error instanceof Error ? error.message : String(error) };
+  }
 }
 
 const TASK = { module: new URL('./onnxEmbedder.ts', import.meta.url).href, name: 'embedOnnxTask' };
@@ -166,14 +176,14 @@ export class OnnxEmbedder implements Embedder {
     this.busy = true;
     if (job.texts.length > 0) this.batches += 1;
     const input: TaskInput = { key: this.id, load: this.load, texts: job.texts };
-    const run = this.worker ? this.worker.run<Float32Array>(TASK, input) : embedOnnxTask(input);
+    const run = this.worker ? this.worker.run<TaskResult>(TASK, input) : embedOnnxTask(input);
     run
-      .then(
-        (flat) => {
-          if (flat.length !== job.texts.length * this.dimension) throw new Error(`the model returned ${flat.length} values for ${job.texts.length} texts`);
-          job.resolve(flat);
-        },
-      )
+      .then((result) => {
+        if ('error' in result) throw new Error(`embedding model ${this.id}: ${result.error}`);
+        if (result.vectors.length !== job.texts.length * this.dimension) throw new Error(`the model returned ${result.vectors.length} values for ${job.texts.length} texts`);
+        job.resolve(result.vectors);
+      })
+      // The cause (with the model's message) reaches the logs; clients see only that search is unavailable.
       .catch((error: unknown) => job.reject(new FolioError('SERVICE_UNAVAILABLE', 'The embedding model failed.', { cause: error })))
       .finally(() => {
         this.busy = false;
