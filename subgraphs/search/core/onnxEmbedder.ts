@@ -28,7 +28,7 @@ export interface OnnxEmbedderOptions {
   readonly queryPrefix?: string | undefined;
   /** Put before every passage, e.g. e5's `passage: ` (FOLIO_EMBEDDINGS_PASSAGE_PREFIX). @default '' */
   readonly passagePrefix?: string | undefined;
-  /** Texts per graph run. @default 16 */
+  /** Texts per graph run: a query waits for at most one such batch of passages. @default 8 */
   readonly batchSize?: number | undefined;
   /** Tokens per text, at most the model's own limit (config.json). @default the model's limit */
   readonly maxTokens?: number | undefined;
@@ -112,7 +112,7 @@ export class OnnxEmbedder implements Embedder {
     this.minSimilarity = options.minSimilarity ?? 0;
     this.queryPrefix = options.queryPrefix ?? '';
     this.passagePrefix = options.passagePrefix ?? '';
-    this.batchSize = options.batchSize ?? 16;
+    this.batchSize = options.batchSize ?? 8;
     if (!Number.isInteger(this.batchSize) || this.batchSize < 1 || this.batchSize > 256) throw new RangeError('batchSize must be in 1..256');
     // The stored vectors depend on the weights, the tokenizer, the passage prefix and the cut: all
     // of it is in the id, so changing any of it starts a fresh collection. The query prefix is not:
