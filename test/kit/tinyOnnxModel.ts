@@ -68,6 +68,11 @@ export interface TinyModelSpec {
   readonly name?: string;
   /** Declare and use token_type_ids (as BERT exports do). @default true */
   readonly tokenTypes?: boolean;
+  /**
+   * Square MatMul layers after the embedding (weights `layerScale` × identity), to give a graph
+   * real work for timing; 0 keeps the output exactly the embedding rows. @default 0
+   */
+  readonly layers?: number;
 }
 
 export const SPECIAL_TOKENS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]'] as const;
@@ -78,10 +83,16 @@ export function tinyOnnxGraph(spec: TinyModelSpec): Uint8Array {
   const words = Float32Array.from(spec.embeddings.flat());
   const useTypes = spec.tokenTypes ?? true;
   const types = Float32Array.from([...(spec.typeEmbedding ?? new Array<number>(dim).fill(0)), ...new Array<number>(dim).fill(0)]);
+  const layers = spec.layers ?? 0;
+  const embedded = layers > 0 ? 'h0' : 'last_hidden_state';
+  const identity = new Float32Array(dim * dim);
+  for (let d = 0; d < dim; d++) identity[d * dim + d] = 1;
   const graph = message(7, [
     ...(useTypes
-      ? [node('Gather', ['word_embeddings', 'input_ids'], ['words']), node('Gather', ['type_embeddings', 'token_type_ids'], ['types']), node('Add', ['words', 'types'], ['last_hidden_state'])]
-      : [node('Gather', ['word_embeddings', 'input_ids'], ['last_hidden_state'])]),
+      ? [node('Gather', ['word_embeddings', 'input_ids'], ['words']), node('Gather', ['type_embeddings', 'token_type_ids'], ['types']), node('Add', ['words', 'types'], [embedded])]
+      : [node('Gather', ['word_embeddings', 'input_ids'], [embedded])]),
+    ...Array.from({ length: layers }, (_, i) => node('MatMul', [`h${i}`, 'layer_weight'], [i === layers - 1 ? 'last_hidden_state' : `h${i + 1}`])),
+    ...(layers > 0 ? [floatInitializer('layer_weight', [dim, dim], identity)] : []),
     stringField(2, 'tiny'),
     floatInitializer('word_embeddings', [spec.vocab.length, dim], words),
     ...(useTypes ? [floatInitializer('type_embeddings', [2, dim], types)] : []),

@@ -7,13 +7,14 @@
  * stall every request for its whole length. The model therefore lives on one dedicated worker
  * thread (lib/workers `dedicatedWorker`: loaded once, not once per shared pool thread, and not
  * reloaded after an idle exit), where onnxruntime spreads each batch over its own intra-op
- * threads. Batches go one at a time and query batches jump the queue, so a search waits for at
- * most the batch being computed, never for a book's worth of indexing. With FOLIO_WORKER_THREADS=0
- * everything runs on the calling thread (the fallback, as for the other CPU-heavy tasks).
+ * threads, one batch at a time. Queries have a second thread and model copy of their own: an
+ * indexing batch of a real model takes about a second on one core, and a search must not wait
+ * for it. With FOLIO_WORKER_THREADS=0 everything runs on the calling thread (the fallback, as for
+ * the other CPU-heavy tasks), queries ahead of waiting passage batches.
  */
 import { createHash } from 'node:crypto';
 import { FolioError } from '../../../lib/errors.js';
-import { dedicatedWorker, type WorkerPool } from '../../../lib/workers/index.js';
+import { dedicatedWorker } from '../../../lib/workers/index.js';
 import { checkBatch, type Embedder } from './embedder.js';
 import { describeModelDir, loadOnnxModel, type LoadOptions, type ModelDescription, type OnnxModel } from './onnxModel.js';
 
@@ -34,6 +35,11 @@ export interface OnnxEmbedderOptions {
   readonly maxTokens?: number | undefined;
   /** Run on a dedicated worker thread. @default true */
   readonly workerThread?: boolean | undefined;
+  /**
+   * With workerThread, queries on a second thread with their own copy of the model, so a search
+   * never waits for an indexing batch (the model's memory twice). @default true
+   */
+  readonly queryThread?: boolean | undefined;
   /** onnxruntime threads per batch (0: one per core). @default 0 */
   readonly intraOpThreads?: number | undefined;
 }
@@ -85,23 +91,63 @@ interface Job {
   readonly reject: (error: unknown) => void;
 }
 
+const closedError = (): FolioError => new FolioError('SERVICE_UNAVAILABLE', 'The embedding model was closed.');
+
+/** One model instance and its queue: one batch at a time, urgent jobs first. */
+class Lane {
+  private readonly urgent: Job[] = [];
+  private readonly normal: Job[] = [];
+  private busy = false;
+  /** Batches started (empty warm-up runs not counted). */
+  started = 0;
+
+  constructor(
+    private readonly run: (texts: readonly string[]) => Promise<TaskResult>,
+    private readonly check: (result: TaskResult, texts: readonly string[]) => Float32Array,
+    readonly release: () => Promise<void>,
+  ) {}
+
+  push(texts: readonly string[], urgent: boolean): Promise<Float32Array> {
+    return new Promise((resolve, reject) => {
+      (urgent ? this.urgent : this.normal).push({ texts, resolve, reject });
+      this.pump();
+    });
+  }
+
+  rejectAll(error: unknown): void {
+    for (const job of [...this.urgent.splice(0), ...this.normal.splice(0)]) job.reject(error);
+  }
+
+  private pump(): void {
+    if (this.busy) return;
+    const job = this.urgent.shift() ?? this.normal.shift();
+    if (!job) return;
+    this.busy = true;
+    if (job.texts.length > 0) this.started += 1;
+    this.run(job.texts)
+      .then((result) => job.resolve(this.check(result, job.texts)))
+      // The cause (with the model's message) reaches the logs; clients see only that search is unavailable.
+      .catch((error: unknown) => job.reject(new FolioError('SERVICE_UNAVAILABLE', 'The embedding model failed.', { cause: error })))
+      .finally(() => {
+        this.busy = false;
+        this.pump();
+      });
+  }
+}
+
 export class OnnxEmbedder implements Embedder {
   readonly id: string;
   readonly dimension: number;
   readonly minSimilarity: number;
   readonly maxTokens: number;
   readonly description: ModelDescription;
-  private readonly load: LoadOptions;
   private readonly batchSize: number;
   private readonly queryPrefix: string;
   private readonly passagePrefix: string;
-  private readonly worker: (WorkerPool & { release(): Promise<void> }) | undefined;
-  private readonly queries: Job[] = [];
-  private readonly passages: Job[] = [];
-  private busy = false;
+  private readonly passageLane: Lane;
+  /** The passage lane itself when queries have no thread of their own (they then jump its queue). */
+  private readonly queryLane: Lane;
   private closed = false;
-  /** Graph runs requested so far (one per batch). */
-  batches = 0;
 
   /** Reads and hashes the model directory (synchronously: the id is needed at once); throws naming what is wrong with it. */
   constructor(options: OnnxEmbedderOptions) {
@@ -119,31 +165,55 @@ export class OnnxEmbedder implements Embedder {
     // it changes no stored vector.
     const variant = createHash('sha256').update(`${hash}\0${this.passagePrefix}\0${maxTokens}`).digest('hex').slice(0, 12);
     this.id = `onnx:${label}:${variant}:${dimension}`;
-    this.load = { files, dimension, maxTokens, intraOpThreads: options.intraOpThreads ?? 0 };
-    this.worker = options.workerThread === false ? undefined : dedicatedWorker();
+    const load: LoadOptions = { files, dimension, maxTokens, intraOpThreads: options.intraOpThreads ?? 0 };
+    const lane = (threaded: boolean, settings: LoadOptions): Lane => {
+      const worker = threaded ? dedicatedWorker() : undefined;
+      const input = (texts: readonly string[]): TaskInput => ({ key: this.id, load: settings, texts });
+      return new Lane(
+        (texts) => (worker ? worker.run<TaskResult>(TASK, input(texts)) : embedOnnxTask(input(texts))),
+        (result, texts) => {
+          if ('error' in result) throw new Error(`embedding model ${this.id}: ${result.error}`);
+          if (result.vectors.length !== texts.length * dimension) throw new Error(`the model returned ${result.vectors.length} values for ${texts.length} texts`);
+          return result.vectors;
+        },
+        async () => worker?.release(),
+      );
+    };
+    const threaded = options.workerThread !== false;
+    this.passageLane = lane(threaded, load);
+    // A query is one short text: one intra-op thread computes it in milliseconds.
+    this.queryLane = threaded && options.queryThread !== false ? lane(true, { ...load, intraOpThreads: 1 }) : this.passageLane;
     // Load the model now, so the first search does not wait for it; a failure shows on first use.
-    this.schedule([], this.queries).catch(() => undefined);
+    for (const l of new Set([this.passageLane, this.queryLane])) l.push([], true).catch(() => undefined);
+  }
+
+  /** Graph runs started so far (one per batch). */
+  get batches(): number {
+    return this.passageLane.started + (this.queryLane === this.passageLane ? 0 : this.queryLane.started);
   }
 
   /** Passages (book chunks, notes). */
   async embed(texts: string[]): Promise<Float32Array[]> {
-    return this.embedAll(texts, this.passagePrefix, this.passages);
+    return this.embedAll(texts, this.passagePrefix, this.passageLane, false);
   }
 
-  /** Search queries: ahead of any passage batch waiting. */
+  /** Search queries: on their own thread, or ahead of any passage batch waiting. */
   async embedQuery(texts: string[]): Promise<Float32Array[]> {
-    return this.embedAll(texts, this.queryPrefix, this.queries);
+    return this.embedAll(texts, this.queryPrefix, this.queryLane, true);
   }
 
-  /** Ends the worker thread; later calls fail. */
+  /** Ends the worker threads; later calls fail. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const job of [...this.queries.splice(0), ...this.passages.splice(0)]) job.reject(new FolioError('SERVICE_UNAVAILABLE', 'The embedding model was closed.'));
-    await this.worker?.release();
+    for (const l of new Set([this.passageLane, this.queryLane])) {
+      l.rejectAll(closedError());
+      await l.release();
+    }
   }
 
-  private async embedAll(texts: string[], prefix: string, lane: Job[]): Promise<Float32Array[]> {
+  private async embedAll(texts: string[], prefix: string, lane: Lane, urgent: boolean): Promise<Float32Array[]> {
     checkBatch(texts);
+    if (this.closed) throw closedError();
     const out: Float32Array[] = new Array(texts.length);
     // Similar lengths batched together: less padding computed and thrown away.
     const order = texts.map((_, i) => i).sort((a, b) => texts[b]!.length - texts[a]!.length);
@@ -151,43 +221,15 @@ export class OnnxEmbedder implements Embedder {
     for (let start = 0; start < order.length; start += this.batchSize) {
       const indices = order.slice(start, start + this.batchSize);
       runs.push(
-        this.schedule(
-          indices.map((i) => prefix + texts[i]!),
-          lane,
-        ).then((flat) => indices.forEach((i, k) => (out[i] = flat.slice(k * this.dimension, (k + 1) * this.dimension)))),
+        lane
+          .push(
+            indices.map((i) => prefix + texts[i]!),
+            urgent,
+          )
+          .then((flat) => indices.forEach((i, k) => (out[i] = flat.slice(k * this.dimension, (k + 1) * this.dimension)))),
       );
     }
     await Promise.all(runs);
     return out;
-  }
-
-  private schedule(texts: readonly string[], lane: Job[]): Promise<Float32Array> {
-    if (this.closed) return Promise.reject(new FolioError('SERVICE_UNAVAILABLE', 'The embedding model was closed.'));
-    return new Promise((resolve, reject) => {
-      lane.push({ texts, resolve, reject });
-      this.pump();
-    });
-  }
-
-  private pump(): void {
-    if (this.busy) return;
-    const job = this.queries.shift() ?? this.passages.shift();
-    if (!job) return;
-    this.busy = true;
-    if (job.texts.length > 0) this.batches += 1;
-    const input: TaskInput = { key: this.id, load: this.load, texts: job.texts };
-    const run = this.worker ? this.worker.run<TaskResult>(TASK, input) : embedOnnxTask(input);
-    run
-      .then((result) => {
-        if ('error' in result) throw new Error(`embedding model ${this.id}: ${result.error}`);
-        if (result.vectors.length !== job.texts.length * this.dimension) throw new Error(`the model returned ${result.vectors.length} values for ${job.texts.length} texts`);
-        job.resolve(result.vectors);
-      })
-      // The cause (with the model's message) reaches the logs; clients see only that search is unavailable.
-      .catch((error: unknown) => job.reject(new FolioError('SERVICE_UNAVAILABLE', 'The embedding model failed.', { cause: error })))
-      .finally(() => {
-        this.busy = false;
-        this.pump();
-      });
   }
 }
