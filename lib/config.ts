@@ -4,6 +4,7 @@
  * names the bad variable. A bad value stops start-up with a message a person can act on.
  */
 import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
@@ -101,6 +102,11 @@ const schema = z.object({
   FOLIO_EMBEDDINGS_MODEL: z.string().min(1).optional(),
   FOLIO_EMBEDDINGS_API_KEY: z.string().optional(),
   FOLIO_EMBEDDINGS_MIN_SIMILARITY: z.coerce.number().min(0).max(1).optional(),
+  /** A local sentence-embedding model (ONNX + tokenizer.json + config.json), run in process; instead of FOLIO_EMBEDDINGS_URL. */
+  FOLIO_EMBEDDINGS_MODEL_DIR: z.string().min(1).optional(),
+  /** Put before queries and passages (e5: "query: " and "passage: "), for either kind of model. */
+  FOLIO_EMBEDDINGS_QUERY_PREFIX: z.string().max(100).optional(),
+  FOLIO_EMBEDDINGS_PASSAGE_PREFIX: z.string().max(100).optional(),
   FOLIO_LLM_URL: optionalUrl,
   FOLIO_LLM_MODEL: z.string().min(1).optional(),
   FOLIO_LLM_API_KEY: z.string().optional(),
@@ -236,7 +242,10 @@ export interface FolioConfig {
   readonly loginThrottle: { readonly perPair: number; readonly perAddress: number; readonly usernameFree: number; readonly registrationsPerAddress: number };
   readonly supergraphPath: string | undefined;
   readonly publicCatalogUrl: string;
-  readonly embeddings: { readonly url: string; readonly model: string; readonly apiKey: string | undefined; readonly minSimilarity: number | undefined } | undefined;
+  readonly embeddings:
+    | { readonly url: string; readonly model: string; readonly apiKey: string | undefined; readonly minSimilarity: number | undefined; readonly queryPrefix: string | undefined; readonly passagePrefix: string | undefined }
+    | undefined;
+  readonly embeddingsModel: { readonly dir: string; readonly minSimilarity: number | undefined; readonly queryPrefix: string | undefined; readonly passagePrefix: string | undefined } | undefined;
   readonly llm: { readonly url: string; readonly model: string; readonly apiKey: string | undefined } | undefined;
   readonly redisUrl: string | undefined;
   readonly s3:
@@ -312,6 +321,8 @@ const parseRate = (spec: string): RateSpec => {
   return { points, durationSeconds: seconds };
 };
 
+const isDirectory = (dir: string): boolean => statSync(dir, { throwIfNoEntry: false })?.isDirectory() ?? false;
+
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
@@ -331,6 +342,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FolioConfig {
   if (production && !raw.FOLIO_INTERNAL_SECRET) problems.push('FOLIO_INTERNAL_SECRET: required when NODE_ENV=production');
   if (production && !raw.FOLIO_ADMIN_PASSWORD) problems.push('FOLIO_ADMIN_PASSWORD: required when NODE_ENV=production');
   if (raw.FOLIO_EMBEDDINGS_URL && !raw.FOLIO_EMBEDDINGS_MODEL) problems.push('FOLIO_EMBEDDINGS_MODEL: required with FOLIO_EMBEDDINGS_URL');
+  if (raw.FOLIO_EMBEDDINGS_URL && raw.FOLIO_EMBEDDINGS_MODEL_DIR) {
+    problems.push('FOLIO_EMBEDDINGS_MODEL_DIR: set it or FOLIO_EMBEDDINGS_URL, not both (a local model directory or an embedding server)');
+  }
+  if (raw.FOLIO_EMBEDDINGS_MODEL_DIR && !isDirectory(raw.FOLIO_EMBEDDINGS_MODEL_DIR)) problems.push(`FOLIO_EMBEDDINGS_MODEL_DIR: ${path.resolve(raw.FOLIO_EMBEDDINGS_MODEL_DIR)} is not a directory`);
+  if ((raw.FOLIO_EMBEDDINGS_QUERY_PREFIX || raw.FOLIO_EMBEDDINGS_PASSAGE_PREFIX) && !raw.FOLIO_EMBEDDINGS_URL && !raw.FOLIO_EMBEDDINGS_MODEL_DIR) {
+    problems.push('FOLIO_EMBEDDINGS_QUERY_PREFIX/FOLIO_EMBEDDINGS_PASSAGE_PREFIX: only with FOLIO_EMBEDDINGS_URL or FOLIO_EMBEDDINGS_MODEL_DIR');
+  }
   if (raw.FOLIO_LLM_URL && !raw.FOLIO_LLM_MODEL) problems.push('FOLIO_LLM_MODEL: required with FOLIO_LLM_URL');
   if (raw.FOLIO_S3_ENDPOINT && !raw.FOLIO_S3_BUCKET) problems.push('FOLIO_S3_BUCKET: required with FOLIO_S3_ENDPOINT');
   if (production && raw.FOLIO_PASSWORD_SCRYPT_LOG_N < 15) problems.push('FOLIO_PASSWORD_SCRYPT_LOG_N: must be at least 15 in production');
@@ -378,7 +396,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FolioConfig {
     supergraphPath: raw.FOLIO_SUPERGRAPH_PATH ? path.resolve(raw.FOLIO_SUPERGRAPH_PATH) : undefined,
     publicCatalogUrl: raw.FOLIO_PUBLIC_CATALOG_URL ?? `http://${raw.FOLIO_HOST}:${subgraphPort(1)}`,
     embeddings: raw.FOLIO_EMBEDDINGS_URL
-      ? { url: raw.FOLIO_EMBEDDINGS_URL, model: raw.FOLIO_EMBEDDINGS_MODEL!, apiKey: raw.FOLIO_EMBEDDINGS_API_KEY, minSimilarity: raw.FOLIO_EMBEDDINGS_MIN_SIMILARITY }
+      ? {
+          url: raw.FOLIO_EMBEDDINGS_URL,
+          model: raw.FOLIO_EMBEDDINGS_MODEL!,
+          apiKey: raw.FOLIO_EMBEDDINGS_API_KEY,
+          minSimilarity: raw.FOLIO_EMBEDDINGS_MIN_SIMILARITY,
+          queryPrefix: raw.FOLIO_EMBEDDINGS_QUERY_PREFIX,
+          passagePrefix: raw.FOLIO_EMBEDDINGS_PASSAGE_PREFIX,
+        }
+      : undefined,
+    embeddingsModel: raw.FOLIO_EMBEDDINGS_MODEL_DIR
+      ? {
+          dir: path.resolve(raw.FOLIO_EMBEDDINGS_MODEL_DIR),
+          minSimilarity: raw.FOLIO_EMBEDDINGS_MIN_SIMILARITY,
+          queryPrefix: raw.FOLIO_EMBEDDINGS_QUERY_PREFIX,
+          passagePrefix: raw.FOLIO_EMBEDDINGS_PASSAGE_PREFIX,
+        }
       : undefined,
     llm: raw.FOLIO_LLM_URL ? { url: raw.FOLIO_LLM_URL, model: raw.FOLIO_LLM_MODEL!, apiKey: raw.FOLIO_LLM_API_KEY } : undefined,
     redisUrl: raw.FOLIO_REDIS_URL,

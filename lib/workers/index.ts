@@ -78,3 +78,19 @@ export function acquireWorkerPool(threads: number): WorkerPool & { release(): Pr
     },
   };
 }
+
+/**
+ * A pool of its own with one thread that stays up, for a component whose state is too large to
+ * load in every shared thread and reload after each idle exit (a sentence-embedding model): the
+ * caller serialises its tasks and so decides their order. Idle, the thread does not keep the
+ * process alive; `release()` ends it.
+ */
+export function dedicatedWorker(): WorkerPool & { release(): Promise<void> } {
+  const pool = new Piscina({ filename: ENTRY, minThreads: 1, maxThreads: 1 });
+  return {
+    threads: 1,
+    run: <T>(task: WorkerTask, input: unknown, transfer: readonly MessagePort[] = []): Promise<T> =>
+      pool.run({ module: task.module, name: task.name, input }, transfer.length > 0 ? { transferList: [...transfer] } : {}) as Promise<T>,
+    release: () => pool.destroy(),
+  };
+}

@@ -14,6 +14,7 @@ import type { BookField, BookTitleHit, BookTitleIndex } from './bookTitles.js';
 import { paragraphFilter, primaryLanguage, type ParagraphPayload } from './indexer.js';
 import type { PrivatePayload } from './notes.js';
 import type { Embedder, PrivateIndexes, SparseEncoder, TextAnalyzer } from './ports.js';
+import { embedQuery } from './ports.js';
 import { authorize, notAvailable, type ReadableCheck } from './policy.js';
 import { snippet } from './snippet.js';
 import type { BookIndexDoc, SearchStore } from './store.js';
@@ -167,7 +168,7 @@ export class SearchService {
       if (vectorMode === 'sparse') return [];
       vectorMode = 'dense';
     }
-    const dense = vectorMode === 'sparse' ? undefined : (await embedder.embed([query]))[0];
+    const dense = vectorMode === 'sparse' ? undefined : await embedQuery(embedder, query);
     const vectorFilter = paragraphFilter(filter);
     return vectors.search(collection, {
       mode: vectorMode,
@@ -229,7 +230,7 @@ export class SearchService {
 
     let selected: SearchHit | undefined;
     if (paragraphId) {
-      const dense = (await embedder.embed([question]))[0]!;
+      const dense = await embedQuery(embedder, question);
       [selected] = await vectors.search(collection, { mode: 'dense', dense, filter: { must: [{ key: 'paragraphIds', match: paragraphId }] }, limit: 1 });
       if (!selected || (bookId && selected.payload.bookId !== bookId)) throw notAvailable();
     }

@@ -168,7 +168,7 @@ export class PrivateIndexService {
     const { index } = await this.load(userId);
     if (index.size === 0) return [];
     const mode = options.mode ?? 'hybrid';
-    const [dense] = mode === 'sparse' ? [undefined] : await this.options.embedder.embed([query]);
+    const [dense] = mode === 'sparse' ? [undefined] : await (this.options.embedder.embedQuery ?? this.options.embedder.embed).call(this.options.embedder, [query]);
     const must = [
       ...(options.bookId ? [{ key: 'bookId', match: options.bookId }] : []),
       ...(options.kind ? [{ key: 'kind', match: options.kind }] : []),
