@@ -8,7 +8,7 @@ import { cleanText } from '../../../lib/text.js';
 import { isDuplicateKeyError } from '../../../lib/storage/index.js';
 import type { Filter } from '../../../lib/storage/types.js';
 import { decodeCursor, encodeCursor, pageSize, toPage, type Page, type PageArgs } from '../../../lib/pagination.js';
-import { pairKey, type ProgressDoc, type ShelfDoc } from '../store.js';
+import { collectionsOf, pairKey, type ProgressDoc, type ShelfDoc } from '../store.js';
 import { authorizeBook, authorizeChapter, can, notAvailable, requireSignedIn, subjects } from '../policy.js';
 import { checkId, type UgcDeps } from './common.js';
 
@@ -17,6 +17,19 @@ export const MAX_SHELF_BOOKS = 10_000;
 export const MAX_SECONDS_PER_REPORT = 3_600;
 /** Device clocks drift; a report from further in the future than this is refused, or it would pin progress. */
 export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+
+/** Sync events (lib/events.ts outbox), written in the change's transaction; the gateway's subscriptions follow them. */
+export const progressEvent = (p: ProgressDoc): Record<string, unknown> => ({
+  userId: p.userId,
+  bookId: p.bookId,
+  chapterId: p.chapterId,
+  offset: p.offset,
+  percent: p.percent,
+  clientTime: p.clientTime.toISOString(),
+  deviceId: p.deviceId,
+});
+export type ShelfOp = 'CREATED' | 'UPDATED' | 'DELETED';
+const shelfEvent = (userId: string, bookId: string, op: ShelfOp): Record<string, unknown> => ({ userId, bookId, op });
 
 export type ShelfSort = 'LAST_READ' | 'ADDED';
 export type StatsPeriod = 'WEEK' | 'MONTH' | 'YEAR' | 'ALL';
@@ -79,14 +92,22 @@ export class ShelfService {
     const doc: ShelfDoc = { _id: pairKey(userId, bookId), userId, bookId, secret: options.secret ?? false, finished: false, finishedAt: null, addedAt: now, lastReadAt: now };
     // Upsert-on-insert: two concurrent adds leave one entry.
     const { _id, ...fields } = doc;
-    await shelf.updateOne({ _id }, { $setOnInsert: fields }, { upsert: true });
+    await this.deps.outbox.publish(async (tx, emit) => {
+      const inserted = await collectionsOf(tx).shelf.updateOne({ _id }, { $setOnInsert: fields }, { upsert: true });
+      if (inserted.upsertedCount === 1) await emit('ShelfEntryChanged', shelfEvent(userId, bookId, 'CREATED'));
+    });
     return (await shelf.findOne({ _id: doc._id }))!;
   }
 
   async removeFromShelf(caller: Caller, bookIdInput: string): Promise<boolean> {
     const userId = requireSignedIn(caller);
-    const result = await this.deps.store.shelf.deleteOne({ _id: pairKey(userId, checkId(bookIdInput, 'bookId')) });
-    return result.deletedCount === 1;
+    const bookId = checkId(bookIdInput, 'bookId');
+    return this.deps.outbox.publish(async (tx, emit) => {
+      const result = await collectionsOf(tx).shelf.deleteOne({ _id: pairKey(userId, bookId) });
+      if (result.deletedCount !== 1) return false;
+      await emit('ShelfEntryChanged', shelfEvent(userId, bookId, 'DELETED'));
+      return true;
+    });
   }
 
   async updateEntry(caller: Caller, bookIdInput: string, input: { secret?: boolean | null; finished?: boolean | null }): Promise<ShelfDoc> {
@@ -98,9 +119,12 @@ export class ShelfService {
       set.finished = input.finished;
       set.finishedAt = input.finished ? this.now() : null;
     }
-    const updated = await this.deps.store.shelf.findOneAndUpdate({ _id: pairKey(userId, bookId) }, { $set: set }, { returnDocument: 'after' });
-    if (!updated) throw notAvailable();
-    return updated;
+    return this.deps.outbox.publish(async (tx, emit) => {
+      const updated = await collectionsOf(tx).shelf.findOneAndUpdate({ _id: pairKey(userId, bookId) }, { $set: set }, { returnDocument: 'after' });
+      if (!updated) throw notAvailable();
+      await emit('ShelfEntryChanged', shelfEvent(userId, bookId, 'UPDATED'));
+      return updated;
+    });
   }
 
   /**
@@ -170,10 +194,18 @@ export class ShelfService {
     const { progress, deviceClocks, readingDays, shelf } = this.deps.store;
     const _id = pairKey(userId, bookId);
     const doc: ProgressDoc = { _id, userId, bookId, chapterId, offset: input.offset, percent: input.percent, clientTime, deviceId, updatedAt: now };
-    // Conditional upsert: matches only an older report; an equal or newer one makes the upsert
-    // collide on _id, which is how "stale" is detected without a read-then-write race.
+    // Read, then write only over an older report, inside the transaction that also writes the
+    // ProgressUpdated event: concurrent reports conflict and the transaction is retried, so a
+    // stale report never wins and every applied report has exactly one event.
     const { _id: _key, ...fields } = doc;
-    const applied = await conditionalUpsert(() => progress.updateOne({ _id, clientTime: { $lt: clientTime } }, { $set: fields }, { upsert: true }));
+    const applied = await this.deps.outbox.publish(async (tx, emit) => {
+      const stored = collectionsOf(tx).progress;
+      const current = await stored.findOne({ _id });
+      if (current && current.clientTime.getTime() >= clientTime.getTime()) return false;
+      await stored.updateOne({ _id }, { $set: fields }, { upsert: true });
+      await emit('ProgressUpdated', progressEvent(doc));
+      return true;
+    });
     // Reading time counts once per device report, even when another device's report is newer.
     const fresh = await conditionalUpsert(() =>
       deviceClocks.updateOne({ _id: pairKey(userId, bookId, deviceId), clientTime: { $lt: clientTime } }, { $set: { clientTime } }, { upsert: true }),
