@@ -67,7 +67,8 @@ export function prepareSubscription(input: PrepareInput, options: { maxTokens: n
   try {
     document = parse(input.query, { maxTokens: options.maxTokens });
   } catch (error) {
-    const limit = error instanceof Error && /token limit/i.test(error.message);
+    // graphql-js: "Document contains more that N tokens. Parsing aborted."
+    const limit = error instanceof Error && /contains more th(?:an|at) \d+ tokens/.test(error.message);
     throw limit
       ? new FolioError('OPERATION_LIMIT_EXCEEDED', `The document has more than ${options.maxTokens} tokens.`, { details: { limit: 'tokens' } })
       : new FolioError('GRAPHQL_PARSE_FAILED', error instanceof Error ? error.message : undefined);
