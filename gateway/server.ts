@@ -199,6 +199,8 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
     metrics,
     logger,
     isDraining,
+    redis,
+    channel: settings.subscriptions.channel,
     limits: { ...settings.subscriptions, maxTokens: settings.maxTokens, maxDocumentBytes: settings.maxBodyBytes, maxBodyBytes: settings.maxBodyBytes, bodyRate: admission.bodyRate, recheckMs: Math.max(1, settings.authCacheSeconds) * 1000 },
   });
   server.on('request', (req, res) => (subscriptions?.sse.matches(req) ? subscriptions.sse.handle(req, res) : handler(req, res)));

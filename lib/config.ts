@@ -166,6 +166,8 @@ const schema = z.object({
   /** A connection whose unsent events exceed this (queued or in the socket's buffer) is cut (close 4429): slow consumer. */
   FOLIO_GATEWAY_SUBSCRIPTION_MAX_QUEUED_EVENTS: positiveInt.max(10_000).default(100),
   FOLIO_GATEWAY_SUBSCRIPTION_MAX_BUFFERED_BYTES: positiveInt.max(64 * 1024 * 1024).default(1024 * 1024),
+  /** Redis pub/sub channel (and key prefix) of sync events between gateway processes, with FOLIO_REDIS_URL. */
+  FOLIO_GATEWAY_SUBSCRIPTION_CHANNEL: z.string().regex(/^[\w:.-]{1,100}$/, 'letters, digits, _ : . - (at most 100)').default('folio:gateway:sync'),
   /**
    * Serve the gateway's operational endpoints (/metrics, /readyz, /healthz) on this port (a private
    * network's) instead of the public one; 0 means any free port. @default unset (the public port)
@@ -287,6 +289,7 @@ export interface GatewaySettings {
     readonly keepAliveMs: number;
     readonly maxQueuedEvents: number;
     readonly maxBufferedBytes: number;
+    readonly channel: string;
   };
   /** Redis pub/sub channel for response-cache purges. */
   readonly cachePurgeChannel: string;
@@ -424,6 +427,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FolioConfig {
         keepAliveMs: raw.FOLIO_GATEWAY_SUBSCRIPTION_KEEPALIVE_MS,
         maxQueuedEvents: raw.FOLIO_GATEWAY_SUBSCRIPTION_MAX_QUEUED_EVENTS,
         maxBufferedBytes: raw.FOLIO_GATEWAY_SUBSCRIPTION_MAX_BUFFERED_BYTES,
+        channel: raw.FOLIO_GATEWAY_SUBSCRIPTION_CHANNEL,
       },
       cachePurgeChannel: raw.FOLIO_GATEWAY_CACHE_PURGE_CHANNEL,
       workers: raw.FOLIO_GATEWAY_WORKERS,

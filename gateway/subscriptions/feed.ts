@@ -7,8 +7,8 @@
  * before it commits; a gateway that was cut off resumes from its cursor; ugc keeps no
  * per-subscriber state and needs no route back to every gateway; and the cache purger already
  * follows catalog's feed the same way. With several gateway processes each one follows the feed,
- * so every process sees every event without Redis (see README: Redis fan-out is a later step to
- * spare ugc N long polls).
+ * so every process sees every event without Redis; with Redis (redisFanout.ts) one process, the
+ * lease holder, follows the feed and publishes, the others only subscribe.
  */
 import type { FolioEvent } from '../../lib/events.js';
 import type { Logger } from '../../lib/logger.js';
@@ -48,6 +48,12 @@ export interface FeedFollowerOptions {
   readonly logger: Logger;
   /** Long-poll wait per request. @default 20000 */
   readonly waitMs?: number;
+  /** Where to start; undefined: the feed's head. */
+  readonly startAt?: number | undefined;
+  /** Hands one event on. @default hub.publish; a throw retries the batch from the cursor. */
+  readonly deliver?: (event: FolioEvent) => void | Promise<unknown>;
+  /** Called with the cursor once known and after each delivered batch (where a successor resumes). */
+  readonly onCursor?: (cursor: number) => void | Promise<unknown>;
 }
 
 export interface FeedFollower {
@@ -61,7 +67,8 @@ const MAX_BACKOFF_MS = 10_000;
 
 export function followFeed(options: FeedFollowerOptions): FeedFollower {
   const stopping = new AbortController();
-  let cursor: number | undefined;
+  let cursor: number | undefined = options.startAt;
+  const deliver = options.deliver ?? ((event: FolioEvent) => void options.hub.publish(event));
   let markReady: () => void = () => {};
   const known = new Promise<void>((resolve) => (markReady = resolve));
 
@@ -98,9 +105,10 @@ export function followFeed(options: FeedFollowerOptions): FeedFollower {
         if (cursor === undefined) {
           // Subscribers want what happens from now on; history is the catch-up query's job.
           cursor = (await feed(Number.MAX_SAFE_INTEGER, 1, 0)).head;
-          markReady();
+          await options.onCursor?.(cursor);
           options.logger.info({ from: cursor }, 'subscriptions follow ugc events');
         }
+        markReady();
         const { events, head } = await feed(cursor, 500, waitMs);
         if (head < cursor) {
           options.logger.warn({ cursor, head }, 'ugc event feed went backwards (outbox reset): following from its head');
@@ -108,9 +116,10 @@ export function followFeed(options: FeedFollowerOptions): FeedFollower {
           continue;
         }
         for (const event of events) {
-          options.hub.publish(event);
+          await deliver(event);
           cursor = event.seq;
         }
+        if (events.length > 0) await options.onCursor?.(cursor);
         if (failures > 0) options.logger.info({ failures }, 'ugc event feed reachable again');
         failures = 0;
         backoffMs = 250;

@@ -1,10 +1,12 @@
 /**
- * Subscriptions at the gateway: ugc's event feed (feed.ts) → per-user fan-out (SyncHub) →
+ * Subscriptions at the gateway: ugc's event feed (feed.ts; with Redis, one follower for all
+ * processes: redisFanout.ts) → per-user fan-out (SyncHub) →
  * subscription service (service.ts: stages, caps, revocation, per-event federated execution) →
  * graphql-ws (ws.ts) and GraphQL over SSE (sse.ts) on the same `/graphql` path as HTTP.
  */
 import type { Server } from 'node:http';
 import type { ApolloServer } from '@apollo/server';
+import type { Redis } from 'ioredis';
 import type { BodyRate } from '../../lib/http/body.js';
 import type { Logger } from '../../lib/logger.js';
 import type { GatewayContext } from '../context.js';
@@ -13,6 +15,7 @@ import type { ClientAddressResolver, TerritoryResolver } from '../plugins/client
 import type { GatewayMetrics } from '../plugins/metrics.js';
 import type { RateLimiter } from '../plugins/rateLimit.js';
 import { followFeed, SyncHub } from './feed.js';
+import { startRedisFanout } from './redisFanout.js';
 import { createSubscriptionService, type SubscriptionLimits, type SubscriptionService } from './service.js';
 import { createSseTransport, type SseTransport } from './sse.js';
 import { attachWebSocketTransport } from './ws.js';
@@ -31,6 +34,9 @@ export interface SubscriptionsOptions {
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
   readonly isDraining: () => boolean;
+  /** With Redis, one process follows ugc's feed and fans events out on `channel` (redisFanout.ts). */
+  readonly redis?: Redis | undefined;
+  readonly channel: string;
   readonly limits: SubscriptionLimits & { readonly keepAliveMs: number; readonly maxBodyBytes: number; readonly bodyRate: BodyRate };
 }
 
@@ -44,7 +50,9 @@ export function startSubscriptions(options: SubscriptionsOptions): Subscriptions
   if (!options.ugcUrl) return undefined;
   const logger = options.logger.child({ component: 'subscriptions' });
   const hub = new SyncHub();
-  const feed = followFeed({ baseUrl: options.ugcUrl, secret: options.secret, hub, logger });
+  const feed = options.redis
+    ? startRedisFanout({ redis: options.redis, channel: options.channel, hub, logger, baseUrl: options.ugcUrl, secret: options.secret })
+    : followFeed({ baseUrl: options.ugcUrl, secret: options.secret, hub, logger });
   const service = createSubscriptionService({ ...options, hub, feed, logger });
   const ws = attachWebSocketTransport({ server: options.server, path: options.path, service, keepAliveMs: options.limits.keepAliveMs, maxPayloadBytes: options.limits.maxBodyBytes, logger });
   const sse = createSseTransport({ path: options.path, service, maxBodyBytes: options.limits.maxBodyBytes, bodyRate: options.limits.bodyRate, logger });
