@@ -93,6 +93,17 @@ describe.skipIf(!hasRedis)('subscriptions fan out through Redis to every gateway
     expect(onPhone.events).toHaveLength(1);
     expect(onWeb.events).toHaveLength(1);
 
+    // The lease lost (as when its holder dies): a holder takes over from the stored cursor, and
+    // the next change is still delivered, once.
+    // (Either gateway may take it: the old holder notices at its next renewal and stops following.)
+    await admin.del(`${channel}:leader`);
+    await eventually(async () => (await admin.get(`${channel}:leader`)) !== null, { timeoutMs: 10_000, intervalMs: 50 });
+    await mustQuery(platform.gateway, UPDATE_PROGRESS, { bookId, input: { offset: 20, percent: 30, clientTime: new Date().toISOString(), deviceId: 'e-reader' } }, { token: alice.token });
+    expect((await onPhone.nth(1)).data?.readingProgressChanged).toMatchObject({ deviceId: 'e-reader', percent: 30 });
+    expect((await onWeb.nth(1)).data?.readingProgressChanged).toMatchObject({ deviceId: 'e-reader', percent: 30 });
+    await new Promise((r) => setTimeout(r, 300));
+    expect([onPhone.events.length, onWeb.events.length, onBob.events.length]).toEqual([2, 2, 0]);
+
     onPhone.unsubscribe();
     onBob.unsubscribe();
     onWeb.unsubscribe();
