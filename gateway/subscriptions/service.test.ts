@@ -26,9 +26,11 @@ function fakeAuth(revoked: Set<string>): Authenticator {
 }
 
 // Answers every per-event query with the seq it was asked for (the dry run's "0" with null).
+const executed: string[] = [];
 const apollo = {
   async executeOperation(request: { variables: { folioSyncSeq: string } }) {
     const s = request.variables.folioSyncSeq;
+    executed.push(s);
     return { body: { kind: 'single', singleResult: { data: { readingProgressChanged: s === '0' ? null : { seq: s } } } } };
   },
 } as unknown as ApolloServer<GatewayContext>;
@@ -77,6 +79,22 @@ describe('subscription service', () => {
     const mine = event('alice');
     hub.publish(mine);
     expect((await events.next()).value).toEqual({ data: { readingProgressChanged: { seq: String(mine.seq) } } });
+  });
+
+  it("runs one execution per event for all of a user's devices holding the same subscription", async () => {
+    const { hub, service } = setup();
+    services.push(service);
+    const phone = await service.connect(req, { authorization: 'Bearer user-alice' }, side());
+    const tablet = await service.connect(req, { authorization: 'Bearer user-alice' }, side());
+    const onPhone = (await phone.subscribe({ query: PROGRESS })) as AsyncIterableIterator<unknown>;
+    const onTablet = (await tablet.subscribe({ query: PROGRESS })) as AsyncIterableIterator<unknown>;
+    const mine = event('alice');
+    const pulled = Promise.all([onPhone.next(), onTablet.next()]);
+    executed.length = 0;
+    hub.publish(mine);
+    const [a, b] = await pulled;
+    expect(a).toEqual(b);
+    expect(executed).toEqual([String(mine.seq)]);
   });
 
   it('cuts a slow consumer (4413) instead of queueing without bound', async () => {

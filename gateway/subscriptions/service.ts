@@ -125,6 +125,8 @@ export function closeCodeOf(error: unknown): number {
 }
 
 const CREDENTIAL = /^[\x21-\x7e ]{1,2100}$/;
+/** How long a finished per-event execution stays shareable (devices pulling slightly later). */
+const SHARED_RESULT_MS = 2000;
 
 /**
  * The credential: browsers cannot set headers on a WebSocket, so graphql-ws clients send it in
@@ -170,6 +172,25 @@ export function createSubscriptionService(deps: SubscriptionDeps): SubscriptionS
     if (next <= 0) subscriptionsOfUser.delete(userId);
     else subscriptionsOfUser.set(userId, next);
     subscriptionsGauge.inc(delta);
+  }
+
+  // One event reaches every device of its user at once, and their subscriptions usually hold the
+  // same document: identical executions share one run. Keyed by everything in the identity that can
+  // change these answers (user, roles, territory for licences), not by session or address, so a
+  // reader's phone and tablet share too. Entries live only while running and a moment after (a
+  // device whose queue was behind still finds it), never longer.
+  const shared = new Map<string, Promise<ExecutionPayload>>();
+  function executeShared(connection: Connection, prepared: PreparedSubscription, seq: string): Promise<ExecutionPayload> {
+    const { caller } = connection;
+    const key = JSON.stringify([caller.userId, caller.roles, caller.territory, prepared.query, prepared.operationName ?? null, prepared.variables, seq]);
+    let run = shared.get(key);
+    if (!run) {
+      run = execute(connection, prepared, seq);
+      shared.set(key, run);
+      const forget = (): void => void setTimeout(() => shared.delete(key), SHARED_RESULT_MS).unref();
+      run.then(forget, forget);
+    }
+    return run;
   }
 
   async function execute(connection: Connection, prepared: PreparedSubscription, seq: string): Promise<ExecutionPayload> {
@@ -226,7 +247,7 @@ export function createSubscriptionService(deps: SubscriptionDeps): SubscriptionS
           }
           let payload: ExecutionPayload;
           try {
-            payload = await execute(connection, prepared, String(event.seq));
+            payload = await executeShared(connection, prepared, String(event.seq));
           } catch (err) {
             logger.warn({ err, connection: connection.id, seq: event.seq }, 'subscription event failed');
             eventsCounter.inc({ field: prepared.fieldName, outcome: 'error' });
