@@ -139,7 +139,7 @@ export async function runSubscriptionsBench(options: SubscriptionsBenchOptions) 
 ${report.at}, Node ${report.node}, ${report.cpus} CPUs, load average ${report.loadAverage1m}. One gateway, platform and clients in one
 process (memory and latency include the clients). ${report.connections} graphql-ws connections (${report.users} users × ${options.connectionsPerUser}
 devices), one \`readingProgressChanged { deviceId percent book { title } }\` each; ${report.events} progress mutations at ${report.rate}/s,
-each delivered to the ${options.connectionsPerUser} devices of its user (resolved per device through the gateway's executor, catalog included).
+each delivered to the ${options.connectionsPerUser} devices of its user (resolved once per event and user through the gateway's executor, catalog included, shared by the user's devices).
 
 | connections | heap / connection | deliveries | send→event p50 / p99 ms | mutation p50 / p99 ms | answer→event p50 / p99 ms |
 | ---: | ---: | ---: | ---: | ---: | ---: |
