@@ -164,6 +164,16 @@ const schema = z.object({
   FOLIO_GATEWAY_AUTH_CACHE_SECONDS: z.coerce.number().int().min(0).max(60).default(5),
   /** Where the accounts internal endpoints live; defaults to the accounts subgraph URL minus its path. */
   FOLIO_GATEWAY_AUTH_URL: optionalUrl,
+  /** Subscriptions (gateway/subscriptions/): open WebSocket/SSE connections and active subscriptions per user, per process. */
+  FOLIO_GATEWAY_SUBSCRIPTION_MAX_CONNECTIONS_PER_USER: positiveInt.max(1000).default(10),
+  FOLIO_GATEWAY_SUBSCRIPTION_MAX_PER_USER: positiveInt.max(10_000).default(50),
+  /** graphql-ws ping / SSE keep-alive comment interval. @default 12 s */
+  FOLIO_GATEWAY_SUBSCRIPTION_KEEPALIVE_MS: z.coerce.number().int().min(1000).max(120_000).default(12_000),
+  /** A connection whose unsent events exceed this (queued or in the socket's buffer) is cut (close 4429): slow consumer. */
+  FOLIO_GATEWAY_SUBSCRIPTION_MAX_QUEUED_EVENTS: positiveInt.max(10_000).default(100),
+  FOLIO_GATEWAY_SUBSCRIPTION_MAX_BUFFERED_BYTES: positiveInt.max(64 * 1024 * 1024).default(1024 * 1024),
+  /** Redis pub/sub channel (and key prefix) of sync events between gateway processes, with FOLIO_REDIS_URL. */
+  FOLIO_GATEWAY_SUBSCRIPTION_CHANNEL: z.string().regex(/^[\w:.-]{1,100}$/, 'letters, digits, _ : . - (at most 100)').default('folio:gateway:sync'),
   /**
    * Serve the gateway's operational endpoints (/metrics, /readyz, /healthz) on this port (a private
    * network's) instead of the public one; 0 means any free port. @default unset (the public port)
@@ -293,6 +303,14 @@ export interface GatewaySettings {
   readonly requestTimeoutMs: number;
   readonly authCacheSeconds: number;
   readonly authUrl: string | undefined;
+  readonly subscriptions: {
+    readonly maxConnectionsPerUser: number;
+    readonly maxPerUser: number;
+    readonly keepAliveMs: number;
+    readonly maxQueuedEvents: number;
+    readonly maxBufferedBytes: number;
+    readonly channel: string;
+  };
   /** Redis pub/sub channel for response-cache purges. */
   readonly cachePurgeChannel: string;
   readonly workers: number;
@@ -450,6 +468,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FolioConfig {
       requestTimeoutMs: raw.FOLIO_GATEWAY_REQUEST_TIMEOUT_MS,
       authCacheSeconds: raw.FOLIO_GATEWAY_AUTH_CACHE_SECONDS,
       authUrl: raw.FOLIO_GATEWAY_AUTH_URL,
+      subscriptions: {
+        maxConnectionsPerUser: raw.FOLIO_GATEWAY_SUBSCRIPTION_MAX_CONNECTIONS_PER_USER,
+        maxPerUser: raw.FOLIO_GATEWAY_SUBSCRIPTION_MAX_PER_USER,
+        keepAliveMs: raw.FOLIO_GATEWAY_SUBSCRIPTION_KEEPALIVE_MS,
+        maxQueuedEvents: raw.FOLIO_GATEWAY_SUBSCRIPTION_MAX_QUEUED_EVENTS,
+        maxBufferedBytes: raw.FOLIO_GATEWAY_SUBSCRIPTION_MAX_BUFFERED_BYTES,
+        channel: raw.FOLIO_GATEWAY_SUBSCRIPTION_CHANNEL,
+      },
       cachePurgeChannel: raw.FOLIO_GATEWAY_CACHE_PURGE_CHANNEL,
       workers: raw.FOLIO_GATEWAY_WORKERS,
       opsPort: raw.FOLIO_GATEWAY_OPS_PORT,

@@ -51,6 +51,10 @@ export const ROOT_FIELD_SCOPES: Readonly<Record<RootType, Readonly<Record<string
     uploadJob: null,
     highlight: null,
     repairJob: null,
+    // A reader's own sync feed (gateway subscriptions resolve their events through these): never partners'.
+    readingProgressChange: null,
+    annotationChange: null,
+    shelfChange: null,
     searchMyNotes: null,
     searchIndexStatus: null,
     schemaUsage: null,

@@ -60,6 +60,9 @@ const SUBGRAPHS: Record<SubgraphName, SubgraphTypes> = {
       Review: 'store.js#ReviewDoc',
       PopularHighlight: 'store.js#PassageDoc',
       RepairJob: 'store.js#RepairJobDoc',
+      ReadingProgressChange: 'service/sync.js#ProgressChangeView',
+      AnnotationChange: 'service/sync.js#AnnotationChangeView',
+      ShelfChange: 'service/sync.js#ShelfChangeView',
     },
   },
   search: {

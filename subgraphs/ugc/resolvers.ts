@@ -12,6 +12,7 @@ import { likeKey } from './service/likes.js';
 import type { ReviewService } from './service/reviews.js';
 import type { ShelfEntryView, ShelfService } from './service/shelf.js';
 import type { UgcDeps } from './service/common.js';
+import { annotationChange, progressChange, shelfChange, shelfEntryOf, type AnnotationChangeView, type ProgressChangeView, type ShelfChangeView } from './service/sync.js';
 import type { AnchorFields, HighlightDoc, NoteDoc, PassageDoc, ProgressDoc, RepairJobDoc, ReviewDoc } from './store.js';
 
 export interface UgcServices extends UgcDeps {
@@ -53,6 +54,9 @@ export const resolvers: Resolvers = {
   Query: {
     note: (_: unknown, { id }, { loaders }: UgcContext) => loaders.note.load(id),
     highlight: (_: unknown, { id }, { loaders }: UgcContext) => loaders.highlight.load(id),
+    readingProgressChange: (_: unknown, { seq }, { caller, services }: UgcContext) => progressChange(services, caller, seq),
+    annotationChange: (_: unknown, { seq, bookId }, { caller, services }: UgcContext) => annotationChange(services, caller, seq, bookId),
+    shelfChange: (_: unknown, { seq }, { caller, services }: UgcContext) => shelfChange(services, caller, seq),
     repairJob: (_: unknown, { bookId }, { caller, services }: UgcContext) => latestRepairJob(services.store, caller, bookId),
   },
   Mutation: {
@@ -110,6 +114,18 @@ export const resolvers: Resolvers = {
     id: byId,
     book: (entry: ShelfEntryView) => ref(entry.bookId),
     progress: (entry: ShelfEntryView, _: unknown, { loaders }: UgcContext) => loaders.progress.load(entry._id),
+  },
+  ReadingProgressChange: {
+    book: (c: ProgressChangeView) => ref(c.bookId),
+  },
+  AnnotationChange: {
+    book: (c: AnnotationChangeView) => ref(c.bookId),
+    highlight: (c: AnnotationChangeView, _: unknown, { loaders }: UgcContext) => (c.kind === 'HIGHLIGHT' && c.op !== 'DELETED' ? loaders.highlight.load(c.id) : null),
+    note: (c: AnnotationChangeView, _: unknown, { loaders }: UgcContext) => (c.kind === 'NOTE' && c.op !== 'DELETED' ? loaders.note.load(c.id) : null),
+  },
+  ShelfChange: {
+    book: (c: ShelfChangeView) => ref(c.bookId),
+    entry: (c: ShelfChangeView, _: unknown, { caller, services }: UgcContext) => shelfEntryOf(services, caller, c),
   },
   ReadingProgress: {
     book: (p: ProgressDoc) => ref(p.bookId),

@@ -71,7 +71,7 @@ describe('highlights', () => {
     expect([...(await ugc.annotations.highlightsByIds(bob, [h._id])).keys()]).toEqual([]);
     expect((await ugc.annotations.updateHighlight(alice, h._id, { color: 'PINK' })).color).toBe('PINK');
     expect(await ugc.annotations.deleteHighlight(alice, h._id)).toBe(true);
-    expect(await outboxTypes()).toEqual(['HighlightCreated', 'HighlightDeleted']);
+    expect(await outboxTypes()).toEqual(['HighlightCreated', 'HighlightUpdated', 'HighlightDeleted']);
   });
 
   it('aggregates popular passages incrementally, counting each reader once, shown from 3 readers', async () => {

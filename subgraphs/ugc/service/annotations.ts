@@ -160,7 +160,12 @@ export class AnnotationService {
     const set: Partial<HighlightDoc> = { updatedAt: this.deps.now() };
     if (input.color) set.color = input.color;
     if (input.style) set.style = input.style;
-    return (await this.deps.store.highlights.findOneAndUpdate({ _id: own._id, userId: own.userId }, { $set: set }, { returnDocument: 'after' })) ?? own;
+    return this.deps.outbox.publish(async (tx, emit) => {
+      const updated = await collectionsOf(tx).highlights.findOneAndUpdate({ _id: own._id, userId: own.userId }, { $set: set }, { returnDocument: 'after' });
+      if (!updated) return own;
+      await emit('HighlightUpdated', highlightEvent(updated));
+      return updated;
+    });
   }
 
   /** Deletes one of the caller's highlights; notes on it keep their own anchor and become range notes. */
@@ -280,7 +285,7 @@ export class AnnotationService {
       const removed = await collectionsOf(tx).notes.deleteOne({ _id: own._id, userId: own.userId });
       if (removed.deletedCount !== 1) return false;
       await deleteLikesOf(tx, 'NOTE', own._id);
-      await emit('NoteDeleted', { noteId: own._id, userId: own.userId });
+      await emit('NoteDeleted', { noteId: own._id, userId: own.userId, bookId: own.bookId });
       return true;
     });
   }

@@ -34,6 +34,19 @@ export const shelfEntryEvent = (doc: ShelfDoc): Record<string, unknown> => ({
   addedAt: doc.addedAt.toISOString(),
 });
 
+/** Sync events (lib/events.ts outbox), written in the change's transaction; the gateway's subscriptions follow them. */
+export const progressEvent = (p: ProgressDoc): Record<string, unknown> => ({
+  userId: p.userId,
+  bookId: p.bookId,
+  chapterId: p.chapterId,
+  offset: p.offset,
+  percent: p.percent,
+  clientTime: p.clientTime.toISOString(),
+  deviceId: p.deviceId,
+});
+/** `ShelfEntryChanged` carries shelfEntryEvent plus `op` (CREATED or UPDATED); a removal is `ShelfEntryRemoved { userId, bookId }`. */
+export type ShelfOp = 'CREATED' | 'UPDATED' | 'DELETED';
+
 export type ShelfSort = 'LAST_READ' | 'ADDED';
 export type StatsPeriod = 'WEEK' | 'MONTH' | 'YEAR' | 'ALL';
 const PERIOD_DAYS: Record<StatsPeriod, number | null> = { WEEK: 7, MONTH: 30, YEAR: 365, ALL: null };
@@ -86,7 +99,7 @@ export class ShelfService {
     const { _id, ...fields } = doc;
     await this.deps.outbox.publish(async (tx, emit) => {
       const inserted = await collectionsOf(tx).shelf.updateOne({ _id }, { $setOnInsert: fields }, { upsert: true });
-      if (inserted.upsertedCount === 1) await emit('ShelfEntryChanged', shelfEntryEvent(doc));
+      if (inserted.upsertedCount === 1) await emit('ShelfEntryChanged', { ...shelfEntryEvent(doc), op: 'CREATED' });
     });
     return (await shelf.findOne({ _id: doc._id }))!;
   }
@@ -113,7 +126,7 @@ export class ShelfService {
     }
     const updated = await this.deps.outbox.publish(async (tx, emit) => {
       const doc = await collectionsOf(tx).shelf.findOneAndUpdate({ _id: pairKey(userId, bookId) }, { $set: set }, { returnDocument: 'after' });
-      if (doc) await emit('ShelfEntryChanged', shelfEntryEvent(doc));
+      if (doc) await emit('ShelfEntryChanged', { ...shelfEntryEvent(doc), op: 'UPDATED' });
       return doc;
     });
     if (!updated) throw notAvailable();
@@ -183,10 +196,18 @@ export class ShelfService {
     const { progress, deviceClocks, readingDays, shelf } = this.deps.store;
     const _id = pairKey(userId, bookId);
     const doc: ProgressDoc = { _id, userId, bookId, chapterId, offset: input.offset, percent: input.percent, clientTime, deviceId, updatedAt: now };
-    // Conditional upsert: matches only an older report; an equal or newer one makes the upsert
-    // collide on _id, which is how "stale" is detected without a read-then-write race.
+    // Read, then write only over an older report, inside the transaction that also writes the
+    // ProgressUpdated event: concurrent reports conflict and the transaction is retried, so a
+    // stale report never wins and every applied report has exactly one event.
     const { _id: _key, ...fields } = doc;
-    const applied = await conditionalUpsert(() => progress.updateOne({ _id, clientTime: { $lt: clientTime } }, { $set: fields }, { upsert: true }));
+    const applied = await this.deps.outbox.publish(async (tx, emit) => {
+      const stored = collectionsOf(tx).progress;
+      const current = await stored.findOne({ _id });
+      if (current && current.clientTime.getTime() >= clientTime.getTime()) return false;
+      await stored.updateOne({ _id }, { $set: fields }, { upsert: true });
+      await emit('ProgressUpdated', progressEvent(doc));
+      return true;
+    });
     // Reading time counts once per device report, even when another device's report is newer.
     const fresh = await conditionalUpsert(() =>
       deviceClocks.updateOne({ _id: pairKey(userId, bookId, deviceId), clientTime: { $lt: clientTime } }, { $set: { clientTime } }, { upsert: true }),
