@@ -24,7 +24,7 @@ import { RequestVerifier } from './signing.js';
 import { isStorageFullError, type FolioDb } from './storage/index.js';
 
 /** @apollo/subgraph does not export its resolver-map type; this is its shape, loosely. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- values are resolvers of every signature
 export type ResolverMap = Record<string, any>;
 
 export interface RequestInfo {

@@ -12,7 +12,6 @@ import { isStorageFullError, openStorage, type FolioDb, type ObjectId, type Stor
 import { openEmbeddedStorage } from './index.js';
 import { FakeDisk } from './testing.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Loose = { _id?: string | number | ObjectId; [key: string]: any };
 
 const dirs: string[] = [];
