@@ -3,7 +3,7 @@
  * callers never hold references to stored data), canonical index keys, and the BSON type order
  * used by range scans.
  */
-import { Binary, BSON, ObjectId } from 'mongodb';
+import { Binary, BSON, type ObjectId } from 'mongodb';
 import type { Document } from 'mongodb';
 
 type Bsonish = { _bsontype?: string };
