@@ -1,5 +1,7 @@
 /**
- * The one place that reads the environment's settings. Three steps, as in apollographql/federation:
+ * The one place that reads Folio's settings (FOLIO_*, NODE_ENV, MONGODB_URI, QDRANT_*) from the
+ * environment; everything else gets them from FolioConfig (entry points may rename variables
+ * first, as gateway/main.ts does for benchmark harnesses). Three steps, as in apollographql/federation:
  * typed options with documented defaults, a function that fills them in, and a validator that
  * names the bad variable. A bad value stops start-up with a message a person can act on.
  */
