@@ -117,6 +117,7 @@ const schema = z.object({
   FOLIO_EMBEDDINGS_URL: optionalUrl,
   FOLIO_EMBEDDINGS_MODEL: z.string().min(1).optional(),
   FOLIO_EMBEDDINGS_API_KEY: z.string().optional(),
+  FOLIO_EMBEDDINGS_MIN_SIMILARITY: z.coerce.number().min(0).max(1).optional(),
   FOLIO_LLM_URL: optionalUrl,
   FOLIO_LLM_MODEL: z.string().min(1).optional(),
   FOLIO_LLM_API_KEY: z.string().optional(),
@@ -245,7 +246,7 @@ export interface FolioConfig {
   readonly loginThrottle: { readonly perPair: number; readonly perAddress: number; readonly usernameFree: number; readonly registrationsPerAddress: number };
   readonly supergraphPath: string | undefined;
   readonly publicCatalogUrl: string;
-  readonly embeddings: { readonly url: string; readonly model: string; readonly apiKey: string | undefined } | undefined;
+  readonly embeddings: { readonly url: string; readonly model: string; readonly apiKey: string | undefined; readonly minSimilarity: number | undefined } | undefined;
   readonly llm: { readonly url: string; readonly model: string; readonly apiKey: string | undefined } | undefined;
   readonly redisUrl: string | undefined;
   readonly s3:
@@ -383,7 +384,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FolioConfig {
     supergraphPath: raw.FOLIO_SUPERGRAPH_PATH ? path.resolve(raw.FOLIO_SUPERGRAPH_PATH) : undefined,
     publicCatalogUrl: raw.FOLIO_PUBLIC_CATALOG_URL ?? `http://${raw.FOLIO_HOST}:${subgraphPort(1)}`,
     embeddings: raw.FOLIO_EMBEDDINGS_URL
-      ? { url: raw.FOLIO_EMBEDDINGS_URL, model: raw.FOLIO_EMBEDDINGS_MODEL!, apiKey: raw.FOLIO_EMBEDDINGS_API_KEY }
+      ? { url: raw.FOLIO_EMBEDDINGS_URL, model: raw.FOLIO_EMBEDDINGS_MODEL!, apiKey: raw.FOLIO_EMBEDDINGS_API_KEY, minSimilarity: raw.FOLIO_EMBEDDINGS_MIN_SIMILARITY }
       : undefined,
     llm: raw.FOLIO_LLM_URL ? { url: raw.FOLIO_LLM_URL, model: raw.FOLIO_LLM_MODEL!, apiKey: raw.FOLIO_LLM_API_KEY } : undefined,
     redisUrl: raw.FOLIO_REDIS_URL,

@@ -23,9 +23,8 @@ import { assertPartnerScopes, scopesNeeded } from './scopes.js';
 import { RequestVerifier } from './signing.js';
 import { isStorageFullError, type FolioDb } from './storage/index.js';
 
-/** @apollo/subgraph does not export its resolver-map type; this is its shape, loosely. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- values are resolvers of every signature
-export type ResolverMap = Record<string, any>;
+/** What @apollo/subgraph takes (it does not export the type). */
+type SubgraphModule = Parameters<typeof buildSubgraphSchema>[0];
 
 export interface RequestInfo {
   readonly caller: Caller;
@@ -40,7 +39,11 @@ export interface RequestInfo {
 export interface SubgraphDefinition<TContext extends BaseContext> {
   readonly name: string;
   readonly typeDefs: DocumentNode;
-  readonly resolvers: ResolverMap;
+  /**
+   * Checked where it is written: each subgraph types its map with the `Resolvers` generated from its
+   * SDL (subgraphs/<name>/generated/resolvers.ts, `npm run codegen`).
+   */
+  readonly resolvers: object;
   /** Builds the per-request context (DataLoaders live here, so they never outlive a request). */
   context(info: RequestInfo): TContext | Promise<TContext>;
   /** Extra HTTP routes: internal feeds, downloads. */
@@ -169,7 +172,7 @@ export async function startSubgraphServer<TContext extends BaseContext>(
   // One per process: the GraphQL endpoint and the internal routes share the nonce window.
   const verifier = new RequestVerifier({ secret: internalSecret, audience: definition.name });
   const apollo = new ApolloServer<TContext>({
-    schema: buildSubgraphSchema({ typeDefs: definition.typeDefs, resolvers: definition.resolvers }),
+    schema: buildSubgraphSchema({ typeDefs: definition.typeDefs, resolvers: definition.resolvers } as SubgraphModule),
     // Only the gateway reaches this server (identity signature required), so introspection here is
     // an operator's tool; clients' introspection is governed at the gateway.
     introspection: true,

@@ -12,6 +12,7 @@ import { registerEditor, registerUser, type TestUser } from './kit/accounts.js';
 import { createPublishedBook } from './kit/catalog.js';
 import { errorCodes, eventually, graphql, mustQuery, startTestPlatform, type TestPlatform } from './kit/platform.js';
 import { ASK, SEARCH_MY_NOTES, searchHits, waitForIndexed } from './kit/search.js';
+import { highlightWords } from './kit/ugc.js';
 
 let platform: TestPlatform;
 let editor: TestUser;
@@ -74,6 +75,19 @@ describe('search through the gateway', () => {
     const others = await mustQuery(platform.gateway, SEARCH_MY_NOTES, { query: 'marmalade sandwiches' }, { token: bob.token });
     expect(others.searchMyNotes.edges.map((e: any) => e.node.id)).not.toContain(note.createNote.id);
     expect(errorCodes(await graphql(platform.gateway, SEARCH_MY_NOTES, { query: 'marmalade' }))).toContain('UNAUTHENTICATED');
+    // A query that matches none of her notes finds nothing, not her nearest notes.
+    expect((await mustQuery(platform.gateway, SEARCH_MY_NOTES, { query: 'quantum chromodynamics zebra' }, { token: alice.token })).searchMyNotes.edges).toEqual([]);
+  });
+
+  it('finds a highlight with the paragraph it is in', async () => {
+    const hit = (await mustQuery(platform.gateway, PARAGRAPH_TEXT, { query: 'foghorn compressor', mode: 'KEYWORD' }, { token: bob.token })).search.paragraphs.edges[0].node.paragraph;
+    const chapter = (await mustQuery(platform.gateway, `query($id: ID!) { chapter(id: $id) { id text } }`, { id: hit.chapter.id }, { token: bob.token })).chapter;
+    const highlight = await highlightWords(platform.gateway, bob.token, chapter, 'compressor for the foghorn');
+    const found = await eventually(async () => {
+      const data = await mustQuery(platform.gateway, SEARCH_MY_NOTES, { query: 'foghorn compressor' }, { token: bob.token });
+      return data.searchMyNotes.edges.find((e: any) => e.node.id === highlight.id)?.node;
+    });
+    expect(found).toMatchObject({ kind: 'HIGHLIGHT', paragraph: { id: hit.id } });
   });
 
   it('answers with citations of real paragraph ids', async () => {
@@ -82,6 +96,18 @@ describe('search through the gateway', () => {
     const first = data.ask.citations[0];
     expect(first.paragraph.text).toContain(first.quote.replace(/…$/, ''));
     expect(first.quote).toMatch(/nineteen days/);
+  });
+
+  it('answers a Chinese question from Chinese passages and never quotes a chapter heading', async () => {
+    const ask = ASK.replace('paragraph { id }', 'paragraph { id text }');
+    const zh = await mustQuery(platform.gateway, ask, { question: '陆羽写了什么书？' }, { token: alice.token });
+    expect(zh.ask.citations.length).toBeGreaterThan(0);
+    for (const citation of zh.ask.citations) expect(citation.book.id).toBe(books.tea);
+    const titles = [...lighthouseBook.chapters, ...teaBook.chapters].map((c) => c.title);
+    for (const question of ['陆羽写了什么书？', 'What happened on arrival at the lighthouse?']) {
+      const data = await mustQuery(platform.gateway, ask, { question }, { token: alice.token });
+      for (const citation of data.ask.citations) expect(titles).not.toContain(citation.quote);
+    }
   });
 
   it('refuses bad input with BAD_USER_INPUT, never a crash', async () => {

@@ -1,7 +1,7 @@
 /** Thin resolvers: read arguments, call the service, shape the result. Access rules: policy.ts. */
-import type { Caller, Role } from '../../lib/identity.js';
-import type { ResolverMap } from '../../lib/subgraphServer.js';
+import type { Caller } from '../../lib/identity.js';
 import { DateTime } from '../../lib/scalars.js';
+import type { Resolvers } from './generated/resolvers.js';
 import type { AccountsLoaders } from './loaders.js';
 import type { Viewer } from './policy.js';
 import { requiredScopes, type AccountService, type IssuedSession } from './service.js';
@@ -26,37 +26,37 @@ function authPayload(ctx: AccountsContext, issued: IssuedSession) {
   return { token: issued.token, expiresAt: issued.expiresAt, user: issued.user };
 }
 
-export const resolvers: ResolverMap = {
+export const resolvers: Resolvers = {
   DateTime,
   Query: {
     me: (_: unknown, __: unknown, { caller, loaders }: AccountsContext) => (caller.userId ? loaders.user.load(caller.userId) : null),
-    user: (_: unknown, { id }: { id: string }, { loaders }: AccountsContext) => loaders.user.load(id),
+    user: (_: unknown, { id }, { loaders }: AccountsContext) => loaders.user.load(id),
     mySessions: (_: unknown, __: unknown, { viewer, service }: AccountsContext) => service.listSessions(viewer),
     apiKeys: (_: unknown, __: unknown, { viewer, service }: AccountsContext) => service.listApiKeys(viewer),
     trustedDocuments: (_: unknown, __: unknown, { viewer, service }: AccountsContext) => service.listTrustedDocuments(viewer),
   },
   Mutation: {
-    register: async (_: unknown, { input }: { input: { username: string; password: string; displayName: string } }, ctx: AccountsContext) =>
+    register: async (_: unknown, { input }, ctx: AccountsContext) =>
       authPayload(ctx, await ctx.service.register(input, { userAgent: ctx.userAgent, clientAddress: ctx.caller.clientAddress })),
-    login: async (_: unknown, args: { username: string; password: string }, ctx: AccountsContext) =>
+    login: async (_: unknown, args, ctx: AccountsContext) =>
       authPayload(ctx, await ctx.service.login(args.username, args.password, { userAgent: ctx.userAgent, clientAddress: ctx.caller.clientAddress })),
     logout: (_: unknown, __: unknown, { viewer, service }: AccountsContext) => service.logout(viewer),
     logoutEverywhere: (_: unknown, __: unknown, { viewer, service }: AccountsContext) => service.logoutEverywhere(viewer),
-    revokeSession: (_: unknown, { id }: { id: string }, { viewer, service }: AccountsContext) => service.revokeSession(viewer, id),
-    updateProfile: (_: unknown, { input }: { input: { displayName?: string | null; bio?: string | null; avatarUrl?: string | null } }, { viewer, service }: AccountsContext) =>
+    revokeSession: (_: unknown, { id }, { viewer, service }: AccountsContext) => service.revokeSession(viewer, id),
+    updateProfile: (_: unknown, { input }, { viewer, service }: AccountsContext) =>
       service.updateProfile(viewer, input),
-    setUserRoles: (_: unknown, args: { userId: string; roles: Role[] }, { viewer, service }: AccountsContext) => service.setRoles(viewer, args.userId, args.roles),
-    createApiKey: async (_: unknown, { input }: { input: { name: string; scopes: string[]; rateLimitPerMinute?: number | null } }, { viewer, service }: AccountsContext) => {
+    setUserRoles: (_: unknown, args, { viewer, service }: AccountsContext) => service.setRoles(viewer, args.userId, args.roles),
+    createApiKey: async (_: unknown, { input }, { viewer, service }: AccountsContext) => {
       const { key, doc } = await service.createApiKey(viewer, input);
       return { key, apiKey: doc };
     },
-    revokeApiKey: (_: unknown, { id }: { id: string }, { viewer, service }: AccountsContext) => service.revokeApiKey(viewer, id),
-    registerTrustedDocument: (_: unknown, { input }: { input: { body: string; clientName?: string | null } }, { viewer, service }: AccountsContext) =>
+    revokeApiKey: (_: unknown, { id }, { viewer, service }: AccountsContext) => service.revokeApiKey(viewer, id),
+    registerTrustedDocument: (_: unknown, { input }, { viewer, service }: AccountsContext) =>
       service.registerTrustedDocument(viewer, input),
-    removeTrustedDocument: (_: unknown, { id }: { id: string }, { viewer, service }: AccountsContext) => service.removeTrustedDocument(viewer, id),
+    removeTrustedDocument: (_: unknown, { id }, { viewer, service }: AccountsContext) => service.removeTrustedDocument(viewer, id),
   },
   User: {
-    __resolveReference: (ref: { id: string }, { loaders }: AccountsContext) => loaders.user.load(ref.id),
+    __resolveReference: (ref, { loaders }: AccountsContext) => loaders.user.load(ref.id),
     id: (user: UserDoc) => user._id,
     roles: (user: UserDoc, _: unknown, { viewer, service }: AccountsContext) => service.visibleRoles(viewer, user),
   },

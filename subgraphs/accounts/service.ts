@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { badInput, FolioError, notFound, unauthenticated } from '../../lib/errors.js';
-import { ROLES, type CredentialCaller, type Role } from '../../lib/identity.js';
+import type { CredentialCaller, Role } from '../../lib/identity.js';
 import { isPartnerScope, PARTNER_SCOPES, scopesNeededByText, type ScopeNeeds } from '../../lib/scopes.js';
 import { isDuplicateKeyError, ObjectId } from '../../lib/storage/index.js';
 import type { Logger } from '../../lib/logger.js';
@@ -192,7 +192,8 @@ export class AccountService {
 
   async setRoles(viewer: Viewer, userId: string, roles: readonly Role[]): Promise<UserDoc> {
     authorize(viewer, 'user.setRoles', null);
-    const unique = [...new Set(roles)].filter((r) => (ROLES as readonly string[]).includes(r));
+    // `roles` are Role values: GraphQL validated the enum, the type keeps other callers honest.
+    const unique = [...new Set(roles)];
     if (!unique.includes('READER')) unique.unshift('READER');
     if (userId === viewer.userId && !unique.includes('ADMIN')) throw badInput('Admins cannot remove their own ADMIN role.', 'roles');
     const user = await this.store.users.findOneAndUpdate({ _id: userId }, { $set: { roles: unique, updatedAt: new Date() } }, { returnDocument: 'after' });

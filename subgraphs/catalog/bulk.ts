@@ -42,7 +42,9 @@ export async function ingestEpub({ service, pipeline }: BulkDeps, bytes: Buffer,
   const created = await service.createBook(SYSTEM_CALLER, options.meta ?? { title: 'Untitled upload' }, { metadataFromContent: !options.meta });
   const queued = await pipeline.enqueue(created._id, bytes, SYSTEM_CALLER.userId!);
   const job = await pipeline.runJob(queued._id);
-  if (job.status !== 'STORED' || options.publish === false) return { book: created, job };
+  if (job.status !== 'STORED') return { book: created, job };
+  // Storing filled the book's metadata from the EPUB: report the book as it is now, not as created.
+  if (options.publish === false) return { book: (await service.booksByIds([created._id])).get(created._id) ?? created, job };
   await service.setLicense(SYSTEM_CALLER, { bookId: created._id, startsAt: null, endsAt: null, territories: [], partnerIds: [] });
   return { book: await service.publish(SYSTEM_CALLER, created._id), job };
 }

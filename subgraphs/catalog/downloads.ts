@@ -57,15 +57,26 @@ export class DownloadSigner {
     this.key = createHmac('sha256', secret).update('folio-catalog-downloads-v1').digest();
   }
 
-  private mac(revisionId: string, expires: number, subject: string): string {
-    return createHmac('sha256', this.key).update(`${revisionId}\n${expires}\n${subject}`).digest('base64url');
+  /** `resource` is the revision id for an EPUB, `cover:<revisionId>` for its cover: one link never opens the other. */
+  mac(resource: string, expires: number, subject: string): string {
+    return createHmac('sha256', this.key).update(`${resource}\n${expires}\n${subject}`).digest('base64url');
+  }
+
+  /** True when `sig` is the MAC of these values, compared in constant time. */
+  check(resource: string, expires: number, subject: string, sig: string): boolean {
+    const expected = Buffer.from(this.mac(resource, expires, subject));
+    const given = Buffer.from(sig);
+    return Number.isFinite(expires) && expected.length === given.length && timingSafeEqual(expected, given);
+  }
+
+  get baseUrl(): string {
+    return this.publicBaseUrl().replace(/\/+$/, '');
   }
 
   sign(revisionId: string, subject: string, now = Date.now()): SignedDownload {
     const expires = now + this.ttlMs;
     const query = new URLSearchParams({ exp: String(expires), sub: subject, sig: this.mac(revisionId, expires, subject) });
-    const base = this.publicBaseUrl().replace(/\/+$/, '');
-    return { url: `${base}${PATH_PREFIX}${encodeURIComponent(revisionId)}.epub?${query.toString()}`, expiresAt: new Date(expires) };
+    return { url: `${this.baseUrl}${PATH_PREFIX}${encodeURIComponent(revisionId)}.epub?${query.toString()}`, expiresAt: new Date(expires) };
   }
 
   /** Checks a request URL; the revision id and subject when valid, else why not. */
@@ -76,16 +87,17 @@ export class DownloadSigner {
     const exp = url.searchParams.get('exp') ?? '';
     const subject = url.searchParams.get('sub') ?? '';
     const sig = url.searchParams.get('sig') ?? '';
-    const expires = /^\d{1,15}$/.test(exp) ? Number(exp) : NaN;
-    const expected = Buffer.from(this.mac(revisionId, expires, subject));
-    const given = Buffer.from(sig);
-    if (!Number.isFinite(expires) || expected.length !== given.length || !timingSafeEqual(expected, given)) {
+    const expires = parseExpiry(exp);
+    if (!this.check(revisionId, expires, subject, sig)) {
       return { ok: false, status: 403, reason: 'The download link is invalid.' };
     }
     if (expires <= now) return { ok: false, status: 410, reason: 'The download link has expired; ask for a new one.' };
     return { ok: true, revisionId, subject };
   }
 }
+
+/** An `exp` query value: milliseconds since the epoch, else NaN (which no MAC check accepts). */
+export const parseExpiry = (exp: string): number => (/^\d{1,15}$/.test(exp) ? Number(exp) : NaN);
 
 export type ByteRange = { start: number; end: number } | 'unsatisfiable' | null;
 
@@ -114,7 +126,7 @@ export interface DownloadSource {
   booksByIds(ids: readonly string[]): Promise<Map<string, BookDoc>>;
 }
 
-function refuse(res: ServerResponse, status: number, message: string): void {
+export function refuse(res: ServerResponse, status: number, message: string): void {
   const body = JSON.stringify({ error: status === 404 ? 'NOT_FOUND' : 'FORBIDDEN', message });
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
   res.end(body);
@@ -134,28 +146,27 @@ export function downloadRoute(signer: DownloadSigner, source: DownloadSource, fi
       if (!can(reader, 'read', { kind: 'revision', book, revision })) return refuse(res, 403, 'This book is not available to you any more.');
       const file = await files.get(revision.fileId);
       if (!file) return refuse(res, 404, 'No such download.');
-      await send(req.method === 'HEAD', req.headers, res, file, files, revision);
+      await sendFile(req.method === 'HEAD', req.headers, res, file, files, {
+        'content-type': 'application/epub+zip',
+        'content-disposition': `attachment; filename="${revision.bookId}-r${revision.number}.epub"`,
+        'cache-control': 'private, max-age=300',
+      });
       logger.debug({ revisionId: revision._id, subject: checked.subject }, 'download served');
     },
   };
 }
 
-async function send(
+/** Serves a stored file with ETag (its sha256), conditional requests and one byte range. */
+export async function sendFile(
   headOnly: boolean,
   headers: Record<string, string | string[] | undefined>,
   res: ServerResponse,
   file: FileDoc,
   files: FileStore,
-  revision: RevisionDoc,
+  describe: Record<string, string>,
 ): Promise<void> {
   const etag = `"${file.sha256}"`;
-  const common: Record<string, string> = {
-    etag,
-    'accept-ranges': 'bytes',
-    'cache-control': 'private, max-age=300',
-    'content-type': 'application/epub+zip',
-    'content-disposition': `attachment; filename="${revision.bookId}-r${revision.number}.epub"`,
-  };
+  const common: Record<string, string> = { ...describe, etag, 'accept-ranges': 'bytes', 'x-content-type-options': 'nosniff' };
   const ifNoneMatch = headers['if-none-match'];
   if (typeof ifNoneMatch === 'string' && ifNoneMatch.split(',').some((t) => t.trim().replace(/^W\//, '') === etag || t.trim() === '*')) {
     res.writeHead(304, common);

@@ -14,6 +14,7 @@ import { startSubgraphServer, storageReadiness } from '../../lib/subgraphServer.
 import { acquireWorkerPool } from '../../lib/workers/index.js';
 import { seedDemoLibrary } from './bulk.js';
 import { DownloadSigner, downloadRoute } from './downloads.js';
+import { coverRoute } from './covers.js';
 import { FileStore } from './files.js';
 import { readerOf } from './service.js';
 import { createLoaders } from './loaders.js';
@@ -85,7 +86,7 @@ export const catalogService: ServiceModule = {
         typeDefs,
         resolvers,
         maxBodyBytes: CATALOG_MAX_BODY_BYTES,
-        routes: [outbox.route(), ...internalRoutes(service), downloadRoute(signer, service, files, logger)],
+        routes: [outbox.route(), ...internalRoutes(service), downloadRoute(signer, service, files, logger), coverRoute(signer, service, files, logger)],
         context: ({ caller, cacheTags }) => ({ caller, reader: readerOf(caller), service, loaders: createLoaders(service, cacheTags), cacheTags }),
         ready: () => storageReadiness(store.db),
       },

@@ -38,6 +38,7 @@ async function main(argv: string[]): Promise<number> {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       if (job.status === 'STORED') {
         process.stdout.write(`✓ ${file} → book ${book._id} "${book.title}" (${draft ? 'draft' : 'published'}, ${seconds.toFixed(2)} s)\n`);
+        for (const warning of job.warnings ?? []) process.stdout.write(`  ! ${warning.code}: ${warning.message}\n`);
       } else {
         process.stdout.write(`✗ ${file}: ${job.failureCode}: ${job.failureReason}\n`);
         failures++;

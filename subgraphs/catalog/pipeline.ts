@@ -14,13 +14,15 @@ import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:time
 import { ownersOfInstance, type WorkerIdentity } from '../../lib/instance.js';
 import type { Logger } from '../../lib/logger.js';
 import { isStorageFullError, ObjectId } from '../../lib/storage/index.js';
-import { EpubError, isEpubError } from './epub/errors.js';
+import { isEpubError } from './epub/errors.js';
 import type { EpubLimits } from './epub/limits.js';
 import { parseEpub, type ParsedEpub } from './epub/parse.js';
 import { parseEpubOffThread } from './epub/offThread.js';
 import type { WorkerPool } from '../../lib/workers/index.js';
 import type { FileStore } from './files.js';
-import type { BookDoc, CatalogStore, ChapterDoc, JobDoc, JobStatus, RevisionDoc } from './store.js';
+import type { BookDoc, CatalogStore, ChapterDoc, CoverDoc, JobDoc, JobStatus, RevisionDoc } from './store.js';
+import { splitChapter } from './chapterBodies.js';
+import { imageDimensions } from './covers.js';
 
 export interface PipelineOptions {
   readonly logger: Logger;
@@ -38,12 +40,6 @@ export interface PipelineOptions {
   /** Parses on this pool's threads (the event loop keeps serving meanwhile); inline without one. */
   readonly workers?: WorkerPool;
 }
-
-/**
- * A chapter document carries its text and HTML; MongoDB caps documents at 16 MB, and a chapter
- * that large is a mistake or an attack (a real long chapter is well under 1 MB of text).
- */
-export const MAX_CHAPTER_CHARS = 4 * 1024 * 1024;
 
 const RUNNING: JobStatus[] = ['FORMATTING', 'PARSING', 'SPLITTING'];
 /** Chapters per journal write when a revision is stored (see storeRevision). */
@@ -238,10 +234,8 @@ export class UploadPipeline {
       const onStage = { onStage: (stage: JobStatus) => this.enter(job, stage) };
       const { workers, limits = {} } = this.options;
       const parsed = await (workers ? parseEpubOffThread(workers, bytes, limits, onStage) : parseEpub(bytes, limits, onStage));
-      const oversized = parsed.chapters.find((c) => c.text.length + c.html.length > MAX_CHAPTER_CHARS);
-      if (oversized) throw new EpubError('TOO_LARGE', `Chapter ${oversized.index + 1} ("${oversized.title.slice(0, 80)}") is larger than ${MAX_CHAPTER_CHARS} characters.`);
       await this.storeRevision(job, parsed);
-      logger.info({ jobId: job._id, bookId: job.bookId, revisionId: job.revisionId, chapters: parsed.chapters.length }, 'upload stored');
+      logger.info({ jobId: job._id, bookId: job.bookId, revisionId: job.revisionId, chapters: parsed.chapters.length, warnings: parsed.warnings.length }, 'upload stored');
     } catch (error) {
       if (error instanceof LeaseLost) {
         logger.warn({ jobId: job._id }, 'upload job taken over by another worker');
@@ -261,7 +255,7 @@ export class UploadPipeline {
   }
 
   private async storeRevision(job: JobDoc, parsed: ParsedEpub): Promise<void> {
-    const { chapters, revisions, books, jobs, db } = this.store;
+    const { chapters, chapterParts, revisions, books, jobs, db } = this.store;
     const file = await this.files.get(job.fileId);
     if (!file) throw new Error(`file ${job.fileId} missing`);
     const docs: ChapterDoc[] = parsed.chapters.map((c) => ({
@@ -278,13 +272,19 @@ export class UploadPipeline {
       paragraphs: c.paragraphs.map((p) => ({ index: p.index, startOffset: p.startOffset, endOffset: p.endOffset })),
     }));
     // A previous attempt may have written some of them.
-    await chapters.deleteMany({ revisionId: job.revisionId });
+    await this.deleteChapters(job.revisionId);
     // Small batches with a yield between them: serialising 50 chapters into the journal blocked
     // the loop for ~0.5 s on a 100,000-paragraph book; 5 keep each slice to tens of ms.
     for (let i = 0; i < docs.length; i += STORE_CHAPTER_BATCH) {
-      await chapters.insertMany(docs.slice(i, i + STORE_CHAPTER_BATCH));
+      const split = docs.slice(i, i + STORE_CHAPTER_BATCH).map((doc) => splitChapter(doc));
+      // Continuations first: a chapter document never points at parts that are not there yet.
+      for (const { parts } of split) {
+        for (const part of parts) await chapterParts.insertOne(part);
+      }
+      await chapters.insertMany(split.map(({ chapter }) => chapter));
       await yieldToEventLoop();
     }
+    const cover = parsed.coverImage ? await this.storeCover(parsed.coverImage) : undefined;
 
     const now = new Date();
     await db.transaction(async (tx) => {
@@ -330,11 +330,15 @@ export class UploadPipeline {
         createdBy: job.createdBy,
         createdAt: now,
         publishedAt: null,
+        ...(cover ? { cover } : {}),
       };
       await tx.collection<RevisionDoc>(revisions.collectionName).insertOne(revision);
       const stored = await tx.collection<JobDoc>(jobs.collectionName).updateOne(
         { _id: job._id, leaseOwner: this.owner },
-        { $set: { status: 'STORED', updatedAt: now, finishedAt: now, leaseUntil: null }, $push: { stages: { stage: 'STORED', startedAt: now } } },
+        {
+          $set: { status: 'STORED', updatedAt: now, finishedAt: now, leaseUntil: null, warnings: parsed.warnings.map(({ code, message }) => ({ code, message })) },
+          $push: { stages: { stage: 'STORED', startedAt: now } },
+        },
       );
       if (stored.matchedCount === 0) throw new LeaseLost(job._id);
     });
@@ -351,8 +355,20 @@ export class UploadPipeline {
     );
     if (result.matchedCount === 0) return;
     // The refused bytes and any half-written chapters are of no further use.
-    await this.store.chapters.deleteMany({ revisionId: job.revisionId });
+    await this.deleteChapters(job.revisionId);
     await this.files.delete(job.fileId);
+  }
+
+  private async deleteChapters(revisionId: string): Promise<void> {
+    await this.store.chapters.deleteMany({ revisionId });
+    await this.store.chapterParts.deleteMany({ revisionId });
+  }
+
+  /** The EPUB's cover image as a file of its own, with its pixel size when the header says it. */
+  private async storeCover(image: NonNullable<ParsedEpub['coverImage']>): Promise<CoverDoc> {
+    const file = await this.files.put(image.bytes);
+    const size = imageDimensions(image.bytes);
+    return { fileId: file._id, mediaType: image.mediaType, sizeBytes: file.sizeBytes, width: size?.width ?? null, height: size?.height ?? null };
   }
 
   /** Waits until a job is STORED or FAILED. */

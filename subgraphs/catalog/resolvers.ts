@@ -1,15 +1,16 @@
 /** Thin resolvers: read arguments, ask the policy (policy.ts) what the caller may see, shape results. */
-import type { GraphQLResolveInfo } from 'graphql';
+import type { GraphQLResolveInfoWithCacheControl as Info } from '@apollo/cache-control-types';
 import { BOOK_LISTS_TAG, bookChangeTags, type ResponseTags } from '../../lib/cacheTags.js';
 import type { Caller } from '../../lib/identity.js';
 import { DateTime } from '../../lib/scalars.js';
-import type { ResolverMap } from '../../lib/subgraphServer.js';
+import type { Resolvers } from './generated/resolvers.js';
 import type { Reader } from './licensing.js';
 import { tagBooks, type CatalogLoaders } from './loaders.js';
 import { connectionOf, keyAfter, limitOf, sliceOf } from './pagination.js';
+import type { BookCover } from './covers.js';
 import { isInterrupted } from './pipeline.js';
 import { can, CATALOG, visibleRevisionId } from './policy.js';
-import { splitParagraphId, type BookFilter, type BookInput, type CatalogService, type LicenseInput } from './service.js';
+import { splitParagraphId, type CatalogService } from './service.js';
 import type { BookDoc, ChapterDoc, ChapterSummary, JobDoc, ParagraphSpan, RevisionDoc } from './store.js';
 
 export interface CatalogContext {
@@ -21,12 +22,10 @@ export interface CatalogContext {
   readonly cacheTags: ResponseTags;
 }
 
-interface ParagraphNode {
+export interface ParagraphNode {
   readonly chapter: ChapterDoc;
   readonly span: ParagraphSpan;
 }
-
-type Info = GraphQLResolveInfo & { cacheControl?: { setCacheHint(hint: { maxAge?: number; scope?: 'PUBLIC' | 'PRIVATE' }): void } };
 
 /**
  * What a caller sees depends on who they are: staff see drafts (never cache them, so an editor
@@ -80,24 +79,31 @@ async function fullChapter(ctx: CatalogContext, chapter: ChapterSummary): Promis
   return full;
 }
 
+/** A chapter's or a job's book: books are never deleted, so a missing one is a broken store. */
+async function bookOf(ctx: CatalogContext, id: string): Promise<BookDoc> {
+  const book = await ctx.loaders.book.load(id);
+  if (!book) throw new Error(`book ${id} vanished`);
+  return book;
+}
+
 async function purgedAfter<T>(ctx: CatalogContext, bookId: string, change: Promise<T>): Promise<T> {
   const result = await change;
   ctx.cacheTags.purge(...bookChangeTags(bookId));
   return result;
 }
 
-const staffOnly = <T>(ctx: CatalogContext, value: () => T): T | null => (can(ctx.reader, 'manage', CATALOG) ? value() : null);
-
-interface PageArgs {
-  readonly first?: number | null;
-  readonly after?: string | null;
+async function publishedCover(ctx: CatalogContext, book: BookDoc): Promise<BookCover | null> {
+  const revision = book.status === 'PUBLISHED' && book.publishedRevisionId ? await ctx.loaders.revision.load(book.publishedRevisionId) : null;
+  return ctx.service.cover(revision);
 }
 
-export const resolvers: ResolverMap = {
+const staffOnly = <T>(ctx: CatalogContext, value: () => T): T | null => (can(ctx.reader, 'manage', CATALOG) ? value() : null);
+
+export const resolvers: Resolvers = {
   DateTime,
   Query: {
-    book: (_: unknown, { id }: { id: string }, ctx: CatalogContext, info: Info) => hinted(ctx, info, visibleBook(ctx, id)),
-    books: async (_: unknown, args: PageArgs & { filter?: BookFilter | null }, ctx: CatalogContext, info: Info) => {
+    book: (_: unknown, { id }, ctx: CatalogContext, info) => hinted(ctx, info, visibleBook(ctx, id)),
+    books: async (_: unknown, args, ctx: CatalogContext, info) => {
       hintCaller(ctx, info);
       const slice = await ctx.service.listBooks(ctx.reader, args.filter ?? {}, args);
       ctx.cacheTags.add(BOOK_LISTS_TAG);
@@ -105,33 +111,33 @@ export const resolvers: ResolverMap = {
       for (const book of slice.nodes) ctx.loaders.book.prime(book._id, book);
       return connectionOf(slice);
     },
-    chapter: (_: unknown, { id }: { id: string }, ctx: CatalogContext, info: Info) => hinted(ctx, info, visibleChapter(ctx, id)),
-    paragraph: (_: unknown, { id }: { id: string }, ctx: CatalogContext, info: Info) => hinted(ctx, info, visibleParagraph(ctx, id)),
-    uploadJob: (_: unknown, { id }: { id: string }, ctx: CatalogContext) => ctx.service.job(ctx.caller, id),
+    chapter: (_: unknown, { id }, ctx: CatalogContext, info) => hinted(ctx, info, visibleChapter(ctx, id)),
+    paragraph: (_: unknown, { id }, ctx: CatalogContext, info) => hinted(ctx, info, visibleParagraph(ctx, id)),
+    uploadJob: (_: unknown, { id }, ctx: CatalogContext) => ctx.service.job(ctx.caller, id),
   },
   Mutation: {
-    createBook: (_: unknown, { input }: { input: BookInput }, ctx: CatalogContext) => ctx.service.createBook(ctx.caller, input),
-    updateBook: (_: unknown, { id, input }: { id: string; input: BookInput }, ctx: CatalogContext) => purgedAfter(ctx, id, ctx.service.updateBook(ctx.caller, id, input)),
-    uploadBookContent: (_: unknown, { input }: { input: { bookId: string; epubBase64: string } }, ctx: CatalogContext) =>
+    createBook: (_: unknown, { input }, ctx: CatalogContext) => ctx.service.createBook(ctx.caller, input),
+    updateBook: (_: unknown, { id, input }, ctx: CatalogContext) => purgedAfter(ctx, id, ctx.service.updateBook(ctx.caller, id, input)),
+    uploadBookContent: (_: unknown, { input }, ctx: CatalogContext) =>
       ctx.service.uploadContent(ctx.caller, input.bookId, input.epubBase64),
     // The events these emit purge the gateways' caches too; asking here as well makes the gateway that
     // runs the mutation purge before it answers (and fan the purge out), not a moment later.
-    publishBook: (_: unknown, { id }: { id: string }, ctx: CatalogContext) => purgedAfter(ctx, id, ctx.service.publish(ctx.caller, id)),
-    unpublishBook: (_: unknown, { id }: { id: string }, ctx: CatalogContext) => purgedAfter(ctx, id, ctx.service.unpublish(ctx.caller, id)),
-    setBookLicense: (_: unknown, { input }: { input: LicenseInput }, ctx: CatalogContext) =>
+    publishBook: (_: unknown, { id }, ctx: CatalogContext) => purgedAfter(ctx, id, ctx.service.publish(ctx.caller, id)),
+    unpublishBook: (_: unknown, { id }, ctx: CatalogContext) => purgedAfter(ctx, id, ctx.service.unpublish(ctx.caller, id)),
+    setBookLicense: (_: unknown, { input }, ctx: CatalogContext) =>
       purgedAfter(ctx, input.bookId, ctx.service.setLicense(ctx.caller, input)),
   },
   Book: {
-    __resolveReference: (ref: { id: string }, ctx: CatalogContext, info: Info) => hinted(ctx, info, visibleBook(ctx, ref.id)),
+    __resolveReference: (ref, ctx: CatalogContext, info) => hinted(ctx, info, visibleBook(ctx, ref.id)),
     id: (book: BookDoc) => book._id,
     wordCount: async (book: BookDoc, _: unknown, ctx: CatalogContext) => (await visibleRevision(ctx, book))?.wordCount ?? 0,
     chapterCount: async (book: BookDoc, _: unknown, ctx: CatalogContext) => (await visibleRevision(ctx, book))?.chapterCount ?? 0,
     currentRevision: (book: BookDoc, _: unknown, ctx: CatalogContext) => visibleRevision(ctx, book),
     draftRevision: (book: BookDoc, _: unknown, ctx: CatalogContext) =>
       staffOnly(ctx, () => (book.latestRevisionId ? ctx.loaders.revision.load(book.latestRevisionId) : null)),
-    revisions: (book: BookDoc, args: PageArgs, ctx: CatalogContext) =>
+    revisions: (book: BookDoc, args, ctx: CatalogContext) =>
       staffOnly(ctx, async () => connectionOf(await ctx.service.revisionsOfBook(ctx.caller, book._id, args))),
-    chapters: async (book: BookDoc, { revisionId }: { revisionId?: string | null }, ctx: CatalogContext) => {
+    chapters: async (book: BookDoc, { revisionId }, ctx: CatalogContext) => {
       if (revisionId) {
         const revision = revisionId.length <= 100 ? await ctx.loaders.revision.load(revisionId) : null;
         return revision && can(ctx.reader, 'read', { kind: 'revision', book, revision }) ? ctx.loaders.toc.load(revision._id) : [];
@@ -140,8 +146,10 @@ export const resolvers: ResolverMap = {
       return id ? ctx.loaders.toc.load(id) : [];
     },
     license: (book: BookDoc, _: unknown, ctx: CatalogContext) => staffOnly(ctx, () => book.license),
-    uploadJobs: (book: BookDoc, args: PageArgs, ctx: CatalogContext) =>
+    uploadJobs: (book: BookDoc, args, ctx: CatalogContext) =>
       staffOnly(ctx, async () => connectionOf(await ctx.service.jobsOfBook(ctx.caller, book._id, args))),
+    cover: (book: BookDoc, _: unknown, ctx: CatalogContext) => publishedCover(ctx, book),
+    coverUrl: async (book: BookDoc, _: unknown, ctx: CatalogContext) => book.coverUrl ?? (await publishedCover(ctx, book))?.url ?? null,
     download: async (book: BookDoc, _: unknown, ctx: CatalogContext) => {
       const revision = book.publishedRevisionId ? await ctx.loaders.revision.load(book.publishedRevisionId) : null;
       return ctx.service.download(book, ctx.reader, revision);
@@ -149,12 +157,12 @@ export const resolvers: ResolverMap = {
   },
   BookRevision: { id: (revision: RevisionDoc) => revision._id },
   Chapter: {
-    __resolveReference: (ref: { id: string }, ctx: CatalogContext, info: Info) => hinted(ctx, info, visibleChapter(ctx, ref.id)),
+    __resolveReference: (ref, ctx: CatalogContext, info) => hinted(ctx, info, visibleChapter(ctx, ref.id)),
     id: (chapter: ChapterSummary) => chapter._id,
-    book: (chapter: ChapterSummary, _: unknown, ctx: CatalogContext) => ctx.loaders.book.load(chapter.bookId),
+    book: (chapter: ChapterSummary, _: unknown, ctx: CatalogContext) => bookOf(ctx, chapter.bookId),
     text: async (chapter: ChapterSummary, _: unknown, ctx: CatalogContext) => (await fullChapter(ctx, chapter)).text,
     html: async (chapter: ChapterSummary, _: unknown, ctx: CatalogContext) => (await fullChapter(ctx, chapter)).html,
-    paragraphs: async (chapter: ChapterSummary, args: PageArgs, ctx: CatalogContext) => {
+    paragraphs: async (chapter: ChapterSummary, args, ctx: CatalogContext) => {
       const limit = limitOf(args.first);
       const after = keyAfter(args.after, 'number');
       const full = await fullChapter(ctx, chapter);
@@ -164,7 +172,7 @@ export const resolvers: ResolverMap = {
     },
   },
   Paragraph: {
-    __resolveReference: (ref: { id: string }, ctx: CatalogContext, info: Info) => hinted(ctx, info, visibleParagraph(ctx, ref.id)),
+    __resolveReference: (ref, ctx: CatalogContext, info) => hinted(ctx, info, visibleParagraph(ctx, ref.id)),
     id: (p: ParagraphNode) => `${p.chapter._id}.p${p.span.index}`,
     chapter: (p: ParagraphNode) => p.chapter,
     index: (p: ParagraphNode) => p.span.index,
@@ -174,8 +182,9 @@ export const resolvers: ResolverMap = {
   },
   UploadJob: {
     id: (job: JobDoc) => job._id,
-    book: (job: JobDoc, _: unknown, ctx: CatalogContext) => ctx.loaders.book.load(job.bookId),
+    book: (job: JobDoc, _: unknown, ctx: CatalogContext) => bookOf(ctx, job.bookId),
     revision: (job: JobDoc, _: unknown, ctx: CatalogContext) => (job.status === 'STORED' ? ctx.loaders.revision.load(job.revisionId) : null),
     interrupted: (job: JobDoc) => isInterrupted(job, new Date()),
+    warnings: (job: JobDoc) => job.warnings ?? [],
   },
 };

@@ -12,6 +12,8 @@ import { ObjectId } from '../../lib/storage/index.js';
 import type { Filter } from '../../lib/storage/types.js';
 import type { DownloadSigner, SignedDownload } from './downloads.js';
 import { subjectOf } from './downloads.js';
+import { withBodies } from './chapterBodies.js';
+import { coverLink, type BookCover } from './covers.js';
 import { EpubError } from './epub/errors.js';
 import { normalizeIsbn } from './epub/opf.js';
 import { readableFilter, type Reader } from './licensing.js';
@@ -373,7 +375,7 @@ export class CatalogService {
 
   async chaptersByIds(ids: readonly string[]): Promise<Map<string, ChapterDoc>> {
     this.counted('chapters');
-    const docs = await this.store.chapters.find({ _id: { $in: [...ids] } }).toArray();
+    const docs = await withBodies(this.store, await this.store.chapters.find({ _id: { $in: [...ids] } }).toArray());
     return new Map(docs.map((d) => [d._id, d]));
   }
 
@@ -381,7 +383,7 @@ export class CatalogService {
   async tocsByRevisionIds(revisionIds: readonly string[]): Promise<Map<string, ChapterSummary[]>> {
     this.counted('tocs');
     const docs = await this.store.chapters
-      .find({ revisionId: { $in: [...revisionIds] } }, { projection: { text: 0, html: 0, paragraphs: 0 } })
+      .find({ revisionId: { $in: [...revisionIds] } }, { projection: { text: 0, html: 0, paragraphs: 0, overflow: 0 } })
       .sort({ revisionId: 1, index: 1 })
       .toArray();
     const out = new Map<string, ChapterSummary[]>(revisionIds.map((id) => [id, []]));
@@ -394,7 +396,7 @@ export class CatalogService {
     const revision = await this.store.revisions.findOne({ _id: revisionId });
     const book = revision && (await this.store.books.findOne({ _id: revision.bookId }));
     if (!revision || !book) return null;
-    const chapters = await this.store.chapters.find({ revisionId }).sort({ index: 1 }).toArray();
+    const chapters = await withBodies(this.store, await this.store.chapters.find({ revisionId }).sort({ index: 1 }).toArray());
     return { revision, book, chapters };
   }
 
@@ -480,6 +482,11 @@ export class CatalogService {
         return chapter && span ? [{ ...chapter, id, chapterId, length: span.endOffset - span.startOffset }] : [];
       }),
     };
+  }
+
+  /** The published revision's cover as a signed link, for anyone who may see the book. */
+  cover(revision: RevisionDoc | null): BookCover | null {
+    return revision ? coverLink(this.options.signer, revision) : null;
   }
 
   /** A signed link to the published revision's EPUB, or null when the caller may not download it. */

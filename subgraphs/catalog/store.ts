@@ -60,6 +60,17 @@ export interface RevisionDoc {
   createdBy: string;
   createdAt: Date;
   publishedAt: Date | null;
+  /** The cover image found in the EPUB, stored as a file. Absent when the book has none. */
+  cover?: CoverDoc;
+}
+
+export interface CoverDoc {
+  fileId: string;
+  mediaType: string;
+  sizeBytes: number;
+  /** Pixels, when the image's header could be read. */
+  width: number | null;
+  height: number | null;
 }
 
 export interface ParagraphSpan {
@@ -81,6 +92,22 @@ export interface ChapterDoc {
   contentHash: string;
   paragraphCount: number;
   paragraphs: ParagraphSpan[];
+  /**
+   * Set when `text` or `html` was too long for one document (see chapterBodies.ts): the stored
+   * fields hold the first part, and `chapter_parts` holds the rest. Absent on ordinary chapters.
+   */
+  overflow?: { textParts: number; htmlParts: number };
+}
+
+/** The continuation of a long chapter's text or HTML (see chapterBodies.ts). */
+export interface ChapterPartDoc {
+  /** `<chapterId>:<field>:<n>`, n from 1 (part 0 is in the chapter document). */
+  _id: string;
+  chapterId: string;
+  revisionId: string;
+  field: 'text' | 'html';
+  n: number;
+  value: string;
 }
 
 /** A chapter as the table of contents loads it: no text, html or paragraph spans. */
@@ -106,6 +133,8 @@ export interface JobDoc {
   leaseUntil: Date | null;
   /** Its worker stopped mid-way (a crash or restart) and no worker has resumed it yet. Absent on older jobs. */
   interrupted?: boolean;
+  /** What the parser skipped or doubted (see epub/warnings.ts), set when the job is STORED. Absent on older jobs. */
+  warnings?: Array<{ code: string; message: string }>;
   createdBy: string;
   createdAt: Date;
   updatedAt: Date;
@@ -141,6 +170,7 @@ export interface CatalogStore {
   readonly books: DocCollection<BookDoc>;
   readonly revisions: DocCollection<RevisionDoc>;
   readonly chapters: DocCollection<ChapterDoc>;
+  readonly chapterParts: DocCollection<ChapterPartDoc>;
   readonly jobs: DocCollection<JobDoc>;
   readonly files: DocCollection<FileDoc>;
   readonly fileChunks: DocCollection<FileChunkDoc>;
@@ -153,6 +183,7 @@ export function catalogCollections(db: FolioDb): CatalogStore {
     books: db.collection<BookDoc>('books'),
     revisions: db.collection<RevisionDoc>('revisions'),
     chapters: db.collection<ChapterDoc>('chapters'),
+    chapterParts: db.collection<ChapterPartDoc>('chapter_parts'),
     jobs: db.collection<JobDoc>('upload_jobs'),
     files: db.collection<FileDoc>('files'),
     fileChunks: db.collection<FileChunkDoc>('file_chunks'),
@@ -169,6 +200,8 @@ export async function openCatalogStore(db: FolioDb): Promise<CatalogStore> {
     store.books.createIndex({ tags: 1 }, { name: 'books_tag' }),
     store.revisions.createIndex({ bookId: 1, number: -1 }, { name: 'revisions_book' }),
     store.chapters.createIndex({ revisionId: 1, index: 1 }, { unique: true, name: 'chapters_revision_index' }),
+    store.chapterParts.createIndex({ chapterId: 1, field: 1, n: 1 }, { unique: true, name: 'chapter_parts_order' }),
+    store.chapterParts.createIndex({ revisionId: 1 }, { name: 'chapter_parts_revision' }),
     store.jobs.createIndex({ status: 1, createdAt: 1 }, { name: 'jobs_queue' }),
     store.jobs.createIndex({ bookId: 1, createdAt: -1 }, { name: 'jobs_book' }),
     store.fileChunks.createIndex({ fileId: 1, n: 1 }, { unique: true, name: 'chunks_file' }),

@@ -69,10 +69,32 @@ function sentences(text: string): Array<{ text: string; start: number }> {
   return out.length > 0 ? out : [{ text: text.trim(), start: 0 }];
 }
 
-/** The sentence of a passage that matches most query terms (the first on a tie), as a citation. */
+const SENTENCE_END = /[.!?。！？…:;：；]["”’」』)）]*$/u;
+
+/**
+ * A chapter heading ("Arrival", "一 雾里的村子"): a whole paragraph, short, with no sentence end.
+ * The chapter's title comes first in its text, so the first chunk of every chapter holds one, and
+ * a heading matches a question's words well while answering nothing.
+ */
+function isHeading(passage: Pick<Passage, 'text' | 'paragraphStarts'>, sentence: { text: string; start: number }): boolean {
+  if (sentence.text.length > 100 || SENTENCE_END.test(sentence.text)) return false;
+  const i = passage.paragraphStarts.findIndex((start) => passage.text.slice(start).trimStart().startsWith(sentence.text) && passage.text.indexOf(sentence.text, start) === sentence.start);
+  if (i < 0) return false;
+  const end = passage.paragraphStarts[i + 1] ?? passage.text.length;
+  return passage.text.slice(passage.paragraphStarts[i], end).trim() === sentence.text;
+}
+
+/** The sentences of a passage that may be quoted as an answer: everything but headings. */
+const quotable = (passage: Passage): Array<{ text: string; start: number }> => sentences(passage.text).filter((s) => !isHeading(passage, s));
+
+/** Passages with something to quote: a passage that is only a heading answers nothing. */
+export const answerable = <P extends Passage>(passages: readonly P[]): P[] => passages.filter((p) => quotable(p).length > 0);
+
+/** The sentence of a passage that matches most query terms (the first on a tie), as a citation; never a heading. */
 export function bestQuote(passage: Passage, terms: readonly string[]): Citation {
   let best = { text: '', start: 0, hits: -1 };
-  for (const s of sentences(passage.text)) {
+  const candidates = quotable(passage);
+  for (const s of candidates.length > 0 ? candidates : sentences(passage.text)) {
     const hits = new Set(matchSpans(s.text, terms).map(([a, b]) => s.text.slice(a, b).toLowerCase())).size;
     if (hits > best.hits) best = { ...s, hits };
   }
@@ -81,7 +103,8 @@ export function bestQuote(passage: Passage, terms: readonly string[]): Citation 
 }
 
 /** Best sentences of the top passages, quoted and numbered. */
-export function extractiveAnswer(passages: readonly Passage[], terms: readonly string[], maxCitations = 3): AnswerResult {
+export function extractiveAnswer(retrieved: readonly Passage[], terms: readonly string[], maxCitations = 3): AnswerResult {
+  const passages = answerable(retrieved);
   if (passages.length === 0) return { text: 'No passage in the books you can read answers this.', method: 'EXTRACTIVE', citations: [] };
   const citations = passages.slice(0, maxCitations).map((p) => bestQuote(p, terms));
   const text = citations.map((c, i) => `“${c.quote}” [${i + 1}]`).join(' ');
@@ -129,4 +152,21 @@ export async function generatedAnswer(
     logger.warn({ err: error }, 'LLM answer failed; answering extractively');
     return null;
   }
+}
+
+const CJK_LANGUAGES = new Set(['zh', 'ja', 'ko']);
+const CJK_LETTER = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/gu;
+const LETTER = /\p{L}/gu;
+
+/** True when most letters of `text` are Chinese, Japanese or Korean. */
+export function writtenInCjk(text: string): boolean {
+  const cjk = text.match(CJK_LETTER)?.length ?? 0;
+  return cjk > 0 && cjk * 2 >= (text.match(LETTER)?.length ?? 0);
+}
+
+/** `items` with those in the question's script (CJK or not, by their language's primary subtag) first, order kept otherwise. */
+export function preferScriptOf<T>(question: string, items: readonly T[], langOf: (item: T) => string): T[] {
+  const cjk = writtenInCjk(question);
+  const same = (item: T): boolean => CJK_LANGUAGES.has(langOf(item).toLowerCase()) === cjk;
+  return [...items.filter(same), ...items.filter((item) => !same(item))];
 }

@@ -44,4 +44,4 @@ export const chunker: Chunker = {
   },
 };
 
-export const portEmbedder = (embedder: CoreEmbedder): Embedder => ({ id: embedder.id, dimension: embedder.dimension, embed: (texts) => embedder.embed([...texts]) });
+export const portEmbedder = (embedder: CoreEmbedder): Embedder => ({ id: embedder.id, dimension: embedder.dimension, minSimilarity: embedder.minSimilarity, embed: (texts) => embedder.embed([...texts]) });

@@ -22,7 +22,7 @@ const noteWritten = z.object({
   quote: text.nullable().optional(),
   updatedAt: z.string().max(50).optional(),
 });
-const highlightCreated = z.object({ highlightId: id, userId: id, bookId: id, chapterId: id, quote: text, createdAt: z.string().max(50).optional() });
+const highlightCreated = z.object({ highlightId: id, userId: id, bookId: id, chapterId: id, paragraphId: id.nullable().optional(), quote: text, createdAt: z.string().max(50).optional() });
 const noteDeleted = z.object({ noteId: id, userId: id });
 const highlightDeleted = z.object({ highlightId: id, userId: id });
 
@@ -62,7 +62,7 @@ export class NotesIndexer {
         const parsed = highlightCreated.safeParse(event.payload);
         if (!parsed.success) return this.skip(event);
         const h = parsed.data;
-        const payload: PrivatePayload = { kind: 'HIGHLIGHT', sourceId: h.highlightId, bookId: h.bookId, chapterId: h.chapterId, paragraphId: null, text: null, quote: h.quote };
+        const payload: PrivatePayload = { kind: 'HIGHLIGHT', sourceId: h.highlightId, bookId: h.bookId, chapterId: h.chapterId, paragraphId: h.paragraphId ?? null, text: null, quote: h.quote };
         await this.indexes.upsert(h.userId, [{ id: privateItemId('HIGHLIGHT', h.highlightId), text: h.quote, payload: { ...payload } }]);
         return;
       }

@@ -34,10 +34,11 @@ const TASK = { module: new URL('./offThread.ts', import.meta.url).href, name: 'e
 /** `embedder`, with its large batches computed on the pool when it is the local hashing embedder. */
 export function offThreadEmbedder(embedder: Embedder, pool: WorkerPool): Embedder {
   if (!(embedder instanceof LocalHashEmbedder) || pool.threads === 0) return embedder;
-  const { id, dimension } = embedder;
+  const { id, dimension, minSimilarity } = embedder;
   return {
     id,
     dimension,
+    minSimilarity,
     async embed(texts: string[]): Promise<Float32Array[]> {
       // Oversized batches go inline too, to be refused there exactly as without the pool.
       if (texts.length < MIN_OFFLOAD_TEXTS || texts.length > MAX_EMBED_TEXTS) return embedder.embed(texts);

@@ -14,6 +14,11 @@ export interface Embedder {
   /** Model id + dimension: recorded by every index it builds. */
   readonly id: string;
   readonly dimension: number;
+  /**
+   * Cosine similarity below which a dense match is noise for this model: a query that matches
+   * nothing must find nothing, not the nearest of unrelated texts. 0 = no floor.
+   */
+  readonly minSimilarity: number;
   embed(texts: readonly string[], signal?: AbortSignal): Promise<Float32Array[]>;
 }
 

@@ -1,10 +1,10 @@
 /** Thin resolvers: read arguments, call the service, shape the result. Book/Paragraph are references catalog resolves. */
 import type { Caller } from '../../lib/identity.js';
 import { DateTime } from '../../lib/scalars.js';
-import type { ResolverMap } from '../../lib/subgraphServer.js';
-import type { AnswerResult, Citation } from './answer.js';
+import type { Citation } from './answer.js';
+import type { Resolvers } from './generated/resolvers.js';
 import type { SearchLoaders } from './loaders.js';
-import type { NoteResult, Page, ParagraphResult, SearchInput, SearchService, BookResult } from './service.js';
+import type { NoteResult, Page, ParagraphResult, SearchService, BookResult } from './service.js';
 import type { BookIndexDoc } from './store.js';
 
 export interface SearchContext {
@@ -21,18 +21,18 @@ const connection = <T>(page: Page<T>) => ({
   totalCount: page.totalCount,
 });
 
-export const resolvers: ResolverMap = {
+export const resolvers: Resolvers = {
   DateTime,
   Query: {
-    search: async (_: unknown, args: SearchInput, { service, loaders }: SearchContext) => {
+    search: async (_: unknown, args, { service, loaders }: SearchContext) => {
       const results = await service.search(args, loaders.readableCheck);
       return { books: connection(results.books), paragraphs: connection(results.paragraphs) };
     },
-    searchMyNotes: async (_: unknown, args: { query: string; first?: number | null }, { caller, service }: SearchContext) =>
+    searchMyNotes: async (_: unknown, args, { caller, service }: SearchContext) =>
       connection(await service.searchMyNotes(caller, args.query, args.first)),
-    ask: (_: unknown, args: { question: string; bookId?: string | null; paragraphId?: string | null }, { service, loaders }: SearchContext): Promise<AnswerResult> =>
+    ask: (_: unknown, args, { service, loaders }: SearchContext) =>
       service.ask(args, loaders.readableCheck),
-    searchIndexStatus: (_: unknown, args: { bookId: string }, { caller, service }: SearchContext) => service.indexStatus(caller, args.bookId),
+    searchIndexStatus: (_: unknown, args, { caller, service }: SearchContext) => service.indexStatus(caller, args.bookId),
   },
   BookHit: {
     book: (hit: BookResult) => ref(hit.bookId),

@@ -6,7 +6,8 @@ import { badInput } from '../../lib/errors.js';
 import type { Caller } from '../../lib/identity.js';
 import type { Logger } from '../../lib/logger.js';
 import type { SearchHit, SearchMode as VectorMode, SparseVector, VectorStore } from '../../lib/vectors/index.js';
-import { extractiveAnswer, focusOn, generatedAnswer, paragraphAt, type AnswerResult, type LlmSettings, type Passage } from './answer.js';
+import { reciprocalRankFusion } from '../../lib/vectors/index.js';
+import { answerable, extractiveAnswer, focusOn, generatedAnswer, paragraphAt, preferScriptOf, type AnswerResult, type LlmSettings, type Passage } from './answer.js';
 import type { BookField, BookTitleHit, BookTitleIndex } from './bookTitles.js';
 import { paragraphFilter, primaryLanguage, type ParagraphPayload } from './indexer.js';
 import type { PrivatePayload } from './notes.js';
@@ -39,8 +40,8 @@ export interface SearchFilterInput {
 
 export interface SearchInput {
   readonly query: string;
-  readonly mode?: string | null;
-  readonly scope?: string | null;
+  readonly mode?: SearchMode | null;
+  readonly scope?: SearchScope | null;
   readonly filter?: SearchFilterInput | null;
   readonly first?: number | null;
   readonly after?: string | null;
@@ -122,12 +123,6 @@ export function decodeCursor(after: string | null | undefined): number {
   return offset;
 }
 
-function parseEnum<T extends string>(value: string | null | undefined, allowed: readonly T[], fallback: T, field: string): T {
-  if (value === null || value === undefined) return fallback;
-  if (!(allowed as readonly string[]).includes(value)) throw badInput(`${field} must be one of ${allowed.join(', ')}.`, field);
-  return value as T;
-}
-
 function parseFilter(filter: SearchFilterInput | null | undefined): { bookIds?: string[]; lang?: string; authors?: string[] } {
   if (!filter) return {};
   const out: { bookIds?: string[]; lang?: string; authors?: string[] } = {};
@@ -163,8 +158,9 @@ export class SearchService {
 
   async search(input: SearchInput, readable: ReadableCheck): Promise<SearchResults> {
     const query = cleanText(input.query, 'query', LIMITS.maxQueryChars);
-    const mode = parseEnum(input.mode, SEARCH_MODES, 'HYBRID', 'mode');
-    const scope = parseEnum(input.scope, SEARCH_SCOPES, 'ALL', 'scope');
+    // GraphQL validated the enums.
+    const mode = input.mode ?? 'HYBRID';
+    const scope = input.scope ?? 'ALL';
     const filter = parseFilter(input.filter);
     const first = parseFirst(input.first);
     const offset = decodeCursor(input.after);
@@ -238,7 +234,16 @@ export class SearchService {
     const query = cleanText(queryInput, 'query', LIMITS.maxQueryChars);
     const first = parseFirst(firstInput);
     const terms = this.options.analyzer.terms(query);
-    const hits = await this.options.privateIndexes.search(userId, { text: query, mode: 'hybrid', limit: first + 1 });
+    // Keyword matches, and meaning matches above the embedder's floor, fused by rank: plain hybrid
+    // search always returns the nearest notes, so a query that matches nothing listed them all.
+    const { privateIndexes, embedder } = this.options;
+    const [keyword, semantic] = await Promise.all([
+      privateIndexes.search(userId, { text: query, mode: 'sparse', limit: first + 1 }),
+      privateIndexes.search(userId, { text: query, mode: 'dense', limit: first + 1 }),
+    ]);
+    const relevant = semantic.filter((hit) => hit.score >= embedder.minSimilarity);
+    const byId = new Map([...relevant, ...keyword].map((hit) => [hit.id, hit]));
+    const hits = reciprocalRankFusion([keyword.map((h) => h.id), relevant.map((h) => h.id)]).map(({ id, score }) => ({ ...byId.get(id)!, score }));
     const notes = hits.map((hit) => {
       const p = hit.payload as unknown as PrivatePayload;
       return { ...p, score: hit.score, snippet: snippet(p.text ?? p.quote ?? '', terms) };
@@ -265,13 +270,16 @@ export class SearchService {
     const candidates = selected ? [selected, ...hits.filter((h) => h.id !== selected.id)] : hits;
     const allowed = await readable([...new Set(candidates.map((h) => String(h.payload.bookId)))]);
     if (selected && !allowed.has(String(selected.payload.bookId))) throw notAvailable();
-    const passages: Passage[] = candidates
-      .filter((h) => allowed.has(String(h.payload.bookId)))
-      .slice(0, LIMITS.askPassages)
-      .map((h) => {
+    const readableHits = candidates.filter((h) => allowed.has(String(h.payload.bookId)));
+    // Without a book to stay in, passages in the question's script come first: a Chinese question
+    // is answered from Chinese text when there is any, an English one from English.
+    const ordered = scopeBook ? readableHits : preferScriptOf(question, readableHits, (h) => String(h.payload.lang ?? ''));
+    const passages: Passage[] = answerable(
+      ordered.map((h) => {
         const passage: Passage = { ...(h.payload as unknown as ParagraphPayload), score: h.score };
         return h === selected && paragraphId ? focusOn(passage, paragraphId) : passage;
-      });
+      }),
+    ).slice(0, LIMITS.askPassages);
     const generated = this.options.llm ? await generatedAnswer(this.options.llm, question, passages, terms, this.options.logger) : null;
     return generated ?? extractiveAnswer(passages, terms);
   }

@@ -5,15 +5,15 @@
 import { bookTag, type ResponseTags } from '../../lib/cacheTags.js';
 import type { Caller } from '../../lib/identity.js';
 import { DateTime } from '../../lib/scalars.js';
-import type { ResolverMap } from '../../lib/subgraphServer.js';
+import type { Resolvers } from './generated/resolvers.js';
 import type { UgcLoaders } from './loaders.js';
 import { encodeCursor, pageSize, type Page, type PageArgs } from '../../lib/pagination.js';
 import { isRepairInterrupted, latestRepairJob } from './repair/jobs.js';
-import type { AnnotationService, HighlightInput, NoteInput } from './service/annotations.js';
+import type { AnnotationService } from './service/annotations.js';
 import { exportAnnotations } from './service/export.js';
 import { likeKey } from './service/likes.js';
-import type { ReviewInput, ReviewService } from './service/reviews.js';
-import { ShelfService, type ProgressInput, type ShelfEntryView, type ShelfSort, type StatsPeriod } from './service/shelf.js';
+import type { ReviewService } from './service/reviews.js';
+import { ShelfService, type ShelfEntryView } from './service/shelf.js';
 import type { UgcDeps } from './service/common.js';
 import type { AnchorFields, HighlightDoc, NoteDoc, PassageDoc, ProgressDoc, RepairJobDoc, ReviewDoc } from './store.js';
 
@@ -31,7 +31,7 @@ export interface UgcContext {
   readonly cacheTags: ResponseTags;
 }
 
-type Ref = { id: string };
+export type Ref = { id: string };
 const ref = (id: string): Ref => ({ id });
 const byId = (doc: { _id: string }): string => doc._id;
 
@@ -57,59 +57,59 @@ const nullable = async <T, R>(value: Promise<T | null>, shape: (v: T) => R): Pro
 const firstPageOr = <T>(args: PageArgs, batched: (size: number) => Promise<T>, direct: () => Promise<T>): Promise<T> =>
   args.after ? direct() : batched(pageSize(args.first));
 
-export const resolvers: ResolverMap = {
+export const resolvers: Resolvers = {
   DateTime,
   Query: {
-    note: (_: unknown, { id }: { id: string }, { loaders }: UgcContext) => loaders.note.load(id),
-    highlight: (_: unknown, { id }: { id: string }, { loaders }: UgcContext) => loaders.highlight.load(id),
-    repairJob: (_: unknown, { bookId }: { bookId: string }, { caller, services }: UgcContext) => latestRepairJob(services.store, caller, bookId),
+    note: (_: unknown, { id }, { loaders }: UgcContext) => loaders.note.load(id),
+    highlight: (_: unknown, { id }, { loaders }: UgcContext) => loaders.highlight.load(id),
+    repairJob: (_: unknown, { bookId }, { caller, services }: UgcContext) => latestRepairJob(services.store, caller, bookId),
   },
   Mutation: {
-    addToShelf: (_: unknown, args: { bookId: string; secret?: boolean | null }, { caller, services }: UgcContext) =>
+    addToShelf: (_: unknown, args, { caller, services }: UgcContext) =>
       services.shelf.addToShelf(caller, args.bookId, { secret: args.secret ?? null }),
-    removeFromShelf: (_: unknown, { bookId }: { bookId: string }, { caller, services }: UgcContext) => services.shelf.removeFromShelf(caller, bookId),
-    updateShelfEntry: (_: unknown, args: { bookId: string; input: { secret?: boolean | null; finished?: boolean | null } }, { caller, services }: UgcContext) =>
+    removeFromShelf: (_: unknown, { bookId }, { caller, services }: UgcContext) => services.shelf.removeFromShelf(caller, bookId),
+    updateShelfEntry: (_: unknown, args, { caller, services }: UgcContext) =>
       services.shelf.updateEntry(caller, args.bookId, args.input),
-    updateProgress: (_: unknown, args: { bookId: string; input: ProgressInput }, { caller, services }: UgcContext) =>
+    updateProgress: (_: unknown, args, { caller, services }: UgcContext) =>
       services.shelf.updateProgress(caller, args.bookId, args.input),
-    createHighlight: (_: unknown, { input }: { input: HighlightInput }, { caller, services }: UgcContext) => services.annotations.createHighlight(caller, input),
-    updateHighlight: (_: unknown, args: { id: string; input: { color?: never; style?: never } }, { caller, services }: UgcContext) =>
+    createHighlight: (_: unknown, { input }, { caller, services }: UgcContext) => services.annotations.createHighlight(caller, input),
+    updateHighlight: (_: unknown, args, { caller, services }: UgcContext) =>
       services.annotations.updateHighlight(caller, args.id, args.input),
-    deleteHighlight: (_: unknown, { id }: { id: string }, { caller, services }: UgcContext) => services.annotations.deleteHighlight(caller, id),
-    createNote: (_: unknown, { input }: { input: NoteInput }, { caller, services }: UgcContext) => services.annotations.createNote(caller, input),
-    updateNote: (_: unknown, args: { id: string; input: { text?: string | null; visibility?: never } }, { caller, services }: UgcContext) =>
+    deleteHighlight: (_: unknown, { id }, { caller, services }: UgcContext) => services.annotations.deleteHighlight(caller, id),
+    createNote: (_: unknown, { input }, { caller, services }: UgcContext) => services.annotations.createNote(caller, input),
+    updateNote: (_: unknown, args, { caller, services }: UgcContext) =>
       services.annotations.updateNote(caller, args.id, args.input),
-    deleteNote: (_: unknown, { id }: { id: string }, { caller, services }: UgcContext) => services.annotations.deleteNote(caller, id),
-    likeNote: (_: unknown, { id }: { id: string }, { caller, services }: UgcContext) => services.annotations.likeNote(caller, id, true),
-    unlikeNote: (_: unknown, { id }: { id: string }, { caller, services }: UgcContext) => services.annotations.likeNote(caller, id, false),
-    writeReview: (_: unknown, args: { bookId: string; input: ReviewInput }, { caller, services }: UgcContext) => services.reviews.writeReview(caller, args.bookId, args.input),
-    deleteReview: (_: unknown, { bookId }: { bookId: string }, { caller, services }: UgcContext) => services.reviews.deleteReview(caller, bookId),
-    likeReview: (_: unknown, { id }: { id: string }, { caller, services }: UgcContext) => services.reviews.likeReview(caller, id, true),
-    unlikeReview: (_: unknown, { id }: { id: string }, { caller, services }: UgcContext) => services.reviews.likeReview(caller, id, false),
+    deleteNote: (_: unknown, { id }, { caller, services }: UgcContext) => services.annotations.deleteNote(caller, id),
+    likeNote: (_: unknown, { id }, { caller, services }: UgcContext) => services.annotations.likeNote(caller, id, true),
+    unlikeNote: (_: unknown, { id }, { caller, services }: UgcContext) => services.annotations.likeNote(caller, id, false),
+    writeReview: (_: unknown, args, { caller, services }: UgcContext) => services.reviews.writeReview(caller, args.bookId, args.input),
+    deleteReview: (_: unknown, { bookId }, { caller, services }: UgcContext) => services.reviews.deleteReview(caller, bookId),
+    likeReview: (_: unknown, { id }, { caller, services }: UgcContext) => services.reviews.likeReview(caller, id, true),
+    unlikeReview: (_: unknown, { id }, { caller, services }: UgcContext) => services.reviews.likeReview(caller, id, false),
   },
   User: {
     __resolveReference: (reference: Ref) => ref(reference.id),
     shelfCount: (user: Ref, _: unknown, { caller, services }: UgcContext) => services.shelf.count(caller, user.id),
-    shelf: async (user: Ref, args: PageArgs & { sort?: ShelfSort | null; finished?: boolean | null }, { caller, services }: UgcContext) => {
+    shelf: async (user: Ref, args, { caller, services }: UgcContext) => {
       const page = await services.shelf.list(caller, user.id, args);
-      return connection(page, (d) => ShelfService.cursorOf(d, page.sort));
+      return { ...connection(page, (d) => ShelfService.cursorOf(d, page.sort)), totalCount: page.totalCount };
     },
-    highlights: (user: Ref, args: PageArgs & { bookId?: string | null }, { caller, services }: UgcContext) =>
+    highlights: (user: Ref, args, { caller, services }: UgcContext) =>
       nullable(services.annotations.listHighlights(caller, user.id, args), idConnection),
-    notes: async (user: Ref, args: PageArgs & { bookId?: string | null }, { caller, services }: UgcContext) =>
+    notes: async (user: Ref, args, { caller, services }: UgcContext) =>
       idConnection(await services.annotations.listNotes(caller, user.id, args)),
-    reviews: async (user: Ref, args: PageArgs, { services }: UgcContext) => idConnection(await services.reviews.listByUser(user.id, args)),
-    readingStats: (user: Ref, { period }: { period: StatsPeriod }, { caller, services }: UgcContext) => services.shelf.readingStats(caller, user.id, period),
+    reviews: async (user: Ref, args, { services }: UgcContext) => idConnection(await services.reviews.listByUser(user.id, args)),
+    readingStats: (user: Ref, { period }, { caller, services }: UgcContext) => services.shelf.readingStats(caller, user.id, period),
     annotationsExport: (user: Ref, _: unknown, { caller, services }: UgcContext) => nullable(exportAnnotations(services, caller, user.id), (doc) => JSON.stringify(doc)),
   },
   Book: {
     __resolveReference: (reference: Ref, ctx: UgcContext) => tagged(ctx, reference.id, ref(reference.id)),
     rating: async (book: Ref, _: unknown, { loaders }: UgcContext) => (await loaders.rating.load(book.id)) ?? { average: null, count: 0 },
-    reviews: async (book: Ref, args: PageArgs, { services, loaders }: UgcContext) =>
+    reviews: async (book: Ref, args, { services, loaders }: UgcContext) =>
       idConnection(await firstPageOr(args, (size) => loaders.reviewsFirstPage.load(book.id, size), () => services.reviews.listByBook(book.id, args))),
-    popularHighlights: async (book: Ref, args: { first?: number | null }, { loaders }: UgcContext) =>
+    popularHighlights: async (book: Ref, args, { loaders }: UgcContext) =>
       (await loaders.popular.load(book.id, pageSize(args.first))).items,
-    myHighlights: async (book: Ref, args: PageArgs, { caller, services, loaders }: UgcContext) =>
+    myHighlights: async (book: Ref, args, { caller, services, loaders }: UgcContext) =>
       idConnection(await firstPageOr(args, (size) => loaders.myHighlightsFirstPage.load(book.id, size), () => services.annotations.myHighlights(caller, book.id, args))),
   },
   Chapter: {
@@ -118,7 +118,7 @@ export const resolvers: ResolverMap = {
   },
   Paragraph: {
     __resolveReference: (reference: Ref) => ref(reference.id),
-    publicNotes: async (paragraph: Ref, args: PageArgs, { caller, services, loaders }: UgcContext) =>
+    publicNotes: async (paragraph: Ref, args, { caller, services, loaders }: UgcContext) =>
       idConnection(await firstPageOr(args, (size) => loaders.publicNotesFirstPage.load(paragraph.id, size), () => services.annotations.publicNotes(caller, paragraph.id, args))),
   },
   ShelfEntry: {

@@ -11,7 +11,7 @@ export const UPLOAD_CONTENT = /* GraphQL */ `
 `;
 export const UPLOAD_JOB = /* GraphQL */ `
   query Job($id: ID!) {
-    uploadJob(id: $id) { id status failureCode failureReason stages { stage startedAt } revision { id number chapterCount } }
+    uploadJob(id: $id) { id status failureCode failureReason warnings { code message } stages { stage startedAt } revision { id number chapterCount } }
   }
 `;
 export const PUBLISH_BOOK = /* GraphQL */ `
@@ -28,6 +28,7 @@ export interface UploadJobView {
   readonly status: string;
   readonly failureCode: string | null;
   readonly failureReason: string | null;
+  readonly warnings: Array<{ code: string; message: string }>;
   readonly stages: Array<{ stage: string; startedAt: string }>;
   readonly revision: { id: string; number: number; chapterCount: number } | null;
 }

@@ -15,7 +15,12 @@ export interface BookSource {
   readonly publisher?: string;
   readonly subjects?: readonly string[];
   readonly chapters: ReadonlyArray<{ readonly title: string; readonly paragraphs: readonly string[] }>;
+  /** A raster cover image, named both the EPUB 3 way (`cover-image`) and the EPUB 2 way (`<meta name="cover">`). */
+  readonly cover?: { readonly mediaType: 'image/jpeg' | 'image/png' | 'image/gif' | 'image/webp'; readonly bytes: Buffer };
 }
+
+const COVER_EXTENSIONS = { 'image/jpeg': 'jpg', 'image/png': 'png', 'image/gif': 'gif', 'image/webp': 'webp' } as const;
+const coverFile = (cover: NonNullable<BookSource['cover']>): string => `cover.${COVER_EXTENSIONS[cover.mediaType]}`;
 
 // Fixed timestamps keep the output deterministic (same book, same bytes, same hash).
 const MODIFIED = '2024-01-01T00:00:00Z';
@@ -55,10 +60,12 @@ function packageOpf(book: BookSource, identifier: string): string {
     ...(book.description ? [`<dc:description>${escapeXml(book.description)}</dc:description>`] : []),
     ...(book.subjects ?? []).map((subject) => `<dc:subject>${escapeXml(subject)}</dc:subject>`),
     `<meta property="dcterms:modified">${MODIFIED}</meta>`,
+    ...(book.cover ? ['<meta name="cover" content="cover-image"/>'] : []),
   ];
   const items = book.chapters.map(
     (_, i) => `<item id="chapter-${i + 1}" href="${chapterFile(i)}" media-type="application/xhtml+xml"/>`,
   );
+  if (book.cover) items.push(`<item id="cover-image" href="${coverFile(book.cover)}" media-type="${book.cover.mediaType}" properties="cover-image"/>`);
   const refs = book.chapters.map((_, i) => `<itemref idref="chapter-${i + 1}"/>`);
   return `<?xml version="1.0" encoding="UTF-8"?>
 <package xmlns="http://www.idpf.org/2007/opf" version="3.0" unique-identifier="book-id" xml:lang="${escapeXml(book.language)}">
@@ -144,7 +151,7 @@ export function zipEntries(files: ReadonlyArray<readonly [name: string, content:
 }
 
 /** The files of an EPUB for `book`, in archive order (for fixtures that tamper with one). */
-export function epubFiles(book: BookSource): Array<[name: string, content: string]> {
+export function epubFiles(book: BookSource): Array<[name: string, content: string | Buffer]> {
   if (!book.title.trim()) throw new TypeError('buildEpub: a book needs a title.');
   if (book.chapters.length === 0) throw new TypeError('buildEpub: a book needs at least one chapter.');
   const identifier = bookIdentifier(book);
@@ -155,6 +162,7 @@ export function epubFiles(book: BookSource): Array<[name: string, content: strin
     ['OEBPS/nav.xhtml', navXhtml(book)],
     ['OEBPS/toc.ncx', tocNcx(book, identifier)],
     ...book.chapters.map((chapter, i): [string, string] => [`OEBPS/${chapterFile(i)}`, chapterXhtml(book, chapter)]),
+    ...(book.cover ? [[`OEBPS/${coverFile(book.cover)}`, book.cover.bytes] as [string, Buffer]] : []),
   ];
 }
 

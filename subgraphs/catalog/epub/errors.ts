@@ -19,6 +19,8 @@ export const EPUB_ERROR_REASONS = [
   'TOO_MANY_CHAPTERS',
   'TOO_MANY_PARAGRAPHS',
   'NO_CONTENT',
+  'CHAPTER_TOO_LARGE',
+  'BOOK_TOO_LARGE',
 ] as const;
 
 export type EpubErrorReason = (typeof EPUB_ERROR_REASONS)[number];

@@ -9,6 +9,7 @@ import { crc32, constants as zlibConstants, deflateRawSync } from 'node:zlib';
 import { epubFiles } from './build.js';
 import type { BookSource } from './build.js';
 import type { EpubErrorReason } from './errors.js';
+import type { EpubWarningCode } from './warnings.js';
 
 export interface RawZipEntry {
   readonly name: string;
@@ -93,7 +94,7 @@ export function chapterWithBody(body: string, head = '<title>Fixture</title>'): 
 }
 
 function opfWithDoctype(doctype: string, titleText: string): string {
-  const opf = epubFiles(FIXTURE_BOOK).find(([name]) => name === OPF)![1];
+  const opf = String(epubFiles(FIXTURE_BOOK).find(([name]) => name === OPF)![1]);
   return opf
     .replace('<?xml version="1.0" encoding="UTF-8"?>', `<?xml version="1.0" encoding="UTF-8"?>\n${doctype}`)
     .replace('<dc:title>The Quiet Harbour</dc:title>', `<dc:title>${titleText}</dc:title>`);
@@ -115,7 +116,22 @@ export interface HostileFixture {
   readonly description: string;
   /** The refusal reason, or 'PARSES_SAFELY' for damaged-but-readable files. */
   readonly expected: EpubErrorReason | 'PARSES_SAFELY';
+  /** For files that parse: the warning codes the job must carry, in order (none when absent). */
+  readonly warnings?: readonly EpubWarningCode[];
+  /** For files that parse: how many chapters are kept. */
+  readonly chapters?: number;
   readonly build: () => Buffer;
+}
+
+const CHAPTER_2 = 'OEBPS/chapter-002.xhtml';
+
+/** The fixture OPF with `edit` applied. */
+const opfEdited = (edit: (opf: string) => string): string => edit(String(epubFiles(FIXTURE_BOOK).find(([name]) => name === OPF)![1]));
+
+/** Chapter XHTML whose bytes hold C0 controls (raw and as character references) and invalid UTF-8. */
+function controlCharacterChapter(): Buffer {
+  const [head, tail] = chapterWithBody('<p>Bell\u0007 and &#1;text&#x8; here.</p><p>Bad bytes: MARK end.</p>').split('MARK');
+  return Buffer.concat([Buffer.from(head!, 'utf8'), Buffer.from([0xff, 0xfe, 0x00, 0x01, 0x41]), Buffer.from(tail!, 'utf8')]);
 }
 
 export const BROKEN_XHTML_BODY =
@@ -277,6 +293,61 @@ export const HOSTILE_FIXTURES: readonly HostileFixture[] = [
     expected: 'PARSES_SAFELY',
     build: () =>
       tamperedBook({ [CHAPTER_1]: chapterWithBody(SCRIPTED_BODY, '<title>TITLE-TEXT</title><script>alert(0)</script>') }),
+  },
+  {
+    name: 'spine-zip-chapter',
+    description: 'the second chapter is a ZIP file declared as XHTML',
+    expected: 'PARSES_SAFELY',
+    warnings: ['SPINE_NOT_A_DOCUMENT'],
+    chapters: 1,
+    build: () => tamperedBook({ [CHAPTER_2]: writeZip([zipEntry('inner.txt', 'not a chapter')]) }),
+  },
+  {
+    name: 'control-characters',
+    description: 'C0 control characters as bytes and as character references, and invalid UTF-8',
+    expected: 'PARSES_SAFELY',
+    chapters: 2,
+    build: () => tamperedBook({ [CHAPTER_1]: controlCharacterChapter() }),
+  },
+  {
+    name: 'spine-unknown-id',
+    description: 'a spine itemref naming no manifest item',
+    expected: 'PARSES_SAFELY',
+    warnings: ['SPINE_UNKNOWN_ID'],
+    chapters: 2,
+    build: () => tamperedBook({ [OPF]: opfEdited((opf) => opf.replace('<itemref idref="chapter-2"/>', '<itemref idref="chapter-2"/><itemref idref="chapter-99"/>')) }),
+  },
+  {
+    name: 'spine-missing-file',
+    description: 'a spine item whose file is not in the zip',
+    expected: 'PARSES_SAFELY',
+    warnings: ['SPINE_MISSING_FILE'],
+    chapters: 1,
+    build: () => tamperedBook({ [CHAPTER_2]: null }),
+  },
+  {
+    name: 'spine-outside-package',
+    description: 'a spine item whose href climbs out of the zip',
+    expected: 'PARSES_SAFELY',
+    warnings: ['SPINE_OUTSIDE_PACKAGE'],
+    chapters: 1,
+    build: () => tamperedBook({ [OPF]: opfEdited((opf) => opf.replace('href="chapter-002.xhtml"', 'href="../../../etc/passwd"')) }),
+  },
+  {
+    name: 'wrong-mimetype',
+    description: 'the mimetype entry says application/zip',
+    expected: 'PARSES_SAFELY',
+    warnings: ['BAD_MIMETYPE'],
+    chapters: 2,
+    build: () => tamperedBook({ mimetype: 'application/zip' }),
+  },
+  {
+    name: 'missing-mimetype',
+    description: 'no mimetype entry at all',
+    expected: 'PARSES_SAFELY',
+    warnings: ['BAD_MIMETYPE'],
+    chapters: 2,
+    build: () => tamperedBook({ mimetype: null }),
   },
 ];
 

@@ -33,6 +33,18 @@ export interface EpubLimits {
   readonly maxParagraphChars: number;
   /** A larger cover image is ignored (the book still parses). @default 10 MiB */
   readonly maxCoverBytes: number;
+  /**
+   * Characters of text (UTF-16 code units) in one chapter. A single-file novel is one chapter of
+   * 3–6 million characters, so this is sized for the longest real ones. @default 8 Mi (8,388,608)
+   */
+  readonly maxChapterTextChars: number;
+  /** Characters of text in the whole book: twenty long novels. @default 64 Mi (67,108,864) */
+  readonly maxBookTextChars: number;
+  /**
+   * Paragraphs in one chapter: a chapter's paragraph offsets live in its stored document, which
+   * MongoDB caps at 16 MB (about 50 bytes a paragraph). @default 100000
+   */
+  readonly maxChapterParagraphs: number;
 }
 
 const MiB = 1024 * 1024;
@@ -49,6 +61,9 @@ export const DEFAULT_EPUB_LIMITS: EpubLimits = Object.freeze({
   maxParagraphs: 500_000,
   maxParagraphChars: 10_000,
   maxCoverBytes: 10 * MiB,
+  maxChapterTextChars: 8 * MiB,
+  maxBookTextChars: 64 * MiB,
+  maxChapterParagraphs: 100_000,
 });
 
 /**

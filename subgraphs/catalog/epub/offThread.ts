@@ -11,7 +11,7 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { WorkerPool } from '../../../lib/workers/index.js';
 import { EpubError, isEpubError, type EpubErrorReason } from './errors.js';
 import type { EpubLimits } from './limits.js';
-import { parseEpub, type EpubMetadata, type EpubStage, type ParseEpubOptions, type ParsedChapter, type ParsedEpub } from './parse.js';
+import { parseEpub, type EpubMetadata, type EpubStage, type EpubWarning, type ParseEpubOptions, type ParsedChapter, type ParsedEpub } from './parse.js';
 
 interface WireChapter {
   readonly index: number;
@@ -35,6 +35,7 @@ type WireMessage =
       readonly wordCount: number;
       readonly contentHash: string;
       readonly coverImage?: { readonly mediaType: string; readonly bytes: Uint8Array };
+      readonly warnings: EpubWarning[];
     }
   | { readonly kind: 'failed'; readonly reason: EpubErrorReason | null; readonly message: string };
 
@@ -64,6 +65,7 @@ export async function parseEpubTask({ bytes, limits, port }: ParseEpubTaskInput)
       metadata: parsed.metadata,
       wordCount: parsed.wordCount,
       contentHash: parsed.contentHash,
+      warnings: parsed.warnings,
       ...(parsed.coverImage ? { coverImage: parsed.coverImage } : {}),
     });
   } catch (error) {
@@ -124,6 +126,7 @@ export async function parseEpubOffThread(pool: WorkerPool, bytes: Buffer, limits
       chapters,
       wordCount: done.wordCount,
       contentHash: done.contentHash,
+      warnings: done.warnings,
       ...(done.coverImage ? { coverImage: { mediaType: done.coverImage.mediaType, bytes: Buffer.from(done.coverImage.bytes.buffer, done.coverImage.bytes.byteOffset, done.coverImage.bytes.byteLength) } } : {}),
     };
   } catch (error) {

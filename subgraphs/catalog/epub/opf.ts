@@ -5,6 +5,7 @@ import { attr, child, children, parseXml, textOf } from './xml.js';
 import type { XmlNode } from './xml.js';
 import { htmlToPlainText } from './xhtml.js';
 import { normalizeWhitespace } from './text.js';
+import type { EpubWarning } from './warnings.js';
 
 export interface EpubMetadata {
   readonly title: string;
@@ -30,6 +31,8 @@ export interface PackageDocument {
   readonly metadata: EpubMetadata;
   /** Spine items in reading order (their manifest entries). */
   readonly spine: ManifestItem[];
+  /** Spine entries that could not be followed (unknown id, href outside the package), in order. */
+  readonly spineWarnings: EpubWarning[];
   /** EPUB 3 navigation document (manifest item with the `nav` property). */
   readonly nav?: ManifestItem;
   /** EPUB 2 NCX (spine@toc, else the manifest's NCX media type). */
@@ -56,10 +59,13 @@ export function parseOpf(xml: string, opfPath: string): PackageDocument {
   if (!pkg) throw new EpubError('BAD_XML', `"${opfPath}" is not an OPF package document.`);
 
   const manifest = new Map<string, ManifestItem>();
+  /** Manifest ids whose href leaves the package: named in spine warnings. */
+  const outside = new Map<string, string>();
   for (const item of children(child(pkg, 'manifest'), 'item')) {
     const id = attr(item, 'id');
     const href = attr(item, 'href');
     const path = href ? resolveHref(opfPath, href) : undefined;
+    if (id && href && !path) outside.set(id, href);
     if (!id || !path || manifest.has(id)) continue;
     manifest.set(id, {
       id,
@@ -70,9 +76,18 @@ export function parseOpf(xml: string, opfPath: string): PackageDocument {
   }
 
   const spineNode = child(pkg, 'spine');
-  const spine = children(spineNode, 'itemref')
-    .map((ref) => manifest.get(attr(ref, 'idref') ?? ''))
-    .filter((item): item is ManifestItem => item !== undefined);
+  const spine: ManifestItem[] = [];
+  const spineWarnings: EpubWarning[] = [];
+  children(spineNode, 'itemref').forEach((ref, position) => {
+    const idref = (attr(ref, 'idref') ?? '').slice(0, 200);
+    const item = manifest.get(idref);
+    if (item) spine.push(item);
+    else if (outside.has(idref)) {
+      spineWarnings.push({ code: 'SPINE_OUTSIDE_PACKAGE', message: `Spine item ${position + 1} ("${idref}") points outside the book (${outside.get(idref)!.slice(0, 200)}); it was skipped.` });
+    } else {
+      spineWarnings.push({ code: 'SPINE_UNKNOWN_ID', message: `Spine item ${position + 1} names "${idref}", which is not in the manifest; it was skipped.` });
+    }
+  });
 
   const items = [...manifest.values()];
   const nav = items.find((item) => item.properties.includes('nav'));
@@ -86,7 +101,7 @@ export function parseOpf(xml: string, opfPath: string): PackageDocument {
     (item) => item !== undefined && RASTER_COVER_TYPES.has(item.mediaType),
   );
 
-  return { metadata: parseMetadata(metadataNode, metas), spine, nav, ncx, cover };
+  return { metadata: parseMetadata(metadataNode, metas), spine, spineWarnings, nav, ncx, cover };
 }
 
 function parseMetadata(node: XmlNode | undefined, metas: XmlNode[]): EpubMetadata {

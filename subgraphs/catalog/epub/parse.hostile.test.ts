@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { FolioError } from '../../../lib/errors.js';
-import { buildEpub } from './build.js';
+import { buildEpub, epubFiles, zipEntries } from './build.js';
 import { EpubError } from './errors.js';
 import { FIXTURE_BOOK, HOSTILE_FIXTURES, hostileFixture } from './fixtures.js';
 import { parseEpub } from './parse.js';
+import { generateSyntheticBook } from '../demo/synthetic.js';
 
 async function refusal(bytes: Buffer, limits = {}): Promise<EpubError> {
   const error = await parseEpub(bytes, limits).then(
@@ -82,4 +83,60 @@ describe('parseEpub reads damaged but harmless files', () => {
     }
     expect(chapter.html).toContain('<a href="https://example.com/">good link</a>');
   });
+});
+
+/** C0 controls other than tab, line feed and carriage return, and DEL. */
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+
+describe('parseEpub stores what it can read and says what it skipped', () => {
+  for (const fixture of HOSTILE_FIXTURES.filter((f) => f.expected === 'PARSES_SAFELY')) {
+    it(`${fixture.name} (${fixture.description}) → warnings [${(fixture.warnings ?? []).join(', ')}]`, async () => {
+      const book = await parseEpub(fixture.build());
+      expect(book.warnings.map((w) => w.code)).toEqual(fixture.warnings ?? []);
+      for (const warning of book.warnings) expect(warning.message.length).toBeGreaterThan(10);
+      if (fixture.chapters !== undefined) expect(book.chapters).toHaveLength(fixture.chapters);
+      for (const chapter of book.chapters) {
+        expect(chapter.text).not.toMatch(CONTROL);
+        expect(chapter.html).not.toMatch(CONTROL);
+        expect(chapter.title).not.toMatch(CONTROL);
+      }
+    });
+  }
+
+  it('never stores a non-document spine item as text', async () => {
+    const book = await parseEpub(hostileFixture('spine-zip-chapter').build());
+    expect(book.chapters.map((c) => c.title)).toEqual(['Morning Tide']);
+    expect(book.warnings[0]!.message).toContain('chapter-002.xhtml');
+  });
+
+  it('removes control characters but keeps the text around them, with invalid UTF-8 as U+FFFD', async () => {
+    const book = await parseEpub(hostileFixture('control-characters').build());
+    expect(book.chapters[0]!.paragraphs.map((p) => p.text)).toEqual(['Bell and text here.', 'Bad bytes: \ufffd\ufffdA end.']);
+  });
+
+  it('keeps at most 50 warnings and counts the rest', async () => {
+    const refs = Array.from({ length: 80 }, (_, i) => `<itemref idref="ghost-${i}"/>`).join('');
+    const epub = await zipEntries(
+      epubFiles(FIXTURE_BOOK).map(([name, content]) => [name, name.endsWith('.opf') ? String(content).replace('</spine>', `${refs}</spine>`) : content] as const),
+    );
+    const book = await parseEpub(epub);
+    expect(book.warnings).toHaveLength(51);
+    expect(book.warnings.at(-1)).toEqual({ code: 'MORE_WARNINGS', message: '30 more warnings were not kept.' });
+  });
+
+  it('refuses a chapter over the text limit with the count it measured, and a book over its total', async () => {
+    const epub = await buildEpub(FIXTURE_BOOK);
+    const chapter = await refusal(epub, { maxChapterTextChars: 50 });
+    expect(chapter.reason).toBe('CHAPTER_TOO_LARGE');
+    expect(chapter.message).toMatch(/^Chapter 1 \("Morning Tide"\) has \d+ characters of text; the limit is 50 per chapter\.$/);
+    expect((await refusal(epub, { maxBookTextChars: 100 })).reason).toBe('BOOK_TOO_LARGE');
+    expect((await refusal(epub, { maxChapterParagraphs: 2 })).reason).toBe('CHAPTER_TOO_LARGE');
+  });
+
+  it('accepts a single-chapter novel of 5 million characters', async () => {
+    const novel = generateSyntheticBook({ chapters: 1, paragraphsPerChapter: 13_000, seed: 5, language: 'en' });
+    const book = await parseEpub(await buildEpub(novel));
+    expect(book.chapters).toHaveLength(1);
+    expect(book.chapters[0]!.text.length).toBeGreaterThan(5_000_000);
+  }, 120_000);
 });

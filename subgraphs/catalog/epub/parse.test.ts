@@ -83,7 +83,7 @@ describe('parseEpub on the demo library', () => {
 describe('parseEpub chapter titles and content rules', () => {
   const nav = 'OEBPS/nav.xhtml';
   const ncx = 'OEBPS/toc.ncx';
-  const opf = epubFiles(FIXTURE_BOOK).find(([name]) => name === 'OEBPS/content.opf')![1];
+  const opf = String(epubFiles(FIXTURE_BOOK).find(([name]) => name === 'OEBPS/content.opf')![1]);
 
   it('falls back from nav to NCX, to the first heading, to "Chapter N"', async () => {
     const withoutNav = await parseEpub(variant({ [nav]: null }));

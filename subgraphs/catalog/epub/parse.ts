@@ -10,13 +10,15 @@ import { titlesFromNav, titlesFromNcx } from './nav.js';
 import type { TocTitles } from './nav.js';
 import { parseContainer, parseOpf } from './opf.js';
 import type { EpubMetadata, ManifestItem, PackageDocument } from './opf.js';
-import { countWords, decodeText, sha256Hex, splitLongParagraph } from './text.js';
+import { countWords, decodeText, looksBinary, sha256Hex, splitLongParagraph } from './text.js';
+import { WarningList, type EpubWarning } from './warnings.js';
 import { assertNoEntityDeclarations, attr, child, children, parseXml } from './xml.js';
 import { extractText, sanitizeChapterHtml } from './xhtml.js';
 import { openZip } from './zip.js';
 import type { ZipArchive } from './zip.js';
 
 export type { EpubMetadata } from './opf.js';
+export type { EpubWarning } from './warnings.js';
 
 /**
  * The stages of one parse, in order, for job progress:
@@ -60,6 +62,8 @@ export interface ParsedEpub {
   /** sha256 (hex) over every chapter's title and contentHash, in order. */
   readonly contentHash: string;
   readonly coverImage?: { readonly mediaType: string; readonly bytes: Buffer };
+  /** What was skipped or doubted (a chapter that could not be read, a wrong mimetype): tell the editor. */
+  readonly warnings: EpubWarning[];
 }
 
 export interface ParseEpubOptions {
@@ -90,13 +94,16 @@ export async function parseEpub(
 
   await onStage('FORMATTING');
   const zip = await openZip(bytes, bounds);
+  const warnings = new WarningList();
   try {
+    await checkMimetype(zip, warnings);
     const pkg = await readPackage(zip, bounds);
+    for (const warning of pkg.spineWarnings) warnings.add(warning.code, warning.message);
     const titles = await readTocTitles(zip, pkg, bounds);
-    const coverImage = await readCover(zip, pkg, bounds);
+    const coverImage = await readCover(zip, pkg, bounds, warnings);
 
     await onStage('PARSING');
-    const raw = await readChapters(zip, pkg.spine, bounds);
+    const raw = await readChapters(zip, pkg.spine, bounds, warnings);
 
     await onStage('SPLITTING');
     const chapters = splitChapters(raw, titles, bounds);
@@ -107,6 +114,7 @@ export async function parseEpub(
       wordCount: chapters.reduce((sum, chapter) => sum + chapter.wordCount, 0),
       contentHash: sha256Hex(...chapters.flatMap((chapter) => [chapter.title, chapter.contentHash])),
       ...(coverImage ? { coverImage } : {}),
+      warnings: warnings.toArray(),
     };
   } finally {
     zip.close();
@@ -117,6 +125,19 @@ async function readXmlEntry(zip: ZipArchive, name: string, bounds: EpubLimits): 
   return decodeText(await zip.read(name, bounds.maxXmlBytes));
 }
 
+const EPUB_MIMETYPE = 'application/epub+zip';
+
+/** Reading systems are lenient about `mimetype`, and so are we, but the editor hears of it. */
+async function checkMimetype(zip: ZipArchive, warnings: WarningList): Promise<void> {
+  const name = zip.names.includes('mimetype') ? 'mimetype' : undefined;
+  const value = name ? (await zip.read(name, 1024).catch(() => Buffer.alloc(0))).toString('latin1').trim() : undefined;
+  if (value === EPUB_MIMETYPE) return;
+  warnings.add(
+    'BAD_MIMETYPE',
+    value === undefined ? 'The file has no "mimetype" entry; it may not be an EPUB.' : `The "mimetype" entry says "${value.slice(0, 60)}", not "${EPUB_MIMETYPE}".`,
+  );
+}
+
 async function readPackage(zip: ZipArchive, bounds: EpubLimits): Promise<PackageDocument> {
   const containerName = zip.resolve('META-INF/container.xml');
   if (!containerName) throw new EpubError('MISSING_CONTAINER', 'The EPUB has no META-INF/container.xml.');
@@ -124,8 +145,9 @@ async function readPackage(zip: ZipArchive, bounds: EpubLimits): Promise<Package
   const opfName = zip.resolve(opfPath);
   if (!opfName) throw new EpubError('MISSING_OPF', `The package document "${opfPath}" named in container.xml is missing.`);
   const pkg = parseOpf(await readXmlEntry(zip, opfName, bounds), opfName);
-  if (pkg.spine.length > bounds.maxChapters) {
-    throw new EpubError('TOO_MANY_CHAPTERS', `The book has ${pkg.spine.length} spine items; the limit is ${bounds.maxChapters}.`);
+  const spineLength = pkg.spine.length + pkg.spineWarnings.length;
+  if (spineLength > bounds.maxChapters) {
+    throw new EpubError('TOO_MANY_CHAPTERS', `The book has ${spineLength} spine items; the limit is ${bounds.maxChapters}.`);
   }
   await refuseDrm(zip, pkg, bounds);
   return pkg;
@@ -185,14 +207,17 @@ async function readTocTitles(zip: ZipArchive, pkg: PackageDocument, bounds: Epub
   return new Map();
 }
 
-async function readCover(zip: ZipArchive, pkg: PackageDocument, bounds: EpubLimits): Promise<ParsedEpub['coverImage']> {
+async function readCover(zip: ZipArchive, pkg: PackageDocument, bounds: EpubLimits, warnings: WarningList): Promise<ParsedEpub['coverImage']> {
   const name = pkg.cover && zip.resolve(pkg.cover.path);
   if (!pkg.cover || !name) return undefined;
   try {
     return { mediaType: pkg.cover.mediaType, bytes: await zip.read(name, bounds.maxCoverBytes) };
   } catch (error) {
     // An oversized cover costs the book its cover, not its upload.
-    if (error instanceof EpubError && error.reason === 'TOO_LARGE') return undefined;
+    if (error instanceof EpubError && error.reason === 'TOO_LARGE') {
+      warnings.add('COVER_TOO_LARGE', `The cover image is larger than ${bounds.maxCoverBytes} bytes; the book has no cover.`);
+      return undefined;
+    }
     throw error;
   }
 }
@@ -200,26 +225,62 @@ async function readCover(zip: ZipArchive, pkg: PackageDocument, bounds: EpubLimi
 const isHtmlItem = (item: ManifestItem): boolean =>
   HTML_TYPES.has(item.mediaType) || /\.x?html?$/i.test(item.path);
 
-async function readChapters(zip: ZipArchive, spine: ManifestItem[], bounds: EpubLimits): Promise<RawChapter[]> {
+async function readChapters(zip: ZipArchive, spine: ManifestItem[], bounds: EpubLimits, warnings: WarningList): Promise<RawChapter[]> {
   const chapters: RawChapter[] = [];
   const seen = new Set<string>();
   let blockCount = 0;
+  let bookChars = 0;
+  // Missing files and spine items that are not documents are skipped with a warning, not fatal:
+  // store what can be read, and tell the editor what was not.
   for (const item of spine) {
     const name = zip.resolve(item.path);
-    // Missing files and non-HTML spine items (a stray image) are skipped, not fatal.
-    if (!name || seen.has(name) || !isHtmlItem(item)) continue;
+    const label = `"${item.path.slice(0, 200)}"`;
+    if (!name) {
+      warnings.add('SPINE_MISSING_FILE', `The chapter file ${label} is not in the EPUB; it was skipped.`);
+      continue;
+    }
+    if (seen.has(name)) {
+      warnings.add('SPINE_DUPLICATE', `The chapter file ${label} is in the spine more than once; it was read once.`);
+      continue;
+    }
     seen.add(name);
-    const xhtml = decodeText(await zip.read(name));
+    if (!isHtmlItem(item)) {
+      warnings.add('SPINE_NOT_A_DOCUMENT', `The spine item ${label} is ${item.mediaType || 'of no declared type'}, not an XHTML document; it was skipped.`);
+      continue;
+    }
+    const bytes = await zip.read(name);
+    if (looksBinary(bytes)) {
+      warnings.add('SPINE_NOT_A_DOCUMENT', `The chapter file ${label} holds binary data, not text; it was skipped.`);
+      continue;
+    }
+    const xhtml = decodeText(bytes);
     assertNoEntityDeclarations(xhtml, name);
     const { blocks, firstHeading } = extractText(xhtml);
     if (blocks.length === 0) continue;
     blockCount += blocks.length;
     if (blockCount > bounds.maxParagraphs) throw tooManyParagraphs(bounds);
+    // Checked here, before the HTML is sanitized and kept, so memory stays bounded by the limits.
+    const chars = blocks.reduce((sum, block) => sum + block.length, PARAGRAPH_SEPARATOR.length * (blocks.length - 1));
+    checkChapterText(chapters.length, firstHeading ?? name, chars, bounds);
+    bookChars += chars;
+    if (bookChars > bounds.maxBookTextChars) {
+      throw new EpubError('BOOK_TOO_LARGE', `The book has more than ${formatCount(bounds.maxBookTextChars)} characters of text, the limit for one book.`);
+    }
     chapters.push({ href: name, blocks, firstHeading, html: sanitizeChapterHtml(xhtml) });
     // Big books take seconds of CPU; let the rest of the process breathe between chapters.
     await yieldToEventLoop();
   }
   return chapters;
+}
+
+const formatCount = (n: number): string => n.toLocaleString('en-US');
+
+function checkChapterText(index: number, title: string, chars: number, bounds: EpubLimits): void {
+  if (chars <= bounds.maxChapterTextChars) return;
+  throw new EpubError(
+    'CHAPTER_TOO_LARGE',
+    `Chapter ${index + 1} ("${title.slice(0, 80)}") has ${formatCount(chars)} characters of text; the limit is ${formatCount(bounds.maxChapterTextChars)} per chapter.`,
+  );
 }
 
 const tooManyParagraphs = (bounds: EpubLimits): EpubError =>
@@ -233,11 +294,16 @@ function splitChapters(raw: RawChapter[], titles: TocTitles, bounds: EpubLimits)
     );
     paragraphTotal += texts.length;
     if (paragraphTotal > bounds.maxParagraphs) throw tooManyParagraphs(bounds);
+    const title = titles.get(chapter.href) ?? chapter.firstHeading?.slice(0, 500) ?? `Chapter ${index + 1}`;
+    if (texts.length > bounds.maxChapterParagraphs) {
+      throw new EpubError('CHAPTER_TOO_LARGE', `Chapter ${index + 1} ("${title.slice(0, 80)}") has ${formatCount(texts.length)} paragraphs; the limit is ${formatCount(bounds.maxChapterParagraphs)} per chapter.`);
+    }
     const paragraphs = buildParagraphs(texts);
     const text = texts.join(PARAGRAPH_SEPARATOR);
+    checkChapterText(index, title, text.length, bounds);
     return {
       index,
-      title: titles.get(chapter.href) ?? chapter.firstHeading?.slice(0, 500) ?? `Chapter ${index + 1}`,
+      title,
       href: chapter.href,
       text,
       html: chapter.html,

@@ -7,6 +7,43 @@ import { createHash } from 'node:crypto';
  * replacement characters rather than failing the book.
  */
 export function decodeText(bytes: Buffer): string {
+  return stripControlCharacters(decodeBytes(bytes));
+}
+
+// C0 controls except tab, line feed and carriage return, and DEL: never text, and XML 1.0 forbids
+// them, yet broken encoders emit them (invalid UTF-8 decodes to U+FFFD, which is kept).
+const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
+
+/** Removes every control character a chapter may never store (see CONTROL_CHARACTERS). */
+export const stripControlCharacters = (text: string): string => text.replace(CONTROL_CHARACTERS, '');
+
+/**
+ * True when `bytes` cannot be a text document: a zip, image, PDF or font signature, or a head
+ * where control bytes are common (a stray NUL in a chapter is damage to remove, not a reason to
+ * drop the chapter, so one is not enough).
+ */
+export function looksBinary(bytes: Buffer): boolean {
+  const head = bytes.subarray(0, 8192);
+  // UTF-16 text has NULs by design; its BOM says so.
+  if (head.length >= 2 && ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff))) return false;
+  if (BINARY_SIGNATURES.some((signature) => head.subarray(0, signature.length).equals(signature))) return true;
+  let controls = 0;
+  for (const byte of head) if (byte < 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0d) controls += 1;
+  return controls > head.length / 20;
+}
+
+const BINARY_SIGNATURES = [
+  [0x50, 0x4b, 0x03, 0x04], // zip
+  [0x89, 0x50, 0x4e, 0x47], // PNG
+  [0xff, 0xd8, 0xff], // JPEG
+  [0x47, 0x49, 0x46, 0x38], // GIF
+  [0x25, 0x50, 0x44, 0x46], // PDF
+  [0x00, 0x01, 0x00, 0x00], // TrueType
+  [0x4f, 0x54, 0x54, 0x4f], // OpenType
+  [0x77, 0x4f, 0x46, 0x46], // WOFF
+].map((bytes) => Buffer.from(bytes));
+
+function decodeBytes(bytes: Buffer): string {
   if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
     return new TextDecoder('utf-8').decode(bytes.subarray(3));
   }

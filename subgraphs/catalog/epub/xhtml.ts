@@ -7,7 +7,7 @@
  */
 import { Parser } from 'htmlparser2';
 import sanitizeHtml from 'sanitize-html';
-import { normalizeWhitespace } from './text.js';
+import { normalizeWhitespace, stripControlCharacters } from './text.js';
 
 /** Elements whose boundaries separate paragraphs. */
 const BLOCK_TAGS = new Set([
@@ -49,7 +49,8 @@ export function extractText(xhtml: string): ExtractedText {
 
   const flush = (): void => {
     if (buffer.length === 0) return;
-    const text = normalizeWhitespace(buffer.join(''));
+    // Character references (`&#1;`) can spell what decodeText removed from the bytes.
+    const text = stripControlCharacters(normalizeWhitespace(buffer.join('')));
     buffer = [];
     if (text) blocks.push(text);
   };
@@ -71,7 +72,7 @@ export function extractText(xhtml: string): ExtractedText {
         if (skipDepth > 0) return;
         if (BLOCK_TAGS.has(name)) flush();
         if (HEADING.test(name) && headingDepth > 0 && --headingDepth === 0) {
-          const text = normalizeWhitespace(heading.join(''));
+          const text = stripControlCharacters(normalizeWhitespace(heading.join('')));
           heading = [];
           if (text && firstHeading === undefined) firstHeading = text;
         }
@@ -119,7 +120,7 @@ const SANITIZE_OPTIONS: sanitizeHtml.IOptions = {
 };
 
 export function sanitizeChapterHtml(xhtml: string): string {
-  return sanitizeHtml(xhtml, SANITIZE_OPTIONS).trim();
+  return stripControlCharacters(sanitizeHtml(xhtml, SANITIZE_OPTIONS)).trim();
 }
 
 /** Plain text of an HTML fragment (OPF descriptions often hold escaped HTML). */

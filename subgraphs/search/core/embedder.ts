@@ -9,6 +9,8 @@ import { hash32 } from './hash.js';
 export interface Embedder {
   readonly id: string;
   readonly dimension: number;
+  /** Cosine similarity below which a dense match is noise for this model (0: no floor). */
+  readonly minSimilarity: number;
   /** One L2-normalised vector per text, in order. */
   embed(texts: string[]): Promise<Float32Array[]>;
 }
@@ -41,6 +43,11 @@ export interface LocalHashEmbedderOptions {
 export class LocalHashEmbedder implements Embedder {
   readonly id: string;
   readonly dimension: number;
+  /**
+   * Measured on short notes: a shared word scores 0.3–0.6, unrelated English text under 0.1,
+   * while hash collisions between scripts reach about 0.26.
+   */
+  readonly minSimilarity = 0.3;
 
   constructor(options: LocalHashEmbedderOptions = {}) {
     this.dimension = options.dimension ?? 384;
@@ -106,6 +113,8 @@ export interface OpenAIEmbedderOptions {
   readonly backoffMs?: number;
   /** Injected for tests. @default globalThis.fetch */
   readonly fetch?: typeof fetch;
+  /** Cosine similarity below which a match is noise (models differ widely: e5 puts unrelated text near 0.7). @default 0 */
+  readonly minSimilarity?: number;
 }
 
 class RetryableError extends Error {}
@@ -114,10 +123,12 @@ class RetryableError extends Error {}
 export class OpenAIEmbedder implements Embedder {
   readonly id: string;
   readonly dimension: number;
+  readonly minSimilarity: number;
   private readonly endpoint: string;
 
   constructor(private readonly options: OpenAIEmbedderOptions) {
     this.dimension = options.dimension;
+    this.minSimilarity = options.minSimilarity ?? 0;
     this.id = `openai:${options.model}:${options.dimension}`;
     const base = options.url.replace(/\/+$/, '');
     this.endpoint = base.endsWith('/v1') ? `${base}/embeddings` : `${base}/v1/embeddings`;
@@ -192,7 +203,10 @@ export class OpenAIEmbedder implements Embedder {
 }
 
 /** The configured embedder: OpenAI-compatible when FOLIO_EMBEDDINGS_URL is set, else local hashing. */
-export function createEmbedder(config: { embeddings: { url: string; model: string; apiKey: string | undefined } | undefined }, dimension = 384): Embedder {
+export function createEmbedder(
+  config: { embeddings: { url: string; model: string; apiKey: string | undefined; minSimilarity?: number | undefined } | undefined },
+  dimension = 384,
+): Embedder {
   if (config.embeddings) return new OpenAIEmbedder({ ...config.embeddings, dimension });
   return new LocalHashEmbedder({ dimension });
 }

@@ -35,13 +35,10 @@ import {
   type PassageDoc,
   type Visibility,
 } from '../store.js';
-import { checkEnum, checkId, type UgcDeps } from './common.js';
+import { checkId, type UgcDeps } from './common.js';
 import { firstPagePerGroup } from './grouped.js';
 import { deleteLikesOf, setLike } from './likes.js';
 
-export const HIGHLIGHT_COLORS: readonly HighlightColor[] = ['YELLOW', 'GREEN', 'BLUE', 'PINK', 'PURPLE'];
-export const HIGHLIGHT_STYLES: readonly HighlightStyle[] = ['HIGHLIGHT', 'UNDERLINE', 'SQUIGGLE'];
-export const VISIBILITIES: readonly Visibility[] = ['PRIVATE', 'PUBLIC'];
 export const MAX_NOTE_LENGTH = 5_000;
 /** Per user and book; a reader who highlights more than this is a script. */
 export const MAX_HIGHLIGHTS_PER_BOOK = 10_000;
@@ -102,6 +99,7 @@ const highlightEvent = (h: HighlightDoc): Record<string, unknown> => ({
   userId: h.userId,
   bookId: h.bookId,
   chapterId: h.chapterId,
+  paragraphId: h.paragraphId,
   quote: h.exact,
   createdAt: h.createdAt.toISOString(),
 });
@@ -144,8 +142,9 @@ export class AnnotationService {
 
   async createHighlight(caller: Caller, input: HighlightInput): Promise<HighlightDoc> {
     const userId = requireSignedIn(caller);
-    const color = input.color ? checkEnum(input.color, HIGHLIGHT_COLORS, 'color') : 'YELLOW';
-    const style = input.style ? checkEnum(input.style, HIGHLIGHT_STYLES, 'style') : 'HIGHLIGHT';
+    // Colours, styles and visibilities arrive as GraphQL enum values, already validated.
+    const color = input.color ?? 'YELLOW';
+    const style = input.style ?? 'HIGHLIGHT';
     const anchor = await this.anchorFor(caller, input);
     if ((await this.deps.store.highlights.countDocuments({ userId, bookId: anchor.bookId })) >= MAX_HIGHLIGHTS_PER_BOOK) {
       throw new FolioError('CONFLICT', `At most ${MAX_HIGHLIGHTS_PER_BOOK} highlights per book.`);
@@ -164,8 +163,8 @@ export class AnnotationService {
   async updateHighlight(caller: Caller, idInput: string, input: { color?: HighlightColor | null; style?: HighlightStyle | null }): Promise<HighlightDoc> {
     const own = await this.ownHighlight(caller, idInput);
     const set: Partial<HighlightDoc> = { updatedAt: this.now() };
-    if (input.color) set.color = checkEnum(input.color, HIGHLIGHT_COLORS, 'color');
-    if (input.style) set.style = checkEnum(input.style, HIGHLIGHT_STYLES, 'style');
+    if (input.color) set.color = input.color;
+    if (input.style) set.style = input.style;
     return (await this.deps.store.highlights.findOneAndUpdate({ _id: own._id, userId: own.userId }, { $set: set }, { returnDocument: 'after' })) ?? own;
   }
 
@@ -239,7 +238,7 @@ export class AnnotationService {
   async createNote(caller: Caller, input: NoteInput): Promise<NoteDoc> {
     const userId = requireSignedIn(caller);
     const text = cleanText(input.text, 'text', { max: MAX_NOTE_LENGTH });
-    const visibility = input.visibility ? checkEnum(input.visibility, VISIBILITIES, 'visibility') : 'PRIVATE';
+    const visibility = input.visibility ?? 'PRIVATE';
     let anchor: AnchorFields;
     let highlightId: string | null = null;
     if (input.highlightId) {
@@ -271,7 +270,7 @@ export class AnnotationService {
     const own = await this.ownNote(caller, idInput);
     const set: Partial<NoteDoc> = { updatedAt: this.now() };
     if (input.text !== undefined && input.text !== null) set.text = cleanText(input.text, 'text', { max: MAX_NOTE_LENGTH });
-    if (input.visibility) set.visibility = checkEnum(input.visibility, VISIBILITIES, 'visibility');
+    if (input.visibility) set.visibility = input.visibility;
     return this.deps.outbox.publish(async (tx, emit) => {
       const updated = await collectionsOf(tx).notes.findOneAndUpdate({ _id: own._id, userId: own.userId }, { $set: set }, { returnDocument: 'after' });
       if (!updated) throw notAvailable();

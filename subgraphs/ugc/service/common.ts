@@ -29,10 +29,3 @@ export function checkId(value: unknown, field: string): string {
   }
   return value;
 }
-
-export function checkEnum<T extends string>(value: unknown, allowed: readonly T[], field: string): T {
-  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
-    throw badInput(`${field} must be one of ${allowed.join(', ')}.`, field);
-  }
-  return value as T;
-}

@@ -54,6 +54,8 @@ export type ShelfEntryView = Omit<ShelfDoc, 'lastReadAt' | 'finishedAt'> & { las
 export interface ShelfPage extends Page<ShelfEntryView> {
   /** The order actually used: others' shelves are always in ADDED order (LAST_READ would reveal reading activity). */
   readonly sort: ShelfSort;
+  /** Always counted: `ShelfConnection.totalCount` is non-null. */
+  readonly totalCount: number;
 }
 
 const utcDay = (date: Date): string => date.toISOString().slice(0, 10);
@@ -126,7 +128,7 @@ export class ShelfService {
     const page = toPage(docs, size, totalCount);
     const view = (d: ShelfDoc): ShelfEntryView =>
       can(viewer, 'readActivity', subjects.shelfEntry(d)) ? d : { ...d, lastReadAt: null, finishedAt: null };
-    return { ...page, items: page.items.map(view), sort };
+    return { ...page, items: page.items.map(view), sort, totalCount };
   }
 
   /** The cursor of an entry in a page listed in `sort` order (the page's own `sort`). */
@@ -193,7 +195,6 @@ export class ShelfService {
     if (!can(viewer, 'readActivity', subjects.user(ownerId))) return null;
     const userId = ownerId;
     const days = PERIOD_DAYS[period];
-    if (days === undefined) throw badInput('Unknown period.', 'period');
     const since = days === null ? null : utcDay(new Date(this.now().getTime() - (days - 1) * 86_400_000));
     const match = since === null ? { userId } : { userId, day: { $gte: since } };
     const { readingDays } = this.deps.store;
