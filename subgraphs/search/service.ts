@@ -18,7 +18,6 @@ import type { BookIndexDoc, SearchStore } from './store.js';
 
 export const SEARCH_MODES = ['KEYWORD', 'SEMANTIC', 'HYBRID'] as const;
 export type SearchMode = (typeof SEARCH_MODES)[number];
-export const SEARCH_SCOPES = ['ALL', 'BOOKS', 'AUTHORS', 'FULL_TEXT'] as const;
 
 export const LIMITS = {
   maxQueryChars: 1_000,
