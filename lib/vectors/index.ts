@@ -15,6 +15,7 @@ export { EmbeddedVectorStore, resolveTuning } from './embedded.js';
 export type { EmbeddedVectorStoreOptions } from './embedded.js';
 export { QdrantVectorStore } from './qdrant.js';
 export { FlatIndex } from './flat.js';
+export { reciprocalRankFusion } from './fusion.js';
 
 /** Qdrant when QDRANT_URL is set, else the embedded index under `<FOLIO_DATA_DIR>/vectors`. */
 export async function createVectorStore(

@@ -18,6 +18,8 @@ import type { BookIndexDoc, SearchStore } from './store.js';
 
 export const SEARCH_MODES = ['KEYWORD', 'SEMANTIC', 'HYBRID'] as const;
 export type SearchMode = (typeof SEARCH_MODES)[number];
+const SEARCH_SCOPES = ['ALL', 'BOOKS', 'AUTHORS', 'FULL_TEXT'] as const;
+export type SearchScope = (typeof SEARCH_SCOPES)[number];
 
 export const LIMITS = {
   maxQueryChars: 1_000,
