@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['**/*.test.ts', 'test/**/*.e2e.ts'],
-    exclude: ['node_modules/**', '.folio-data/**'],
+    exclude: ['**/node_modules/**', '.folio-data/**'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',

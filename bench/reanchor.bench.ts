@@ -16,7 +16,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { describeAnchor, RevisionMatcher, type ReanchorResult, type TextAnchor } from '../subgraphs/ugc/anchoring/index.js';
-import { PARAGRAPH_BREAK, paragraph, replacementWord, seededRandom } from '../subgraphs/ugc/anchoring/fixtures.js';
+import { PARAGRAPH_BREAK, paragraph, replacementWord, seededRandom } from '../test/kit/anchoringFixtures.js';
 
 export interface ReanchorBenchOptions {
   /** @default 100000 */

@@ -19,7 +19,7 @@ import { enqueueRepair } from '../subgraphs/ugc/repair/jobs.js';
 import { generateSyntheticBook } from '../subgraphs/catalog/demo/index.js';
 import { anchorFields, passageKey } from '../subgraphs/ugc/service/annotations.js';
 import type { HighlightDoc, NoteDoc } from '../subgraphs/ugc/store.js';
-import { openTestUgc } from '../subgraphs/ugc/testkit.js';
+import { openTestUgc } from '../test/kit/ugcServices.js';
 
 export interface RepairBenchOptions {
   readonly highlights: number;

@@ -29,7 +29,7 @@ import { EmbeddedVectorStore, exactCosineTopK, resolveTuning, usearchVersion } f
 import type { SearchRequest, SparseVector, VectorPoint } from '../lib/vectors/index.js';
 import { LocalHashEmbedder } from '../subgraphs/search/core/embedder.js';
 import { PrivateIndexService } from '../subgraphs/search/core/privateIndex.js';
-import { seededRandom as rng } from '../lib/vectors/testing.js';
+import { seededRandom as rng } from '../test/kit/random.js';
 
 export interface VectorsBenchOptions {
   readonly points: number;

@@ -5,6 +5,7 @@ import type { BaseContext } from '@apollo/server';
 import type { OperationTypeNode } from 'graphql';
 import type { Caller } from '../lib/identity.js';
 import type { SignedRequest } from '../lib/signing.js';
+import type { UsageFacts } from './plugins/schemaUsage.js';
 import type { Prefetched } from './singleFetch.js';
 
 export interface GatewayContext extends BaseContext {
@@ -16,6 +17,8 @@ export interface GatewayContext extends BaseContext {
   readonly traceHeaders: Readonly<Record<string, string>>;
   /** Everything about the caller that can change an answer; keys shared work (dedup, caches). */
   readonly identityKey: string;
+  /** The client and document key field usage is recorded under (plugins/schemaUsage.ts); absent when recording is off. */
+  readonly usage?: UsageFacts | undefined;
   /**
    * Filled in by the logging plugin once Apollo has resolved the operation. A nested object on
    * purpose: Apollo Server shallow-clones the context value per request.

@@ -1,7 +1,8 @@
 import { GraphQLError } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { FolioError } from '../lib/errors.js';
-import { createErrorFormatter, errorResponse } from './errors.js';
+import { errorResponse } from '../lib/http/respond.js';
+import { createErrorFormatter, folioGraphQLError, httpErrorExtensions } from './errors.js';
 
 const validation = (message: string) => ({ message, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } });
 
@@ -33,5 +34,11 @@ describe('the gateway’s error formatter', () => {
     const error = new FolioError('FORBIDDEN', 'No.', { details: { code: 'OK' } });
     expect(production({ message: 'x', extensions: {} }, error).extensions?.code).toBe('FORBIDDEN');
     expect(JSON.parse(errorResponse(error).body).errors[0].extensions.code).toBe('FORBIDDEN');
+  });
+
+  it('never lets details replace the code or the status Apollo answers with (operation limits, plugins)', () => {
+    const details = { code: 'OK', http: { status: 200 }, limit: 'depth' };
+    expect(httpErrorExtensions(new FolioError('OPERATION_LIMIT_EXCEEDED', 'Too deep.', { details }))).toEqual({ code: 'OPERATION_LIMIT_EXCEEDED', limit: 'depth', http: { status: 400 } });
+    expect(folioGraphQLError('FORBIDDEN', 'No.', details).extensions).toMatchObject({ code: 'FORBIDDEN', http: { status: 403 } });
   });
 });

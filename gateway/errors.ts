@@ -8,27 +8,14 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { ERROR_CODES, errorExtensions, FolioError, isClientSafeCode, type ErrorCode } from '../lib/errors.js';
 
-export interface ErrorResponse {
-  readonly status: number;
-  readonly headers: Record<string, string>;
-  readonly body: string;
-}
-
-/** A pre-execution refusal (rate limit, auth, overload, …) as a GraphQL-over-HTTP response. */
-export function errorResponse(error: FolioError): ErrorResponse {
-  const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
-  const retryAfter = error.details.retryAfterSeconds;
-  if (typeof retryAfter === 'number') headers['retry-after'] = String(Math.max(1, Math.ceil(retryAfter)));
-  const body = JSON.stringify({ errors: [{ message: error.message, extensions: errorExtensions(error) }] });
-  return { status: error.httpStatus, headers, body };
+/** A FolioError's extensions for Apollo Server: the code and details, and the catalogue's status (`http`), which no detail can replace. */
+export function httpErrorExtensions(error: FolioError): Record<string, unknown> {
+  return { ...errorExtensions(error), http: { status: error.httpStatus } };
 }
 
 /** A FolioError as a GraphQLError that Apollo Server sends with the catalogue's status. */
 export function toGraphQLError(error: FolioError): GraphQLError {
-  return new GraphQLError(error.message, {
-    extensions: { ...errorExtensions(error), http: { status: error.httpStatus } },
-    originalError: error,
-  });
+  return new GraphQLError(error.message, { extensions: httpErrorExtensions(error), originalError: error });
 }
 
 export function folioGraphQLError(code: ErrorCode, message?: string, details?: Record<string, unknown>): GraphQLError {

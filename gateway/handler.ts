@@ -9,25 +9,26 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
 import { context as otelContext } from '@opentelemetry/api';
 import { FolioError, isFolioError } from '../lib/errors.js';
-import { isClientAbort } from '../lib/http.js';
+import { declaredLength, payloadTooLarge, readBody } from '../lib/http/body.js';
+import type { OpsEndpoints } from '../lib/http/ops.js';
+import { isClientAbort, notFoundRoute, sendError } from '../lib/http/respond.js';
 import { isStaff } from '../lib/identity.js';
 import { signRequest } from '../lib/signing.js';
 import type { Logger } from '../lib/logger.js';
 import { identityKeyOf, type GatewayContext } from './context.js';
-import { errorResponse, type ErrorResponse } from './errors.js';
 import { checkPersistedQueryHash } from './plugins/apq.js';
 import type { Authenticator } from './plugins/auth.js';
 import type { ClientAddressResolver, TerritoryResolver } from './plugins/clientAddress.js';
 import type { InflightDedup, SharedResponse } from './plugins/inflightDedup.js';
 import type { Admission } from './plugins/admission.js';
 import type { LoadShedder } from './plugins/loadShedding.js';
-import type { OpsEndpoints } from './plugins/opsEndpoints.js';
 import type { GatewayMetrics } from './plugins/metrics.js';
 import { clientNameOf, type RateLimiter } from './plugins/rateLimit.js';
 import { requestIdOf } from './plugins/requestId.js';
 import { startRequestTrace } from './plugins/tracing.js';
 import type { ResponseCache } from './plugins/responseCache.js';
 import type { CachePurger } from './plugins/cachePurge.js';
+import { usageClientOf, usageDocumentKey, type UsageRecorder } from './plugins/schemaUsage.js';
 import type { GraphQLBody, TrustedDocuments } from './plugins/trustedDocuments.js';
 
 export interface HandlerDeps {
@@ -53,10 +54,12 @@ export interface HandlerDeps {
   /** Body deadline and per-client concurrency (plugins/admission.ts), before the shedder's global limit. */
   readonly admission: Admission;
   readonly metrics: GatewayMetrics;
-  /** /healthz, and /readyz and /metrics unless they have a port of their own (opsEndpoints.ts). */
+  /** /healthz, and /readyz and /metrics unless they have a port of their own (lib/http/ops.ts). */
   readonly ops: OpsEndpoints;
   readonly logger: Logger;
   readonly isDraining: () => boolean;
+  /** Field usage recording (plugins/schemaUsage.ts); off when undefined. */
+  readonly usage?: UsageRecorder | undefined;
 }
 
 /** Client headers Apollo Server needs (content negotiation, CSRF); nothing else reaches it. */
@@ -71,59 +74,6 @@ function send(res: ServerResponse, status: number, headers: Iterable<readonly [s
   flat.push('content-length', String(typeof body === 'string' ? Buffer.byteLength(body) : body.length));
   res.writeHead(status, flat);
   res.end(body);
-}
-
-function sendError(res: ServerResponse, response: ErrorResponse): void {
-  send(res, response.status, Object.entries(response.headers), response.body);
-}
-
-const tooLarge = (max: number): FolioError => new FolioError('PAYLOAD_TOO_LARGE', `The request body exceeds ${max} bytes.`);
-
-/** The declared content-length, or undefined when absent (chunked) or malformed (then the byte count decides). */
-function declaredLength(req: IncomingMessage): number | undefined {
-  const header = req.headers['content-length'];
-  return header !== undefined && /^\d{1,15}$/.test(header) ? Number(header) : undefined;
-}
-
-// Refuses on a declared content-length before reading anything, and counts bytes otherwise. Past the
-// limit the rest of the body is discarded, not buffered, and not cut off: the client still gets
-// its 413 (a destroyed socket reads as a network error, which clients retry).
-// A body that falls behind the deadline/minimum rate (admission.ts) is refused with 408 and the
-// connection closed after the answer: a slow client must not hold a socket open indefinitely.
-function readBody(req: IncomingMessage, max: number, admission: Admission): Promise<string> {
-  const declared = declaredLength(req);
-  if (declared !== undefined && declared > max) return Promise.reject(tooLarge(max));
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const deadline = admission.bodyDeadline(() => {
-      req.off('data', onData);
-      chunks.length = 0;
-      reject(new FolioError('REQUEST_TIMEOUT', `The request body did not arrive within ${admission.bodyTimeoutMs} ms at ${admission.minBodyBytesPerSecond} bytes/s or more.`));
-    });
-    const onData = (chunk: Buffer): void => {
-      size += chunk.length;
-      deadline.received(chunk.length);
-      if (size > max) {
-        deadline.done();
-        req.off('data', onData);
-        chunks.length = 0;
-        req.resume();
-        reject(tooLarge(max));
-        return;
-      }
-      chunks.push(chunk);
-    };
-    req.on('data', onData);
-    req.on('end', () => {
-      deadline.done();
-      resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8'));
-    });
-    req.on('error', (error) => {
-      deadline.done();
-      reject(error);
-    });
-  });
 }
 
 function parseJson(text: string, what: string): unknown {
@@ -203,7 +153,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
     if (declared !== undefined) {
       const credentials = req.headers.authorization !== undefined || req.headers['x-api-key'] !== undefined;
       const ceiling = credentials ? deps.maxStaffBodyBytes : deps.maxBodyBytes;
-      if (declared > ceiling) throw tooLarge(ceiling);
+      if (declared > ceiling) throw payloadTooLarge(ceiling);
     }
     // Counted in flight only once admitted (body read): a slow body holds a connection, not a slot.
     let release: (() => void) | undefined;
@@ -219,12 +169,8 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
         rawKey = search;
         body = bodyFromSearch(new URLSearchParams(search));
       } else {
-        try {
-          rawKey = await readBody(req, isStaff(caller) ? deps.maxStaffBodyBytes : deps.maxBodyBytes, deps.admission);
-        } catch (error) {
-          if (isFolioError(error) && error.code === 'REQUEST_TIMEOUT') res.setHeader('connection', 'close');
-          throw error;
-        }
+        const maxBytes = isStaff(caller) ? deps.maxStaffBodyBytes : deps.maxBodyBytes;
+        rawKey = (await readBody(req, { maxBytes, rate: deps.admission.bodyRate })).toString('utf8');
         const parsed = parseJson(rawKey, 'The request body');
         if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
           throw new FolioError('BAD_USER_INPUT', 'The request body must be one JSON object (batched requests are not accepted).');
@@ -244,8 +190,10 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
 
       const accept = req.headers.accept ?? '';
       const requestKey = `${method}\n${accept}\n${rawKey}`;
+      const usage = deps.usage ? { client: usageClientOf(req.headers, caller.partnerId), documentKey: usageDocumentKey(body) } : undefined;
       const cached = deps.responseCache?.get(requestKey, caller);
       if (cached) {
+        if (usage) deps.usage?.countKnown(usage);
         send(res, cached.status, [...cached.headers, ['x-cache', 'HIT']], cached.body);
         return { status: cached.status, operation };
       }
@@ -253,7 +201,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       const identityKey = identityKeyOf(caller);
       const documentKey = documentKeyOf(body);
       const run = async (): Promise<SharedResponse> => {
-        const context: GatewayContext = { caller, requestId, identityKey, sign: (request) => signRequest(deps.secret, request, caller), traceHeaders, facts: {} };
+        const context: GatewayContext = { caller, requestId, identityKey, sign: (request) => signRequest(deps.secret, request, caller), traceHeaders, facts: {}, usage };
         const response = await execute(method, req, body, context);
         // A document's only operation needs no operationName: label it by the name Apollo resolved.
         operation ||= context.facts.operationName ?? '';
@@ -267,7 +215,10 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       let response: SharedResponse;
       if (deps.dedup && deps.dedup.isKnownQuery(documentKey)) {
         const shared = await deps.dedup.run(`${identityKey}\n${requestKey}`, run);
-        if (shared.joined) metrics.dedupJoined.inc({ stage: 'inbound' });
+        if (shared.joined) {
+          metrics.dedupJoined.inc({ stage: 'inbound' });
+          if (usage) deps.usage?.countKnown(usage);
+        }
         response = shared.response;
       } else {
         response = await run();
@@ -309,8 +260,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
         if (!isFolioError(error)) logger.error({ requestId, err: error }, 'unexpected gateway error');
         metrics.errors.inc({ code: folio.code });
         status = folio.httpStatus;
-        if (!res.headersSent) sendError(res, errorResponse(folio));
-        else res.destroy();
+        sendError(res, folio);
       } finally {
         trace.span.end();
         metrics.operations.record(operation, String(status), (performance.now() - started) / 1000);
@@ -318,15 +268,14 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       return;
     }
     if (await deps.ops.handle(req, res, path)) return;
-    send(res, 404, [['content-type', 'application/json']], JSON.stringify({ errors: [{ message: 'Not found.', extensions: { code: 'NOT_FOUND' } }] }));
+    sendError(res, notFoundRoute());
   }
 
   return (req, res) => {
     handle(req, res).catch((error: unknown) => {
       if (isClientAbort(error, req)) return void logger.debug({ err: error }, 'client went away mid-request');
       logger.error({ err: error }, 'request handler failed');
-      if (!res.headersSent) send(res, 500, [['content-type', 'application/json']], JSON.stringify({ errors: [{ message: 'Internal server error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] }));
-      else res.destroy();
+      sendError(res, error);
     });
   };
 }

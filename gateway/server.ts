@@ -3,12 +3,14 @@
  * plugins in plugins/. Public API: startGateway.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloGateway } from '@apollo/gateway';
 import { Redis } from 'ioredis';
 import { Agent } from 'undici';
 import type { FolioConfig } from '../lib/config.js';
+import { EDGE_SERVER_OPTIONS, listen, trackLifecycle, type Lifecycle } from '../lib/http/lifecycle.js';
+import { createOpsEndpoints, type OpsEndpoints } from '../lib/http/ops.js';
+import { notFoundRoute, sendError } from '../lib/http/respond.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import type { GatewayContext } from './context.js';
 import { createErrorFormatter } from './errors.js';
@@ -21,7 +23,6 @@ import { createHealthCheck } from './plugins/health.js';
 import { createInflightDedup } from './plugins/inflightDedup.js';
 import { introspectionPlugin } from './plugins/introspection.js';
 import { createLoadShedder } from './plugins/loadShedding.js';
-import { createOpsEndpoints, type OpsEndpoints } from './plugins/opsEndpoints.js';
 import { loggingPlugin } from './plugins/logging.js';
 import { createGatewayMetrics, operationLabelsPlugin } from './plugins/metrics.js';
 import { operationLimits } from './plugins/operationLimits.js';
@@ -29,6 +30,8 @@ import { operationResolutionPlugin } from './plugins/operationResolution.js';
 import { createRateLimiter } from './plugins/rateLimit.js';
 import { createCachePurger } from './plugins/cachePurge.js';
 import { createResponseCache } from './plugins/responseCache.js';
+import { UsageRecorder } from './plugins/schemaUsage.js';
+import { createUsageFlusher } from './plugins/schemaUsageFlusher.js';
 import { createTrustedDocuments, loadFromAccounts } from './plugins/trustedDocuments.js';
 import { installSingleFetchFastPath } from './singleFetch.js';
 import { SubgraphFetcher } from './subgraphFetcher.js';
@@ -64,8 +67,6 @@ export interface RunningGateway {
   stop(): Promise<void>;
 }
 
-type Lifecycle = { state: 'serving' } | { state: 'draining'; done: Promise<void> } | { state: 'stopped' };
-
 export async function startGateway(config: FolioConfig, options: StartGatewayOptions = {}): Promise<RunningGateway> {
   const settings = config.gateway;
   const logger = options.logger ?? createLogger('gateway', config.logLevel);
@@ -98,6 +99,11 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
     maxTokens: settings.maxTokens,
     maxFields: settings.maxFields,
   });
+  // Field usage for schema checks and admins: counted per request, sent to accounts once a minute.
+  const usage = settings.schemaUsage && authUrl ? new UsageRecorder() : undefined;
+  const usageFlusher = usage && authUrl
+    ? createUsageFlusher({ aggregator: usage.aggregator, target: { secret: config.internalSecret, audience: 'accounts', baseUrl: authUrl }, logger: logger.child({ component: 'schema-usage' }), registry: metrics.registry, intervalMs: settings.schemaUsageFlushMs })
+    : undefined;
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
     logger: logger.child({ component: 'apollo-server' }),
@@ -108,7 +114,7 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
     // limits.plugins validates instead (bounded time, same rules otherwise) before any execution.
     dangerouslyDisableValidation: true,
     parseOptions: limits.parseOptions,
-    plugins: [...(limits.plugins as ApolloServerPlugin<GatewayContext>[]), introspectionPlugin({ production: config.production }), operationResolutionPlugin(), operationLabelsPlugin(metrics), loggingPlugin(logger)],
+    plugins: [...(limits.plugins as ApolloServerPlugin<GatewayContext>[]), introspectionPlugin({ production: config.production }), operationResolutionPlugin(), operationLabelsPlugin(metrics), loggingPlugin(logger), ...(usage ? [usage.plugin<GatewayContext>()] : [])],
     formatError: createErrorFormatter({ production: config.production }),
     // Never, in any mode: internal details are logged (with the request id), never returned.
     includeStacktraceInErrorResponses: false,
@@ -149,10 +155,14 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
     isTrustedProxy: settings.trustedProxies.length > 0 ? trustedMatcher(settings.trustedProxies) : undefined,
     metrics,
   });
-  let lifecycle: Lifecycle = { state: 'serving' };
-  const isDraining = (): boolean => lifecycle.state !== 'serving';
+  // Node's own limits (EDGE_SERVER_OPTIONS) are the backstop behind admission.ts; a whole request
+  // within FOLIO_GATEWAY_REQUEST_TIMEOUT_MS (a 24 MiB upload at the minimum body rate needs about
+  // 50 min, so staff uploads on slow lines need it raised).
+  const server = http.createServer({ ...EDGE_SERVER_OPTIONS, requestTimeout: settings.requestTimeoutMs });
+  const edge = trackLifecycle(server);
+  const isDraining = edge.isDraining;
   const health = createHealthCheck({ subgraphs: supergraph.subgraphs, dispatcher, secret: config.internalSecret });
-  const opsOptions = { metrics, health, isDraining, token: config.opsToken };
+  const opsOptions = { service: 'gateway', registry: metrics.registry, readiness: () => health.readiness(), isDraining, token: config.opsToken };
 
   const handler = createRequestHandler({
     apollo,
@@ -175,86 +185,53 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
     ops: createOpsEndpoints({ ...opsOptions, operational: settings.opsPort === undefined }),
     logger,
     isDraining,
+    usage,
   });
+  usageFlusher?.start();
 
-  // Node's own limits are the backstop behind admission.ts: headers within 10 s; a whole request
-  // within FOLIO_GATEWAY_REQUEST_TIMEOUT_MS (a 24 MiB upload at the minimum body rate needs about
-  // 50 min, so staff uploads on slow lines need it raised); checked every second rather than 30.
-  const server = http.createServer(
-    { keepAliveTimeout: 65_000, headersTimeout: 10_000, requestTimeout: settings.requestTimeoutMs, connectionsCheckingInterval: 1000 },
-    handler,
-  );
+  server.on('request', handler);
   server.on('connection', (socket) => admission.onConnection(socket));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.gatewayPort, config.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listen(server, config.gatewayPort, config.host);
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}/graphql`;
   const opsServer = settings.opsPort === undefined ? undefined : await listenOps(settings.opsPort, config.host, createOpsEndpoints(opsOptions));
-  const opsUrl = opsServer ? `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${(opsServer.address() as AddressInfo).port}` : url.replace(/\/graphql$/, '');
+  const opsUrl = opsServer ? `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${opsServer.port}` : url.replace(/\/graphql$/, '');
   logger.info({ url, opsUrl, subgraphs: supergraph.subgraphs, authUrl }, 'gateway ready');
 
   async function drain(): Promise<void> {
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
-    const deadline = Date.now() + (options.drainTimeoutMs ?? 10_000);
-    while (shedder.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    server.closeAllConnections();
-    await closed;
-    if (opsServer) {
-      opsServer.closeAllConnections();
-      await new Promise<void>((resolve) => opsServer.close(() => resolve()));
-    }
+    await edge.drain(options.drainTimeoutMs ?? 10_000);
+    await opsServer?.edge.drain(0);
     shedder.close();
     await cachePurger?.stop();
+    await usageFlusher?.stop();
     await apollo.stop();
     await dispatcher.close();
     redis?.disconnect();
-    lifecycle = { state: 'stopped' };
     logger.info('gateway stopped');
   }
+  let stopped: Promise<void> | undefined;
 
   return {
     url,
     port,
     opsUrl,
     stop() {
-      if (lifecycle.state === 'stopped') return Promise.resolve();
-      if (lifecycle.state === 'draining') return lifecycle.done;
-      const done = drain();
-      lifecycle = { state: 'draining', done };
-      return done;
+      return (stopped ??= drain());
     },
   };
 }
 
 /** The operational endpoints' own listener (FOLIO_GATEWAY_OPS_PORT): nothing else is served there. */
-async function listenOps(port: number, host: string, ops: OpsEndpoints): Promise<http.Server> {
-  const server = http.createServer({ headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => {
+async function listenOps(port: number, host: string, ops: OpsEndpoints): Promise<{ port: number; edge: Lifecycle }> {
+  const server = http.createServer({ ...EDGE_SERVER_OPTIONS, requestTimeout: 30_000 }, (req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     ops.handle(req, res, path).then(
-      (handled) => {
-        if (!handled) res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ message: 'Not found.', extensions: { code: 'NOT_FOUND' } }] }));
-      },
-      () => {
-        if (!res.headersSent) res.writeHead(500).end();
-        else res.destroy();
-      },
+      (handled) => handled || sendError(res, notFoundRoute()),
+      (error: unknown) => sendError(res, error),
     );
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  return server;
+  const edge = trackLifecycle(server);
+  return { port: await listen(server, port, host), edge };
 }
 
 function redisReady(redis: Redis, timeoutMs: number): Promise<boolean> {

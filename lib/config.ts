@@ -185,6 +185,15 @@ const schema = z.object({
    * In production one of FOLIO_OPS_TOKEN and FOLIO_GATEWAY_OPS_PORT is required. @default unset (open)
    */
   FOLIO_OPS_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
+  /** Record field usage per operation and client for schema checks and admins (gateway/plugins/schemaUsage.ts). @default true */
+  FOLIO_GATEWAY_SCHEMA_USAGE: z
+    .enum(['true', 'false', '1', '0'])
+    .default('true')
+    .transform((v) => v === 'true' || v === '1'),
+  /** How often the gateway sends recorded usage to accounts. @default 60 */
+  FOLIO_GATEWAY_SCHEMA_USAGE_FLUSH_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  /** Days accounts keeps recorded field usage and operations (older hours are pruned). @default 30 */
+  FOLIO_SCHEMA_USAGE_RETENTION_DAYS: z.coerce.number().int().min(1).max(400).default(30),
   /** Gateway processes sharing the port (node:cluster). @default 1 */
   FOLIO_GATEWAY_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
   /**
@@ -259,6 +268,8 @@ export interface FolioConfig {
   readonly opsToken: string | undefined;
   /** Threads of the process-wide worker pool (lib/workers.ts); 0 = inline. */
   readonly workerThreads: number;
+  /** Days of recorded field usage accounts keeps (subgraphs/accounts/schemaUsageStore.ts). */
+  readonly schemaUsageRetentionDays: number;
   readonly gateway: GatewaySettings;
 }
 
@@ -301,6 +312,9 @@ export interface GatewaySettings {
   readonly trustedProxies: readonly string[];
   /** Header (lower case) carrying the client's ISO country code, believed from trusted proxies only. */
   readonly territoryHeader: string | undefined;
+  /** Record field usage (plugins/schemaUsage.ts) and send it to accounts every schemaUsageFlushMs. */
+  readonly schemaUsage: boolean;
+  readonly schemaUsageFlushMs: number;
 }
 
 /** `192.0.2.1`, `2001:db8::1`, `10.0.0.0/8` or `2001:db8::/32`. */
@@ -428,7 +442,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FolioConfig {
       opsPort: raw.FOLIO_GATEWAY_OPS_PORT,
       trustedProxies: raw.FOLIO_GATEWAY_TRUSTED_PROXIES,
       territoryHeader: raw.FOLIO_GATEWAY_TERRITORY_HEADER,
+      schemaUsage: raw.FOLIO_GATEWAY_SCHEMA_USAGE,
+      schemaUsageFlushMs: raw.FOLIO_GATEWAY_SCHEMA_USAGE_FLUSH_SECONDS * 1000,
     },
+    schemaUsageRetentionDays: raw.FOLIO_SCHEMA_USAGE_RETENTION_DAYS,
   };
 }
 

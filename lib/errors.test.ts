@@ -12,8 +12,8 @@ describe('the error catalogue', () => {
     expect(['SERVICE_UNAVAILABLE', 'INTERNAL_SERVER_ERROR'].some(isClientErrorCode)).toBe(false);
   });
 
-  it('never lets details replace the code', () => {
-    const error = new FolioError('RATE_LIMITED', undefined, { details: { code: 'INTERNAL_SERVER_ERROR', retryAfterSeconds: 3 } });
+  it('never lets details replace the code, or carry Apollo\'s http (status) field', () => {
+    const error = new FolioError('RATE_LIMITED', undefined, { details: { code: 'INTERNAL_SERVER_ERROR', http: { status: 200 }, retryAfterSeconds: 3 } });
     expect(errorExtensions(error)).toEqual({ code: 'RATE_LIMITED', retryAfterSeconds: 3 });
   });
 });

@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   FORBIDDEN: { status: 403, message: 'You are not allowed to do that.' },
   NOT_FOUND: { status: 404, message: 'Not found.' },
   CONFLICT: { status: 409, message: 'That conflicts with existing data.' },
+  LINK_EXPIRED: { status: 410, message: 'This link has expired; ask for a new one.' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request is too large.' },
   REQUEST_TIMEOUT: { status: 408, message: 'The request body arrived too slowly.' },
   RATE_LIMITED: { status: 429, message: 'Too many requests; retry later.' },
@@ -95,7 +96,8 @@ export function isClientErrorCode(value: unknown): value is ErrorCode {
  * replace the error's code or status.
  */
 export function errorExtensions(error: FolioError): Record<string, unknown> {
-  return { ...error.details, code: error.code };
+  const { code: _code, http: _http, ...details } = error.details;
+  return { code: error.code, ...details };
 }
 
 /** Thrown by exhaustive switches: the compiler proves it unreachable. */

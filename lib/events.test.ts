@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eventually } from '../test/kit/eventually.js';
 import { tempDataDir } from '../test/kit/tempDir.js';
 import { EventConsumer, Outbox, type FolioEvent } from './events.js';
-import { dispatch } from './http.js';
+import { dispatch } from './http/routes.js';
 import { callInternal, RequestVerifier } from './signing.js';
 import { LeaseManager } from './leases.js';
 import { createLogger } from './logger.js';

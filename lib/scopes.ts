@@ -53,6 +53,9 @@ export const ROOT_FIELD_SCOPES: Readonly<Record<RootType, Readonly<Record<string
     repairJob: null,
     searchMyNotes: null,
     searchIndexStatus: null,
+    schemaUsage: null,
+    schemaFieldUsage: null,
+    deprecatedSchemaUsage: null,
   },
   Mutation: {
     register: null,

@@ -5,8 +5,7 @@
  * health, readiness, Prometheus metrics and the service's extra HTTP routes.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { ApolloServer, HeaderMap, type ApolloServerPlugin, type BaseContext } from '@apollo/server';
 import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheControl';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
@@ -15,7 +14,11 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse, type DocumentNode, type GraphQLFormattedError } from 'graphql';
 import { ResponseTags } from './cacheTags.js';
 import { errorExtensions, FolioError, isClientSafeCode, storageFull } from './errors.js';
-import { dispatch, isClientAbort, opsAuthorized, readBody, sendGraphQLError, sendJson, sendOpsUnauthorized, type Route } from './http.js';
+import { readBody } from './http/body.js';
+import { EDGE_SERVER_OPTIONS, listen, trackLifecycle } from './http/lifecycle.js';
+import { createOpsEndpoints, type Readiness } from './http/ops.js';
+import { isClientAbort, notFoundRoute, sendError } from './http/respond.js';
+import { dispatch, type Route } from './http/routes.js';
 import type { Caller } from './identity.js';
 import type { Logger } from './logger.js';
 import { createMetrics, type ServiceMetrics } from './metrics.js';
@@ -52,13 +55,6 @@ export interface SubgraphDefinition<TContext extends BaseContext> {
   ready?(): Promise<boolean | Readiness>;
   /** Largest GraphQL request body accepted. @default 1 MiB */
   readonly maxBodyBytes?: number;
-}
-
-/** A readiness answer with the reason, shown to operators in `/readyz`'s body. */
-export interface Readiness {
-  readonly ready: boolean;
-  /** e.g. `{ storage: 'not-writable: OutOfDiskSpace' }` */
-  readonly checks: Readonly<Record<string, string>>;
 }
 
 /**
@@ -156,13 +152,6 @@ function assertSubgraphScopes(caller: Caller, body: unknown): void {
   assertPartnerScopes(caller, { ...needs, unavailable: needs.unavailable.filter((f) => f !== 'Query._entities') });
 }
 
-function listen(server: Server, port: number, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
-  });
-}
-
 export async function startSubgraphServer<TContext extends BaseContext>(
   definition: SubgraphDefinition<TContext>,
   options: SubgraphServerOptions,
@@ -188,44 +177,21 @@ export async function startSubgraphServer<TContext extends BaseContext>(
   await apollo.start();
 
   const maxBodyBytes = definition.maxBodyBytes ?? 1024 * 1024;
-  const builtinRoutes: Route[] = [
-    { method: 'GET', path: '/healthz', handle: ({ res }) => sendJson(res, 200, { status: 'ok', service: definition.name }) },
-    {
-      method: 'GET',
-      path: '/readyz',
-      handle: async ({ req, res }) => {
-        if (!opsAuthorized(req, options.opsToken)) return sendOpsUnauthorized(res);
-        const answer = definition.ready ? await definition.ready().catch(() => false) : true;
-        const { ready, checks } = typeof answer === 'boolean' ? { ready: answer, checks: undefined } : answer;
-        sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not-ready', service: definition.name, ...(checks ? { checks } : {}) });
-      },
-    },
-    {
-      method: 'GET',
-      path: '/metrics',
-      handle: async ({ req, res }) => {
-        if (!opsAuthorized(req, options.opsToken)) return sendOpsUnauthorized(res);
-        const body = await metrics.registry.metrics();
-        res.writeHead(200, { 'content-type': metrics.registry.contentType });
-        res.end(body);
-      },
-    },
-  ];
-  const routes = [...builtinRoutes, ...(definition.routes ?? [])];
+  const routes = definition.routes ?? [];
 
   async function handleGraphQL(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const requestId = (typeof req.headers['x-request-id'] === 'string' && req.headers['x-request-id'].slice(0, 100)) || randomUUID();
     // Unsigned or stale requests are refused before their body is read; the signature covers the body.
     const early = verifier.precheck(req.headers);
-    const body = early ? Buffer.alloc(0) : req.method === 'POST' ? await readBody(req, maxBodyBytes) : Buffer.alloc(0);
+    const body = early ? Buffer.alloc(0) : req.method === 'POST' ? await readBody(req, { maxBytes: maxBodyBytes }) : Buffer.alloc(0);
     const identity = early ? ({ ok: false, reason: early } as const) : verifier.verify(req.headers, { method: req.method ?? 'GET', pathAndQuery: url.pathname + url.search, body });
     if (!identity.ok || identity.caller === null) {
       const reason = identity.ok ? 'no-caller' : identity.reason;
       logger.warn({ requestId, reason }, 'rejected request without a valid identity signature');
-      sendGraphQLError(
+      sendError(
         res,
         reason === 'busy'
-          ? new FolioError('SERVICE_UNAVAILABLE', 'Too many signed requests to remember; retry.')
+          ? new FolioError('SERVICE_UNAVAILABLE', 'Too many signed requests to remember; retry.', { details: { retryAfterSeconds: 1 } })
           : new FolioError('UNAUTHENTICATED', 'Missing, invalid, expired or replayed identity signature: call this API through the gateway.'),
       );
       return;
@@ -240,7 +206,7 @@ export async function startSubgraphServer<TContext extends BaseContext>(
       try {
         parsedBody = JSON.parse(body.toString('utf8'));
       } catch {
-        sendGraphQLError(res, new FolioError('BAD_USER_INPUT', 'Request body is not valid JSON.'));
+        sendError(res, new FolioError('BAD_USER_INPUT', 'Request body is not valid JSON.'));
         return;
       }
     }
@@ -270,24 +236,18 @@ export async function startSubgraphServer<TContext extends BaseContext>(
     }
   }
 
-  let inFlight = 0;
-  let drained: (() => void) | undefined;
-  const server = createServer((req, res) => {
-    inFlight++;
-    res.once('close', () => {
-      inFlight--;
-      if (inFlight === 0) drained?.();
-    });
+  const server = createServer(EDGE_SERVER_OPTIONS, (req, res) => {
     const url = new URL(req.url ?? '/', 'http://internal');
-    const work = url.pathname === '/graphql' || url.pathname === '/' ? handleGraphQL(req, res, url) : dispatch(routes, req, res, verifier).then((handled) => {
-      if (!handled) sendJson(res, 404, { error: 'NOT_FOUND' });
-    });
+    const work = url.pathname === '/graphql' || url.pathname === '/'
+      ? handleGraphQL(req, res, url)
+      : ops.handle(req, res, url.pathname).then(async (handled) => {
+          if (!handled && !(await dispatch(routes, req, res, verifier))) sendError(res, notFoundRoute());
+        });
     work.catch((error: unknown) => {
       const folio = clientError(error);
       if (folio) {
         if (folio.code === 'STORAGE_FULL') logger.warn({ err: error, url: req.url }, 'write refused: storage is full');
-        const retryAfter = folio.details.retryAfterSeconds;
-        if (!res.headersSent) sendGraphQLError(res, folio, typeof retryAfter === 'number' ? { 'retry-after': String(retryAfter) } : {});
+        if (!res.headersSent) sendError(res, folio);
         return;
       }
       if (isClientAbort(error, req)) {
@@ -295,11 +255,20 @@ export async function startSubgraphServer<TContext extends BaseContext>(
         return;
       }
       logger.error({ err: error, url: req.url }, 'request failed');
-      if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'Internal server error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
-      else res.destroy();
+      sendError(res, error);
     });
   });
-  server.keepAliveTimeout = 65_000;
+  const lifecycle = trackLifecycle(server);
+  const ops = createOpsEndpoints({
+    service: definition.name,
+    registry: metrics.registry,
+    token: options.opsToken,
+    isDraining: lifecycle.isDraining,
+    readiness: async () => {
+      const answer = definition.ready ? await definition.ready() : true;
+      return typeof answer === 'boolean' ? { ready: answer, checks: {} } : answer;
+    },
+  });
   const port = await listen(server, options.port, options.host);
   logger.info({ port }, `${definition.name} subgraph listening`);
 
@@ -308,18 +277,7 @@ export async function startSubgraphServer<TContext extends BaseContext>(
     port,
     metrics,
     async stop() {
-      // Stop accepting, let in-flight requests finish (bounded), then close every socket: idle
-      // keep-alive sockets would otherwise hold server.close() open until they time out.
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      if (inFlight > 0) {
-        await new Promise<void>((resolve) => {
-          drained = resolve;
-          setTimeout(resolve, options.drainTimeoutMs ?? 5_000).unref();
-        });
-      }
-      server.closeAllConnections();
-      await closed;
+      await lifecycle.drain(options.drainTimeoutMs ?? 5_000);
       await apollo.stop();
     },
   };

@@ -2,7 +2,7 @@
 import { deflateSync, crc32 } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildEpub } from '../subgraphs/catalog/epub/build.js';
-import { FIXTURE_BOOK, hostileFixture } from '../subgraphs/catalog/epub/fixtures.js';
+import { FIXTURE_BOOK, hostileFixture } from './kit/epubFixtures.js';
 import { generateSyntheticBook } from '../subgraphs/catalog/demo/index.js';
 import { registerEditor, registerUser, type TestUser } from './kit/accounts.js';
 import { createBook, PUBLISH_BOOK, SET_LICENSE, uploadEpub, waitForJob } from './kit/catalog.js';

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildEpub } from '../subgraphs/catalog/epub/build.js';
-import { FIXTURE_BOOK } from '../subgraphs/catalog/epub/fixtures.js';
+import { FIXTURE_BOOK } from './kit/epubFixtures.js';
 import { DownloadSigner } from '../subgraphs/catalog/downloads.js';
 import type { Caller } from '../lib/identity.js';
 import { callInternal } from '../lib/signing.js';

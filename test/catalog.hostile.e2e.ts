@@ -1,6 +1,6 @@
 /** Every hostile EPUB fixture, uploaded through the gateway to a published book: refused cleanly, published revision untouched. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HOSTILE_FIXTURES } from '../subgraphs/catalog/epub/fixtures.js';
+import { HOSTILE_FIXTURES } from './kit/epubFixtures.js';
 import { registerEditor, registerUser, type TestUser } from './kit/accounts.js';
 import { createPublishedBook, uploadEpub, waitForJob } from './kit/catalog.js';
 import { errorCodes, mustQuery, startTestPlatform, type TestPlatform } from './kit/platform.js';

@@ -1,7 +1,7 @@
 /** Gateway authentication, identity signing, partners' trusted documents, APQ and introspection rules. */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { partner, startTestStack, user, type TestStack } from '../gateway/testkit.js';
+import { partner, startTestStack, user, type TestStack } from './kit/gatewayStack.js';
 import { errorCodes, graphql } from './kit/platform.js';
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');

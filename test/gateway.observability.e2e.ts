@@ -1,7 +1,7 @@
 /** What clients and subgraphs see around a request: masked errors, the client address behind proxies, request id and trace context. */
 import { propagation, trace, type TextMapPropagator } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestStack, type TestStack } from '../gateway/testkit.js';
+import { startTestStack, type TestStack } from './kit/gatewayStack.js';
 import { graphql } from './kit/platform.js';
 
 const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';

@@ -1,6 +1,6 @@
 /** Gateway protections, through a real gateway and real subgraphs: operation limits, rate limits, body size, forged headers. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { opsHeaders, startTestStack, type TestStack } from '../gateway/testkit.js';
+import { opsHeaders, startTestStack, type TestStack } from './kit/gatewayStack.js';
 import { errorCodes, graphql } from './kit/platform.js';
 
 describe('gateway protections', () => {
@@ -39,7 +39,7 @@ describe('gateway protections', () => {
 
   it('strips forged internal headers: subgraphs see only the signed identity', async () => {
     const result = await graphql(stack.gateway, '{ whoami { userId forgedUserHeader clientAddress } }', {}, {
-      headers: { 'x-folio-user-id': 'u-admin', 'x-folio-roles': 'ADMIN', 'x-folio-forged-user-id': 'u-admin', 'x-folio-identity-signature': 'forged' },
+      headers: { 'x-folio-user-id': 'u-admin', 'x-folio-roles': 'ADMIN', 'x-folio-forged-user-id': 'u-admin', 'x-folio-signature': 'forged' },
     });
     expect(result.errors).toBeUndefined();
     expect(result.data?.whoami).toMatchObject({ userId: null, forgedUserHeader: null });
@@ -57,7 +57,7 @@ describe('gateway protections', () => {
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     const ready = await fetch(`${base}/readyz`, { headers: opsHeaders });
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ ready: true, subgraphs: { catalog: 'ok', ugc: 'ok', accounts: 'ok' } });
+    expect(await ready.json()).toEqual({ status: 'ready', service: 'gateway', checks: { catalog: 'ok', ugc: 'ok', accounts: 'ok' } });
     const metrics = await (await fetch(`${base}/metrics`, { headers: opsHeaders })).text();
     expect(metrics).toMatch(/folio_graphql_requests_total/);
     expect(metrics).toMatch(/folio_gateway_subgraph_request_duration_seconds_bucket\{[^}]*subgraph="catalog"/);

@@ -1,6 +1,6 @@
 /** Subgraph failure and recovery, response caching without leaks, deduplication without mixing callers. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { opsHeaders, startTestStack, user, type TestStack } from '../gateway/testkit.js';
+import { opsHeaders, startTestStack, user, type TestStack } from './kit/gatewayStack.js';
 import { errorCodes, eventually, graphql } from './kit/platform.js';
 
 describe('gateway resilience and caching', () => {

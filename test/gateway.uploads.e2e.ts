@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { epubFiles } from '../subgraphs/catalog/epub/build.js';
-import { FIXTURE_BOOK, writeZip, zipEntry } from '../subgraphs/catalog/epub/fixtures.js';
+import { FIXTURE_BOOK, writeZip, zipEntry } from './kit/epubFixtures.js';
 import { registerEditor, registerUser, type TestUser } from './kit/accounts.js';
 import { createBook, uploadEpub, waitForJob } from './kit/catalog.js';
 import { errorCodes, graphql, startTestPlatform, type TestPlatform } from './kit/platform.js';

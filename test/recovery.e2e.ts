@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { databaseName } from '../lib/service.js';
 import { ObjectId, openStorage } from '../lib/storage/index.js';
-import { FIXTURE_BOOK } from '../subgraphs/catalog/epub/fixtures.js';
+import { FIXTURE_BOOK } from './kit/epubFixtures.js';
 import { catalogCollections, type JobDoc } from '../subgraphs/catalog/store.js';
 import { collectionsOf } from '../subgraphs/ugc/store.js';
 import { registerEditor } from './kit/accounts.js';

@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { SUBGRAPH_NAMES, type SubgraphName } from '../lib/config.js';
 import { databaseName } from '../lib/service.js';
 import { openEmbeddedStorage } from '../lib/storage/embedded/index.js';
-import { FakeDisk } from '../lib/storage/embedded/testing.js';
+import { FakeDisk } from './kit/fakeDisk.js';
 import { login, registerEditor, registerUser, REGISTER } from './kit/accounts.js';
 import { createPublishedBook } from './kit/catalog.js';
 import { eventually, graphql, mustQuery, startTestPlatform, tempDataDir, type TestPlatform } from './kit/platform.js';
@@ -36,7 +36,7 @@ describe('a full disk under the platform (fake disk behind the journal)', () => 
   it('refuses writes with STORAGE_FULL, shows none of them, reports not-ready, and recovers without a restart', async () => {
     const disk = new FakeDisk();
     // The platform opens the same directories in this process, so it shares these engines and
-    // their fake disk (see lib/storage/embedded/testing.ts).
+    // their fake disk (see test/kit/fakeDisk.ts).
     const held = openEmbeddedStorage(dataDir, { io: disk });
     for (const name of SUBGRAPH_NAMES) held.db(databaseName(name));
     let platform = await startTestPlatform({ dataDir, keepData: true });

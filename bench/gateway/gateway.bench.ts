@@ -23,6 +23,12 @@
  * pay a SHA-256 of the body and an HMAC per subgraph fetch and a map lookup for the caller. The
  * direct rows sign each request in autocannon's setupRequest (a nonce is accepted once).
  * BENCH_PROFILE=1 also writes a CPU profile of each Folio gateway (node --cpu-prof) to a temp directory (printed).
+ *
+ *   npm run bench:gateway -- --usage   (BENCH_USAGE_ROUNDS=3)
+ *
+ * measures the cost of field-usage recording (gateway/plugins/schemaUsage.ts) alone: two Folio
+ * gateways, identical but for FOLIO_GATEWAY_SCHEMA_USAGE, on distinct traffic of every query,
+ * alternating which goes first each round; medians per query. Writes bench/results/gateway-usage-<time>.{json,md}.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -38,7 +44,9 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '../..');
 const require = createRequire(import.meta.url);
 const BASE_PORT = 4331; // accounts, catalog, ugc, search
-const PORTS = { accounts: BASE_PORT, catalog: BASE_PORT + 1, ugc: BASE_PORT + 2, search: BASE_PORT + 3, folio: 4340, folioRaw: 4341, hive: 4342, folioNoFast: 4343 } as const;
+const PORTS = { accounts: BASE_PORT, catalog: BASE_PORT + 1, ugc: BASE_PORT + 2, search: BASE_PORT + 3, folio: 4340, folioRaw: 4341, hive: 4342, folioNoFast: 4343, folioNoUsage: 4344 } as const;
+/** `-- --usage`: rounds of distinct traffic, usage recording on vs off alternating. */
+const USAGE_ROUNDS = Number(process.env.BENCH_USAGE_ROUNDS ?? 3);
 const DURATION = Number(process.env.BENCH_DURATION ?? 8);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -114,6 +122,11 @@ async function runFolio(supergraphFile: string, port: string, mode: string): Pro
       FOLIO_GATEWAY_RATE_LIMIT_ADDRESS: '1000000000/1',
       FOLIO_GATEWAY_RATE_LIMIT_USER: '1000000000/1',
       FOLIO_GATEWAY_AUTH_CACHE_SECONDS: '5',
+      FOLIO_GATEWAY_SCHEMA_USAGE: mode === 'nousage' ? 'false' : 'true',
+      // Likewise admission: the load generator is one client on one address with CONNECTIONS connections.
+      FOLIO_GATEWAY_MAX_IN_FLIGHT_PER_CLIENT: '100000',
+      FOLIO_GATEWAY_MAX_IN_FLIGHT_PER_ADDRESS: '100000',
+      FOLIO_GATEWAY_MAX_CONNECTIONS_PER_ADDRESS: '100000',
     }),
   );
   const raw = mode === 'raw';
@@ -475,7 +488,147 @@ function report(rows: Row[], agreement: Record<string, boolean>): void {
   console.log(lines.join('\n'));
 }
 
+// --- usage recording on vs off ---------------------------------------------------------------------
+async function orchestrateUsage(): Promise<void> {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'folio-gw-usage-bench-'));
+  const supergraph = path.join(tmp, 'supergraph.graphql');
+  const children: ChildProcess[] = [];
+  try {
+    writeSupergraph(supergraph);
+    const tsxImport = ['--import', import.meta.resolve('tsx')];
+    const platform = await start([...tsxImport, fileURLToPath(import.meta.url), 'platform', path.join(tmp, 'data')]);
+    children.push(platform);
+    const on = await start([...tsxImport, fileURLToPath(import.meta.url), 'folio', supergraph, String(PORTS.folio), 'default']);
+    const off = await start([...tsxImport, fileURLToPath(import.meta.url), 'folio', supergraph, String(PORTS.folioNoUsage), 'nousage']);
+    children.push(on, off);
+    const onUrl = `http://127.0.0.1:${PORTS.folio}/graphql`;
+    await waitFor(async () => ((await post(onUrl, { query: '{ books(first: 10) { edges { node { id } } } }' })).data?.books?.edges?.length ?? 0) >= 6, 'demo library');
+    const { token } = await seed(onUrl);
+    const none = () => ({});
+    const targets = {
+      on: { id: 'usage-on', url: onUrl, headers: none, pid: on.pid },
+      off: { id: 'usage-off', url: `http://127.0.0.1:${PORTS.folioNoUsage}/graphql`, headers: none, pid: off.pid },
+    } satisfies Record<string, Target>;
+    const micro = await recordingMicro(supergraph);
+    console.log(JSON.stringify({ micro }));
+    const rows: Array<Row & { round: number }> = [];
+    for (let round = 0; round < USAGE_ROUNDS; round += 1) {
+      for (const spec of QUERIES) {
+        const order = round % 2 === 0 ? [targets.on, targets.off] : [targets.off, targets.on];
+        for (const target of order) rows.push({ ...(await measure(spec, 'distinct', target, token, platform.pid)), round });
+      }
+    }
+    reportUsage(rows, micro);
+  } finally {
+    for (const child of children.reverse()) await stop(child);
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The recording's own cost per request, in this process (less exposed to the machine's load than
+ * RPS): an executed operation (WeakMap hit + count) and a response-cache hit (count by query text),
+ * each with and without client headers, on the benchmark's queries. Nanoseconds per request.
+ */
+async function recordingMicro(supergraphFile: string): Promise<Record<string, number>> {
+  const { UsageRecorder, usageClientOf } = await import('../../gateway/plugins/schemaUsage.js');
+  // The platform's graphql (CommonJS, the copy the gateway walks schemas with), not bench/gateway's own.
+  const { buildSchema, parse } = createRequire(path.join(ROOT, 'package.json'))('graphql') as typeof import('graphql');
+  const recorder = new UsageRecorder();
+  type Schema = Parameters<typeof recorder.record>[0];
+  type Document = Parameters<typeof recorder.aggregator.describe>[1];
+  const schema = buildSchema(readFileSync(supergraphFile, 'utf8'), { assumeValidSDL: true }) as unknown as Schema;
+  const app = { 'apollographql-client-name': 'reader-web', 'apollographql-client-version': '2.1' };
+  const N = 300_000;
+  const out: Record<string, number> = {};
+  for (const spec of QUERIES) {
+    const document = parse(spec.query) as unknown as Document;
+    // Fresh strings, as JSON.parse gives each request (their hash is not cached yet).
+    const texts = Array.from({ length: 1000 }, () => JSON.parse(JSON.stringify(spec.query)) as string);
+    for (const [label, headers] of [['anonymous', {}], ['client-headers', app]] as const) {
+      recorder.record(schema, document, { client: usageClientOf(headers, null), documentKey: spec.query });
+      let t = process.hrtime.bigint();
+      for (let i = 0; i < N; i += 1) recorder.record(schema, document, { client: usageClientOf(headers, null), documentKey: texts[i % 1000]! });
+      out[`${spec.id}/executed/${label}`] = Math.round(Number(process.hrtime.bigint() - t) / N);
+      t = process.hrtime.bigint();
+      for (let i = 0; i < N; i += 1) recorder.countKnown({ client: usageClientOf(headers, null), documentKey: texts[i % 1000]! });
+      out[`${spec.id}/cache-hit/${label}`] = Math.round(Number(process.hrtime.bigint() - t) / N);
+      recorder.aggregator.drain();
+    }
+  }
+  return out;
+}
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+function reportUsage(rows: Array<Row & { round: number }>, micro: Record<string, number>): void {
+  const at = new Date().toISOString().replace(/[:.]/g, '-');
+  const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', loadavg: os.loadavg() };
+  const settings = { durationSec: DURATION, warmupSec: WARMUP, connections: CONNECTIONS, rounds: USAGE_ROUNDS, node: process.version };
+  const summary = QUERIES.map((q) => {
+    const of = (target: string) => rows.filter((r) => r.query === q.id && r.target === target);
+    const rps = (target: string) => median(of(target).map((r) => r.rps));
+    const cpu = (target: string) => median(of(target).map((r) => r.gatewayCpuMs ?? Number.NaN));
+    // Per round, on/off of the same round (adjacent in time, so sharing the machine's load).
+    const perRound = [...new Set(rows.map((r) => r.round))].map((round) => {
+      const a = of('usage-on').find((r) => r.round === round)!;
+      const b = of('usage-off').find((r) => r.round === round)!;
+      return +(a.rps / Math.max(1, b.rps)).toFixed(3);
+    });
+    return {
+      query: q.id,
+      rpsOn: rps('usage-on'),
+      rpsOff: rps('usage-off'),
+      rpsCostPercent: +((1 - rps('usage-on') / Math.max(1, rps('usage-off'))) * 100).toFixed(1),
+      medianRoundRatio: median(perRound),
+      perRoundRatios: perRound,
+      gwCpuMsOn: +cpu('usage-on').toFixed(3),
+      gwCpuMsOff: +cpu('usage-off').toFixed(3),
+      cpuCostPercent: +((cpu('usage-on') / cpu('usage-off') - 1) * 100).toFixed(1),
+    };
+  });
+  mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
+  const base = path.join(ROOT, 'bench/results', `gateway-usage-${at}`);
+  writeFileSync(`${base}.json`, JSON.stringify({ at, machine, settings, micro, rows, summary }, null, 2));
+  // The recording's own CPU per request against the gateway's whole CPU per response without it.
+  const share = (query: string, kind: string): string => {
+    const off = summary.find((x) => x.query === query)!.gwCpuMsOff * 1e6;
+    return `${micro[`${query}/${kind}/client-headers`]} ns (${((micro[`${query}/${kind}/client-headers`]! / off) * 100).toFixed(2)}%)`;
+  };
+  const lines = [
+    `# Gateway benchmark: field-usage recording on vs off, ${at}`,
+    '',
+    `Machine: ${machine.cpus} × ${machine.cpuModel}, load average at end ${machine.loadavg.map((l) => l.toFixed(1)).join(' ')} (shared machine: other work ran too).`,
+    `autocannon: ${CONNECTIONS} connections, ${WARMUP} s warm-up + ${DURATION} s measured per row, ${USAGE_ROUNDS} rounds alternating which gateway goes first; distinct traffic (\`$first\` cycles through ${FIRSTS.length} values: nothing cached or shared).`,
+    'Two Folio gateways with all plugins on, identical but for `FOLIO_GATEWAY_SCHEMA_USAGE`; the recording one flushes to accounts every 60 s (its default), in the measured window.',
+    '',
+    '| query | RPS on (median) | RPS off (median) | RPS cost | on/off per round | gw CPU ms/resp on | off | CPU cost |',
+    '| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |',
+    ...summary.map((s) => `| ${s.query} | ${s.rpsOn} | ${s.rpsOff} | ${s.rpsCostPercent}% | ${s.perRoundRatios.join(', ')} | ${s.gwCpuMsOn} | ${s.gwCpuMsOff} | ${s.cpuCostPercent}% |`),
+    '',
+    'Recording alone, in-process (ns per request, with client headers; share of the recording-off gateway\'s median CPU per response):',
+    '',
+    '| query | executed operation | response-cache hit |',
+    '| --- | ---: | ---: |',
+    ...QUERIES.map((q) => `| ${q.id} | ${share(q.id, 'executed')} | ${share(q.id, 'cache-hit')} |`),
+    '',
+    `All micro timings (ns/request): ${Object.entries(micro).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
+    '',
+    '| round | query | target | RPS | p50 ms | p99 ms | errors | non-2xx | gw CPU ms/resp |',
+    '| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...rows.map((r) => `| ${r.round} | ${r.query} | ${r.target} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} | ${r.gatewayCpuMs ?? '-'} |`),
+    '',
+  ];
+  writeFileSync(`${base}.md`, lines.join('\n'));
+  console.log(lines.join('\n'));
+}
+
 const [role, ...args] = process.argv.slice(2);
 if (role === 'platform') await runPlatform(args[0]!);
 else if (role === 'folio') await runFolio(args[0]!, args[1]!, args[2]!);
+else if (role === '--usage') await orchestrateUsage();
 else await orchestrate();

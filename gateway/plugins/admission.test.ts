@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { watchBodyRate } from '../../lib/http/body.js';
 import type { Caller } from '../../lib/identity.js';
 import { clientKeyOf, createAdmission } from './admission.js';
 
@@ -32,10 +33,10 @@ describe('admission', () => {
   it('lets a body past the deadline only while it keeps the minimum rate', async () => {
     const admission = createAdmission({ bodyTimeoutMs: 50, minBodyBytesPerSecond: 1000 });
     let fast = false;
-    const quick = admission.bodyDeadline(() => (fast = true));
+    const quick = watchBodyRate(admission.bodyRate, () => (fast = true));
     quick.received(10_000);
     let slow = false;
-    const dripping = admission.bodyDeadline(() => (slow = true));
+    const dripping = watchBodyRate(admission.bodyRate, () => (slow = true));
     dripping.received(1);
     await new Promise((r) => setTimeout(r, 180));
     quick.done();

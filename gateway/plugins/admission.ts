@@ -2,7 +2,7 @@
  * Admission: what keeps one client from making the gateway refuse everyone.
  * - Connections per client address (the socket peer; trusted proxies are exempt, they carry
  *   everyone): past the cap a new connection is closed at once.
- * - Request bodies have a deadline and a minimum rate (readBody in handler.ts uses `bodyDeadline`):
+ * - Request bodies have a deadline and a minimum rate (`bodyRate`, which lib/http/body.ts enforces):
  *   a body may take longer than `bodyTimeoutMs` only while it keeps averaging `minBodyBytesPerSecond`,
  *   so a large upload on a slow line passes and a byte every few seconds is cut with 408.
  * - Concurrency per client (partner key, else user, else address) and per address, checked BEFORE
@@ -12,6 +12,7 @@
  */
 import type { Socket } from 'node:net';
 import { FolioError } from '../../lib/errors.js';
+import { DEFAULT_BODY_RATE, type BodyRate } from '../../lib/http/body.js';
 import type { Caller } from '../../lib/identity.js';
 import type { GatewayMetrics } from './metrics.js';
 
@@ -36,10 +37,8 @@ export interface Admission {
   onConnection(socket: Socket): void;
   /** Counts an admitted request for its client and address; throws RATE_LIMITED over either cap. Returns the release. */
   enter(caller: Caller): () => void;
-  /** Watches a body being read: calls `onTimeout` when it falls behind the deadline/rate; returns `received(bytes)` and `done()`. */
-  bodyDeadline(onTimeout: () => void): { received(bytes: number): void; done(): void };
-  readonly bodyTimeoutMs: number;
-  readonly minBodyBytesPerSecond: number;
+  /** The deadline and minimum rate request bodies are read with (readBody's `rate`). */
+  readonly bodyRate: BodyRate;
   /** Requests admitted per key (tests, metrics). */
   inFlightOf(key: string): number;
 }
@@ -55,8 +54,7 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
   const maxConnections = options.maxConnectionsPerAddress ?? 128;
   const maxPerClient = options.maxInFlightPerClient ?? 32;
   const maxPerAddress = options.maxInFlightPerAddress ?? 128;
-  const bodyTimeoutMs = options.bodyTimeoutMs ?? 10_000;
-  const minRate = options.minBodyBytesPerSecond ?? 8192;
+  const bodyRate: BodyRate = { timeoutMs: options.bodyTimeoutMs ?? DEFAULT_BODY_RATE.timeoutMs, minBytesPerSecond: options.minBodyBytesPerSecond ?? DEFAULT_BODY_RATE.minBytesPerSecond };
   const connections = new Map<string, number>();
   const inFlight = new Map<string, number>();
 
@@ -72,8 +70,7 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
   };
 
   return {
-    bodyTimeoutMs,
-    minBodyBytesPerSecond: minRate,
+    bodyRate,
     onConnection(socket) {
       const address = socket.remoteAddress?.replace(/^::ffff:(?=\d)/i, '') ?? 'unknown';
       if (options.isTrustedProxy?.(address)) return;
@@ -98,28 +95,6 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
         released = true;
         add(inFlight, client, -1);
         if (client !== address) add(inFlight, address, -1);
-      };
-    },
-    bodyDeadline(onTimeout) {
-      const started = performance.now();
-      let bytes = 0;
-      // Checked once a second: cheap, and a slow body is cut within a second of falling behind.
-      const check = (): void => {
-        const elapsed = performance.now() - started;
-        if (elapsed >= bodyTimeoutMs && bytes < (minRate * elapsed) / 1000) {
-          clearInterval(timer);
-          onTimeout();
-        }
-      };
-      const timer = setInterval(check, Math.min(1000, bodyTimeoutMs));
-      timer.unref();
-      return {
-        received(n) {
-          bytes += n;
-        },
-        done() {
-          clearInterval(timer);
-        },
       };
     },
     inFlightOf(key) {

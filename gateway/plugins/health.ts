@@ -1,10 +1,11 @@
 /**
- * Health and readiness. `/healthz` answers 200 while the process serves (503 once it drains for
- * shutdown). `/readyz` asks every subgraph for `{ __typename }` with a signed anonymous identity:
- * a subgraph answers only after its storage is open, so this checks subgraphs and storage. The
- * result is cached for `cacheMs` so probes cannot multiply into subgraph load.
+ * The gateway's readiness (served as `/readyz` by lib/http/ops.ts): every subgraph is asked for
+ * `{ __typename }` with a signed anonymous identity; a subgraph answers only after its storage is
+ * open, so this checks subgraphs and storage. The result is cached for `cacheMs` so probes cannot
+ * multiply into subgraph load.
  */
 import type { Dispatcher } from 'undici';
+import type { Readiness } from '../../lib/http/ops.js';
 import { ANONYMOUS } from '../../lib/identity.js';
 import { signRequest } from '../../lib/signing.js';
 
@@ -16,11 +17,6 @@ export interface HealthOptions {
   readonly timeoutMs?: number;
   /** How long a readiness answer is reused. @default 1000 */
   readonly cacheMs?: number;
-}
-
-export interface Readiness {
-  readonly ready: boolean;
-  readonly subgraphs: Record<string, 'ok' | 'down'>;
 }
 
 export interface HealthCheck {
@@ -60,7 +56,7 @@ export function createHealthCheck(options: HealthOptions): HealthCheck {
       if (cached && now - cached.at < (options.cacheMs ?? 1000)) return cached.value;
       const value = Promise.all(options.subgraphs.map(async (s) => [s.name, await probe(s.name, s.url)] as const)).then((entries) => ({
         ready: entries.every(([, state]) => state === 'ok'),
-        subgraphs: Object.fromEntries(entries),
+        checks: Object.fromEntries(entries),
       }));
       cached = { at: now, value };
       return value;

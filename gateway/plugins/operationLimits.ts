@@ -20,6 +20,7 @@ import type { ApolloServerOptions, ApolloServerPlugin, BaseContext } from '@apol
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import { Kind, type DocumentNode, type GraphQLError, type GraphQLSchema, type SelectionSetNode, type ValidationRule } from 'graphql';
 import { FolioError } from '../../lib/errors.js';
+import { httpErrorExtensions } from '../errors.js';
 import { createFieldsCanMergeRule } from './fieldsCanMerge.js';
 
 // Validation must use the graphql copy the schema and Apollo use (@apollo/gateway's, loaded by
@@ -100,7 +101,7 @@ function clientError(error: GraphQLError): GraphQLError {
     nodes: error.nodes,
     originalError: folio,
     extensions: folio
-      ? { code: folio.code, ...folio.details, http: { status: folio.httpStatus } }
+      ? httpErrorExtensions(folio)
       : { code: 'GRAPHQL_VALIDATION_FAILED', http: { status: 400 } },
   });
 }

@@ -405,7 +405,7 @@ for (const backend of backends) {
 
     it('keeps every acknowledged write when the writer is SIGKILLed right after acknowledging', async () => {
       const crashDb = `${dbName}_crash`;
-      const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'contract.crash-child.ts'), dataDir, crashDb, 'writes', backend.uri ?? ''], {
+      const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, '../../test/kit/storageCrashChild.ts'), dataDir, crashDb, 'writes', backend.uri ?? ''], {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let out = '';

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedVectorStore, QdrantVectorStore, VectorStoreError } from './index.js';
 import type { SparseVector, VectorPoint, VectorStore } from './index.js';
-import { seededRandom as rng } from './testing.js';
+import { seededRandom as rng } from '../../test/kit/random.js';
 
 const DIM = 16;
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { exactCosineTopK } from './exact.js';
 import { FlatIndex } from './flat.js';
-import { seededRandom } from './testing.js';
+import { seededRandom } from '../../test/kit/random.js';
 import type { VectorPoint } from './types.js';
 
 const DIM = 64;

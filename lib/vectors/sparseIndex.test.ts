@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SparseIndex, bm25Idf } from './sparseIndex.js';
-import { seededRandom } from './testing.js';
+import { seededRandom } from '../../test/kit/random.js';
 import type { SparseVector } from './types.js';
 
 describe('SparseIndex', () => {

@@ -2,7 +2,7 @@ import { MessageChannel } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { acquireWorkerPool } from './index.js';
 
-const task = (name: string) => ({ module: new URL('./fixtures.ts', import.meta.url).href, name });
+const task = (name: string) => ({ module: new URL('../../test/kit/workerTasks.ts', import.meta.url).href, name });
 
 describe('worker pool', () => {
   it('runs a TypeScript task off the main thread and passes MessagePorts through', async () => {

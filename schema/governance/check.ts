@@ -82,7 +82,7 @@ function decide(
   if (!usage) return { kind: 'no-evidence' };
   const seen = usage.requests(change.coordinate);
   const window = `in ${usage.windowDays} days`;
-  if (seen.requests === 0) return { kind: 'unused', evidence: `0 requests ${window}, no registered trusted document uses it` };
+  if (seen.requests === 0) return { kind: 'unused', evidence: `0 requests ${window}, and no known operation uses it` };
   return { kind: 'in-use', evidence: `${seen.requests} requests ${window} from ${seen.clients.join(', ') || 'unnamed clients'}` };
 }
 
@@ -120,6 +120,6 @@ function describe(d: Decision): string {
     case 'in-use':
       return `BLOCKS: in use, ${d.evidence}`;
     case 'no-evidence':
-      return 'BLOCKS: no usage data to prove it unused; approve it in schema/approved-changes.json or pass --data-dir';
+      return 'BLOCKS: no usage data to prove it unused; approve it in schema/approved-changes.json or run with --usage-days N';
   }
 }

@@ -8,6 +8,9 @@ import { startSubgraphServer, storageReadiness } from '../../lib/subgraphServer.
 import { createLoaders } from './loaders.js';
 import { resolvers, viewerOf, type AccountsContext } from './resolvers.js';
 import { internalRoutes } from './routes.js';
+import { SchemaUsageService } from './schemaUsage.js';
+import { schemaUsageRoutes } from './schemaUsageRoutes.js';
+import { SchemaUsageStore } from './schemaUsageStore.js';
 import { AccountService } from './service.js';
 import { openAccountsStore } from './store.js';
 
@@ -40,6 +43,7 @@ export const accountsService: ServiceModule = {
       logger,
       observe: { passwordChecked: (outcome) => passwordChecks.inc({ outcome }), refused: (rule) => throttled.inc({ rule }) },
     });
+    const schemaUsage = new SchemaUsageService(await SchemaUsageStore.open(store.db, { retentionDays: config.schemaUsageRetentionDays }));
     const backfill = await service.backfillUsernameSkeletons();
     if (backfill.updated + backfill.clashes > 0) logger.info(backfill, 'username skeletons backfilled');
     const admin = await service.ensureAdmin(config.admin.username, config.admin.password);
@@ -50,10 +54,10 @@ export const accountsService: ServiceModule = {
         name: 'accounts',
         typeDefs,
         resolvers,
-        routes: internalRoutes(service),
+        routes: [...internalRoutes(service), ...schemaUsageRoutes(schemaUsage)],
         context: ({ caller, userAgent }) => {
           const authenticatedUserIds = new Set<string>();
-          return { caller, userAgent, service, loaders: createLoaders(service), viewer: viewerOf(caller, authenticatedUserIds), authenticatedUserIds };
+          return { caller, userAgent, service, schemaUsage, loaders: createLoaders(service), viewer: viewerOf(caller, authenticatedUserIds), authenticatedUserIds };
         },
         ready: () => storageReadiness(store.db),
       },

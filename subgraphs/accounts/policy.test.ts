@@ -36,6 +36,14 @@ describe('accounts policy', () => {
     }
   });
 
+  it('shows recorded field usage to admins only; a partner key is refused outright', () => {
+    expect(codeOf(() => authorize(admin, 'schemaUsage.read', null))).toBeNull();
+    expect(codeOf(() => authorize(other, 'schemaUsage.read', null))).toBe('FORBIDDEN');
+    expect(codeOf(() => authorize(reader, 'schemaUsage.read', null))).toBe('FORBIDDEN');
+    expect(codeOf(() => authorize(partner, 'schemaUsage.read', null))).toBe('FORBIDDEN');
+    expect(codeOf(() => authorize(ANONYMOUS, 'schemaUsage.read', null))).toBe('UNAUTHENTICATED');
+  });
+
   it("answers another user's session exactly like a session that does not exist", () => {
     expect(codeOf(() => authorize(reader, 'session.revoke', { userId: 'u1' }))).toBeNull();
     expect(codeOf(() => authorize(reader, 'session.revoke', { userId: 'u2' }))).toBe('NOT_FOUND');

@@ -35,6 +35,8 @@ export interface Subjects {
   'apiKey.manage': null;
   /** The trusted-document allow-list: register, list, remove (the gateway's internal read is not a viewer's). */
   'trustedDocument.manage': null;
+  /** Recorded field usage (schemaUsage.ts): which clients use which fields. Partners never. */
+  'schemaUsage.read': null;
 }
 
 export type Action = keyof Subjects;
@@ -60,6 +62,9 @@ function decide<A extends Action>(viewer: Viewer, action: A, subject: Subjects[A
       const session = subject as Subjects['session.revoke'];
       return session && session.userId === viewer.userId ? 'allow' : 'notFound';
     }
+    case 'schemaUsage.read':
+      // A partner key has no user; refused as a role it lacks, not asked to sign in.
+      return viewer.partnerId ? 'forbidden' : admin(viewer);
     case 'user.setRoles':
     case 'apiKey.manage':
     case 'trustedDocument.manage':

@@ -3,6 +3,7 @@ import type { Caller } from '../../lib/identity.js';
 import { DateTime } from '../../lib/scalars.js';
 import type { Resolvers } from './generated/resolvers.js';
 import type { AccountsLoaders } from './loaders.js';
+import type { SchemaUsageService, UsageOrder } from './schemaUsage.js';
 import type { Viewer } from './policy.js';
 import { requiredScopes, type AccountService, type IssuedSession } from './service.js';
 import type { ApiKeyDoc, SessionDoc, TrustedDocumentDoc, UserDoc } from './store.js';
@@ -11,6 +12,7 @@ export interface AccountsContext {
   readonly caller: Caller;
   readonly userAgent: string | null;
   readonly service: AccountService;
+  readonly schemaUsage: SchemaUsageService;
   readonly loaders: AccountsLoaders;
   /** The caller as the policy sees it; `provenUserIds` fills as register/login succeed in this request. */
   readonly viewer: Viewer;
@@ -26,6 +28,17 @@ function authPayload(ctx: AccountsContext, issued: IssuedSession) {
   return { token: issued.token, expiresAt: issued.expiresAt, user: issued.user };
 }
 
+interface UsageArgs {
+  since?: Date | null;
+  first?: number | null;
+  after?: string | null;
+}
+
+const connection = <T extends { cursor: string }>(items: readonly T[], hasNextPage: boolean) => ({
+  edges: items.map((node) => ({ cursor: node.cursor, node })),
+  pageInfo: { hasNextPage, endCursor: items.at(-1)?.cursor ?? null },
+});
+
 export const resolvers: Resolvers = {
   DateTime,
   Query: {
@@ -34,6 +47,18 @@ export const resolvers: Resolvers = {
     mySessions: (_: unknown, __: unknown, { viewer, service }: AccountsContext) => service.listSessions(viewer),
     apiKeys: (_: unknown, __: unknown, { viewer, service }: AccountsContext) => service.listApiKeys(viewer),
     trustedDocuments: (_: unknown, __: unknown, { viewer, service }: AccountsContext) => service.listTrustedDocuments(viewer),
+    schemaUsage: async (_: unknown, args: UsageArgs & { coordinate: string }, { viewer, schemaUsage }: AccountsContext) => {
+      const page = await schemaUsage.coordinateUsage(viewer, args.coordinate, args.since, args);
+      return { ...connection(page.items, page.hasNextPage), totalRequests: page.totalRequests };
+    },
+    schemaFieldUsage: async (_: unknown, args: UsageArgs & { order?: UsageOrder | null }, { viewer, schemaUsage }: AccountsContext) => {
+      const page = await schemaUsage.fieldUsage(viewer, args.order ?? 'MOST_USED', args.since, args);
+      return { ...connection(page.items, page.hasNextPage), totalCount: page.totalCount };
+    },
+    deprecatedSchemaUsage: async (_: unknown, args: UsageArgs, { viewer, schemaUsage }: AccountsContext) => {
+      const page = await schemaUsage.deprecatedUsage(viewer, args.since, args);
+      return { ...connection(page.items, page.hasNextPage), totalCount: page.totalCount };
+    },
   },
   Mutation: {
     register: async (_: unknown, { input }, ctx: AccountsContext) =>

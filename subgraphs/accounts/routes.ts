@@ -1,7 +1,8 @@
 /** Internal, signed HTTP endpoints the gateway calls (signed for accounts: lib/signing.ts). */
 import { z } from 'zod';
 import { badInput } from '../../lib/errors.js';
-import { sendJson, type Route } from '../../lib/http.js';
+import { sendJson } from '../../lib/http/respond.js';
+import type { Route } from '../../lib/http/routes.js';
 import type { AccountService } from './service.js';
 
 const resolveBody = z.object({ token: z.string().max(500).optional(), apiKey: z.string().max(500).optional() }).strict();

@@ -7,7 +7,7 @@ import { createLogger } from '../../lib/logger.js';
 import { openStorage, type Storage } from '../../lib/storage/index.js';
 import { ingestEpub } from './bulk.js';
 import { buildEpub } from './epub/build.js';
-import { FIXTURE_BOOK } from './epub/fixtures.js';
+import { FIXTURE_BOOK } from '../../test/kit/epubFixtures.js';
 import { openCatalog, type CatalogRuntime } from './index.js';
 
 describe('bulk ingest', () => {

@@ -6,7 +6,7 @@
  * its revision is the published one of a published book, so an unpublished book's cover goes too.
  */
 import { imageSize } from 'image-size';
-import type { Route } from '../../lib/http.js';
+import type { Route } from '../../lib/http/routes.js';
 import type { Logger } from '../../lib/logger.js';
 import { parseExpiry, refuse, sendFile, type DownloadSigner, type DownloadSource } from './downloads.js';
 import type { FileStore } from './files.js';
@@ -63,15 +63,15 @@ export function coverRoute(signer: DownloadSigner, source: DownloadSource, files
     path: '/covers/*',
     async handle({ req, res, url }) {
       const match = PATH.exec(url.pathname);
-      if (!match) return refuse(res, 404, 'No such cover.');
+      if (!match) return refuse(res, 'NOT_FOUND', 'No such cover.');
       const revisionId = match[1]!;
       const expires = parseExpiry(url.searchParams.get('exp') ?? '');
-      if (!signer.check(resourceOf(revisionId), expires, '', url.searchParams.get('sig') ?? '')) return refuse(res, 403, 'The cover link is invalid.');
-      if (expires <= Date.now()) return refuse(res, 403, 'The cover link has expired.');
+      if (!signer.check(resourceOf(revisionId), expires, '', url.searchParams.get('sig') ?? '')) return refuse(res, 'FORBIDDEN', 'The cover link is invalid.');
+      if (expires <= Date.now()) return refuse(res, 'LINK_EXPIRED', 'The cover link has expired.');
       const revision = (await source.revisionsByIds([revisionId])).get(revisionId);
       const book = revision && (await source.booksByIds([revision.bookId])).get(revision.bookId);
       const file = revision?.cover && isServable(book, revision) ? await files.get(revision.cover.fileId) : null;
-      if (!revision?.cover || !file) return refuse(res, 404, 'No such cover.');
+      if (!revision?.cover || !file) return refuse(res, 'NOT_FOUND', 'No such cover.');
       await sendFile(req.method === 'HEAD', req.headers, res, file, files, {
         'content-type': revision.cover.mediaType,
         'cache-control': 'public, max-age=300',

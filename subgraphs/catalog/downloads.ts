@@ -7,7 +7,9 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import type { Route } from '../../lib/http.js';
+import { FolioError } from '../../lib/errors.js';
+import { sendError } from '../../lib/http/respond.js';
+import type { Route } from '../../lib/http/routes.js';
 import type { Logger } from '../../lib/logger.js';
 import type { FileStore } from './files.js';
 import type { Reader } from './licensing.js';
@@ -80,18 +82,18 @@ export class DownloadSigner {
   }
 
   /** Checks a request URL; the revision id and subject when valid, else why not. */
-  verify(url: URL, now = Date.now()): { ok: true; revisionId: string; subject: string } | { ok: false; status: 403 | 404 | 410; reason: string } {
+  verify(url: URL, now = Date.now()): { ok: true; revisionId: string; subject: string } | { ok: false; code: 'NOT_FOUND' | 'FORBIDDEN' | 'LINK_EXPIRED'; reason: string } {
     const match = /^\/downloads\/([0-9a-f]{24})\.epub$/.exec(url.pathname);
-    if (!match) return { ok: false, status: 404, reason: 'No such download.' };
+    if (!match) return { ok: false, code: 'NOT_FOUND', reason: 'No such download.' };
     const revisionId = match[1]!;
     const exp = url.searchParams.get('exp') ?? '';
     const subject = url.searchParams.get('sub') ?? '';
     const sig = url.searchParams.get('sig') ?? '';
     const expires = parseExpiry(exp);
     if (!this.check(revisionId, expires, subject, sig)) {
-      return { ok: false, status: 403, reason: 'The download link is invalid.' };
+      return { ok: false, code: 'FORBIDDEN', reason: 'The download link is invalid.' };
     }
-    if (expires <= now) return { ok: false, status: 410, reason: 'The download link has expired; ask for a new one.' };
+    if (expires <= now) return { ok: false, code: 'LINK_EXPIRED', reason: 'The download link has expired; ask for a new one.' };
     return { ok: true, revisionId, subject };
   }
 }
@@ -126,10 +128,10 @@ export interface DownloadSource {
   booksByIds(ids: readonly string[]): Promise<Map<string, BookDoc>>;
 }
 
-export function refuse(res: ServerResponse, status: number, message: string): void {
-  const body = JSON.stringify({ error: status === 404 ? 'NOT_FOUND' : 'FORBIDDEN', message });
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
-  res.end(body);
+// Refusals in the one error body shape (lib/http/respond.ts); never cached (a link may turn valid
+// again for another subject, and a refusal must not outlive a licence change).
+export function refuse(res: ServerResponse, code: 'NOT_FOUND' | 'FORBIDDEN' | 'LINK_EXPIRED', message: string): void {
+  sendError(res, new FolioError(code, message), { 'cache-control': 'no-store' });
 }
 
 export function downloadRoute(signer: DownloadSigner, source: DownloadSource, files: FileStore, logger: Logger): Route {
@@ -138,14 +140,14 @@ export function downloadRoute(signer: DownloadSigner, source: DownloadSource, fi
     path: `${PATH_PREFIX}*`,
     async handle({ req, res, url }) {
       const checked = signer.verify(url);
-      if (!checked.ok) return refuse(res, checked.status, checked.reason);
+      if (!checked.ok) return refuse(res, checked.code, checked.reason);
       const revision = (await source.revisionsByIds([checked.revisionId])).get(checked.revisionId);
       const book = revision && (await source.booksByIds([revision.bookId])).get(revision.bookId);
       const reader = readerOfSubject(checked.subject);
-      if (!revision || !book || !reader) return refuse(res, 404, 'No such download.');
-      if (!can(reader, 'read', { kind: 'revision', book, revision })) return refuse(res, 403, 'This book is not available to you any more.');
+      if (!revision || !book || !reader) return refuse(res, 'NOT_FOUND', 'No such download.');
+      if (!can(reader, 'read', { kind: 'revision', book, revision })) return refuse(res, 'FORBIDDEN', 'This book is not available to you any more.');
       const file = await files.get(revision.fileId);
-      if (!file) return refuse(res, 404, 'No such download.');
+      if (!file) return refuse(res, 'NOT_FOUND', 'No such download.');
       await sendFile(req.method === 'HEAD', req.headers, res, file, files, {
         'content-type': 'application/epub+zip',
         'content-disposition': `attachment; filename="${revision.bookId}-r${revision.number}.epub"`,

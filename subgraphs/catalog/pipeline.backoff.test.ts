@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { testConfig } from '../../lib/config.js';
 import { openEmbeddedStorage } from '../../lib/storage/embedded/index.js';
-import { FakeDisk } from '../../lib/storage/embedded/testing.js';
+import { FakeDisk } from '../../test/kit/fakeDisk.js';
 import { eventually } from '../../test/kit/eventually.js';
 import { tempDataDir } from '../../test/kit/tempDir.js';
 import { openCatalog } from './index.js';

@@ -3,7 +3,8 @@ import type { ServerResponse } from 'node:http';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { z } from 'zod';
 import { badInput, notFound } from '../../lib/errors.js';
-import { sendJson, type Route } from '../../lib/http.js';
+import { sendJson } from '../../lib/http/respond.js';
+import type { Route } from '../../lib/http/routes.js';
 import type { CatalogService } from './service.js';
 import type { ChapterDoc } from './store.js';
 

@@ -8,7 +8,7 @@ import { createLogger } from '../../lib/logger.js';
 import { openStorage, type Storage } from '../../lib/storage/index.js';
 import { seedDemoLibrary } from './bulk.js';
 import { buildEpub } from './epub/build.js';
-import { FIXTURE_BOOK, hostileFixture } from './epub/fixtures.js';
+import { FIXTURE_BOOK, hostileFixture } from '../../test/kit/epubFixtures.js';
 import { openCatalog, type CatalogRuntime } from './index.js';
 import { createLoaders } from './loaders.js';
 import { visibleRevisionId } from './policy.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ANONYMOUS } from '../../lib/identity.js';
 import { authorize, authorizeBook, authorizeChapter, can, NOT_AVAILABLE_MESSAGE, popularPassageChapters, subjects, visibleNotes } from './policy.js';
-import { FakeCatalog, userCaller } from './testkit.js';
+import { FakeCatalog, userCaller } from '../../test/kit/ugcServices.js';
 
 const alice = userCaller('u-alice');
 const bob = userCaller('u-bob');

@@ -1,6 +1,6 @@
 /** Factories for catalog data through the gateway: books, uploads, jobs, publishing, licenses. */
 import { buildEpub } from '../../subgraphs/catalog/epub/build.js';
-import { FIXTURE_BOOK } from '../../subgraphs/catalog/epub/fixtures.js';
+import { FIXTURE_BOOK } from './epubFixtures.js';
 import { eventually, graphql, mustQuery, type GraphQLResponse } from './platform.js';
 
 export const CREATE_BOOK = /* GraphQL */ `

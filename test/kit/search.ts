@@ -4,7 +4,8 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { dispatch, sendJson, type Route } from '../../lib/http.js';
+import { notFoundRoute, sendError, sendJson } from '../../lib/http/respond.js';
+import { dispatch, type Route } from '../../lib/http/routes.js';
 import { RequestVerifier } from '../../lib/signing.js';
 import type { FolioEvent } from '../../lib/events.js';
 import { eventually, mustQuery, type RequestOptions } from './platform.js';
@@ -77,8 +78,8 @@ async function serve(routes: Route[], secret: string, audience: string): Promise
   const verifier = new RequestVerifier({ secret, audience });
   const server = createServer((req, res) => {
     dispatch(routes, req, res, verifier)
-      .then((handled) => handled || sendJson(res, 404, { error: 'NOT_FOUND' }))
-      .catch(() => res.headersSent || sendJson(res, 500, { error: 'INTERNAL' }));
+      .then((handled) => handled || sendError(res, notFoundRoute()))
+      .catch((error: unknown) => sendError(res, error));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
@@ -110,7 +111,7 @@ export async function startFakeCatalog(secret: string): Promise<FakeCatalog> {
       handle: ({ res, url }) => {
         const id = decodeURIComponent(url.pathname.split('/')[3] ?? '');
         const revision = revisions.get(id);
-        if (!revision) return sendJson(res, 404, { error: 'NOT_FOUND' });
+        if (!revision) return sendError(res, notFoundRoute());
         sendJson(res, 200, revision);
       },
     },

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type RunningGateway } from '../../gateway/server.js';
-import { FIXTURE_BOOK } from '../../subgraphs/catalog/epub/fixtures.js';
+import { FIXTURE_BOOK } from '../kit/epubFixtures.js';
 import { registerEditor, registerUser, type TestUser } from '../kit/accounts.js';
 import { createPublishedBook, SET_LICENSE } from '../kit/catalog.js';
 import { graphql, mustQuery, startTestPlatform, type TestPlatform } from '../kit/platform.js';

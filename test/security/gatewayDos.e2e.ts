@@ -1,11 +1,11 @@
 /**
  * Issue 9 §3, from the attacker's side: one client must not be able to make the gateway refuse
- * everyone. A real gateway over real subgraphs (gateway/testkit.ts); client addresses are told
+ * everyone. A real gateway over real subgraphs (test/kit/gatewayStack.ts); client addresses are told
  * apart through X-Forwarded-For from a trusted proxy (127.0.0.1), as behind a load balancer.
  */
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestStack, type TestStack } from '../../gateway/testkit.js';
+import { startTestStack, type TestStack } from '../kit/gatewayStack.js';
 import { errorCodes, graphql } from '../kit/platform.js';
 
 const asClient = (address: string): { headers: Record<string, string> } => ({ headers: { 'x-forwarded-for': address } });

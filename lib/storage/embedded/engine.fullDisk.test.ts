@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isStorageFullError, openStorage, type FolioDb, type ObjectId, type Storage } from '../index.js';
 import { openEmbeddedStorage } from './index.js';
-import { FakeDisk } from './testing.js';
+import { FakeDisk } from '../../../test/kit/fakeDisk.js';
 
 type Loose = { _id?: string | number | ObjectId; [key: string]: any };
 

@@ -148,7 +148,7 @@ export class WriteBatch {
 export interface EngineOptions {
   /** Journal size that triggers compaction into a snapshot. @default 64 MiB */
   readonly compactAtBytes?: number;
-  /** Test-only: the journal's file operations (a fake full disk, see testing.ts). @default the real fs */
+  /** Test-only: the journal's file operations (a fake full disk, see test/kit/fakeDisk.ts). @default the real fs */
   readonly io?: JournalIo;
 }
 

@@ -37,7 +37,7 @@ export type JournalOp =
 
 /**
  * The file operations that appends and compaction perform: the real `fs`, or a test's fake disk
- * (testing.ts) that fails them with ENOSPC on demand. Open-time reads stay on `fs`.
+ * (test/kit/fakeDisk.ts) that fails them with ENOSPC on demand. Open-time reads stay on `fs`.
  */
 export interface JournalIo {
   write(fd: number, buf: Buffer, offset: number, length: number): Promise<number>;

@@ -119,6 +119,90 @@ export type RegisterTrustedDocumentInput = {
   readonly clientName?: InputMaybe<Scalars['String']['input']>;
 };
 
+/** Pagination state of a connection (Relay). */
+export type PageInfo = {
+  readonly __typename?: 'PageInfo';
+  readonly hasNextPage: Scalars['Boolean']['output'];
+  readonly endCursor?: Maybe<Scalars['String']['output']>;
+};
+
+/** A client application as the gateway saw it (README "Changing the schema"). */
+export type SchemaClient = {
+  readonly __typename?: 'SchemaClient';
+  /** The `apollographql-client-name` (or `x-client-name`) header; `unknown` without one; `(other)` or `(overflow)` where attribution was dropped to bound the store. */
+  readonly name: Scalars['String']['output'];
+  /** The `apollographql-client-version` (or `x-client-version`) header; empty without one. */
+  readonly version: Scalars['String']['output'];
+  /** The partner API key (ApiKey.id) the requests came with, if any. */
+  readonly partnerKeyId?: Maybe<Scalars['ID']['output']>;
+};
+
+/** Requests that used one schema coordinate in one UTC hour, from one client. */
+export type SchemaUsageBucket = {
+  readonly __typename?: 'SchemaUsageBucket';
+  /** Start of the UTC hour. */
+  readonly hour: Scalars['DateTime']['output'];
+  readonly client: SchemaClient;
+  readonly requests: Scalars['Int']['output'];
+};
+
+/** An edge of a SchemaUsageBucketConnection. */
+export type SchemaUsageBucketEdge = {
+  readonly __typename?: 'SchemaUsageBucketEdge';
+  readonly cursor: Scalars['String']['output'];
+  readonly node: SchemaUsageBucket;
+};
+
+/** One schema coordinate's usage, newest hour first. */
+export type SchemaUsageBucketConnection = {
+  readonly __typename?: 'SchemaUsageBucketConnection';
+  readonly edges: ReadonlyArray<SchemaUsageBucketEdge>;
+  readonly pageInfo: PageInfo;
+  /** Requests in the whole window, every page together. */
+  readonly totalRequests: Scalars['Int']['output'];
+};
+
+/** Requests from one client. */
+export type SchemaClientRequests = {
+  readonly __typename?: 'SchemaClientRequests';
+  readonly client: SchemaClient;
+  readonly requests: Scalars['Int']['output'];
+};
+
+/** How much one schema coordinate was used in the window, and by whom. */
+export type SchemaFieldUsage = {
+  readonly __typename?: 'SchemaFieldUsage';
+  /** `Type.field`, `Type.field.argument` or `Enum.VALUE`. */
+  readonly coordinate: Scalars['String']['output'];
+  readonly requests: Scalars['Int']['output'];
+  /** The reason given in `@deprecated`, when the coordinate is deprecated. */
+  readonly deprecationReason?: Maybe<Scalars['String']['output']>;
+  /** Its clients, most requests first (at most 50). */
+  readonly clients: ReadonlyArray<SchemaClientRequests>;
+};
+
+/** An edge of a SchemaFieldUsageConnection. */
+export type SchemaFieldUsageEdge = {
+  readonly __typename?: 'SchemaFieldUsageEdge';
+  readonly cursor: Scalars['String']['output'];
+  readonly node: SchemaFieldUsage;
+};
+
+/** Schema coordinates with their usage. */
+export type SchemaFieldUsageConnection = {
+  readonly __typename?: 'SchemaFieldUsageConnection';
+  readonly edges: ReadonlyArray<SchemaFieldUsageEdge>;
+  readonly pageInfo: PageInfo;
+  readonly totalCount: Scalars['Int']['output'];
+};
+
+/** Order of schemaFieldUsage. */
+export type SchemaUsageOrder =
+  /** Most requests first. */
+  | 'MOST_USED'
+  /** Fewest requests first: fields nobody requested in the window come first. */
+  | 'LEAST_USED';
+
 export type Query = {
   readonly __typename?: 'Query';
   /** The signed-in user, or null for an anonymous caller. */
@@ -130,11 +214,40 @@ export type Query = {
   readonly apiKeys?: Maybe<ReadonlyArray<ApiKey>>;
   /** ADMIN: the trusted-document allow-list for partners. */
   readonly trustedDocuments?: Maybe<ReadonlyArray<TrustedDocument>>;
+  /** ADMIN: requests that used one schema coordinate (`Type.field`, `Type.field.argument`, `Enum.VALUE`), per UTC hour and client, newest first. `since` defaults to the start of the retention window (30 days). `first` ≤ 100. */
+  readonly schemaUsage?: Maybe<SchemaUsageBucketConnection>;
+  /** ADMIN: the served schema's fields by requests since `since`, with their clients; LEAST_USED lists unused fields first. `first` ≤ 100. */
+  readonly schemaFieldUsage?: Maybe<SchemaFieldUsageConnection>;
+  /** ADMIN: deprecated fields, arguments and enum values still requested since `since`, with who requests them. `first` ≤ 100. */
+  readonly deprecatedSchemaUsage?: Maybe<SchemaFieldUsageConnection>;
 };
 
 
 export type QueryUserArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type QuerySchemaUsageArgs = {
+  coordinate: Scalars['String']['input'];
+  since?: InputMaybe<Scalars['DateTime']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  after?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type QuerySchemaFieldUsageArgs = {
+  order?: InputMaybe<SchemaUsageOrder>;
+  since?: InputMaybe<Scalars['DateTime']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  after?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type QueryDeprecatedSchemaUsageArgs = {
+  since?: InputMaybe<Scalars['DateTime']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  after?: InputMaybe<Scalars['String']['input']>;
 };
 
 export type Mutation = {
@@ -315,6 +428,16 @@ export type ResolversTypes = {
   CreatedApiKey: ResolverTypeWrapper<Omit<CreatedApiKey, 'apiKey'> & { apiKey: ResolversTypes['ApiKey'] }>;
   TrustedDocument: ResolverTypeWrapper<TrustedDocumentDoc>;
   RegisterTrustedDocumentInput: RegisterTrustedDocumentInput;
+  PageInfo: ResolverTypeWrapper<PageInfo>;
+  SchemaClient: ResolverTypeWrapper<SchemaClient>;
+  SchemaUsageBucket: ResolverTypeWrapper<SchemaUsageBucket>;
+  SchemaUsageBucketEdge: ResolverTypeWrapper<SchemaUsageBucketEdge>;
+  SchemaUsageBucketConnection: ResolverTypeWrapper<SchemaUsageBucketConnection>;
+  SchemaClientRequests: ResolverTypeWrapper<SchemaClientRequests>;
+  SchemaFieldUsage: ResolverTypeWrapper<SchemaFieldUsage>;
+  SchemaFieldUsageEdge: ResolverTypeWrapper<SchemaFieldUsageEdge>;
+  SchemaFieldUsageConnection: ResolverTypeWrapper<SchemaFieldUsageConnection>;
+  SchemaUsageOrder: SchemaUsageOrder;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
@@ -336,6 +459,15 @@ export type ResolversParentTypes = {
   CreatedApiKey: Omit<CreatedApiKey, 'apiKey'> & { apiKey: ResolversParentTypes['ApiKey'] };
   TrustedDocument: TrustedDocumentDoc;
   RegisterTrustedDocumentInput: RegisterTrustedDocumentInput;
+  PageInfo: PageInfo;
+  SchemaClient: SchemaClient;
+  SchemaUsageBucket: SchemaUsageBucket;
+  SchemaUsageBucketEdge: SchemaUsageBucketEdge;
+  SchemaUsageBucketConnection: SchemaUsageBucketConnection;
+  SchemaClientRequests: SchemaClientRequests;
+  SchemaFieldUsage: SchemaFieldUsage;
+  SchemaFieldUsageEdge: SchemaFieldUsageEdge;
+  SchemaFieldUsageConnection: SchemaFieldUsageConnection;
   Query: Record<PropertyKey, never>;
   Mutation: Record<PropertyKey, never>;
   Int: Scalars['Int']['output'];
@@ -405,12 +537,66 @@ export type TrustedDocumentResolvers<ContextType = AccountsContext, ParentType e
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
 };
 
+export type PageInfoResolvers<ContextType = AccountsContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = {
+  hasNextPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  endCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type SchemaClientResolvers<ContextType = AccountsContext, ParentType extends ResolversParentTypes['SchemaClient'] = ResolversParentTypes['SchemaClient']> = {
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  version?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  partnerKeyId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+};
+
+export type SchemaUsageBucketResolvers<ContextType = AccountsContext, ParentType extends ResolversParentTypes['SchemaUsageBucket'] = ResolversParentTypes['SchemaUsageBucket']> = {
+  hour?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  client?: Resolver<ResolversTypes['SchemaClient'], ParentType, ContextType>;
+  requests?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type SchemaUsageBucketEdgeResolvers<ContextType = AccountsContext, ParentType extends ResolversParentTypes['SchemaUsageBucketEdge'] = ResolversParentTypes['SchemaUsageBucketEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['SchemaUsageBucket'], ParentType, ContextType>;
+};
+
+export type SchemaUsageBucketConnectionResolvers<ContextType = AccountsContext, ParentType extends ResolversParentTypes['SchemaUsageBucketConnection'] = ResolversParentTypes['SchemaUsageBucketConnection']> = {
+  edges?: Resolver<ReadonlyArray<ResolversTypes['SchemaUsageBucketEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalRequests?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type SchemaClientRequestsResolvers<ContextType = AccountsContext, ParentType extends ResolversParentTypes['SchemaClientRequests'] = ResolversParentTypes['SchemaClientRequests']> = {
+  client?: Resolver<ResolversTypes['SchemaClient'], ParentType, ContextType>;
+  requests?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type SchemaFieldUsageResolvers<ContextType = AccountsContext, ParentType extends ResolversParentTypes['SchemaFieldUsage'] = ResolversParentTypes['SchemaFieldUsage']> = {
+  coordinate?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  requests?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  deprecationReason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  clients?: Resolver<ReadonlyArray<ResolversTypes['SchemaClientRequests']>, ParentType, ContextType>;
+};
+
+export type SchemaFieldUsageEdgeResolvers<ContextType = AccountsContext, ParentType extends ResolversParentTypes['SchemaFieldUsageEdge'] = ResolversParentTypes['SchemaFieldUsageEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['SchemaFieldUsage'], ParentType, ContextType>;
+};
+
+export type SchemaFieldUsageConnectionResolvers<ContextType = AccountsContext, ParentType extends ResolversParentTypes['SchemaFieldUsageConnection'] = ResolversParentTypes['SchemaFieldUsageConnection']> = {
+  edges?: Resolver<ReadonlyArray<ResolversTypes['SchemaFieldUsageEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
 export type QueryResolvers<ContextType = AccountsContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   me?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType, RequireFields<QueryUserArgs, 'id'>>;
   mySessions?: Resolver<Maybe<ReadonlyArray<ResolversTypes['Session']>>, ParentType, ContextType>;
   apiKeys?: Resolver<Maybe<ReadonlyArray<ResolversTypes['ApiKey']>>, ParentType, ContextType>;
   trustedDocuments?: Resolver<Maybe<ReadonlyArray<ResolversTypes['TrustedDocument']>>, ParentType, ContextType>;
+  schemaUsage?: Resolver<Maybe<ResolversTypes['SchemaUsageBucketConnection']>, ParentType, ContextType, RequireFields<QuerySchemaUsageArgs, 'coordinate'>>;
+  schemaFieldUsage?: Resolver<Maybe<ResolversTypes['SchemaFieldUsageConnection']>, ParentType, ContextType, RequireFields<QuerySchemaFieldUsageArgs, 'order'>>;
+  deprecatedSchemaUsage?: Resolver<Maybe<ResolversTypes['SchemaFieldUsageConnection']>, ParentType, ContextType, Partial<QueryDeprecatedSchemaUsageArgs>>;
 };
 
 export type MutationResolvers<ContextType = AccountsContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
@@ -435,6 +621,15 @@ export type Resolvers<ContextType = AccountsContext> = {
   ApiKey?: ApiKeyResolvers<ContextType>;
   CreatedApiKey?: CreatedApiKeyResolvers<ContextType>;
   TrustedDocument?: TrustedDocumentResolvers<ContextType>;
+  PageInfo?: PageInfoResolvers<ContextType>;
+  SchemaClient?: SchemaClientResolvers<ContextType>;
+  SchemaUsageBucket?: SchemaUsageBucketResolvers<ContextType>;
+  SchemaUsageBucketEdge?: SchemaUsageBucketEdgeResolvers<ContextType>;
+  SchemaUsageBucketConnection?: SchemaUsageBucketConnectionResolvers<ContextType>;
+  SchemaClientRequests?: SchemaClientRequestsResolvers<ContextType>;
+  SchemaFieldUsage?: SchemaFieldUsageResolvers<ContextType>;
+  SchemaFieldUsageEdge?: SchemaFieldUsageEdgeResolvers<ContextType>;
+  SchemaFieldUsageConnection?: SchemaFieldUsageConnectionResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
 };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import yauzl from 'yauzl';
 import { buildEpub } from './build.js';
-import { FIXTURE_BOOK } from './fixtures.js';
+import { FIXTURE_BOOK } from '../../../test/kit/epubFixtures.js';
 
 async function listEntries(epub: Buffer): Promise<Array<{ name: string; method: number; data: string }>> {
   const zip = await yauzl.fromBufferPromise(epub, { lazyEntries: true });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { FolioError } from '../../../lib/errors.js';
 import { buildEpub, epubFiles, zipEntries } from './build.js';
 import { EpubError } from './errors.js';
-import { FIXTURE_BOOK, HOSTILE_FIXTURES, hostileFixture } from './fixtures.js';
+import { FIXTURE_BOOK, HOSTILE_FIXTURES, hostileFixture } from '../../../test/kit/epubFixtures.js';
 import { parseEpub } from './parse.js';
 import { generateSyntheticBook } from '../demo/synthetic.js';
 

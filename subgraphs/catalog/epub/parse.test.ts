@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildDemoEpubs, demoBooks, generateSyntheticBook } from '../demo/index.js';
 import { buildEpub, epubFiles } from './build.js';
-import { chapterWithBody, FIXTURE_BOOK, writeZip, zipEntry } from './fixtures.js';
+import { chapterWithBody, FIXTURE_BOOK, writeZip, zipEntry } from '../../../test/kit/epubFixtures.js';
 import { EPUB_STAGES, parseEpub } from './parse.js';
 import type { EpubStage, ParsedEpub } from './parse.js';
 

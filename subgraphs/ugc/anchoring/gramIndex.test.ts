@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { paragraph, seededRandom } from './fixtures.js';
+import { paragraph, seededRandom } from '../../../test/kit/anchoringFixtures.js';
 import { GRAM_LENGTH, GramIndex } from './gramIndex.js';
 
 function naive(text: string, pattern: string, from: number, to: number): number[] {

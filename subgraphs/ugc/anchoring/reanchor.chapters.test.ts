@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FolioError } from '../../../lib/errors.js';
 import { describeAnchor } from './describe.js';
-import { PARAGRAPH_BREAK, paragraph, seededRandom } from './fixtures.js';
+import { PARAGRAPH_BREAK, paragraph, seededRandom } from '../../../test/kit/anchoringFixtures.js';
 import { RevisionMatcher, reanchor } from './reanchor.js';
 
 const rnd = seededRandom(21);

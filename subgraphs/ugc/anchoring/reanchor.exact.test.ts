@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { describeAnchor } from './describe.js';
-import { PARAGRAPH_BREAK, paragraph, seededRandom } from './fixtures.js';
+import { PARAGRAPH_BREAK, paragraph, seededRandom } from '../../../test/kit/anchoringFixtures.js';
 import { RevisionMatcher, reanchor } from './reanchor.js';
 import type { ReanchorResult, TextAnchor } from './types.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { describeAnchor } from './describe.js';
-import { PARAGRAPH_BREAK, paragraph, seededRandom } from './fixtures.js';
+import { PARAGRAPH_BREAK, paragraph, seededRandom } from '../../../test/kit/anchoringFixtures.js';
 import { reanchor } from './reanchor.js';
 
 const rnd = seededRandom(11);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { describeAnchor } from './describe.js';
-import { PARAGRAPH_BREAK, paragraph, seededRandom, type Language } from './fixtures.js';
+import { PARAGRAPH_BREAK, paragraph, seededRandom, type Language } from '../../../test/kit/anchoringFixtures.js';
 import { RevisionMatcher } from './reanchor.js';
 
 /** Edits stay this far from the highlight: beyond its stored context (32) with room to spare. */

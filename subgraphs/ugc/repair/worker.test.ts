@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LeaseManager } from '../../../lib/leases.js';
 import { createLogger } from '../../../lib/logger.js';
-import { openTestUgc, userCaller, type TestUgc } from '../testkit.js';
+import { FreezingLeaseManager } from '../../../test/kit/freezingLeases.js';
+import { openTestUgc, userCaller, type TestUgc } from '../../../test/kit/ugcServices.js';
 import { enqueueRepair, latestRepairJob } from './jobs.js';
 import { RepairWorker, type RepairWorkerOptions } from './worker.js';
 
@@ -94,16 +95,19 @@ describe('repair worker', () => {
     const jobId = await replaceContent();
     const eventsBefore = (await ugc.outbox.read(0, 500)).length;
 
-    const first = workerOf({ leaseTtlMs: 150 });
-    expect(await first.runJob(jobId, { crashAfterBatches: 3 })).toBe('crashed');
+    // The first worker's process freezes before its fourth batch (after three lease renewals).
+    const freezing = new FreezingLeaseManager(ugc.store.db, 3);
+    // A 1 s lease: long enough that the second worker's first try surely finds it held on a busy machine.
+    void workerOf({ leaseTtlMs: 1_000, leases: freezing }).runJob(jobId);
+    await freezing.frozen;
     const halfway = (await ugc.store.repairJobs.findOne({ _id: jobId }))!;
     expect(halfway).toMatchObject({ status: 'RUNNING', batches: 3 });
     expect(halfway.moved + halfway.unchanged + halfway.orphaned).toBe(15);
 
     // Another process: the dead worker's lease still holds, then expires.
-    const second = workerOf({ leaseTtlMs: 150 });
+    const second = workerOf({ leaseTtlMs: 1_000 });
     expect(await second.runJob(jobId)).toBe('busy');
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 1_100));
     expect(await second.runJob(jobId)).toBe('done');
 
     const job = (await ugc.store.repairJobs.findOne({ _id: jobId }))!;

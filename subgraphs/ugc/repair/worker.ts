@@ -33,15 +33,7 @@ export interface RepairWorkerOptions {
   readonly maxAttempts?: number;
 }
 
-export interface RunOptions {
-  /**
-   * Test hook that simulates a crash: stop after this many batches without finishing the job
-   * or releasing the lease (it expires, as a dead process's would).
-   */
-  readonly crashAfterBatches?: number;
-}
-
-export type RunOutcome = 'done' | 'noop' | 'busy' | 'crashed' | 'lost-lease' | 'failed' | 'retry';
+export type RunOutcome = 'done' | 'noop' | 'busy' | 'lost-lease' | 'failed' | 'retry';
 
 const PHASES: readonly RepairPhase[] = ['highlights', 'notes', 'passages', 'done'];
 /** Ids listed per listing query (see IdStream). */
@@ -108,13 +100,12 @@ export class RepairWorker {
     return outcomes;
   }
 
-  async runJob(jobId: string, runOptions: RunOptions = {}): Promise<RunOutcome> {
+  async runJob(jobId: string): Promise<RunOutcome> {
     const { store, leases, logger } = this.options;
     const first = await store.repairJobs.findOne({ _id: jobId });
     if (!first || !['PENDING', 'RUNNING'].includes(first.status)) return 'noop';
     const lease = await leases.tryAcquire(repairLeaseName(first.bookId), { ttlMs: this.leaseTtlMs, autoRenew: false });
     if (!lease) return 'busy';
-    let crashed = false;
     const started = Date.now();
     try {
       // Re-read under the lease: another worker may have finished it meanwhile.
@@ -130,20 +121,14 @@ export class RepairWorker {
       const target = await this.prepare(job);
 
       let phase = job.phase;
-      let batches = 0;
       let ids = phase === 'highlights' || phase === 'notes' ? this.idStream(job.bookId, phase, job.cursor) : null;
       while (phase !== 'done') {
-        if (runOptions.crashAfterBatches !== undefined && batches >= runOptions.crashAfterBatches) {
-          crashed = true;
-          return 'crashed';
-        }
         if (this.stopped && this.loop) return 'retry';
         if (!(await lease.renew())) return 'lost-lease';
         const batchStart = Date.now();
         const batch = ids ? await ids.next(this.batchSize) : [];
         if (ids && batch.length > 0) {
           await this.runBatch(job, target, phase as 'highlights' | 'notes', batch);
-          batches += 1;
         } else {
           if (phase === 'passages') await this.rebuildPassages(job.bookId);
           phase = PHASES[PHASES.indexOf(phase) + 1]!;
@@ -162,7 +147,7 @@ export class RepairWorker {
       await store.repairJobs.updateOne({ _id: jobId }, { $set: { error: String((error as Error)?.message ?? error).slice(0, 500), ...(failed ? { status: 'FAILED', finishedAt: new Date() } : {}) } });
       return failed ? 'failed' : 'retry';
     } finally {
-      if (!crashed) await lease.release().catch(() => undefined);
+      await lease.release().catch(() => undefined);
     }
   }
 

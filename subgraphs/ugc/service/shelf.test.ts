@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openTestUgc, userCaller, type TestUgc } from '../testkit.js';
+import { openTestUgc, userCaller, type TestUgc } from '../../../test/kit/ugcServices.js';
 
 const alice = userCaller('u-alice');
 const bob = userCaller('u-bob');

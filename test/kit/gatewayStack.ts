@@ -1,5 +1,5 @@
 /**
- * Test-only (used by gateway unit/e2e tests and bench/gateway/gateway.bench.ts): small federated subgraphs
+ * Test-only (the gateway e2e tests): small federated subgraphs
  * that verify the gateway's signed identity like real Folio subgraphs do, a stub of accounts'
  * internal endpoints, and supergraph composition. Never imported by the gateway itself.
  */
@@ -9,10 +9,10 @@ import { composeServices } from '@apollo/composition';
 import { ApolloServer, HeaderMap } from '@apollo/server';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse, type GraphQLSchema } from 'graphql';
-import { ANONYMOUS, type Caller, type CredentialCaller } from '../lib/identity.js';
-import { RequestVerifier, type VerifyResult } from '../lib/signing.js';
-import { loadConfig, type RateSpec } from '../lib/config.js';
-import { startGateway, type RunningGateway } from './server.js';
+import { ANONYMOUS, type Caller, type CredentialCaller } from '../../lib/identity.js';
+import { RequestVerifier, type VerifyResult } from '../../lib/signing.js';
+import { loadConfig, type RateSpec } from '../../lib/config.js';
+import { startGateway, type RunningGateway } from '../../gateway/server.js';
 
 export const TEST_SECRET = 'gateway-test-secret-gateway-test-secret-42';
 /** FOLIO_OPS_TOKEN of the test stack's gateways (production needs one): send as `Authorization: Bearer`. */

@@ -6,10 +6,10 @@
  * unsafe names and always tells the truth about sizes, and these files must lie.
  */
 import { crc32, constants as zlibConstants, deflateRawSync } from 'node:zlib';
-import { epubFiles } from './build.js';
-import type { BookSource } from './build.js';
-import type { EpubErrorReason } from './errors.js';
-import type { EpubWarningCode } from './warnings.js';
+import { epubFiles } from '../../subgraphs/catalog/epub/build.js';
+import type { BookSource } from '../../subgraphs/catalog/epub/build.js';
+import type { EpubErrorReason } from '../../subgraphs/catalog/epub/errors.js';
+import type { EpubWarningCode } from '../../subgraphs/catalog/epub/warnings.js';
 
 export interface RawZipEntry {
   readonly name: string;

@@ -6,7 +6,7 @@
  * this process share that engine, so a whole platform started on `dataDir` writes through it.
  */
 import fs from 'node:fs';
-import { fileIo, type JournalIo } from './journal.js';
+import { fileIo, type JournalIo } from '../../lib/storage/embedded/journal.js';
 
 export class FakeDisk implements JournalIo {
   /** Bytes the disk still takes; null for no limit. */

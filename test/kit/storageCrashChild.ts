@@ -1,11 +1,11 @@
 /**
- * Child process for the crash test in contract.test.ts (not a test itself). Writes continuously
+ * Child process for the crash test in lib/storage/contract.test.ts (not a test itself). Writes continuously
  * from several concurrent writers, prints each acknowledged `_id` on stdout the moment its promise
  * resolves, and SIGKILLs itself right after the ACK_COUNT-th acknowledgement, mid-stream.
- * Usage: node --import tsx contract.crash-child.ts <dataDir> <dbName> <collection> [mongodbUri]
+ * Usage: node --import tsx test/kit/storageCrashChild.ts <dataDir> <dbName> <collection> [mongodbUri]
  */
 import fs from 'node:fs';
-import { openStorage } from './index.js';
+import { openStorage } from '../../lib/storage/index.js';
 
 const [dataDir, dbName, collName, mongodbUri] = process.argv.slice(2);
 const ACK_COUNT = 150;

@@ -1,18 +1,7 @@
-/**
- * Private to tests and benchmarks (not exported from index.ts): a seeded random source and
- * generated prose, English-like or Chinese, so runs are repeatable.
- */
+/** Generated prose for re-anchoring tests and benchmarks, English-like or Chinese, repeatable from a seed. */
+import { seededRandom } from './random.js';
 
-/** mulberry32: a tiny seeded PRNG; Math.random cannot be seeded and tests must repeat. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+export { seededRandom };
 
 const WORDS = (
   'the of and to in that was he it with as his on be at by had not are but from or have an they which one you ' +

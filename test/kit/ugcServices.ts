@@ -8,9 +8,9 @@ import path from 'node:path';
 import { ANONYMOUS, type Caller, type Role } from '../../lib/identity.js';
 import { createLogger } from '../../lib/logger.js';
 import { openStorage, type Storage } from '../../lib/storage/index.js';
-import type { AccessAnswer, AccessQuery, CatalogApi, CatalogChapter, ReadableChapter, RevisionChapters } from './catalogClient.js';
-import { createUgcServices, type UgcOptions } from './index.js';
-import type { UgcServices } from './resolvers.js';
+import type { AccessAnswer, AccessQuery, CatalogApi, CatalogChapter, ReadableChapter, RevisionChapters } from '../../subgraphs/ugc/catalogClient.js';
+import { createUgcServices, type UgcOptions } from '../../subgraphs/ugc/index.js';
+import type { UgcServices } from '../../subgraphs/ugc/resolvers.js';
 
 export const userCaller = (userId: string, roles: Role[] = ['READER']): Caller => ({ ...ANONYMOUS, userId, roles });
 
