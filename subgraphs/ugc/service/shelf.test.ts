@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { nodesOf } from '../../../lib/pagination.js';
 import { openTestUgc, userCaller, type TestUgc } from '../../../test/kit/ugcServices.js';
 
 const alice = userCaller('u-alice');
@@ -24,10 +25,10 @@ describe('bookshelf', () => {
     now = at('2026-03-10T12:10:00Z');
     await ugc.shelf.updateProgress(alice, 'b1', { offset: 5, percent: 10, clientTime: at('2026-03-10T12:05:00Z'), deviceId: 'phone' });
     const page = await ugc.shelf.list(alice, 'u-alice', { sort: 'LAST_READ' });
-    expect(page.items.map((e) => e.bookId)).toEqual(['b1', 'b2']);
+    expect(nodesOf(page).map((e) => e.bookId)).toEqual(['b1', 'b2']);
     expect(page.totalCount).toBe(2);
     const added = await ugc.shelf.list(alice, 'u-alice', { sort: 'ADDED' });
-    expect(added.items.map((e) => e.bookId)).toEqual(['b2', 'b1']);
+    expect(nodesOf(added).map((e) => e.bookId)).toEqual(['b2', 'b1']);
     expect(await ugc.shelf.removeFromShelf(alice, 'b1')).toBe(true);
     expect(await ugc.shelf.removeFromShelf(alice, 'b1')).toBe(false);
   });
@@ -38,11 +39,11 @@ describe('bookshelf', () => {
       await ugc.shelf.addToShelf(alice, id);
     }
     const first = await ugc.shelf.list(alice, 'u-alice', { first: 2, sort: 'ADDED' });
-    expect(first.hasNextPage).toBe(true);
-    const cursor = (await import('./shelf.js')).ShelfService.cursorOf(first.items[1]!, 'ADDED');
+    expect(first.pageInfo.hasNextPage).toBe(true);
+    const cursor = first.pageInfo.endCursor;
     const second = await ugc.shelf.list(alice, 'u-alice', { first: 2, after: cursor, sort: 'ADDED' });
-    expect(second.items.map((e) => e.bookId)).toEqual(['b1']);
-    expect(second.hasNextPage).toBe(false);
+    expect(nodesOf(second).map((e) => e.bookId)).toEqual(['b1']);
+    expect(second.pageInfo.hasNextPage).toBe(false);
     await expect(ugc.shelf.list(alice, 'u-alice', { first: 101 })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
     await expect(ugc.shelf.list(alice, 'u-alice', { after: 'garbage!' })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
   });
@@ -50,13 +51,13 @@ describe('bookshelf', () => {
   it('never shows a secret book to anyone but its owner', async () => {
     await ugc.shelf.addToShelf(alice, 'b1', { secret: true });
     await ugc.shelf.addToShelf(alice, 'b2');
-    expect((await ugc.shelf.list(bob, 'u-alice', {})).items.map((e) => e.bookId)).toEqual(['b2']);
+    expect(nodesOf(await ugc.shelf.list(bob, 'u-alice', {})).map((e) => e.bookId)).toEqual(['b2']);
     expect(await ugc.shelf.count(bob, 'u-alice')).toBeNull();
     expect(await ugc.shelf.count(alice, 'u-alice')).toBe(2);
-    expect((await ugc.shelf.list(alice, 'u-alice', {})).items).toHaveLength(2);
+    expect(nodesOf(await ugc.shelf.list(alice, 'u-alice', {}))).toHaveLength(2);
     await ugc.shelf.updateEntry(alice, 'b1', { secret: false, finished: true });
     const seen = await ugc.shelf.list(bob, 'u-alice', { finished: true });
-    expect(seen.items.map((e) => [e.bookId, e.finished])).toEqual([['b1', true]]);
+    expect(nodesOf(seen).map((e) => [e.bookId, e.finished])).toEqual([['b1', true]]);
   });
 
   it('refuses unknown or unreadable books and bad ids', async () => {

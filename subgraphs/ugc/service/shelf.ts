@@ -7,7 +7,8 @@ import type { Caller } from '../../../lib/identity.js';
 import { cleanText } from '../../../lib/text.js';
 import { isDuplicateKeyError } from '../../../lib/storage/index.js';
 import type { Filter } from '../../../lib/storage/types.js';
-import { decodeCursor, encodeCursor, pageSize, toPage, type Page, type PageArgs } from '../../../lib/pagination.js';
+import { connectionOf, decodeCursor, mapNodes, pageSize, type CountedConnection, type PageArgs } from '../../../lib/pagination.js';
+import { check, int } from '../../../lib/validation.js';
 import { pairKey, type ProgressDoc, type ShelfDoc } from '../store.js';
 import { authorizeBook, authorizeChapter, can, notAvailable, requireSignedIn, subjects } from '../policy.js';
 import { checkId, type UgcDeps } from './common.js';
@@ -51,21 +52,10 @@ export interface ReadingStats {
 /** A shelf entry as a viewer sees it: when the owner read or finished it is the owner's to see. */
 export type ShelfEntryView = Omit<ShelfDoc, 'lastReadAt' | 'finishedAt'> & { lastReadAt: Date | null; finishedAt: Date | null };
 
-export interface ShelfPage extends Page<ShelfEntryView> {
-  /** The order actually used: others' shelves are always in ADDED order (LAST_READ would reveal reading activity). */
-  readonly sort: ShelfSort;
-  /** Always counted: `ShelfConnection.totalCount` is non-null. */
-  readonly totalCount: number;
-}
-
 const utcDay = (date: Date): string => date.toISOString().slice(0, 10);
 
 export class ShelfService {
   constructor(private readonly deps: UgcDeps) {}
-
-  private now(): Date {
-    return this.deps.now?.() ?? new Date();
-  }
 
   async addToShelf(caller: Caller, bookIdInput: string, options: { secret?: boolean | null } = {}): Promise<ShelfDoc> {
     const userId = requireSignedIn(caller);
@@ -75,7 +65,7 @@ export class ShelfService {
     if (existing) return options.secret === undefined || options.secret === null ? existing : this.updateEntry(caller, bookId, { secret: options.secret });
     await authorizeBook(this.deps.catalog, caller, bookId);
     if ((await shelf.countDocuments({ userId })) >= MAX_SHELF_BOOKS) throw conflict(`A shelf holds at most ${MAX_SHELF_BOOKS} books.`);
-    const now = this.now();
+    const now = this.deps.now();
     const doc: ShelfDoc = { _id: pairKey(userId, bookId), userId, bookId, secret: options.secret ?? false, finished: false, finishedAt: null, addedAt: now, lastReadAt: now };
     // Upsert-on-insert: two concurrent adds leave one entry.
     const { _id, ...fields } = doc;
@@ -96,7 +86,7 @@ export class ShelfService {
     if (typeof input.secret === 'boolean') set.secret = input.secret;
     if (typeof input.finished === 'boolean') {
       set.finished = input.finished;
-      set.finishedAt = input.finished ? this.now() : null;
+      set.finishedAt = input.finished ? this.deps.now() : null;
     }
     const updated = await this.deps.store.shelf.findOneAndUpdate({ _id: pairKey(userId, bookId) }, { $set: set }, { returnDocument: 'after' });
     if (!updated) throw notAvailable();
@@ -107,9 +97,10 @@ export class ShelfService {
    * `ownerId`'s shelf as `viewer` may see it: secret books, when and in which order the owner read
    * them only for the owner (policy: ShelfEntry read / readActivity).
    */
-  async list(viewer: Caller, ownerId: string, args: PageArgs & { sort?: ShelfSort | null; finished?: boolean | null }): Promise<ShelfPage> {
+  async list(viewer: Caller, ownerId: string, args: PageArgs & { sort?: ShelfSort | null; finished?: boolean | null }): Promise<CountedConnection<ShelfEntryView>> {
     const size = pageSize(args.first);
     const owner = can(viewer, 'readActivity', subjects.user(ownerId));
+    // Others' shelves are always in ADDED order (LAST_READ would reveal reading activity).
     const sort: ShelfSort = owner && args.sort !== 'ADDED' ? 'LAST_READ' : 'ADDED';
     const sortField = sort === 'ADDED' ? 'addedAt' : 'lastReadAt';
     const filter: Filter<ShelfDoc> = { userId: ownerId };
@@ -125,15 +116,11 @@ export class ShelfService {
       this.deps.store.shelf.find(filter).sort({ [sortField]: -1, _id: -1 }).limit(size + 1).toArray(),
       this.deps.store.shelf.countDocuments(countFilter),
     ]);
-    const page = toPage(docs, size, totalCount);
+    // Cursors are made from the stored document, before the view hides when it was read.
+    const page = connectionOf(docs, size, (d) => [(sort === 'ADDED' ? d.addedAt : d.lastReadAt).getTime(), d._id], totalCount);
     const view = (d: ShelfDoc): ShelfEntryView =>
       can(viewer, 'readActivity', subjects.shelfEntry(d)) ? d : { ...d, lastReadAt: null, finishedAt: null };
-    return { ...page, items: page.items.map(view), sort, totalCount };
-  }
-
-  /** The cursor of an entry in a page listed in `sort` order (the page's own `sort`). */
-  static cursorOf(doc: ShelfEntryView, sort: ShelfSort): string {
-    return encodeCursor([(sort === 'ADDED' ? doc.addedAt : (doc.lastReadAt ?? doc.addedAt)).getTime(), doc._id]);
+    return mapNodes(page, view);
   }
 
   /** How many books are on the owner's shelf; null for anyone else. */
@@ -154,12 +141,11 @@ export class ShelfService {
     const bookId = checkId(bookIdInput, 'bookId');
     const chapterId = input.chapterId === null || input.chapterId === undefined ? null : checkId(input.chapterId, 'chapterId');
     const deviceId = cleanText(input.deviceId, 'deviceId', { max: 100, singleLine: true });
-    if (!Number.isSafeInteger(input.offset) || input.offset < 0 || input.offset > 100_000_000) throw badInput('offset must be a non-negative integer.', 'offset');
+    check(int(0, 100_000_000), input.offset, 'offset');
     if (!Number.isFinite(input.percent) || input.percent < 0 || input.percent > 100) throw badInput('percent must be between 0 and 100.', 'percent');
-    const seconds = input.secondsRead ?? 0;
-    if (!Number.isInteger(seconds) || seconds < 0 || seconds > MAX_SECONDS_PER_REPORT) throw badInput(`secondsRead must be between 0 and ${MAX_SECONDS_PER_REPORT}.`, 'secondsRead');
+    const seconds = check(int(0, MAX_SECONDS_PER_REPORT), input.secondsRead ?? 0, 'secondsRead');
     const clientTime = input.clientTime;
-    const now = this.now();
+    const now = this.deps.now();
     if (!(clientTime instanceof Date) || Number.isNaN(clientTime.getTime())) throw badInput('clientTime must be a date.', 'clientTime');
     if (clientTime.getTime() > now.getTime() + MAX_CLOCK_SKEW_MS) throw badInput('clientTime is in the future; check the device clock.', 'clientTime');
     // Only books (and chapters of them) the caller may read: anything else, existing or not, is the
@@ -195,7 +181,7 @@ export class ShelfService {
     if (!can(viewer, 'readActivity', subjects.user(ownerId))) return null;
     const userId = ownerId;
     const days = PERIOD_DAYS[period];
-    const since = days === null ? null : utcDay(new Date(this.now().getTime() - (days - 1) * 86_400_000));
+    const since = days === null ? null : utcDay(new Date(this.deps.now().getTime() - (days - 1) * 86_400_000));
     const match = since === null ? { userId } : { userId, day: { $gte: since } };
     const { readingDays } = this.deps.store;
     const [series, topBooks] = await Promise.all([
