@@ -38,10 +38,10 @@ export interface CountedConnection<T> extends Connection<T> {
 
 export type CursorKey = readonly (string | number)[];
 
-/** `first` defaults to 20; outside 1..100 is BAD_USER_INPUT. */
-export function pageSize(first: number | null | undefined): number {
-  if (first === null || first === undefined) return DEFAULT_PAGE_SIZE;
-  if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) throw badInput(`first must be between 1 and ${MAX_PAGE_SIZE}.`, 'first');
+/** `first` defaults to 20 (or `max` when smaller); outside 1..max (default 100) is BAD_USER_INPUT. */
+export function pageSize(first: number | null | undefined, max = MAX_PAGE_SIZE): number {
+  if (first === null || first === undefined) return Math.min(DEFAULT_PAGE_SIZE, max);
+  if (!Number.isInteger(first) || first < 1 || first > max) throw badInput(`first must be between 1 and ${max}.`, 'first');
   return first;
 }
 

@@ -58,6 +58,8 @@ export const ROOT_FIELD_SCOPES: Readonly<Record<RootType, Readonly<Record<string
     deprecatedSchemaUsage: null,
   },
   Mutation: {
+    dismissRecommendation: null,
+    setPersonalisedRecommendations: null,
     register: null,
     login: null,
     logout: null,

@@ -71,6 +71,8 @@ const SUBGRAPHS: Record<SubgraphName, SubgraphTypes> = {
       Citation: 'answer.js#Citation as CitationModel',
       Answer: 'answer.js#AnswerResult',
       BookIndexStatus: 'store.js#BookIndexDoc',
+      Recommendation: 'recommendations/service.js#RecommendationItem',
+      RecommendationReason: 'recommendations/service.js#RecommendationItem as RecommendationReasonModel',
     },
   },
 };

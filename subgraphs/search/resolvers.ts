@@ -4,6 +4,7 @@ import { DateTime } from '../../lib/scalars.js';
 import type { Citation } from './answer.js';
 import type { Resolvers } from './generated/resolvers.js';
 import type { SearchLoaders } from './loaders.js';
+import type { RecommendationService } from './recommendations/service.js';
 import type { NoteResult, ParagraphResult, SearchService, BookResult } from './service.js';
 import type { BookIndexDoc } from './store.js';
 
@@ -11,6 +12,8 @@ export interface SearchContext {
   readonly caller: Caller;
   readonly service: SearchService;
   readonly loaders: SearchLoaders;
+  /** Recommendations' service (their resolvers: recommendations/resolvers.ts). */
+  readonly recommendations: RecommendationService;
 }
 
 const ref = (id: string): { id: string } => ({ id });

@@ -195,6 +195,27 @@ describe('reviews', () => {
   });
 });
 
+describe('reviews newest first', () => {
+  it('orders a book\'s reviews by when they were written, with a stable cursor, not by reviewer id', async () => {
+    await ugc.close();
+    let now = new Date('2031-01-02T00:00:00Z');
+    ugc = await openTestUgc({ now: () => now });
+    ugc.catalog.addRevision('book1', 'r1', [[P0, P1]]);
+    await ugc.reviews.writeReview(bob, 'book1', { rating: 2 });
+    now = new Date('2031-01-03T00:00:00Z');
+    await ugc.reviews.writeReview(alice, 'book1', { rating: 5 });
+    const reviewers = (c: { edges: ReadonlyArray<{ node: { userId: string } }> }) => c.edges.map((e) => e.node.userId);
+    const all = await ugc.reviews.listByBook('book1', {});
+    expect(reviewers(all)).toEqual([alice.userId, bob.userId]);
+    const first = await ugc.reviews.listByBook('book1', { first: 1 });
+    expect(reviewers(first)).toEqual([alice.userId]);
+    const second = await ugc.reviews.listByBook('book1', { first: 1, after: first.pageInfo.endCursor });
+    expect(reviewers(second)).toEqual([bob.userId]);
+    expect(second.pageInfo.hasNextPage).toBe(false);
+    expect(reviewers((await ugc.reviews.reviewsFirstPageByBook(['book1'], 5)).get('book1')!)).toEqual([alice.userId, bob.userId]);
+  });
+});
+
 describe('export', () => {
   it('exports the user’s highlights and notes as a W3C Web Annotation collection', async () => {
     const { exportAnnotations } = await import('./export.js');

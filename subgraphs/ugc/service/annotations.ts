@@ -172,7 +172,7 @@ export class AnnotationService {
       if (removed.deletedCount !== 1) return false;
       if (own.status === 'ACTIVE') await countPassage(c, own, -1);
       await c.notes.updateMany({ highlightId: own._id }, { $set: { highlightId: null } });
-      await emit('HighlightDeleted', { highlightId: own._id, userId: own.userId });
+      await emit('HighlightDeleted', { highlightId: own._id, userId: own.userId, bookId: own.bookId });
       return true;
     });
   }

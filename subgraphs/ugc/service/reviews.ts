@@ -5,7 +5,8 @@
 import { badInput } from '../../../lib/errors.js';
 import type { Caller } from '../../../lib/identity.js';
 import { cleanText } from '../../../lib/text.js';
-import { pageNewestFirst, type Connection, type PageArgs } from '../../../lib/pagination.js';
+import { connectionOf, decodeCursor, pageSize, type Connection, type CursorKey, type PageArgs } from '../../../lib/pagination.js';
+import type { Filter } from '../../../lib/storage/types.js';
 import { check, int } from '../../../lib/validation.js';
 import { collectionsOf, pairKey, type BookRatingDoc, type ReviewDoc } from '../store.js';
 import { authorize, authorizeBook, requireSignedIn, subjects } from '../policy.js';
@@ -80,7 +81,7 @@ export class ReviewService {
   }
 
   reviewsFirstPageByBook(bookIds: readonly string[], size: number): Promise<Map<string, Connection<ReviewDoc>>> {
-    return firstPagePerGroup(this.deps.store.reviews, 'bookId', bookIds, {}, size);
+    return firstPagePerGroup(this.deps.store.reviews, 'bookId', bookIds, {}, size, NEWEST_FIRST, reviewKey);
   }
 
   async listByBook(bookId: string, args: PageArgs): Promise<Connection<ReviewDoc>> {
@@ -91,10 +92,25 @@ export class ReviewService {
     return this.list({ userId }, args);
   }
 
+  /** Newest first by when each review was written (ids are `<userId>|<bookId>`, so they do not order by time). */
   private async list(filter: { bookId?: string; userId?: string }, args: PageArgs): Promise<Connection<ReviewDoc>> {
-    return pageNewestFirst(this.deps.store.reviews, filter, args);
+    const size = pageSize(args.first);
+    const key = decodeCursor(args.after, ['number', 'string']);
+    const after: Filter<ReviewDoc> = key
+      ? { $or: [{ createdAt: { $lt: new Date(key[0] as number) } }, { createdAt: new Date(key[0] as number), _id: { $lt: key[1] as string } }] }
+      : {};
+    const { reviews } = this.deps.store;
+    const [docs, total] = await Promise.all([
+      reviews.find({ ...filter, ...after }).sort(NEWEST_FIRST).limit(size + 1).toArray(),
+      reviews.countDocuments(filter),
+    ]);
+    return connectionOf(docs, size, reviewKey, total);
   }
 }
+
+const NEWEST_FIRST: Record<string, 1 | -1> = { createdAt: -1, _id: -1 };
+/** The cursor: creation time, then id for reviews written in the same millisecond. */
+const reviewKey = (review: ReviewDoc): CursorKey => [review.createdAt.getTime(), review._id];
 
 /** Review ids are `<userId>|<bookId>`. */
 function checkReviewId(value: unknown): string {

@@ -108,3 +108,26 @@ describe('reading progress across devices', () => {
     expect(await ugc.shelf.readingStats(bob, 'u-alice', 'ALL')).toBeNull();
   });
 });
+
+describe('shelf and reading-time events (for search recommendations)', () => {
+  it('emits ShelfEntryChanged once per add and per update, ShelfEntryRemoved, and ReadingTimeAdded every 5 minutes of a day', async () => {
+    await ugc.shelf.addToShelf(alice, 'b1', { secret: true });
+    await ugc.shelf.addToShelf(alice, 'b1');
+    await ugc.shelf.updateEntry(alice, 'b1', { finished: true });
+    for (let i = 0; i < 3; i++) {
+      now = new Date(Date.parse('2026-03-10T12:00:00Z') + (i + 1) * 60_000);
+      await ugc.shelf.updateProgress(alice, 'b1', { offset: i, percent: i, clientTime: now, deviceId: 'phone', secondsRead: 200 });
+    }
+    expect(await ugc.shelf.removeFromShelf(alice, 'b1')).toBe(true);
+    expect(await ugc.shelf.removeFromShelf(alice, 'b1')).toBe(false);
+    const events = (await ugc.outbox.read(0, 100)).map((e) => [e.type, e.payload]);
+    expect(events).toEqual([
+      ['ShelfEntryChanged', expect.objectContaining({ userId: 'u-alice', bookId: 'b1', secret: true, finished: false })],
+      ['ShelfEntryChanged', expect.objectContaining({ userId: 'u-alice', bookId: 'b1', secret: true, finished: true })],
+      // 200 s, 400 s (crosses 300), 600 s (crosses 600): the day's total each time.
+      ['ReadingTimeAdded', { userId: 'u-alice', bookId: 'b1', day: '2026-03-10', seconds: 400 }],
+      ['ReadingTimeAdded', { userId: 'u-alice', bookId: 'b1', day: '2026-03-10', seconds: 600 }],
+      ['ShelfEntryRemoved', { userId: 'u-alice', bookId: 'b1' }],
+    ]);
+  });
+});

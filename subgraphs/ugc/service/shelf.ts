@@ -9,7 +9,7 @@ import { isDuplicateKeyError } from '../../../lib/storage/index.js';
 import type { Filter } from '../../../lib/storage/types.js';
 import { connectionOf, decodeCursor, mapNodes, pageSize, type CountedConnection, type PageArgs } from '../../../lib/pagination.js';
 import { check, int } from '../../../lib/validation.js';
-import { pairKey, type ProgressDoc, type ShelfDoc } from '../store.js';
+import { collectionsOf, pairKey, type ProgressDoc, type ShelfDoc } from '../store.js';
 import { authorizeBook, authorizeChapter, can, notAvailable, requireSignedIn, subjects } from '../policy.js';
 import { checkId, type UgcDeps } from './common.js';
 
@@ -18,6 +18,21 @@ export const MAX_SHELF_BOOKS = 10_000;
 export const MAX_SECONDS_PER_REPORT = 3_600;
 /** Device clocks drift; a report from further in the future than this is refused, or it would pin progress. */
 export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+/**
+ * `ReadingTimeAdded` is emitted when a (user, book, day) total crosses a multiple of this, not on
+ * every report: progress is the hottest write path, and recommendations need minutes, not seconds.
+ */
+export const READING_TIME_EVENT_STEP_SECONDS = 300;
+
+/** The `ShelfEntryChanged` payload: enough for a consumer to keep its own copy (search's recommendations). */
+export const shelfEntryEvent = (doc: ShelfDoc): Record<string, unknown> => ({
+  userId: doc.userId,
+  bookId: doc.bookId,
+  secret: doc.secret,
+  finished: doc.finished,
+  finishedAt: doc.finishedAt?.toISOString() ?? null,
+  addedAt: doc.addedAt.toISOString(),
+});
 
 export type ShelfSort = 'LAST_READ' | 'ADDED';
 export type StatsPeriod = 'WEEK' | 'MONTH' | 'YEAR' | 'ALL';
@@ -67,16 +82,24 @@ export class ShelfService {
     if ((await shelf.countDocuments({ userId })) >= MAX_SHELF_BOOKS) throw conflict(`A shelf holds at most ${MAX_SHELF_BOOKS} books.`);
     const now = this.deps.now();
     const doc: ShelfDoc = { _id: pairKey(userId, bookId), userId, bookId, secret: options.secret ?? false, finished: false, finishedAt: null, addedAt: now, lastReadAt: now };
-    // Upsert-on-insert: two concurrent adds leave one entry.
+    // Upsert-on-insert: two concurrent adds leave one entry (and one event).
     const { _id, ...fields } = doc;
-    await shelf.updateOne({ _id }, { $setOnInsert: fields }, { upsert: true });
+    await this.deps.outbox.publish(async (tx, emit) => {
+      const inserted = await collectionsOf(tx).shelf.updateOne({ _id }, { $setOnInsert: fields }, { upsert: true });
+      if (inserted.upsertedCount === 1) await emit('ShelfEntryChanged', shelfEntryEvent(doc));
+    });
     return (await shelf.findOne({ _id: doc._id }))!;
   }
 
   async removeFromShelf(caller: Caller, bookIdInput: string): Promise<boolean> {
     const userId = requireSignedIn(caller);
-    const result = await this.deps.store.shelf.deleteOne({ _id: pairKey(userId, checkId(bookIdInput, 'bookId')) });
-    return result.deletedCount === 1;
+    const bookId = checkId(bookIdInput, 'bookId');
+    return this.deps.outbox.publish(async (tx, emit) => {
+      const result = await collectionsOf(tx).shelf.deleteOne({ _id: pairKey(userId, bookId) });
+      if (result.deletedCount !== 1) return false;
+      await emit('ShelfEntryRemoved', { userId, bookId });
+      return true;
+    });
   }
 
   async updateEntry(caller: Caller, bookIdInput: string, input: { secret?: boolean | null; finished?: boolean | null }): Promise<ShelfDoc> {
@@ -88,7 +111,11 @@ export class ShelfService {
       set.finished = input.finished;
       set.finishedAt = input.finished ? this.deps.now() : null;
     }
-    const updated = await this.deps.store.shelf.findOneAndUpdate({ _id: pairKey(userId, bookId) }, { $set: set }, { returnDocument: 'after' });
+    const updated = await this.deps.outbox.publish(async (tx, emit) => {
+      const doc = await collectionsOf(tx).shelf.findOneAndUpdate({ _id: pairKey(userId, bookId) }, { $set: set }, { returnDocument: 'after' });
+      if (doc) await emit('ShelfEntryChanged', shelfEntryEvent(doc));
+      return doc;
+    });
     if (!updated) throw notAvailable();
     return updated;
   }
@@ -166,12 +193,17 @@ export class ShelfService {
     );
     if (fresh) {
       const day = utcDay(clientTime);
-      await Promise.all([
+      const [dayTotal] = await Promise.all([
         seconds > 0
-          ? readingDays.updateOne({ _id: pairKey(userId, day, bookId) }, { $inc: { seconds }, $setOnInsert: { userId, day, bookId } }, { upsert: true })
-          : Promise.resolve(),
+          ? readingDays.findOneAndUpdate({ _id: pairKey(userId, day, bookId) }, { $inc: { seconds }, $setOnInsert: { userId, day, bookId } }, { upsert: true, returnDocument: 'after' })
+          : Promise.resolve(null),
         shelf.updateOne({ _id }, { $max: { lastReadAt: clientTime.getTime() > now.getTime() ? now : clientTime } }),
       ]);
+      // The event carries the day's absolute total, so a lost one is corrected by the next.
+      const step = READING_TIME_EVENT_STEP_SECONDS;
+      if (dayTotal && Math.floor(dayTotal.seconds / step) > Math.floor((dayTotal.seconds - seconds) / step)) {
+        await this.deps.outbox.publish((_tx, emit) => emit('ReadingTimeAdded', { userId, bookId, day, seconds: dayTotal.seconds }));
+      }
     }
     return { progress: applied ? doc : ((await progress.findOne({ _id })) ?? doc), applied };
   }
