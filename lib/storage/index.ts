@@ -18,7 +18,7 @@ export interface StorageOptions {
   mongodbUri?: string | undefined;
   /** Where the embedded engine keeps `<dbName>/journal.log` etc. (FolioConfig.dataDir). */
   dataDir: string;
-  /** Embedded only: journal size that triggers compaction. @default 64 MiB */
+  /** Embedded only: journal size below which it is never compacted. @default 4 MiB */
   compactAtBytes?: number;
 }
 
