@@ -206,7 +206,7 @@ async function runMode(mode: 'off' | 'on', epub: Buffer, paragraphs: number, opt
   const storedSeconds = (performance.now() - started) / 1000;
   await control(gateway, PUBLISH_BOOK, { id: bookId }, token);
   await control(gateway, SET_LICENSE, { input: { bookId } }, token);
-  let chunks = 0;
+  let chunks: number;
   for (;;) {
     const status = (await control<{ searchIndexStatus: { state: string; chunksTotal: number } | null }>(gateway, `query($id: ID!) { searchIndexStatus(bookId: $id) { state chunksTotal } }`, { id: bookId }, token)).searchIndexStatus;
     if (status?.state === 'INDEXED') {

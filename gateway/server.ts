@@ -117,7 +117,7 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
     parseOptions: limits.parseOptions,
     plugins: [...(limits.plugins as ApolloServerPlugin<GatewayContext>[]), introspectionPlugin({ production: config.production }), operationResolutionPlugin(), operationLabelsPlugin(metrics), loggingPlugin(logger), ...(usage ? [usage.plugin<GatewayContext>()] : [])],
     formatError: createErrorFormatter({ production: config.production }),
-    // Never, in any mode: internal details are logged (with the request id), never returned (DESIGN.md).
+    // Never, in any mode: internal details are logged (with the request id), never returned.
     includeStacktraceInErrorResponses: false,
     allowBatchedHttpRequests: false,
     // gateway/main.ts and the launcher own shutdown (drain, then exit); Apollo's own handler would race them.

@@ -1,5 +1,7 @@
 /**
- * The only place that reads the environment. Three steps, as in apollographql/federation:
+ * The one place that reads Folio's settings (FOLIO_*, NODE_ENV, MONGODB_URI, QDRANT_*) from the
+ * environment; everything else gets them from FolioConfig (entry points may rename variables
+ * first, as gateway/main.ts does for benchmark harnesses). Three steps, as in apollographql/federation:
  * typed options with documented defaults, a function that fills them in, and a validator that
  * names the bad variable. A bad value stops start-up with a message a person can act on.
  */
@@ -12,6 +14,8 @@ import { z } from 'zod';
 
 export const SUBGRAPH_NAMES = ['accounts', 'catalog', 'ugc', 'search'] as const;
 export type SubgraphName = (typeof SUBGRAPH_NAMES)[number];
+export const SERVICE_NAMES = [...SUBGRAPH_NAMES, 'gateway'] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
 
 const port = z.coerce.number().int().min(0).max(65535);
 const optionalUrl = z
@@ -46,6 +50,19 @@ const schema = z.object({
         hosts[name as SubgraphName] = host;
       }
       return hosts;
+    }),
+  /** Which services this process runs, e.g. `accounts,catalog` (docker-compose runs one each). @default all, the gateway included */
+  FOLIO_SERVICES: z
+    .string()
+    .default('')
+    .transform((v, ctx) => {
+      const names = v.split(',').map((s) => s.trim()).filter(Boolean);
+      const unknown = names.filter((n) => !(SERVICE_NAMES as readonly string[]).includes(n));
+      if (unknown.length > 0) {
+        ctx.addIssue({ code: 'custom', message: `unknown service(s) ${unknown.join(', ')} (choose from ${SERVICE_NAMES.join(', ')})` });
+        return z.NEVER;
+      }
+      return names.length > 0 ? (names as ServiceName[]) : [...SERVICE_NAMES];
     }),
   /** Where embedded stores keep their files. @default ./.folio-data */
   FOLIO_DATA_DIR: z.string().min(1).default('./.folio-data'),
@@ -236,6 +253,8 @@ export interface FolioConfig {
   readonly subgraphPorts: Readonly<Record<SubgraphName, number>>;
   /** Host of each service as the others reach it. */
   readonly serviceHosts: Readonly<Record<SubgraphName, string>>;
+  /** FOLIO_SERVICES: what `npm start` runs in this process. */
+  readonly services: readonly ServiceName[];
   readonly dataDir: string;
   /** FOLIO_INSTANCE_ID; see lib/instance.ts. */
   readonly instanceId: string | undefined;
@@ -388,6 +407,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FolioConfig {
     serviceHosts: Object.fromEntries(
       SUBGRAPH_NAMES.map((name) => [name, raw.FOLIO_SERVICE_HOSTS[name] ?? (raw.FOLIO_HOST === '0.0.0.0' ? '127.0.0.1' : raw.FOLIO_HOST)]),
     ) as Record<SubgraphName, string>,
+    services: raw.FOLIO_SERVICES,
     dataDir: path.resolve(raw.FOLIO_DATA_DIR),
     instanceId: raw.FOLIO_INSTANCE_ID,
     mongodbUri: raw.MONGODB_URI,

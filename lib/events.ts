@@ -1,5 +1,5 @@
 /**
- * Events between services, as DESIGN.md describes: the producer appends to an outbox collection
+ * Events between services: the producer appends to an outbox collection
  * in its own database inside the same transaction as the change, with a monotonic sequence
  * number, and serves the outbox over a signed HTTP feed. Each consumer keeps its cursor in its
  * own database, handles each event idempotently, and advances the cursor only after the work

@@ -12,7 +12,7 @@ import { openSearchRuntime } from '../subgraphs/search/runtime.js';
 import { openRecommendations, rebuildRecommendations } from '../subgraphs/search/recommendations/index.js';
 
 async function main(): Promise<void> {
-  const config = loadConfig({ ...process.env, FOLIO_SUBGRAPH_BASE_PORT: '0', FOLIO_DEMO_DATA: 'false', FOLIO_LOG_LEVEL: process.env.FOLIO_LOG_LEVEL ?? 'warn' });
+  const config = loadConfig({ FOLIO_LOG_LEVEL: 'warn', ...process.env, FOLIO_SUBGRAPH_BASE_PORT: '0', FOLIO_DEMO_DATA: 'false' });
   const logger = createLogger('reindex', config.logLevel);
   const platform = await startPlatform(config, logger, ['catalog', 'ugc']);
   const serviceUrls = Object.fromEntries(SUBGRAPH_NAMES.map((n) => [n, platform.services[n] ? `http://${config.serviceHosts[n]}:${platform.services[n]!.port}` : ''])) as Record<SubgraphName, string>;

@@ -10,7 +10,7 @@ import { openMongoStorage } from './mongo.js';
 import type { DocCollection } from './types.js';
 
 export type * from './types.js';
-export { isDuplicateKeyError, isStorageFullError, DuplicateKeyError, BulkWriteError, StorageServerError, StorageFullError } from './errors.js';
+export { isDuplicateKeyError, isStorageFullError } from './errors.js';
 export { ObjectId, Binary } from 'mongodb';
 
 export interface StorageOptions {

@@ -9,7 +9,7 @@
  * MessagePorts (listed in `transfer`); class instances arrive as plain objects and thrown errors
  * lose their class, so tasks report expected failures in their result instead of throwing them.
  */
-import { MessagePort } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 
 export interface WorkerTask {

@@ -4,13 +4,11 @@
  * ids come from an atomic counter, nothing is cached per process. Knows nothing of GraphQL.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { ObjectId } from 'mongodb';
-import { parse } from 'graphql';
 import { systemClock, type Clock } from '../../lib/clock.js';
 import { badInput, FolioError, notFound, unauthenticated } from '../../lib/errors.js';
 import type { CredentialCaller, Role } from '../../lib/identity.js';
-import { isPartnerScope, PARTNER_SCOPES, scopesNeeded } from '../../lib/scopes.js';
-import { isDuplicateKeyError } from '../../lib/storage/index.js';
+import { isPartnerScope, PARTNER_SCOPES, scopesNeededByText, type ScopeNeeds } from '../../lib/scopes.js';
+import { isDuplicateKeyError, ObjectId } from '../../lib/storage/index.js';
 import type { Logger } from '../../lib/logger.js';
 import { cleanText } from '../../lib/text.js';
 import { check, httpUrl, int } from '../../lib/validation.js';
@@ -36,8 +34,6 @@ const TOKEN_PREFIX = 'fst_';
 const API_KEY_PREFIX = 'fpk_';
 
 export const sha256 = (value: string): string => createHash('sha256').update(value).digest('hex');
-
-export { normalizeUsername, validateUsername } from './usernames.js';
 
 const taken = (): FolioError => new FolioError('CONFLICT', 'That username is taken.', { details: { field: 'username' } });
 const lookAlike = (): FolioError =>
@@ -372,14 +368,14 @@ export class AccountService {
     if (Buffer.byteLength(input.body) > LIMITS.trustedDocumentMaxBytes) {
       throw badInput(`A trusted document may be at most ${LIMITS.trustedDocumentMaxBytes} bytes.`, 'body');
     }
-    let document;
+    let needs: ScopeNeeds;
     try {
-      document = parse(input.body);
+      needs = scopesNeededByText(input.body);
     } catch (error) {
       throw badInput(`The document is not valid GraphQL: ${(error as Error).message}`, 'body');
     }
     // Partners are who trusted documents are for: one no key could run is a mistake, refused now.
-    const { unavailable } = scopesNeeded(document);
+    const { unavailable } = needs;
     if (unavailable.length > 0) throw badInput(`No partner key can run ${unavailable.join(', ')}: refused as a trusted document.`, 'body');
     if ((await this.store.trustedDocuments.countDocuments({})) >= LIMITS.trustedDocumentsMax) {
       throw new FolioError('CONFLICT', `The allow-list is full (${LIMITS.trustedDocumentsMax} documents).`);
@@ -411,5 +407,5 @@ export class AccountService {
 
 /** The scopes a partner key needs to run every operation of a trusted document (lib/scopes.ts). */
 export function requiredScopes(body: string): readonly string[] {
-  return scopesNeeded(parse(body)).scopes;
+  return scopesNeededByText(body).scopes;
 }

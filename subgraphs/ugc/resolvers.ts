@@ -1,4 +1,7 @@
-/** Thin resolvers: read arguments, call the services (which take the viewer and ask policy.ts), shape the result. No access rules here. */
+/**
+ * Thin resolvers: read arguments, call the services and the per-request loaders, shape the result.
+ * Services and loaders take the viewer and ask policy.ts, where every access rule lives; none here.
+ */
 import { bookTag, type ResponseTags } from '../../lib/cacheTags.js';
 import type { Caller } from '../../lib/identity.js';
 import { DateTime } from '../../lib/scalars.js';

@@ -12,7 +12,6 @@ import { isStorageFullError, openStorage, type FolioDb, type ObjectId, type Stor
 import { engineOf, openEmbeddedStorage } from './index.js';
 import { FakeDisk } from '../../../test/kit/fakeDisk.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Loose = { _id?: string | number | ObjectId; [key: string]: any };
 
 const dirs: string[] = [];

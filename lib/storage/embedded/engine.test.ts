@@ -11,7 +11,6 @@ import { openStorage, type ObjectId, type Storage } from '../index.js';
 import { engineOf } from './index.js';
 
 /** Test documents with any `_id` type (the driver's default schema assumes ObjectId). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Loose = { _id?: string | number | ObjectId; [key: string]: any };
 
 const dirs: string[] = [];

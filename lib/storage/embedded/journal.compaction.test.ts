@@ -13,7 +13,6 @@ import type { EmbeddedDatabase } from './engine.js';
 import { engineOf, openEmbeddedStorage } from './index.js';
 import { fileIo, type JournalIo } from './journal.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Loose = { _id?: string | number | ObjectId; [key: string]: any };
 
 const dirs: string[] = [];

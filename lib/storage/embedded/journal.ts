@@ -37,8 +37,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { EJSON } from 'bson';
-import type { Document } from 'mongodb';
+import { BSON, type Document } from 'mongodb';
 import { journalWriteError } from '../errors.js';
 import type { IndexDef } from './indexes.js';
 
@@ -79,7 +78,7 @@ const LOCK = 'LOCK';
 /** Ops per snapshot line: big enough to be fast, small enough to keep lines short. */
 const SNAPSHOT_OPS_PER_LINE = 500;
 
-export const encodeOps = (ops: readonly JournalOp[]): string => `${EJSON.stringify({ o: ops }, { relaxed: true })}\n`;
+export const encodeOps = (ops: readonly JournalOp[]): string => `${BSON.EJSON.stringify({ o: ops }, { relaxed: true })}\n`;
 
 export interface JournalOptions {
   /** Compact when the journal exceeds this many bytes and the snapshot's size. */
@@ -517,9 +516,9 @@ function replay(buf: Buffer, apply: (op: JournalOp) => void): number {
     if (nl < 0) break; // torn tail: no newline
     const line = buf.toString('utf8', start, nl);
     if (line.trim().length > 0) {
-      let rec: { o?: unknown } | null = null;
+      let rec: { o?: unknown } | null;
       try {
-        rec = EJSON.parse(line, { relaxed: true }) as { o?: unknown };
+        rec = BSON.EJSON.parse(line, { relaxed: true }) as { o?: unknown };
       } catch {
         rec = null;
       }
