@@ -53,7 +53,8 @@ export const CLOSE_CODES = {
 } as const;
 
 export const CONNECT_STAGES = ['draining', 'clientAddress', 'authenticate', 'signedInUser', 'rateLimit', 'connectionCap'] as const;
-export const SUBSCRIBE_STAGES = ['rateLimit', 'subscriptionCap', 'prepare', 'dryRun'] as const;
+/** SUBSCRIBE_STAGES, in order (the refusal metric's `stage` label). */
+type SubscribeStage = 'rateLimit' | 'subscriptionCap' | 'prepare' | 'dryRun';
 
 export type Transport = 'ws' | 'sse';
 
@@ -299,23 +300,23 @@ export function createSubscriptionService(deps: SubscriptionDeps): SubscriptionS
         try {
           await deps.rateLimiter.consume(caller, clientName, authenticated.rateLimit);
         } catch (error) {
-          refusals.inc({ stage: 'rateLimit' });
+          refusals.inc({ stage: 'rateLimit' satisfies SubscribeStage });
           throw error;
         }
         if ((subscriptionsOfUser.get(userId) ?? 0) >= limits.maxPerUser) {
-          refusals.inc({ stage: 'subscriptionCap' });
+          refusals.inc({ stage: 'subscriptionCap' satisfies SubscribeStage });
           throw new FolioError('RATE_LIMITED', `At most ${limits.maxPerUser} subscriptions per user.`, { details: { limit: 'subscriptions' } });
         }
         let prepared: PreparedSubscription;
         try {
           prepared = prepareSubscription(input, { maxTokens: limits.maxTokens, maxBytes: limits.maxDocumentBytes });
         } catch (error) {
-          refusals.inc({ stage: 'prepare' });
+          refusals.inc({ stage: 'prepare' satisfies SubscribeStage });
           throw error;
         }
         const dry = await execute(connection, prepared, '0');
         if (dry.errors?.length) {
-          refusals.inc({ stage: 'dryRun' });
+          refusals.inc({ stage: 'dryRun' satisfies SubscribeStage });
           return { errors: dry.errors };
         }
         if (!(await deps.feed.ready(3000))) throw new FolioError('SERVICE_UNAVAILABLE', 'Live updates are unavailable right now; retry.', { details: { retryAfterSeconds: 5 } });

@@ -42,7 +42,7 @@ const onnx = (options: Partial<ConstructorParameters<typeof OnnxEmbedder>[0]> & 
   return embedder;
 };
 afterAll(async () => {
-  await Promise.all(open.map((e) => e.close?.()));
+  await Promise.all(open.map(async (e) => e.close?.()));
   rmSync(root, { recursive: true, force: true });
 });
 

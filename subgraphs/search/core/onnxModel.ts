@@ -42,7 +42,7 @@ function readJson(path: string, what: string): Record<string, unknown> {
     const value: unknown = JSON.parse(readFileSync(path, 'utf8'));
     if (value && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
   } catch (error) {
-    throw new Error(`${what} (${path}) is not readable JSON: ${(error as Error).message}`);
+    throw new Error(`${what} (${path}) is not readable JSON: ${(error as Error).message}`, { cause: error });
   }
   throw new Error(`${what} (${path}) is not a JSON object`);
 }

@@ -44,8 +44,7 @@ export const progressEvent = (p: ProgressDoc): Record<string, unknown> => ({
   clientTime: p.clientTime.toISOString(),
   deviceId: p.deviceId,
 });
-/** `ShelfEntryChanged` carries shelfEntryEvent plus `op` (CREATED or UPDATED); a removal is `ShelfEntryRemoved { userId, bookId }`. */
-export type ShelfOp = 'CREATED' | 'UPDATED' | 'DELETED';
+// `ShelfEntryChanged` carries shelfEntryEvent plus `op` (CREATED or UPDATED); a removal is `ShelfEntryRemoved { userId, bookId }`.
 
 export type ShelfSort = 'LAST_READ' | 'ADDED';
 export type StatsPeriod = 'WEEK' | 'MONTH' | 'YEAR' | 'ALL';
