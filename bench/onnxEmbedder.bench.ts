@@ -14,11 +14,12 @@ import { dirname, join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { OnnxEmbedder } from '../subgraphs/search/core/onnxEmbedder.js';
-import { seededRandom, writeTinyModel } from '../test/kit/tinyOnnxModel.js';
+import { signedRandom } from '../test/kit/random.js';
+import { writeTinyModel } from '../test/kit/tinyOnnxModel.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'folio-onnx-bench-'));
 const real = process.env.FOLIO_EMBEDDINGS_MODEL_DIR;
-const random = seededRandom(3);
+const random = signedRandom(3);
 const words = Array.from({ length: 200 }, (_, i) => `w${i}`);
 const dir =
   real ??

@@ -6,6 +6,7 @@
  * and of a popularity baseline, all through subgraphs/search/recommendations/rank.ts with the
  * same author cap as the service.
  */
+import { seededRandom } from '../test/kit/random.js';
 import { generateSyntheticBook } from '../subgraphs/catalog/demo/synthetic.js';
 import { demoBooks } from '../subgraphs/catalog/demo/index.js';
 import { LocalHashEmbedder } from '../subgraphs/search/core/embedder.js';
@@ -38,18 +39,6 @@ const DEMO_GENRES: Record<string, string> = {
 };
 const demoGenre = (slug: string): string => DEMO_GENRES[slug] ?? 'craft';
 
-type Random = () => number;
-function seeded(seed: number): Random {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export interface EvalOptions {
   readonly booksPerGenre: number;
   readonly readers: number;
@@ -67,7 +56,7 @@ interface EvalBook extends CandidateBook {
 /** The library: demo books plus `booksPerGenre` synthetic books per genre, with book-level vectors. */
 export async function buildLibrary(options: EvalOptions): Promise<EvalBook[]> {
   const embedder = new LocalHashEmbedder();
-  const random = seeded(options.seed);
+  const random = seededRandom(options.seed);
   const books: EvalBook[] = [];
   const chunks = (paragraphs: readonly string[]): string[] => {
     const out: string[] = [];
@@ -122,7 +111,7 @@ interface Reader {
  * (10%); within a genre, books by a Zipf-like popularity (rank r picked ∝ 1/(r+1)).
  */
 export function buildPopulation(books: readonly EvalBook[], options: EvalOptions): Reader[] {
-  const random = seeded(options.seed + 1);
+  const random = seededRandom(options.seed + 1);
   const byGenre = new Map<string, EvalBook[]>();
   for (const b of books) byGenre.set(b.genre, [...(byGenre.get(b.genre) ?? []), b]);
   const zipf = (list: readonly EvalBook[]): EvalBook => {

@@ -9,6 +9,7 @@
  *
  * The ONNX protobuf is written by hand (a few message types; field numbers from onnx.proto3).
  */
+import { signedRandom } from './random.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -151,17 +152,6 @@ export function writeTinyModel(dir: string, spec: TinyModelSpec): string {
   return dir;
 }
 
-/** Deterministic pseudo-random numbers in [-1, 1) (mulberry32), so a model is the same on every run. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  };
-}
 
 /**
  * A tiny model over the words of `texts` (each Han character a word, as the tokenizer splits
@@ -170,7 +160,7 @@ export function seededRandom(seed: number): () => number {
  */
 export function writeVocabularyModel(dir: string, texts: readonly string[], options: { dimension?: number; seed?: number; maxPositions?: number } = {}): string {
   const dimension = options.dimension ?? 32;
-  const random = seededRandom(options.seed ?? 1);
+  const random = signedRandom(options.seed ?? 1);
   const words = new Set<string>();
   for (const text of texts) {
     for (const [word] of text.normalize('NFKC').toLowerCase().matchAll(/\p{Script=Han}|[\p{L}\p{N}]+/gu)) words.add(word);

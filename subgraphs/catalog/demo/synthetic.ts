@@ -16,8 +16,8 @@ export interface SyntheticBookOptions {
 
 type Random = () => number;
 
-/** mulberry32: a tiny seeded PRNG (Math.random cannot be seeded; a dependency is overkill). */
-function seededRandom(seed: number): Random {
+/** mulberry32 in [0, 1): a tiny seeded PRNG (Math.random cannot be seeded; a dependency is overkill). The one copy: tests and benches use it too. */
+export function seededRandom(seed: number): Random {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
