@@ -1,0 +1,183 @@
+/**
+ * The browser pages in a real browser: headless Chromium (Debian's `chromium`, driven by
+ * playwright-core) against a whole platform. Every request to anything but the gateway is blocked
+ * and recorded, so "works offline" is asserted, not assumed. Screenshots go to test-results/admin/.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureAdminBuild } from '../scripts/adminBuild.js';
+import { registerEditor, registerUser, type TestUser } from './kit/accounts.js';
+import { mustQuery, startTestPlatform, type TestPlatform } from './kit/platform.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const SHOTS = 'test-results/admin';
+
+interface Watch {
+  readonly external: string[];
+  readonly problems: string[];
+}
+
+describe('GraphiQL and the admin console in a browser', () => {
+  let platform: TestPlatform;
+  let browser: Browser;
+  let origin: string;
+  let editor: TestUser;
+  let reader: TestUser;
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`);
+    await ensureAdminBuild(10 * 60_000);
+    mkdirSync(SHOTS, { recursive: true });
+    platform = await startTestPlatform();
+    origin = new URL(platform.gateway).origin;
+    [editor, reader] = await Promise.all([registerEditor(platform.gateway), registerUser(platform.gateway)]);
+    // Root in CI containers: Chromium's sandbox needs user namespaces it does not have there.
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+  }, 12 * 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await platform?.stop();
+  });
+
+  /** A fresh browser profile at 1280×800 that may reach only the gateway. */
+  async function open(watch: Watch): Promise<{ context: BrowserContext; page: Page }> {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    await context.route('**/*', (route) => {
+      const url = new URL(route.request().url());
+      if (url.origin === origin) return route.continue();
+      watch.external.push(url.href);
+      return route.abort('blockedbyclient');
+    });
+    const page = await context.newPage();
+    page.on('console', (message) => {
+      // CSP violations and script errors are reported on the console.
+      if (message.type() === 'error') watch.problems.push(message.text());
+    });
+    page.on('pageerror', (error) => watch.problems.push(`pageerror: ${error.message}`));
+    return { context, page };
+  }
+
+  it('serves GraphiQL at /graphql offline, under the strict CSP, and runs a query', async () => {
+    const watch: Watch = { external: [], problems: [] };
+    const { context, page } = await open(watch);
+    try {
+      const response = await page.goto(`${origin}/graphql`);
+      expect(response?.status()).toBe(200);
+      expect(response?.headers()['content-type']).toBe('text/html; charset=utf-8');
+      expect(response?.headers()['content-security-policy']).toMatch(/script-src 'self';/);
+      await page.locator('.graphiql-container').waitFor({ timeout: 30_000 });
+      // The editor (Monaco) is ready when the default query is on screen.
+      await page.locator('.graphiql-query-editor').getByText('totalCount').waitFor({ timeout: 30_000 });
+      await expect.poll(() => page.getByRole('tab', { name: 'Headers' }).count()).toBeGreaterThan(0);
+      await page.locator('.graphiql-execute-button').click();
+      await page.locator('.graphiql-response').getByText('"totalCount"').waitFor({ timeout: 30_000 });
+      const answer = await page.locator('.graphiql-response').innerText();
+      expect(answer).toContain('"books"');
+      expect(answer).not.toContain('"errors"');
+      await page.screenshot({ path: `${SHOTS}/graphiql-query.png` });
+      // The docs explorer reads the schema by introspection (open in development).
+      await page.getByRole('button', { name: /Documentation Explorer/i }).click();
+      await page.locator('.graphiql-doc-explorer').getByText('Query', { exact: true }).first().waitFor({ timeout: 30_000 });
+      await page.screenshot({ path: `${SHOTS}/graphiql-docs.png` });
+      expect(watch.external).toEqual([]);
+      expect(watch.problems.filter((p) => /Content Security Policy|pageerror/i.test(p))).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('lets an editor sign in, page through books, create one from the generated form and find it', async () => {
+    // Eleven books so the table (ten a page) has a second page.
+    const prefix = `E2E ${randomBytes(3).toString('hex')}`;
+    for (let i = 0; i < 11; i++) {
+      await mustQuery(platform.gateway, 'mutation($input: CreateBookInput!) { createBook(input: $input) { id } }', { input: { title: `${prefix} seed ${i}`, authors: ['Seed Author'] } }, { token: editor.token });
+    }
+    const watch: Watch = { external: [], problems: [] };
+    const { context, page } = await open(watch);
+    try {
+      const response = await page.goto(`${origin}/admin/`);
+      expect(response?.headers()['content-security-policy']).toMatch(/script-src 'self';/);
+      await page.getByLabel('Username').fill(editor.username);
+      await page.getByLabel('Password').fill(editor.password);
+      await page.screenshot({ path: `${SHOTS}/sign-in.png` });
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await expect.poll(() => page.getByTestId('username').textContent()).toBe(editor.username);
+      expect(await page.getByTestId('roles').textContent()).toContain('EDITOR');
+
+      // The table: columns from the Book type, filters from BookFilter, cursor paging.
+      const table = page.getByRole('table');
+      await table.getByRole('columnheader', { name: 'title' }).waitFor();
+      await expect.poll(() => page.getByLabel('status').locator('option').allTextContents()).toEqual(['(any)', 'DRAFT', 'PUBLISHED', 'UNPUBLISHED']);
+      await page.getByLabel('query').fill(prefix);
+      await page.getByLabel('status').selectOption('DRAFT');
+      await expect.poll(() => table.locator('tbody tr').count()).toBe(10);
+      await page.getByRole('button', { name: 'Next' }).click();
+      await expect.poll(() => table.locator('tbody tr').allTextContents()).toHaveLength(1);
+      expect(await page.getByText('Page 2').count()).toBe(1);
+      await page.getByRole('button', { name: 'Previous' }).click();
+      await expect.poll(() => table.locator('tbody tr').count()).toBe(10);
+      await page.screenshot({ path: `${SHOTS}/books.png`, fullPage: true });
+
+      // The form, generated from CreateBookInput: title is required (non-null), authors is a list.
+      const form = page.getByRole('form', { name: 'CreateBookInput form' });
+      expect(await form.getByLabel('title').getAttribute('aria-required')).toBe('true');
+      expect(await form.getByLabel('language').getAttribute('aria-required')).toBe('false');
+      await form.getByRole('button', { name: 'Create book' }).click();
+      await expect.poll(() => form.getByRole('alert').textContent()).toContain('title is required.');
+      // A server-side refusal is shown as the server wrote it.
+      await form.getByLabel('title').fill('   ');
+      await form.getByRole('button', { name: 'Create book' }).click();
+      await expect.poll(() => form.getByRole('alert').textContent()).toMatch(/title/i);
+      await page.screenshot({ path: `${SHOTS}/create-book-error.png`, fullPage: true });
+
+      const title = `${prefix} created in the browser`;
+      await form.getByLabel('title').fill(title);
+      await form.getByLabel('authors').fill('Ada Lovelace\nCharles Babbage');
+      await form.getByLabel('language').fill('en');
+      await form.getByRole('button', { name: 'Create book' }).click();
+      await expect.poll(() => form.getByRole('status').textContent()).toContain(`Created “${title}”`);
+      await page.getByLabel('query').fill('created in the browser');
+      await expect.poll(() => table.locator('tbody tr').allTextContents()).toEqual([expect.stringContaining(title)]);
+      expect(await table.locator('tbody tr').first().textContent()).toContain('Ada Lovelace, Charles Babbage');
+      await page.screenshot({ path: `${SHOTS}/book-created.png`, fullPage: true });
+
+      // The server agrees: the book exists, by that editor's hand.
+      const found = await mustQuery<{ books: { edges: Array<{ node: { title: string; authors: string[]; status: string } }> } }>(
+        platform.gateway,
+        'query($f: BookFilter) { books(filter: $f, first: 5) { edges { node { title authors status } } } }',
+        { f: { query: 'created in the browser' } },
+        { token: editor.token },
+      );
+      expect(found.books.edges.map((e) => e.node)).toEqual([{ title, authors: ['Ada Lovelace', 'Charles Babbage'], status: 'DRAFT' }]);
+
+      // Sign out ends the session on the server too.
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+      expect(await page.evaluate(() => sessionStorage.getItem('folio.admin.token'))).toBeNull();
+      expect(watch.external).toEqual([]);
+      expect(watch.problems.filter((p) => /Content Security Policy|pageerror/i.test(p))).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('tells a reader the console is not for them', async () => {
+    const watch: Watch = { external: [], problems: [] };
+    const { context, page } = await open(watch);
+    try {
+      await page.goto(`${origin}/admin/`);
+      await page.getByLabel('Username').fill(reader.username);
+      await page.getByLabel('Password').fill(reader.password);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('heading', { name: 'Not allowed' }).waitFor();
+      expect(await page.getByRole('table').count()).toBe(0);
+      await page.screenshot({ path: `${SHOTS}/reader-not-allowed.png` });
+      expect(watch.external).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+});
