@@ -71,13 +71,25 @@ describe('GraphiQL and the admin console in a browser', () => {
       await page.locator('.graphiql-container').waitFor({ timeout: 30_000 });
       // The editor (Monaco) is ready when the default query is on screen.
       await page.locator('.graphiql-query-editor').getByText('totalCount').waitFor({ timeout: 30_000 });
-      await expect.poll(() => page.getByRole('tab', { name: 'Headers' }).count()).toBeGreaterThan(0);
       await page.locator('.graphiql-execute-button').click();
       await page.locator('.graphiql-response').getByText('"totalCount"').waitFor({ timeout: 30_000 });
       const answer = await page.locator('.graphiql-response').innerText();
       expect(answer).toContain('"books"');
       expect(answer).not.toContain('"errors"');
       await page.screenshot({ path: `${SHOTS}/graphiql-query.png` });
+
+      // A bearer token in the headers editor signs the query in.
+      await page.getByRole('button', { name: 'Headers', exact: true }).click();
+      await page.locator('section.graphiql-editor-tool[aria-label="Headers"] .graphiql-editor:not(.hidden) .monaco-editor').click();
+      await page.keyboard.press('ControlOrMeta+A');
+      await page.keyboard.insertText(JSON.stringify({ Authorization: `Bearer ${editor.token}` }));
+      await page.locator('.graphiql-query-editor .monaco-editor').click();
+      await page.keyboard.press('ControlOrMeta+A');
+      await page.keyboard.insertText('query Me { me { username roles } }');
+      await page.locator('.graphiql-execute-button').click();
+      await page.locator('.graphiql-response').getByText(editor.username).waitFor({ timeout: 30_000 });
+      expect(await page.locator('.graphiql-response').innerText()).toContain('EDITOR');
+      await page.screenshot({ path: `${SHOTS}/graphiql-headers.png` });
       // The docs explorer reads the schema by introspection (open in development).
       await page.getByRole('button', { name: /Documentation Explorer/i }).click();
       await page.locator('.graphiql-doc-explorer').getByText('Query', { exact: true }).first().waitFor({ timeout: 30_000 });
@@ -127,11 +139,14 @@ describe('GraphiQL and the admin console in a browser', () => {
       expect(await form.getByLabel('language').getAttribute('aria-required')).toBe('false');
       await form.getByRole('button', { name: 'Create book' }).click();
       await expect.poll(() => form.getByRole('alert').textContent()).toContain('title is required.');
-      // A server-side refusal is shown as the server wrote it.
-      await form.getByLabel('title').fill('   ');
+      // A server-side refusal is shown as the server wrote it, and nothing is created.
+      await form.getByLabel('title').fill(`${prefix} refused`);
+      await form.getByLabel('language').fill('not a language');
       await form.getByRole('button', { name: 'Create book' }).click();
-      await expect.poll(() => form.getByRole('alert').textContent()).toMatch(/title/i);
+      await expect.poll(() => form.getByRole('alert').textContent()).toBe('language must be a BCP 47 tag such as "en" or "zh-CN".');
       await page.screenshot({ path: `${SHOTS}/create-book-error.png`, fullPage: true });
+      await form.getByLabel('title').fill('');
+      await form.getByLabel('language').fill('');
 
       const title = `${prefix} created in the browser`;
       await form.getByLabel('title').fill(title);
@@ -152,6 +167,8 @@ describe('GraphiQL and the admin console in a browser', () => {
         { token: editor.token },
       );
       expect(found.books.edges.map((e) => e.node)).toEqual([{ title, authors: ['Ada Lovelace', 'Charles Babbage'], status: 'DRAFT' }]);
+      const refused = await mustQuery<{ books: { totalCount: number } }>(platform.gateway, 'query($f: BookFilter) { books(filter: $f) { totalCount } }', { f: { query: `${prefix} refused` } }, { token: editor.token });
+      expect(refused.books.totalCount).toBe(0);
 
       // Sign out ends the session on the server too.
       await page.getByRole('button', { name: 'Sign out' }).click();
