@@ -173,7 +173,8 @@ describe('GraphiQL and the admin console in a browser', () => {
       // Sign out ends the session on the server too.
       await page.getByRole('button', { name: 'Sign out' }).click();
       await page.getByRole('heading', { name: 'Sign in' }).waitFor();
-      expect(await page.evaluate(() => sessionStorage.getItem('folio.admin.token'))).toBeNull();
+      // The page's own sessionStorage (a browser global, so named through globalThis here).
+      expect(await page.evaluate(() => (globalThis as unknown as { sessionStorage: { getItem(k: string): string | null } }).sessionStorage.getItem('folio.admin.token'))).toBeNull();
       expect(watch.external).toEqual([]);
       expect(watch.problems.filter((p) => /Content Security Policy|pageerror/i.test(p))).toEqual([]);
     } finally {
