@@ -90,6 +90,14 @@ describe('GraphiQL and the admin console in a browser', () => {
       await page.locator('.graphiql-response').getByText(editor.username).waitFor({ timeout: 30_000 });
       expect(await page.locator('.graphiql-response').innerText()).toContain('EDITOR');
       await page.screenshot({ path: `${SHOTS}/graphiql-headers.png` });
+
+      // History keeps both runs; the explorer plugin builds queries from the schema.
+      await page.getByRole('button', { name: /Show History/i }).click();
+      await page.locator('.graphiql-plugin').getByText('Me', { exact: true }).waitFor({ timeout: 10_000 });
+      expect(await page.locator('.graphiql-plugin').getByText('Books', { exact: true }).count()).toBe(1);
+      await page.getByRole('button', { name: /Show GraphiQL Explorer/i }).click();
+      await page.locator('.graphiql-plugin').getByText('books', { exact: true }).first().waitFor({ timeout: 10_000 });
+      await page.screenshot({ path: `${SHOTS}/graphiql-explorer.png` });
       // The docs explorer reads the schema by introspection (open in development).
       await page.getByRole('button', { name: /Documentation Explorer/i }).click();
       await page.locator('.graphiql-doc-explorer').getByText('Query', { exact: true }).first().waitFor({ timeout: 30_000 });
@@ -158,6 +166,11 @@ describe('GraphiQL and the admin console in a browser', () => {
       await expect.poll(() => table.locator('tbody tr').allTextContents()).toEqual([expect.stringContaining(title)]);
       expect(await table.locator('tbody tr').first().textContent()).toContain('Ada Lovelace, Charles Babbage');
       await page.screenshot({ path: `${SHOTS}/book-created.png`, fullPage: true });
+      // A phone-sized screen: one column, the table scrolls sideways inside its box.
+      await page.setViewportSize({ width: 390, height: 844 });
+      expect(await page.evaluate(() => (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+      await page.screenshot({ path: `${SHOTS}/books-narrow.png`, fullPage: true });
+      await page.setViewportSize({ width: 1280, height: 800 });
 
       // The server agrees: the book exists, by that editor's hand.
       const found = await mustQuery<{ books: { edges: Array<{ node: { title: string; authors: string[]; status: string } }> } }>(

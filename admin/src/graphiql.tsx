@@ -9,13 +9,14 @@ import '@graphiql/plugin-explorer/style.css';
 import './graphiql.css';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-import { GraphiQL } from 'graphiql';
+import { GraphiQL, HISTORY_PLUGIN } from 'graphiql';
 import { explorerPlugin } from '@graphiql/plugin-explorer';
 import { createGraphiQLFetcher } from '@graphiql/toolkit';
 
 // Same origin as the page: the gateway's /graphql. JSON POSTs pass the API's CSRF rules as they are.
 const fetcher = createGraphiQLFetcher({ url: `${window.location.origin}/graphql` });
-const plugins = [explorerPlugin()];
+// Passing plugins replaces GraphiQL's default list, so history is named again beside the explorer.
+const plugins = [HISTORY_PLUGIN, explorerPlugin()];
 
 const DEFAULT_QUERY = `# Folio GraphQL. Sign in with the login mutation, then put the token in Headers:
 #   { "Authorization": "Bearer fst_..." }

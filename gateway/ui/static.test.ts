@@ -85,6 +85,12 @@ describe('gateway UI routes', () => {
     expect(js.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
     expect(await js.text()).toBe('console.log(1)');
     expect((await fetch(`${on.url}/admin/assets/index-abc.css`)).headers.get('content-type')).toBe('text/css; charset=utf-8');
+    // Gzipped from the second request on (the first starts the compression); fetch decodes it.
+    await expect.poll(async () => (await fetch(`${on.url}/admin/assets/index-abc.js`, { headers: { 'accept-encoding': 'gzip' } })).headers.get('content-encoding')).toBe('gzip');
+    const gz = await fetch(`${on.url}/admin/assets/index-abc.js`, { headers: { 'accept-encoding': 'gzip' } });
+    expect(await gz.text()).toBe('console.log(1)');
+    expect(gz.headers.get('vary')).toBe('accept-encoding');
+    expect((await fetch(`${on.url}/admin/assets/index-abc.js`, { headers: { 'accept-encoding': 'identity' } })).headers.get('content-encoding')).toBeNull();
     for (const path of ['/admin/assets/missing.js', '/admin/assets/..%2Fsecret.txt', '/admin/assets/../secret.txt', '/admin/assets/sub/x.js']) {
       const response = await fetch(`${on.url}${path}`);
       // fetch normalises "../" itself: that one becomes /admin/secret.txt, the console's page, never the file.

@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gzip } from 'node:zlib';
 import { FolioError } from '../../lib/errors.js';
 import { sendError } from '../../lib/http/respond.js';
 
@@ -62,7 +63,12 @@ const TYPES: Record<string, string> = {
 interface File {
   readonly body: Buffer;
   readonly type: string;
+  /** Gzipped once, on the first request (off the event loop), for every later one. */
+  gzipped?: Buffer | 'pending';
 }
+
+// Text compresses to a quarter or less (the editor's 2.8 MB script to 0.7 MB); fonts and images are compressed already.
+const COMPRESSIBLE = /^(text\/|application\/json|image\/svg|font\/ttf)/;
 
 export interface UiOptions {
   /** Serve GraphiQL at GET /graphql to browsers (config.gateway.graphiql). */
@@ -148,7 +154,19 @@ export function createUiRoutes(options: UiOptions): UiRoutes {
           return true;
         }
         // Content-hashed names: a changed file is a new name, so caches may keep these for a year.
-        send(req, res, 200, { 'content-type': asset.type, 'cache-control': 'public, max-age=31536000, immutable', 'x-content-type-options': 'nosniff', 'cross-origin-resource-policy': 'same-origin' }, asset.body);
+        const headers: Record<string, string> = { 'content-type': asset.type, 'cache-control': 'public, max-age=31536000, immutable', 'x-content-type-options': 'nosniff', 'cross-origin-resource-policy': 'same-origin', vary: 'accept-encoding' };
+        const compressible = COMPRESSIBLE.test(asset.type);
+        if (compressible && asset.gzipped === undefined) {
+          asset.gzipped = 'pending';
+          gzip(asset.body, { level: 6 }, (error, result) => {
+            asset.gzipped = error ? undefined : result;
+          });
+        }
+        if (compressible && Buffer.isBuffer(asset.gzipped) && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
+          send(req, res, 200, { ...headers, 'content-encoding': 'gzip' }, asset.gzipped);
+        } else {
+          send(req, res, 200, headers, asset.body);
+        }
         return true;
       }
       // Any other path under /admin/ is the console's (one page, routes in the browser).
