@@ -7,7 +7,9 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildEpub } from '../subgraphs/catalog/epub/build.js';
 import { ensureAdminBuild } from '../scripts/adminBuild.js';
+import { FIXTURE_BOOK } from './kit/epubFixtures.js';
 import { registerEditor, registerUser, type TestUser } from './kit/accounts.js';
 import { mustQuery, startTestPlatform, type TestPlatform } from './kit/platform.js';
 
@@ -182,6 +184,35 @@ describe('GraphiQL and the admin console in a browser', () => {
       expect(found.books.edges.map((e) => e.node)).toEqual([{ title, authors: ['Ada Lovelace', 'Charles Babbage'], status: 'DRAFT' }]);
       const refused = await mustQuery<{ books: { totalCount: number } }>(platform.gateway, 'query($f: BookFilter) { books(filter: $f) { totalCount } }', { f: { query: `${prefix} refused` } }, { token: editor.token });
       expect(refused.books.totalCount).toBe(0);
+
+      // Open it: upload the EPUB, watch the job reach STORED, publish.
+      await page.getByRole('button', { name: `Open ${title}` }).click();
+      const panel = page.getByRole('region', { name: title });
+      expect(await panel.getByTestId('book-status').textContent()).toBe('DRAFT');
+      // Publishing a book with no stored revision is refused, with the server's reason.
+      await panel.getByRole('button', { name: 'Publish' }).click();
+      await expect.poll(() => panel.getByRole('alert').textContent()).not.toBe('');
+      const publishRefusal = await panel.getByRole('alert').textContent();
+      await panel.getByLabel('Upload EPUB').setInputFiles({ name: 'harbour.epub', mimeType: 'application/epub+zip', buffer: await buildEpub(FIXTURE_BOOK) });
+      await expect.poll(() => panel.getByTestId('job-status').textContent(), { timeout: 60_000 }).toBe('STORED');
+      expect(await panel.getByRole('list', { name: 'Stages' }).textContent()).toMatch(/PARSING.*STORED/s);
+      await page.screenshot({ path: `${SHOTS}/upload-stored.png`, fullPage: true });
+      await panel.getByRole('button', { name: 'Publish' }).click();
+      await expect.poll(() => panel.getByTestId('book-status').textContent()).toBe('PUBLISHED');
+      await page.getByLabel('status').selectOption('PUBLISHED');
+      await expect.poll(() => table.locator('tbody tr').allTextContents()).toEqual([expect.stringContaining(title)]);
+      await page.screenshot({ path: `${SHOTS}/published.png`, fullPage: true });
+      expect(publishRefusal).toBeTruthy();
+
+      // A bad EPUB: the failure reason is shown, the published revision stays.
+      await panel.getByLabel('Upload EPUB').setInputFiles({ name: 'broken.epub', mimeType: 'application/epub+zip', buffer: Buffer.from('this is not a zip file') });
+      await expect.poll(() => panel.getByTestId('job-status').textContent(), { timeout: 60_000 }).toBe('FAILED');
+      expect(await panel.getByTestId('job-failure').textContent()).toMatch(/\(NOT_A_ZIP\)/);
+      expect(await panel.getByTestId('book-status').textContent()).toBe('PUBLISHED');
+      await page.screenshot({ path: `${SHOTS}/upload-failed.png`, fullPage: true });
+      // Too big is refused in the browser before any upload.
+      await panel.getByLabel('Upload EPUB').setInputFiles({ name: 'huge.epub', mimeType: 'application/epub+zip', buffer: Buffer.alloc(16 * 1024 * 1024 + 1) });
+      await expect.poll(() => panel.getByRole('alert').last().textContent()).toMatch(/at most 16 MiB/);
 
       // Sign out ends the session on the server too.
       await page.getByRole('button', { name: 'Sign out' }).click();

@@ -8,6 +8,7 @@ import { ApiError, request } from './api.js';
 import { loadSchema } from './schema.js';
 import { loadToken, saveToken } from './session.js';
 import { ConnectionTable } from './components/ConnectionTable.js';
+import { BookPanel } from './components/BookPanel.js';
 import { InputForm } from './components/InputForm.js';
 
 interface Me {
@@ -129,6 +130,7 @@ function Books({ token }: { token: string }): ReactNode {
   const [schema, setSchema] = useState<GraphQLSchema | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [reloadKey, setReloadKey] = useState(0);
+  const [openId, setOpenId] = useState<string | null>(null);
 
   useEffect(() => {
     loadSchema(token).then(setSchema, (e: unknown) => setError(e instanceof ApiError ? e.message : String(e)));
@@ -139,7 +141,17 @@ function Books({ token }: { token: string }): ReactNode {
   const createInput = schema.getType('CreateBookInput');
   return (
     <div className="books">
-      <ConnectionTable schema={schema} token={token} field="books" title="Books" preferred={['title', 'authors', 'status', 'language', 'id']} reloadKey={reloadKey} />
+      <ConnectionTable
+        schema={schema}
+        token={token}
+        field="books"
+        title="Books"
+        preferred={['title', 'authors', 'status', 'language', 'id']}
+        reloadKey={reloadKey}
+        onOpen={(node) => setOpenId(String(node.id))}
+      />
+      <div className="side">
+      {openId && <BookPanel token={token} bookId={openId} onChanged={() => setReloadKey((k) => k + 1)} onClose={() => setOpenId(null)} />}
       {isInputObjectType(createInput) && (
         <section aria-labelledby="create-book-title">
           <h2 id="create-book-title">New book</h2>
@@ -158,6 +170,7 @@ function Books({ token }: { token: string }): ReactNode {
           />
         </section>
       )}
+      </div>
     </div>
   );
 }

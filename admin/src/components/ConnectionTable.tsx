@@ -26,9 +26,11 @@ export interface ConnectionTableProps {
   readonly pageSize?: number;
   /** Changes when the list must be read again (e.g. after a create). */
   readonly reloadKey?: number;
+  /** Adds an Open button to each row (rows need an `id` column). */
+  readonly onOpen?: (node: Record<string, unknown>) => void;
 }
 
-export function ConnectionTable({ schema, token, field, title, preferred = [], pageSize = 10, reloadKey = 0 }: ConnectionTableProps): ReactNode {
+export function ConnectionTable({ schema, token, field, title, preferred = [], pageSize = 10, reloadKey = 0, onOpen }: ConnectionTableProps): ReactNode {
   const shape = connectionShape(schema, field);
   const [filter, setFilter] = useState<Record<string, string>>({});
   const [cursors, setCursors] = useState<Array<string | null>>([null]);
@@ -96,14 +98,24 @@ export function ConnectionTable({ schema, token, field, title, preferred = [], p
       <div className="table-wrap">
         <table aria-busy={loading}>
           <thead>
-            <tr>{columns.map((c) => <th key={c} scope="col">{c}</th>)}</tr>
+            <tr>
+              {onOpen && <th scope="col"><span className="visually-hidden">Actions</span></th>}
+              {columns.map((c) => <th key={c} scope="col">{c}</th>)}
+            </tr>
           </thead>
           <tbody>
             {data?.edges.map(({ cursor, node }) => (
-              <tr key={cursor}>{columns.map((c) => <td key={c}>{display(node[c])}</td>)}</tr>
+              <tr key={cursor}>
+                {onOpen && (
+                  <td>
+                    <button type="button" onClick={() => onOpen(node)} aria-label={`Open ${display(node.title ?? node.name ?? node.id)}`}>Open</button>
+                  </td>
+                )}
+                {columns.map((c) => <td key={c}>{display(node[c])}</td>)}
+              </tr>
             ))}
             {data && data.edges.length === 0 && (
-              <tr><td colSpan={columns.length}>Nothing here.</td></tr>
+              <tr><td colSpan={columns.length + (onOpen ? 1 : 0)}>Nothing here.</td></tr>
             )}
           </tbody>
         </table>
