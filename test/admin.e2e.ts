@@ -9,7 +9,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildEpub } from '../subgraphs/catalog/epub/build.js';
 import { ensureAdminBuild } from '../scripts/adminBuild.js';
-import { FIXTURE_BOOK } from './kit/epubFixtures.js';
+import { FIXTURE_BOOK, writeZip, zipEntry } from './kit/epubFixtures.js';
 import { registerEditor, registerUser, type TestUser } from './kit/accounts.js';
 import { mustQuery, startTestPlatform, type TestPlatform } from './kit/platform.js';
 
@@ -82,12 +82,18 @@ describe('GraphiQL and the admin console in a browser', () => {
 
       // A bearer token in the headers editor signs the query in.
       await page.getByRole('button', { name: 'Headers', exact: true }).click();
-      await page.locator('section.graphiql-editor-tool[aria-label="Headers"] .graphiql-editor:not(.hidden) .monaco-editor').click();
+      const headersEditor = page.locator('section.graphiql-editor-tool[aria-label="Headers"] .graphiql-editor:not(.hidden) .monaco-editor');
+      await headersEditor.locator('.view-lines').waitFor();
+      await headersEditor.click();
       await page.keyboard.press('ControlOrMeta+A');
       await page.keyboard.insertText(JSON.stringify({ Authorization: `Bearer ${editor.token}` }));
-      await page.locator('.graphiql-query-editor .monaco-editor').click();
+      // Monaco renders spaces as no-break spaces.
+      await expect.poll(async () => (await headersEditor.locator('.view-lines').innerText()).replace(/\s+/g, ' ')).toContain('Authorization');
+      const queryEditor = page.locator('.graphiql-query-editor .monaco-editor');
+      await queryEditor.click();
       await page.keyboard.press('ControlOrMeta+A');
       await page.keyboard.insertText('query Me { me { username roles } }');
+      await expect.poll(async () => (await queryEditor.locator('.view-lines').innerText()).replace(/\s+/g, ' ')).toContain('query Me');
       await page.locator('.graphiql-execute-button').click();
       await page.locator('.graphiql-response').getByText(editor.username).waitFor({ timeout: 30_000 });
       expect(await page.locator('.graphiql-response').innerText()).toContain('EDITOR');
@@ -106,10 +112,13 @@ describe('GraphiQL and the admin console in a browser', () => {
       await page.screenshot({ path: `${SHOTS}/graphiql-docs.png` });
       expect(watch.external).toEqual([]);
       expect(watch.problems.filter((p) => /Content Security Policy|pageerror/i.test(p))).toEqual([]);
+    } catch (error) {
+      await page.screenshot({ path: `${SHOTS}/failure-${Date.now()}.png`, fullPage: true }).catch(() => undefined);
+      throw error;
     } finally {
       await context.close();
     }
-  });
+  }, 120_000);
 
   it('lets an editor sign in, page through books, create one from the generated form and find it', async () => {
     // Eleven books so the table (ten a page) has a second page.
@@ -190,24 +199,27 @@ describe('GraphiQL and the admin console in a browser', () => {
       const panel = page.getByRole('region', { name: title });
       expect(await panel.getByTestId('book-status').textContent()).toBe('DRAFT');
       // Publishing a book with no stored revision is refused, with the server's reason.
-      await panel.getByRole('button', { name: 'Publish' }).click();
+      await panel.getByRole('button', { name: 'Publish', exact: true }).click();
       await expect.poll(() => panel.getByRole('alert').textContent()).not.toBe('');
       const publishRefusal = await panel.getByRole('alert').textContent();
       await panel.getByLabel('Upload EPUB').setInputFiles({ name: 'harbour.epub', mimeType: 'application/epub+zip', buffer: await buildEpub(FIXTURE_BOOK) });
       await expect.poll(() => panel.getByTestId('job-status').textContent(), { timeout: 60_000 }).toBe('STORED');
       expect(await panel.getByRole('list', { name: 'Stages' }).textContent()).toMatch(/PARSING.*STORED/s);
       await page.screenshot({ path: `${SHOTS}/upload-stored.png`, fullPage: true });
-      await panel.getByRole('button', { name: 'Publish' }).click();
+      await panel.getByRole('button', { name: 'Publish', exact: true }).click();
       await expect.poll(() => panel.getByTestId('book-status').textContent()).toBe('PUBLISHED');
       await page.getByLabel('status').selectOption('PUBLISHED');
       await expect.poll(() => table.locator('tbody tr').allTextContents()).toEqual([expect.stringContaining(title)]);
       await page.screenshot({ path: `${SHOTS}/published.png`, fullPage: true });
       expect(publishRefusal).toBeTruthy();
 
-      // A bad EPUB: the failure reason is shown, the published revision stays.
-      await panel.getByLabel('Upload EPUB').setInputFiles({ name: 'broken.epub', mimeType: 'application/epub+zip', buffer: Buffer.from('this is not a zip file') });
+      // Not a zip at all: refused at once, with the server's reason.
+      await panel.getByLabel('Upload EPUB').setInputFiles({ name: 'notes.epub', mimeType: 'application/epub+zip', buffer: Buffer.from('this is not a zip file') });
+      await expect.poll(() => panel.getByRole('alert').textContent()).toBe('The file is not an EPUB (not a zip archive).');
+      // A zip that is no EPUB: the job fails, its reason is shown, the published revision stays.
+      await panel.getByLabel('Upload EPUB').setInputFiles({ name: 'broken.epub', mimeType: 'application/epub+zip', buffer: writeZip([zipEntry('hello.txt', 'not a book')]) });
       await expect.poll(() => panel.getByTestId('job-status').textContent(), { timeout: 60_000 }).toBe('FAILED');
-      expect(await panel.getByTestId('job-failure').textContent()).toMatch(/\(NOT_A_ZIP\)/);
+      expect(await panel.getByTestId('job-failure').textContent()).toMatch(/\w.*\([A-Z_]+\)/);
       expect(await panel.getByTestId('book-status').textContent()).toBe('PUBLISHED');
       await page.screenshot({ path: `${SHOTS}/upload-failed.png`, fullPage: true });
       // Too big is refused in the browser before any upload.
@@ -221,10 +233,13 @@ describe('GraphiQL and the admin console in a browser', () => {
       expect(await page.evaluate(() => (globalThis as unknown as { sessionStorage: { getItem(k: string): string | null } }).sessionStorage.getItem('folio.admin.token'))).toBeNull();
       expect(watch.external).toEqual([]);
       expect(watch.problems.filter((p) => /Content Security Policy|pageerror/i.test(p))).toEqual([]);
+    } catch (error) {
+      await page.screenshot({ path: `${SHOTS}/failure-${Date.now()}.png`, fullPage: true }).catch(() => undefined);
+      throw error;
     } finally {
       await context.close();
     }
-  });
+  }, 240_000);
 
   it('tells a reader the console is not for them', async () => {
     const watch: Watch = { external: [], problems: [] };
@@ -238,6 +253,9 @@ describe('GraphiQL and the admin console in a browser', () => {
       expect(await page.getByRole('table').count()).toBe(0);
       await page.screenshot({ path: `${SHOTS}/reader-not-allowed.png` });
       expect(watch.external).toEqual([]);
+    } catch (error) {
+      await page.screenshot({ path: `${SHOTS}/failure-${Date.now()}.png`, fullPage: true }).catch(() => undefined);
+      throw error;
     } finally {
       await context.close();
     }

@@ -76,6 +76,7 @@ export function BookPanel({ token, bookId, onChanged, onClose }: BookPanelProps)
     setError(null);
     if (file.size > MAX_EPUB_BYTES) return setError(`${file.name} is ${(file.size / 1048576).toFixed(1)} MiB; an EPUB may be at most 16 MiB.`);
     setBusy(true);
+    setJob(null); // a new upload: the previous job's outcome no longer describes the book
     try {
       const epubBase64 = await base64(file);
       const { uploadBookContent } = await request<{ uploadBookContent: Job }>(
