@@ -3,7 +3,7 @@
  * install stays small. `npm start` and the browser tests build them when admin/dist is missing.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -33,9 +33,33 @@ export async function buildAdmin(timeoutMs = 15 * 60_000): Promise<void> {
   await run(['run', 'build', '--prefix', 'admin'], timeoutMs);
 }
 
-/** Builds the pages only when they are missing; returns whether a build ran. */
-export async function ensureAdminBuild(timeoutMs?: number): Promise<boolean> {
-  if (adminBuilt()) return false;
-  await buildAdmin(timeoutMs);
-  return true;
+const LOCK = join(ADMIN_DIR, '.build-lock');
+
+/**
+ * Builds the pages only when they are missing; returns whether this call built them. Test files run
+ * in parallel, so one build at a time: the others wait for its lock (a directory, created
+ * atomically; one older than the timeout is a dead build's and is taken over).
+ */
+export async function ensureAdminBuild(timeoutMs = 15 * 60_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (adminBuilt()) return false;
+    try {
+      mkdirSync(LOCK);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const age = Date.now() - (statSync(LOCK, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      if (age > timeoutMs) rmSync(LOCK, { recursive: true, force: true });
+      else if (Date.now() > deadline) throw new Error('timed out waiting for another build of admin/');
+      else await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+  try {
+    if (adminBuilt()) return false;
+    await buildAdmin(timeoutMs);
+    return true;
+  } finally {
+    rmSync(LOCK, { recursive: true, force: true });
+  }
 }
