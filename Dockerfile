@@ -12,7 +12,9 @@ FROM node:20.20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund
+# onnxruntime-node's install script would fetch CUDA libraries (npm 10 ignores package.json's
+# allowScripts); the CPU library the in-process embedder uses ships in the package.
+RUN ONNXRUNTIME_NODE_INSTALL=skip npm ci --omit=dev --no-audit --no-fund
 COPY tsconfig.json ./
 COPY lib ./lib
 COPY schema ./schema

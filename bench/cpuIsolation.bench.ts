@@ -67,6 +67,8 @@ export interface ModeResult {
   readonly healthz: LatencySummary;
   /** The platform process's event-loop delay during the ingest (perf_hooks histogram, 10 ms resolution). */
   readonly eventLoopDelay: { readonly p99Ms: number; readonly maxMs: number };
+  /** Turns of the platform's loop that came 100 ms or more late, and the time lost to all turns 50 ms or more late. */
+  readonly platformStalls: { readonly over100ms: number; readonly stalledMs: number };
   /** The load generator's own event-loop delay (should stay small; large values mean the client skewed the numbers). */
   readonly clientEventLoopDelay: { readonly p99Ms: number; readonly maxMs: number };
   readonly loadAverage1m: { readonly before: number; readonly after: number };
@@ -204,7 +206,7 @@ async function runMode(mode: 'off' | 'on', epub: Buffer, paragraphs: number, opt
   const storedSeconds = (performance.now() - started) / 1000;
   await control(gateway, PUBLISH_BOOK, { id: bookId }, token);
   await control(gateway, SET_LICENSE, { input: { bookId } }, token);
-  let chunks = 0;
+  let chunks: number;
   for (;;) {
     const status = (await control<{ searchIndexStatus: { state: string; chunksTotal: number } | null }>(gateway, `query($id: ID!) { searchIndexStatus(bookId: $id) { state chunksTotal } }`, { id: bookId }, token)).searchIndexStatus;
     if (status?.state === 'INDEXED') {
@@ -217,7 +219,7 @@ async function runMode(mode: 'off' | 'on', epub: Buffer, paragraphs: number, opt
   }
   const indexedSeconds = (performance.now() - started) / 1000;
   lag.disable();
-  const serverLag = await platform.request<{ p99Ms: number; maxMs: number }>({ type: 'lag' });
+  const serverLag = await platform.request<{ p99Ms: number; maxMs: number; stalls100: number; stalledMs: number }>({ type: 'lag' });
   const catalogSamples = await catalog.stop();
   const healthSamples = await health.stop();
   return {
@@ -231,6 +233,7 @@ async function runMode(mode: 'off' | 'on', epub: Buffer, paragraphs: number, opt
     catalog: summarize(catalogSamples),
     healthz: summarize(healthSamples),
     eventLoopDelay: { p99Ms: round(serverLag.p99Ms), maxMs: round(serverLag.maxMs) },
+    platformStalls: { over100ms: serverLag.stalls100, stalledMs: serverLag.stalledMs },
     clientEventLoopDelay: { p99Ms: round(lag.percentile(99) / 1e6), maxMs: round(lag.max / 1e6) },
     loadAverage1m: { before: round(before), after: round(loadavg()[0]!) },
   };
@@ -247,7 +250,7 @@ async function startPlatformChild(cpuProfDir: string | undefined, env: Record<st
   const entry = join(dirname(fileURLToPath(import.meta.url)), 'isolationPlatform.ts');
   const child: ChildProcess = fork(entry, [], {
     execArgv: ['--import', 'tsx', ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [])],
-    env: { ...process.env, FOLIO_BENCH_PLATFORM_ENV: JSON.stringify(env) },
+    env: { ...process.env, FOLIO_BENCH_PLATFORM_ENV: JSON.stringify(env), ...(cpuProfDir ? { FOLIO_BENCH_STALL_DIR: cpuProfDir } : {}) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const exited = once(child, 'exit');
@@ -293,7 +296,7 @@ export async function runIsolationBench(options: IsolationOptions): Promise<Isol
   await mkdir(options.outDir, { recursive: true });
   const row = (r: ModeResult, name: 'catalog' | 'healthz'): string => {
     const s = r[name];
-    return `| ${r.mode} (${r.workerThreads} threads) | ${name} | ${s.queries} | ${s.p50Ms} | ${s.p99Ms} | ${s.maxMs} | ${s.shed503} | ${s.otherErrors} | ${r.storedSeconds} | ${r.indexedSeconds} | ${r.eventLoopDelay.p99Ms} / ${r.eventLoopDelay.maxMs} | ${r.clientEventLoopDelay.p99Ms} / ${r.clientEventLoopDelay.maxMs} | ${r.loadAverage1m.before} → ${r.loadAverage1m.after} |`;
+    return `| ${r.mode} (${r.workerThreads} threads) | ${name} | ${s.queries} | ${s.p50Ms} | ${s.p99Ms} | ${s.maxMs} | ${s.shed503} | ${s.otherErrors} | ${r.storedSeconds} | ${r.indexedSeconds} | ${r.eventLoopDelay.p99Ms} / ${r.eventLoopDelay.maxMs} | ${r.platformStalls.over100ms} / ${(r.platformStalls.stalledMs / 1000).toFixed(1)} | ${r.clientEventLoopDelay.p99Ms} / ${r.clientEventLoopDelay.maxMs} | ${r.loadAverage1m.before} → ${r.loadAverage1m.after} |`;
   };
   const markdown = `# CPU isolation benchmark
 
@@ -303,10 +306,13 @@ through the gateway while ${report.rate} catalog-only queries/s (\`books(first: 
 2 \`/healthz\`/s run. Latency from each request's scheduled send time; gateway load shedding at its
 production threshold (250 ms event-loop lag). "off" = FOLIO_WORKER_THREADS=0 (all work inline).
 The platform runs in its own process; "platform loop" is its event-loop delay, "client loop" the
-load generator's (it must stay small for the latencies to be the platform's).
+load generator's (it must stay small for the latencies to be the platform's); "platform stalls"
+counts turns of the platform's loop 100 ms or more late, and the seconds lost to turns 50 ms or
+more late. "load 1m" is the machine's 1-minute load average before → after the run (2 CPUs shared
+with other work: the absolute latencies move with it).
 
-| mode | requests | sent | p50 ms | p99 ms | max ms | 503 | other errors | stored s | indexed s | platform loop p99/max ms | client loop p99/max ms | load 1m |
-| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |
+| mode | requests | sent | p50 ms | p99 ms | max ms | 503 | other errors | stored s | indexed s | platform loop p99/max ms | platform stalls ≥100 ms / s lost | client loop p99/max ms | load 1m |
+| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- | --- |
 ${runs.flatMap((r) => [row(r, 'catalog'), row(r, 'healthz')]).join('\n')}
 `;
   await writeFile(json, `${JSON.stringify(report, null, 2)}\n`);

@@ -17,7 +17,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Supergraph } from '@apollo/federation-internals';
-import { GraphQLError, Lexer, OverlappingFieldsCanBeMergedRule, Source, TokenKind, parse, validate, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { type GraphQLError, Lexer, OverlappingFieldsCanBeMergedRule, Source, TokenKind, parse, validate, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { testConfig } from '../lib/config.js';
 import { operationLimits, type OperationLimits } from '../gateway/plugins/operationLimits.js';
 

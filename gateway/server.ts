@@ -36,6 +36,7 @@ import { createUsageFlusher } from './plugins/schemaUsageFlusher.js';
 import { createTrustedDocuments, loadFromAccounts } from './plugins/trustedDocuments.js';
 import { installSingleFetchFastPath } from './singleFetch.js';
 import { SubgraphFetcher } from './subgraphFetcher.js';
+import { startSubscriptions } from './subscriptions/index.js';
 import { accountsBaseUrl, loadSupergraph, subgraphBaseUrl } from './supergraph.js';
 import { createUiRoutes } from './ui/static.js';
 
@@ -118,7 +119,7 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
     parseOptions: limits.parseOptions,
     plugins: [...(limits.plugins as ApolloServerPlugin<GatewayContext>[]), introspectionPlugin({ production: config.production }), operationResolutionPlugin(), operationLabelsPlugin(metrics), loggingPlugin(logger), ...(usage ? [usage.plugin<GatewayContext>()] : []), ApolloServerPluginLandingPageDisabled()], // browsers get GraphiQL from ui/ (Apollo's page loads from a CDN)
     formatError: createErrorFormatter({ production: config.production }),
-    // Never, in any mode: internal details are logged (with the request id), never returned (DESIGN.md).
+    // Never, in any mode: internal details are logged (with the request id), never returned.
     includeStacktraceInErrorResponses: false,
     allowBatchedHttpRequests: false,
     // gateway/main.ts and the launcher own shutdown (drain, then exit); Apollo's own handler would race them.
@@ -166,17 +167,21 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
   const health = createHealthCheck({ subgraphs: supergraph.subgraphs, dispatcher, secret: config.internalSecret });
   const opsOptions = { service: 'gateway', registry: metrics.registry, readiness: () => health.readiness(), isDraining, token: config.opsToken };
 
+  const auth = createAuthenticator({ secret: config.internalSecret, authUrl, cacheSeconds: settings.authCacheSeconds });
+  const clientAddress = createClientAddressResolver({ trustedProxies: settings.trustedProxies });
+  const territory = createTerritoryResolver({ trustedProxies: settings.trustedProxies, header: settings.territoryHeader });
+  const rateLimiter = createRateLimiter({ user: settings.rateLimitUser, address: settings.rateLimitAddress, redis, metrics });
   const handler = createRequestHandler({
     apollo,
     secret: config.internalSecret,
     graphqlPath: '/graphql',
     maxBodyBytes: settings.maxBodyBytes,
     maxStaffBodyBytes: settings.maxStaffBodyBytes,
-    auth: createAuthenticator({ secret: config.internalSecret, authUrl, cacheSeconds: settings.authCacheSeconds }),
-    clientAddress: createClientAddressResolver({ trustedProxies: settings.trustedProxies }),
-    territory: createTerritoryResolver({ trustedProxies: settings.trustedProxies, header: settings.territoryHeader }),
+    auth,
+    clientAddress,
+    territory,
     varyOn: settings.territoryHeader && settings.trustedProxies.length > 0 ? settings.territoryHeader : undefined,
-    rateLimiter: createRateLimiter({ user: settings.rateLimitUser, address: settings.rateLimitAddress, redis, metrics }),
+    rateLimiter,
     trustedDocuments: createTrustedDocuments({ load: loadFromAccounts(config.internalSecret, authUrl) }),
     dedup: dedup ? createInflightDedup() : undefined,
     responseCache,
@@ -192,7 +197,25 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
   });
   usageFlusher?.start();
 
-  server.on('request', handler);
+  // WebSocket (graphql-ws) and SSE (graphql-sse) subscriptions on the same path: gateway/subscriptions/.
+  const subscriptions = startSubscriptions({
+    server,
+    path: '/graphql',
+    apollo,
+    secret: config.internalSecret,
+    ugcUrl: subgraphBaseUrl(supergraph.subgraphs, 'ugc'),
+    auth,
+    clientAddress,
+    territory,
+    rateLimiter,
+    metrics,
+    logger,
+    isDraining,
+    redis,
+    channel: settings.subscriptions.channel,
+    limits: { ...settings.subscriptions, maxTokens: settings.maxTokens, maxDocumentBytes: settings.maxBodyBytes, maxBodyBytes: settings.maxBodyBytes, bodyRate: admission.bodyRate, recheckMs: Math.max(1, settings.authCacheSeconds) * 1000 },
+  });
+  server.on('request', (req, res) => (subscriptions?.sse.matches(req) ? subscriptions.sse.handle(req, res) : handler(req, res)));
   server.on('connection', (socket) => admission.onConnection(socket));
   const port = await listen(server, config.gatewayPort, config.host);
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -202,6 +225,8 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
   logger.info({ url, opsUrl, subgraphs: supergraph.subgraphs, authUrl }, 'gateway ready');
 
   async function drain(): Promise<void> {
+    // Long-lived streams would hold the drain to its timeout: close them first (1001, clients reconnect elsewhere).
+    await subscriptions?.stop();
     await edge.drain(options.drainTimeoutMs ?? 10_000);
     await opsServer?.edge.drain(0);
     shedder.close();

@@ -22,7 +22,7 @@ export const bookTag = (bookId: string): string => `book:${bookId}`;
 /** What a change to one book makes stale: everything holding it, and every list it may join or leave. */
 export const bookChangeTags = (bookId: string): string[] => [bookTag(bookId), BOOK_LISTS_TAG];
 
-/** Catalog events after which cached answers about the book are wrong (DESIGN.md's event contract). */
+/** Catalog events (subgraphs/catalog's outbox) after which cached answers about the book are wrong. */
 const BOOK_EVENTS = new Set(['BookPublished', 'BookUnpublished', 'BookContentReplaced', 'BookLicenseChanged']);
 
 /** The tags a catalog event purges; none for events that change nothing a client may have cached. */

@@ -54,6 +54,12 @@ describe('configuration', () => {
     expect(() => loadConfig({ FOLIO_SERVICE_HOSTS: 'billing=x' })).toThrow(/FOLIO_SERVICE_HOSTS/);
   });
 
+  it('runs every service unless FOLIO_SERVICES names some, and names an unknown one', () => {
+    expect(loadConfig({}).services).toEqual(['accounts', 'catalog', 'ugc', 'search', 'gateway']);
+    expect(loadConfig({ FOLIO_SERVICES: 'search, gateway' }).services).toEqual(['search', 'gateway']);
+    expect(() => loadConfig({ FOLIO_SERVICES: 'accounts,billing' })).toThrow(/FOLIO_SERVICES: unknown service\(s\) billing/);
+  });
+
   it('fills the sign-in throttle defaults and names a bad budget', () => {
     expect(loadConfig({}).loginThrottle).toEqual({ perPair: 5, perAddress: 100, usernameFree: 10, registrationsPerAddress: 20 });
     expect(() => loadConfig({ FOLIO_LOGIN_FAILURES_PER_PAIR: '0' })).toThrow(/FOLIO_LOGIN_FAILURES_PER_PAIR/);

@@ -1,9 +1,12 @@
 /**
- * The only place that reads the environment. Three steps, as in apollographql/federation:
+ * The one place that reads Folio's settings (FOLIO_*, NODE_ENV, MONGODB_URI, QDRANT_*) from the
+ * environment; everything else gets them from FolioConfig (entry points may rename variables
+ * first, as gateway/main.ts does for benchmark harnesses). Three steps, as in apollographql/federation:
  * typed options with documented defaults, a function that fills them in, and a validator that
  * names the bad variable. A bad value stops start-up with a message a person can act on.
  */
 import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
@@ -11,6 +14,8 @@ import { z } from 'zod';
 
 export const SUBGRAPH_NAMES = ['accounts', 'catalog', 'ugc', 'search'] as const;
 export type SubgraphName = (typeof SUBGRAPH_NAMES)[number];
+export const SERVICE_NAMES = [...SUBGRAPH_NAMES, 'gateway'] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
 
 const port = z.coerce.number().int().min(0).max(65535);
 const optionalUrl = z
@@ -45,6 +50,19 @@ const schema = z.object({
         hosts[name as SubgraphName] = host;
       }
       return hosts;
+    }),
+  /** Which services this process runs, e.g. `accounts,catalog` (docker-compose runs one each). @default all, the gateway included */
+  FOLIO_SERVICES: z
+    .string()
+    .default('')
+    .transform((v, ctx) => {
+      const names = v.split(',').map((s) => s.trim()).filter(Boolean);
+      const unknown = names.filter((n) => !(SERVICE_NAMES as readonly string[]).includes(n));
+      if (unknown.length > 0) {
+        ctx.addIssue({ code: 'custom', message: `unknown service(s) ${unknown.join(', ')} (choose from ${SERVICE_NAMES.join(', ')})` });
+        return z.NEVER;
+      }
+      return names.length > 0 ? (names as ServiceName[]) : [...SERVICE_NAMES];
     }),
   /** Where embedded stores keep their files. @default ./.folio-data */
   FOLIO_DATA_DIR: z.string().min(1).default('./.folio-data'),
@@ -101,6 +119,11 @@ const schema = z.object({
   FOLIO_EMBEDDINGS_MODEL: z.string().min(1).optional(),
   FOLIO_EMBEDDINGS_API_KEY: z.string().optional(),
   FOLIO_EMBEDDINGS_MIN_SIMILARITY: z.coerce.number().min(0).max(1).optional(),
+  /** A local sentence-embedding model (ONNX + tokenizer.json + config.json), run in process; instead of FOLIO_EMBEDDINGS_URL. */
+  FOLIO_EMBEDDINGS_MODEL_DIR: z.string().min(1).optional(),
+  /** Put before queries and passages (e5: "query: " and "passage: "), for either kind of model. */
+  FOLIO_EMBEDDINGS_QUERY_PREFIX: z.string().max(100).optional(),
+  FOLIO_EMBEDDINGS_PASSAGE_PREFIX: z.string().max(100).optional(),
   FOLIO_LLM_URL: optionalUrl,
   FOLIO_LLM_MODEL: z.string().min(1).optional(),
   FOLIO_LLM_API_KEY: z.string().optional(),
@@ -163,6 +186,16 @@ const schema = z.object({
   FOLIO_GATEWAY_AUTH_CACHE_SECONDS: z.coerce.number().int().min(0).max(60).default(5),
   /** Where the accounts internal endpoints live; defaults to the accounts subgraph URL minus its path. */
   FOLIO_GATEWAY_AUTH_URL: optionalUrl,
+  /** Subscriptions (gateway/subscriptions/): open WebSocket/SSE connections and active subscriptions per user, per process. */
+  FOLIO_GATEWAY_SUBSCRIPTION_MAX_CONNECTIONS_PER_USER: positiveInt.max(1000).default(10),
+  FOLIO_GATEWAY_SUBSCRIPTION_MAX_PER_USER: positiveInt.max(10_000).default(50),
+  /** graphql-ws ping / SSE keep-alive comment interval. @default 12 s */
+  FOLIO_GATEWAY_SUBSCRIPTION_KEEPALIVE_MS: z.coerce.number().int().min(1000).max(120_000).default(12_000),
+  /** A connection whose unsent events exceed this (queued or in the socket's buffer) is cut (close 4429): slow consumer. */
+  FOLIO_GATEWAY_SUBSCRIPTION_MAX_QUEUED_EVENTS: positiveInt.max(10_000).default(100),
+  FOLIO_GATEWAY_SUBSCRIPTION_MAX_BUFFERED_BYTES: positiveInt.max(64 * 1024 * 1024).default(1024 * 1024),
+  /** Redis pub/sub channel (and key prefix) of sync events between gateway processes, with FOLIO_REDIS_URL. */
+  FOLIO_GATEWAY_SUBSCRIPTION_CHANNEL: z.string().regex(/^[\w:.-]{1,100}$/, 'letters, digits, _ : . - (at most 100)').default('folio:gateway:sync'),
   /**
    * Serve the gateway's operational endpoints (/metrics, /readyz, /healthz) on this port (a private
    * network's) instead of the public one; 0 means any free port. @default unset (the public port)
@@ -225,6 +258,8 @@ export interface FolioConfig {
   readonly subgraphPorts: Readonly<Record<SubgraphName, number>>;
   /** Host of each service as the others reach it. */
   readonly serviceHosts: Readonly<Record<SubgraphName, string>>;
+  /** FOLIO_SERVICES: what `npm start` runs in this process. */
+  readonly services: readonly ServiceName[];
   readonly dataDir: string;
   /** FOLIO_INSTANCE_ID; see lib/instance.ts. */
   readonly instanceId: string | undefined;
@@ -241,7 +276,10 @@ export interface FolioConfig {
   readonly loginThrottle: { readonly perPair: number; readonly perAddress: number; readonly usernameFree: number; readonly registrationsPerAddress: number };
   readonly supergraphPath: string | undefined;
   readonly publicCatalogUrl: string;
-  readonly embeddings: { readonly url: string; readonly model: string; readonly apiKey: string | undefined; readonly minSimilarity: number | undefined } | undefined;
+  readonly embeddings:
+    | { readonly url: string; readonly model: string; readonly apiKey: string | undefined; readonly minSimilarity: number | undefined; readonly queryPrefix: string | undefined; readonly passagePrefix: string | undefined }
+    | undefined;
+  readonly embeddingsModel: { readonly dir: string; readonly minSimilarity: number | undefined; readonly queryPrefix: string | undefined; readonly passagePrefix: string | undefined } | undefined;
   readonly llm: { readonly url: string; readonly model: string; readonly apiKey: string | undefined } | undefined;
   readonly redisUrl: string | undefined;
   readonly s3:
@@ -291,6 +329,14 @@ export interface GatewaySettings {
   readonly requestTimeoutMs: number;
   readonly authCacheSeconds: number;
   readonly authUrl: string | undefined;
+  readonly subscriptions: {
+    readonly maxConnectionsPerUser: number;
+    readonly maxPerUser: number;
+    readonly keepAliveMs: number;
+    readonly maxQueuedEvents: number;
+    readonly maxBufferedBytes: number;
+    readonly channel: string;
+  };
   /** Redis pub/sub channel for response-cache purges. */
   readonly cachePurgeChannel: string;
   readonly workers: number;
@@ -319,6 +365,8 @@ const parseRate = (spec: string): RateSpec => {
   return { points, durationSeconds: seconds };
 };
 
+const isDirectory = (dir: string): boolean => statSync(dir, { throwIfNoEntry: false })?.isDirectory() ?? false;
+
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
@@ -338,6 +386,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FolioConfig {
   if (production && !raw.FOLIO_INTERNAL_SECRET) problems.push('FOLIO_INTERNAL_SECRET: required when NODE_ENV=production');
   if (production && !raw.FOLIO_ADMIN_PASSWORD) problems.push('FOLIO_ADMIN_PASSWORD: required when NODE_ENV=production');
   if (raw.FOLIO_EMBEDDINGS_URL && !raw.FOLIO_EMBEDDINGS_MODEL) problems.push('FOLIO_EMBEDDINGS_MODEL: required with FOLIO_EMBEDDINGS_URL');
+  if (raw.FOLIO_EMBEDDINGS_URL && raw.FOLIO_EMBEDDINGS_MODEL_DIR) {
+    problems.push('FOLIO_EMBEDDINGS_MODEL_DIR: set it or FOLIO_EMBEDDINGS_URL, not both (a local model directory or an embedding server)');
+  }
+  if (raw.FOLIO_EMBEDDINGS_MODEL_DIR && !isDirectory(raw.FOLIO_EMBEDDINGS_MODEL_DIR)) problems.push(`FOLIO_EMBEDDINGS_MODEL_DIR: ${path.resolve(raw.FOLIO_EMBEDDINGS_MODEL_DIR)} is not a directory`);
+  if ((raw.FOLIO_EMBEDDINGS_QUERY_PREFIX || raw.FOLIO_EMBEDDINGS_PASSAGE_PREFIX) && !raw.FOLIO_EMBEDDINGS_URL && !raw.FOLIO_EMBEDDINGS_MODEL_DIR) {
+    problems.push('FOLIO_EMBEDDINGS_QUERY_PREFIX/FOLIO_EMBEDDINGS_PASSAGE_PREFIX: only with FOLIO_EMBEDDINGS_URL or FOLIO_EMBEDDINGS_MODEL_DIR');
+  }
   if (raw.FOLIO_LLM_URL && !raw.FOLIO_LLM_MODEL) problems.push('FOLIO_LLM_MODEL: required with FOLIO_LLM_URL');
   if (raw.FOLIO_S3_ENDPOINT && !raw.FOLIO_S3_BUCKET) problems.push('FOLIO_S3_BUCKET: required with FOLIO_S3_ENDPOINT');
   if (production && raw.FOLIO_PASSWORD_SCRYPT_LOG_N < 15) problems.push('FOLIO_PASSWORD_SCRYPT_LOG_N: must be at least 15 in production');
@@ -359,6 +414,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FolioConfig {
     serviceHosts: Object.fromEntries(
       SUBGRAPH_NAMES.map((name) => [name, raw.FOLIO_SERVICE_HOSTS[name] ?? (raw.FOLIO_HOST === '0.0.0.0' ? '127.0.0.1' : raw.FOLIO_HOST)]),
     ) as Record<SubgraphName, string>,
+    services: raw.FOLIO_SERVICES,
     dataDir: path.resolve(raw.FOLIO_DATA_DIR),
     instanceId: raw.FOLIO_INSTANCE_ID,
     mongodbUri: raw.MONGODB_URI,
@@ -385,7 +441,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FolioConfig {
     supergraphPath: raw.FOLIO_SUPERGRAPH_PATH ? path.resolve(raw.FOLIO_SUPERGRAPH_PATH) : undefined,
     publicCatalogUrl: raw.FOLIO_PUBLIC_CATALOG_URL ?? `http://${raw.FOLIO_HOST}:${subgraphPort(1)}`,
     embeddings: raw.FOLIO_EMBEDDINGS_URL
-      ? { url: raw.FOLIO_EMBEDDINGS_URL, model: raw.FOLIO_EMBEDDINGS_MODEL!, apiKey: raw.FOLIO_EMBEDDINGS_API_KEY, minSimilarity: raw.FOLIO_EMBEDDINGS_MIN_SIMILARITY }
+      ? {
+          url: raw.FOLIO_EMBEDDINGS_URL,
+          model: raw.FOLIO_EMBEDDINGS_MODEL!,
+          apiKey: raw.FOLIO_EMBEDDINGS_API_KEY,
+          minSimilarity: raw.FOLIO_EMBEDDINGS_MIN_SIMILARITY,
+          queryPrefix: raw.FOLIO_EMBEDDINGS_QUERY_PREFIX,
+          passagePrefix: raw.FOLIO_EMBEDDINGS_PASSAGE_PREFIX,
+        }
+      : undefined,
+    embeddingsModel: raw.FOLIO_EMBEDDINGS_MODEL_DIR
+      ? {
+          dir: path.resolve(raw.FOLIO_EMBEDDINGS_MODEL_DIR),
+          minSimilarity: raw.FOLIO_EMBEDDINGS_MIN_SIMILARITY,
+          queryPrefix: raw.FOLIO_EMBEDDINGS_QUERY_PREFIX,
+          passagePrefix: raw.FOLIO_EMBEDDINGS_PASSAGE_PREFIX,
+        }
       : undefined,
     llm: raw.FOLIO_LLM_URL ? { url: raw.FOLIO_LLM_URL, model: raw.FOLIO_LLM_MODEL!, apiKey: raw.FOLIO_LLM_API_KEY } : undefined,
     redisUrl: raw.FOLIO_REDIS_URL,
@@ -425,6 +496,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FolioConfig {
       requestTimeoutMs: raw.FOLIO_GATEWAY_REQUEST_TIMEOUT_MS,
       authCacheSeconds: raw.FOLIO_GATEWAY_AUTH_CACHE_SECONDS,
       authUrl: raw.FOLIO_GATEWAY_AUTH_URL,
+      subscriptions: {
+        maxConnectionsPerUser: raw.FOLIO_GATEWAY_SUBSCRIPTION_MAX_CONNECTIONS_PER_USER,
+        maxPerUser: raw.FOLIO_GATEWAY_SUBSCRIPTION_MAX_PER_USER,
+        keepAliveMs: raw.FOLIO_GATEWAY_SUBSCRIPTION_KEEPALIVE_MS,
+        maxQueuedEvents: raw.FOLIO_GATEWAY_SUBSCRIPTION_MAX_QUEUED_EVENTS,
+        maxBufferedBytes: raw.FOLIO_GATEWAY_SUBSCRIPTION_MAX_BUFFERED_BYTES,
+        channel: raw.FOLIO_GATEWAY_SUBSCRIPTION_CHANNEL,
+      },
       cachePurgeChannel: raw.FOLIO_GATEWAY_CACHE_PURGE_CHANNEL,
       workers: raw.FOLIO_GATEWAY_WORKERS,
       opsPort: raw.FOLIO_GATEWAY_OPS_PORT,

@@ -68,7 +68,6 @@ export class FolioError extends Error {
 export const badInput = (message: string, field?: string): FolioError =>
   new FolioError('BAD_USER_INPUT', message, field ? { details: { field } } : {});
 export const notFound = (what: string): FolioError => new FolioError('NOT_FOUND', `${what} not found.`);
-export const forbidden = (message?: string): FolioError => new FolioError('FORBIDDEN', message);
 export const unauthenticated = (message?: string): FolioError => new FolioError('UNAUTHENTICATED', message);
 export const conflict = (message: string): FolioError => new FolioError('CONFLICT', message);
 /** A write refused because the disk is full; `cause` (the storage error) is logged, never shown. */

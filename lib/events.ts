@@ -1,5 +1,5 @@
 /**
- * Events between services, as DESIGN.md describes: the producer appends to an outbox collection
+ * Events between services: the producer appends to an outbox collection
  * in its own database inside the same transaction as the change, with a monotonic sequence
  * number, and serves the outbox over a signed HTTP feed. Each consumer keeps its cursor in its
  * own database, handles each event idempotently, and advances the cursor only after the work
@@ -15,6 +15,7 @@ import type { Logger } from './logger.js';
 import type { LeaseManager } from './leases.js';
 import type { FolioDb } from './storage/index.js';
 import type { DocCollection } from './storage/types.js';
+import { WorkerLoop } from './workerLoop.js';
 
 export interface FolioEvent<P = Record<string, unknown>> {
   readonly seq: number;
@@ -164,24 +165,29 @@ export interface EventConsumerOptions {
  * name works at a time (a lease); the cursor moves only after `handle` resolved.
  */
 export class EventConsumer {
-  private stopped = false;
-  private loop: Promise<void> | undefined;
-  private readonly stopController = new AbortController();
+  private readonly loop: WorkerLoop;
   private readonly cursors: DocCollection<CursorDoc>;
   private lastSeq = 0;
 
   constructor(private readonly options: EventConsumerOptions) {
     this.cursors = options.db.collection<CursorDoc>('event_cursors');
+    this.loop = new WorkerLoop({
+      name: `event consumer ${options.name}`,
+      logger: options.logger,
+      // Another instance holds the lease: look again this often.
+      pollMs: 2_000,
+      backoffMs: 250,
+      maxBackoffMs: 10_000,
+      step: (stopping) => this.followWhileLeased(stopping),
+    });
   }
 
   start(): void {
-    this.loop ??= this.run();
+    this.loop.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.stopController.abort();
-    await this.loop;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** The last sequence number handled. */
@@ -193,42 +199,28 @@ export class EventConsumer {
     return (await this.cursors.findOne({ _id: this.options.name }))?.seq ?? 0;
   }
 
-  private async run(): Promise<void> {
-    const { name, logger } = this.options;
-    let backoffMs = 250;
-    while (!this.stopped) {
-      const lease = await this.options.leases.tryAcquire(`consumer:${name}`, { ttlMs: 30_000 }).catch((err: unknown) => {
-        logger.warn({ err, consumer: name }, 'lease acquisition failed');
-        return null;
-      });
-      if (!lease) {
-        await this.sleep(2_000);
-        continue;
-      }
-      try {
-        await this.consume(lease.signal);
-        backoffMs = 250;
-      } catch (error) {
-        if (!this.stopped) {
-          logger.warn({ err: error, consumer: name, retryInMs: backoffMs }, 'event consumer failed; retrying');
-          await this.sleep(backoffMs);
-          backoffMs = Math.min(backoffMs * 2, 10_000);
-        }
-      } finally {
-        await lease.release().catch(() => undefined);
-      }
+  /** Follows the feed for as long as this instance holds the consumer's lease; false when another does. */
+  private async followWhileLeased(stopping: AbortSignal): Promise<boolean> {
+    const lease = await this.options.leases.tryAcquire(`consumer:${this.options.name}`, { ttlMs: 30_000 });
+    if (!lease) return false;
+    try {
+      await this.consume(AbortSignal.any([stopping, lease.signal]));
+      return true;
+    } finally {
+      await lease.release().catch(() => undefined);
     }
   }
 
-  private async consume(leaseSignal: AbortSignal): Promise<void> {
+  /** `until` aborts when the consumer stops or its lease is lost. */
+  private async consume(until: AbortSignal): Promise<void> {
     const { name, sourceUrl, sourceName, secret, logger } = this.options;
     const batchSize = this.options.batchSize ?? 100;
     const gapTimeoutMs = this.options.gapTimeoutMs ?? 10_000;
     let cursor = await this.readCursor();
     this.lastSeq = cursor;
     let gapSince: number | null = null;
-    while (!this.stopped && !leaseSignal.aborted) {
-      const signal = AbortSignal.any([this.stopController.signal, leaseSignal, AbortSignal.timeout(FEED_MAX_WAIT_MS + 10_000)]);
+    while (!until.aborted) {
+      const signal = AbortSignal.any([until, AbortSignal.timeout(FEED_MAX_WAIT_MS + 10_000)]);
       const wait = gapSince === null ? 20_000 : 500;
       const { events } = await callInternal<{ events: FolioEvent[] }>(
         { secret, audience: sourceName, baseUrl: sourceUrl },
@@ -252,15 +244,5 @@ export class EventConsumer {
         await this.cursors.updateOne({ _id: name }, { $set: { seq: cursor, updatedAt: new Date() } }, { upsert: true });
       }
     }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.stopController.signal.addEventListener('abort', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
   }
 }

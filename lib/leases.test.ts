@@ -1,7 +1,8 @@
 import { rmSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tempDataDir } from '../test/kit/tempDir.js';
-import { LeaseManager } from './leases.js';
+import { workerIdentity } from './instance.js';
+import { LeaseFields, LeaseManager } from './leases.js';
 import { openStorage, type Storage } from './storage/index.js';
 
 let storage: Storage;
@@ -58,5 +59,35 @@ describe('leases (the lock service)', () => {
     expect(await other.tryAcquire('long-job', { ttlMs: 300 })).toBeNull();
     expect(lease!.signal.aborted).toBe(false);
     await lease!.release();
+  });
+
+  it('keeps the same rule as lease fields on a work document: one claimant, fenced writes, taken back by a restarted instance', async () => {
+    interface Job { _id: string; owner: string | null; until: Date | null; done?: boolean }
+    const jobs = storage.db('work').collection<Job>('jobs');
+    const lease = new LeaseFields<Job>('owner', 'until');
+    await jobs.insertOne({ _id: 'j1', owner: null, until: null });
+    const claim = (owner: string, now = new Date()) =>
+      jobs.findOneAndUpdate({ _id: 'j1', $or: lease.free(now) }, { $set: lease.take(owner, now, 60_000) }, { returnDocument: 'after' });
+    expect(await claim('a#1')).toMatchObject({ owner: 'a#1' });
+    expect(await claim('b#1')).toBeNull();
+    expect((await jobs.updateOne({ _id: 'j1', ...lease.heldBy('b#1') }, { $set: { done: true } })).matchedCount).toBe(0);
+    const held = (await jobs.findOne({ _id: 'j1' }))!;
+    expect(lease.expired(held, new Date())).toBe(false);
+    expect(lease.expired(held, new Date(Date.now() + 61_000))).toBe(true);
+    expect(await claim('b#1', new Date(Date.now() + 61_000))).toMatchObject({ owner: 'b#1' });
+
+    const dir2 = tempDataDir();
+    try {
+      const before = workerIdentity({ instanceId: 'inst', dataDir: dir2 });
+      await jobs.updateOne({ _id: 'j1' }, { $set: lease.take(before.owner, new Date(), 60_000) });
+      expect(await lease.heldByPreviousSelf(jobs, before)).toEqual([]); // still running: not "previous"
+      before.release();
+      const after = workerIdentity({ instanceId: 'inst', dataDir: dir2 });
+      expect((await lease.heldByPreviousSelf(jobs, after)).map((j) => j._id)).toEqual(['j1']);
+      expect(await lease.heldByPreviousSelf(jobs, workerIdentity({ instanceId: 'other', dataDir: dir2 }))).toEqual([]);
+      after.release();
+    } finally {
+      rmSync(dir2, { recursive: true, force: true });
+    }
   });
 });

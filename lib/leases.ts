@@ -1,14 +1,74 @@
 /**
- * The lock service: named leases in the owner's database, taken with one atomic
- * findOneAndUpdate and kept alive by renewal. A holder that dies simply stops renewing; when the
- * lease expires another worker takes it and resumes from the recorded progress. Works across
- * processes on MongoDB and on the embedded engine alike.
+ * Leases: the one way work is claimed across processes. A lease is two fields on a document (who
+ * holds it, until when), taken with one atomic update whose filter says "free, expired, or already
+ * mine", extended by renewal, and cleared on release. A holder that dies simply stops renewing;
+ * when the lease expires another worker takes it and resumes from the recorded progress, and an
+ * earlier run of this same instance (lib/instance.ts) has its leases taken back at start-up.
+ *
+ * `LeaseFields` is that rule for any document: catalog keeps the lease on the upload job itself
+ * (`leaseOwner`/`leaseUntil`, so claiming picks the job and leases it in one update), and
+ * `LeaseManager` is the lock service of named leases (`owner`/`expiresAt` on documents of a
+ * `leases` collection) for work without a document of its own: a repair of a book, an event
+ * consumer, an index rebuild. Works on MongoDB and on the embedded engine alike.
  */
 import { randomUUID } from 'node:crypto';
 import { ownersOfInstance, type WorkerIdentity } from './instance.js';
 import type { FolioDb } from './storage/index.js';
 import { isDuplicateKeyError } from './storage/index.js';
-import type { DocCollection } from './storage/types.js';
+import type { DocCollection, Document, Filter } from './storage/types.js';
+
+/** Who takes leases: this instance across restarts (lib/instance.ts), or a one-off owner without one. */
+export const leaseOwnerOf = (identity: WorkerIdentity | undefined): string => identity?.owner ?? `${process.pid}-${randomUUID()}`;
+
+/** A lease kept in two fields of a document: who holds it, and until when. */
+export class LeaseFields<T extends Document> {
+  constructor(
+    private readonly ownerField: keyof T & string,
+    private readonly untilField: keyof T & string,
+  ) {}
+
+  /** Filter clauses (for `$or`): nobody holds it, or its holder stopped renewing. */
+  free(now: Date): Filter<T>[] {
+    return [{ [this.untilField]: null }, { [this.untilField]: { $lte: now } }] as Filter<T>[];
+  }
+
+  /** Filter: `owner` holds it (fences every write made under the lease). */
+  heldBy(owner: string): Filter<T> {
+    return { [this.ownerField]: owner } as Filter<T>;
+  }
+
+  /** `$set` fields that take or renew the lease for `owner` for `ttlMs`. */
+  take(owner: string, now: Date, ttlMs: number): Partial<T> {
+    return { [this.ownerField]: owner, [this.untilField]: new Date(now.getTime() + ttlMs) } as Partial<T>;
+  }
+
+  /** `$set` fields of a released lease. */
+  released(): Partial<T> {
+    return { [this.ownerField]: null, [this.untilField]: null } as Partial<T>;
+  }
+
+  /** A lease that was taken and has run out without renewal: its holder is gone. */
+  expired(doc: T, now: Date): boolean {
+    const until = doc[this.untilField] as Date | null | undefined;
+    return until !== null && until !== undefined && until <= now;
+  }
+
+  /** Filter: someone holds it now. */
+  held(now: Date): Filter<T> {
+    return { [this.untilField]: { $gt: now } } as Filter<T>;
+  }
+
+  /**
+   * Start-up: the documents matching `filter` whose lease an earlier run of this instance still
+   * holds (it crashed or was killed, so nobody renews them), to be taken back now rather than
+   * when they expire.
+   */
+  async heldByPreviousSelf(collection: DocCollection<T>, identity: WorkerIdentity | undefined, filter: Filter<T> = {}): Promise<T[]> {
+    if (!identity) return [];
+    const held = await collection.find({ ...filter, [this.ownerField]: ownersOfInstance(identity.instanceId) } as Filter<T>).toArray();
+    return (held as T[]).filter((doc) => identity.isPreviousSelf(doc[this.ownerField] as string));
+  }
+}
 
 export interface LeaseDoc {
   _id: string;
@@ -16,6 +76,9 @@ export interface LeaseDoc {
   expiresAt: Date;
   acquiredAt: Date;
 }
+
+/** Where a named lease keeps its lease. */
+const NAMED = new LeaseFields<LeaseDoc>('owner', 'expiresAt');
 
 export interface Lease {
   readonly name: string;
@@ -46,7 +109,7 @@ export class LeaseManager {
     private readonly identity?: WorkerIdentity,
   ) {
     this.leases = db.collection<LeaseDoc>(collectionName);
-    this.ownerId = identity?.owner ?? `${process.pid}-${randomUUID()}`;
+    this.ownerId = leaseOwnerOf(identity);
   }
 
   /**
@@ -55,14 +118,10 @@ export class LeaseManager {
    * than when they expire.
    */
   async releasePreviousSelf(): Promise<string[]> {
-    const identity = this.identity;
-    if (!identity) return [];
-    const held = await this.leases.find({ owner: ownersOfInstance(identity.instanceId) }, { projection: { _id: 1, owner: 1 } }).toArray();
-    const mine = held.filter((l) => identity.isPreviousSelf(l.owner));
+    const mine = await NAMED.heldByPreviousSelf(this.leases, this.identity);
     for (const lease of mine) await this.leases.deleteOne({ _id: lease._id, owner: lease.owner });
     return mine.map((l) => l._id);
   }
-
 
   /** Takes the lease if it is free or expired; null when another owner holds it. */
   async tryAcquire(name: string, options: LeaseOptions = {}): Promise<Lease | null> {
@@ -70,8 +129,9 @@ export class LeaseManager {
     const now = new Date();
     try {
       const doc = await this.leases.findOneAndUpdate(
-        { _id: name, $or: [{ expiresAt: { $lte: now } }, { owner: this.ownerId }] },
-        { $set: { owner: this.ownerId, expiresAt: new Date(now.getTime() + ttlMs), acquiredAt: now } },
+        // Re-entrant: a named lease is one piece of work, so its holder taking it again is no conflict.
+        { _id: name, $or: [...NAMED.free(now), NAMED.heldBy(this.ownerId)] },
+        { $set: { ...NAMED.take(this.ownerId, now, ttlMs), acquiredAt: now } },
         { upsert: true, returnDocument: 'after' },
       );
       if (!doc || doc.owner !== this.ownerId) return null;
@@ -85,12 +145,11 @@ export class LeaseManager {
 
   private handle(name: string, ttlMs: number, autoRenew: boolean): Lease {
     const controller = new AbortController();
-    const owner = this.ownerId;
-    const leases = this.leases;
+    const { ownerId: owner, leases } = this;
     let timer: NodeJS.Timeout | undefined;
     const renew = async (): Promise<boolean> => {
       if (controller.signal.aborted) return false;
-      const result = await leases.updateOne({ _id: name, owner }, { $set: { expiresAt: new Date(Date.now() + ttlMs) } }).catch(() => null);
+      const result = await leases.updateOne({ _id: name, ...NAMED.heldBy(owner) }, { $set: NAMED.take(owner, new Date(), ttlMs) }).catch(() => null);
       if (!result || result.matchedCount === 0) {
         controller.abort(new Error(`lease ${name} lost`));
         if (timer) clearInterval(timer);
@@ -118,5 +177,5 @@ export class LeaseManager {
 
 /** Whether someone holds the lease `name` in `db` now (it exists and has not expired). */
 export async function isLeaseHeld(db: FolioDb, name: string, collectionName = 'leases'): Promise<boolean> {
-  return (await db.collection<LeaseDoc>(collectionName).countDocuments({ _id: name, expiresAt: { $gt: new Date() } })) > 0;
+  return (await db.collection<LeaseDoc>(collectionName).countDocuments({ _id: name, ...NAMED.held(new Date()) })) > 0;
 }

@@ -6,7 +6,8 @@ import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
-export function createLogger(service: string, level: string = process.env.FOLIO_LOG_LEVEL ?? 'info'): Logger {
+/** `level` comes from the config (FOLIO_LOG_LEVEL) or the caller; the logger reads no environment. */
+export function createLogger(service: string, level: string): Logger {
   const options = {
     name: service,
     level,

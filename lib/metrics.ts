@@ -82,3 +82,9 @@ export function createMetrics(service: string, options: MetricsOptions = {}): Se
     operations: new OperationLabels(options.maxOperationLabels ?? 200, requests, requestDuration),
   };
 }
+
+/** `folio_db_operations_total{collection,method}`, fed by lib/storage/counting.ts `countingDb`. */
+export function dbOperationCounter(registry: Registry): (operation: { collection: string; method: string }) => void {
+  const counter = new Counter({ name: 'folio_db_operations_total', help: 'Database operations by collection and method', labelNames: ['collection', 'method'], registers: [registry] });
+  return ({ collection, method }) => counter.inc({ collection, method });
+}

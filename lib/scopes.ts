@@ -12,7 +12,7 @@
  * refuses a document no key could run), where a partner runs one (gateway, before the response
  * cache and planning), and again in every subgraph on the root fields it is asked to resolve.
  */
-import { Kind, type DocumentNode, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
+import { Kind, parse, type DocumentNode, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
 import { FolioError } from './errors.js';
 import type { Caller } from './identity.js';
 
@@ -51,6 +51,10 @@ export const ROOT_FIELD_SCOPES: Readonly<Record<RootType, Readonly<Record<string
     uploadJob: null,
     highlight: null,
     repairJob: null,
+    // A reader's own sync feed (gateway subscriptions resolve their events through these): never partners'.
+    readingProgressChange: null,
+    annotationChange: null,
+    shelfChange: null,
     searchMyNotes: null,
     searchIndexStatus: null,
     schemaUsage: null,
@@ -58,6 +62,8 @@ export const ROOT_FIELD_SCOPES: Readonly<Record<RootType, Readonly<Record<string
     deprecatedSchemaUsage: null,
   },
   Mutation: {
+    dismissRecommendation: null,
+    setPersonalisedRecommendations: null,
     register: null,
     login: null,
     logout: null,
@@ -137,6 +143,11 @@ export function scopesNeeded(document: DocumentNode, operationName?: string | nu
   const into = { scopes: new Set<PartnerScope>(), unavailable: new Set<string>() };
   for (const operation of named.length > 0 ? named : operations) collect(operation.selectionSet, ROOT[operation.operation], document, new Set(), into);
   return { scopes: [...into.scopes].sort(), unavailable: [...into.unavailable].sort() };
+}
+
+/** What every operation of a document's text needs; throws graphql's syntax error when the text is not GraphQL. */
+export function scopesNeededByText(body: string): ScopeNeeds {
+  return scopesNeeded(parse(body));
 }
 
 /** FORBIDDEN unless a partner caller holds every scope the operation needs; other callers pass (their roles decide). */

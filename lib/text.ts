@@ -1,6 +1,7 @@
 /**
  * The one check for text a person typed (names, bios, notes, reviews, titles, queries): every
- * service cleans user text through `cleanText`, so the rules cannot drift between subgraphs.
+ * service cleans user text through `cleanText` (or lib/validation.ts's schemas, built on it), so
+ * the rules cannot drift between subgraphs.
  */
 import { badInput } from './errors.js';
 
@@ -19,6 +20,23 @@ export interface CleanTextOptions {
   readonly min?: number;
   /** Collapse every run of whitespace, newlines included, to one space (titles, names). */
   readonly singleLine?: boolean;
+  /** Turn control characters into spaces instead of refusing them (search queries, where they mean nothing). */
+  readonly replaceControls?: boolean;
+}
+
+/** The cleaned text, or what is wrong with it (a predicate such as "must not be empty"). */
+export function checkText(value: unknown, options: CleanTextOptions): { text: string } | { problem: string } {
+  if (typeof value !== 'string') return { problem: 'must be text.' };
+  if (LONE_SURROGATE.test(value)) return { problem: 'contains invalid characters (lone surrogates).' };
+  let text = value;
+  if (options.replaceControls) text = text.replace(new RegExp(CONTROL.source, 'g'), ' ');
+  else if (CONTROL.test(text)) return { problem: 'contains control characters.' };
+  text = text.normalize('NFC').replace(BIDI, '');
+  text = options.singleLine ? text.replace(/\s+/g, ' ').trim() : text.trim();
+  const min = options.min ?? 1;
+  if (text.length < min) return { problem: min === 1 ? 'must not be empty.' : `must be at least ${min} characters.` };
+  if (text.length > options.max) return { problem: `must be at most ${options.max} characters.` };
+  return { text };
 }
 
 /**
@@ -26,13 +44,7 @@ export interface CleanTextOptions {
  * they break UTF-8 encoders downstream) and control characters, naming `field` in the error.
  */
 export function cleanText(value: unknown, field: string, options: CleanTextOptions): string {
-  if (typeof value !== 'string') throw badInput(`${field} must be text.`, field);
-  if (LONE_SURROGATE.test(value)) throw badInput(`${field} contains invalid characters (lone surrogates).`, field);
-  if (CONTROL.test(value)) throw badInput(`${field} contains control characters.`, field);
-  let text = value.normalize('NFC').replace(BIDI, '');
-  text = options.singleLine ? text.replace(/\s+/g, ' ').trim() : text.trim();
-  const min = options.min ?? 1;
-  if (text.length < min) throw badInput(min === 1 ? `${field} must not be empty.` : `${field} must be at least ${min} characters.`, field);
-  if (text.length > options.max) throw badInput(`${field} must be at most ${options.max} characters.`, field);
-  return text;
+  const checked = checkText(value, options);
+  if ('problem' in checked) throw badInput(`${field} ${checked.problem}`, field);
+  return checked.text;
 }

@@ -60,6 +60,9 @@ const SUBGRAPHS: Record<SubgraphName, SubgraphTypes> = {
       Review: 'store.js#ReviewDoc',
       PopularHighlight: 'store.js#PassageDoc',
       RepairJob: 'store.js#RepairJobDoc',
+      ReadingProgressChange: 'service/sync.js#ProgressChangeView',
+      AnnotationChange: 'service/sync.js#AnnotationChangeView',
+      ShelfChange: 'service/sync.js#ShelfChangeView',
     },
   },
   search: {
@@ -71,6 +74,8 @@ const SUBGRAPHS: Record<SubgraphName, SubgraphTypes> = {
       Citation: 'answer.js#Citation as CitationModel',
       Answer: 'answer.js#AnswerResult',
       BookIndexStatus: 'store.js#BookIndexDoc',
+      Recommendation: 'recommendations/service.js#RecommendationItem',
+      RecommendationReason: 'recommendations/service.js#RecommendationItem as RecommendationReasonModel',
     },
   },
 };

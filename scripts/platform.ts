@@ -3,7 +3,7 @@
  * port, and the gateway in front. `FOLIO_SERVICES` picks a subset (docker-compose runs one service
  * per container). Used by `npm start` and by the end-to-end test kit.
  */
-import { SUBGRAPH_NAMES, type FolioConfig, type SubgraphName } from '../lib/config.js';
+import { SUBGRAPH_NAMES, type FolioConfig, type ServiceName, type SubgraphName } from '../lib/config.js';
 import type { Logger } from '../lib/logger.js';
 import type { RunningService, ServiceModule } from '../lib/service.js';
 import { openStorage, type Storage } from '../lib/storage/index.js';
@@ -20,7 +20,7 @@ export const SERVICE_MODULES: Readonly<Record<SubgraphName, ServiceModule>> = {
   search: searchService,
 };
 
-export type PlatformPart = SubgraphName | 'gateway';
+export type PlatformPart = ServiceName;
 
 export interface Platform {
   readonly gatewayUrl: string | null;

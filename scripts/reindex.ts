@@ -9,9 +9,10 @@ import { createLogger } from '../lib/logger.js';
 import { startPlatform } from './platform.js';
 import { rebuildSearchIndex, type ReindexProgress } from '../subgraphs/search/reindex.js';
 import { openSearchRuntime } from '../subgraphs/search/runtime.js';
+import { openRecommendations, rebuildRecommendations } from '../subgraphs/search/recommendations/index.js';
 
 async function main(): Promise<void> {
-  const config = loadConfig({ ...process.env, FOLIO_SUBGRAPH_BASE_PORT: '0', FOLIO_DEMO_DATA: 'false', FOLIO_LOG_LEVEL: process.env.FOLIO_LOG_LEVEL ?? 'warn' });
+  const config = loadConfig({ FOLIO_LOG_LEVEL: 'warn', ...process.env, FOLIO_SUBGRAPH_BASE_PORT: '0', FOLIO_DEMO_DATA: 'false' });
   const logger = createLogger('reindex', config.logLevel);
   const platform = await startPlatform(config, logger, ['catalog', 'ugc']);
   const serviceUrls = Object.fromEntries(SUBGRAPH_NAMES.map((n) => [n, platform.services[n] ? `http://${config.serviceHosts[n]}:${platform.services[n]!.port}` : ''])) as Record<SubgraphName, string>;
@@ -29,6 +30,14 @@ async function main(): Promise<void> {
   try {
     const result = await rebuildSearchIndex(runtime, { catalogUrl: serviceUrls.catalog, ugcUrl: serviceUrls.ugc, secret: config.internalSecret }, progress);
     console.log(`Reindexed ${result.books} books (${result.failedBooks.length} failed${result.failedBooks.length ? `: ${result.failedBooks.join(', ')}` : ''}), ${result.noteEvents} note events for ${result.users} users.`);
+    const rec = await openRecommendations(runtime, () => serviceUrls.catalog);
+    try {
+      const secret = config.internalSecret;
+      const recs = await rebuildRecommendations(rec, { catalog: { secret, audience: 'catalog', baseUrl: serviceUrls.catalog }, ugc: { secret, audience: 'ugc', baseUrl: serviceUrls.ugc } }, progress);
+      console.log(`Recommendations: ${recs.books} books, ${recs.ugcEvents} reading events replayed.`);
+    } finally {
+      await rec.close();
+    }
   } finally {
     await runtime.close();
     await platform.stop();

@@ -1,19 +1,10 @@
 /** `npm start`: the whole platform with embedded defaults and demo data; prints the gateway URL. */
 import net from 'node:net';
-import { ConfigError, configOrExit, loadConfig, SUBGRAPH_NAMES, type FolioConfig } from '../lib/config.js';
+import { configOrExit, loadConfig, SUBGRAPH_NAMES, type FolioConfig } from '../lib/config.js';
 import { withKeptDevelopmentSecret } from '../lib/devSecret.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import type { Storage } from '../lib/storage/index.js';
 import type { PlatformPart } from './platform.js';
-
-function parseParts(value: string | undefined): PlatformPart[] {
-  const all: PlatformPart[] = [...SUBGRAPH_NAMES, 'gateway'];
-  if (!value) return all;
-  const parts = value.split(',').map((s) => s.trim());
-  const unknown = parts.filter((p) => !all.includes(p as PlatformPart));
-  if (unknown.length > 0) throw new ConfigError([`FOLIO_SERVICES: unknown service(s) ${unknown.join(', ')} (choose from ${all.join(', ')})`]);
-  return parts as PlatformPart[];
-}
 
 /** The variable that sets a port, for a clear message when it is taken. */
 export function portVariable(config: FolioConfig, port: number): string | null {
@@ -80,7 +71,8 @@ async function buildBrowserPages(logger: Logger): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const { config, parts } = configOrExit(() => ({ config: withKeptDevelopmentSecret(loadConfig()), parts: parseParts(process.env.FOLIO_SERVICES) }));
+  const config = configOrExit(() => withKeptDevelopmentSecret(loadConfig()));
+  const parts = config.services;
   const logger = createLogger('folio', config.logLevel);
   logger.info({ services: parts.join(','), data: config.mongodbUri ? 'MongoDB' : config.dataDir }, 'starting Folio');
   const taken = await takenPort(config, parts);

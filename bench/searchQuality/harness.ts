@@ -4,7 +4,8 @@
  * paragraph is among the first ten hits) and MRR (1/rank of the first hit that holds it, 0 past
  * ten), per mode and per category. The embedder is whatever `env` configures.
  */
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { testConfig } from '../../lib/config.js';
 import { ANONYMOUS, type Caller } from '../../lib/identity.js';
 import { createLogger } from '../../lib/logger.js';
@@ -53,6 +54,21 @@ function score(ranks: ReadonlyArray<number | null>): Score {
     recallAt10: ranks.length === 0 ? 0 : found.length / ranks.length,
     mrr: ranks.length === 0 ? 0 : found.reduce((sum, r) => sum + 1 / r, 0) / ranks.length,
   };
+}
+
+/** How the report names the configured embedder. */
+function embedderLabel(config: ReturnType<typeof testConfig>): string {
+  if (config.embeddingsModel) {
+    let name = config.embeddingsModel.dir;
+    try {
+      const json = JSON.parse(readFileSync(join(config.embeddingsModel.dir, 'config.json'), 'utf8')) as { _name_or_path?: unknown };
+      if (typeof json._name_or_path === 'string' && json._name_or_path) name = json._name_or_path;
+    } catch {
+      // the embedder reports a broken directory itself
+    }
+    return `${name} (in process, ONNX)`;
+  }
+  return config.embeddings ? `${config.embeddings.model} at ${config.embeddings.url}` : 'local hashing (default)';
 }
 
 export async function evaluateSearch(env: Record<string, string> = {}, cases: readonly EvalCase[] = EVAL_SET): Promise<QualityReport> {
@@ -108,7 +124,7 @@ export async function evaluateSearch(env: Record<string, string> = {}, cases: re
         },
       ]),
     ) as QualityReport['modes'];
-    return { embedder: config.embeddings ? `${config.embeddings.model} at ${config.embeddings.url}` : 'local hashing (default)', modes, ranks };
+    return { embedder: embedderLabel(config), modes, ranks };
   } finally {
     await search?.stop();
     await catalog.close();

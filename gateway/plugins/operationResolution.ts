@@ -2,7 +2,8 @@
  * Refuses, as the client's error (HTTP 400), what Apollo Server leaves to the gateway's executor,
  * which throws and is answered with HTTP 500: a request whose `operationName` names no operation
  * of the document (or that names none for a document with several), and a `subscription`
- * operation, which the HTTP transport does not serve.
+ * operation, which the HTTP transport does not serve (gateway/subscriptions/ serves them over
+ * WebSocket and SSE).
  */
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { GatewayContext } from '../context.js';
@@ -23,7 +24,7 @@ export function operationResolutionPlugin(): ApolloServerPlugin<GatewayContext> 
             );
           }
           if (operation.operation === 'subscription') {
-            throw folioGraphQLError('BAD_REQUEST', 'Subscription operations are not served over HTTP GET or POST.');
+            throw folioGraphQLError('BAD_REQUEST', 'Subscription operations are not served over HTTP GET or POST: use graphql-ws (WebSocket) or GraphQL over SSE (Accept: text/event-stream) on this path.');
           }
         },
       };

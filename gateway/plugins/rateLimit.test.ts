@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FolioError } from '../../lib/errors.js';
+import type { FolioError } from '../../lib/errors.js';
 import { ANONYMOUS } from '../../lib/identity.js';
 import { clientNameOf, createRateLimiter } from './rateLimit.js';
 

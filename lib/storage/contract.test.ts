@@ -12,7 +12,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isDuplicateKeyError, openStorage, type DocCollection, type Document, type FolioDb, type Storage } from './index.js';
 
 /** Test documents with any `_id` type (the driver's default schema assumes ObjectId). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Loose = { _id?: string | number | ObjectId; [key: string]: any };
 
 const MONGODB_URI = process.env.MONGODB_URI;

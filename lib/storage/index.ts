@@ -10,7 +10,7 @@ import { openMongoStorage } from './mongo.js';
 import type { DocCollection } from './types.js';
 
 export type * from './types.js';
-export { isDuplicateKeyError, isStorageFullError, DuplicateKeyError, BulkWriteError, StorageServerError, StorageFullError } from './errors.js';
+export { isDuplicateKeyError, isStorageFullError } from './errors.js';
 export { ObjectId, Binary } from 'mongodb';
 
 export interface StorageOptions {
@@ -18,7 +18,7 @@ export interface StorageOptions {
   mongodbUri?: string | undefined;
   /** Where the embedded engine keeps `<dbName>/journal.log` etc. (FolioConfig.dataDir). */
   dataDir: string;
-  /** Embedded only: journal size that triggers compaction. @default 64 MiB */
+  /** Embedded only: journal size below which it is never compacted. @default 4 MiB */
   compactAtBytes?: number;
 }
 

@@ -44,6 +44,11 @@ backends.push({
   open: async () => EmbeddedVectorStore.open({ directory: embeddedDir }),
   cleanup: async () => {},
 });
+backends.push({
+  name: 'embedded, graph thread',
+  open: async () => EmbeddedVectorStore.open({ directory: embeddedDir, graphThread: true }),
+  cleanup: async () => {},
+});
 if (process.env['QDRANT_URL']) {
   backends.push({
     name: 'qdrant',
@@ -173,11 +178,12 @@ describe.each(backends)('VectorStore contract: $name', (backend) => {
   });
 });
 
-describe('embedded backend: persistence and filter planning', () => {
+describe.each([false, true])('embedded backend (graph thread: %s): persistence and filter planning', (graphThread) => {
+  const base = (): string => path.join(embeddedDir, graphThread ? 'thread' : 'inline');
   it('survives close and reopen with identical results', async () => {
-    const dir = path.join(embeddedDir, 'persist');
+    const dir = path.join(base(), 'persist');
     const random = rng(7);
-    const store = await EmbeddedVectorStore.open({ directory: dir });
+    const store = await EmbeddedVectorStore.open({ graphThread, directory: dir });
     await store.ensureCollection('c', { dimension: DIM, embedderId: 'e:16', payloadIndexes: ['bookId'] });
     const pts = Array.from({ length: 300 }, (_, i) => ({ id: `id-${i}`, dense: vec(random), sparse: sparse({ [i % 17]: 1, 1000: 0.5 }), payload: { bookId: `b${i % 5}` } }));
     await store.upsert('c', pts);
@@ -186,7 +192,7 @@ describe('embedded backend: persistence and filter planning', () => {
     const before = await store.search('c', query);
     await store.close();
 
-    const reopened = await EmbeddedVectorStore.open({ directory: dir });
+    const reopened = await EmbeddedVectorStore.open({ graphThread, directory: dir });
     expect(await reopened.info('c')).toEqual({ embedderId: 'e:16', dimension: DIM, points: 298 });
     expect(await reopened.search('c', query)).toEqual(before);
     // New writes after a reopen never reuse a dead slot.
@@ -197,14 +203,14 @@ describe('embedded backend: persistence and filter planning', () => {
   });
 
   it('reports a damaged index as INDEX_CORRUPT and rebuilds after drop', async () => {
-    const dir = path.join(embeddedDir, 'corrupt');
-    const store = await EmbeddedVectorStore.open({ directory: dir });
+    const dir = path.join(base(), 'corrupt');
+    const store = await EmbeddedVectorStore.open({ graphThread, directory: dir });
     await store.ensureCollection('c', { dimension: DIM, embedderId: 'e:16' });
     await store.upsert('c', [{ id: 'a', dense: vec(rng(1)), sparse: sparse({ 1: 1 }), payload: {} }]);
     await store.close();
     await truncate(path.join(dir, 'c', 'vectors.i8'), 8);
 
-    const reopened = await EmbeddedVectorStore.open({ directory: dir });
+    const reopened = await EmbeddedVectorStore.open({ graphThread, directory: dir });
     await expectCode(reopened.search('c', { mode: 'sparse', sparse: sparse({ 1: 1 }), limit: 1 }), 'INDEX_CORRUPT');
     await expectCode(reopened.info('c'), 'INDEX_CORRUPT');
     await reopened.drop('c');
@@ -214,8 +220,8 @@ describe('embedded backend: persistence and filter planning', () => {
   });
 
   it('reads a format-1 collection (f32 vectors file) and saves it as format 2', async () => {
-    const dir = path.join(embeddedDir, 'format1');
-    const store = await EmbeddedVectorStore.open({ directory: dir });
+    const dir = path.join(base(), 'format1');
+    const store = await EmbeddedVectorStore.open({ graphThread, directory: dir });
     await store.ensureCollection('c', { dimension: DIM, embedderId: 'e:16', payloadIndexes: ['bookId'] });
     const random = rng(5);
     const pts = Array.from({ length: 40 }, (_, i) => ({ id: `p${i}`, dense: vec(random), sparse: sparse({ [i % 5]: 1 }), payload: { bookId: i < 3 ? 'few' : 'many' } }));
@@ -232,12 +238,12 @@ describe('embedded backend: persistence and filter planning', () => {
     manifest.files.vectors = { bytes: f32.length, sha256: createHash('sha256').update(f32).digest('hex') };
     await writeFile(path.join(folder, 'manifest.json'), JSON.stringify(manifest));
 
-    const reopened = await EmbeddedVectorStore.open({ directory: dir });
+    const reopened = await EmbeddedVectorStore.open({ graphThread, directory: dir });
     const hits = await reopened.search('c', { mode: 'dense', dense: pts[1]!.dense, limit: 1, filter: { must: [{ key: 'bookId', match: 'few' }] } });
     expect(hits[0]?.id).toBe('p1');
     await reopened.upsert('c', [{ ...pts[0]!, id: 'extra' }]);
     await reopened.close();
-    const again = await EmbeddedVectorStore.open({ directory: dir });
+    const again = await EmbeddedVectorStore.open({ graphThread, directory: dir });
     expect(await again.count('c')).toBe(41);
     await again.close();
   });
@@ -252,7 +258,7 @@ describe('embedded backend: persistence and filter planning', () => {
     }));
     const results: string[][] = [];
     for (const threshold of [0, 10_000]) {
-      const store = await EmbeddedVectorStore.open({ directory: path.join(embeddedDir, `sparse-plan-${threshold}`), exactSearchThreshold: threshold });
+      const store = await EmbeddedVectorStore.open({ graphThread, directory: path.join(base(), `sparse-plan-${threshold}`), exactSearchThreshold: threshold });
       await store.ensureCollection('c', { dimension: DIM, embedderId: 'e:16', payloadIndexes: ['bookId'] });
       await store.upsert('c', pts);
       const hits = await store.search('c', { mode: 'sparse', sparse: sparse({ 1: 1, 12: 1 }), limit: 10, filter: { must: [{ key: 'bookId', match: 'b4' }] } });
@@ -266,7 +272,7 @@ describe('embedded backend: persistence and filter planning', () => {
   it('returns exact filtered top-k whether the filter is selective, broad or unindexed', async () => {
     const random = rng(99);
     // One insert thread: a parallel HNSW build is not deterministic, and the graph-path assertion below is approximate.
-    const store = await EmbeddedVectorStore.open({ directory: path.join(embeddedDir, 'planner'), exactSearchThreshold: 50, threads: 1 });
+    const store = await EmbeddedVectorStore.open({ graphThread, directory: path.join(base(), 'planner'), exactSearchThreshold: 50, threads: 1 });
     await store.ensureCollection('c', { dimension: DIM, embedderId: 'e:16', payloadIndexes: ['bookId'] });
     const pts = Array.from({ length: 3000 }, (_, i) => ({
       id: `id-${i}`,

@@ -8,8 +8,9 @@ import { availableParallelism } from 'node:os';
 import { mkdir, rm } from 'node:fs/promises';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import path from 'node:path';
-import { EmbeddedCollection, newHnsw } from './embeddedCollection.js';
+import { EmbeddedCollection } from './embeddedCollection.js';
 import type { HnswTuning } from './embeddedCollection.js';
+import { openGraph } from './hnswGraph.js';
 import { collectionExists, loadCollection, saveCollection } from './embeddedFiles.js';
 import { validateFilter } from './filter.js';
 import type { CollectionInfo, CollectionOptions, PayloadFilter, SearchHit, SearchRequest, VectorPoint, VectorStore } from './types.js';
@@ -31,6 +32,11 @@ export interface EmbeddedVectorStoreOptions {
   readonly exactSearchThreshold?: number;
   /** Threads for batch inserts. @default os.availableParallelism() */
   readonly threads?: number;
+  /**
+   * Keep each collection's HNSW graph on its own worker thread (hnswGraph.ts): inserts and saves
+   * then never block this event loop. @default false (the graph lives on the calling thread)
+   */
+  readonly graphThread?: boolean;
 }
 
 /** Fills the documented defaults into a concrete tuning. */
@@ -45,13 +51,19 @@ export function resolveTuning(options: Omit<EmbeddedVectorStoreOptions, 'directo
   };
 }
 
-/** Points per HNSW insert call, and the event-loop time after which an upsert yields. */
+/**
+ * Points per slice of an upsert, and the event-loop time after which it yields. On the calling
+ * thread each slice is a synchronous HNSW insert (~0.5 ms a point), hence small; with a graph
+ * thread a slice only places payloads and sparse vectors here.
+ */
 const UPSERT_SLICE = 8;
+const UPSERT_SLICE_THREAD = 64;
 const UPSERT_SLICE_BUDGET_MS = 10;
 
 export class EmbeddedVectorStore implements VectorStore {
   private readonly collections = new Map<string, Promise<EmbeddedCollection | undefined>>();
   private readonly tuning: HnswTuning;
+  private readonly graphThread: boolean;
   /** Tail of the write queue: writes and saves run one at a time. */
   private writes: Promise<unknown> = Promise.resolve();
   private closed = false;
@@ -61,6 +73,7 @@ export class EmbeddedVectorStore implements VectorStore {
     options: EmbeddedVectorStoreOptions,
   ) {
     this.tuning = resolveTuning(options);
+    this.graphThread = options.graphThread ?? false;
   }
 
   static async open(options: EmbeddedVectorStoreOptions): Promise<EmbeddedVectorStore> {
@@ -86,8 +99,13 @@ export class EmbeddedVectorStore implements VectorStore {
         return;
       }
       const meta = { embedderId: options.embedderId, dimension: options.dimension, payloadIndexes: [...(options.payloadIndexes ?? [])] };
-      const collection = new EmbeddedCollection(meta, newHnsw(options.dimension, this.tuning), this.tuning);
-      await saveCollection(this.dirOf(name), collection);
+      const collection = new EmbeddedCollection(meta, openGraph(options.dimension, this.tuning, this.graphThread), this.tuning);
+      try {
+        await saveCollection(this.dirOf(name), collection);
+      } catch (error) {
+        await collection.hnsw.close();
+        throw error;
+      }
       this.collections.set(name, Promise.resolve(collection));
     });
   }
@@ -96,23 +114,31 @@ export class EmbeddedVectorStore implements VectorStore {
     await this.exclusive(async () => {
       const collection = await this.require(name);
       validatePoints(points, collection.meta.dimension);
-      // HNSW insertion is synchronous native work (~0.5 ms a point): a large batch in one call
-      // would stall the event loop, so insert in small slices and let other work run between them
-      // (reads see each slice whole; saves wait, as this runs in the write queue).
+      // HNSW insertion is synchronous native work (~0.5 ms a point): on this thread a large batch
+      // in one call would stall the event loop, so insert in small slices and let other work run
+      // between them (reads see each slice whole; saves wait, as this runs in the write queue).
+      // A graph thread inserts while this loop goes on: its slices are only awaited at the end.
+      const slice = collection.hnsw.offThread ? UPSERT_SLICE_THREAD : UPSERT_SLICE;
+      const graphed: Array<Promise<void>> = [];
       let sliceStart = performance.now();
-      for (let i = 0; i < points.length; i += UPSERT_SLICE) {
-        if (i > 0 && performance.now() - sliceStart >= UPSERT_SLICE_BUDGET_MS) {
-          await yieldToEventLoop();
-          sliceStart = performance.now();
+      try {
+        for (let i = 0; i < points.length; i += slice) {
+          if (i > 0 && performance.now() - sliceStart >= UPSERT_SLICE_BUDGET_MS) {
+            await yieldToEventLoop();
+            sliceStart = performance.now();
+          }
+          graphed.push(collection.upsert(points.length <= slice ? points : points.slice(i, i + slice)));
         }
-        collection.upsert(points.length <= UPSERT_SLICE ? points : points.slice(i, i + UPSERT_SLICE));
+      } finally {
+        await Promise.allSettled(graphed);
       }
+      await Promise.all(graphed);
     });
   }
 
   async delete(name: string, filter: PayloadFilter): Promise<number> {
     validateFilter(filter);
-    return this.exclusive(async () => (await this.require(name)).deleteByFilter(filter));
+    return this.exclusive(async () => await (await this.require(name)).deleteByFilter(filter));
   }
 
   async deleteIds(name: string, ids: readonly string[]): Promise<void> {
@@ -141,7 +167,9 @@ export class EmbeddedVectorStore implements VectorStore {
   async drop(name: string): Promise<void> {
     validateCollectionName(name);
     await this.exclusive(async () => {
+      const pending = this.collections.get(name);
       this.collections.delete(name);
+      await (await pending?.catch(() => undefined))?.hnsw.close();
       await rm(this.dirOf(name), { recursive: true, force: true });
     });
   }
@@ -159,6 +187,7 @@ export class EmbeddedVectorStore implements VectorStore {
     if (this.closed) return;
     await this.flush();
     this.closed = true;
+    for (const pending of this.collections.values()) await (await pending.catch(() => undefined))?.hnsw.close();
     this.collections.clear();
   }
 
@@ -181,7 +210,7 @@ export class EmbeddedVectorStore implements VectorStore {
     let pending = this.collections.get(name);
     if (!pending) {
       const dir = this.dirOf(name);
-      pending = collectionExists(dir).then((exists) => (exists ? loadCollection(dir, name, this.tuning) : undefined));
+      pending = collectionExists(dir).then((exists) => (exists ? loadCollection(dir, name, this.tuning, this.graphThread) : undefined));
       this.collections.set(name, pending);
       // Forget "does not exist" so a collection created by another store instance is seen later.
       const loading = pending;

@@ -8,11 +8,12 @@
  * Slots are allocated monotonically and never reused: an upsert of an existing id removes the old
  * slot and takes a new one, which keeps the HNSW graph and the postings free of stale aliases.
  */
-import { Index, MetricKind, ScalarKind, exactSearch } from 'usearch';
+import { MetricKind, exactSearch } from 'usearch';
 import type { Matches } from 'usearch';
 import { conditionValues, isEmptyFilter, matchesFilter } from './filter.js';
 import { quantizeI8 } from './exact.js';
 import { prefetchLimit, reciprocalRankFusion } from './fusion.js';
+import type { HnswGraph } from './hnswGraph.js';
 import { SparseIndex } from './sparseIndex.js';
 import type { PayloadFilter, PayloadScalar, SearchHit, SearchRequest, SparseVector, VectorPoint } from './types.js';
 import { VectorStoreError } from './types.js';
@@ -50,18 +51,6 @@ type Scored = { slot: number; score: number };
 
 const valueKey = (value: unknown): string => `${typeof value}:${String(value)}`;
 
-export function newHnsw(dimension: number, tuning: HnswTuning): Index {
-  return new Index({
-    dimensions: dimension,
-    metric: MetricKind.Cos,
-    quantization: tuning.quantization === 'f16' ? ScalarKind.F16 : ScalarKind.F32,
-    connectivity: tuning.connectivity,
-    expansion_add: tuning.expansionAdd,
-    expansion_search: tuning.expansionSearch,
-    multi: false,
-  });
-}
-
 export class EmbeddedCollection {
   private vectors: Int8Array;
   private readonly ids: Array<string | undefined> = [];
@@ -75,7 +64,7 @@ export class EmbeddedCollection {
 
   constructor(
     readonly meta: CollectionMeta,
-    readonly hnsw: Index,
+    readonly hnsw: HnswGraph,
     private readonly tuning: HnswTuning,
     vectors?: Int8Array,
   ) {
@@ -124,15 +113,20 @@ export class EmbeddedCollection {
     for (const slot of this.idToSlot.values()) this.indexValue(index, slot, this.payloads[slot]![key]);
   }
 
-  upsert(points: readonly VectorPoint[]): void {
-    if (points.length === 0) return;
+  /**
+   * Places the points in memory at once (sparse, payloads, exact vectors) and hands them to the
+   * graph; resolves when the graph has them too. A search meanwhile finds them by sparse and
+   * exact scoring but maybe not yet by the graph (the upsert has not returned yet).
+   */
+  upsert(points: readonly VectorPoint[]): Promise<void> {
+    if (points.length === 0) return Promise.resolve();
     const payloads = points.map((point) => {
       const json = JSON.stringify(point.payload);
       if (json.length > MAX_PAYLOAD_BYTES) throw new VectorStoreError('INVALID_ARGUMENT', `payload of ${point.id} exceeds ${MAX_PAYLOAD_BYTES} bytes`);
       // A JSON round trip gives the payload exactly the shape Qdrant would store and return.
       return JSON.parse(json) as Record<string, unknown>;
     });
-    this.removeSlots(points.flatMap((point) => this.idToSlot.get(point.id) ?? []));
+    const removed = this.removeSlots(points.flatMap((point) => this.idToSlot.get(point.id) ?? []));
     const dim = this.meta.dimension;
     const first = this.nextSlot;
     this.reserve(first + points.length);
@@ -146,37 +140,43 @@ export class EmbeddedCollection {
       this.place(slot, point.id, payloads[i]!, point.sparse);
     });
     this.nextSlot = first + points.length;
-    // One batch call: USearch inserts it on `threads` threads.
-    this.hnsw.add(keys, batch, points.length > 64 ? this.tuning.threads : 1);
     this.dirty = true;
+    // One batch call: USearch inserts it on `threads` threads.
+    const added = this.hnsw.add(keys, batch, points.length > 64 ? this.tuning.threads : 1);
+    return Promise.all([removed.done, added]).then(() => undefined);
   }
 
-  deleteIds(ids: readonly string[]): number {
-    return this.removeSlots(ids.flatMap((id) => this.idToSlot.get(id) ?? []));
+  async deleteIds(ids: readonly string[]): Promise<number> {
+    const { count, done } = this.removeSlots(ids.flatMap((id) => this.idToSlot.get(id) ?? []));
+    await done;
+    return count;
   }
 
-  deleteByFilter(filter: PayloadFilter): number {
-    return this.removeSlots(this.matchingSlots(filter));
+  async deleteByFilter(filter: PayloadFilter): Promise<number> {
+    const { count, done } = this.removeSlots(this.matchingSlots(filter));
+    await done;
+    return count;
   }
 
   count(filter?: PayloadFilter): number {
     return isEmptyFilter(filter) ? this.size : this.matchingSlots(filter!).length;
   }
 
-  search(request: SearchRequest, offset: number): SearchHit[] {
+  async search(request: SearchRequest, offset: number): Promise<SearchHit[]> {
     const want = offset + request.limit;
     const filter = isEmptyFilter(request.filter) ? undefined : request.filter;
     let ranked: Scored[];
     switch (request.mode) {
       case 'dense':
-        ranked = this.denseSearch(request.dense!, want, filter, request.ef);
+        ranked = await this.denseSearch(request.dense!, want, filter, request.ef);
         break;
       case 'sparse':
         ranked = this.sparseSearch(request.sparse!, want, filter);
         break;
       case 'hybrid': {
         const candidates = prefetchLimit(request.limit, offset);
-        const dense = this.denseSearch(request.dense!, candidates, filter, request.ef).map((hit) => this.ids[hit.slot]!);
+        // Dense first: everything after its await is synchronous, so no write interleaves below.
+        const dense = (await this.denseSearch(request.dense!, candidates, filter, request.ef)).map((hit) => this.ids[hit.slot]!);
         const sparse = this.sparseSearch(request.sparse!, candidates, filter).map((hit) => this.ids[hit.slot]!);
         ranked = reciprocalRankFusion([dense, sparse]).map((hit) => ({ slot: this.idToSlot.get(hit.id)!, score: hit.score }));
         break;
@@ -205,7 +205,7 @@ export class EmbeddedCollection {
    * measured selectivity, widening until enough hits pass; if even that fails (the filter is far
    * more selective than estimated) it scans the filtered set exactly.
    */
-  private denseSearch(query: Float32Array, want: number, filter: PayloadFilter | undefined, ef: number | undefined): Scored[] {
+  private async denseSearch(query: Float32Array, want: number, filter: PayloadFilter | undefined, ef: number | undefined): Promise<Scored[]> {
     const live = this.size;
     if (live === 0) return [];
     if (!filter) return this.graphSearch(query, Math.min(want, live), undefined, ef);
@@ -215,7 +215,7 @@ export class EmbeddedCollection {
     const selectivity = candidates ? Math.max(candidates.length / live, 1e-6) : 0.5;
     let k = Math.min(live, Math.ceil((want / selectivity) * 1.5) + 16);
     for (;;) {
-      const hits = this.graphSearch(query, k, accept, ef);
+      const hits = await this.graphSearch(query, k, accept, ef);
       if (hits.length >= want || k >= live) return hits.slice(0, want);
       if (k >= MAX_OVERFETCH) break;
       k = Math.min(live, k * 4);
@@ -224,9 +224,10 @@ export class EmbeddedCollection {
     return this.exactSearch(query, pool.filter(accept), want);
   }
 
-  private graphSearch(query: Float32Array, k: number, accept?: (slot: number) => boolean, ef?: number): Scored[] {
+  private async graphSearch(query: Float32Array, k: number, accept?: (slot: number) => boolean, ef?: number): Promise<Scored[]> {
     // Asking USearch for ef results makes it walk with ef = max(expansion_search, ef): the per-query knob.
-    const matches = this.hnsw.search(query, Math.max(k, ef ?? 0), 1) as Matches;
+    const matches = await this.hnsw.search(query, Math.max(k, ef ?? 0));
+    // Checked after the await: a slot removed meanwhile (ids[slot] cleared at once) is skipped.
     const hits: Scored[] = [];
     for (let i = 0; i < matches.keys.length && hits.length < k; i++) {
       const slot = Number(matches.keys[i]);
@@ -281,8 +282,9 @@ export class EmbeddedCollection {
     for (const [key, index] of this.keyword) this.indexValue(index, slot, payload[key]);
   }
 
-  private removeSlots(slots: readonly number[]): number {
-    if (slots.length === 0) return 0;
+  /** Removes at once from memory; `done` when the graph has dropped them too. */
+  private removeSlots(slots: readonly number[]): { count: number; done: Promise<void> } {
+    if (slots.length === 0) return { count: 0, done: Promise.resolve() };
     for (const slot of slots) {
       const payload = this.payloads[slot]!;
       for (const [key, index] of this.keyword) this.unindexValue(index, slot, payload[key]);
@@ -292,9 +294,9 @@ export class EmbeddedCollection {
       this.sparse.remove(slot);
       this.vectors.fill(0, slot * this.meta.dimension, (slot + 1) * this.meta.dimension);
     }
-    this.hnsw.remove(BigUint64Array.from(slots, (slot) => BigInt(slot)));
+    const done = this.hnsw.remove(BigUint64Array.from(slots, (slot) => BigInt(slot)));
     this.dirty = true;
-    return slots.length;
+    return { count: slots.length, done };
   }
 
   private indexValue(index: Map<string, Set<number>>, slot: number, value: unknown): void {

@@ -17,8 +17,10 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { finished } from 'node:stream/promises';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { EmbeddedCollection, newHnsw } from './embeddedCollection.js';
+import { EmbeddedCollection } from './embeddedCollection.js';
 import type { HnswTuning } from './embeddedCollection.js';
+import { openGraph } from './hnswGraph.js';
+import type { HnswGraph } from './hnswGraph.js';
 import { quantizeI8 } from './exact.js';
 import { VectorStoreError } from './types.js';
 
@@ -58,7 +60,8 @@ export async function saveCollection(dir: string, collection: EmbeddedCollection
   await mkdir(dir, { recursive: true });
   const tmp = (name: FileName): string => path.join(dir, `${FILES[name]}.tmp`);
 
-  collection.hnsw.save(tmp('hnsw'));
+  // On a graph thread the native save (hundreds of ms for a large graph) runs there.
+  await collection.hnsw.save(tmp('hnsw'));
   const vectors = collection.vectorData();
   await writeFile(tmp('vectors'), new Uint8Array(vectors.buffer, vectors.byteOffset, vectors.byteLength));
   const out = createWriteStream(tmp('points'));
@@ -105,7 +108,7 @@ export async function saveCollection(dir: string, collection: EmbeddedCollection
 }
 
 /** Opens a saved collection, verifying every file; throws INDEX_CORRUPT naming what is wrong. */
-export async function loadCollection(dir: string, name: string, tuning: Omit<HnswTuning, 'quantization'>): Promise<EmbeddedCollection> {
+export async function loadCollection(dir: string, name: string, tuning: Omit<HnswTuning, 'quantization'>, graphThread = false): Promise<EmbeddedCollection> {
   const corrupt = (why: string, cause?: unknown): VectorStoreError =>
     new VectorStoreError('INDEX_CORRUPT', `embedded vector collection "${name}" at ${dir} is unusable (${why}); drop it and rebuild it from source data`, { cause });
   let manifest: Manifest;
@@ -127,9 +130,25 @@ export async function loadCollection(dir: string, name: string, tuning: Omit<Hns
   }
 
   const fullTuning: HnswTuning = { ...tuning, quantization: manifest.quantization };
-  const hnsw = newHnsw(manifest.dimension, fullTuning);
+  const hnsw = openGraph(manifest.dimension, fullTuning, graphThread);
   try {
-    hnsw.load(path.join(dir, FILES.hnsw));
+    return await restoreCollection(dir, manifest, files, fullTuning, hnsw, corrupt);
+  } catch (error) {
+    await hnsw.close();
+    throw error;
+  }
+}
+
+async function restoreCollection(
+  dir: string,
+  manifest: Manifest,
+  files: Record<FileName, string>,
+  fullTuning: HnswTuning,
+  hnsw: HnswGraph,
+  corrupt: (why: string, cause?: unknown) => VectorStoreError,
+): Promise<EmbeddedCollection> {
+  try {
+    await hnsw.load(path.join(dir, FILES.hnsw));
   } catch (error) {
     throw corrupt('the HNSW graph does not load', error);
   }
@@ -158,8 +177,9 @@ export async function loadCollection(dir: string, name: string, tuning: Omit<Hns
   }
   // Restored slots may end before the last allocated (dead) slot; keep allocating after all of them.
   collection.ensureSlotCount(manifest.slots);
-  if (collection.size !== manifest.points || hnsw.size() !== manifest.points) {
-    throw corrupt(`point counts disagree (manifest ${manifest.points}, points ${collection.size}, graph ${hnsw.size()})`);
+  const graphSize = await hnsw.size();
+  if (collection.size !== manifest.points || graphSize !== manifest.points) {
+    throw corrupt(`point counts disagree (manifest ${manifest.points}, points ${collection.size}, graph ${graphSize})`);
   }
   collection.dirty = false;
   return collection;

@@ -9,36 +9,24 @@ import type { EmbeddedVectorStoreOptions } from './embedded.js';
 import { QdrantVectorStore } from './qdrant.js';
 import type { VectorStore } from './types.js';
 
-export type {
-  CollectionInfo,
-  CollectionOptions,
-  FieldCondition,
-  PayloadFilter,
-  PayloadScalar,
-  SearchHit,
-  SearchMode,
-  SearchRequest,
-  SparseVector,
-  VectorPoint,
-  VectorStore,
-  VectorStoreErrorCode,
-} from './types.js';
+export type { PayloadFilter, SearchHit, SearchMode, SearchRequest, SparseVector, VectorPoint, VectorStore } from './types.js';
 export { VectorStoreError } from './types.js';
 export { EmbeddedVectorStore, resolveTuning } from './embedded.js';
 export type { EmbeddedVectorStoreOptions } from './embedded.js';
-export { QdrantVectorStore, pointUuid } from './qdrant.js';
-export type { QdrantVectorStoreOptions } from './qdrant.js';
+export { QdrantVectorStore } from './qdrant.js';
 export { FlatIndex } from './flat.js';
-export { SparseIndex, bm25Idf } from './sparseIndex.js';
-export { RRF_K, prefetchLimit, reciprocalRankFusion } from './fusion.js';
-export { matchesFilter } from './filter.js';
+export { reciprocalRankFusion } from './fusion.js';
 
-/** Qdrant when QDRANT_URL is set, else the embedded index under `<FOLIO_DATA_DIR>/vectors`. */
+/**
+ * Qdrant when QDRANT_URL is set, else the embedded index under `<FOLIO_DATA_DIR>/vectors`, with
+ * its HNSW graphs on their own threads unless worker threads are off (FOLIO_WORKER_THREADS=0).
+ */
 export async function createVectorStore(
-  config: Pick<FolioConfig, 'qdrant' | 'dataDir'>,
+  config: Pick<FolioConfig, 'qdrant' | 'dataDir'> & Partial<Pick<FolioConfig, 'workerThreads'>>,
   embedded: Omit<EmbeddedVectorStoreOptions, 'directory'> = {},
 ): Promise<VectorStore> {
   if (config.qdrant) return new QdrantVectorStore({ url: config.qdrant.url, apiKey: config.qdrant.apiKey });
-  return EmbeddedVectorStore.open({ ...embedded, directory: path.join(config.dataDir, 'vectors') });
+  const graphThread = (config.workerThreads ?? 0) > 0;
+  return EmbeddedVectorStore.open({ graphThread, ...embedded, directory: path.join(config.dataDir, 'vectors') });
 }
 export { exactCosineTopK, usearchVersion } from './exact.js';

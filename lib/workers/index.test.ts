@@ -1,6 +1,7 @@
 import { MessageChannel } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { acquireWorkerPool } from './index.js';
+import { receivePaced } from './paced.js';
 
 const task = (name: string) => ({ module: new URL('../../test/kit/workerTasks.ts', import.meta.url).href, name });
 
@@ -36,5 +37,34 @@ describe('worker pool', () => {
 
     const inline = acquireWorkerPool(0);
     expect(await inline.run(task('whereAmI'), { echo: 'x' })).toMatchObject({ echo: 'x', isMainThread: true });
+  });
+
+  it('paces a stream from a thread: all messages in order, never more than two handled in one loop turn', async () => {
+    const pool = acquireWorkerPool(1);
+    // A turn counter: the setImmediate chain advances once per turn of this loop.
+    let turn = 0;
+    let ticking = true;
+    const tick = (): void => {
+      turn++;
+      if (ticking) setImmediate(tick);
+    };
+    tick();
+    try {
+      const { port1, port2 } = new MessageChannel();
+      const seen: number[] = [];
+      const perTurn = new Map<number, number>();
+      receivePaced<number>(port1, (n) => {
+        seen.push(n);
+        perTurn.set(turn, (perTurn.get(turn) ?? 0) + 1);
+      });
+      expect(await pool.run(task('pacedCount'), { n: 200, port: port2 }, [port2])).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      port1.close();
+      expect(seen).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+      expect(Math.max(...perTurn.values())).toBeLessThanOrEqual(2);
+    } finally {
+      ticking = false;
+      await pool.release();
+    }
   });
 });

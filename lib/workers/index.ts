@@ -9,7 +9,7 @@
  * MessagePorts (listed in `transfer`); class instances arrive as plain objects and thrown errors
  * lose their class, so tasks report expected failures in their result instead of throwing them.
  */
-import { MessagePort } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 
 export interface WorkerTask {
@@ -76,5 +76,21 @@ export function acquireWorkerPool(threads: number): WorkerPool & { release(): Pr
       pools.delete(threads);
       await pool.destroy();
     },
+  };
+}
+
+/**
+ * A pool of its own with one thread that stays up, for a component whose state is too large to
+ * load in every shared thread and reload after each idle exit (a sentence-embedding model): the
+ * caller serialises its tasks and so decides their order. Idle, the thread does not keep the
+ * process alive; `release()` ends it.
+ */
+export function dedicatedWorker(): WorkerPool & { release(): Promise<void> } {
+  const pool = new Piscina({ filename: ENTRY, minThreads: 1, maxThreads: 1 });
+  return {
+    threads: 1,
+    run: <T>(task: WorkerTask, input: unknown, transfer: readonly MessagePort[] = []): Promise<T> =>
+      pool.run({ module: task.module, name: task.name, input }, transfer.length > 0 ? { transferList: [...transfer] } : {}) as Promise<T>,
+    release: () => pool.destroy(),
   };
 }

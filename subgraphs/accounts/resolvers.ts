@@ -34,11 +34,6 @@ interface UsageArgs {
   after?: string | null;
 }
 
-const connection = <T extends { cursor: string }>(items: readonly T[], hasNextPage: boolean) => ({
-  edges: items.map((node) => ({ cursor: node.cursor, node })),
-  pageInfo: { hasNextPage, endCursor: items.at(-1)?.cursor ?? null },
-});
-
 export const resolvers: Resolvers = {
   DateTime,
   Query: {
@@ -47,18 +42,11 @@ export const resolvers: Resolvers = {
     mySessions: (_: unknown, __: unknown, { viewer, service }: AccountsContext) => service.listSessions(viewer),
     apiKeys: (_: unknown, __: unknown, { viewer, service }: AccountsContext) => service.listApiKeys(viewer),
     trustedDocuments: (_: unknown, __: unknown, { viewer, service }: AccountsContext) => service.listTrustedDocuments(viewer),
-    schemaUsage: async (_: unknown, args: UsageArgs & { coordinate: string }, { viewer, schemaUsage }: AccountsContext) => {
-      const page = await schemaUsage.coordinateUsage(viewer, args.coordinate, args.since, args);
-      return { ...connection(page.items, page.hasNextPage), totalRequests: page.totalRequests };
-    },
-    schemaFieldUsage: async (_: unknown, args: UsageArgs & { order?: UsageOrder | null }, { viewer, schemaUsage }: AccountsContext) => {
-      const page = await schemaUsage.fieldUsage(viewer, args.order ?? 'MOST_USED', args.since, args);
-      return { ...connection(page.items, page.hasNextPage), totalCount: page.totalCount };
-    },
-    deprecatedSchemaUsage: async (_: unknown, args: UsageArgs, { viewer, schemaUsage }: AccountsContext) => {
-      const page = await schemaUsage.deprecatedUsage(viewer, args.since, args);
-      return { ...connection(page.items, page.hasNextPage), totalCount: page.totalCount };
-    },
+    schemaUsage: (_: unknown, args: UsageArgs & { coordinate: string }, { viewer, schemaUsage }: AccountsContext) =>
+      schemaUsage.coordinateUsage(viewer, args.coordinate, args.since, args),
+    schemaFieldUsage: (_: unknown, args: UsageArgs & { order?: UsageOrder | null }, { viewer, schemaUsage }: AccountsContext) =>
+      schemaUsage.fieldUsage(viewer, args.order ?? 'MOST_USED', args.since, args),
+    deprecatedSchemaUsage: (_: unknown, args: UsageArgs, { viewer, schemaUsage }: AccountsContext) => schemaUsage.deprecatedUsage(viewer, args.since, args),
   },
   Mutation: {
     register: async (_: unknown, { input }, ctx: AccountsContext) =>

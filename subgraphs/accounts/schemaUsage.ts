@@ -5,7 +5,7 @@
  * signed internal route (schemaUsageRoutes.ts), never through the API.
  */
 import { badInput } from '../../lib/errors.js';
-import { decodeCursor, encodeCursor, pageSize, type Page, type PageArgs } from '../../lib/pagination.js';
+import { connectionOf, decodeCursor, pageSize, type Connection, type CountedConnection, type PageArgs } from '../../lib/pagination.js';
 import { authorize, type Viewer } from './policy.js';
 import { clientLabel, type SchemaUsageDoc, type SchemaUsageStore, type UsageWrite } from './schemaUsageStore.js';
 
@@ -19,7 +19,6 @@ export interface UsageBucketView {
   hour: Date;
   client: UsageClientView;
   requests: number;
-  cursor: string;
 }
 
 export interface FieldUsageView {
@@ -59,7 +58,7 @@ export class SchemaUsageService {
     return since && since > oldest ? since : oldest;
   }
 
-  async coordinateUsage(viewer: Viewer, coordinate: string, since: Date | null | undefined, args: PageArgs): Promise<Page<UsageBucketView> & { totalRequests: number }> {
+  async coordinateUsage(viewer: Viewer, coordinate: string, since: Date | null | undefined, args: PageArgs): Promise<Connection<UsageBucketView> & { totalRequests: number }> {
     authorize(viewer, 'schemaUsage.read', null);
     if (!COORDINATE.test(coordinate)) throw badInput('coordinate must look like Type.field, Type.field.argument or Enum.VALUE.', 'coordinate');
     const size = pageSize(args.first);
@@ -69,15 +68,16 @@ export class SchemaUsageService {
       this.store.buckets(coordinate, from, size + 1, key ? { hour: key[0] as number, id: key[1] as string } : null),
       this.store.totals(from, [coordinate]),
     ]);
+    const buckets = connectionOf(docs, size, (d) => [d.hour.getTime(), d._id]);
     return {
-      items: docs.slice(0, size).map((d) => ({ hour: d.hour, client: clientOf(d), requests: clampInt(d.requests), cursor: encodeCursor([d.hour.getTime(), d._id]) })),
-      hasNextPage: docs.length > size,
+      ...buckets,
+      edges: buckets.edges.map(({ cursor, node: d }) => ({ cursor, node: { hour: d.hour, client: clientOf(d), requests: clampInt(d.requests) } })),
       totalRequests: clampInt(totals.reduce((n, t) => n + t.requests, 0)),
     };
   }
 
   /** The served schema's fields (as the gateway last reported it) by requests in the window. */
-  async fieldUsage(viewer: Viewer, order: UsageOrder, since: Date | null | undefined, args: PageArgs): Promise<Page<FieldUsageView & { cursor: string }> & { totalCount: number }> {
+  async fieldUsage(viewer: Viewer, order: UsageOrder, since: Date | null | undefined, args: PageArgs): Promise<CountedConnection<FieldUsageView>> {
     authorize(viewer, 'schemaUsage.read', null);
     const [schema, usage] = await Promise.all([this.store.schema(), this.usageBy(this.window(since))]);
     const deprecated = new Map((schema?.deprecated ?? []).map((d) => [d.coordinate, d.reason]));
@@ -89,7 +89,7 @@ export class SchemaUsageService {
   }
 
   /** Deprecated fields, arguments and enum values with requests in the window, most used first. */
-  async deprecatedUsage(viewer: Viewer, since: Date | null | undefined, args: PageArgs): Promise<Page<FieldUsageView & { cursor: string }> & { totalCount: number }> {
+  async deprecatedUsage(viewer: Viewer, since: Date | null | undefined, args: PageArgs): Promise<CountedConnection<FieldUsageView>> {
     authorize(viewer, 'schemaUsage.read', null);
     const schema = await this.store.schema();
     const deprecated = new Map((schema?.deprecated ?? []).map((d) => [d.coordinate, d.reason]));
@@ -123,12 +123,11 @@ export class SchemaUsageService {
   }
 
   /** Lists computed whole (bounded by the schema's coordinates): the cursor is the position. */
-  private offsetPage<T>(items: T[], args: PageArgs): Page<T & { cursor: string }> & { totalCount: number } {
+  private offsetPage<T>(items: T[], args: PageArgs): CountedConnection<T> {
     const size = pageSize(args.first);
     const start = (decodeCursor(args.after, ['number'])?.[0] as number | undefined) ?? 0;
     if (!Number.isInteger(start) || start < 0) throw badInput('The cursor is not valid.', 'after');
-    const page = items.slice(start, start + size).map((item, i) => ({ ...item, cursor: encodeCursor([start + i + 1]) }));
-    return { items: page, hasNextPage: start + size < items.length, totalCount: items.length };
+    return connectionOf(items.slice(start, start + size + 1), size, (_, i) => [start + i + 1], items.length);
   }
 }
 

@@ -4,14 +4,14 @@
  * ids come from an atomic counter, nothing is cached per process. Knows nothing of GraphQL.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { ObjectId } from 'mongodb';
-import { parse } from 'graphql';
+import { systemClock, type Clock } from '../../lib/clock.js';
 import { badInput, FolioError, notFound, unauthenticated } from '../../lib/errors.js';
 import type { CredentialCaller, Role } from '../../lib/identity.js';
-import { isPartnerScope, PARTNER_SCOPES, scopesNeeded } from '../../lib/scopes.js';
-import { isDuplicateKeyError } from '../../lib/storage/index.js';
+import { isPartnerScope, PARTNER_SCOPES, scopesNeededByText, type ScopeNeeds } from '../../lib/scopes.js';
+import { isDuplicateKeyError, ObjectId } from '../../lib/storage/index.js';
 import type { Logger } from '../../lib/logger.js';
 import { cleanText } from '../../lib/text.js';
+import { check, httpUrl, int } from '../../lib/validation.js';
 import { DEFAULT_LOGIN_THROTTLE, LoginThrottle, type LoginThrottleHooks, type LoginThrottleOptions } from './loginThrottle.js';
 import { hashPassword, passwordWeakness, scryptParams, verifyPassword, type ScryptParams } from './passwords.js';
 import { authorize, can, viewerId, type Viewer } from './policy.js';
@@ -35,23 +35,9 @@ const API_KEY_PREFIX = 'fpk_';
 
 export const sha256 = (value: string): string => createHash('sha256').update(value).digest('hex');
 
-export { normalizeUsername, validateUsername } from './usernames.js';
-
 const taken = (): FolioError => new FolioError('CONFLICT', 'That username is taken.', { details: { field: 'username' } });
 const lookAlike = (): FolioError =>
   new FolioError('CONFLICT', 'That username looks the same as an existing one (confusable characters); choose another.', { details: { field: 'username' } });
-
-function cleanUrl(value: string, field: string): string {
-  const text = cleanText(value, field, { max: LIMITS.avatarUrlMax, singleLine: true });
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw badInput(`${field} must be an absolute URL.`, field);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw badInput(`${field} must be an http(s) URL.`, field);
-  return url.toString();
-}
 
 export interface RegisterInput {
   readonly username: string;
@@ -84,6 +70,8 @@ export interface AccountServiceOptions {
   readonly logger: Logger;
   /** Counts password checks (scrypt comparisons) and throttle refusals, e.g. for Prometheus. */
   readonly observe?: LoginThrottleHooks & { readonly passwordChecked?: (outcome: 'match' | 'mismatch') => void };
+  /** Business time: sessions' issue, expiry and revocation, timestamps (lib/clock.ts). @default systemClock */
+  readonly now?: Clock;
 }
 
 export class AccountService {
@@ -91,11 +79,13 @@ export class AccountService {
   private readonly scrypt: ScryptParams;
   /** A hash of a random password, compared against when the user does not exist so timing looks the same. */
   private dummyHash: Promise<string> | undefined;
+  private readonly now: Clock;
 
   constructor(
     private readonly store: AccountsStore,
     private readonly options: AccountServiceOptions,
   ) {
+    this.now = options.now ?? systemClock;
     this.throttle = new LoginThrottle(store, { ...DEFAULT_LOGIN_THROTTLE, ...options.throttle }, options.observe);
     this.scrypt = scryptParams(options.scryptLogN ?? 15);
   }
@@ -185,10 +175,10 @@ export class AccountService {
   async updateProfile(viewer: Viewer, input: { displayName?: string | null; bio?: string | null; avatarUrl?: string | null }): Promise<UserDoc> {
     authorize(viewer, 'user.updateOwnProfile', null);
     const userId = viewerId(viewer);
-    const set: Partial<UserDoc> = { updatedAt: new Date() };
+    const set: Partial<UserDoc> = { updatedAt: this.now() };
     if (input.displayName != null) set.displayName = cleanText(input.displayName, 'displayName', { max: LIMITS.displayNameMax, singleLine: true });
     if (input.bio !== undefined) set.bio = input.bio === null ? null : cleanText(input.bio, 'bio', { max: LIMITS.bioMax, min: 0 }) || null;
-    if (input.avatarUrl !== undefined) set.avatarUrl = input.avatarUrl === null || input.avatarUrl === '' ? null : cleanUrl(input.avatarUrl, 'avatarUrl');
+    if (input.avatarUrl !== undefined) set.avatarUrl = input.avatarUrl === null || input.avatarUrl === '' ? null : check(httpUrl(LIMITS.avatarUrlMax), input.avatarUrl, 'avatarUrl');
     const user = await this.store.users.findOneAndUpdate({ _id: userId }, { $set: set }, { returnDocument: 'after' });
     if (!user) throw notFound('User');
     return user;
@@ -200,7 +190,7 @@ export class AccountService {
     const unique = [...new Set(roles)];
     if (!unique.includes('READER')) unique.unshift('READER');
     if (userId === viewer.userId && !unique.includes('ADMIN')) throw badInput('Admins cannot remove their own ADMIN role.', 'roles');
-    const user = await this.store.users.findOneAndUpdate({ _id: userId }, { $set: { roles: unique, updatedAt: new Date() } }, { returnDocument: 'after' });
+    const user = await this.store.users.findOneAndUpdate({ _id: userId }, { $set: { roles: unique, updatedAt: this.now() } }, { returnDocument: 'after' });
     if (!user) throw notFound('User');
     this.options.logger.info({ by: viewer.userId, userId, roles: unique }, 'roles changed');
     return user;
@@ -212,7 +202,7 @@ export class AccountService {
     const existing = await this.store.users.findOne({ username: name });
     if (existing) {
       if (!existing.roles.includes('ADMIN')) {
-        await this.store.users.updateOne({ _id: existing._id }, { $set: { roles: ['READER', 'EDITOR', 'ADMIN'], updatedAt: new Date() } });
+        await this.store.users.updateOne({ _id: existing._id }, { $set: { roles: ['READER', 'EDITOR', 'ADMIN'], updatedAt: this.now() } });
       }
       return existing;
     }
@@ -226,7 +216,7 @@ export class AccountService {
    */
   private async createUser(input: { username: string; displayName: string; password: string; roles: Role[] }): Promise<UserDoc | null> {
     const passwordHash = await hashPassword(input.password, this.scrypt);
-    const now = new Date();
+    const now = this.now();
     const user: UserDoc = {
       _id: new ObjectId().toHexString(),
       vid: await nextSequence(this.store.counters, 'users'),
@@ -253,7 +243,7 @@ export class AccountService {
 
   private async issueSession(user: UserDoc, context: SessionContext): Promise<IssuedSession> {
     const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
-    const now = new Date();
+    const now = this.now();
     const expiresAt = new Date(now.getTime() + this.options.sessionTtlMs);
     await this.store.sessions.insertOne({
       _id: new ObjectId().toHexString(),
@@ -273,7 +263,7 @@ export class AccountService {
     authorize(viewer, 'session.manageOwn', null);
     const userId = viewerId(viewer);
     return this.store.sessions
-      .find({ userId, revokedAt: null, expiresAt: { $gt: new Date() } })
+      .find({ userId, revokedAt: null, expiresAt: { $gt: this.now() } })
       .sort({ lastUsedAt: -1 })
       .limit(100)
       .toArray();
@@ -284,7 +274,7 @@ export class AccountService {
     const session = await this.store.sessions.findOne({ _id: sessionId, revokedAt: null }, { projection: { userId: 1 } });
     authorize(viewer, 'session.revoke', session);
     // The owner is in the filter too, so the write can only ever touch the viewer's own session.
-    const result = await this.store.sessions.updateOne({ _id: sessionId, userId: viewerId(viewer), revokedAt: null }, { $set: { revokedAt: new Date() } });
+    const result = await this.store.sessions.updateOne({ _id: sessionId, userId: viewerId(viewer), revokedAt: null }, { $set: { revokedAt: this.now() } });
     if (result.matchedCount === 0) throw notFound('Session');
     return true;
   }
@@ -298,7 +288,7 @@ export class AccountService {
   async logoutEverywhere(viewer: Viewer): Promise<number> {
     authorize(viewer, 'session.manageOwn', null);
     const userId = viewerId(viewer);
-    const result = await this.store.sessions.updateMany({ userId, revokedAt: null }, { $set: { revokedAt: new Date() } });
+    const result = await this.store.sessions.updateMany({ userId, revokedAt: null }, { $set: { revokedAt: this.now() } });
     return result.modifiedCount;
   }
 
@@ -311,7 +301,7 @@ export class AccountService {
 
   private async resolveToken(token: string): Promise<ResolvedCaller | null> {
     if (!token.startsWith(TOKEN_PREFIX) || token.length > 200) return null;
-    const now = new Date();
+    const now = this.now();
     const session = await this.store.sessions.findOne({ tokenHash: sha256(token) });
     if (!session || session.revokedAt || session.expiresAt <= now) return null;
     const user = await this.store.users.findOne({ _id: session.userId }, { projection: { roles: 1 } });
@@ -342,10 +332,7 @@ export class AccountService {
     const scopes = [...new Set(input.scopes.map((s) => s.trim()))];
     const unknown = scopes.filter((s) => !isPartnerScope(s));
     if (unknown.length > 0) throw badInput(`Unknown scope ${unknown.map((s) => JSON.stringify(s.slice(0, 64))).join(', ')}; scopes are ${Object.keys(PARTNER_SCOPES).join(', ')}.`, 'scopes');
-    const rateLimitPerMinute = input.rateLimitPerMinute ?? 600;
-    if (!Number.isInteger(rateLimitPerMinute) || rateLimitPerMinute < 1 || rateLimitPerMinute > 1_000_000) {
-      throw badInput('rateLimitPerMinute must be between 1 and 1,000,000.', 'rateLimitPerMinute');
-    }
+    const rateLimitPerMinute = check(int(1, 1_000_000), input.rateLimitPerMinute ?? 600, 'rateLimitPerMinute');
     const key = API_KEY_PREFIX + randomBytes(32).toString('base64url');
     const doc: ApiKeyDoc = {
       _id: new ObjectId().toHexString(),
@@ -355,7 +342,7 @@ export class AccountService {
       scopes,
       rateLimitPerMinute,
       createdBy: viewerId(viewer),
-      createdAt: new Date(),
+      createdAt: this.now(),
       revokedAt: null,
     };
     await this.store.apiKeys.insertOne(doc);
@@ -365,7 +352,7 @@ export class AccountService {
 
   async revokeApiKey(viewer: Viewer, id: string): Promise<ApiKeyDoc> {
     authorize(viewer, 'apiKey.manage', null);
-    const doc = await this.store.apiKeys.findOneAndUpdate({ _id: id }, { $set: { revokedAt: new Date() } }, { returnDocument: 'after' });
+    const doc = await this.store.apiKeys.findOneAndUpdate({ _id: id }, { $set: { revokedAt: this.now() } }, { returnDocument: 'after' });
     if (!doc) throw notFound('API key');
     this.options.logger.info({ by: viewer.userId, apiKeyId: id }, 'api key revoked');
     return doc;
@@ -381,14 +368,14 @@ export class AccountService {
     if (Buffer.byteLength(input.body) > LIMITS.trustedDocumentMaxBytes) {
       throw badInput(`A trusted document may be at most ${LIMITS.trustedDocumentMaxBytes} bytes.`, 'body');
     }
-    let document;
+    let needs: ScopeNeeds;
     try {
-      document = parse(input.body);
+      needs = scopesNeededByText(input.body);
     } catch (error) {
       throw badInput(`The document is not valid GraphQL: ${(error as Error).message}`, 'body');
     }
     // Partners are who trusted documents are for: one no key could run is a mistake, refused now.
-    const { unavailable } = scopesNeeded(document);
+    const { unavailable } = needs;
     if (unavailable.length > 0) throw badInput(`No partner key can run ${unavailable.join(', ')}: refused as a trusted document.`, 'body');
     if ((await this.store.trustedDocuments.countDocuments({})) >= LIMITS.trustedDocumentsMax) {
       throw new FolioError('CONFLICT', `The allow-list is full (${LIMITS.trustedDocumentsMax} documents).`);
@@ -398,7 +385,7 @@ export class AccountService {
       body: input.body,
       clientName: input.clientName ? cleanText(input.clientName, 'clientName', { max: LIMITS.apiKeyNameMax, singleLine: true }) : null,
       createdBy: caller.userId!,
-      createdAt: new Date(),
+      createdAt: this.now(),
     };
     // The filter supplies _id on insert; repeating it in $setOnInsert is refused by the embedded engine.
     const { _id, ...fields } = doc;
@@ -420,5 +407,5 @@ export class AccountService {
 
 /** The scopes a partner key needs to run every operation of a trusted document (lib/scopes.ts). */
 export function requiredScopes(body: string): readonly string[] {
-  return scopesNeeded(parse(body)).scopes;
+  return scopesNeededByText(body).scopes;
 }

@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FolioError } from '../../lib/errors.js';
+import type { FolioError } from '../../lib/errors.js';
 import { createLogger } from '../../lib/logger.js';
 import { openStorage, type Storage } from '../../lib/storage/index.js';
 import { tempDataDir } from '../../test/kit/tempDir.js';

@@ -40,15 +40,22 @@ export function splitChapter(chapter: ChapterDoc, size = PART_CHARS): { chapter:
   };
 }
 
-/** Chapters as read from the store, with any continued text and HTML joined back (one query for all). */
-export async function withBodies(store: Pick<CatalogStore, 'chapterParts'>, docs: ChapterDoc[]): Promise<ChapterDoc[]> {
+/**
+ * Chapters as read from the store, with any continued text and HTML joined back (one query for
+ * all). `fields`: which bodies the documents were read with (a read without HTML joins text only).
+ */
+export async function withBodies<D extends Omit<ChapterDoc, 'html'> & { html?: string }>(
+  store: Pick<CatalogStore, 'chapterParts'>,
+  docs: D[],
+  fields: ReadonlyArray<'text' | 'html'> = ['text', 'html'],
+): Promise<D[]> {
   const long = docs.filter((doc) => doc.overflow);
   if (long.length === 0) return docs;
   const parts = await store.chapterParts
-    .find({ chapterId: { $in: long.map((doc) => doc._id) } })
+    .find({ chapterId: { $in: long.map((doc) => doc._id) }, field: { $in: [...fields] } })
     .sort({ chapterId: 1, field: 1, n: 1 })
     .toArray();
-  const byChapter = new Map<string, { text: string[]; html: string[] }>();
+  const byChapter = new Map<string, Record<'text' | 'html', string[]>>();
   for (const part of parts) {
     let entry = byChapter.get(part.chapterId);
     if (!entry) byChapter.set(part.chapterId, (entry = { text: [], html: [] }));
@@ -57,10 +64,13 @@ export async function withBodies(store: Pick<CatalogStore, 'chapterParts'>, docs
   return docs.map((doc) => {
     if (!doc.overflow) return doc;
     const entry = byChapter.get(doc._id) ?? { text: [], html: [] };
-    if (entry.text.length !== doc.overflow.textParts || entry.html.length !== doc.overflow.htmlParts) {
-      throw new Error(`chapter ${doc._id} is missing parts of its text`);
+    const joined: D = { ...doc };
+    delete joined.overflow;
+    for (const field of fields) {
+      const expected = field === 'text' ? doc.overflow.textParts : doc.overflow.htmlParts;
+      if (entry[field].length !== expected) throw new Error(`chapter ${doc._id} is missing parts of its ${field}`);
+      joined[field] = (doc[field] ?? '') + entry[field].join('');
     }
-    const { overflow: _, ...rest } = doc;
-    return { ...rest, text: doc.text + entry.text.join(''), html: doc.html + entry.html.join('') };
+    return joined;
   });
 }

@@ -1,14 +1,15 @@
 /** The catalog subgraph: books, revisions, chapters, paragraphs, the EPUB pipeline, publishing, licensing, downloads. */
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
-import { Counter } from 'prom-client';
+import type { Clock } from '../../lib/clock.js';
 import type { FolioConfig } from '../../lib/config.js';
 import { Outbox } from '../../lib/events.js';
 import { workerIdentity } from '../../lib/instance.js';
 import { LeaseManager } from '../../lib/leases.js';
 import type { Logger } from '../../lib/logger.js';
-import { createMetrics } from '../../lib/metrics.js';
+import { createMetrics, dbOperationCounter } from '../../lib/metrics.js';
 import { databaseName, type RunningService, type ServiceModule } from '../../lib/service.js';
+import { countingDb, type StoreOperation } from '../../lib/storage/counting.js';
 import type { Storage } from '../../lib/storage/index.js';
 import { startSubgraphServer, storageReadiness } from '../../lib/subgraphServer.js';
 import { acquireWorkerPool } from '../../lib/workers/index.js';
@@ -43,19 +44,23 @@ export interface OpenCatalogOptions {
   /** Base URL in download links; resolved late because tests learn the port only after listening. */
   readonly publicUrl?: () => string;
   readonly pipeline?: Partial<PipelineOptions>;
-  readonly onStoreRead?: (kind: string) => void;
+  /** Counts store round trips (lib/storage/counting.ts): DataLoader batching is observable in metrics and tests. */
+  readonly onStoreOperation?: (operation: StoreOperation) => void;
+  /** Business time (lib/clock.ts). @default systemClock */
+  readonly now?: Clock;
 }
 
 /** Everything but the HTTP server: used by the service, `npm run ingest` and tests. */
 export async function openCatalog(options: OpenCatalogOptions): Promise<CatalogRuntime> {
   const { config, storage, logger } = options;
-  const db = storage.db(databaseName('catalog'));
+  const plain = storage.db(databaseName('catalog'));
+  const db = options.onStoreOperation ? countingDb(plain, options.onStoreOperation) : plain;
   const store = await openCatalogStore(db);
   const files = new FileStore(store);
   const pipeline = new UploadPipeline(store, files, { logger, ...options.pipeline });
   const outbox = new Outbox(db);
   const signer = new DownloadSigner(config.internalSecret, options.publicUrl ?? (() => config.publicCatalogUrl));
-  const service = new CatalogService(store, pipeline, outbox, { logger, signer, ...(options.onStoreRead ? { onStoreRead: options.onStoreRead } : {}) });
+  const service = new CatalogService(store, pipeline, outbox, { logger, signer, ...(options.now ? { now: options.now } : {}) });
   return { store, files, pipeline, service, outbox, leases: new LeaseManager(db), signer };
 }
 
@@ -64,12 +69,6 @@ export const catalogService: ServiceModule = {
   async start({ config, storage, logger: parent }): Promise<RunningService> {
     const logger = parent.child({ service: 'catalog' });
     const metrics = createMetrics('catalog');
-    const storeReads = new Counter({
-      name: 'folio_catalog_store_reads_total',
-      help: 'Catalog store reads by kind (one per DataLoader batch)',
-      labelNames: ['kind'],
-      registers: [metrics.registry],
-    });
     let port = 0;
     // With port 0 (tests) the link's port is known only after listening.
     const configured = new URL(config.publicCatalogUrl);
@@ -77,7 +76,7 @@ export const catalogService: ServiceModule = {
       configured.port === '0' ? `${configured.protocol}//${config.serviceHosts.catalog}:${port}` : config.publicCatalogUrl;
     const identity = workerIdentity(config);
     const workers = acquireWorkerPool(config.workerThreads);
-    const runtime = await openCatalog({ config, storage, logger, publicUrl, pipeline: { identity, workers }, onStoreRead: (kind) => storeReads.inc({ kind }) });
+    const runtime = await openCatalog({ config, storage, logger, publicUrl, pipeline: { identity, workers }, onStoreOperation: dbOperationCounter(metrics.registry) });
     const { store, service, pipeline, outbox, files, signer } = runtime;
 
     const server = await startSubgraphServer<CatalogContext>(

@@ -37,7 +37,7 @@ describe('upload worker on a full disk', () => {
       // Without backoff: one try per 10 ms poll (~70). With it: 10, 20, 40, 80, 80, … ms (~12).
       expect(triesWhileFull).toBeGreaterThanOrEqual(4);
       expect(triesWhileFull).toBeLessThanOrEqual(14);
-      expect(lines.filter((l) => l.level >= 50).map((l) => l.msg)).toEqual(['upload worker failing; backing off until the store works again']);
+      expect(lines.filter((l) => l.level >= 50).map((l) => l.msg)).toEqual(['upload worker failing; backing off until it works again']);
 
       disk.makeRoom();
       const done = await catalog.pipeline.waitFor(job._id, 5_000);

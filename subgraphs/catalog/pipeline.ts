@@ -2,17 +2,19 @@
  * The content pipeline: an upload becomes a job (QUEUED), a worker claims it and walks it through
  * FORMATTING → PARSING → SPLITTING (the EPUB parser's stages) → STORED, or FAILED with a reason.
  *
- * Jobs are claimed with a lease kept on the job itself (one findOneAndUpdate with an expiry), so
+ * Jobs are claimed with a lease kept on the job itself (lib/leases.ts LeaseFields: one
+ * findOneAndUpdate picks the oldest free job and leases it), so
  * any number of catalog processes can run workers and a job whose worker died is taken over
  * after the lease runs out. The revision id is fixed when the job is created: a retried job
  * rewrites the same revision's chapters instead of leaving orphans. A stored revision is only a
  * draft; nothing here touches what readers see (publishing does), so a failed upload can never
  * damage the published revision.
  */
-import { randomUUID } from 'node:crypto';
 import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises';
-import { ownersOfInstance, type WorkerIdentity } from '../../lib/instance.js';
+import type { WorkerIdentity } from '../../lib/instance.js';
+import { LeaseFields, leaseOwnerOf } from '../../lib/leases.js';
 import type { Logger } from '../../lib/logger.js';
+import { WorkerLoop } from '../../lib/workerLoop.js';
 import { isStorageFullError, ObjectId } from '../../lib/storage/index.js';
 import { isEpubError } from './epub/errors.js';
 import type { EpubLimits } from './epub/limits.js';
@@ -42,6 +44,8 @@ export interface PipelineOptions {
 }
 
 const RUNNING: JobStatus[] = ['FORMATTING', 'PARSING', 'SPLITTING'];
+/** A job's lease is kept on the job, so claiming picks the oldest free job and leases it in one update. */
+const JOB_LEASE = new LeaseFields<JobDoc>('leaseOwner', 'leaseUntil');
 /** Chapters per journal write when a revision is stored (see storeRevision). */
 const STORE_CHAPTER_BATCH = 5;
 
@@ -52,19 +56,15 @@ export const chapterId = (revisionId: string, index: number): string => `${revis
  * the restarted instance, or seen from its lease running out without renewal (another instance died).
  */
 export const isInterrupted = (job: Pick<JobDoc, 'status' | 'leaseUntil' | 'interrupted'>, now: Date): boolean =>
-  job.interrupted === true || (RUNNING.includes(job.status) && job.leaseUntil !== null && job.leaseUntil < now);
+  job.interrupted === true || (RUNNING.includes(job.status) && JOB_LEASE.expired(job as JobDoc, now));
 
 export class UploadPipeline {
   private readonly owner: string;
   private readonly leaseMs: number;
-  private readonly pollMs: number;
   private readonly maxAttempts: number;
-  private readonly maxBackoffMs: number;
   /** Jobs whose lease this worker holds but that stopped on a storage failure: claimable again at once. */
   private readonly stalled = new Set<string>();
-  private stopped = true;
-  private loop: Promise<void> | undefined;
-  private wake: (() => void) | undefined;
+  private readonly loop: WorkerLoop;
 
   constructor(
     private readonly store: CatalogStore,
@@ -72,10 +72,16 @@ export class UploadPipeline {
     private readonly options: PipelineOptions,
   ) {
     this.leaseMs = options.leaseMs ?? 60_000;
-    this.pollMs = options.pollMs ?? 1_000;
     this.maxAttempts = options.maxAttempts ?? 3;
-    this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
-    this.owner = options.identity?.owner ?? `${process.pid}-${randomUUID()}`;
+    this.owner = leaseOwnerOf(options.identity);
+    this.loop = new WorkerLoop({
+      name: 'upload worker',
+      logger: options.logger,
+      pollMs: options.pollMs ?? 1_000,
+      maxBackoffMs: options.maxBackoffMs ?? 30_000,
+      recover: () => this.recoverInterrupted(),
+      step: () => this.runNext(),
+    });
   }
 
   /** Stores the bytes and queues a job; the worker picks it up. */
@@ -106,58 +112,16 @@ export class UploadPipeline {
   }
 
   start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.loop = this.work();
+    this.loop.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.kick();
-    await this.loop;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** Wakes an idle worker (a job was queued in this process). */
   kick(): void {
-    this.wake?.();
-  }
-
-  /**
-   * The worker loop. While the store fails (a full disk, MongoDB down) it backs off exponentially
-   * up to maxBackoffMs, and logs once when it starts failing and once when it recovers, instead
-   * of an error every poll.
-   */
-  private async work(): Promise<void> {
-    const { logger } = this.options;
-    let failures = 0;
-    let recovered = false;
-    while (!this.stopped) {
-      let ran = false;
-      try {
-        if (!recovered) {
-          await this.recoverInterrupted();
-          recovered = true;
-        }
-        ran = await this.runNext();
-        if (failures > 0) logger.info({ failures }, 'upload worker recovered');
-        failures = 0;
-      } catch (err) {
-        failures++;
-        if (failures === 1) logger.error({ err }, 'upload worker failing; backing off until the store works again');
-        else logger.debug({ err, failures }, 'upload worker still failing');
-      }
-      if (ran || this.stopped) continue;
-      const waitMs = failures === 0 ? this.pollMs : Math.min(this.maxBackoffMs, this.pollMs * 2 ** Math.min(failures - 1, 20));
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, waitMs);
-        function done(): void {
-          clearTimeout(timer);
-          resolve();
-        }
-        this.wake = done;
-      });
-      this.wake = undefined;
-    }
+    this.loop.kick();
   }
 
   /**
@@ -166,16 +130,11 @@ export class UploadPipeline {
    * started say `interrupted` until a worker resumes them.
    */
   private async recoverInterrupted(): Promise<void> {
-    const identity = this.options.identity;
-    if (!identity) return;
-    const held = await this.store.jobs
-      .find({ status: { $in: ['QUEUED', ...RUNNING] }, leaseOwner: ownersOfInstance(identity.instanceId) }, { projection: { _id: 1, leaseOwner: 1, status: 1 } })
-      .toArray();
-    const orphans = held.filter((job) => identity.isPreviousSelf(job.leaseOwner));
+    const orphans = await JOB_LEASE.heldByPreviousSelf(this.store.jobs, this.options.identity, { status: { $in: ['QUEUED', ...RUNNING] } });
     for (const job of orphans) {
       await this.store.jobs.updateOne(
-        { _id: job._id, leaseOwner: job.leaseOwner },
-        { $set: { leaseOwner: null, leaseUntil: null, interrupted: RUNNING.includes(job.status), updatedAt: new Date() } },
+        { _id: job._id, ...JOB_LEASE.heldBy(job.leaseOwner!) },
+        { $set: { ...JOB_LEASE.released(), interrupted: RUNNING.includes(job.status), updatedAt: new Date() } },
       );
     }
     if (orphans.length > 0) this.options.logger.info({ jobs: orphans.map((j) => j._id) }, 'resuming upload jobs interrupted by a restart');
@@ -204,13 +163,10 @@ export class UploadPipeline {
         // A job is free when nobody holds its lease, or the holder stopped renewing it. A claimed job
         // stays QUEUED until its first stage, so the status alone does not say it is free.
         status: { $in: ['QUEUED', ...RUNNING] },
-        $or: [
-          { leaseUntil: null },
-          { leaseUntil: { $lt: now } },
-          ...(this.stalled.size > 0 ? [{ _id: { $in: [...this.stalled] }, leaseOwner: this.owner }] : []),
-        ],
+        // Not re-entrant otherwise: this owner may be running that job in another call (runJob).
+        $or: [...JOB_LEASE.free(now), ...(this.stalled.size > 0 ? [{ _id: { $in: [...this.stalled] }, ...JOB_LEASE.heldBy(this.owner) }] : [])],
       },
-      { $set: { leaseOwner: this.owner, leaseUntil: new Date(now.getTime() + this.leaseMs), updatedAt: now }, $inc: { attempts: 1 } },
+      { $set: { ...JOB_LEASE.take(this.owner, now, this.leaseMs), updatedAt: now }, $inc: { attempts: 1 } },
       { sort: { createdAt: 1 }, returnDocument: 'after' },
     );
   }
@@ -219,8 +175,8 @@ export class UploadPipeline {
   private async enter(job: JobDoc, stage: JobStatus): Promise<void> {
     const now = new Date();
     const result = await this.store.jobs.updateOne(
-      { _id: job._id, leaseOwner: this.owner },
-      { $set: { status: stage, interrupted: false, updatedAt: now, leaseUntil: new Date(now.getTime() + this.leaseMs) }, $push: { stages: { stage, startedAt: now } } },
+      { _id: job._id, ...JOB_LEASE.heldBy(this.owner) },
+      { $set: { status: stage, interrupted: false, updatedAt: now, ...JOB_LEASE.take(this.owner, now, this.leaseMs) }, $push: { stages: { stage, startedAt: now } } },
     );
     if (result.matchedCount === 0) throw new LeaseLost(job._id);
   }
@@ -334,9 +290,9 @@ export class UploadPipeline {
       };
       await tx.collection<RevisionDoc>(revisions.collectionName).insertOne(revision);
       const stored = await tx.collection<JobDoc>(jobs.collectionName).updateOne(
-        { _id: job._id, leaseOwner: this.owner },
+        { _id: job._id, ...JOB_LEASE.heldBy(this.owner) },
         {
-          $set: { status: 'STORED', updatedAt: now, finishedAt: now, leaseUntil: null, warnings: parsed.warnings.map(({ code, message }) => ({ code, message })) },
+          $set: { status: 'STORED', updatedAt: now, finishedAt: now, ...JOB_LEASE.released(), warnings: parsed.warnings.map(({ code, message }) => ({ code, message })) },
           $push: { stages: { stage: 'STORED', startedAt: now } },
         },
       );
@@ -347,9 +303,9 @@ export class UploadPipeline {
   private async fail(job: JobDoc, code: string, reason: string): Promise<void> {
     const now = new Date();
     const result = await this.store.jobs.updateOne(
-      { _id: job._id, leaseOwner: this.owner },
+      { _id: job._id, ...JOB_LEASE.heldBy(this.owner) },
       {
-        $set: { status: 'FAILED', failureCode: code, failureReason: reason.slice(0, 1_000), updatedAt: now, finishedAt: now, leaseUntil: null },
+        $set: { status: 'FAILED', failureCode: code, failureReason: reason.slice(0, 1_000), updatedAt: now, finishedAt: now, ...JOB_LEASE.released() },
         $push: { stages: { stage: 'FAILED', startedAt: now } },
       },
     );

@@ -6,7 +6,7 @@ import { DateTime } from '../../lib/scalars.js';
 import type { Resolvers } from './generated/resolvers.js';
 import type { Reader } from './licensing.js';
 import { tagBooks, type CatalogLoaders } from './loaders.js';
-import { connectionOf, keyAfter, limitOf, sliceOf } from './pagination.js';
+import { connectionOf, keyAfter, nodesOf, pageSize } from '../../lib/pagination.js';
 import type { BookCover } from './covers.js';
 import { isInterrupted } from './pipeline.js';
 import { can, CATALOG, visibleRevisionId } from './policy.js';
@@ -105,11 +105,11 @@ export const resolvers: Resolvers = {
     book: (_: unknown, { id }, ctx: CatalogContext, info) => hinted(ctx, info, visibleBook(ctx, id)),
     books: async (_: unknown, args, ctx: CatalogContext, info) => {
       hintCaller(ctx, info);
-      const slice = await ctx.service.listBooks(ctx.reader, args.filter ?? {}, args);
+      const books = await ctx.service.listBooks(ctx.reader, args.filter ?? {}, args);
       ctx.cacheTags.add(BOOK_LISTS_TAG);
-      tagBooks(ctx.cacheTags, slice.nodes);
-      for (const book of slice.nodes) ctx.loaders.book.prime(book._id, book);
-      return connectionOf(slice);
+      tagBooks(ctx.cacheTags, nodesOf(books));
+      for (const book of nodesOf(books)) ctx.loaders.book.prime(book._id, book);
+      return books;
     },
     chapter: (_: unknown, { id }, ctx: CatalogContext, info) => hinted(ctx, info, visibleChapter(ctx, id)),
     paragraph: (_: unknown, { id }, ctx: CatalogContext, info) => hinted(ctx, info, visibleParagraph(ctx, id)),
@@ -135,8 +135,7 @@ export const resolvers: Resolvers = {
     currentRevision: (book: BookDoc, _: unknown, ctx: CatalogContext) => visibleRevision(ctx, book),
     draftRevision: (book: BookDoc, _: unknown, ctx: CatalogContext) =>
       staffOnly(ctx, () => (book.latestRevisionId ? ctx.loaders.revision.load(book.latestRevisionId) : null)),
-    revisions: (book: BookDoc, args, ctx: CatalogContext) =>
-      staffOnly(ctx, async () => connectionOf(await ctx.service.revisionsOfBook(ctx.caller, book._id, args))),
+    revisions: (book: BookDoc, args, ctx: CatalogContext) => staffOnly(ctx, () => ctx.service.revisionsOfBook(ctx.caller, book._id, args)),
     chapters: async (book: BookDoc, { revisionId }, ctx: CatalogContext) => {
       if (revisionId) {
         const revision = revisionId.length <= 100 ? await ctx.loaders.revision.load(revisionId) : null;
@@ -146,8 +145,7 @@ export const resolvers: Resolvers = {
       return id ? ctx.loaders.toc.load(id) : [];
     },
     license: (book: BookDoc, _: unknown, ctx: CatalogContext) => staffOnly(ctx, () => book.license),
-    uploadJobs: (book: BookDoc, args, ctx: CatalogContext) =>
-      staffOnly(ctx, async () => connectionOf(await ctx.service.jobsOfBook(ctx.caller, book._id, args))),
+    uploadJobs: (book: BookDoc, args, ctx: CatalogContext) => staffOnly(ctx, () => ctx.service.jobsOfBook(ctx.caller, book._id, args)),
     cover: (book: BookDoc, _: unknown, ctx: CatalogContext) => publishedCover(ctx, book),
     coverUrl: async (book: BookDoc, _: unknown, ctx: CatalogContext) => book.coverUrl ?? (await publishedCover(ctx, book))?.url ?? null,
     download: async (book: BookDoc, _: unknown, ctx: CatalogContext) => {
@@ -163,12 +161,12 @@ export const resolvers: Resolvers = {
     text: async (chapter: ChapterSummary, _: unknown, ctx: CatalogContext) => (await fullChapter(ctx, chapter)).text,
     html: async (chapter: ChapterSummary, _: unknown, ctx: CatalogContext) => (await fullChapter(ctx, chapter)).html,
     paragraphs: async (chapter: ChapterSummary, args, ctx: CatalogContext) => {
-      const limit = limitOf(args.first);
+      const limit = pageSize(args.first);
       const after = keyAfter(args.after, 'number');
       const full = await fullChapter(ctx, chapter);
       const from = after === null ? 0 : after + 1;
       const nodes: ParagraphNode[] = full.paragraphs.slice(from, from + limit + 1).map((span) => ({ chapter: full, span }));
-      return connectionOf(sliceOf(nodes, limit, full.paragraphs.length, (n) => n.span.index));
+      return connectionOf(nodes, limit, (n) => [n.span.index], full.paragraphs.length);
     },
   },
   Paragraph: {

@@ -42,7 +42,7 @@ async function jsonBody<T>(body: () => Promise<Buffer>, schema: z.ZodType<T>, ex
   return parsed.data;
 }
 
-const presentChapter = (c: ChapterDoc) => ({
+const presentChapter = (c: Omit<ChapterDoc, 'html'>) => ({
   id: c._id,
   index: c.index,
   title: c.title,
@@ -80,9 +80,10 @@ export function internalRoutes(service: CatalogService): Route[] {
         const head = JSON.stringify({ bookId: revision.bookId, revisionId: revision._id, language: revision.language, title: book.title, authors: book.authors });
         res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
         res.write(`${head.slice(0, -1)},"chapters":[`);
-        for (const [i, chapter] of chapters.entries()) {
+        let i = 0;
+        for await (const chapter of chapters) {
           if (res.destroyed) return;
-          if (!res.write(`${i > 0 ? ',' : ''}${JSON.stringify(presentChapter(chapter))}`)) await drained(res);
+          if (!res.write(`${i++ > 0 ? ',' : ''}${JSON.stringify(presentChapter(chapter))}`)) await drained(res);
           await yieldToEventLoop();
         }
         res.end(']}');

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testConfig } from '../../lib/config.js';
 import type { Caller } from '../../lib/identity.js';
 import { createLogger } from '../../lib/logger.js';
+import { nodesOf } from '../../lib/pagination.js';
 import { openStorage, type Storage } from '../../lib/storage/index.js';
 import { seedDemoLibrary } from './bulk.js';
 import { buildEpub } from './epub/build.js';
@@ -29,7 +30,7 @@ describe('catalog service', () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'folio-catalog-'));
     const config = testConfig({ FOLIO_DATA_DIR: dir });
     storage = await openStorage({ dataDir: dir });
-    catalog = await openCatalog({ config, storage, logger: createLogger('test', 'silent'), onStoreRead: (kind) => reads.push(kind) });
+    catalog = await openCatalog({ config, storage, logger: createLogger('test', 'silent'), onStoreOperation: (op) => reads.push(`${op.collection}.${op.method}`) });
   });
   afterAll(async () => {
     await storage.close();
@@ -63,7 +64,7 @@ describe('catalog service', () => {
     await catalog.service.setLicense(editor, { bookId, endsAt: new Date(Date.now() - 1000), startsAt: new Date(Date.now() - 5000) });
     expect(await catalog.service.readable([bookId], readerOf(reader))).toEqual([]);
     const listed = await catalog.service.listBooks(readerOf(reader), {}, {});
-    expect(listed.nodes.map((b) => b._id)).not.toContain(bookId);
+    expect(nodesOf(listed).map((b) => b._id)).not.toContain(bookId);
   });
 
   it('refuses management to readers', async () => {
@@ -134,7 +135,7 @@ describe('catalog service', () => {
     const zh = await catalog.service.listBooks(readerOf(reader), { language: 'zh' }, {});
     expect(zh.totalCount).toBe(2);
     const found = await catalog.service.listBooks(readerOf(reader), { query: 'gannet' }, {});
-    expect(found.nodes.map((b) => b.title)).toEqual(['The Keeper of Gannet Rock']);
+    expect(nodesOf(found).map((b) => b.title)).toEqual(['The Keeper of Gannet Rock']);
   });
 
   it('refuses an upload over 16 MiB before decoding it', () => {
@@ -150,6 +151,19 @@ describe('catalog service', () => {
     reads.length = 0;
     const books = await Promise.all(ids.map((id) => loaders.book.load(id)));
     expect(books.every((b) => b !== null)).toBe(true);
-    expect(reads).toEqual(['books']);
+    expect(reads).toEqual(['books.find']);
+  });
+
+  it('dates its writes and judges licence windows by the injected clock', async () => {
+    let now = new Date('2031-06-01T00:00:00Z');
+    const clocked = await openCatalog({ config: testConfig({ FOLIO_DATA_DIR: dir }), storage, logger: createLogger('test', 'silent'), now: () => now });
+    expect((await clocked.service.createBook(editor, { title: 'Clocked' })).createdAt).toEqual(now);
+    const { bookId } = await storedBook();
+    await catalog.service.publish(editor, bookId);
+    await clocked.service.setLicense(editor, { bookId, startsAt: new Date('2032-01-01T00:00:00Z') });
+    const listed = async () => nodesOf(await clocked.service.listBooks(readerOf(reader), {}, { first: 100 })).map((b) => b._id);
+    expect(await listed()).not.toContain(bookId);
+    now = new Date('2032-02-01T00:00:00Z');
+    expect(await listed()).toContain(bookId);
   });
 });

@@ -4,6 +4,7 @@
  * goes through the outbox in the same transaction as the change (see contracts: BookPublished,
  * BookContentReplaced, BookUnpublished, BookLicenseChanged).
  */
+import { systemClock, type Clock } from '../../lib/clock.js';
 import { badInput, conflict, FolioError, notFound } from '../../lib/errors.js';
 import type { Outbox } from '../../lib/events.js';
 import type { Caller } from '../../lib/identity.js';
@@ -17,7 +18,8 @@ import { coverLink, type BookCover } from './covers.js';
 import { EpubError } from './epub/errors.js';
 import { normalizeIsbn } from './epub/opf.js';
 import { readableFilter, type Reader } from './licensing.js';
-import { keyAfter, limitOf, sliceOf, type PageRequest, type Slice } from './pagination.js';
+import { check, httpUrl, language, list, name, text } from '../../lib/validation.js';
+import { connectionOf, keyAfter, pageNewestFirst, pageSize, type CountedConnection, type PageArgs } from '../../lib/pagination.js';
 import type { UploadPipeline } from './pipeline.js';
 import { authorize, can, CATALOG } from './policy.js';
 import type { BookDoc, BookStatus, CatalogStore, ChapterDoc, ChapterSummary, JobDoc, LicenseDoc, RevisionDoc } from './store.js';
@@ -119,51 +121,22 @@ export interface AccessAnswer {
 
 const escapeRegex = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-function cleanText(value: string, field: string, max: number): string {
-  const text = value.normalize('NFC').replace(/\s+/g, ' ').trim();
-  if (text.length > max) throw badInput(`${field} must be at most ${max} characters.`, field);
-  if (/[\u0000-\u0008\u000B\u000C\u000E-\u001F]/.test(text)) throw badInput(`${field} contains control characters.`, field);
-  return text;
-}
-
-function cleanList(values: readonly string[], field: string, maxItems: number, maxEach: number, lower = false): string[] {
-  if (values.length > maxItems) throw badInput(`${field} may have at most ${maxItems} entries.`, field);
-  const cleaned = values.map((v) => cleanText(v, field, maxEach)).filter(Boolean);
-  return [...new Set(lower ? cleaned.map((v) => v.toLowerCase()) : cleaned)];
-}
-
-function cleanLanguage(value: string): string {
-  const tag = value.trim();
-  if (!/^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}$/.test(tag)) throw badInput('language must be a BCP 47 tag such as "en" or "zh-CN".', 'language');
-  return tag;
-}
-
-function cleanCoverUrl(value: string): string {
-  const text = cleanText(value, 'coverUrl', LIMITS.coverUrlMax);
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw badInput('coverUrl must be an absolute URL.', 'coverUrl');
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw badInput('coverUrl must be an http(s) URL.', 'coverUrl');
-  return url.toString();
-}
+/** Authors and tags: one-line names, empty ones dropped, each kept once. */
+const names = (maxItems: number, maxEach: number) => list(name(maxEach, { min: 0 }), maxItems);
 
 /** The metadata fields of an input, validated; absent fields are left out. */
 function metadataOf(input: BookInput): Partial<BookDoc> {
   const out: Partial<BookDoc> = {};
   if (input.title !== undefined && input.title !== null) {
-    out.title = cleanText(input.title, 'title', LIMITS.titleMax);
-    if (!out.title) throw badInput('title must not be empty.', 'title');
+    out.title = check(name(LIMITS.titleMax), input.title, 'title');
   }
   if (input.authors) {
-    out.authors = cleanList(input.authors, 'authors', LIMITS.authorsMax, LIMITS.authorMax);
+    out.authors = check(names(LIMITS.authorsMax, LIMITS.authorMax), input.authors, 'authors');
     out.authorKeys = out.authors.map((a) => a.toLowerCase());
   }
-  if (input.language) out.language = cleanLanguage(input.language);
-  if (input.description !== undefined) out.description = input.description ? cleanText(input.description, 'description', LIMITS.descriptionMax) || null : null;
-  if (input.tags) out.tags = cleanList(input.tags, 'tags', LIMITS.tagsMax, LIMITS.tagMax, true);
+  if (input.language) out.language = check(language, input.language, 'language');
+  if (input.description !== undefined) out.description = input.description ? check(text({ max: LIMITS.descriptionMax, min: 0 }), input.description, 'description') || null : null;
+  if (input.tags) out.tags = [...new Set(check(names(LIMITS.tagsMax, LIMITS.tagMax), input.tags, 'tags').map((t) => t.toLowerCase()))];
   if (input.isbn !== undefined) {
     if (input.isbn) {
       const isbn = normalizeIsbn(input.isbn.slice(0, 40));
@@ -171,7 +144,7 @@ function metadataOf(input: BookInput): Partial<BookDoc> {
       out.isbn = isbn;
     } else out.isbn = null;
   }
-  if (input.coverUrl !== undefined) out.coverUrl = input.coverUrl ? cleanCoverUrl(input.coverUrl) : null;
+  if (input.coverUrl !== undefined) out.coverUrl = input.coverUrl ? check(httpUrl(LIMITS.coverUrlMax), input.coverUrl, 'coverUrl') : null;
   return out;
 }
 
@@ -194,20 +167,23 @@ export function decodeEpubBase64(value: string): Buffer {
 export interface CatalogServiceOptions {
   readonly logger: Logger;
   readonly signer: DownloadSigner;
-  /** Counts store reads by kind (DataLoader batching is observable in metrics and tests). */
-  readonly onStoreRead?: (kind: string) => void;
+  /** Business time: timestamps and licence windows. @default systemClock */
+  readonly now?: Clock;
 }
 
+/** Chapters read per step when a whole revision is streamed (revisionContent). */
+const REVISION_CHAPTER_PAGE = 5;
+
 export class CatalogService {
+  private readonly now: Clock;
+
   constructor(
     private readonly store: CatalogStore,
     private readonly pipeline: UploadPipeline,
     private readonly outbox: Outbox,
     private readonly options: CatalogServiceOptions,
-  ) {}
-
-  private counted(kind: string): void {
-    this.options.onStoreRead?.(kind);
+  ) {
+    this.now = options.now ?? systemClock;
   }
 
   // ---- management --------------------------------------------------------------------------
@@ -217,7 +193,7 @@ export class CatalogService {
     const meta = metadataOf(input);
     if (!meta.title) throw badInput('title must not be empty.', 'title');
     const id = new ObjectId().toHexString();
-    const now = new Date();
+    const now = this.now();
     const book: BookDoc = {
       _id: id,
       title: meta.title,
@@ -250,7 +226,7 @@ export class CatalogService {
     if (meta.title) meta.sortKey = sortKeyOf(meta.title, id);
     const updated = await this.store.books.findOneAndUpdate(
       { _id: id },
-      { $set: { ...meta, metadataFromContent: false, updatedAt: new Date() } },
+      { $set: { ...meta, metadataFromContent: false, updatedAt: this.now() } },
       { returnDocument: 'after' },
     );
     if (!updated) throw notFound('Book');
@@ -272,7 +248,7 @@ export class CatalogService {
     const target = book.latestRevisionId;
     if (!target) throw badInput('The book has no stored content yet: upload an EPUB and wait for its job to reach STORED.', 'id');
     if (book.status === 'PUBLISHED' && book.publishedRevisionId === target) return book;
-    const now = new Date();
+    const now = this.now();
     return this.outbox.publish(async (tx, emit) => {
       const books = tx.collection<BookDoc>(this.store.books.collectionName);
       const updated = await books.findOneAndUpdate(
@@ -295,7 +271,7 @@ export class CatalogService {
     staffUser(caller);
     return this.outbox.publish(async (tx, emit) => {
       const books = tx.collection<BookDoc>(this.store.books.collectionName);
-      const updated = await books.findOneAndUpdate({ _id: id, status: 'PUBLISHED' }, { $set: { status: 'UNPUBLISHED', updatedAt: new Date() } }, { returnDocument: 'after' });
+      const updated = await books.findOneAndUpdate({ _id: id, status: 'PUBLISHED' }, { $set: { status: 'UNPUBLISHED', updatedAt: this.now() } }, { returnDocument: 'after' });
       if (updated) {
         await emit('BookUnpublished', { bookId: id });
         return updated;
@@ -318,7 +294,7 @@ export class CatalogService {
     if (partnerIds.length > LIMITS.partnerIdsMax || partnerIds.some((p) => !/^[A-Za-z0-9_-]{1,64}$/.test(p))) {
       throw badInput(`partnerIds must be at most ${LIMITS.partnerIdsMax} API key ids.`, 'partnerIds');
     }
-    const license: LicenseDoc = { startsAt, endsAt, territories, partnerIds, updatedAt: new Date() };
+    const license: LicenseDoc = { startsAt, endsAt, territories, partnerIds, updatedAt: this.now() };
     return this.outbox.publish(async (tx, emit) => {
       const updated = await tx
         .collection<BookDoc>(this.store.books.collectionName)
@@ -334,54 +310,42 @@ export class CatalogService {
     return this.store.jobs.findOne({ _id: id });
   }
 
-  async jobsOfBook(caller: Caller, bookId: string, page: PageRequest): Promise<Slice<JobDoc>> {
+  async jobsOfBook(caller: Caller, bookId: string, page: PageArgs): Promise<CountedConnection<JobDoc>> {
     staffUser(caller);
-    const limit = limitOf(page.first);
-    const after = keyAfter(page.after, 'string');
-    const filter: Filter<JobDoc> = { bookId };
-    const docs = await this.store.jobs
-      .find(after ? { ...filter, _id: { $lt: after } } : filter)
-      .sort({ _id: -1 })
-      .limit(limit + 1)
-      .toArray();
-    return sliceOf(docs, limit, await this.store.jobs.countDocuments(filter), (j) => j._id);
+    return pageNewestFirst(this.store.jobs, { bookId }, page);
   }
 
-  async revisionsOfBook(caller: Caller, bookId: string, page: PageRequest): Promise<Slice<RevisionDoc>> {
+  async revisionsOfBook(caller: Caller, bookId: string, page: PageArgs): Promise<CountedConnection<RevisionDoc>> {
     staffUser(caller);
-    const limit = limitOf(page.first);
+    const limit = pageSize(page.first);
     const after = keyAfter(page.after, 'number');
     const docs = await this.store.revisions
       .find(after === null ? { bookId } : { bookId, number: { $lt: after } })
       .sort({ number: -1 })
       .limit(limit + 1)
       .toArray();
-    return sliceOf(docs, limit, await this.store.revisions.countDocuments({ bookId }), (r) => r.number);
+    return connectionOf(docs, limit, (r) => [r.number], await this.store.revisions.countDocuments({ bookId }));
   }
 
   // ---- reading -----------------------------------------------------------------------------
 
   async booksByIds(ids: readonly string[]): Promise<Map<string, BookDoc>> {
-    this.counted('books');
     const docs = await this.store.books.find({ _id: { $in: [...ids] } }).toArray();
     return new Map(docs.map((d) => [d._id, d]));
   }
 
   async revisionsByIds(ids: readonly string[]): Promise<Map<string, RevisionDoc>> {
-    this.counted('revisions');
     const docs = await this.store.revisions.find({ _id: { $in: [...ids] } }).toArray();
     return new Map(docs.map((d) => [d._id, d]));
   }
 
   async chaptersByIds(ids: readonly string[]): Promise<Map<string, ChapterDoc>> {
-    this.counted('chapters');
     const docs = await withBodies(this.store, await this.store.chapters.find({ _id: { $in: [...ids] } }).toArray());
     return new Map(docs.map((d) => [d._id, d]));
   }
 
   /** Tables of contents: chapters without their text, per revision, in order. */
   async tocsByRevisionIds(revisionIds: readonly string[]): Promise<Map<string, ChapterSummary[]>> {
-    this.counted('tocs');
     const docs = await this.store.chapters
       .find({ revisionId: { $in: [...revisionIds] } }, { projection: { text: 0, html: 0, paragraphs: 0, overflow: 0 } })
       .sort({ revisionId: 1, index: 1 })
@@ -391,43 +355,58 @@ export class CatalogService {
     return out;
   }
 
-  /** A whole revision with its chapters in order (for indexing and re-anchoring). */
-  async revisionContent(revisionId: string): Promise<{ revision: RevisionDoc; book: BookDoc; chapters: ChapterDoc[] } | null> {
+  /**
+   * A whole revision with its chapters in order (for indexing and re-anchoring), without their
+   * HTML. The chapters are read a few at a time as the caller iterates: a 100,000-paragraph book
+   * is tens of MB, and reading (copying) it in one go blocked the event loop for hundreds of ms.
+   */
+  async revisionContent(revisionId: string): Promise<{ revision: RevisionDoc; book: BookDoc; chapters: AsyncIterable<Omit<ChapterDoc, 'html'>> } | null> {
     const revision = await this.store.revisions.findOne({ _id: revisionId });
     const book = revision && (await this.store.books.findOne({ _id: revision.bookId }));
     if (!revision || !book) return null;
-    const chapters = await withBodies(this.store, await this.store.chapters.find({ revisionId }).sort({ index: 1 }).toArray());
-    return { revision, book, chapters };
+    const { chapters } = this.store;
+    const store = this.store;
+    async function* inOrder(): AsyncGenerator<Omit<ChapterDoc, 'html'>> {
+      const indexes = (await chapters.find({ revisionId }, { projection: { _id: 0, index: 1 } }).sort({ index: 1 }).toArray()).map((c) => c.index);
+      for (let i = 0; i < indexes.length; i += REVISION_CHAPTER_PAGE) {
+        const page = indexes.slice(i, i + REVISION_CHAPTER_PAGE);
+        const docs = await chapters
+          .find({ revisionId, index: { $gte: page[0]!, $lte: page.at(-1)! } }, { projection: { html: 0 } })
+          .sort({ index: 1 })
+          .toArray();
+        yield* await withBodies(store, docs, ['text']);
+      }
+    }
+    return { revision, book, chapters: inOrder() };
   }
 
-  async listBooks(reader: Reader, filter: BookFilter, page: PageRequest): Promise<Slice<BookDoc>> {
-    const limit = limitOf(page.first);
+  async listBooks(reader: Reader, filter: BookFilter, page: PageArgs): Promise<CountedConnection<BookDoc>> {
+    const limit = pageSize(page.first);
     const after = keyAfter(page.after, 'string');
     const clauses: Filter<BookDoc>[] = [];
-    const visible = readableFilter(reader);
+    const visible = readableFilter(reader, this.now());
     if (visible) clauses.push(visible);
     if (filter.status) {
       if (!can(reader, 'manage', CATALOG)) throw new FolioError('FORBIDDEN', 'Only editors may filter books by status.');
       clauses.push({ status: filter.status });
     }
     if (filter.query) {
-      const q = cleanText(filter.query, 'query', LIMITS.queryMax);
+      const q = check(name(LIMITS.queryMax, { min: 0 }), filter.query, 'query');
       if (q) {
         const re = { $regex: escapeRegex(q), $options: 'i' };
         clauses.push({ $or: [{ title: re }, { authors: re }, { description: re }] });
       }
     }
-    if (filter.author) clauses.push({ authorKeys: cleanText(filter.author, 'author', LIMITS.authorMax).toLowerCase() });
-    if (filter.tag) clauses.push({ tags: cleanText(filter.tag, 'tag', LIMITS.tagMax).toLowerCase() });
-    if (filter.language) clauses.push({ language: { $regex: `^${escapeRegex(cleanLanguage(filter.language))}(-|$)`, $options: 'i' } });
+    if (filter.author) clauses.push({ authorKeys: check(name(LIMITS.authorMax, { min: 0 }), filter.author, 'author').toLowerCase() });
+    if (filter.tag) clauses.push({ tags: check(name(LIMITS.tagMax, { min: 0 }), filter.tag, 'tag').toLowerCase() });
+    if (filter.language) clauses.push({ language: { $regex: `^${escapeRegex(check(language, filter.language, 'language'))}(-|$)`, $options: 'i' } });
     const base: Filter<BookDoc> = clauses.length > 0 ? { $and: clauses } : {};
     const paged: Filter<BookDoc> = after === null ? base : { $and: [...clauses, { sortKey: { $gt: after } }] };
-    this.counted('bookList');
     const [docs, totalCount] = await Promise.all([
       this.store.books.find(paged).sort({ sortKey: 1 }).limit(limit + 1).toArray(),
       this.store.books.countDocuments(base),
     ]);
-    return sliceOf(docs, limit, totalCount, (b) => b.sortKey);
+    return connectionOf(docs, limit, (b) => [b.sortKey], totalCount);
   }
 
   /** Which of these books the reader may read now (for search and ugc). */
@@ -436,7 +415,7 @@ export class CatalogService {
     const books = await this.booksByIds(bookIds);
     return [...new Set(bookIds)].filter((id) => {
       const book = books.get(id);
-      return book !== undefined && book.status === 'PUBLISHED' && can(reader, 'read', { kind: 'book', book });
+      return book !== undefined && book.status === 'PUBLISHED' && can(reader, 'read', { kind: 'book', book }, this.now());
     });
   }
 
@@ -461,7 +440,7 @@ export class CatalogService {
       this.booksByIds([...new Set([...bookIds, ...docs.map((c) => c.bookId)])]),
       this.revisionsByIds([...new Set(docs.map((c) => c.revisionId))]),
     ]);
-    const now = new Date();
+    const now = this.now();
     const readable = new Map<string, ReadableChapter>();
     for (const chapter of docs) {
       const book = books.get(chapter.bookId);
@@ -492,7 +471,7 @@ export class CatalogService {
   /** A signed link to the published revision's EPUB, or null when the caller may not download it. */
   async download(book: BookDoc, reader: Reader, revision: RevisionDoc | null): Promise<(SignedDownload & { sizeBytes: number; sha256: string }) | null> {
     const subject = subjectOf(reader);
-    if (!subject || !revision || !can(reader, 'download', { kind: 'revision', book, revision })) return null;
+    if (!subject || !revision || !can(reader, 'download', { kind: 'revision', book, revision }, this.now())) return null;
     return { ...this.options.signer.sign(revision._id, subject), sizeBytes: revision.sizeBytes, sha256: revision.sha256 };
   }
 }

@@ -18,7 +18,6 @@ const revisionSchema = z.object({
 });
 
 export type RevisionContent = z.infer<typeof revisionSchema>;
-export type RevisionChapter = RevisionContent['chapters'][number];
 
 const accessSchema = z.object({ books: z.array(z.string()) });
 

@@ -44,4 +44,10 @@ export const chunker: Chunker = {
   },
 };
 
-export const portEmbedder = (embedder: CoreEmbedder): Embedder => ({ id: embedder.id, dimension: embedder.dimension, minSimilarity: embedder.minSimilarity, embed: (texts) => embedder.embed([...texts]) });
+export const portEmbedder = (embedder: CoreEmbedder): Embedder => ({
+  id: embedder.id,
+  dimension: embedder.dimension,
+  minSimilarity: embedder.minSimilarity,
+  embed: (texts) => embedder.embed([...texts]),
+  ...(embedder.embedQuery ? { embedQuery: (texts: readonly string[]) => embedder.embedQuery!([...texts]) } : {}),
+});

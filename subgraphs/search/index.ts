@@ -7,9 +7,12 @@ import { LeaseManager } from '../../lib/leases.js';
 import type { Logger } from '../../lib/logger.js';
 import type { RunningService, ServiceModule } from '../../lib/service.js';
 import { startSubgraphServer, storageReadiness } from '../../lib/subgraphServer.js';
+import type { Resolvers } from './generated/resolvers.js';
 import { createLoaders } from './loaders.js';
 import { resolvers, type SearchContext } from './resolvers.js';
 import { openSearchRuntime, type SearchRuntime } from './runtime.js';
+import { openRecommendations, recommendationConsumers } from './recommendations/index.js';
+import { recommendationResolvers } from './recommendations/resolvers.js';
 
 export const typeDefs = parse(readFileSync(new URL('../../schema/search.graphql', import.meta.url), 'utf8'));
 
@@ -20,7 +23,7 @@ export const UGC_CONSUMER = 'search-notes';
 const MAX_ATTEMPTS = 5;
 
 /** Wraps a handler: retried by the consumer on failure, skipped (and logged) after MAX_ATTEMPTS. */
-function withGiveUp(logger: Logger, handle: (event: FolioEvent) => Promise<void>, onGiveUp: (event: FolioEvent, error: unknown) => Promise<void>) {
+export function withGiveUp(logger: Logger, handle: (event: FolioEvent) => Promise<void>, onGiveUp: (event: FolioEvent, error: unknown) => Promise<void>) {
   const attempts = new Map<number, number>();
   return async (event: FolioEvent): Promise<void> => {
     try {
@@ -35,6 +38,14 @@ function withGiveUp(logger: Logger, handle: (event: FolioEvent) => Promise<void>
       await onGiveUp(event, error);
     }
   };
+}
+
+/** Resolver maps of search's parts, type by type (recommendations add to Book, User and Mutation); scalars pass as they are. */
+function mergeResolvers(...maps: Resolvers[]): Resolvers {
+  const merged: Record<string, unknown> = {};
+  const plain = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
+  for (const map of maps) for (const [type, fields] of Object.entries(map)) merged[type] = plain(fields) ? { ...(merged[type] as object | undefined), ...fields } : fields;
+  return merged as Resolvers;
 }
 
 /**
@@ -70,13 +81,14 @@ export const searchService: ServiceModule = {
     await leases.releasePreviousSelf().catch((err: unknown) => logger.warn({ err }, 'could not take back leases of an earlier run; they will expire'));
     let repairing = true;
     const stopping = new AbortController();
+    const rec = await openRecommendations(runtime, () => serviceUrls.catalog);
 
     const server = await startSubgraphServer<SearchContext>(
       {
         name: 'search',
         typeDefs,
-        resolvers,
-        context: ({ caller }) => ({ caller, service, loaders: createLoaders(catalog, caller) }),
+        resolvers: mergeResolvers(resolvers, recommendationResolvers),
+        context: ({ caller }) => ({ caller, service, loaders: createLoaders(catalog, caller), recommendations: rec.service }),
         ready: async () => (repairing ? { ready: false, checks: { index: 'rebuilding' } } : storageReadiness(store.db)),
       },
       { host: config.host, port: config.subgraphPorts.search, internalSecret: config.internalSecret, opsToken: config.opsToken, logger },
@@ -106,6 +118,7 @@ export const searchService: ServiceModule = {
       logger,
       handle: withGiveUp(logger, (event) => notes.handleEvent(event), async () => undefined),
     });
+    const recFeeds = recommendationConsumers(rec, { db: store.db, leases, catalogUrl: serviceUrls.catalog, ugcUrl: serviceUrls.ugc, secret: config.internalSecret, logger });
     // Repair first, then follow the feeds: a rebuild and a live event never index the same book at once.
     const background = repairIfNeeded(runtime, leases, stopping.signal)
       .catch((err: unknown) => logger.error({ err }, 'index repair failed'))
@@ -113,6 +126,7 @@ export const searchService: ServiceModule = {
         repairing = false;
         books.start();
         noteFeed.start();
+        for (const feed of recFeeds) feed.start();
       });
 
     return {
@@ -122,8 +136,9 @@ export const searchService: ServiceModule = {
       async stop() {
         stopping.abort();
         await background;
-        await Promise.all([books.stop(), noteFeed.stop()]);
+        await Promise.all([books.stop(), noteFeed.stop(), ...recFeeds.map((f) => f.stop())]);
         await server.stop();
+        await rec.close();
         await runtime.close();
         identity.release();
       },

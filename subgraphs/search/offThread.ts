@@ -2,13 +2,14 @@
  * Indexing's CPU-heavy pure steps on worker threads (lib/workers), so a large book does not stall
  * every request in the process:
  * - fetching a revision from catalog, parsing and validating its JSON, and chunking it (tens of MB
- *   for a 100,000-paragraph book); chunks come back over a MessagePort in pages, so no single
- *   structured-clone decode on the event loop is long;
+ *   for a 100,000-paragraph book); chunks come back over a MessagePort in pages, paced (one or two
+ *   per loop turn: lib/workers/paced.ts), so no structured-clone decode on the event loop is long;
  * - the local hashing embedder. Remote embedders (OpenAI-compatible) wait on I/O and stay where
  *   they are; so do small batches (a query's one text), where a thread hop costs more than it saves.
  */
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { WorkerPool } from '../../lib/workers/index.js';
+import { pacedSender, receivePaced } from '../../lib/workers/paced.js';
 import { fetchRevisionChapters } from './catalogClient.js';
 import { LocalHashEmbedder, MAX_EMBED_TEXTS, type Embedder } from './core/embedder.js';
 import { chunker } from './engine.js';
@@ -66,7 +67,8 @@ export interface RevisionChunksInput {
 
 /** The worker side of offThreadRevisionLoader. */
 export async function revisionChunksTask({ secret, baseUrl, revisionId, port }: RevisionChunksInput): Promise<void> {
-  const send = (message: RevisionMessage): void => port.postMessage(message);
+  const sender = pacedSender(port);
+  const send = (message: RevisionMessage): void => sender.send(message);
   try {
     const { chapters, ...content } = await fetchRevisionChapters(secret, baseUrl, revisionId);
     const chunks = chunkRevision({ ...content, chapters }, chunker);
@@ -76,6 +78,7 @@ export async function revisionChunksTask({ secret, baseUrl, revisionId, port }: 
   } catch (error) {
     send({ kind: 'failed', message: (error as Error)?.message ?? String(error) });
   } finally {
+    await sender.drain();
     port.close();
   }
 }
@@ -90,7 +93,7 @@ export function offThreadRevisionLoader(pool: WorkerPool, secret: string, baseUr
     let content: PreparedRevision['content'] | undefined;
     const chunks: Array<PreparedRevision['chunks'][number]> = [];
     const finished = new Promise<number>((resolve, reject) => {
-      port1.on('message', (message: RevisionMessage) => {
+      receivePaced<RevisionMessage>(port1, (message) => {
         if (message.kind === 'content') content = message.content;
         else if (message.kind === 'chunks') chunks.push(...message.chunks);
         else if (message.kind === 'done') resolve(message.total);

@@ -20,6 +20,14 @@ export interface Embedder {
    */
   readonly minSimilarity: number;
   embed(texts: readonly string[], signal?: AbortSignal): Promise<Float32Array[]>;
+  /** For search queries, when the model embeds them unlike passages (e5's `query: `); absent: `embed`. */
+  embedQuery?(texts: readonly string[]): Promise<Float32Array[]>;
+}
+
+/** The vector of one search query. */
+export async function embedQuery(embedder: Embedder, text: string): Promise<Float32Array> {
+  const [vector] = embedder.embedQuery ? await embedder.embedQuery([text]) : await embedder.embed([text]);
+  return vector!;
 }
 
 export interface SparseEncoder {

@@ -11,7 +11,7 @@ import { CATALOG_CONSUMER, UGC_CONSUMER } from './index.js';
 import type { SearchRuntime } from './runtime.js';
 
 export interface ReindexProgress {
-  start(phase: 'books' | 'notes', total: number): void;
+  start(phase: string, total: number): void;
   tick(detail: string): void;
   stop(): void;
 }
@@ -24,7 +24,7 @@ export interface ReindexResult {
 }
 
 /** Reads a whole feed (no long polling); returns its events in order. */
-async function readFeed(source: InternalTarget): Promise<FolioEvent[]> {
+export async function readFeed(source: InternalTarget): Promise<FolioEvent[]> {
   const events: FolioEvent[] = [];
   for (let after = 0; ; ) {
     const page = await callInternal<{ events: FolioEvent[] }>(source, 'GET', `/internal/events?after=${after}&limit=${FEED_MAX_LIMIT}&wait=0`);

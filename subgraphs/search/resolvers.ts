@@ -4,32 +4,25 @@ import { DateTime } from '../../lib/scalars.js';
 import type { Citation } from './answer.js';
 import type { Resolvers } from './generated/resolvers.js';
 import type { SearchLoaders } from './loaders.js';
-import type { NoteResult, Page, ParagraphResult, SearchService, BookResult } from './service.js';
+import type { RecommendationService } from './recommendations/service.js';
+import type { NoteResult, ParagraphResult, SearchService, BookResult } from './service.js';
 import type { BookIndexDoc } from './store.js';
 
 export interface SearchContext {
   readonly caller: Caller;
   readonly service: SearchService;
   readonly loaders: SearchLoaders;
+  /** Recommendations' service (their resolvers: recommendations/resolvers.ts). */
+  readonly recommendations: RecommendationService;
 }
 
 const ref = (id: string): { id: string } => ({ id });
 
-const connection = <T>(page: Page<T>) => ({
-  edges: page.items,
-  pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor },
-  totalCount: page.totalCount,
-});
-
 export const resolvers: Resolvers = {
   DateTime,
   Query: {
-    search: async (_: unknown, args, { service, loaders }: SearchContext) => {
-      const results = await service.search(args, loaders.readableCheck);
-      return { books: connection(results.books), paragraphs: connection(results.paragraphs) };
-    },
-    searchMyNotes: async (_: unknown, args, { caller, service }: SearchContext) =>
-      connection(await service.searchMyNotes(caller, args.query, args.first)),
+    search: (_: unknown, args, { service, loaders }: SearchContext) => service.search(args, loaders.readableCheck),
+    searchMyNotes: (_: unknown, args, { caller, service }: SearchContext) => service.searchMyNotes(caller, args.query, args.first),
     ask: (_: unknown, args, { service, loaders }: SearchContext) =>
       service.ask(args, loaders.readableCheck),
     searchIndexStatus: (_: unknown, args, { caller, service }: SearchContext) => service.indexStatus(caller, args.bookId),

@@ -110,6 +110,7 @@ export async function openSearchRuntime(context: ServiceContext): Promise<Search
     async close() {
       await vectors.close();
       await workers.release();
+      await coreEmbedder.close?.();
     },
   };
 }

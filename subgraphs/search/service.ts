@@ -5,6 +5,8 @@
 import { badInput } from '../../lib/errors.js';
 import type { Caller } from '../../lib/identity.js';
 import type { Logger } from '../../lib/logger.js';
+import { connectionOf, keyAfter, pageSize, type Connection, type CountedConnection } from '../../lib/pagination.js';
+import { check, id, language, list, name, text } from '../../lib/validation.js';
 import type { SearchHit, SearchMode as VectorMode, SparseVector, VectorStore } from '../../lib/vectors/index.js';
 import { reciprocalRankFusion } from '../../lib/vectors/index.js';
 import { answerable, extractiveAnswer, focusOn, generatedAnswer, paragraphAt, preferScriptOf, type AnswerResult, type LlmSettings, type Passage } from './answer.js';
@@ -12,20 +14,18 @@ import type { BookField, BookTitleHit, BookTitleIndex } from './bookTitles.js';
 import { paragraphFilter, primaryLanguage, type ParagraphPayload } from './indexer.js';
 import type { PrivatePayload } from './notes.js';
 import type { Embedder, PrivateIndexes, SparseEncoder, TextAnalyzer } from './ports.js';
+import { embedQuery } from './ports.js';
 import { authorize, notAvailable, type ReadableCheck } from './policy.js';
 import { snippet } from './snippet.js';
 import type { BookIndexDoc, SearchStore } from './store.js';
 
 export const SEARCH_MODES = ['KEYWORD', 'SEMANTIC', 'HYBRID'] as const;
 export type SearchMode = (typeof SEARCH_MODES)[number];
-export const SEARCH_SCOPES = ['ALL', 'BOOKS', 'AUTHORS', 'FULL_TEXT'] as const;
-export type SearchScope = (typeof SEARCH_SCOPES)[number];
+export type SearchScope = 'ALL' | 'BOOKS' | 'AUTHORS' | 'FULL_TEXT';
 
 export const LIMITS = {
   maxQueryChars: 1_000,
   maxQuestionChars: 2_000,
-  defaultFirst: 20,
-  maxFirst: 100,
   /** Deepest hit a client can page to: ranking deeper than this is noise, and it bounds the work per request. */
   maxWindow: 1_000,
   maxFilterBookIds: 100,
@@ -48,13 +48,6 @@ export interface SearchInput {
   readonly after?: string | null;
 }
 
-export interface Page<T> {
-  readonly items: ReadonlyArray<{ cursor: string; node: T }>;
-  readonly hasNextPage: boolean;
-  readonly endCursor: string | null;
-  readonly totalCount: number;
-}
-
 export interface BookResult extends BookTitleHit {
   readonly highlightedTitle: string;
 }
@@ -72,8 +65,8 @@ export interface ParagraphResult {
 }
 
 export interface SearchResults {
-  readonly books: Page<BookResult>;
-  readonly paragraphs: Page<ParagraphResult>;
+  readonly books: CountedConnection<BookResult>;
+  readonly paragraphs: CountedConnection<ParagraphResult>;
 }
 
 export interface NoteResult extends PrivatePayload {
@@ -99,55 +92,29 @@ export interface SearchServiceOptions {
 
 // --- input checks -------------------------------------------------------------------------------
 
-function cleanText(value: unknown, field: string, max: number): string {
-  if (typeof value !== 'string') throw badInput(`${field} must be a string.`, field);
-  // Control characters carry no meaning in a query and only confuse tokenizers and logs.
-  const text = value.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, ' ').trim();
-  if (text.length === 0) throw badInput(`${field} must not be empty.`, field);
-  if (text.length > max) throw badInput(`${field} must be at most ${max} characters.`, field);
-  return text;
-}
+/** Queries and questions: control characters mean nothing in them, so they become spaces rather than an error. */
+const searchText = (max: number) => text({ max, replaceControls: true });
 
-export function parseFirst(first: number | null | undefined): number {
-  const value = first ?? LIMITS.defaultFirst;
-  if (!Number.isInteger(value) || value < 1 || value > LIMITS.maxFirst) throw badInput(`first must be between 1 and ${LIMITS.maxFirst}.`, 'first');
-  return value;
-}
-
-export const encodeCursor = (offset: number): string => Buffer.from(`o:${offset}`).toString('base64url');
-
-export function decodeCursor(after: string | null | undefined): number {
-  if (after === null || after === undefined) return 0;
-  const match = typeof after === 'string' && after.length <= 32 ? /^o:(\d{1,6})$/.exec(Buffer.from(after, 'base64url').toString('utf8')) : null;
-  const offset = match ? Number(match[1]) : NaN;
-  if (!Number.isInteger(offset) || offset < 1 || offset > LIMITS.maxWindow) throw badInput('after is not a cursor from this search.', 'after');
+/** Ranked hits page by offset: the cursor carries how many hits came before, at most the search window. */
+export function offsetAfter(after: string | null | undefined): number {
+  const offset = keyAfter(after, 'number') ?? 0;
+  if (after != null && (!Number.isInteger(offset) || offset < 1 || offset > LIMITS.maxWindow)) throw badInput('after is not a cursor from this search.', 'after');
   return offset;
 }
 
 function parseFilter(filter: SearchFilterInput | null | undefined): { bookIds?: string[]; lang?: string; authors?: string[] } {
   if (!filter) return {};
   const out: { bookIds?: string[]; lang?: string; authors?: string[] } = {};
-  if (filter.bookIds) {
-    if (filter.bookIds.length > LIMITS.maxFilterBookIds) throw badInput(`filter.bookIds takes at most ${LIMITS.maxFilterBookIds} ids.`, 'filter.bookIds');
-    if (filter.bookIds.some((id) => typeof id !== 'string' || id.length === 0 || id.length > 200)) throw badInput('filter.bookIds holds an invalid id.', 'filter.bookIds');
-    out.bookIds = [...new Set(filter.bookIds)];
-  }
-  if (filter.language) {
-    if (!/^[A-Za-z]{2,8}([-_][A-Za-z0-9]{1,8})*$/.test(filter.language)) throw badInput('filter.language must be a BCP 47 tag such as en or zh-CN.', 'filter.language');
-    out.lang = primaryLanguage(filter.language);
-  }
-  if (filter.authors) {
-    if (filter.authors.length > LIMITS.maxFilterAuthors) throw badInput(`filter.authors takes at most ${LIMITS.maxFilterAuthors} names.`, 'filter.authors');
-    if (filter.authors.some((a) => typeof a !== 'string' || a.length === 0 || a.length > 200)) throw badInput('filter.authors holds an invalid name.', 'filter.authors');
-    out.authors = [...new Set(filter.authors)];
-  }
+  if (filter.bookIds) out.bookIds = check(list(id, LIMITS.maxFilterBookIds), filter.bookIds, 'filter.bookIds');
+  if (filter.language) out.lang = primaryLanguage(check(language, filter.language, 'filter.language'));
+  // Matched exactly against the authors catalog stored (cleaned the same way).
+  if (filter.authors) out.authors = check(list(name(200), LIMITS.maxFilterAuthors), filter.authors, 'filter.authors');
   return out;
 }
 
-function page<T>(all: readonly T[], offset: number, first: number): Page<T> {
-  const slice = all.slice(offset, offset + first);
-  const items = slice.map((node, i) => ({ cursor: encodeCursor(offset + i + 1), node }));
-  return { items, hasNextPage: all.length > offset + first && offset + first < LIMITS.maxWindow, endCursor: items.at(-1)?.cursor ?? null, totalCount: all.length };
+/** Hits never page past the search window: the slice stops there, so the last page says so. */
+function page<T>(all: readonly T[], offset: number, first: number): CountedConnection<T> {
+  return connectionOf(all.slice(offset, Math.min(offset + first + 1, LIMITS.maxWindow)), first, (_, i) => [offset + i + 1], all.length);
 }
 
 const VECTOR_MODE: Record<SearchMode, VectorMode> = { KEYWORD: 'sparse', SEMANTIC: 'dense', HYBRID: 'hybrid' };
@@ -158,13 +125,13 @@ export class SearchService {
   constructor(private readonly options: SearchServiceOptions) {}
 
   async search(input: SearchInput, readable: ReadableCheck): Promise<SearchResults> {
-    const query = cleanText(input.query, 'query', LIMITS.maxQueryChars);
+    const query = check(searchText(LIMITS.maxQueryChars), input.query, 'query');
     // GraphQL validated the enums.
     const mode = input.mode ?? 'HYBRID';
     const scope = input.scope ?? 'ALL';
     const filter = parseFilter(input.filter);
-    const first = parseFirst(input.first);
-    const offset = decodeCursor(input.after);
+    const first = pageSize(input.first);
+    const offset = offsetAfter(input.after);
     const window = Math.min(LIMITS.maxWindow, offset + first + 1);
     const terms = this.options.analyzer.terms(query);
 
@@ -200,7 +167,7 @@ export class SearchService {
       if (vectorMode === 'sparse') return [];
       vectorMode = 'dense';
     }
-    const dense = vectorMode === 'sparse' ? undefined : (await embedder.embed([query]))[0];
+    const dense = vectorMode === 'sparse' ? undefined : await embedQuery(embedder, query);
     const vectorFilter = paragraphFilter(filter);
     return vectors.search(collection, {
       mode: vectorMode,
@@ -229,11 +196,11 @@ export class SearchService {
   }
 
   /** The caller's own notes and highlights; the index consulted is the caller's alone. */
-  async searchMyNotes(caller: Caller, queryInput: string, firstInput: number | null | undefined): Promise<Page<NoteResult>> {
+  async searchMyNotes(caller: Caller, queryInput: string, firstInput: number | null | undefined): Promise<Connection<NoteResult>> {
     authorize(caller, 'read', { type: 'OwnNotes' });
     const userId = caller.userId!;
-    const query = cleanText(queryInput, 'query', LIMITS.maxQueryChars);
-    const first = parseFirst(firstInput);
+    const query = check(searchText(LIMITS.maxQueryChars), queryInput, 'query');
+    const first = pageSize(firstInput);
     const terms = this.options.analyzer.terms(query);
     // Keyword matches, and meaning matches above the embedder's floor, fused by rank: plain hybrid
     // search always returns the nearest notes, so a query that matches nothing listed them all.
@@ -254,15 +221,15 @@ export class SearchService {
 
   /** Retrieves passages the caller may read (narrowed to a book or a selected paragraph) and answers with citations. */
   async ask(args: { question: string; bookId?: string | null; paragraphId?: string | null }, readable: ReadableCheck): Promise<AnswerResult> {
-    const question = cleanText(args.question, 'question', LIMITS.maxQuestionChars);
-    const bookId = args.bookId ? cleanText(args.bookId, 'bookId', 200) : undefined;
-    const paragraphId = args.paragraphId ? cleanText(args.paragraphId, 'paragraphId', 200) : undefined;
+    const question = check(searchText(LIMITS.maxQuestionChars), args.question, 'question');
+    const bookId = args.bookId ? check(id, args.bookId, 'bookId') : undefined;
+    const paragraphId = args.paragraphId ? check(id, args.paragraphId, 'paragraphId') : undefined;
     const terms = this.options.analyzer.terms(question);
     const { vectors, collection, embedder } = this.options;
 
     let selected: SearchHit | undefined;
     if (paragraphId) {
-      const dense = (await embedder.embed([question]))[0]!;
+      const dense = await embedQuery(embedder, question);
       [selected] = await vectors.search(collection, { mode: 'dense', dense, filter: { must: [{ key: 'paragraphIds', match: paragraphId }] }, limit: 1 });
       if (!selected || (bookId && selected.payload.bookId !== bookId)) throw notAvailable();
     }
@@ -288,7 +255,7 @@ export class SearchService {
   /** Staff only: where indexing of a book stands. */
   async indexStatus(caller: Caller, bookId: string): Promise<BookIndexDoc | null> {
     authorize(caller, 'read', { type: 'IndexStatus' });
-    return this.options.store.books.findOne({ _id: cleanText(bookId, 'bookId', 200) });
+    return this.options.store.books.findOne({ _id: check(id, bookId, 'bookId') });
   }
 }
 

@@ -7,11 +7,11 @@ import { parse } from 'graphql';
 import { EventConsumer, Outbox } from '../../lib/events.js';
 import { workerIdentity } from '../../lib/instance.js';
 import { LeaseManager } from '../../lib/leases.js';
-import { createMetrics } from '../../lib/metrics.js';
+import { systemClock } from '../../lib/clock.js';
+import { createMetrics, dbOperationCounter } from '../../lib/metrics.js';
 import { databaseName, type RunningService, type ServiceModule } from '../../lib/service.js';
 import { startSubgraphServer, storageReadiness } from '../../lib/subgraphServer.js';
 import { chapterLoader, HttpCatalogApi, type CatalogApi } from './catalogClient.js';
-import { countingDb } from './dbMetrics.js';
 import { createLoaders } from './loaders.js';
 import { enqueueRepair, markRepairsInterrupted, parseContentReplaced } from './repair/jobs.js';
 import { RepairWorker } from './repair/worker.js';
@@ -22,6 +22,7 @@ import { ReviewService } from './service/reviews.js';
 import { ShelfService } from './service/shelf.js';
 import { openUgcStore } from './store.js';
 import type { FolioDb } from '../../lib/storage/index.js';
+import { countingDb } from '../../lib/storage/counting.js';
 import type { Logger } from '../../lib/logger.js';
 
 export const typeDefs = parse(readFileSync(new URL('../../schema/ugc.graphql', import.meta.url), 'utf8'));
@@ -42,7 +43,7 @@ export async function createUgcServices(db: FolioDb, catalog: CatalogApi, logger
     chapters: chapterLoader(catalog),
     logger,
     popularMinReaders: options.popularMinReaders ?? 3,
-    ...(options.now ? { now: options.now } : {}),
+    now: options.now ?? systemClock,
   };
   return { ...deps, shelf: new ShelfService(deps), annotations: new AnnotationService(deps), reviews: new ReviewService(deps) };
 }
@@ -52,7 +53,7 @@ export const ugcService: ServiceModule = {
   async start({ config, storage, logger: parent, serviceUrls }): Promise<RunningService> {
     const logger = parent.child({ service: 'ugc' });
     const metrics = createMetrics('ugc');
-    const db = countingDb(storage.db(databaseName('ugc')), metrics.registry);
+    const db = countingDb(storage.db(databaseName('ugc')), dbOperationCounter(metrics.registry));
     // serviceUrls is filled in as services start (port 0 in tests), so read it at call time.
     const catalog = new HttpCatalogApi(() => serviceUrls.catalog, config.internalSecret);
     const services = await createUgcServices(db, catalog, logger, { popularMinReaders: config.popularHighlightMinReaders });

@@ -4,7 +4,7 @@
  */
 import DataLoader from 'dataloader';
 import type { Caller } from '../../lib/identity.js';
-import type { Page } from '../../lib/pagination.js';
+import type { Connection } from '../../lib/pagination.js';
 import type { UgcServices } from './resolvers.js';
 import { existingLikes } from './service/likes.js';
 import type { BookRating } from './service/reviews.js';
@@ -43,10 +43,10 @@ export interface UgcLoaders {
   readonly liked: DataLoader<string, boolean>;
   readonly rating: DataLoader<string, BookRating | null>;
   readonly chapterHighlights: DataLoader<string, HighlightDoc[] | null>;
-  readonly reviewsFirstPage: PerSize<Page<ReviewDoc>>;
-  readonly myHighlightsFirstPage: PerSize<Page<HighlightDoc>>;
-  readonly publicNotesFirstPage: PerSize<Page<NoteDoc>>;
-  readonly popular: PerSize<{ items: readonly PassageDoc[] }>;
+  readonly reviewsFirstPage: PerSize<Connection<ReviewDoc>>;
+  readonly myHighlightsFirstPage: PerSize<Connection<HighlightDoc>>;
+  readonly publicNotesFirstPage: PerSize<Connection<NoteDoc>>;
+  readonly popular: PerSize<PassageDoc[]>;
 }
 
 /** Every loader answers for one viewer: what it returns is already filtered by the policy. */

@@ -1,17 +1,21 @@
-/** Thin resolvers: read arguments, call the services (which take the viewer and ask policy.ts), shape the result. No access rules here. */
+/**
+ * Thin resolvers: read arguments, call the services and the per-request loaders, shape the result.
+ * Services and loaders take the viewer and ask policy.ts, where every access rule lives; none here.
+ */
 import { bookTag, type ResponseTags } from '../../lib/cacheTags.js';
 import type { Caller } from '../../lib/identity.js';
 import { DateTime } from '../../lib/scalars.js';
 import type { Resolvers } from './generated/resolvers.js';
 import type { UgcLoaders } from './loaders.js';
-import { encodeCursor, pageSize, type Page, type PageArgs } from '../../lib/pagination.js';
+import { pageSize, type PageArgs } from '../../lib/pagination.js';
 import { isRepairInterrupted, latestRepairJob } from './repair/jobs.js';
 import type { AnnotationService } from './service/annotations.js';
 import { exportAnnotations } from './service/export.js';
 import { likeKey } from './service/likes.js';
 import type { ReviewService } from './service/reviews.js';
-import { ShelfService, type ShelfEntryView } from './service/shelf.js';
+import type { ShelfEntryView, ShelfService } from './service/shelf.js';
 import type { UgcDeps } from './service/common.js';
+import { annotationChange, progressChange, shelfChange, shelfEntryOf, type AnnotationChangeView, type ProgressChangeView, type ShelfChangeView } from './service/sync.js';
 import type { AnchorFields, HighlightDoc, NoteDoc, PassageDoc, ProgressDoc, RepairJobDoc, ReviewDoc } from './store.js';
 
 export interface UgcServices extends UgcDeps {
@@ -31,12 +35,6 @@ export interface UgcContext {
 export type Ref = { id: string };
 const ref = (id: string): Ref => ({ id });
 const byId = (doc: { _id: string }): string => doc._id;
-
-function connection<T>(page: Page<T>, cursorOf: (item: T) => string) {
-  const edges = page.items.map((node) => ({ cursor: cursorOf(node), node }));
-  return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null }, totalCount: page.totalCount ?? null };
-}
-const idConnection = <T extends { _id: string }>(page: Page<T>) => connection(page, (d) => encodeCursor([d._id]));
 
 /** Anything about a book, or quoting it, carries the book's tag. */
 const tagged = <T>(ctx: UgcContext, bookId: string, value: T): T => {
@@ -59,6 +57,9 @@ export const resolvers: Resolvers = {
   Query: {
     note: (_: unknown, { id }, { loaders }: UgcContext) => loaders.note.load(id),
     highlight: (_: unknown, { id }, { loaders }: UgcContext) => loaders.highlight.load(id),
+    readingProgressChange: (_: unknown, { seq }, { caller, services }: UgcContext) => progressChange(services, caller, seq),
+    annotationChange: (_: unknown, { seq, bookId }, { caller, services }: UgcContext) => annotationChange(services, caller, seq, bookId),
+    shelfChange: (_: unknown, { seq }, { caller, services }: UgcContext) => shelfChange(services, caller, seq),
     repairJob: (_: unknown, { bookId }, { caller, services }: UgcContext) => latestRepairJob(services.store, caller, bookId),
   },
   Mutation: {
@@ -87,27 +88,21 @@ export const resolvers: Resolvers = {
   User: {
     __resolveReference: (reference: Ref) => ref(reference.id),
     shelfCount: (user: Ref, _: unknown, { caller, services }: UgcContext) => services.shelf.count(caller, user.id),
-    shelf: async (user: Ref, args, { caller, services }: UgcContext) => {
-      const page = await services.shelf.list(caller, user.id, args);
-      return { ...connection(page, (d) => ShelfService.cursorOf(d, page.sort)), totalCount: page.totalCount };
-    },
-    highlights: (user: Ref, args, { caller, services }: UgcContext) =>
-      nullable(services.annotations.listHighlights(caller, user.id, args), idConnection),
-    notes: async (user: Ref, args, { caller, services }: UgcContext) =>
-      idConnection(await services.annotations.listNotes(caller, user.id, args)),
-    reviews: async (user: Ref, args, { services }: UgcContext) => idConnection(await services.reviews.listByUser(user.id, args)),
+    shelf: (user: Ref, args, { caller, services }: UgcContext) => services.shelf.list(caller, user.id, args),
+    highlights: (user: Ref, args, { caller, services }: UgcContext) => services.annotations.listHighlights(caller, user.id, args),
+    notes: (user: Ref, args, { caller, services }: UgcContext) => services.annotations.listNotes(caller, user.id, args),
+    reviews: (user: Ref, args, { services }: UgcContext) => services.reviews.listByUser(user.id, args),
     readingStats: (user: Ref, { period }, { caller, services }: UgcContext) => services.shelf.readingStats(caller, user.id, period),
     annotationsExport: (user: Ref, _: unknown, { caller, services }: UgcContext) => nullable(exportAnnotations(services, caller, user.id), (doc) => JSON.stringify(doc)),
   },
   Book: {
     __resolveReference: (reference: Ref, ctx: UgcContext) => tagged(ctx, reference.id, ref(reference.id)),
     rating: async (book: Ref, _: unknown, { loaders }: UgcContext) => (await loaders.rating.load(book.id)) ?? { average: null, count: 0 },
-    reviews: async (book: Ref, args, { services, loaders }: UgcContext) =>
-      idConnection(await firstPageOr(args, (size) => loaders.reviewsFirstPage.load(book.id, size), () => services.reviews.listByBook(book.id, args))),
-    popularHighlights: async (book: Ref, args, { loaders }: UgcContext) =>
-      (await loaders.popular.load(book.id, pageSize(args.first))).items,
-    myHighlights: async (book: Ref, args, { caller, services, loaders }: UgcContext) =>
-      idConnection(await firstPageOr(args, (size) => loaders.myHighlightsFirstPage.load(book.id, size), () => services.annotations.myHighlights(caller, book.id, args))),
+    reviews: (book: Ref, args, { services, loaders }: UgcContext) =>
+      firstPageOr(args, (size) => loaders.reviewsFirstPage.load(book.id, size), () => services.reviews.listByBook(book.id, args)),
+    popularHighlights: (book: Ref, args, { loaders }: UgcContext) => loaders.popular.load(book.id, pageSize(args.first)),
+    myHighlights: (book: Ref, args, { caller, services, loaders }: UgcContext) =>
+      firstPageOr(args, (size) => loaders.myHighlightsFirstPage.load(book.id, size), () => services.annotations.myHighlights(caller, book.id, args)),
   },
   Chapter: {
     __resolveReference: (reference: Ref) => ref(reference.id),
@@ -115,13 +110,25 @@ export const resolvers: Resolvers = {
   },
   Paragraph: {
     __resolveReference: (reference: Ref) => ref(reference.id),
-    publicNotes: async (paragraph: Ref, args, { caller, services, loaders }: UgcContext) =>
-      idConnection(await firstPageOr(args, (size) => loaders.publicNotesFirstPage.load(paragraph.id, size), () => services.annotations.publicNotes(caller, paragraph.id, args))),
+    publicNotes: (paragraph: Ref, args, { caller, services, loaders }: UgcContext) =>
+      firstPageOr(args, (size) => loaders.publicNotesFirstPage.load(paragraph.id, size), () => services.annotations.publicNotes(caller, paragraph.id, args)),
   },
   ShelfEntry: {
     id: byId,
     book: (entry: ShelfEntryView) => ref(entry.bookId),
     progress: (entry: ShelfEntryView, _: unknown, { loaders }: UgcContext) => loaders.progress.load(entry._id),
+  },
+  ReadingProgressChange: {
+    book: (c: ProgressChangeView) => ref(c.bookId),
+  },
+  AnnotationChange: {
+    book: (c: AnnotationChangeView) => ref(c.bookId),
+    highlight: (c: AnnotationChangeView, _: unknown, { loaders }: UgcContext) => (c.kind === 'HIGHLIGHT' && c.op !== 'DELETED' ? loaders.highlight.load(c.id) : null),
+    note: (c: AnnotationChangeView, _: unknown, { loaders }: UgcContext) => (c.kind === 'NOTE' && c.op !== 'DELETED' ? loaders.note.load(c.id) : null),
+  },
+  ShelfChange: {
+    book: (c: ShelfChangeView) => ref(c.bookId),
+    entry: (c: ShelfChangeView, _: unknown, { caller, services }: UgcContext) => shelfEntryOf(services, caller, c),
   },
   ReadingProgress: {
     book: (p: ProgressDoc) => ref(p.bookId),

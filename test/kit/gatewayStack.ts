@@ -165,7 +165,7 @@ export async function serveSubgraph(
   const apollo = new ApolloServer<SubgraphContext>({ schema: def.schema, logger: silentLogger, includeStacktraceInErrorResponses: true });
   await apollo.start();
   let count = 0;
-  const server = http.createServer(async (req, res) => {
+  const server = http.createServer((req, res) => void (async () => {
     count += 1;
     const raw = req.method === 'POST' ? await readAll(req) : '';
     const url = new URL(req.url ?? '/', 'http://x');
@@ -195,7 +195,7 @@ export async function serveSubgraph(
     res.statusCode = result.status ?? 200;
     for (const [k, v] of result.headers) res.setHeader(k, v);
     res.end(result.body.kind === 'complete' ? result.body.string : '');
-  });
+  })());
   const port = await listen(server, options.port ?? 0);
   return {
     url: `http://127.0.0.1:${port}/graphql`,
@@ -236,7 +236,7 @@ export async function startAccountsStub(secret = TEST_SECRET): Promise<AccountsS
   let count = 0;
   let resolves = 0;
   const verifier = new RequestVerifier({ secret, audience: 'accounts' });
-  const server = http.createServer(async (req, res) => {
+  const server = http.createServer((req, res) => void (async () => {
     count += 1;
     const body = await readAll(req);
     const url = new URL(req.url ?? '/', 'http://x');
@@ -258,7 +258,7 @@ export async function startAccountsStub(secret = TEST_SECRET): Promise<AccountsS
       return;
     }
     res.writeHead(404).end('{}');
-  });
+  })());
   const port = await listen(server, 0);
   return {
     url: `http://127.0.0.1:${port}/`,

@@ -14,3 +14,13 @@ export async function countTo(input: { n: number; port: MessagePort }): Promise<
 export function fail(): never {
   throw new Error('task failed on purpose');
 }
+
+/** Posts `n` numbered messages through a paced sender, then closes its port. */
+export async function pacedCount(input: { n: number; port: MessagePort }): Promise<number> {
+  const { pacedSender } = await import('../../lib/workers/paced.js');
+  const sender = pacedSender(input.port);
+  for (let i = 1; i <= input.n; i++) sender.send(i);
+  await sender.drain();
+  input.port.close();
+  return input.n;
+}

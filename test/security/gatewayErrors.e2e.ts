@@ -111,7 +111,8 @@ describe('a hostile client against a production gateway', () => {
       ['the token limit', { query: `{ ${'__typename '.repeat(3100)}}` }, 400, 'OPERATION_LIMIT_EXCEEDED'],
       ['an unknown operationName', { query: 'query A { __typename }', operationName: 'B' }, 400, 'OPERATION_RESOLUTION_FAILURE'],
       ['several operations without operationName', { query: 'query A { __typename } query B { __typename }' }, 400, 'OPERATION_RESOLUTION_FAILURE'],
-      ['a subscription', { query: 'subscription { __typename }' }, 400, 'BAD_REQUEST'],
+      // A valid subscription (the schema has them now: served over graphql-ws and SSE only).
+      ['a subscription', { query: 'subscription { shelfChanged { op } }' }, 400, 'BAD_REQUEST'],
       ['an APQ hash that does not match', { query: '{ __typename }', extensions: { persistedQuery: { version: 1, sha256Hash: 'a'.repeat(64) } } }, 400, 'BAD_REQUEST'],
     ];
     it.each(cases)('%s', async (_name, body, status, code) => {

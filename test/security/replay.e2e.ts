@@ -25,7 +25,7 @@ async function capturingProxy(target: string): Promise<{ url: string; captured: 
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', async () => {
+    req.on('end', () => void (async () => {
       const body = Buffer.concat(chunks).toString('utf8');
       captured.push({ method: req.method ?? 'GET', path: req.url ?? '/', headers: { ...req.headers }, body });
       try {
@@ -35,7 +35,7 @@ async function capturingProxy(target: string): Promise<{ url: string; captured: 
       } catch {
         res.writeHead(502).end();
       }
-    });
+    })());
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {

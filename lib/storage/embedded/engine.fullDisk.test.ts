@@ -9,10 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isStorageFullError, openStorage, type FolioDb, type ObjectId, type Storage } from '../index.js';
-import { openEmbeddedStorage } from './index.js';
+import { engineOf, openEmbeddedStorage } from './index.js';
 import { FakeDisk } from '../../../test/kit/fakeDisk.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Loose = { _id?: string | number | ObjectId; [key: string]: any };
 
 const dirs: string[] = [];
@@ -166,6 +165,8 @@ describe('embedded engine on a full disk', () => {
     const { dir, disk, db, storage } = setup(2048);
     const c = db.collection<Loose>('c');
     for (let i = 0; i < 20; i++) await c.insertOne({ _id: i, pad: 'x'.repeat(100) });
+    // Compaction runs in the background: let it finish.
+    await engineOf(db)!.compactionIdle();
     expect(fs.existsSync(path.join(dir, 'full', 'snapshot.jsonl'))).toBe(true);
     // Room for a few appends but not for a snapshot rewrite: compaction fails, appends go on.
     disk.fill(1500);

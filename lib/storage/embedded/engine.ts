@@ -146,8 +146,10 @@ export class WriteBatch {
 }
 
 export interface EngineOptions {
-  /** Journal size that triggers compaction into a snapshot. @default 64 MiB */
+  /** Journal size below which it is never compacted (above it: once it outweighs the snapshot). @default 4 MiB */
   readonly compactAtBytes?: number;
+  /** Ops a background compaction writes per slice before yielding. @default 2000 */
+  readonly compactSliceOps?: number;
   /** Test-only: the journal's file operations (a fake full disk, see test/kit/fakeDisk.ts). @default the real fs */
   readonly io?: JournalIo;
 }
@@ -165,12 +167,13 @@ export class EmbeddedDatabase {
     options: EngineOptions = {},
   ) {
     this.journal = Journal.open(dir, (op) => this.replay(op), {
-      compactAtBytes: options.compactAtBytes ?? 64 * 1024 * 1024,
+      compactAtBytes: options.compactAtBytes ?? 4 * 1024 * 1024,
       snapshot: () => this.snapshotOps(),
       canCompact: () => this.activeTx === null,
       // The open transaction's changes are newer than any failed record and may build on them.
       onFailure: (error) => this.activeTx?.doom(error),
       ...(options.io ? { io: options.io } : {}),
+      ...(options.compactSliceOps ? { compactSliceOps: options.compactSliceOps } : {}),
     });
   }
 
@@ -277,7 +280,17 @@ export class EmbeddedDatabase {
     }
   }
 
-  /** Compacts now (tests and tools); normally triggered by journal size. */
+  /** Resolves when no background compaction runs (tests, benchmarks). */
+  compactionIdle(): Promise<void> {
+    return this.journal.idle();
+  }
+
+  /** Journal bytes not yet in the snapshot, and the snapshot's size (tests, benchmarks). */
+  get storedBytes(): { journal: number; snapshot: number } {
+    return { journal: this.journal.journalBytes, snapshot: this.journal.snapshotBytes };
+  }
+
+  /** Compacts now, synchronously (tests and tools); normally done in the background by journal size. */
   compact(): void {
     if (this.activeTx) throw new Error('storage: cannot compact during a transaction');
     this.journal.compact();

@@ -90,3 +90,13 @@ export function openEmbeddedStorage(dataDir: string, options: EngineOptions = {}
 export function engineOf(db: FolioDb): EmbeddedDatabase | undefined {
   return db instanceof EmbeddedFolioDb ? (db as unknown as { engine: EmbeddedDatabase }).engine : undefined;
 }
+
+/** What each embedded database open in this process holds (benchmarks: which collection grows). */
+export function embeddedStoreStats(): Array<{ db: string; journalBytes: number; snapshotBytes: number; collections: Record<string, number> }> {
+  return [...open.values()].map(({ db }) => ({
+    db: db.name,
+    journalBytes: db.storedBytes.journal,
+    snapshotBytes: db.storedBytes.snapshot,
+    collections: Object.fromEntries([...db.collections.values()].map((c) => [c.name, c.docs.size])),
+  }));
+}

@@ -147,9 +147,7 @@ export class SecondaryIndex {
     this.tidy();
     const bound = r.lo !== undefined ? r.lo : r.hi;
     const rank = compareType(bound);
-    let i = 0;
-    if (r.lo !== undefined) i = this.lowerBound(r.lo, !r.loInclusive);
-    else i = this.lowerBoundType(rank);
+    let i = r.lo !== undefined ? this.lowerBound(r.lo, !r.loInclusive) : this.lowerBoundType(rank);
     const out = new Set<string>();
     for (; i < this.sorted.length; i++) {
       const e = this.sorted[i]!;

@@ -9,9 +9,20 @@
  *   acknowledged write survives kill -9 and power loss (as far as the disk honours fsync).
  *   fdatasync per batch (not per op) keeps throughput high under concurrency; a timer-based flush
  *   would acknowledge writes that could still be lost.
- * - `snapshot.jsonl`: compaction writes the whole state to a temp file, fsyncs, renames it over
- *   the old snapshot, fsyncs the directory, then truncates the journal. A crash between rename and
- *   truncate replays old journal lines over the new snapshot: idempotent, same final state.
+ * - Compaction, off the write path: once the journal outweighs the snapshot (and at least
+ *   `compactAtBytes`), `journal.log` is sealed (renamed `journal-<n>.log`, n rising) and appends go
+ *   on into a fresh `journal.log`. The state is then written to `snapshot.jsonl.tmp` in slices
+ *   that yield to the event loop between them, fsynced, renamed over `snapshot.jsonl`, and the
+ *   sealed segments are deleted. The snapshot is fuzzy (each slice reads memory as it is then), and
+ *   that is safe because ops are physical and idempotent: everything before the seal is in the
+ *   snapshot, anything that changed during the slices is in the new `journal.log`, and on open
+ *   the snapshot, then the sealed segments, then `journal.log` are replayed in order, so every
+ *   document ends at its last journaled state whichever step a crash interrupted. A slice never
+ *   reads while a transaction holds uncommitted changes, and the snapshot is renamed in only once
+ *   every write it may contain is durable and none failed meanwhile (a failed write is undone in
+ *   memory and must not survive in a snapshot). Compacting whole-state synchronously at 64 MiB
+ *   stalled every request for the length of the rewrite and let the journal grow far past the
+ *   live data (issue 17's soak).
  * - A torn tail (a crash mid-append) is dropped on load and cut off; a bad line followed by good
  *   lines is corruption and stops the open with an error rather than silently losing data.
  * - A failed append (ENOSPC, EIO) is not fatal: every record in the failed batch and every record
@@ -26,8 +37,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { EJSON } from 'bson';
-import type { Document } from 'mongodb';
+import { BSON, type Document } from 'mongodb';
 import { journalWriteError } from '../errors.js';
 import type { IndexDef } from './indexes.js';
 
@@ -44,7 +54,7 @@ export interface JournalIo {
   write(fd: number, buf: Buffer, offset: number, length: number): Promise<number>;
   fdatasync(fd: number): Promise<void>;
   ftruncate(fd: number, length: number): Promise<void>;
-  /** Compaction writes its snapshot synchronously. */
+  /** `compact()` (tests and tools) writes its snapshot synchronously; background compaction uses `write`. */
   writeSync(fd: number, buf: Buffer): number;
 }
 
@@ -60,16 +70,21 @@ export const fileIo: JournalIo = {
 };
 
 const JOURNAL = 'journal.log';
+/** A sealed journal segment: `journal-<n>.log`, replayed in order of n before `journal.log`. */
+const SEGMENT = /^journal-(\d{1,15})\.log$/;
+const segmentName = (n: number): string => `journal-${n}.log`;
 const SNAPSHOT = 'snapshot.jsonl';
 const LOCK = 'LOCK';
 /** Ops per snapshot line: big enough to be fast, small enough to keep lines short. */
 const SNAPSHOT_OPS_PER_LINE = 500;
 
-export const encodeOps = (ops: readonly JournalOp[]): string => `${EJSON.stringify({ o: ops }, { relaxed: true })}\n`;
+export const encodeOps = (ops: readonly JournalOp[]): string => `${BSON.EJSON.stringify({ o: ops }, { relaxed: true })}\n`;
 
 export interface JournalOptions {
-  /** Compact when the journal exceeds this many bytes (and the snapshot's size). */
+  /** Compact when the journal exceeds this many bytes and the snapshot's size. */
   readonly compactAtBytes: number;
+  /** Most ops per background compaction slice (it also yields after ~8 ms). @default 2000 */
+  readonly compactSliceOps?: number;
   /** Yields every op needed to rebuild the current state; called synchronously. */
   readonly snapshot: () => Iterable<JournalOp>;
   /** False while a transaction holds uncommitted changes in memory. */
@@ -93,6 +108,8 @@ interface PendingRecord {
 
 /** Free space a probe wants to see before it calls the disk writable again. */
 const PROBE_MIN_FREE_BYTES = 64 * 1024;
+/** A background compaction slice yields after this long (or compactSliceOps ops), whichever first. */
+const COMPACT_SLICE_MS = 8;
 /** After a failed compaction, wait for the journal to grow this much before trying again. */
 const COMPACT_RETRY_BYTES = 1024 * 1024;
 
@@ -110,16 +127,29 @@ export class Journal {
   private size: number;
   private snapshotSize: number;
   private closed = false;
+  /** Sealed segments not yet folded into the snapshot: their numbers and total bytes. */
+  private sealed: number[];
+  private sealedBytes: number;
+  /** The background compaction in progress, if any. */
+  private compacting: Promise<void> | null = null;
+  /** Records queued so far, records durable so far, appends failed so far: a compaction's fences. */
+  private enqueued = 0;
+  private durable = 0;
+  private failures = 0;
+  private readonly durableWaiters: Array<{ upTo: number; resolve: () => void }> = [];
 
   private constructor(
     private readonly dir: string,
     private fd: number,
     size: number,
     snapshotSize: number,
+    sealed: Array<{ n: number; bytes: number }>,
     private readonly options: JournalOptions,
   ) {
     this.size = size;
     this.snapshotSize = snapshotSize;
+    this.sealed = sealed.map((s) => s.n);
+    this.sealedBytes = sealed.reduce((sum, s) => sum + s.bytes, 0);
     this.io = options.io ?? fileIo;
   }
 
@@ -139,6 +169,22 @@ export class Journal {
         const good = replay(buf, apply);
         if (good !== buf.length) throw new Error(`storage: snapshot ${snapPath} is damaged at byte ${good}`);
       }
+      // Sealed segments: a compaction was cut short (or failed) after sealing them.
+      const sealed = fs
+        .readdirSync(dir)
+        .flatMap((name) => {
+          const m = SEGMENT.exec(name);
+          return m ? [{ n: Number(m[1]), name }] : [];
+        })
+        .sort((a, b) => a.n - b.n)
+        .map(({ n, name }) => {
+          const segPath = path.join(dir, name);
+          const buf = fs.readFileSync(segPath);
+          // A segment was sealed only after its last append was durable: any damage is corruption.
+          const good = replay(buf, apply);
+          if (good !== buf.length) throw new Error(`storage: journal segment ${segPath} is damaged at byte ${good}`);
+          return { n, bytes: buf.length };
+        });
       const jPath = path.join(dir, JOURNAL);
       const existed = fs.existsSync(jPath);
       const fd = fs.openSync(jPath, 'a+');
@@ -154,7 +200,7 @@ export class Journal {
       } else {
         fsyncDir(dir);
       }
-      return new Journal(dir, fd, size, snapshotSize, options);
+      return new Journal(dir, fd, size, snapshotSize, sealed, options);
     } catch (e) {
       releaseLock(dir);
       throw e;
@@ -168,6 +214,7 @@ export class Journal {
   append(ops: readonly JournalOp[], undo?: () => void): Promise<void> {
     if (this.closed) return Promise.reject(new Error('storage: database is closed'));
     const line = encodeOps(ops);
+    this.enqueued++;
     const p = new Promise<void>((resolve, reject) => this.pending.push({ line, resolve, reject, undo }));
     // A microtask's delay lets every write issued in the same tick share one fdatasync.
     if (!this.flushing) this.flushing = Promise.resolve().then(() => this.flushLoop());
@@ -193,10 +240,13 @@ export class Journal {
     return this.append([]);
   }
 
-  /** Waits for pending writes, then releases the file and the lock. */
+  /** Waits for pending writes and a running compaction, then releases the file and the lock. */
   async close(): Promise<void> {
     if (this.closed) return;
-    while (this.flushing) await this.flushing;
+    while (this.flushing || this.compacting) {
+      await this.flushing;
+      await this.compacting;
+    }
     this.closed = true;
     fs.closeSync(this.fd);
     releaseLock(this.dir);
@@ -221,8 +271,10 @@ export class Journal {
           this.fail(records, journalWriteError(e));
           continue;
         }
+        this.durable += records.length;
         for (const r of records) r.resolve();
-        this.maybeCompact();
+        this.wakeDurableWaiters();
+        await this.maybeCompact();
       }
     } finally {
       this.flushing = null;
@@ -239,6 +291,10 @@ export class Journal {
     const failed = [...records, ...this.pending];
     this.pending = [];
     this.lastError = error;
+    this.failures++;
+    // Failed records count as settled for a compaction's fence (which then sees `failures` moved).
+    this.durable += failed.length;
+    this.wakeDurableWaiters();
     this.options.onFailure?.(error);
     for (let i = failed.length - 1; i >= 0; i--) failed[i]!.undo?.();
     for (const r of failed) r.reject(error);
@@ -251,27 +307,150 @@ export class Journal {
     this.torn = false;
   }
 
-  private maybeCompact(): void {
-    // Only with nothing queued: a snapshot taken now must hold no write that could still fail.
-    if (this.pending.length > 0 || this.size <= Math.max(this.options.compactAtBytes, this.snapshotSize, this.compactBlockedUntil)) return;
-    if (!this.options.canCompact()) return;
+  /** Journal bytes not yet in the snapshot: the active file and the sealed segments. */
+  private get unfoldedBytes(): number {
+    return this.size + this.sealedBytes;
+  }
+
+  private async maybeCompact(): Promise<void> {
+    // Called between batches, so the seal lands between two durable records. Records still queued
+    // are already in memory; they go to the fresh journal.log and the fence below covers them.
+    if (this.compacting || this.torn || this.closed) return;
+    if (this.unfoldedBytes <= Math.max(this.options.compactAtBytes, this.snapshotSize, this.compactBlockedUntil)) return;
     try {
-      this.rewriteSnapshot();
+      await this.seal();
     } catch {
-      // The journal is still valid (compaction only replaces the snapshot by rename); try again
-      // once it has grown a little, not after every append while the disk is full.
-      this.compactBlockedUntil = this.size + COMPACT_RETRY_BYTES;
+      this.compactBlockedUntil = this.unfoldedBytes + COMPACT_RETRY_BYTES;
+      return;
+    }
+    const run = this.writeSnapshotInSlices()
+      .catch(() => {
+        // The journal and its sealed segments are still valid (the snapshot only changes by
+        // rename); try again once it has grown a little, not after every append while the disk is full.
+        this.compactBlockedUntil = this.unfoldedBytes + COMPACT_RETRY_BYTES;
+      })
+      .finally(() => {
+        this.compacting = null;
+      });
+    this.compacting = run;
+  }
+
+  /**
+   * Renames the active journal to the next sealed segment and opens a fresh one. Runs inside the
+   * flush loop between batches, so no append is in flight on the old file.
+   */
+  private async seal(): Promise<void> {
+    const n = (this.sealed.at(-1) ?? 0) + 1;
+    await fs.promises.rename(path.join(this.dir, JOURNAL), path.join(this.dir, segmentName(n)));
+    let fd: number;
+    try {
+      fd = await promisify(fs.open)(path.join(this.dir, JOURNAL), 'a+');
+    } catch (e) {
+      // Appends must go on into journal.log: take the segment back.
+      await fs.promises.rename(path.join(this.dir, segmentName(n)), path.join(this.dir, JOURNAL));
+      throw e;
+    }
+    await fsyncDirAsync(this.dir);
+    fs.close(this.fd, () => undefined);
+    this.fd = fd;
+    this.sealed.push(n);
+    this.sealedBytes += this.size;
+    this.size = 0;
+  }
+
+  /** Resolves once every record queued so far is durable or failed. */
+  private settled(upTo: number): Promise<void> {
+    if (this.durable >= upTo) return Promise.resolve();
+    return new Promise((resolve) => this.durableWaiters.push({ upTo, resolve }));
+  }
+
+  private wakeDurableWaiters(): void {
+    for (let i = this.durableWaiters.length - 1; i >= 0; i--) {
+      const w = this.durableWaiters[i]!;
+      if (this.durable >= w.upTo) {
+        this.durableWaiters.splice(i, 1);
+        w.resolve();
+      }
     }
   }
 
   /**
-   * Rewrites the snapshot from memory and empties the journal. Synchronous on purpose: the state
-   * is read in one go (no transaction can interleave), and no append runs meanwhile.
+   * Background compaction: writes the state to a temporary snapshot a slice at a time (yielding to
+   * the event loop between slices, waiting while a transaction is open), then installs it and
+   * drops the sealed segments it covers. See the header for why the fuzzy read is safe.
+   */
+  private async writeSnapshotInSlices(): Promise<void> {
+    const sealedUpTo = this.sealed.at(-1)!;
+    const failuresAtStart = this.failures;
+    const sliceOps = this.options.compactSliceOps ?? 2000;
+    const tmp = path.join(this.dir, `${SNAPSHOT}.tmp`);
+    const handle = await fs.promises.open(tmp, 'w');
+    let written = 0;
+    let ok = false;
+    try {
+      const ops = this.options.snapshot()[Symbol.iterator]();
+      let done = false;
+      while (!done) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (this.closed) throw new Error('storage: closed during compaction');
+        // Uncommitted transaction changes must not reach a snapshot: wait for the commit or rollback.
+        if (!this.options.canCompact()) continue;
+        const chunk: JournalOp[] = [];
+        const lines: string[] = [];
+        const sliceEnds = performance.now() + COMPACT_SLICE_MS;
+        for (let i = 0; i < sliceOps && (i % 64 !== 63 || performance.now() < sliceEnds); i++) {
+          const next = ops.next();
+          if (next.done) {
+            done = true;
+            break;
+          }
+          chunk.push(next.value);
+          if (chunk.length >= SNAPSHOT_OPS_PER_LINE) lines.push(encodeOps(chunk.splice(0)));
+        }
+        if (chunk.length > 0) lines.push(encodeOps(chunk));
+        if (lines.length === 0) continue;
+        const buf = Buffer.from(lines.join(''));
+        await writeFully(this.io, handle.fd, buf);
+        written += buf.length;
+      }
+      // Every write the slices may have read must be durable before the snapshot counts, and none
+      // may have failed (a failed write is undone in memory but could sit in the snapshot).
+      await this.settled(this.enqueued);
+      if (this.failures !== failuresAtStart) throw new Error('storage: an append failed during compaction');
+      await this.io.fdatasync(handle.fd);
+      ok = true;
+    } finally {
+      await handle.close();
+      if (!ok) await fs.promises.rm(tmp, { force: true });
+    }
+    await fs.promises.rename(tmp, path.join(this.dir, SNAPSHOT));
+    await fsyncDirAsync(this.dir);
+    this.snapshotSize = written;
+    // The snapshot holds everything in these segments; a crash before they are gone replays them
+    // (and then journal.log) over it, which ends at the same state.
+    for (const n of this.sealed.filter((s) => s <= sealedUpTo)) {
+      const segPath = path.join(this.dir, segmentName(n));
+      const bytes = (await fs.promises.stat(segPath).catch(() => null))?.size ?? 0;
+      await fs.promises.rm(segPath, { force: true });
+      this.sealedBytes -= bytes;
+    }
+    this.sealed = this.sealed.filter((s) => s > sealedUpTo);
+    if (this.sealed.length === 0) this.sealedBytes = 0;
+  }
+
+  /**
+   * Rewrites the snapshot from memory synchronously and empties the journal (tests and tools; the
+   * platform compacts in the background). The state is read in one go, and no append runs meanwhile.
    */
   compact(): void {
     // A snapshot taken now would hold writes whose append could still fail.
-    if (this.flushing || this.torn) throw new Error('storage: cannot compact while writes are in flight or after a failed append');
+    if (this.flushing || this.torn || this.compacting) throw new Error('storage: cannot compact while writes are in flight, a compaction runs, or after a failed append');
     this.rewriteSnapshot();
+  }
+
+  /** Resolves when no background compaction is running (tests, benchmarks). */
+  async idle(): Promise<void> {
+    while (this.compacting) await this.compacting;
   }
 
   private rewriteSnapshot(): void {
@@ -304,13 +483,21 @@ export class Journal {
     // From here the snapshot holds everything; a failed truncate leaves old lines that replay
     // idempotently over it.
     this.snapshotSize = written;
+    for (const n of this.sealed) fs.rmSync(path.join(this.dir, segmentName(n)), { force: true });
+    this.sealed = [];
+    this.sealedBytes = 0;
     fs.ftruncateSync(this.fd, 0);
     fs.fdatasyncSync(this.fd);
     this.size = 0;
   }
 
+  /** Journal bytes not yet folded into the snapshot (the active file and sealed segments). */
   get journalBytes(): number {
-    return this.size;
+    return this.unfoldedBytes;
+  }
+
+  get snapshotBytes(): number {
+    return this.snapshotSize;
   }
 }
 
@@ -329,9 +516,9 @@ function replay(buf: Buffer, apply: (op: JournalOp) => void): number {
     if (nl < 0) break; // torn tail: no newline
     const line = buf.toString('utf8', start, nl);
     if (line.trim().length > 0) {
-      let rec: { o?: unknown } | null = null;
+      let rec: { o?: unknown } | null;
       try {
-        rec = EJSON.parse(line, { relaxed: true }) as { o?: unknown };
+        rec = BSON.EJSON.parse(line, { relaxed: true }) as { o?: unknown };
       } catch {
         rec = null;
       }
@@ -347,6 +534,20 @@ function replay(buf: Buffer, apply: (op: JournalOp) => void): number {
     if (badAt < 0) good = start;
   }
   return good;
+}
+
+async function fsyncDirAsync(dir: string): Promise<void> {
+  // As fsyncDir, off the event loop (a directory fsync can take long on a busy disk).
+  try {
+    const handle = await fs.promises.open(dir, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    /* best effort */
+  }
 }
 
 function fsyncDir(dir: string): void {

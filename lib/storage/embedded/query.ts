@@ -203,7 +203,12 @@ export function normalizeSort(sort: Sort | string | undefined, direction?: unkno
   else if (sort instanceof Map) for (const [k, d] of sort) out[String(k)] = dir(d);
   else if (Array.isArray(sort)) {
     if (sort.length === 2 && typeof sort[0] === 'string' && !Array.isArray(sort[1])) out[sort[0]] = dir(sort[1]);
-    else for (const s of sort as unknown[]) (Array.isArray(s) ? (out[String(s[0])] = dir(s[1])) : (out[String(s)] = 1));
+    else {
+      for (const s of sort as unknown[]) {
+        if (Array.isArray(s)) out[String(s[0])] = dir(s[1]);
+        else out[String(s)] = 1;
+      }
+    }
   } else for (const [k, d] of Object.entries(sort)) out[k] = dir(d);
   return out;
 }

@@ -3,9 +3,8 @@
  * callers never hold references to stored data), canonical index keys, and the BSON type order
  * used by range scans.
  */
-import { Binary, ObjectId } from 'mongodb';
+import { Binary, BSON, type ObjectId } from 'mongodb';
 import type { Document } from 'mongodb';
-import { EJSON } from 'bson';
 
 type Bsonish = { _bsontype?: string };
 
@@ -75,12 +74,12 @@ export function keyOf(v: unknown): string {
   }
   if (v instanceof Date) return `t${v.getTime()}`;
   if (v instanceof RegExp) return `r${String(v)}`;
-  if (Array.isArray(v)) return `A${EJSON.stringify(v, { relaxed: false })}`;
+  if (Array.isArray(v)) return `A${BSON.EJSON.stringify(v, { relaxed: false })}`;
   const t = bsonType(v);
   if (t === 'ObjectId' || t === 'ObjectID') return `o${(v as ObjectId).toHexString()}`;
   if (t === 'Binary') return `x${(v as Binary).sub_type}:${Buffer.from((v as Binary).buffer).toString('base64')}`;
   if (t === 'Long' || t === 'Int32' || t === 'Double' || t === 'Decimal128') return `d${Number(String(v))}`;
-  return `O${EJSON.stringify(v as Document, { relaxed: false })}`;
+  return `O${BSON.EJSON.stringify(v as Document, { relaxed: false })}`;
 }
 
 /** MongoDB's cross-type sort order (numbers < strings < objects < … < ObjectId < bool < Date). */

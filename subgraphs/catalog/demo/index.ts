@@ -9,7 +9,6 @@ import type { DemoBook } from './types.js';
 
 export type { DemoBook } from './types.js';
 export { generateSyntheticBook } from './synthetic.js';
-export type { SyntheticBookOptions } from './synthetic.js';
 
 export const demoBooks: readonly DemoBook[] = [lighthouseBook, beekeepingBook, teaBook, astronomyBook, silkwormBook, drystoneBook];
 

@@ -4,11 +4,13 @@
  *
  * The worker streams its output over a MessagePort, one message per stage and per chapter, and
  * ends with a `done` (or `failed`) message. One chapter per message keeps each structured-clone
- * decode on this thread small (a whole book in one message is one long stall); paragraph texts
- * are not sent at all, only their offsets, and are sliced from the chapter text here.
+ * decode on this thread small (a whole book in one message is one long stall), and the stream is
+ * paced (lib/workers/paced.ts: otherwise every queued message is decoded in the same loop turn);
+ * paragraph texts are not sent at all, only their offsets, and are sliced from the chapter text here.
  */
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { WorkerPool } from '../../../lib/workers/index.js';
+import { pacedSender, receivePaced } from '../../../lib/workers/paced.js';
 import { EpubError, isEpubError, type EpubErrorReason } from './errors.js';
 import type { EpubLimits } from './limits.js';
 import { parseEpub, type EpubMetadata, type EpubStage, type EpubWarning, type ParseEpubOptions, type ParsedChapter, type ParsedEpub } from './parse.js';
@@ -47,7 +49,8 @@ export interface ParseEpubTaskInput {
 
 /** The worker side (run by the pool, never called directly). */
 export async function parseEpubTask({ bytes, limits, port }: ParseEpubTaskInput): Promise<void> {
-  const send = (message: WireMessage): void => port.postMessage(message);
+  const sender = pacedSender(port);
+  const send = (message: WireMessage): void => sender.send(message);
   try {
     const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const parsed = await parseEpub(buffer, limits, { onStage: (stage) => send({ kind: 'stage', stage }) });
@@ -72,6 +75,7 @@ export async function parseEpubTask({ bytes, limits, port }: ParseEpubTaskInput)
     // Errors lose their class crossing threads: an EpubError travels as its reason and message.
     send({ kind: 'failed', reason: isEpubError(error) ? error.reason : null, message: (error as Error)?.message ?? String(error) });
   } finally {
+    await sender.drain();
     port.close();
   }
 }
@@ -96,7 +100,7 @@ export async function parseEpubOffThread(pool: WorkerPool, bytes: Buffer, limits
   const chapters: ParsedChapter[] = [];
   let stages: Promise<void> = Promise.resolve();
   const finished = new Promise<Extract<WireMessage, { kind: 'done' }>>((resolve, reject) => {
-    port1.on('message', (message: WireMessage) => {
+    receivePaced<WireMessage>(port1, (message) => {
       switch (message.kind) {
         case 'stage':
           stages = stages.then(() => options.onStage?.(message.stage));

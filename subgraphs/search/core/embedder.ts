@@ -5,6 +5,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FolioError } from '../../../lib/errors.js';
 import { hash32 } from './hash.js';
+import { OnnxEmbedder } from './onnxEmbedder.js';
+import { withPrefixes } from './prefixes.js';
 
 export interface Embedder {
   readonly id: string;
@@ -13,13 +15,17 @@ export interface Embedder {
   readonly minSimilarity: number;
   /** One L2-normalised vector per text, in order. */
   embed(texts: string[]): Promise<Float32Array[]>;
+  /** For search queries, when the model embeds them unlike passages (e5's `query: `); absent: `embed`. */
+  embedQuery?(texts: string[]): Promise<Float32Array[]>;
+  /** Releases threads or connections. */
+  close?(): Promise<void>;
 }
 
 /** Most texts per embed call and characters per text (longer texts are cut). */
 export const MAX_EMBED_TEXTS = 2048;
 export const MAX_EMBED_CHARS = 32_000;
 
-function checkBatch(texts: readonly string[]): void {
+export function checkBatch(texts: readonly string[]): void {
   if (!Array.isArray(texts) || texts.length > MAX_EMBED_TEXTS || !texts.every((t) => typeof t === 'string')) {
     throw new FolioError('BAD_USER_INPUT', `embed takes at most ${MAX_EMBED_TEXTS} strings`);
   }
@@ -202,11 +208,22 @@ export class OpenAIEmbedder implements Embedder {
   }
 }
 
-/** The configured embedder: OpenAI-compatible when FOLIO_EMBEDDINGS_URL is set, else local hashing. */
+/** The configured embedder: in-process ONNX with FOLIO_EMBEDDINGS_MODEL_DIR, OpenAI-compatible with FOLIO_EMBEDDINGS_URL, else local hashing. */
 export function createEmbedder(
-  config: { embeddings: { url: string; model: string; apiKey: string | undefined; minSimilarity?: number | undefined } | undefined },
+  config: {
+    embeddings: { url: string; model: string; apiKey: string | undefined; minSimilarity?: number | undefined; queryPrefix?: string | undefined; passagePrefix?: string | undefined } | undefined;
+    embeddingsModel?: { dir: string; minSimilarity: number | undefined; queryPrefix: string | undefined; passagePrefix: string | undefined } | undefined;
+    workerThreads?: number | undefined;
+  },
   dimension = 384,
 ): Embedder {
-  if (config.embeddings) return new OpenAIEmbedder({ ...config.embeddings, dimension });
+  if (config.embeddingsModel) {
+    const threads = config.workerThreads ?? 1;
+    return new OnnxEmbedder({ ...config.embeddingsModel, workerThread: threads > 0, intraOpThreads: threads });
+  }
+  if (config.embeddings) {
+    const { queryPrefix, passagePrefix, ...http } = config.embeddings;
+    return withPrefixes(new OpenAIEmbedder({ ...http, dimension }), { query: queryPrefix ?? '', passage: passagePrefix ?? '' });
+  }
   return new LocalHashEmbedder({ dimension });
 }

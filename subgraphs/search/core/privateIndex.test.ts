@@ -72,3 +72,81 @@ describe('PrivateIndexService', () => {
     expect(stale).toEqual(['migr']);
   });
 });
+
+/** A store that counts what each put writes and can fail the head put that follows a base put. */
+class CountingStore extends DirectoryObjectStore {
+  puts: Array<{ key: string; bytes: number }> = [];
+  failHeadAfterBase = false;
+  override async put(key: string, bytes: Uint8Array): Promise<void> {
+    if (this.failHeadAfterBase && key.endsWith('.head') && this.puts.at(-1)?.key.endsWith('.flat')) {
+      this.failHeadAfterBase = false;
+      throw new Error('simulated crash');
+    }
+    this.puts.push({ key, bytes: bytes.byteLength });
+    return super.put(key, bytes);
+  }
+}
+
+describe('PrivateIndexService storage (base + deltas)', () => {
+  const note = (user: string, i: number) => ({ id: `${user}-n${i}`, kind: 'note' as const, text: `note number ${i} about whales and the sea, ${'words '.repeat(20)}`, bookId: 'moby' });
+
+  it('stores each write as a small delta, folds them into the base, and reloads everything', async () => {
+    const store = new CountingStore(await mkdtemp(path.join(tmpdir(), 'folio-private-delta-')));
+    const service = new PrivateIndexService({ store, embedder, maxCacheBytes: 64 << 20 });
+    const n = 300;
+    for (let i = 0; i < n; i++) await service.upsert('grower', [note('grower', i)]);
+    await service.remove('grower', ['grower-n7']);
+
+    const deltaPuts = store.puts.filter((p) => /\.d\d+$/.test(p.key));
+    const basePuts = store.puts.filter((p) => p.key.endsWith('.flat'));
+    // Every write stored one delta of its own size, not the whole index…
+    expect(Math.max(...deltaPuts.map((p) => p.bytes))).toBeLessThan(8 * 1024);
+    // …and the base was rewritten only now and then (the whole-index rewrite per write was n puts).
+    expect(basePuts.length).toBeGreaterThan(0);
+    expect(basePuts.length).toBeLessThan(n / 20);
+    const total = store.puts.reduce((sum, p) => sum + p.bytes, 0);
+    const lastBase = basePuts.at(-1)!.bytes;
+    expect(total).toBeLessThan(lastBase * 12); // rewriting the whole index each time: ~n/2 × that
+
+    const state = await service.storedState('grower');
+    expect(state.seq - state.base).toBeLessThanOrEqual(128);
+    // Deltas already folded into the base are deleted.
+    const { readdir } = await import('node:fs/promises');
+    const files = await readdir(path.join((store as unknown as { root: string }).root, 'private-index', 'v1'));
+    expect(files.filter((f) => /^grower\.d\d+$/.test(f)).length).toBe(state.seq - state.base);
+
+    const cold = new PrivateIndexService({ store, embedder, maxCacheBytes: 64 << 20 });
+    const hits = await cold.search('grower', 'whales sea', { mode: 'sparse', limit: 101, offset: 0 });
+    expect(hits.length).toBe(101);
+    const ids = new Set<string>();
+    for (let offset = 0; offset <= 300; offset += 100) for (const hit of await cold.search('grower', 'whales sea', { mode: 'sparse', limit: 100, offset })) ids.add(hit.id);
+    expect(ids.size).toBe(n - 1);
+    expect(ids.has('grower-n7')).toBe(false);
+  });
+
+  it('loses nothing when a fold is cut between the new base and the head', async () => {
+    const store = new CountingStore(await mkdtemp(path.join(tmpdir(), 'folio-private-crash-')));
+    const service = new PrivateIndexService({ store, embedder, maxCacheBytes: 64 << 20 });
+    for (let i = 0; i < 40; i++) await service.upsert('crashy', [note('crashy', i)]);
+    await service.remove('crashy', ['crashy-n3']);
+    // The next fold's head put fails (a crash between the new base and its head).
+    const before = await service.storedState('crashy');
+    store.failHeadAfterBase = true;
+    let folded = false;
+    for (let i = 40; i < 400 && !folded; i++) {
+      try {
+        await service.upsert('crashy', [note('crashy', i)]);
+      } catch {
+        folded = true;
+      }
+    }
+    expect(folded).toBe(true);
+    expect((await service.storedState('crashy')).seq).toBeGreaterThan(before.seq);
+    const cold = new PrivateIndexService({ store, embedder, maxCacheBytes: 64 << 20 });
+    const ids = new Set<string>();
+    for (let offset = 0; offset <= 1000; offset += 100) for (const hit of await cold.search('crashy', 'whales sea', { mode: 'sparse', limit: 100, offset })) ids.add(hit.id);
+    expect(ids.has('crashy-n3')).toBe(false);
+    expect(ids.has('crashy-n0')).toBe(true);
+    expect(ids.has('crashy-n39')).toBe(true);
+  });
+});

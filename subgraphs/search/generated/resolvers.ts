@@ -4,6 +4,7 @@ import type { GraphQLResolveInfoWithCacheControl as GraphQLResolveInfo } from '@
 import type { BookResult, ParagraphResult, NoteResult } from '../service.js';
 import type { Citation as CitationModel, AnswerResult } from '../answer.js';
 import type { BookIndexDoc } from '../store.js';
+import type { RecommendationItem, RecommendationItem as RecommendationReasonModel } from '../recommendations/service.js';
 import type { SearchContext } from '../resolvers.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -25,10 +26,101 @@ export type CacheControlScope =
   | 'PUBLIC'
   | 'PRIVATE';
 
-/** Owned by catalog; search returns references only. */
 export type Book = {
   readonly __typename?: 'Book';
   readonly id: Scalars['ID']['output'];
+  /**
+   * Books like this one, only ones you may read: content similarity (the books' passage embeddings)
+   * blended with co-reading (readers who shelved this also shelved…, counted only over at least
+   * FOLIO_POPULAR_HIGHLIGHT_MIN_READERS readers and never from secret shelf entries), at most two
+   * per author. `first` defaults to 10 (at most 20).
+   */
+  readonly similarBooks?: Maybe<ReadonlyArray<Recommendation>>;
+};
+
+
+export type BookSimilarBooksArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+export type User = {
+  readonly __typename?: 'User';
+  readonly id: Scalars['ID']['output'];
+  /**
+   * Books for you (the user only; null for anyone else): from your shelf, finished books, reading
+   * time and highlights; never a book you have or dismissed; only books you may read; at most two
+   * per author. New readers, and readers who switched personalisation off, get popular (in
+   * `language`, or the language of most of your books) and recently published books.
+   * `first` defaults to 10 (at most 50); lists end at the 200th book.
+   */
+  readonly recommendations?: Maybe<RecommendationConnection>;
+  /** Your settings (the user only; null for anyone else). */
+  readonly settings?: Maybe<UserSettings>;
+};
+
+
+export type UserRecommendationsArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+  after?: InputMaybe<Scalars['String']['input']>;
+  language?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** A reader's settings. */
+export type UserSettings = {
+  readonly __typename?: 'UserSettings';
+  /** Whether recommendations use your reading (on by default); off: only popular and recently published books. */
+  readonly personalisedRecommendations: Scalars['Boolean']['output'];
+};
+
+/** Which signal a recommendation comes from. */
+export type RecommendationSource =
+  /** Its text is like the named book(s). */
+  | 'CONTENT'
+  /** Readers of the named book(s) also read it (at least k readers in common). */
+  | 'CO_READING'
+  /** Popular with readers (cold start). */
+  | 'POPULAR'
+  /** Recently published (cold start). */
+  | 'RECENT';
+
+/** Why a book is recommended. */
+export type RecommendationReason = {
+  readonly __typename?: 'RecommendationReason';
+  readonly source: RecommendationSource;
+  /** A short sentence to show, e.g. Readers of “Walden” also read this. */
+  readonly text: Scalars['String']['output'];
+  /** The books the reason comes from (yours, or the book a similar list is for); only books you may read. */
+  readonly basedOn?: Maybe<ReadonlyArray<Book>>;
+};
+
+/** A recommended book. */
+export type Recommendation = {
+  readonly __typename?: 'Recommendation';
+  /** The book; null once it is no longer readable by you. */
+  readonly book?: Maybe<Book>;
+  /** Higher is better; comparable within one list only. */
+  readonly score: Scalars['Float']['output'];
+  readonly reason: RecommendationReason;
+};
+
+export type RecommendationEdge = {
+  readonly __typename?: 'RecommendationEdge';
+  readonly cursor: Scalars['String']['output'];
+  readonly node: Recommendation;
+};
+
+export type RecommendationConnection = {
+  readonly __typename?: 'RecommendationConnection';
+  readonly edges: ReadonlyArray<RecommendationEdge>;
+  readonly pageInfo: PageInfo;
+  /** False when the list is the non-personal one (a new reader, or personalisation off). */
+  readonly personalised: Scalars['Boolean']['output'];
+};
+
+export type PageInfo = {
+  readonly __typename?: 'PageInfo';
+  readonly hasNextPage: Scalars['Boolean']['output'];
+  readonly endCursor?: Maybe<Scalars['String']['output']>;
 };
 
 /** Owned by catalog; search returns references only. */
@@ -262,10 +354,39 @@ export type QuerySearchIndexStatusArgs = {
   bookId: Scalars['ID']['input'];
 };
 
+export type Mutation = {
+  readonly __typename?: 'Mutation';
+  /** Not for me: the book leaves your recommendations at once. */
+  readonly dismissRecommendation: Scalars['Boolean']['output'];
+  /** Switches personalised recommendations on or off for the signed-in reader. */
+  readonly setPersonalisedRecommendations: UserSettings;
+};
+
+
+export type MutationDismissRecommendationArgs = {
+  bookId: Scalars['ID']['input'];
+};
+
+
+export type MutationSetPersonalisedRecommendationsArgs = {
+  enabled: Scalars['Boolean']['input'];
+};
+
 
 
 export type ResolverTypeWrapper<T> = Promise<T> | T;
 
+export type ReferenceResolver<TResult, TReference, TContext> = (
+      reference: TReference,
+      context: TContext,
+      info: GraphQLResolveInfo
+    ) => Promise<TResult> | TResult;
+
+      type ScalarCheck<T, S> = S extends true ? T : NullableCheck<T, S>;
+      type NullableCheck<T, S> = Maybe<T> extends T ? Maybe<ListCheck<NonNullable<T>, S>> : ListCheck<T, S>;
+      type ListCheck<T, S> = T extends (infer U)[] ? NullableCheck<U, S>[] : GraphQLRecursivePick<T, S>;
+      export type GraphQLRecursivePick<T, S> = { [K in keyof T & keyof S]: ScalarCheck<T[K], S[K]> };
+    
 
 export type ResolverWithResolve<TResult, TParent, TContext, TArgs> = {
   resolve: ResolverFn<TResult, TParent, TContext, TArgs>;
@@ -329,7 +450,21 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
   info: GraphQLResolveInfo
 ) => TResult | Promise<TResult>;
 
+/** Mapping of federation types */
+export type FederationTypes = {
+  Book: Book;
+  User: User;
+};
 
+/** Mapping of federation reference types */
+export type FederationReferenceTypes = {
+  Book:
+    ( { __typename: 'Book' }
+    & GraphQLRecursivePick<FederationTypes['Book'], {"id":true}> );
+  User:
+    ( { __typename: 'User' }
+    & GraphQLRecursivePick<FederationTypes['User'], {"id":true}> );
+};
 
 
 
@@ -337,16 +472,24 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 export type ResolversTypes = {
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   CacheControlScope: CacheControlScope;
-  Book: ResolverTypeWrapper<Book>;
+  Book: ResolverTypeWrapper<Omit<Book, 'similarBooks'> & { similarBooks?: Maybe<ReadonlyArray<ResolversTypes['Recommendation']>> }>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
+  User: ResolverTypeWrapper<Omit<User, 'recommendations'> & { recommendations?: Maybe<ResolversTypes['RecommendationConnection']> }>;
+  String: ResolverTypeWrapper<Scalars['String']['output']>;
+  UserSettings: ResolverTypeWrapper<UserSettings>;
+  RecommendationSource: RecommendationSource;
+  RecommendationReason: ResolverTypeWrapper<RecommendationReasonModel>;
+  Recommendation: ResolverTypeWrapper<RecommendationItem>;
+  Float: ResolverTypeWrapper<Scalars['Float']['output']>;
+  RecommendationEdge: ResolverTypeWrapper<Omit<RecommendationEdge, 'node'> & { node: ResolversTypes['Recommendation'] }>;
+  RecommendationConnection: ResolverTypeWrapper<Omit<RecommendationConnection, 'edges'> & { edges: ReadonlyArray<ResolversTypes['RecommendationEdge']> }>;
+  PageInfo: ResolverTypeWrapper<PageInfo>;
   Paragraph: ResolverTypeWrapper<Paragraph>;
   SearchMode: SearchMode;
   SearchScope: SearchScope;
   SearchFilter: SearchFilter;
-  String: ResolverTypeWrapper<Scalars['String']['output']>;
   BookMatchField: BookMatchField;
   BookHit: ResolverTypeWrapper<BookResult>;
-  Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   BookHitEdge: ResolverTypeWrapper<Omit<BookHitEdge, 'node'> & { node: ResolversTypes['BookHit'] }>;
   BookHitConnection: ResolverTypeWrapper<Omit<BookHitConnection, 'edges'> & { edges: ReadonlyArray<ResolversTypes['BookHitEdge']> }>;
   ParagraphHit: ResolverTypeWrapper<ParagraphResult>;
@@ -364,6 +507,7 @@ export type ResolversTypes = {
   BookIndexState: BookIndexState;
   BookIndexStatus: ResolverTypeWrapper<BookIndexDoc>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
 };
@@ -371,13 +515,20 @@ export type ResolversTypes = {
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
   DateTime: Scalars['DateTime']['output'];
-  Book: Book;
+  Book: Omit<Book, 'similarBooks'> & { similarBooks?: Maybe<ReadonlyArray<ResolversParentTypes['Recommendation']>> } | FederationReferenceTypes['Book'];
   ID: Scalars['ID']['output'];
+  User: Omit<User, 'recommendations'> & { recommendations?: Maybe<ResolversParentTypes['RecommendationConnection']> } | FederationReferenceTypes['User'];
+  String: Scalars['String']['output'];
+  UserSettings: UserSettings;
+  RecommendationReason: RecommendationReasonModel;
+  Recommendation: RecommendationItem;
+  Float: Scalars['Float']['output'];
+  RecommendationEdge: Omit<RecommendationEdge, 'node'> & { node: ResolversParentTypes['Recommendation'] };
+  RecommendationConnection: Omit<RecommendationConnection, 'edges'> & { edges: ReadonlyArray<ResolversParentTypes['RecommendationEdge']> };
+  PageInfo: PageInfo;
   Paragraph: Paragraph;
   SearchFilter: SearchFilter;
-  String: Scalars['String']['output'];
   BookHit: BookResult;
-  Float: Scalars['Float']['output'];
   BookHitEdge: Omit<BookHitEdge, 'node'> & { node: ResolversParentTypes['BookHit'] };
   BookHitConnection: Omit<BookHitConnection, 'edges'> & { edges: ReadonlyArray<ResolversParentTypes['BookHitEdge']> };
   ParagraphHit: ParagraphResult;
@@ -392,6 +543,7 @@ export type ResolversParentTypes = {
   Answer: AnswerResult;
   BookIndexStatus: BookIndexDoc;
   Query: Record<PropertyKey, never>;
+  Mutation: Record<PropertyKey, never>;
   Int: Scalars['Int']['output'];
   Boolean: Scalars['Boolean']['output'];
 };
@@ -408,8 +560,49 @@ export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversT
   name: 'DateTime';
 }
 
-export type BookResolvers<ContextType = SearchContext, ParentType extends ResolversParentTypes['Book'] = ResolversParentTypes['Book']> = {
+export type BookResolvers<ContextType = SearchContext, ParentType extends ResolversParentTypes['Book'] = ResolversParentTypes['Book'], FederationReferenceType extends FederationReferenceTypes['Book'] = FederationReferenceTypes['Book']> = {
+  __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Book']> | FederationReferenceType, FederationReferenceType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  similarBooks?: Resolver<Maybe<ReadonlyArray<ResolversTypes['Recommendation']>>, ParentType, ContextType, RequireFields<BookSimilarBooksArgs, 'first'>>;
+};
+
+export type UserResolvers<ContextType = SearchContext, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User'], FederationReferenceType extends FederationReferenceTypes['User'] = FederationReferenceTypes['User']> = {
+  __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['User']> | FederationReferenceType, FederationReferenceType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  recommendations?: Resolver<Maybe<ResolversTypes['RecommendationConnection']>, ParentType, ContextType, RequireFields<UserRecommendationsArgs, 'first'>>;
+  settings?: Resolver<Maybe<ResolversTypes['UserSettings']>, ParentType, ContextType>;
+};
+
+export type UserSettingsResolvers<ContextType = SearchContext, ParentType extends ResolversParentTypes['UserSettings'] = ResolversParentTypes['UserSettings']> = {
+  personalisedRecommendations?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+};
+
+export type RecommendationReasonResolvers<ContextType = SearchContext, ParentType extends ResolversParentTypes['RecommendationReason'] = ResolversParentTypes['RecommendationReason']> = {
+  source?: Resolver<ResolversTypes['RecommendationSource'], ParentType, ContextType>;
+  text?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  basedOn?: Resolver<Maybe<ReadonlyArray<ResolversTypes['Book']>>, ParentType, ContextType>;
+};
+
+export type RecommendationResolvers<ContextType = SearchContext, ParentType extends ResolversParentTypes['Recommendation'] = ResolversParentTypes['Recommendation']> = {
+  book?: Resolver<Maybe<ResolversTypes['Book']>, ParentType, ContextType>;
+  score?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  reason?: Resolver<ResolversTypes['RecommendationReason'], ParentType, ContextType>;
+};
+
+export type RecommendationEdgeResolvers<ContextType = SearchContext, ParentType extends ResolversParentTypes['RecommendationEdge'] = ResolversParentTypes['RecommendationEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Recommendation'], ParentType, ContextType>;
+};
+
+export type RecommendationConnectionResolvers<ContextType = SearchContext, ParentType extends ResolversParentTypes['RecommendationConnection'] = ResolversParentTypes['RecommendationConnection']> = {
+  edges?: Resolver<ReadonlyArray<ResolversTypes['RecommendationEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  personalised?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+};
+
+export type PageInfoResolvers<ContextType = SearchContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = {
+  hasNextPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  endCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
 export type ParagraphResolvers<ContextType = SearchContext, ParentType extends ResolversParentTypes['Paragraph'] = ResolversParentTypes['Paragraph']> = {
@@ -523,9 +716,21 @@ export type QueryResolvers<ContextType = SearchContext, ParentType extends Resol
   searchIndexStatus?: Resolver<Maybe<ResolversTypes['BookIndexStatus']>, ParentType, ContextType, RequireFields<QuerySearchIndexStatusArgs, 'bookId'>>;
 };
 
+export type MutationResolvers<ContextType = SearchContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
+  dismissRecommendation?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDismissRecommendationArgs, 'bookId'>>;
+  setPersonalisedRecommendations?: Resolver<ResolversTypes['UserSettings'], ParentType, ContextType, RequireFields<MutationSetPersonalisedRecommendationsArgs, 'enabled'>>;
+};
+
 export type Resolvers<ContextType = SearchContext> = {
   DateTime?: GraphQLScalarType;
   Book?: BookResolvers<ContextType>;
+  User?: UserResolvers<ContextType>;
+  UserSettings?: UserSettingsResolvers<ContextType>;
+  RecommendationReason?: RecommendationReasonResolvers<ContextType>;
+  Recommendation?: RecommendationResolvers<ContextType>;
+  RecommendationEdge?: RecommendationEdgeResolvers<ContextType>;
+  RecommendationConnection?: RecommendationConnectionResolvers<ContextType>;
+  PageInfo?: PageInfoResolvers<ContextType>;
   Paragraph?: ParagraphResolvers<ContextType>;
   BookHit?: BookHitResolvers<ContextType>;
   BookHitEdge?: BookHitEdgeResolvers<ContextType>;
@@ -542,6 +747,7 @@ export type Resolvers<ContextType = SearchContext> = {
   Answer?: AnswerResolvers<ContextType>;
   BookIndexStatus?: BookIndexStatusResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  Mutation?: MutationResolvers<ContextType>;
 };
 
 export type DirectiveResolvers<ContextType = SearchContext> = {

@@ -4,6 +4,7 @@ import type { GraphQLResolveInfoWithCacheControl as GraphQLResolveInfo } from '@
 import type { Ref, UgcContext } from '../resolvers.js';
 import type { ShelfEntryView, ReadingStats as ReadingStatsModel } from '../service/shelf.js';
 import type { ProgressDoc, HighlightDoc, NoteDoc, ReviewDoc, PassageDoc, RepairJobDoc } from '../store.js';
+import type { ProgressChangeView, AnnotationChangeView, ShelfChangeView } from '../service/sync.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
 export type Omit<T, K extends keyof T> = Pick<T, Exclude<keyof T, K>>;
@@ -473,6 +474,12 @@ export type Query = {
   readonly highlight?: Maybe<Highlight>;
   /** EDITOR/ADMIN: the latest re-anchoring job of a book. */
   readonly repairJob?: Maybe<RepairJob>;
+  /** Change `seq` of your sync feed as `readingProgressChanged` delivers it; null unless it is a progress change of yours. The gateway resolves each subscription event through this. */
+  readonly readingProgressChange?: Maybe<ReadingProgressChange>;
+  /** Change `seq` of your sync feed as `myAnnotationsChanged` delivers it; null unless it is a highlight or note change of yours (in `bookId`, when given). */
+  readonly annotationChange?: Maybe<AnnotationChange>;
+  /** Change `seq` of your sync feed as `shelfChanged` delivers it; null unless it is a shelf change of yours. */
+  readonly shelfChange?: Maybe<ShelfChange>;
 };
 
 
@@ -488,6 +495,92 @@ export type QueryHighlightArgs = {
 
 export type QueryRepairJobArgs = {
   bookId: Scalars['ID']['input'];
+};
+
+
+export type QueryReadingProgressChangeArgs = {
+  seq: Scalars['ID']['input'];
+};
+
+
+export type QueryAnnotationChangeArgs = {
+  seq: Scalars['ID']['input'];
+  bookId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+
+export type QueryShelfChangeArgs = {
+  seq: Scalars['ID']['input'];
+};
+
+/** Live changes to your own data, made on any of your devices (over graphql-ws or GraphQL over SSE at the gateway). */
+export type Subscription = {
+  readonly __typename?: 'Subscription';
+  /** Your reading position moved on one of your devices; `deviceId` says which (skip your own). */
+  readonly readingProgressChanged: ReadingProgressChange;
+  /** Your highlights and notes were created, updated or deleted (only those of `bookId`, when given). */
+  readonly myAnnotationsChanged: AnnotationChange;
+  /** A book was added to, changed on or removed from your shelf. */
+  readonly shelfChanged: ShelfChange;
+};
+
+
+/** Live changes to your own data, made on any of your devices (over graphql-ws or GraphQL over SSE at the gateway). */
+export type SubscriptionMyAnnotationsChangedArgs = {
+  bookId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+export type ChangeOp =
+  | 'CREATED'
+  | 'UPDATED'
+  | 'DELETED';
+
+export type AnnotationKind =
+  | 'HIGHLIGHT'
+  | 'NOTE';
+
+/** A reading position as one device reported it (the newest report wins; older ones cause no change). */
+export type ReadingProgressChange = {
+  readonly __typename?: 'ReadingProgressChange';
+  /** Position in your sync feed: increasing. */
+  readonly seq: Scalars['ID']['output'];
+  readonly bookId: Scalars['ID']['output'];
+  /** The book; null once it is no longer readable by you. */
+  readonly book?: Maybe<Book>;
+  readonly chapterId?: Maybe<Scalars['ID']['output']>;
+  readonly offset: Scalars['Int']['output'];
+  /** 0–100. */
+  readonly percent: Scalars['Float']['output'];
+  readonly clientTime: Scalars['DateTime']['output'];
+  /** The device (client) that made the change. */
+  readonly deviceId: Scalars['String']['output'];
+};
+
+export type AnnotationChange = {
+  readonly __typename?: 'AnnotationChange';
+  readonly seq: Scalars['ID']['output'];
+  readonly kind: AnnotationKind;
+  readonly op: ChangeOp;
+  /** The highlight's or note's id. */
+  readonly id: Scalars['ID']['output'];
+  readonly bookId: Scalars['ID']['output'];
+  /** The book; null once it is no longer readable by you. */
+  readonly book?: Maybe<Book>;
+  /** The highlight as it is now; null for notes and once deleted. */
+  readonly highlight?: Maybe<Highlight>;
+  /** The note as it is now; null for highlights and once deleted. */
+  readonly note?: Maybe<Note>;
+};
+
+export type ShelfChange = {
+  readonly __typename?: 'ShelfChange';
+  readonly seq: Scalars['ID']['output'];
+  readonly op: ChangeOp;
+  readonly bookId: Scalars['ID']['output'];
+  /** The book; null once it is no longer readable by you. */
+  readonly book?: Maybe<Book>;
+  /** The shelf entry as it is now; null once removed. */
+  readonly entry?: Maybe<ShelfEntry>;
 };
 
 export type Mutation = {
@@ -752,6 +845,12 @@ export type ResolversTypes = {
   ReviewInput: ReviewInput;
   ShelfEntryInput: ShelfEntryInput;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  ChangeOp: ChangeOp;
+  AnnotationKind: AnnotationKind;
+  ReadingProgressChange: ResolverTypeWrapper<ProgressChangeView>;
+  AnnotationChange: ResolverTypeWrapper<AnnotationChangeView>;
+  ShelfChange: ResolverTypeWrapper<ShelfChangeView>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
@@ -800,6 +899,10 @@ export type ResolversParentTypes = {
   ReviewInput: ReviewInput;
   ShelfEntryInput: ShelfEntryInput;
   Query: Record<PropertyKey, never>;
+  Subscription: Record<PropertyKey, never>;
+  ReadingProgressChange: ProgressChangeView;
+  AnnotationChange: AnnotationChangeView;
+  ShelfChange: ShelfChangeView;
   Mutation: Record<PropertyKey, never>;
   Int: Scalars['Int']['output'];
   Boolean: Scalars['Boolean']['output'];
@@ -1042,6 +1145,45 @@ export type QueryResolvers<ContextType = UgcContext, ParentType extends Resolver
   note?: Resolver<Maybe<ResolversTypes['Note']>, ParentType, ContextType, RequireFields<QueryNoteArgs, 'id'>>;
   highlight?: Resolver<Maybe<ResolversTypes['Highlight']>, ParentType, ContextType, RequireFields<QueryHighlightArgs, 'id'>>;
   repairJob?: Resolver<Maybe<ResolversTypes['RepairJob']>, ParentType, ContextType, RequireFields<QueryRepairJobArgs, 'bookId'>>;
+  readingProgressChange?: Resolver<Maybe<ResolversTypes['ReadingProgressChange']>, ParentType, ContextType, RequireFields<QueryReadingProgressChangeArgs, 'seq'>>;
+  annotationChange?: Resolver<Maybe<ResolversTypes['AnnotationChange']>, ParentType, ContextType, RequireFields<QueryAnnotationChangeArgs, 'seq'>>;
+  shelfChange?: Resolver<Maybe<ResolversTypes['ShelfChange']>, ParentType, ContextType, RequireFields<QueryShelfChangeArgs, 'seq'>>;
+};
+
+export type SubscriptionResolvers<ContextType = UgcContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
+  readingProgressChanged?: SubscriptionResolver<ResolversTypes['ReadingProgressChange'], "readingProgressChanged", ParentType, ContextType>;
+  myAnnotationsChanged?: SubscriptionResolver<ResolversTypes['AnnotationChange'], "myAnnotationsChanged", ParentType, ContextType, Partial<SubscriptionMyAnnotationsChangedArgs>>;
+  shelfChanged?: SubscriptionResolver<ResolversTypes['ShelfChange'], "shelfChanged", ParentType, ContextType>;
+};
+
+export type ReadingProgressChangeResolvers<ContextType = UgcContext, ParentType extends ResolversParentTypes['ReadingProgressChange'] = ResolversParentTypes['ReadingProgressChange']> = {
+  seq?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  bookId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  book?: Resolver<Maybe<ResolversTypes['Book']>, ParentType, ContextType>;
+  chapterId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  offset?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  percent?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  clientTime?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  deviceId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type AnnotationChangeResolvers<ContextType = UgcContext, ParentType extends ResolversParentTypes['AnnotationChange'] = ResolversParentTypes['AnnotationChange']> = {
+  seq?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['AnnotationKind'], ParentType, ContextType>;
+  op?: Resolver<ResolversTypes['ChangeOp'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  bookId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  book?: Resolver<Maybe<ResolversTypes['Book']>, ParentType, ContextType>;
+  highlight?: Resolver<Maybe<ResolversTypes['Highlight']>, ParentType, ContextType>;
+  note?: Resolver<Maybe<ResolversTypes['Note']>, ParentType, ContextType>;
+};
+
+export type ShelfChangeResolvers<ContextType = UgcContext, ParentType extends ResolversParentTypes['ShelfChange'] = ResolversParentTypes['ShelfChange']> = {
+  seq?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  op?: Resolver<ResolversTypes['ChangeOp'], ParentType, ContextType>;
+  bookId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  book?: Resolver<Maybe<ResolversTypes['Book']>, ParentType, ContextType>;
+  entry?: Resolver<Maybe<ResolversTypes['ShelfEntry']>, ParentType, ContextType>;
 };
 
 export type MutationResolvers<ContextType = UgcContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
@@ -1094,6 +1236,10 @@ export type Resolvers<ContextType = UgcContext> = {
   PopularHighlight?: PopularHighlightResolvers<ContextType>;
   RepairJob?: RepairJobResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
+  ReadingProgressChange?: ReadingProgressChangeResolvers<ContextType>;
+  AnnotationChange?: AnnotationChangeResolvers<ContextType>;
+  ShelfChange?: ShelfChangeResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
 };
 

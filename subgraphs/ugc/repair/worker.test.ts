@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LeaseManager } from '../../../lib/leases.js';
 import { createLogger } from '../../../lib/logger.js';
+import { nodesOf } from '../../../lib/pagination.js';
 import { FreezingLeaseManager } from '../../../test/kit/freezingLeases.js';
 import { openTestUgc, userCaller, type TestUgc } from '../../../test/kit/ugcServices.js';
 import { enqueueRepair, latestRepairJob } from './jobs.js';
@@ -73,7 +74,7 @@ describe('repair worker', () => {
     const notes = await ugc.store.notes.find({}).toArray();
     expect(notes.every((n) => n.revisionId === 'r2' && n.paragraphId === 'r2-c0.p1' && text2.slice(n.start, n.end) === 'never mind how long precisely')).toBe(true);
     // Public notes follow their paragraph into the new revision.
-    expect((await ugc.annotations.publicNotes(userCaller('someone'), 'r2-c0.p1', {})).items).toHaveLength(2);
+    expect(nodesOf(await ugc.annotations.publicNotes(userCaller('someone'), 'r2-c0.p1', {}))).toHaveLength(2);
 
     const job = await latestRepairJob(ugc.store, userCaller('ed', ['EDITOR']), 'moby');
     expect(job).toMatchObject({ status: 'DONE', moved: 10, unchanged: 0, orphaned: 2 });

@@ -9,6 +9,7 @@
 import type { Outbox } from '../../../lib/events.js';
 import type { LeaseManager } from '../../../lib/leases.js';
 import type { Logger } from '../../../lib/logger.js';
+import { WorkerLoop } from '../../../lib/workerLoop.js';
 import { isDuplicateKeyError } from '../../../lib/storage/index.js';
 import type { AnyBulkWriteOperation, DocCollection } from '../../../lib/storage/types.js';
 import type { CatalogApi } from '../catalogClient.js';
@@ -42,50 +43,33 @@ const ID_CHUNK = 50_000;
 export class RepairWorker {
   private readonly batchSize: number;
   private readonly leaseTtlMs: number;
-  private stopped = true;
-  private loop: Promise<void> | undefined;
-  private wake: (() => void) | undefined;
+  private readonly loop: WorkerLoop;
 
   constructor(private readonly options: RepairWorkerOptions) {
     this.batchSize = options.batchSize ?? 1000;
     this.leaseTtlMs = options.leaseTtlMs ?? 30_000;
+    this.loop = new WorkerLoop({
+      name: 'repair worker',
+      logger: options.logger,
+      pollMs: options.pollMs ?? 2_000,
+      step: async () => {
+        await this.runPending();
+        return false;
+      },
+    });
   }
 
   start(): void {
-    if (this.loop) return;
-    this.stopped = false;
-    this.loop = this.run();
+    this.loop.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.wake?.();
-    await this.loop;
-    this.loop = undefined;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** Look for work now (a job was just enqueued). */
   kick(): void {
-    this.wake?.();
-  }
-
-  private async run(): Promise<void> {
-    while (!this.stopped) {
-      try {
-        await this.runPending();
-      } catch (error) {
-        this.options.logger.warn({ err: error }, 'repair worker pass failed');
-      }
-      if (this.stopped) break;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.options.pollMs ?? 2_000);
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.wake = undefined;
-    }
+    this.loop.kick();
   }
 
   /** Runs every unfinished job whose lease is free; returns what happened to each. */
@@ -94,7 +78,7 @@ export class RepairWorker {
     const jobs = await this.options.store.repairJobs.find({ status: { $in: ['PENDING', 'RUNNING'] } }).sort({ createdAt: 1 }).limit(50).toArray();
     const outcomes = new Map<string, RunOutcome>();
     for (const job of jobs) {
-      if (this.stopped && this.loop) break;
+      if (this.loop.stopping) break;
       outcomes.set(job._id, await this.runJob(job._id));
     }
     return outcomes;
@@ -123,7 +107,7 @@ export class RepairWorker {
       let phase = job.phase;
       let ids = phase === 'highlights' || phase === 'notes' ? this.idStream(job.bookId, phase, job.cursor) : null;
       while (phase !== 'done') {
-        if (this.stopped && this.loop) return 'retry';
+        if (this.loop.stopping) return 'retry';
         if (!(await lease.renew())) return 'lost-lease';
         const batchStart = Date.now();
         const batch = ids ? await ids.next(this.batchSize) : [];
@@ -210,7 +194,7 @@ export class RepairWorker {
     const bookIds = (await store.passages.distinct('bookId', { readers: { $exists: false } })) as string[];
     let done = 0;
     for (const bookId of bookIds.slice(0, 50)) {
-      if (this.stopped && this.loop) break;
+      if (this.loop.stopping) break;
       const lease = await leases.tryAcquire(`repair:${bookId}`, { ttlMs: this.leaseTtlMs, autoRenew: true });
       if (!lease) continue;
       try {

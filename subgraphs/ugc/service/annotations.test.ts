@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { nodesOf } from '../../../lib/pagination.js';
 import { openTestUgc, userCaller, type TestUgc } from '../../../test/kit/ugcServices.js';
 
 const alice = userCaller('u-alice');
@@ -64,13 +65,13 @@ describe('highlights', () => {
     const h = await ugc.annotations.createHighlight(alice, rangeOf(chapterText, 'age of wisdom'));
     await expect(ugc.annotations.deleteHighlight(bob, h._id)).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(ugc.annotations.updateHighlight(bob, h._id, { color: 'PINK' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    expect((await ugc.annotations.highlightsFirstPageByBook(bob, ['book1'], 10)).get('book1')!.items).toEqual([]);
+    expect(nodesOf((await ugc.annotations.highlightsFirstPageByBook(bob, ['book1'], 10)).get('book1')!)).toEqual([]);
     expect((await ugc.annotations.highlightsByChapters(alice, ['r1-c0'])).get('r1-c0')!.map((x) => x._id)).toEqual([h._id]);
     expect(await ugc.annotations.listHighlights(bob, 'u-alice', {})).toBeNull();
     expect([...(await ugc.annotations.highlightsByIds(bob, [h._id])).keys()]).toEqual([]);
     expect((await ugc.annotations.updateHighlight(alice, h._id, { color: 'PINK' })).color).toBe('PINK');
     expect(await ugc.annotations.deleteHighlight(alice, h._id)).toBe(true);
-    expect(await outboxTypes()).toEqual(['HighlightCreated', 'HighlightDeleted']);
+    expect(await outboxTypes()).toEqual(['HighlightCreated', 'HighlightUpdated', 'HighlightDeleted']);
   });
 
   it('aggregates popular passages incrementally, counting each reader once, shown from 3 readers', async () => {
@@ -79,7 +80,7 @@ describe('highlights', () => {
     const made = await Promise.all(users.map((u) => ugc.annotations.createHighlight(u, range)));
     // One reader highlighting a passage many times is still one reader.
     for (let i = 0; i < 4; i += 1) await ugc.annotations.createHighlight(alice, rangeOf(chapterText, 'age of wisdom'));
-    const popular = async (size = 5) => (await ugc.annotations.popularByBooks(bob, ['book1'], size)).get('book1')!.items.map((p) => [p.exact, p.count, p.readers]);
+    const popular = async (size = 5) => (await ugc.annotations.popularByBooks(bob, ['book1'], size)).get('book1')!.map((p) => [p.exact, p.count, p.readers]);
     expect(await popular()).toEqual([['best of times', 3, 3]]);
     expect(await ugc.store.passages.findOne({ exact: 'age of wisdom' })).toMatchObject({ count: 4, readers: 1 });
     await ugc.annotations.deleteHighlight(users[0]!, made[0]!._id);
@@ -98,10 +99,10 @@ describe('notes and their privacy', () => {
 
     // Bob: direct, through the author's list, through the paragraph.
     expect([...(await ugc.annotations.notesByIds(bob, [priv._id, pub._id])).keys()]).toEqual([pub._id]);
-    expect((await ugc.annotations.listNotes(bob, 'u-alice', {})).items.map((n) => n._id)).toEqual([pub._id]);
+    expect(nodesOf((await ugc.annotations.listNotes(bob, 'u-alice', {}))).map((n) => n._id)).toEqual([pub._id]);
     expect((await ugc.annotations.listNotes(bob, 'u-alice', { bookId: 'book1' })).totalCount).toBe(1);
-    expect((await ugc.annotations.publicNotesFirstPage(bob, ['r1-c0.p1'], 10)).get('r1-c0.p1')!.items.map((n) => n._id)).toEqual([pub._id]);
-    expect((await ugc.annotations.publicNotes(bob, 'r1-c0.p1', {})).items.map((n) => n._id)).toEqual([pub._id]);
+    expect(nodesOf((await ugc.annotations.publicNotesFirstPage(bob, ['r1-c0.p1'], 10)).get('r1-c0.p1')!).map((n) => n._id)).toEqual([pub._id]);
+    expect(nodesOf((await ugc.annotations.publicNotes(bob, 'r1-c0.p1', {}))).map((n) => n._id)).toEqual([pub._id]);
     // Another user's note, public or private, is refused exactly like a note that does not exist.
     const missing = await ugc.annotations.updateNote(bob, 'no-such-note', { text: 'x' }).catch((e: unknown) => e);
     expect(missing).toMatchObject({ code: 'NOT_FOUND' });
@@ -111,12 +112,12 @@ describe('notes and their privacy', () => {
     await expect(ugc.annotations.likeNote(bob, priv._id, true)).rejects.toMatchObject({ code: 'NOT_FOUND' });
 
     // Alice sees both.
-    expect((await ugc.annotations.listNotes(alice, 'u-alice', {})).items).toHaveLength(2);
+    expect(nodesOf((await ugc.annotations.listNotes(alice, 'u-alice', {})))).toHaveLength(2);
     expect([...(await ugc.annotations.notesByIds(alice, [priv._id, pub._id])).keys()].sort()).toEqual([priv._id, pub._id].sort());
 
     // Making it private hides it from the paragraph at once.
     await ugc.annotations.updateNote(alice, pub._id, { visibility: 'PRIVATE' });
-    expect((await ugc.annotations.publicNotes(bob, 'r1-c0.p1', {})).items).toEqual([]);
+    expect(nodesOf((await ugc.annotations.publicNotes(bob, 'r1-c0.p1', {})))).toEqual([]);
   });
 
   it('cleans note text like every user-typed text: NFC, bidi controls stripped, lone surrogates refused', async () => {
@@ -177,6 +178,41 @@ describe('reviews', () => {
     const review = await ugc.reviews.writeReview(alice, 'book1', { rating: 3 });
     await ugc.reviews.likeReview(bob, review._id, true);
     expect((await ugc.reviews.likeReview(bob, review._id, true)).likeCount).toBe(1);
+  });
+
+  it('dates reviews and likes by the injected clock', async () => {
+    await ugc.close();
+    let now = new Date('2031-01-02T03:04:05Z');
+    ugc = await openTestUgc({ now: () => now });
+    ugc.catalog.addRevision('book1', 'r1', [[P0, P1]]);
+    const review = await ugc.reviews.writeReview(alice, 'book1', { rating: 4 });
+    expect([review.createdAt, review.updatedAt]).toEqual([now, now]);
+    const written = now;
+    now = new Date('2031-01-03T00:00:00Z');
+    expect((await ugc.reviews.writeReview(alice, 'book1', { rating: 5 }))).toMatchObject({ createdAt: written, updatedAt: now });
+    await ugc.reviews.likeReview(bob, review._id, true);
+    expect((await ugc.store.likes.findOne({}))!.createdAt).toEqual(now);
+  });
+});
+
+describe('reviews newest first', () => {
+  it('orders a book\'s reviews by when they were written, with a stable cursor, not by reviewer id', async () => {
+    await ugc.close();
+    let now = new Date('2031-01-02T00:00:00Z');
+    ugc = await openTestUgc({ now: () => now });
+    ugc.catalog.addRevision('book1', 'r1', [[P0, P1]]);
+    await ugc.reviews.writeReview(bob, 'book1', { rating: 2 });
+    now = new Date('2031-01-03T00:00:00Z');
+    await ugc.reviews.writeReview(alice, 'book1', { rating: 5 });
+    const reviewers = (c: { edges: ReadonlyArray<{ node: { userId: string } }> }) => c.edges.map((e) => e.node.userId);
+    const all = await ugc.reviews.listByBook('book1', {});
+    expect(reviewers(all)).toEqual([alice.userId, bob.userId]);
+    const first = await ugc.reviews.listByBook('book1', { first: 1 });
+    expect(reviewers(first)).toEqual([alice.userId]);
+    const second = await ugc.reviews.listByBook('book1', { first: 1, after: first.pageInfo.endCursor });
+    expect(reviewers(second)).toEqual([bob.userId]);
+    expect(second.pageInfo.hasNextPage).toBe(false);
+    expect(reviewers((await ugc.reviews.reviewsFirstPageByBook(['book1'], 5)).get('book1')!)).toEqual([alice.userId, bob.userId]);
   });
 });
 

@@ -11,7 +11,7 @@ import { ObjectId } from '../../../lib/storage/index.js';
 import type { Filter } from '../../../lib/storage/types.js';
 import { describeAnchor, type TextAnchor } from '../anchoring/index.js';
 import type { CatalogChapter } from '../catalogClient.js';
-import { pageNewestFirst, type Page, type PageArgs } from '../../../lib/pagination.js';
+import { emptyConnection, filterNodes, nodesOf, pageNewestFirst, type Connection, type PageArgs } from '../../../lib/pagination.js';
 import {
   authorize,
   authorizeChapter,
@@ -116,16 +116,11 @@ export const noteWrittenEvent = (n: NoteDoc): Record<string, unknown> => ({
   updatedAt: n.updatedAt.toISOString(),
 });
 
-const emptyPage = <T>(): Page<T> => ({ items: [], hasNextPage: false, totalCount: 0 });
 /** Candidates read per book for popularHighlights beyond the page, so passages the viewer may not see do not empty it. */
 const POPULAR_SLACK = 20;
 
 export class AnnotationService {
   constructor(private readonly deps: UgcDeps) {}
-
-  private now(): Date {
-    return this.deps.now?.() ?? new Date();
-  }
 
   /**
    * Validates a range against the chapter text from catalog and builds the anchor fields. Catalog's
@@ -149,7 +144,7 @@ export class AnnotationService {
     if ((await this.deps.store.highlights.countDocuments({ userId, bookId: anchor.bookId })) >= MAX_HIGHLIGHTS_PER_BOOK) {
       throw new FolioError('CONFLICT', `At most ${MAX_HIGHLIGHTS_PER_BOOK} highlights per book.`);
     }
-    const now = this.now();
+    const now = this.deps.now();
     const doc: HighlightDoc = { _id: new ObjectId().toHexString(), userId, ...anchor, color, style, passageKey: passageKey(anchor), createdAt: now, updatedAt: now };
     await this.deps.outbox.publish(async (tx, emit) => {
       const c = collectionsOf(tx);
@@ -162,10 +157,15 @@ export class AnnotationService {
 
   async updateHighlight(caller: Caller, idInput: string, input: { color?: HighlightColor | null; style?: HighlightStyle | null }): Promise<HighlightDoc> {
     const own = await this.ownHighlight(caller, idInput);
-    const set: Partial<HighlightDoc> = { updatedAt: this.now() };
+    const set: Partial<HighlightDoc> = { updatedAt: this.deps.now() };
     if (input.color) set.color = input.color;
     if (input.style) set.style = input.style;
-    return (await this.deps.store.highlights.findOneAndUpdate({ _id: own._id, userId: own.userId }, { $set: set }, { returnDocument: 'after' })) ?? own;
+    return this.deps.outbox.publish(async (tx, emit) => {
+      const updated = await collectionsOf(tx).highlights.findOneAndUpdate({ _id: own._id, userId: own.userId }, { $set: set }, { returnDocument: 'after' });
+      if (!updated) return own;
+      await emit('HighlightUpdated', highlightEvent(updated));
+      return updated;
+    });
   }
 
   /** Deletes one of the caller's highlights; notes on it keep their own anchor and become range notes. */
@@ -177,7 +177,7 @@ export class AnnotationService {
       if (removed.deletedCount !== 1) return false;
       if (own.status === 'ACTIVE') await countPassage(c, own, -1);
       await c.notes.updateMany({ highlightId: own._id }, { $set: { highlightId: null } });
-      await emit('HighlightDeleted', { highlightId: own._id, userId: own.userId });
+      await emit('HighlightDeleted', { highlightId: own._id, userId: own.userId, bookId: own.bookId });
       return true;
     });
   }
@@ -198,7 +198,7 @@ export class AnnotationService {
   }
 
   /** `ownerId`'s highlights, newest first, optionally in one book; null for anyone but the owner. */
-  async listHighlights(viewer: Caller, ownerId: string, args: PageArgs & { bookId?: string | null }): Promise<Page<HighlightDoc> | null> {
+  async listHighlights(viewer: Caller, ownerId: string, args: PageArgs & { bookId?: string | null }): Promise<Connection<HighlightDoc> | null> {
     if (!can(viewer, 'read', { type: 'Highlight', userId: ownerId })) return null;
     const filter: Filter<HighlightDoc> = { userId: ownerId };
     if (args.bookId) filter.bookId = checkId(args.bookId, 'bookId');
@@ -206,13 +206,13 @@ export class AnnotationService {
   }
 
   /** The viewer's own highlights in one book (Book.myHighlights): empty when signed out. */
-  async myHighlights(viewer: Caller, bookId: string, args: PageArgs): Promise<Page<HighlightDoc>> {
-    return viewer.userId ? ((await this.listHighlights(viewer, viewer.userId, { ...args, bookId })) ?? emptyPage()) : emptyPage();
+  async myHighlights(viewer: Caller, bookId: string, args: PageArgs): Promise<Connection<HighlightDoc>> {
+    return viewer.userId ? ((await this.listHighlights(viewer, viewer.userId, { ...args, bookId })) ?? emptyConnection()) : emptyConnection();
   }
 
   /** First pages of the viewer's highlights in many books at once (Book.myHighlights for a list of books). */
-  async highlightsFirstPageByBook(viewer: Caller, bookIds: readonly string[], size: number): Promise<Map<string, Page<HighlightDoc>>> {
-    if (!viewer.userId) return new Map(bookIds.map((id) => [id, emptyPage<HighlightDoc>()]));
+  async highlightsFirstPageByBook(viewer: Caller, bookIds: readonly string[], size: number): Promise<Map<string, Connection<HighlightDoc>>> {
+    if (!viewer.userId) return new Map(bookIds.map((id) => [id, emptyConnection<HighlightDoc>()]));
     return firstPagePerGroup(this.deps.store.highlights, 'bookId', bookIds, { userId: viewer.userId }, size);
   }
 
@@ -257,7 +257,7 @@ export class AnnotationService {
     if ((await this.deps.store.notes.countDocuments({ userId, bookId: anchor.bookId })) >= MAX_NOTES_PER_BOOK) {
       throw new FolioError('CONFLICT', `At most ${MAX_NOTES_PER_BOOK} notes per book.`);
     }
-    const now = this.now();
+    const now = this.deps.now();
     const doc: NoteDoc = { _id: new ObjectId().toHexString(), userId, highlightId, ...anchor, text, visibility, likeCount: 0, createdAt: now, updatedAt: now };
     await this.deps.outbox.publish(async (tx, emit) => {
       await collectionsOf(tx).notes.insertOne(doc);
@@ -268,7 +268,7 @@ export class AnnotationService {
 
   async updateNote(caller: Caller, idInput: string, input: { text?: string | null; visibility?: Visibility | null }): Promise<NoteDoc> {
     const own = await this.ownNote(caller, idInput);
-    const set: Partial<NoteDoc> = { updatedAt: this.now() };
+    const set: Partial<NoteDoc> = { updatedAt: this.deps.now() };
     if (input.text !== undefined && input.text !== null) set.text = cleanText(input.text, 'text', { max: MAX_NOTE_LENGTH });
     if (input.visibility) set.visibility = input.visibility;
     return this.deps.outbox.publish(async (tx, emit) => {
@@ -285,7 +285,7 @@ export class AnnotationService {
       const removed = await collectionsOf(tx).notes.deleteOne({ _id: own._id, userId: own.userId });
       if (removed.deletedCount !== 1) return false;
       await deleteLikesOf(tx, 'NOTE', own._id);
-      await emit('NoteDeleted', { noteId: own._id, userId: own.userId });
+      await emit('NoteDeleted', { noteId: own._id, userId: own.userId, bookId: own.bookId });
       return true;
     });
   }
@@ -308,25 +308,26 @@ export class AnnotationService {
    * `ownerId`'s notes as `viewer` may see them: all for the author; for anyone else the PUBLIC ones
    * on content catalog shows them (totalCount counts the public ones, readable or not).
    */
-  async listNotes(viewer: Caller, ownerId: string, args: PageArgs & { bookId?: string | null }): Promise<Page<NoteDoc>> {
+  async listNotes(viewer: Caller, ownerId: string, args: PageArgs & { bookId?: string | null }): Promise<Connection<NoteDoc>> {
     const filter: Filter<NoteDoc> = { userId: ownerId };
     if (!can(viewer, 'read', { type: 'Note', userId: ownerId, visibility: 'PRIVATE', contentReadable: false })) filter.visibility = 'PUBLIC';
     if (args.bookId) filter.bookId = checkId(args.bookId, 'bookId');
     const page = await pageNewestFirst(this.deps.store.notes, filter, args);
-    return { ...page, items: await visibleNotes(this.deps.catalog, viewer, page.items) };
+    const visible = new Set(await visibleNotes(this.deps.catalog, viewer, nodesOf(page)));
+    return filterNodes(page, (n) => visible.has(n));
   }
 
   /** Public, placed notes on one paragraph, newest first (a later page); empty when the viewer may not read the paragraph. */
-  async publicNotes(viewer: Caller, paragraphId: string, args: PageArgs): Promise<Page<NoteDoc>> {
-    if (!(await readableParagraphs(this.deps.catalog, viewer, [paragraphId])).has(paragraphId)) return emptyPage();
+  async publicNotes(viewer: Caller, paragraphId: string, args: PageArgs): Promise<Connection<NoteDoc>> {
+    if (!(await readableParagraphs(this.deps.catalog, viewer, [paragraphId])).has(paragraphId)) return emptyConnection();
     return pageNewestFirst(this.deps.store.notes, { paragraphId, visibility: 'PUBLIC', status: 'ACTIVE' }, args, { withTotal: false });
   }
 
   /** The first page of public notes for many paragraphs in one query, for the paragraphs the viewer may read. */
-  async publicNotesFirstPage(viewer: Caller, paragraphIds: readonly string[], size: number): Promise<Map<string, Page<NoteDoc>>> {
+  async publicNotesFirstPage(viewer: Caller, paragraphIds: readonly string[], size: number): Promise<Map<string, Connection<NoteDoc>>> {
     const readable = await readableParagraphs(this.deps.catalog, viewer, paragraphIds);
     const pages = await firstPagePerGroup(this.deps.store.notes, 'paragraphId', [...readable], { visibility: 'PUBLIC', status: 'ACTIVE' }, size);
-    return new Map(paragraphIds.map((id) => [id, pages.get(id) ?? emptyPage<NoteDoc>()]));
+    return new Map(paragraphIds.map((id) => [id, pages.get(id) ?? emptyConnection<NoteDoc>()]));
   }
 
   async likeNote(caller: Caller, idInput: string, liked: boolean): Promise<NoteDoc> {
@@ -335,7 +336,7 @@ export class AnnotationService {
     const [note] = doc ? await visibleNotes(this.deps.catalog, caller, [doc]) : [];
     authorize(caller, 'read', note ? subjects.note(note, true) : null);
     if (note!.visibility !== 'PUBLIC') throw badInput('Only public notes can be liked.', 'id');
-    await setLike(this.deps.store, 'NOTE', note!._id, userId, liked);
+    await setLike(this.deps.store, 'NOTE', note!._id, userId, liked, this.deps.now());
     return (await this.deps.store.notes.findOne({ _id: note!._id })) ?? note!;
   }
 
@@ -346,13 +347,13 @@ export class AnnotationService {
    * (no scan of highlights): only with at least `popularMinReaders` readers, and only in the book's
    * current published revision as catalog shows it to the viewer without staff rights.
    */
-  async popularByBooks(viewer: Caller, bookIds: readonly string[], size: number): Promise<Map<string, { items: readonly PassageDoc[] }>> {
+  async popularByBooks(viewer: Caller, bookIds: readonly string[], size: number): Promise<Map<string, PassageDoc[]>> {
     const min = this.deps.popularMinReaders;
     const pages = await firstPagePerGroup(this.deps.store.passages, 'bookId', bookIds, { readers: { $gte: min } }, size + POPULAR_SLACK, { readers: -1, count: -1, _id: 1 });
-    const candidates = [...pages.values()].flatMap((p) => p.items);
+    const candidates = [...pages.values()].flatMap(nodesOf);
     const shown = await popularPassageChapters(this.deps.catalog, viewer, [...new Set(candidates.map((p) => p.chapterId))]);
     return new Map(
-      bookIds.map((id) => [id, { items: (pages.get(id)?.items ?? []).filter((p) => popularEnough(p.readers, min) && shown.has(p.chapterId)).slice(0, size) }]),
+      bookIds.map((id) => [id, nodesOf(pages.get(id) ?? emptyConnection<PassageDoc>()).filter((p) => popularEnough(p.readers, min) && shown.has(p.chapterId)).slice(0, size)]),
     );
   }
 }

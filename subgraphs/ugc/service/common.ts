@@ -3,8 +3,9 @@
  * Access rules are not here but in ../policy.ts; user-typed text goes through lib/text.ts cleanText.
  */
 import type DataLoader from 'dataloader';
-import { badInput } from '../../../lib/errors.js';
 import type { Outbox } from '../../../lib/events.js';
+import { check, id } from '../../../lib/validation.js';
+import type { Clock } from '../../../lib/clock.js';
 import type { Logger } from '../../../lib/logger.js';
 import type { CatalogApi, CatalogChapter } from '../catalogClient.js';
 import type { UgcStore } from '../store.js';
@@ -18,14 +19,9 @@ export interface UgcDeps {
   readonly logger: Logger;
   /** Distinct readers a passage needs before it shows in popularHighlights (FOLIO_POPULAR_HIGHLIGHT_MIN_READERS). */
   readonly popularMinReaders: number;
-  /** Injected so tests can move time. @default () => new Date() */
-  readonly now?: () => Date;
+  /** Business time (lib/clock.ts); tests move it. */
+  readonly now: Clock;
 }
 
-/** Ids we receive are opaque strings issued by some service: bounded and without our key separator. */
-export function checkId(value: unknown, field: string): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > 200 || value.includes('|')) {
-    throw badInput(`${field} is not a valid id.`, field);
-  }
-  return value;
-}
+/** Ids we receive are opaque strings issued by some service (lib/validation.ts `id`). */
+export const checkId = (value: unknown, field: string): string => check(id, value, field);

@@ -5,16 +5,17 @@
  */
 import type { Document, Filter } from '../../../lib/storage/types.js';
 import type { DocCollection } from '../../../lib/storage/types.js';
-import type { Page } from '../../../lib/pagination.js';
+import { connectionOf, idKey, type Connection, type CursorKey } from '../../../lib/pagination.js';
 
-export async function firstPagePerGroup<T extends Document>(
+export async function firstPagePerGroup<T extends Document & { _id: string }>(
   collection: DocCollection<T>,
   groupField: keyof T & string,
   keys: readonly string[],
   filter: Filter<T>,
   size: number,
   sort: Record<string, 1 | -1> = { _id: -1 },
-): Promise<Map<string, Page<T>>> {
+  keyOf: (doc: T) => CursorKey = idKey,
+): Promise<Map<string, Connection<T>>> {
   const groups = await collection
     .aggregate<{ _id: string; docs: T[]; total: number }>([
       { $match: { ...filter, [groupField]: { $in: [...keys] } } },
@@ -23,6 +24,6 @@ export async function firstPagePerGroup<T extends Document>(
       { $project: { docs: { $slice: ['$docs', size + 1] }, total: 1 } },
     ])
     .toArray();
-  const byKey = new Map(groups.map((g) => [g._id, { items: g.docs.slice(0, size), hasNextPage: g.docs.length > size, totalCount: g.total }]));
-  return new Map(keys.map((k) => [k, byKey.get(k) ?? { items: [], hasNextPage: false, totalCount: 0 }]));
+  const byKey = new Map(groups.map((g) => [g._id, connectionOf(g.docs, size, keyOf, g.total)]));
+  return new Map(keys.map((k) => [k, byKey.get(k) ?? connectionOf<T>([], size, keyOf, 0)]));
 }

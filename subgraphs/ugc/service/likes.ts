@@ -10,14 +10,14 @@ export const likeKey = (target: LikeTarget, targetId: string, userId: string): s
 
 const likedCollection = (tx: FolioDb, target: LikeTarget) => (target === 'NOTE' ? collectionsOf(tx).notes : collectionsOf(tx).reviews);
 
-/** Likes or unlikes; returns whether anything changed. Liking twice or unliking twice is a no-op. */
-export async function setLike(store: UgcStore, target: LikeTarget, targetId: string, userId: string, liked: boolean): Promise<boolean> {
+/** Likes or unlikes (`now`: business time, from the service's clock); returns whether anything changed. Liking twice or unliking twice is a no-op. */
+export async function setLike(store: UgcStore, target: LikeTarget, targetId: string, userId: string, liked: boolean, now: Date): Promise<boolean> {
   const _id = likeKey(target, targetId, userId);
   if (liked) {
     if (await store.likes.findOne({ _id })) return false;
     try {
       await store.db.transaction(async (tx) => {
-        await collectionsOf(tx).likes.insertOne({ _id, target, targetId, userId, createdAt: new Date() });
+        await collectionsOf(tx).likes.insertOne({ _id, target, targetId, userId, createdAt: now });
         await likedCollection(tx, target).updateOne({ _id: targetId }, { $inc: { likeCount: 1 } });
       });
       return true;

@@ -5,7 +5,9 @@
 import { badInput } from '../../../lib/errors.js';
 import type { Caller } from '../../../lib/identity.js';
 import { cleanText } from '../../../lib/text.js';
-import { pageNewestFirst, type Page, type PageArgs } from '../../../lib/pagination.js';
+import { connectionOf, decodeCursor, pageSize, type Connection, type CursorKey, type PageArgs } from '../../../lib/pagination.js';
+import type { Filter } from '../../../lib/storage/types.js';
+import { check, int } from '../../../lib/validation.js';
 import { collectionsOf, pairKey, type BookRatingDoc, type ReviewDoc } from '../store.js';
 import { authorize, authorizeBook, requireSignedIn, subjects } from '../policy.js';
 import { checkId, type UgcDeps } from './common.js';
@@ -33,11 +35,11 @@ export class ReviewService {
   async writeReview(caller: Caller, bookIdInput: string, input: ReviewInput): Promise<ReviewDoc> {
     const userId = requireSignedIn(caller);
     const bookId = checkId(bookIdInput, 'bookId');
-    if (!Number.isInteger(input.rating) || input.rating < 1 || input.rating > 5) throw badInput('rating must be a whole number from 1 to 5.', 'rating');
+    check(int(1, 5), input.rating, 'rating');
     const text = cleanText(input.text ?? '', 'text', { min: 0, max: MAX_REVIEW_LENGTH });
     await authorizeBook(this.deps.catalog, caller, bookId);
     const _id = pairKey(userId, bookId);
-    const now = new Date();
+    const now = this.deps.now();
     return this.deps.store.db.transaction(async (tx) => {
       const c = collectionsOf(tx);
       const previous = await c.reviews.findOne({ _id });
@@ -68,7 +70,7 @@ export class ReviewService {
     const userId = requireSignedIn(caller);
     const review = await this.deps.store.reviews.findOne({ _id: checkReviewId(idInput) });
     authorize(caller, 'like', subjects.review(review));
-    await setLike(this.deps.store, 'REVIEW', review!._id, userId, liked);
+    await setLike(this.deps.store, 'REVIEW', review!._id, userId, liked, this.deps.now());
     return (await this.deps.store.reviews.findOne({ _id: review!._id })) ?? review!;
   }
 
@@ -78,22 +80,37 @@ export class ReviewService {
     return new Map(bookIds.map((id) => [id, ratingOf(byId.get(id))]));
   }
 
-  reviewsFirstPageByBook(bookIds: readonly string[], size: number): Promise<Map<string, Page<ReviewDoc>>> {
-    return firstPagePerGroup(this.deps.store.reviews, 'bookId', bookIds, {}, size);
+  reviewsFirstPageByBook(bookIds: readonly string[], size: number): Promise<Map<string, Connection<ReviewDoc>>> {
+    return firstPagePerGroup(this.deps.store.reviews, 'bookId', bookIds, {}, size, NEWEST_FIRST, reviewKey);
   }
 
-  async listByBook(bookId: string, args: PageArgs): Promise<Page<ReviewDoc>> {
+  async listByBook(bookId: string, args: PageArgs): Promise<Connection<ReviewDoc>> {
     return this.list({ bookId }, args);
   }
 
-  async listByUser(userId: string, args: PageArgs): Promise<Page<ReviewDoc>> {
+  async listByUser(userId: string, args: PageArgs): Promise<Connection<ReviewDoc>> {
     return this.list({ userId }, args);
   }
 
-  private async list(filter: { bookId?: string; userId?: string }, args: PageArgs): Promise<Page<ReviewDoc>> {
-    return pageNewestFirst(this.deps.store.reviews, filter, args);
+  /** Newest first by when each review was written (ids are `<userId>|<bookId>`, so they do not order by time). */
+  private async list(filter: { bookId?: string; userId?: string }, args: PageArgs): Promise<Connection<ReviewDoc>> {
+    const size = pageSize(args.first);
+    const key = decodeCursor(args.after, ['number', 'string']);
+    const after: Filter<ReviewDoc> = key
+      ? { $or: [{ createdAt: { $lt: new Date(key[0] as number) } }, { createdAt: new Date(key[0] as number), _id: { $lt: key[1] as string } }] }
+      : {};
+    const { reviews } = this.deps.store;
+    const [docs, total] = await Promise.all([
+      reviews.find({ ...filter, ...after }).sort(NEWEST_FIRST).limit(size + 1).toArray(),
+      reviews.countDocuments(filter),
+    ]);
+    return connectionOf(docs, size, reviewKey, total);
   }
 }
+
+const NEWEST_FIRST: Record<string, 1 | -1> = { createdAt: -1, _id: -1 };
+/** The cursor: creation time, then id for reviews written in the same millisecond. */
+const reviewKey = (review: ReviewDoc): CursorKey => [review.createdAt.getTime(), review._id];
 
 /** Review ids are `<userId>|<bookId>`. */
 function checkReviewId(value: unknown): string {

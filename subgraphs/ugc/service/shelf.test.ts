@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { nodesOf } from '../../../lib/pagination.js';
 import { openTestUgc, userCaller, type TestUgc } from '../../../test/kit/ugcServices.js';
 
 const alice = userCaller('u-alice');
@@ -24,10 +25,10 @@ describe('bookshelf', () => {
     now = at('2026-03-10T12:10:00Z');
     await ugc.shelf.updateProgress(alice, 'b1', { offset: 5, percent: 10, clientTime: at('2026-03-10T12:05:00Z'), deviceId: 'phone' });
     const page = await ugc.shelf.list(alice, 'u-alice', { sort: 'LAST_READ' });
-    expect(page.items.map((e) => e.bookId)).toEqual(['b1', 'b2']);
+    expect(nodesOf(page).map((e) => e.bookId)).toEqual(['b1', 'b2']);
     expect(page.totalCount).toBe(2);
     const added = await ugc.shelf.list(alice, 'u-alice', { sort: 'ADDED' });
-    expect(added.items.map((e) => e.bookId)).toEqual(['b2', 'b1']);
+    expect(nodesOf(added).map((e) => e.bookId)).toEqual(['b2', 'b1']);
     expect(await ugc.shelf.removeFromShelf(alice, 'b1')).toBe(true);
     expect(await ugc.shelf.removeFromShelf(alice, 'b1')).toBe(false);
   });
@@ -38,11 +39,11 @@ describe('bookshelf', () => {
       await ugc.shelf.addToShelf(alice, id);
     }
     const first = await ugc.shelf.list(alice, 'u-alice', { first: 2, sort: 'ADDED' });
-    expect(first.hasNextPage).toBe(true);
-    const cursor = (await import('./shelf.js')).ShelfService.cursorOf(first.items[1]!, 'ADDED');
+    expect(first.pageInfo.hasNextPage).toBe(true);
+    const cursor = first.pageInfo.endCursor;
     const second = await ugc.shelf.list(alice, 'u-alice', { first: 2, after: cursor, sort: 'ADDED' });
-    expect(second.items.map((e) => e.bookId)).toEqual(['b1']);
-    expect(second.hasNextPage).toBe(false);
+    expect(nodesOf(second).map((e) => e.bookId)).toEqual(['b1']);
+    expect(second.pageInfo.hasNextPage).toBe(false);
     await expect(ugc.shelf.list(alice, 'u-alice', { first: 101 })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
     await expect(ugc.shelf.list(alice, 'u-alice', { after: 'garbage!' })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
   });
@@ -50,13 +51,13 @@ describe('bookshelf', () => {
   it('never shows a secret book to anyone but its owner', async () => {
     await ugc.shelf.addToShelf(alice, 'b1', { secret: true });
     await ugc.shelf.addToShelf(alice, 'b2');
-    expect((await ugc.shelf.list(bob, 'u-alice', {})).items.map((e) => e.bookId)).toEqual(['b2']);
+    expect(nodesOf(await ugc.shelf.list(bob, 'u-alice', {})).map((e) => e.bookId)).toEqual(['b2']);
     expect(await ugc.shelf.count(bob, 'u-alice')).toBeNull();
     expect(await ugc.shelf.count(alice, 'u-alice')).toBe(2);
-    expect((await ugc.shelf.list(alice, 'u-alice', {})).items).toHaveLength(2);
+    expect(nodesOf(await ugc.shelf.list(alice, 'u-alice', {}))).toHaveLength(2);
     await ugc.shelf.updateEntry(alice, 'b1', { secret: false, finished: true });
     const seen = await ugc.shelf.list(bob, 'u-alice', { finished: true });
-    expect(seen.items.map((e) => [e.bookId, e.finished])).toEqual([['b1', true]]);
+    expect(nodesOf(seen).map((e) => [e.bookId, e.finished])).toEqual([['b1', true]]);
   });
 
   it('refuses unknown or unreadable books and bad ids', async () => {
@@ -105,5 +106,28 @@ describe('reading progress across devices', () => {
     expect(month).toMatchObject({ totalSeconds: 3000, daysRead: 3 });
     expect((await ugc.shelf.readingStats(bob, 'u-bob', 'ALL'))!.totalSeconds).toBe(0);
     expect(await ugc.shelf.readingStats(bob, 'u-alice', 'ALL')).toBeNull();
+  });
+});
+
+describe('shelf and reading-time events (for search recommendations)', () => {
+  it('emits ShelfEntryChanged once per add and per update, ShelfEntryRemoved, and ReadingTimeAdded every 5 minutes of a day', async () => {
+    await ugc.shelf.addToShelf(alice, 'b1', { secret: true });
+    await ugc.shelf.addToShelf(alice, 'b1');
+    await ugc.shelf.updateEntry(alice, 'b1', { finished: true });
+    for (let i = 0; i < 3; i++) {
+      now = new Date(Date.parse('2026-03-10T12:00:00Z') + (i + 1) * 60_000);
+      await ugc.shelf.updateProgress(alice, 'b1', { offset: i, percent: i, clientTime: now, deviceId: 'phone', secondsRead: 200 });
+    }
+    expect(await ugc.shelf.removeFromShelf(alice, 'b1')).toBe(true);
+    expect(await ugc.shelf.removeFromShelf(alice, 'b1')).toBe(false);
+    const events = (await ugc.outbox.read(0, 100)).map((e) => [e.type, e.payload]);
+    expect(events).toEqual([
+      ['ShelfEntryChanged', expect.objectContaining({ userId: 'u-alice', bookId: 'b1', secret: true, finished: false })],
+      ['ShelfEntryChanged', expect.objectContaining({ userId: 'u-alice', bookId: 'b1', secret: true, finished: true })],
+      // 200 s, 400 s (crosses 300), 600 s (crosses 600): the day's total each time.
+      ['ReadingTimeAdded', { userId: 'u-alice', bookId: 'b1', day: '2026-03-10', seconds: 400 }],
+      ['ReadingTimeAdded', { userId: 'u-alice', bookId: 'b1', day: '2026-03-10', seconds: 600 }],
+      ['ShelfEntryRemoved', { userId: 'u-alice', bookId: 'b1' }],
+    ]);
   });
 });

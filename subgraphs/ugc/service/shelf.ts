@@ -7,8 +7,9 @@ import type { Caller } from '../../../lib/identity.js';
 import { cleanText } from '../../../lib/text.js';
 import { isDuplicateKeyError } from '../../../lib/storage/index.js';
 import type { Filter } from '../../../lib/storage/types.js';
-import { decodeCursor, encodeCursor, pageSize, toPage, type Page, type PageArgs } from '../../../lib/pagination.js';
-import { pairKey, type ProgressDoc, type ShelfDoc } from '../store.js';
+import { connectionOf, decodeCursor, mapNodes, pageSize, type CountedConnection, type PageArgs } from '../../../lib/pagination.js';
+import { check, int } from '../../../lib/validation.js';
+import { collectionsOf, pairKey, type ProgressDoc, type ShelfDoc } from '../store.js';
 import { authorizeBook, authorizeChapter, can, notAvailable, requireSignedIn, subjects } from '../policy.js';
 import { checkId, type UgcDeps } from './common.js';
 
@@ -17,6 +18,34 @@ export const MAX_SHELF_BOOKS = 10_000;
 export const MAX_SECONDS_PER_REPORT = 3_600;
 /** Device clocks drift; a report from further in the future than this is refused, or it would pin progress. */
 export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+/**
+ * `ReadingTimeAdded` is emitted when a (user, book, day) total crosses a multiple of this, not on
+ * every report: progress is the hottest write path, and recommendations need minutes, not seconds.
+ */
+export const READING_TIME_EVENT_STEP_SECONDS = 300;
+
+/** The `ShelfEntryChanged` payload: enough for a consumer to keep its own copy (search's recommendations). */
+export const shelfEntryEvent = (doc: ShelfDoc): Record<string, unknown> => ({
+  userId: doc.userId,
+  bookId: doc.bookId,
+  secret: doc.secret,
+  finished: doc.finished,
+  finishedAt: doc.finishedAt?.toISOString() ?? null,
+  addedAt: doc.addedAt.toISOString(),
+});
+
+/** Sync events (lib/events.ts outbox), written in the change's transaction; the gateway's subscriptions follow them. */
+export const progressEvent = (p: ProgressDoc): Record<string, unknown> => ({
+  userId: p.userId,
+  bookId: p.bookId,
+  chapterId: p.chapterId,
+  offset: p.offset,
+  percent: p.percent,
+  clientTime: p.clientTime.toISOString(),
+  deviceId: p.deviceId,
+});
+/** `ShelfEntryChanged` carries shelfEntryEvent plus `op` (CREATED or UPDATED); a removal is `ShelfEntryRemoved { userId, bookId }`. */
+export type ShelfOp = 'CREATED' | 'UPDATED' | 'DELETED';
 
 export type ShelfSort = 'LAST_READ' | 'ADDED';
 export type StatsPeriod = 'WEEK' | 'MONTH' | 'YEAR' | 'ALL';
@@ -51,21 +80,10 @@ export interface ReadingStats {
 /** A shelf entry as a viewer sees it: when the owner read or finished it is the owner's to see. */
 export type ShelfEntryView = Omit<ShelfDoc, 'lastReadAt' | 'finishedAt'> & { lastReadAt: Date | null; finishedAt: Date | null };
 
-export interface ShelfPage extends Page<ShelfEntryView> {
-  /** The order actually used: others' shelves are always in ADDED order (LAST_READ would reveal reading activity). */
-  readonly sort: ShelfSort;
-  /** Always counted: `ShelfConnection.totalCount` is non-null. */
-  readonly totalCount: number;
-}
-
 const utcDay = (date: Date): string => date.toISOString().slice(0, 10);
 
 export class ShelfService {
   constructor(private readonly deps: UgcDeps) {}
-
-  private now(): Date {
-    return this.deps.now?.() ?? new Date();
-  }
 
   async addToShelf(caller: Caller, bookIdInput: string, options: { secret?: boolean | null } = {}): Promise<ShelfDoc> {
     const userId = requireSignedIn(caller);
@@ -75,18 +93,26 @@ export class ShelfService {
     if (existing) return options.secret === undefined || options.secret === null ? existing : this.updateEntry(caller, bookId, { secret: options.secret });
     await authorizeBook(this.deps.catalog, caller, bookId);
     if ((await shelf.countDocuments({ userId })) >= MAX_SHELF_BOOKS) throw conflict(`A shelf holds at most ${MAX_SHELF_BOOKS} books.`);
-    const now = this.now();
+    const now = this.deps.now();
     const doc: ShelfDoc = { _id: pairKey(userId, bookId), userId, bookId, secret: options.secret ?? false, finished: false, finishedAt: null, addedAt: now, lastReadAt: now };
-    // Upsert-on-insert: two concurrent adds leave one entry.
+    // Upsert-on-insert: two concurrent adds leave one entry (and one event).
     const { _id, ...fields } = doc;
-    await shelf.updateOne({ _id }, { $setOnInsert: fields }, { upsert: true });
+    await this.deps.outbox.publish(async (tx, emit) => {
+      const inserted = await collectionsOf(tx).shelf.updateOne({ _id }, { $setOnInsert: fields }, { upsert: true });
+      if (inserted.upsertedCount === 1) await emit('ShelfEntryChanged', { ...shelfEntryEvent(doc), op: 'CREATED' });
+    });
     return (await shelf.findOne({ _id: doc._id }))!;
   }
 
   async removeFromShelf(caller: Caller, bookIdInput: string): Promise<boolean> {
     const userId = requireSignedIn(caller);
-    const result = await this.deps.store.shelf.deleteOne({ _id: pairKey(userId, checkId(bookIdInput, 'bookId')) });
-    return result.deletedCount === 1;
+    const bookId = checkId(bookIdInput, 'bookId');
+    return this.deps.outbox.publish(async (tx, emit) => {
+      const result = await collectionsOf(tx).shelf.deleteOne({ _id: pairKey(userId, bookId) });
+      if (result.deletedCount !== 1) return false;
+      await emit('ShelfEntryRemoved', { userId, bookId });
+      return true;
+    });
   }
 
   async updateEntry(caller: Caller, bookIdInput: string, input: { secret?: boolean | null; finished?: boolean | null }): Promise<ShelfDoc> {
@@ -96,9 +122,13 @@ export class ShelfService {
     if (typeof input.secret === 'boolean') set.secret = input.secret;
     if (typeof input.finished === 'boolean') {
       set.finished = input.finished;
-      set.finishedAt = input.finished ? this.now() : null;
+      set.finishedAt = input.finished ? this.deps.now() : null;
     }
-    const updated = await this.deps.store.shelf.findOneAndUpdate({ _id: pairKey(userId, bookId) }, { $set: set }, { returnDocument: 'after' });
+    const updated = await this.deps.outbox.publish(async (tx, emit) => {
+      const doc = await collectionsOf(tx).shelf.findOneAndUpdate({ _id: pairKey(userId, bookId) }, { $set: set }, { returnDocument: 'after' });
+      if (doc) await emit('ShelfEntryChanged', { ...shelfEntryEvent(doc), op: 'UPDATED' });
+      return doc;
+    });
     if (!updated) throw notAvailable();
     return updated;
   }
@@ -107,9 +137,10 @@ export class ShelfService {
    * `ownerId`'s shelf as `viewer` may see it: secret books, when and in which order the owner read
    * them only for the owner (policy: ShelfEntry read / readActivity).
    */
-  async list(viewer: Caller, ownerId: string, args: PageArgs & { sort?: ShelfSort | null; finished?: boolean | null }): Promise<ShelfPage> {
+  async list(viewer: Caller, ownerId: string, args: PageArgs & { sort?: ShelfSort | null; finished?: boolean | null }): Promise<CountedConnection<ShelfEntryView>> {
     const size = pageSize(args.first);
     const owner = can(viewer, 'readActivity', subjects.user(ownerId));
+    // Others' shelves are always in ADDED order (LAST_READ would reveal reading activity).
     const sort: ShelfSort = owner && args.sort !== 'ADDED' ? 'LAST_READ' : 'ADDED';
     const sortField = sort === 'ADDED' ? 'addedAt' : 'lastReadAt';
     const filter: Filter<ShelfDoc> = { userId: ownerId };
@@ -125,15 +156,11 @@ export class ShelfService {
       this.deps.store.shelf.find(filter).sort({ [sortField]: -1, _id: -1 }).limit(size + 1).toArray(),
       this.deps.store.shelf.countDocuments(countFilter),
     ]);
-    const page = toPage(docs, size, totalCount);
+    // Cursors are made from the stored document, before the view hides when it was read.
+    const page = connectionOf(docs, size, (d) => [(sort === 'ADDED' ? d.addedAt : d.lastReadAt).getTime(), d._id], totalCount);
     const view = (d: ShelfDoc): ShelfEntryView =>
       can(viewer, 'readActivity', subjects.shelfEntry(d)) ? d : { ...d, lastReadAt: null, finishedAt: null };
-    return { ...page, items: page.items.map(view), sort, totalCount };
-  }
-
-  /** The cursor of an entry in a page listed in `sort` order (the page's own `sort`). */
-  static cursorOf(doc: ShelfEntryView, sort: ShelfSort): string {
-    return encodeCursor([(sort === 'ADDED' ? doc.addedAt : (doc.lastReadAt ?? doc.addedAt)).getTime(), doc._id]);
+    return mapNodes(page, view);
   }
 
   /** How many books are on the owner's shelf; null for anyone else. */
@@ -154,12 +181,11 @@ export class ShelfService {
     const bookId = checkId(bookIdInput, 'bookId');
     const chapterId = input.chapterId === null || input.chapterId === undefined ? null : checkId(input.chapterId, 'chapterId');
     const deviceId = cleanText(input.deviceId, 'deviceId', { max: 100, singleLine: true });
-    if (!Number.isSafeInteger(input.offset) || input.offset < 0 || input.offset > 100_000_000) throw badInput('offset must be a non-negative integer.', 'offset');
+    check(int(0, 100_000_000), input.offset, 'offset');
     if (!Number.isFinite(input.percent) || input.percent < 0 || input.percent > 100) throw badInput('percent must be between 0 and 100.', 'percent');
-    const seconds = input.secondsRead ?? 0;
-    if (!Number.isInteger(seconds) || seconds < 0 || seconds > MAX_SECONDS_PER_REPORT) throw badInput(`secondsRead must be between 0 and ${MAX_SECONDS_PER_REPORT}.`, 'secondsRead');
+    const seconds = check(int(0, MAX_SECONDS_PER_REPORT), input.secondsRead ?? 0, 'secondsRead');
     const clientTime = input.clientTime;
-    const now = this.now();
+    const now = this.deps.now();
     if (!(clientTime instanceof Date) || Number.isNaN(clientTime.getTime())) throw badInput('clientTime must be a date.', 'clientTime');
     if (clientTime.getTime() > now.getTime() + MAX_CLOCK_SKEW_MS) throw badInput('clientTime is in the future; check the device clock.', 'clientTime');
     // Only books (and chapters of them) the caller may read: anything else, existing or not, is the
@@ -170,22 +196,35 @@ export class ShelfService {
     const { progress, deviceClocks, readingDays, shelf } = this.deps.store;
     const _id = pairKey(userId, bookId);
     const doc: ProgressDoc = { _id, userId, bookId, chapterId, offset: input.offset, percent: input.percent, clientTime, deviceId, updatedAt: now };
-    // Conditional upsert: matches only an older report; an equal or newer one makes the upsert
-    // collide on _id, which is how "stale" is detected without a read-then-write race.
+    // Read, then write only over an older report, inside the transaction that also writes the
+    // ProgressUpdated event: concurrent reports conflict and the transaction is retried, so a
+    // stale report never wins and every applied report has exactly one event.
     const { _id: _key, ...fields } = doc;
-    const applied = await conditionalUpsert(() => progress.updateOne({ _id, clientTime: { $lt: clientTime } }, { $set: fields }, { upsert: true }));
+    const applied = await this.deps.outbox.publish(async (tx, emit) => {
+      const stored = collectionsOf(tx).progress;
+      const current = await stored.findOne({ _id });
+      if (current && current.clientTime.getTime() >= clientTime.getTime()) return false;
+      await stored.updateOne({ _id }, { $set: fields }, { upsert: true });
+      await emit('ProgressUpdated', progressEvent(doc));
+      return true;
+    });
     // Reading time counts once per device report, even when another device's report is newer.
     const fresh = await conditionalUpsert(() =>
       deviceClocks.updateOne({ _id: pairKey(userId, bookId, deviceId), clientTime: { $lt: clientTime } }, { $set: { clientTime } }, { upsert: true }),
     );
     if (fresh) {
       const day = utcDay(clientTime);
-      await Promise.all([
+      const [dayTotal] = await Promise.all([
         seconds > 0
-          ? readingDays.updateOne({ _id: pairKey(userId, day, bookId) }, { $inc: { seconds }, $setOnInsert: { userId, day, bookId } }, { upsert: true })
-          : Promise.resolve(),
+          ? readingDays.findOneAndUpdate({ _id: pairKey(userId, day, bookId) }, { $inc: { seconds }, $setOnInsert: { userId, day, bookId } }, { upsert: true, returnDocument: 'after' })
+          : Promise.resolve(null),
         shelf.updateOne({ _id }, { $max: { lastReadAt: clientTime.getTime() > now.getTime() ? now : clientTime } }),
       ]);
+      // The event carries the day's absolute total, so a lost one is corrected by the next.
+      const step = READING_TIME_EVENT_STEP_SECONDS;
+      if (dayTotal && Math.floor(dayTotal.seconds / step) > Math.floor((dayTotal.seconds - seconds) / step)) {
+        await this.deps.outbox.publish((_tx, emit) => emit('ReadingTimeAdded', { userId, bookId, day, seconds: dayTotal.seconds }));
+      }
     }
     return { progress: applied ? doc : ((await progress.findOne({ _id })) ?? doc), applied };
   }
@@ -195,7 +234,7 @@ export class ShelfService {
     if (!can(viewer, 'readActivity', subjects.user(ownerId))) return null;
     const userId = ownerId;
     const days = PERIOD_DAYS[period];
-    const since = days === null ? null : utcDay(new Date(this.now().getTime() - (days - 1) * 86_400_000));
+    const since = days === null ? null : utcDay(new Date(this.deps.now().getTime() - (days - 1) * 86_400_000));
     const match = since === null ? { userId } : { userId, day: { $gte: since } };
     const { readingDays } = this.deps.store;
     const [series, topBooks] = await Promise.all([

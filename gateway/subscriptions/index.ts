@@ -1,0 +1,68 @@
+/**
+ * Subscriptions at the gateway: ugc's event feed (feed.ts; with Redis, one follower for all
+ * processes: redisFanout.ts) → per-user fan-out (SyncHub) →
+ * subscription service (service.ts: stages, caps, revocation, per-event federated execution) →
+ * graphql-ws (ws.ts) and GraphQL over SSE (sse.ts) on the same `/graphql` path as HTTP.
+ */
+import type { Server } from 'node:http';
+import type { ApolloServer } from '@apollo/server';
+import type { Redis } from 'ioredis';
+import type { BodyRate } from '../../lib/http/body.js';
+import type { Logger } from '../../lib/logger.js';
+import type { GatewayContext } from '../context.js';
+import type { Authenticator } from '../plugins/auth.js';
+import type { ClientAddressResolver, TerritoryResolver } from '../plugins/clientAddress.js';
+import type { GatewayMetrics } from '../plugins/metrics.js';
+import type { RateLimiter } from '../plugins/rateLimit.js';
+import { followFeed, SyncHub } from './feed.js';
+import { startRedisFanout } from './redisFanout.js';
+import { createSubscriptionService, type SubscriptionLimits, type SubscriptionService } from './service.js';
+import { createSseTransport, type SseTransport } from './sse.js';
+import { attachWebSocketTransport } from './ws.js';
+
+export interface SubscriptionsOptions {
+  readonly server: Server;
+  readonly path: string;
+  readonly apollo: ApolloServer<GatewayContext>;
+  readonly secret: string;
+  /** Base URL of ugc's internal endpoints; without it (a supergraph without Folio's ugc) nothing is served. */
+  readonly ugcUrl: string | undefined;
+  readonly auth: Authenticator;
+  readonly clientAddress: ClientAddressResolver;
+  readonly territory: TerritoryResolver;
+  readonly rateLimiter: RateLimiter;
+  readonly metrics: GatewayMetrics;
+  readonly logger: Logger;
+  readonly isDraining: () => boolean;
+  /** With Redis, one process follows ugc's feed and fans events out on `channel` (redisFanout.ts). */
+  readonly redis?: Redis | undefined;
+  readonly channel: string;
+  readonly limits: SubscriptionLimits & { readonly keepAliveMs: number; readonly maxBodyBytes: number; readonly bodyRate: BodyRate };
+}
+
+export interface Subscriptions {
+  readonly service: SubscriptionService;
+  readonly sse: SseTransport;
+  stop(): Promise<void>;
+}
+
+export function startSubscriptions(options: SubscriptionsOptions): Subscriptions | undefined {
+  if (!options.ugcUrl) return undefined;
+  const logger = options.logger.child({ component: 'subscriptions' });
+  const hub = new SyncHub();
+  const feed = options.redis
+    ? startRedisFanout({ redis: options.redis, channel: options.channel, hub, logger, baseUrl: options.ugcUrl, secret: options.secret })
+    : followFeed({ baseUrl: options.ugcUrl, secret: options.secret, hub, logger });
+  const service = createSubscriptionService({ ...options, hub, feed, logger });
+  const ws = attachWebSocketTransport({ server: options.server, path: options.path, service, keepAliveMs: options.limits.keepAliveMs, maxPayloadBytes: options.limits.maxBodyBytes, logger });
+  const sse = createSseTransport({ path: options.path, service, maxBodyBytes: options.limits.maxBodyBytes, bodyRate: options.limits.bodyRate, logger });
+  return {
+    service,
+    sse,
+    async stop() {
+      service.stop();
+      await ws.close();
+      await feed.stop();
+    },
+  };
+}

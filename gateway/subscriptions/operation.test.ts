@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { prepareSubscription } from './operation.js';
+
+const opts = { maxTokens: 1000, maxBytes: 10_000 };
+
+describe('prepareSubscription', () => {
+  it('rewrites the root field to its per-event query, keeping alias, arguments, selection and fragments', () => {
+    const prepared = prepareSubscription(
+      { query: 'subscription S($b: ID) { mine: myAnnotationsChanged(bookId: $b) { ...F book { title } } } fragment F on AnnotationChange { id op }', variables: { b: 'book-1' } },
+      opts,
+    );
+    expect(prepared.fieldName).toBe('myAnnotationsChanged');
+    expect(prepared.args).toEqual({ bookId: 'book-1' });
+    expect(prepared.query.replace(/\s+/g, ' ')).toBe(
+      'query S($b: ID, $folioSyncSeq: ID!) { mine: annotationChange(bookId: $b, seq: $folioSyncSeq) { ...F book { title } } } fragment F on AnnotationChange { id op }',
+    );
+    expect(prepared.field.matches!({ bookId: 'book-1' }, prepared.args)).toBe(true);
+    expect(prepared.field.matches!({ bookId: 'book-2' }, prepared.args)).toBe(false);
+  });
+
+  it('keeps the response key of an unaliased field', () => {
+    const { query } = prepareSubscription({ query: 'subscription { readingProgressChanged { deviceId } }' }, opts);
+    expect(query).toContain('readingProgressChanged: readingProgressChange(seq: $folioSyncSeq)');
+  });
+
+  it('enforces the token limit and the document size', () => {
+    const big = `subscription { readingProgressChanged { ${'deviceId '.repeat(2000)} } }`;
+    expect(() => prepareSubscription({ query: big }, opts)).toThrow(expect.objectContaining({ code: 'PAYLOAD_TOO_LARGE' }));
+    expect(() => prepareSubscription({ query: big }, { maxTokens: 1000, maxBytes: 1 << 20 })).toThrow(expect.objectContaining({ code: 'OPERATION_LIMIT_EXCEEDED' }));
+  });
+});

@@ -1,0 +1,128 @@
+/**
+ * A subscription document, turned into the query the gateway runs once per event. The root field
+ * (`readingProgressChanged`) becomes the owning subgraph's query field for one change
+ * (`readingProgressChange(seq: $folioSyncSeq)`), aliased back to the subscription's response key,
+ * with the client's arguments and selection unchanged. So each event's selection, `book { title }`
+ * included, is planned and executed by the gateway like any query (query planner, operation
+ * limits, subgraph signing, logging, metrics), and the answer has the shape the client subscribed to.
+ */
+import { Kind, parse, print, type ArgumentNode, type DocumentNode, type FieldNode, type OperationDefinitionNode, type ValueNode } from 'graphql';
+import { FolioError } from '../../lib/errors.js';
+
+/** A subscription root field served by the gateway: which events feed it and which query resolves one. */
+export interface SubscriptionField {
+  /** The `Query` field that resolves one change by `seq` with the subscriber's identity. */
+  readonly queryField: string;
+  /** Outbox event types (ugc's lib/events.ts outbox) that may concern this field. */
+  readonly eventTypes: readonly string[];
+  /** Cheap pre-filter on an event's payload by the field's arguments (the subgraph filters again). */
+  readonly matches?: (payload: Record<string, unknown>, args: Readonly<Record<string, unknown>>) => boolean;
+}
+
+/** The subscription fields of schema/ugc.graphql (the subgraph that owns the data). */
+export const SUBSCRIPTION_FIELDS: Readonly<Record<string, SubscriptionField>> = {
+  readingProgressChanged: { queryField: 'readingProgressChange', eventTypes: ['ProgressUpdated'] },
+  myAnnotationsChanged: {
+    queryField: 'annotationChange',
+    eventTypes: ['HighlightCreated', 'HighlightUpdated', 'HighlightDeleted', 'NoteWritten', 'NoteDeleted'],
+    matches: (payload, args) => typeof args.bookId !== 'string' || payload.bookId === args.bookId,
+  },
+  shelfChanged: { queryField: 'shelfChange', eventTypes: ['ShelfEntryChanged', 'ShelfEntryRemoved'] },
+};
+
+/** The variable carrying the event's `seq` into the per-event query. */
+export const SEQ_VARIABLE = 'folioSyncSeq';
+
+export interface PreparedSubscription {
+  readonly fieldName: string;
+  readonly field: SubscriptionField;
+  readonly operationName: string | undefined;
+  /** The per-event query (printed once: Apollo's document cache then parses it once). */
+  readonly query: string;
+  /** The client's variables; each execution adds SEQ_VARIABLE. */
+  readonly variables: Readonly<Record<string, unknown>>;
+  /** The root field's arguments, resolved from literals and variables (for `matches`). */
+  readonly args: Readonly<Record<string, unknown>>;
+}
+
+export interface PrepareInput {
+  readonly query: unknown;
+  readonly operationName?: unknown;
+  readonly variables?: unknown;
+}
+
+const badRequest = (message: string): FolioError => new FolioError('BAD_REQUEST', message);
+
+/**
+ * Parses (within the token limit) and rewrites one subscription. Queries and mutations are refused:
+ * they go over HTTP, where caching, dedup and trusted documents apply.
+ */
+export function prepareSubscription(input: PrepareInput, options: { maxTokens: number; maxBytes: number }): PreparedSubscription {
+  if (typeof input.query !== 'string' || input.query.length === 0) throw badRequest('A subscription needs its document in "query".');
+  if (input.query.length > options.maxBytes) throw new FolioError('PAYLOAD_TOO_LARGE', `The document is larger than ${options.maxBytes} bytes.`);
+  const operationName = typeof input.operationName === 'string' ? input.operationName : undefined;
+  const variables = input.variables === undefined || input.variables === null ? {} : input.variables;
+  if (typeof variables !== 'object' || Array.isArray(variables)) throw badRequest('"variables" must be an object.');
+  let document: DocumentNode;
+  try {
+    document = parse(input.query, { maxTokens: options.maxTokens });
+  } catch (error) {
+    // graphql-js: "Document contains more that N tokens. Parsing aborted."
+    const limit = error instanceof Error && /contains more th(?:an|at) \d+ tokens/.test(error.message);
+    throw limit
+      ? new FolioError('OPERATION_LIMIT_EXCEEDED', `The document has more than ${options.maxTokens} tokens.`, { details: { limit: 'tokens' } })
+      : new FolioError('GRAPHQL_PARSE_FAILED', error instanceof Error ? error.message : undefined);
+  }
+  const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+  const operation = operationName === undefined ? (operations.length === 1 ? operations[0] : undefined) : operations.find((o) => o.name?.value === operationName);
+  if (!operation) {
+    throw new FolioError('OPERATION_RESOLUTION_FAILURE', operationName === undefined ? 'The document has several operations: say which one to run with operationName.' : 'The document has no operation of that name.');
+  }
+  if (operation.operation !== 'subscription') throw badRequest('Only subscriptions are served over WebSocket and SSE; send queries and mutations over HTTP.');
+  const [root, ...more] = operation.selectionSet.selections;
+  if (!root || more.length > 0 || root.kind !== Kind.FIELD) throw badRequest('A subscription selects exactly one root field (no fragments at the root).');
+  if (root.directives?.length) throw badRequest('Directives are not accepted on a subscription root field.');
+  const fieldName = root.name.value;
+  const field = Object.hasOwn(SUBSCRIPTION_FIELDS, fieldName) ? SUBSCRIPTION_FIELDS[fieldName] : undefined;
+  if (!field) throw badRequest(`Subscription has no field "${fieldName.slice(0, 100)}".`);
+  if (operation.variableDefinitions?.some((v) => v.variable.name.value === SEQ_VARIABLE)) throw badRequest(`The variable name $${SEQ_VARIABLE} is reserved.`);
+
+  const seqArgument: ArgumentNode = { kind: Kind.ARGUMENT, name: { kind: Kind.NAME, value: 'seq' }, value: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: SEQ_VARIABLE } } };
+  const perEvent: FieldNode = {
+    ...root,
+    alias: root.alias ?? root.name,
+    name: { kind: Kind.NAME, value: field.queryField },
+    arguments: [...(root.arguments ?? []), seqArgument],
+  };
+  const query: OperationDefinitionNode = {
+    ...operation,
+    operation: 'query' as OperationDefinitionNode['operation'],
+    variableDefinitions: [
+      ...(operation.variableDefinitions ?? []),
+      { kind: Kind.VARIABLE_DEFINITION, variable: seqArgument.value as never, type: { kind: Kind.NON_NULL_TYPE, type: { kind: Kind.NAMED_TYPE, name: { kind: Kind.NAME, value: 'ID' } } } },
+    ],
+    selectionSet: { ...operation.selectionSet, selections: [perEvent] },
+  };
+  // Other operations of the document are dropped; its fragments stay (the selection may use them).
+  const definitions = [query, ...document.definitions.filter((d) => d.kind === Kind.FRAGMENT_DEFINITION)];
+  const vars = variables as Record<string, unknown>;
+  const args = Object.fromEntries((root.arguments ?? []).map((a) => [a.name.value, valueOf(a.value, vars)]));
+  return { fieldName, field, operationName, query: print({ kind: Kind.DOCUMENT, definitions }), variables: vars, args };
+}
+
+function valueOf(node: ValueNode, variables: Record<string, unknown>): unknown {
+  switch (node.kind) {
+    case Kind.VARIABLE:
+      return variables[node.name.value];
+    case Kind.STRING:
+    case Kind.ENUM:
+      return node.value;
+    case Kind.INT:
+    case Kind.FLOAT:
+      return Number(node.value);
+    case Kind.BOOLEAN:
+      return node.value;
+    default:
+      return undefined; // lists, objects, null: no pre-filter; the subgraph decides
+  }
+}

@@ -1,0 +1,422 @@
+/**
+ * Subscriptions at the gateway, independent of the transport (ws.ts, sse.ts). Each transport runs
+ * the same stages, in the order of the lists below, reusing the HTTP edge's functions:
+ *
+ * CONNECT_STAGES (once per WebSocket connection / SSE stream):
+ *   draining → client address (clientAddress.ts) → authenticate (auth.ts, same cache) →
+ *   signed-in user (partner keys and anonymous callers have no sync feed) → rate limit
+ *   (rateLimit.ts, one point) → per-user connection cap.
+ * SUBSCRIBE_STAGES (once per subscription):
+ *   rate limit (one point: subscribe floods are message-rate limited) → per-user subscription cap →
+ *   prepare (parse within the token limit, rewrite to the per-event query: operation.ts) →
+ *   dry run through Apollo Server (operation limits, validation, introspection rules, logging and
+ *   metrics plugins: the HTTP path's plugins, so the client learns of an invalid selection now).
+ * Per event: the user filter (SyncHub only hands a subscriber its own user's events) → the field's
+ *   event types and argument filter → bounded queue (slow consumer: cut, 4413) → the per-event query
+ *   through Apollo Server and the query planner with the subscriber's identity (the subgraph checks
+ *   ownership again) → send, unless the subgraph answered null (not theirs, or filtered).
+ * And on a timer: every connection's credential is resolved again (auth.ts's cache window), so a
+ * revoked, logged-out or expired session is closed (4401) within about two cache windows.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { ApolloServer } from '@apollo/server';
+import type { GraphQLFormattedError } from 'graphql';
+import { Counter, Gauge } from 'prom-client';
+import { FolioError, isFolioError } from '../../lib/errors.js';
+import type { FolioEvent } from '../../lib/events.js';
+import type { Caller } from '../../lib/identity.js';
+import type { Logger } from '../../lib/logger.js';
+import { signRequest } from '../../lib/signing.js';
+import { identityKeyOf, type GatewayContext } from '../context.js';
+import type { Authenticated, Authenticator, CallerOrigin } from '../plugins/auth.js';
+import type { ClientAddressResolver, TerritoryResolver } from '../plugins/clientAddress.js';
+import type { GatewayMetrics } from '../plugins/metrics.js';
+import { clientNameOf, type RateLimiter } from '../plugins/rateLimit.js';
+import type { FeedFollower, SyncHub } from './feed.js';
+import { prepareSubscription, SEQ_VARIABLE, type PrepareInput, type PreparedSubscription } from './operation.js';
+
+/** WebSocket close codes (4000–4999 are the application's); SSE streams simply end. */
+export const CLOSE_CODES = {
+  /** Bad, expired, revoked or logged-out credentials (graphql-ws's own code for this). */
+  UNAUTHENTICATED: 4401,
+  /** Not a reader's session (partner API key). */
+  FORBIDDEN: 4403,
+  /** Slow consumer: more unsent events than FOLIO_GATEWAY_SUBSCRIPTION_MAX_QUEUED_EVENTS / _MAX_BUFFERED_BYTES. */
+  SLOW_CONSUMER: 4413,
+  /** Over FOLIO_GATEWAY_SUBSCRIPTION_MAX_CONNECTIONS_PER_USER, or rate limited at connect. */
+  TOO_MANY: 4430,
+  /** The authentication service is unavailable; retry. */
+  UNAVAILABLE: 4503,
+  /** The gateway is shutting down (standard "going away"). */
+  GOING_AWAY: 1001,
+} as const;
+
+export const CONNECT_STAGES = ['draining', 'clientAddress', 'authenticate', 'signedInUser', 'rateLimit', 'connectionCap'] as const;
+export const SUBSCRIBE_STAGES = ['rateLimit', 'subscriptionCap', 'prepare', 'dryRun'] as const;
+
+export type Transport = 'ws' | 'sse';
+
+/** What a transport lets the service do to its connection. */
+export interface TransportSide {
+  readonly transport: Transport;
+  /** Closes the connection (WebSocket close code and reason; SSE ends the stream). */
+  cut(code: number, reason: string): void;
+  /** Bytes written but not yet sent to the client. */
+  bufferedBytes(): number;
+}
+
+export interface ExecutionPayload {
+  readonly data?: Record<string, unknown> | null;
+  readonly errors?: readonly GraphQLFormattedError[];
+}
+
+export interface SyncConnection {
+  readonly id: string;
+  readonly caller: Caller;
+  /** Starts one subscription; throws a FolioError, or resolves to refusal errors from the dry run. */
+  subscribe(input: PrepareInput): Promise<AsyncIterableIterator<ExecutionPayload> | { errors: readonly GraphQLFormattedError[] }>;
+  /** Ends the connection's subscriptions and releases its slot (idempotent). */
+  close(): void;
+}
+
+export interface SubscriptionLimits {
+  readonly maxConnectionsPerUser: number;
+  readonly maxPerUser: number;
+  readonly maxQueuedEvents: number;
+  readonly maxBufferedBytes: number;
+  readonly maxTokens: number;
+  readonly maxDocumentBytes: number;
+  /** How often every connection's credential is resolved again. */
+  readonly recheckMs: number;
+}
+
+export interface SubscriptionDeps {
+  readonly apollo: ApolloServer<GatewayContext>;
+  readonly secret: string;
+  readonly auth: Authenticator;
+  readonly clientAddress: ClientAddressResolver;
+  readonly territory: TerritoryResolver;
+  readonly rateLimiter: RateLimiter;
+  readonly hub: SyncHub;
+  readonly feed: FeedFollower;
+  readonly metrics: GatewayMetrics;
+  readonly logger: Logger;
+  readonly limits: SubscriptionLimits;
+  readonly isDraining: () => boolean;
+}
+
+export interface SubscriptionService {
+  /** Runs CONNECT_STAGES; throws a FolioError (see closeCodeOf). */
+  connect(req: IncomingMessage, params: Readonly<Record<string, unknown>> | undefined, side: TransportSide): Promise<SyncConnection>;
+  readonly connectionCount: number;
+  /** Closes every connection (1001) and stops the timer. */
+  stop(): void;
+}
+
+/** The close code for a refusal at connect. */
+export function closeCodeOf(error: unknown): number {
+  if (!isFolioError(error)) return 4500;
+  if (error.code === 'UNAUTHENTICATED') return CLOSE_CODES.UNAUTHENTICATED;
+  if (error.code === 'FORBIDDEN') return CLOSE_CODES.FORBIDDEN;
+  if (error.code === 'RATE_LIMITED') return CLOSE_CODES.TOO_MANY;
+  if (error.code === 'SERVICE_UNAVAILABLE') return CLOSE_CODES.UNAVAILABLE;
+  return 4400;
+}
+
+const CREDENTIAL = /^[\x21-\x7e ]{1,2100}$/;
+/** How long a finished per-event execution stays shareable (devices pulling slightly later). */
+const SHARED_RESULT_MS = 2000;
+
+/**
+ * The credential: browsers cannot set headers on a WebSocket, so graphql-ws clients send it in
+ * `connectionParams` (`{ authorization: "Bearer …" }`); SSE and native clients may use the headers.
+ */
+function credentialHeaders(req: IncomingMessage, params: Readonly<Record<string, unknown>> | undefined): IncomingHttpHeaders {
+  const pick = (name: string): string | undefined => {
+    const fromParams = params?.[name] ?? params?.[name === 'authorization' ? 'Authorization' : name];
+    if (typeof fromParams === 'string' && CREDENTIAL.test(fromParams)) return fromParams;
+    const header = req.headers[name];
+    return typeof header === 'string' ? header : undefined;
+  };
+  const headers: IncomingHttpHeaders = {};
+  const authorization = pick('authorization');
+  const apiKey = pick('x-api-key');
+  if (authorization !== undefined) headers.authorization = authorization;
+  if (apiKey !== undefined) headers['x-api-key'] = apiKey;
+  return headers;
+}
+
+export function createSubscriptionService(deps: SubscriptionDeps): SubscriptionService {
+  const { limits, logger, hub } = deps;
+  const registers = [deps.metrics.registry];
+  const connectionsGauge = new Gauge({ name: 'folio_gateway_subscription_connections', help: 'Open subscription connections', labelNames: ['transport'], registers });
+  const subscriptionsGauge = new Gauge({ name: 'folio_gateway_subscriptions', help: 'Active subscriptions', registers });
+  const eventsCounter = new Counter({ name: 'folio_gateway_subscription_events_total', help: 'Events per subscription field and outcome (sent, skipped, error)', labelNames: ['field', 'outcome'], registers });
+  const refusals = new Counter({ name: 'folio_gateway_subscription_refused_total', help: 'Refused connections and subscriptions, by stage', labelNames: ['stage'], registers });
+  const cuts = new Counter({ name: 'folio_gateway_subscription_closed_total', help: 'Connections closed by the gateway, by close code', labelNames: ['code'], registers });
+
+  const byUser = new Map<string, Set<Connection>>();
+  const subscriptionsOfUser = new Map<string, number>();
+  const all = new Set<Connection>();
+
+  interface Connection extends SyncConnection {
+    readonly side: TransportSide;
+    readonly headers: IncomingHttpHeaders;
+    readonly origin: CallerOrigin;
+    cutBy(code: number, reason: string): void;
+  }
+
+  function countSubscription(userId: string, delta: number): void {
+    const next = (subscriptionsOfUser.get(userId) ?? 0) + delta;
+    if (next <= 0) subscriptionsOfUser.delete(userId);
+    else subscriptionsOfUser.set(userId, next);
+    subscriptionsGauge.inc(delta);
+  }
+
+  // One event reaches every device of its user at once, and their subscriptions usually hold the
+  // same document: identical executions share one run. Keyed by everything in the identity that can
+  // change these answers (user, roles, territory for licences), not by session or address, so a
+  // reader's phone and tablet share too. Entries live only while running and a moment after (a
+  // device whose queue was behind still finds it), never longer.
+  const shared = new Map<string, Promise<ExecutionPayload>>();
+  function executeShared(connection: Connection, prepared: PreparedSubscription, seq: string): Promise<ExecutionPayload> {
+    const { caller } = connection;
+    const key = JSON.stringify([caller.userId, caller.roles, caller.territory, prepared.query, prepared.operationName ?? null, prepared.variables, seq]);
+    let run = shared.get(key);
+    if (!run) {
+      run = execute(connection, prepared, seq);
+      shared.set(key, run);
+      const forget = (): void => void setTimeout(() => shared.delete(key), SHARED_RESULT_MS).unref();
+      run.then(forget, forget);
+    }
+    return run;
+  }
+
+  async function execute(connection: Connection, prepared: PreparedSubscription, seq: string): Promise<ExecutionPayload> {
+    const caller = connection.caller;
+    const contextValue: GatewayContext = {
+      caller,
+      requestId: `${connection.id}:${seq}`,
+      identityKey: identityKeyOf(caller),
+      sign: (request) => signRequest(deps.secret, request, caller),
+      traceHeaders: {},
+      facts: {},
+    };
+    const response = await deps.apollo.executeOperation(
+      { query: prepared.query, operationName: prepared.operationName, variables: { ...prepared.variables, [SEQ_VARIABLE]: seq } },
+      { contextValue },
+    );
+    if (response.body.kind !== 'single') return { errors: [{ message: 'Incremental delivery is not served to subscriptions.' }] };
+    const { data, errors } = response.body.singleResult;
+    return { data: (data as Record<string, unknown> | null | undefined) ?? null, ...(errors ? { errors } : {}) };
+  }
+
+  /** One subscription's events: filtered, queued (bounded), resolved one by one as the transport pulls. */
+  function stream(connection: Connection, prepared: PreparedSubscription, onEnd: () => void): AsyncIterableIterator<ExecutionPayload> {
+    const userId = connection.caller.userId!;
+    const queue: FolioEvent[] = [];
+    let wake: (() => void) | undefined;
+    let done = false;
+    const unlisten = hub.listen(userId, (event) => {
+      if (done || event.payload.userId !== userId || !prepared.field.eventTypes.includes(event.type)) return;
+      if (prepared.field.matches && !prepared.field.matches(event.payload, prepared.args)) return;
+      queue.push(event);
+      if (queue.length > limits.maxQueuedEvents) return void connection.cutBy(CLOSE_CODES.SLOW_CONSUMER, 'Slow consumer: too many unsent events');
+      wake?.();
+    });
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      unlisten();
+      queue.length = 0;
+      wake?.();
+      onEnd();
+    };
+    const iterator: AsyncIterableIterator<ExecutionPayload> = {
+      [Symbol.asyncIterator]() {
+        return iterator;
+      },
+      async next() {
+        while (!done) {
+          const event = queue.shift();
+          if (!event) {
+            await new Promise<void>((resolve) => (wake = resolve));
+            wake = undefined;
+            continue;
+          }
+          let payload: ExecutionPayload;
+          try {
+            payload = await executeShared(connection, prepared, String(event.seq));
+          } catch (err) {
+            logger.warn({ err, connection: connection.id, seq: event.seq }, 'subscription event failed');
+            eventsCounter.inc({ field: prepared.fieldName, outcome: 'error' });
+            continue;
+          }
+          if (done) break;
+          // One root field (operation.ts), under the client's response key.
+          const value = payload.data ? Object.values(payload.data)[0] : null;
+          // Null without errors: not this subscriber's (the subgraph checked) or filtered out.
+          if ((value === null || value === undefined) && !payload.errors?.length) {
+            eventsCounter.inc({ field: prepared.fieldName, outcome: 'skipped' });
+            continue;
+          }
+          if (connection.side.bufferedBytes() > limits.maxBufferedBytes) {
+            connection.cutBy(CLOSE_CODES.SLOW_CONSUMER, 'Slow consumer: send buffer full');
+            break;
+          }
+          eventsCounter.inc({ field: prepared.fieldName, outcome: payload.errors?.length ? 'error' : 'sent' });
+          return { value: payload, done: false };
+        }
+        return { value: undefined, done: true };
+      },
+      async return() {
+        finish();
+        return { value: undefined, done: true };
+      },
+      async throw(error?: unknown) {
+        finish();
+        throw error;
+      },
+    };
+    return iterator;
+  }
+
+  function createConnection(authenticated: Authenticated, headers: IncomingHttpHeaders, origin: CallerOrigin, side: TransportSide, clientName: string): Connection {
+    const caller = authenticated.caller;
+    const userId = caller.userId!;
+    const streams = new Set<AsyncIterableIterator<ExecutionPayload>>();
+    let closed = false;
+    const connection: Connection = {
+      id: randomUUID(),
+      caller,
+      side,
+      headers,
+      origin,
+      async subscribe(input) {
+        if (closed) throw new FolioError('BAD_REQUEST', 'The connection is closed.');
+        // SUBSCRIBE_STAGES, in order.
+        try {
+          await deps.rateLimiter.consume(caller, clientName, authenticated.rateLimit);
+        } catch (error) {
+          refusals.inc({ stage: 'rateLimit' });
+          throw error;
+        }
+        if ((subscriptionsOfUser.get(userId) ?? 0) >= limits.maxPerUser) {
+          refusals.inc({ stage: 'subscriptionCap' });
+          throw new FolioError('RATE_LIMITED', `At most ${limits.maxPerUser} subscriptions per user.`, { details: { limit: 'subscriptions' } });
+        }
+        let prepared: PreparedSubscription;
+        try {
+          prepared = prepareSubscription(input, { maxTokens: limits.maxTokens, maxBytes: limits.maxDocumentBytes });
+        } catch (error) {
+          refusals.inc({ stage: 'prepare' });
+          throw error;
+        }
+        const dry = await execute(connection, prepared, '0');
+        if (dry.errors?.length) {
+          refusals.inc({ stage: 'dryRun' });
+          return { errors: dry.errors };
+        }
+        if (!(await deps.feed.ready(3000))) throw new FolioError('SERVICE_UNAVAILABLE', 'Live updates are unavailable right now; retry.', { details: { retryAfterSeconds: 5 } });
+        if (closed) throw new FolioError('BAD_REQUEST', 'The connection is closed.');
+        countSubscription(userId, +1);
+        const events = stream(connection, prepared, () => {
+          streams.delete(events);
+          countSubscription(userId, -1);
+        });
+        streams.add(events);
+        logger.debug({ connection: connection.id, userId, field: prepared.fieldName, operationName: prepared.operationName }, 'subscribed');
+        return events;
+      },
+      close() {
+        if (closed) return;
+        closed = true;
+        for (const events of [...streams]) void events.return?.();
+        all.delete(connection);
+        const mine = byUser.get(userId);
+        mine?.delete(connection);
+        if (mine?.size === 0) byUser.delete(userId);
+        connectionsGauge.dec({ transport: side.transport });
+        logger.info({ connection: connection.id, userId, transport: side.transport }, 'subscription connection closed');
+      },
+      cutBy(code, reason) {
+        if (closed) return;
+        cuts.inc({ code: String(code) });
+        logger.info({ connection: connection.id, userId, code, reason }, 'closing subscription connection');
+        connection.close();
+        side.cut(code, reason);
+      },
+    };
+    return connection;
+  }
+
+  // Revocation and expiry: resolve each connection's credential again. auth.ts caches resolutions
+  // for its window, so this costs a map lookup per connection, and one call to accounts per
+  // credential per window.
+  let rechecking = false;
+  const recheck = setInterval(() => {
+    if (rechecking || all.size === 0) return;
+    rechecking = true;
+    void Promise.all(
+      [...all].map(async (connection) => {
+        try {
+          const { caller } = await deps.auth.authenticate(connection.headers, connection.origin);
+          if (caller.userId !== connection.caller.userId || caller.sessionId !== connection.caller.sessionId) {
+            connection.cutBy(CLOSE_CODES.UNAUTHENTICATED, 'Session changed; reconnect.');
+          }
+        } catch (error) {
+          // Accounts unavailable: keep the connection (its credential was good); anything else ends it.
+          if (isFolioError(error) && error.code === 'SERVICE_UNAVAILABLE') return;
+          connection.cutBy(CLOSE_CODES.UNAUTHENTICATED, 'The session was revoked or expired; sign in again.');
+        }
+      }),
+    ).finally(() => (rechecking = false));
+  }, limits.recheckMs);
+  recheck.unref();
+
+  return {
+    get connectionCount() {
+      return all.size;
+    },
+    async connect(req, params, side) {
+      let stage: (typeof CONNECT_STAGES)[number] = 'draining';
+      try {
+        // CONNECT_STAGES, in order.
+        if (deps.isDraining()) throw new FolioError('SERVICE_UNAVAILABLE', 'The gateway is shutting down; retry.', { details: { retryAfterSeconds: 1 } });
+        stage = 'clientAddress';
+        const origin: CallerOrigin = { clientAddress: deps.clientAddress(req), territory: deps.territory(req) };
+        stage = 'authenticate';
+        const headers = credentialHeaders(req, params);
+        const authenticated = await deps.auth.authenticate(headers, origin);
+        stage = 'signedInUser';
+        const caller = authenticated.caller;
+        if (caller.partnerId) throw new FolioError('FORBIDDEN', 'Live updates are for readers’ own devices, not partner keys.');
+        if (!caller.userId) throw new FolioError('UNAUTHENTICATED', 'Sign in to receive live updates (connectionParams.authorization: "Bearer <token>").');
+        stage = 'rateLimit';
+        const clientName = clientNameOf(req.headers);
+        await deps.rateLimiter.consume(caller, clientName, authenticated.rateLimit);
+        stage = 'connectionCap';
+        const mine = byUser.get(caller.userId) ?? new Set<Connection>();
+        if (mine.size >= limits.maxConnectionsPerUser) {
+          throw new FolioError('RATE_LIMITED', `At most ${limits.maxConnectionsPerUser} live connections per user.`, { details: { limit: 'connections' } });
+        }
+        const connection = createConnection(authenticated, headers, origin, side, clientName);
+        mine.add(connection);
+        byUser.set(caller.userId, mine);
+        all.add(connection);
+        connectionsGauge.inc({ transport: side.transport });
+        logger.info({ connection: connection.id, userId: caller.userId, transport: side.transport }, 'subscription connection opened');
+        return connection;
+      } catch (error) {
+        refusals.inc({ stage });
+        logger.info({ stage, code: isFolioError(error) ? error.code : 'INTERNAL', transport: side.transport }, 'subscription connection refused');
+        throw error;
+      }
+    },
+    stop() {
+      clearInterval(recheck);
+      for (const connection of [...all]) connection.cutBy(CLOSE_CODES.GOING_AWAY, 'The gateway is shutting down');
+    },
+  };
+}

@@ -1,0 +1,34 @@
+/**
+ * Counts store round trips: every collection method called through the returned database (and
+ * the transactions it runs) is reported as `{ collection, method }`. Services export the count as
+ * `folio_db_operations_total{collection,method}` (lib/metrics.ts), so "a shelf of 100 books is one
+ * `books` read" can be watched in production and proved in tests.
+ */
+import type { FolioDb } from './index.js';
+import type { DocCollection, Document } from './types.js';
+
+export interface StoreOperation {
+  readonly collection: string;
+  readonly method: string;
+}
+
+export function countingDb(db: FolioDb, count: (operation: StoreOperation) => void): FolioDb {
+  const wrap = (inner: FolioDb): FolioDb => ({
+    name: inner.name,
+    collection<T extends Document>(name: string): DocCollection<T> {
+      return new Proxy(inner.collection<T>(name), {
+        get(target, property, receiver) {
+          const value = Reflect.get(target, property, receiver);
+          if (typeof value !== 'function' || typeof property !== 'string') return value;
+          return (...args: unknown[]) => {
+            count({ collection: name, method: property });
+            return (value as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        },
+      });
+    },
+    transaction: (fn) => inner.transaction((tx) => fn(wrap(tx))),
+    health: () => inner.health(),
+  });
+  return wrap(db);
+}

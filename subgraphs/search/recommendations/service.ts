@@ -1,0 +1,204 @@
+/**
+ * Recommendation rules, free of GraphQL: similar books, a reader's books (personal, or cold start
+ * when they have no profile or switched personalisation off), dismissals and the switch. Every
+ * list is filtered by the viewer's readable check, diversified by author, and bounded.
+ */
+import { LRUCache } from 'lru-cache';
+import { badInput } from '../../../lib/errors.js';
+import type { Caller } from '../../../lib/identity.js';
+import { decodeCursor, encodeCursor, pageSize } from '../../../lib/pagination.js';
+import type { ReadableCheck } from '../policy.js';
+import type { StoredRecSource } from './model.js';
+import { can, requireReader } from './policy.js';
+import { coldStart, forReader, similarTo, type Ranked } from './rank.js';
+import { diversify, primarySubtag, seedWeight, type ReasonSource } from './scoring.js';
+import { recKey, type RecommendationStore, type RecReaderBookDoc } from './store.js';
+
+export const LIMITS = {
+  defaultSimilar: 10,
+  maxSimilar: 20,
+  defaultFirst: 10,
+  maxFirst: 50,
+  /** Deepest recommendation a client can page to. */
+  maxWindow: 200,
+  maxLanguageChars: 35,
+} as const;
+
+export interface RecommendationItem {
+  readonly bookId: string;
+  readonly score: number;
+  readonly source: ReasonSource;
+  /** Books the reason names, each readable by the viewer. */
+  readonly basedOn: readonly string[];
+  readonly text: string;
+}
+
+export interface RecommendationPage {
+  readonly items: ReadonlyArray<{ cursor: string; node: RecommendationItem }>;
+  readonly hasNextPage: boolean;
+  readonly endCursor: string | null;
+  /** True when the list is personal (false: cold start). */
+  readonly personalised: boolean;
+}
+
+export interface ReaderSettings {
+  readonly personalisedRecommendations: boolean;
+}
+
+/** The seeds' signals from one reader's documents: their own data, secret entries included (it is their list). */
+export function seedsOf(docs: readonly RecReaderBookDoc[], now: Date): Array<{ bookId: string; weight: number }> {
+  return docs.map((d) => {
+    const days = Object.keys(d.days).sort();
+    const seconds = d.olderSeconds + Object.values(d.days).reduce((s, x) => s + x, 0);
+    const lastDay = days.length ? new Date(`${days.at(-1)!}T12:00:00Z`) : null;
+    const dates = [d.addedAt, d.finishedAt, lastDay].filter((x): x is Date => x instanceof Date);
+    const lastActivity = dates.length ? new Date(Math.max(...dates.map((x) => x.getTime()))) : null;
+    return { bookId: d.bookId, weight: seedWeight({ onShelf: d.onShelf, finished: d.finished, seconds, highlights: d.highlights, lastActivity }, now) };
+  });
+}
+
+/** A book's similar list (before the viewer's readable filter, so it is the same for everyone) is reused this long. */
+export const SIMILAR_TTL_MS = 10_000;
+
+export class RecommendationService {
+  /** A list of 100 books each asking for similarBooks must not cost 100 scans of the catalogue. */
+  private readonly similarCache = new LRUCache<string, Ranked[]>({ max: 5_000, ttl: SIMILAR_TTL_MS });
+
+  constructor(
+    private readonly deps: {
+      readonly store: RecommendationStore;
+      readonly source: StoredRecSource;
+      readonly now?: () => Date;
+    },
+  ) {}
+
+  private now(): Date {
+    return this.deps.now?.() ?? new Date();
+  }
+
+  /** Books like `bookId` for whoever looks at it: nothing personal, only books the viewer may read. */
+  async similarBooks(viewer: Caller, bookId: string, first: number | null | undefined, readable: ReadableCheck): Promise<RecommendationItem[]> {
+    const size = first === null || first === undefined ? LIMITS.defaultSimilar : first;
+    if (!Number.isInteger(size) || size < 0 || size > LIMITS.maxSimilar) throw badInput(`first must be between 0 and ${LIMITS.maxSimilar}.`, 'first');
+    if (size === 0) return [];
+    let ranked = this.similarCache.get(bookId);
+    if (!ranked) {
+      const src = await this.deps.source.fresh();
+      ranked = await similarTo(src, bookId, { limit: LIMITS.maxSimilar * 4 + 20 });
+      this.similarCache.set(bookId, ranked);
+    }
+    return (await this.finish(viewer, ranked, size, readable, [bookId], true)).slice(0, size);
+  }
+
+  /** The owner's recommendations; null for anyone else. */
+  async forReader(
+    viewer: Caller,
+    ownerId: string,
+    args: { first?: number | null; after?: string | null; language?: string | null },
+    readable: ReadableCheck,
+  ): Promise<RecommendationPage | null> {
+    if (!can(viewer, { type: 'OwnRecommendations', ownerId })) return null;
+    const size = pageSize(args.first, LIMITS.maxFirst);
+    const key = decodeCursor(args.after, ['number']);
+    const offset = key ? (key[0] as number) : 0;
+    if (!Number.isInteger(offset) || offset < 0 || offset >= LIMITS.maxWindow) throw badInput('The cursor is not valid.', 'after');
+    const language = args.language?.trim() || null;
+    if (language && (language.length > LIMITS.maxLanguageChars || !/^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$/.test(language))) throw badInput('language must be a BCP 47 tag.', 'language');
+    const want = Math.min(LIMITS.maxWindow, offset + size + 1);
+
+    const { store } = this.deps;
+    const [docs, dismissed, personalised, src] = await Promise.all([
+      store.readerBooks.find({ userId: ownerId }).toArray(),
+      store.dismissed.find({ userId: ownerId }).project<{ bookId: string }>({ bookId: 1 }).toArray(),
+      this.personalised(ownerId),
+      this.deps.source.fresh(),
+    ]);
+    // Never a book they already have (on the shelf, read or highlighted), nor one they dismissed.
+    const exclude = new Set([...docs.map((d) => d.bookId), ...dismissed.map((d) => d.bookId)]);
+    const now = this.now();
+    let ranked: Ranked[] = [];
+    if (personalised) ranked = await forReader(src, seedsOf(docs, now), { limit: want * 2 + 10, exclude });
+    // Cold start fills what the profile cannot (a new reader, or personalisation off), in the
+    // language asked for, else (personal only) the one most of their books are in.
+    const coldLanguage = language ?? (personalised ? mostCommonLanguage(docs.map((d) => src.books().get(d.bookId)?.language)) : null);
+    const have = new Set([...exclude, ...ranked.map((r) => r.bookId)]);
+    ranked = [...ranked, ...coldStart(src, { language: coldLanguage, limit: want + 10, exclude: have, now: now.getTime() })];
+    const all = await this.finish(viewer, ranked, want, readable, [], false);
+    const page = all.slice(offset, offset + size);
+    const items = page.map((node, i) => ({ cursor: encodeCursor([offset + i + 1]), node }));
+    return { items, hasNextPage: all.length > offset + size && offset + size < LIMITS.maxWindow, endCursor: items.at(-1)?.cursor ?? null, personalised: personalised && docs.length > 0 };
+  }
+
+  /** "Not for me": the book leaves the reader's recommendations from the next request on. */
+  async dismiss(viewer: Caller, bookId: string): Promise<boolean> {
+    const userId = requireReader(viewer);
+    if (typeof bookId !== 'string' || bookId.length === 0 || bookId.length > 200) throw badInput('bookId is not a valid id.', 'bookId');
+    await this.deps.store.dismissed.updateOne({ _id: recKey(userId, bookId) }, { $setOnInsert: { userId, bookId, at: this.now() } }, { upsert: true });
+    return true;
+  }
+
+  async settings(viewer: Caller, ownerId: string): Promise<ReaderSettings | null> {
+    if (!can(viewer, { type: 'OwnRecommendations', ownerId })) return null;
+    return { personalisedRecommendations: await this.personalised(ownerId) };
+  }
+
+  async setPersonalised(viewer: Caller, enabled: boolean): Promise<ReaderSettings> {
+    const userId = requireReader(viewer);
+    if (typeof enabled !== 'boolean') throw badInput('enabled must be a boolean.', 'enabled');
+    await this.deps.store.settings.updateOne({ _id: userId }, { $set: { personalised: enabled, updatedAt: this.now() } }, { upsert: true });
+    return { personalisedRecommendations: enabled };
+  }
+
+  private async personalised(userId: string): Promise<boolean> {
+    return (await this.deps.store.settings.findOne({ _id: userId }))?.personalised ?? true;
+  }
+
+  /**
+   * Keeps only books the viewer may read (and only readable books in reasons), caps each author,
+   * and words each reason. Readability is asked for the best candidates first, a few more than
+   * needed at a time (catalog's check costs per id; the request's DataLoader caches answers).
+   */
+  private async finish(viewer: Caller, ranked: readonly Ranked[], want: number, readable: ReadableCheck, alsoCheck: readonly string[], similar: boolean): Promise<RecommendationItem[]> {
+    const books = this.deps.source.books();
+    const candidates = diversify(
+      ranked.filter((r) => books.has(r.bookId)),
+      (r) => books.get(r.bookId)?.authors ?? [],
+    );
+    const out: RecommendationItem[] = [];
+    let from = 0;
+    do {
+      const batch = candidates.slice(from, from + Math.max(10, want - out.length + 5));
+      from += batch.length;
+      const allowed = await readable([...new Set([...alsoCheck, ...batch.flatMap((r) => [r.bookId, ...r.basedOn])])]);
+      if (alsoCheck.some((id) => !allowed.has(id))) return [];
+      for (const r of batch) {
+        if (out.length >= want || !can(viewer, { type: 'RecommendedBook', bookReadable: allowed.has(r.bookId) })) continue;
+        const basedOn = r.basedOn.filter((id) => allowed.has(id) && books.has(id));
+        out.push({ bookId: r.bookId, score: r.score, source: r.source, basedOn, text: reasonText(r.source, basedOn.map((id) => books.get(id)!.title), similar) });
+      }
+    } while (out.length < want && from < candidates.length);
+    return out;
+  }
+}
+
+function mostCommonLanguage(languages: ReadonlyArray<string | undefined>): string | null {
+  const counts = new Map<string, number>();
+  for (const l of languages) if (l && l !== 'und') counts.set(primarySubtag(l), (counts.get(primarySubtag(l)) ?? 0) + 1);
+  return [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0]?.[0] ?? null;
+}
+
+const quoted = (titles: readonly string[]): string => titles.map((t) => `“${t}”`).join(' and ');
+
+/** The reason a client shows: which signal, and the book(s) it comes from. */
+export function reasonText(source: ReasonSource, titles: readonly string[], similar: boolean): string {
+  switch (source) {
+    case 'CONTENT':
+      return similar || titles.length === 0 ? 'Similar themes' : `Similar themes to ${quoted(titles)}`;
+    case 'CO_READING':
+      return titles.length === 0 ? 'Readers of books you read also read this' : `Readers of ${quoted(titles)} also read this`;
+    case 'POPULAR':
+      return 'Popular with readers';
+    case 'RECENT':
+      return 'Recently published';
+  }
+}
