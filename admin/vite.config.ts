@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
 
@@ -18,7 +18,7 @@ export default defineConfig({
     modulePreload: { polyfill: false },
     chunkSizeWarningLimit: 8000,
     rollupOptions: {
-      input: { index: resolve(import.meta.dirname, 'index.html'), graphiql: resolve(import.meta.dirname, 'graphiql.html') },
+      input: { index: fileURLToPath(new URL('./index.html', import.meta.url)), graphiql: fileURLToPath(new URL('./graphiql.html', import.meta.url)) },
     },
   },
 });

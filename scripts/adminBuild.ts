@@ -51,7 +51,7 @@ export async function ensureAdminBuild(timeoutMs = 15 * 60_000): Promise<boolean
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const age = Date.now() - (statSync(LOCK, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
       if (age > timeoutMs) rmSync(LOCK, { recursive: true, force: true });
-      else if (Date.now() > deadline) throw new Error('timed out waiting for another build of admin/');
+      else if (Date.now() > deadline) throw new Error('timed out waiting for another build of admin/', { cause: error });
       else await new Promise((resolve) => setTimeout(resolve, 1000));
     }
   }
