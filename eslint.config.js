@@ -6,7 +6,8 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   // Generated resolver types (npm run codegen) are checked by tsc and the drift check, not linted.
-  { ignores: ['node_modules/**', '**/node_modules/**', '.folio-data/**', 'bench/results/**', 'subgraphs/*/generated/**'] },
+  // admin/dist is built output; test-results/ holds screenshots.
+  { ignores: ['node_modules/**', '**/node_modules/**', '.folio-data/**', 'bench/results/**', 'subgraphs/*/generated/**', 'admin/dist/**', 'test-results/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

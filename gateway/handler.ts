@@ -30,6 +30,7 @@ import type { ResponseCache } from './plugins/responseCache.js';
 import type { CachePurger } from './plugins/cachePurge.js';
 import { usageClientOf, usageDocumentKey, type UsageRecorder } from './plugins/schemaUsage.js';
 import type { GraphQLBody, TrustedDocuments } from './plugins/trustedDocuments.js';
+import type { UiRoutes } from './ui/static.js';
 
 export interface HandlerDeps {
   readonly apollo: ApolloServer<GatewayContext>;
@@ -60,6 +61,8 @@ export interface HandlerDeps {
   readonly isDraining: () => boolean;
   /** Field usage recording (plugins/schemaUsage.ts); off when undefined. */
   readonly usage?: UsageRecorder | undefined;
+  /** GraphiQL at GET /graphql for browsers, the console at /admin (ui/static.ts). */
+  readonly ui?: UiRoutes | undefined;
 }
 
 /** Client headers Apollo Server needs (content negotiation, CSRF); nothing else reaches it. */
@@ -241,6 +244,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
     const path = q === -1 ? url : url.slice(0, q);
     const search = q === -1 ? '' : url.slice(q + 1);
 
+    if (deps.ui?.handle(req, res, path, search)) return;
     if (path === deps.graphqlPath && (req.method === 'POST' || req.method === 'GET')) {
       const trace = startRequestTrace(req.headers);
       let status = 500;

@@ -4,6 +4,7 @@
  */
 import http from 'node:http';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloGateway } from '@apollo/gateway';
 import { Redis } from 'ioredis';
 import { Agent } from 'undici';
@@ -37,6 +38,7 @@ import { installSingleFetchFastPath } from './singleFetch.js';
 import { SubgraphFetcher } from './subgraphFetcher.js';
 import { startSubscriptions } from './subscriptions/index.js';
 import { accountsBaseUrl, loadSupergraph, subgraphBaseUrl } from './supergraph.js';
+import { createUiRoutes } from './ui/static.js';
 
 export interface StartGatewayOptions {
   /** Serve this supergraph instead of the configured file; subgraph URLs from it. */
@@ -115,7 +117,7 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
     // limits.plugins validates instead (bounded time, same rules otherwise) before any execution.
     dangerouslyDisableValidation: true,
     parseOptions: limits.parseOptions,
-    plugins: [...(limits.plugins as ApolloServerPlugin<GatewayContext>[]), introspectionPlugin({ production: config.production }), operationResolutionPlugin(), operationLabelsPlugin(metrics), loggingPlugin(logger), ...(usage ? [usage.plugin<GatewayContext>()] : [])],
+    plugins: [...(limits.plugins as ApolloServerPlugin<GatewayContext>[]), introspectionPlugin({ production: config.production }), operationResolutionPlugin(), operationLabelsPlugin(metrics), loggingPlugin(logger), ...(usage ? [usage.plugin<GatewayContext>()] : []), ApolloServerPluginLandingPageDisabled()], // browsers get GraphiQL from ui/ (Apollo's page loads from a CDN)
     formatError: createErrorFormatter({ production: config.production }),
     // Never, in any mode: internal details are logged (with the request id), never returned.
     includeStacktraceInErrorResponses: false,
@@ -191,6 +193,7 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
     logger,
     isDraining,
     usage,
+    ui: createUiRoutes({ graphiql: settings.graphiql }),
   });
   usageFlusher?.start();
 

@@ -12,6 +12,15 @@ describe('configuration', () => {
     expect(config.mongodbUri).toBeUndefined();
   });
 
+  it('serves GraphiQL in development only, unless FOLIO_GATEWAY_GRAPHIQL says otherwise', () => {
+    const production = { NODE_ENV: 'production', FOLIO_INTERNAL_SECRET: 'x'.repeat(40), FOLIO_ADMIN_PASSWORD: 'a long admin password', FOLIO_OPS_TOKEN: 'o'.repeat(32) };
+    expect(loadConfig({}).gateway.graphiql).toBe(true);
+    expect(loadConfig({ FOLIO_GATEWAY_GRAPHIQL: 'false' }).gateway.graphiql).toBe(false);
+    expect(loadConfig(production).gateway.graphiql).toBe(false);
+    expect(loadConfig({ ...production, FOLIO_GATEWAY_GRAPHIQL: 'true' }).gateway.graphiql).toBe(true);
+    expect(() => loadConfig({ FOLIO_GATEWAY_GRAPHIQL: 'yes' })).toThrow(/FOLIO_GATEWAY_GRAPHIQL/);
+  });
+
   it('names every bad variable', () => {
     try {
       loadConfig({ FOLIO_GATEWAY_PORT: 'eighty', MONGODB_URI: 'postgres://x', QDRANT_URL: 'not a url' });

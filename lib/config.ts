@@ -163,6 +163,11 @@ const schema = z.object({
     .enum(['true', 'false', '1', '0'])
     .default('true')
     .transform((v) => v === 'true' || v === '1'),
+  /** GraphiQL for browsers at GET /graphql (gateway/ui). @default true, false when NODE_ENV=production */
+  FOLIO_GATEWAY_GRAPHIQL: z
+    .enum(['true', 'false', '1', '0'])
+    .optional()
+    .transform((v) => (v === undefined ? undefined : v === 'true' || v === '1')),
   /** Per-subgraph request timeout. @default 10 s */
   FOLIO_GATEWAY_SUBGRAPH_TIMEOUT_MS: positiveInt.default(10_000),
   /** Load shedding: in-flight requests / mean event-loop lag above which new work is refused. */
@@ -311,6 +316,8 @@ export interface GatewaySettings {
   readonly maxStaffBodyBytes: number;
   /** Single-fetch fast path on (gateway/singleFetch.ts). */
   readonly singleFetch: boolean;
+  /** Serve GraphiQL to browsers at GET /graphql (gateway/ui). */
+  readonly graphiql: boolean;
   readonly subgraphTimeoutMs: number;
   readonly maxInFlight: number;
   readonly maxEventLoopLagMs: number;
@@ -477,6 +484,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FolioConfig {
       maxBodyBytes: raw.FOLIO_GATEWAY_MAX_BODY_BYTES,
       maxStaffBodyBytes: Math.max(raw.FOLIO_GATEWAY_MAX_STAFF_BODY_BYTES, raw.FOLIO_GATEWAY_MAX_BODY_BYTES),
       singleFetch: raw.FOLIO_GATEWAY_SINGLE_FETCH,
+      graphiql: raw.FOLIO_GATEWAY_GRAPHIQL ?? !production,
       subgraphTimeoutMs: raw.FOLIO_GATEWAY_SUBGRAPH_TIMEOUT_MS,
       maxInFlight: raw.FOLIO_GATEWAY_MAX_IN_FLIGHT,
       maxEventLoopLagMs: raw.FOLIO_GATEWAY_MAX_EVENT_LOOP_LAG_MS,

@@ -62,6 +62,14 @@ async function waitForSearchIndex(storage: Storage, logger: Logger, timeoutMs = 
   }
 }
 
+/** GraphiQL and the console (admin/) are built on the first start; the API works without them. */
+async function buildBrowserPages(logger: Logger): Promise<void> {
+  const { adminBuilt, ensureAdminBuild } = await import('./adminBuild.js');
+  if (adminBuilt()) return;
+  logger.info('building the browser pages (admin/: console and GraphiQL) once; this takes a minute or two');
+  await ensureAdminBuild().catch((err: unknown) => logger.warn({ err }, 'browser pages not built (/admin and GraphiQL answer 503); run npm run admin:build'));
+}
+
 async function main(): Promise<void> {
   const config = configOrExit(() => withKeptDevelopmentSecret(loadConfig()));
   const parts = config.services;
@@ -69,6 +77,7 @@ async function main(): Promise<void> {
   logger.info({ services: parts.join(','), data: config.mongodbUri ? 'MongoDB' : config.dataDir }, 'starting Folio');
   const taken = await takenPort(config, parts);
   if (taken !== null) exitPortTaken(config, taken);
+  if (parts.includes('gateway')) await buildBrowserPages(logger);
   // Loaded after the first line: compiling every service takes seconds on a cold start.
   const { startPlatform } = await import('./platform.js');
   logger.info('services loaded; opening storage and starting them');
