@@ -31,7 +31,7 @@ describe('sync events', () => {
     expect(await shelfChange(ugc, alice, seq)).toBeNull();
   });
 
-  it('writes ShelfEntryChanged for add, update and remove (not for a repeated add or a missing entry)', async () => {
+  it('writes ShelfEntryChanged for add and update and ShelfEntryRemoved for remove (not for a repeated add or a missing entry)', async () => {
     await ugc.shelf.addToShelf(alice, 'b1');
     await ugc.shelf.addToShelf(alice, 'b1');
     await ugc.shelf.updateEntry(alice, 'b1', { finished: true });
@@ -41,7 +41,7 @@ describe('sync events', () => {
     expect(written.map((e) => [e.type, e.payload.op])).toEqual([
       ['ShelfEntryChanged', 'CREATED'],
       ['ShelfEntryChanged', 'UPDATED'],
-      ['ShelfEntryChanged', 'DELETED'],
+      ['ShelfEntryRemoved', undefined],
     ]);
     expect(await shelfChange(ugc, alice, String(written[2]!.seq))).toMatchObject({ op: 'DELETED', bookId: 'b1' });
     expect(await shelfChange(ugc, bob, String(written[2]!.seq))).toBeNull();
