@@ -180,8 +180,15 @@ describe('performance', () => {
       const after = await snapshot();
       return { books: data.me.shelf.edges.length, titles: data.me.shelf.edges.map((e: any) => e.node.book.title), delta: Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - before[k as keyof typeof before]])) };
     };
-    const a = await cost(small);
-    const b = await cost(large);
+    // Background work (consumers, lease renewals) can land inside one measurement and only ever adds:
+    // the least of three is the query's own cost.
+    const least = async (user: TestUser) => {
+      const runs = [await cost(user), await cost(user), await cost(user)];
+      const delta = Object.fromEntries(Object.keys(runs[0]!.delta).map((k) => [k, Math.min(...runs.map((r) => r.delta[k]!))]));
+      return { ...runs[0]!, delta };
+    };
+    const a = await least(small);
+    const b = await least(large);
     expect(a.books).toBe(2);
     expect(b.books).toBe(8);
     expect(b.titles.every((t: string) => t.startsWith('Shelf Book'))).toBe(true);
