@@ -140,6 +140,45 @@ export class Outbox {
   }
 }
 
+/** Where a producer's feed is: its base URL and its audience name for request signing. */
+export interface FeedSource {
+  readonly baseUrl: string;
+  readonly audience: string;
+  readonly secret: string;
+}
+
+/**
+ * One read of a producer's signed feed: up to `limit` events after `after`, long-polling up to
+ * `waitMs`; `head` is the producer's newest seq. The one client of `GET /internal/events` (consumers,
+ * the gateway's cache purger and its subscription feed).
+ */
+export async function readFeed(source: FeedSource, after: number, options: { limit: number; waitMs: number; signal?: AbortSignal }): Promise<{ events: FolioEvent[]; head: number }> {
+  const timeout = AbortSignal.timeout(options.waitMs + 10_000);
+  const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+  const answer = await callInternal<{ events?: FolioEvent[]; head?: unknown }>(
+    { secret: source.secret, audience: source.audience, baseUrl: source.baseUrl },
+    'GET',
+    `/internal/events?after=${after}&limit=${options.limit}&wait=${options.waitMs}`,
+    undefined,
+    { signal },
+  );
+  if (!Array.isArray(answer.events) || typeof answer.head !== 'number') throw new Error('the event feed answered without events and head');
+  return { events: answer.events, head: answer.head };
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts (never rejects): a backoff a stop can cut short. */
+export function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done);
+  });
+}
+
 export interface EventConsumerOptions {
   /** Consumer name, unique within the consuming service (e.g. `search-indexer`). */
   readonly name: string;
@@ -220,15 +259,8 @@ export class EventConsumer {
     this.lastSeq = cursor;
     let gapSince: number | null = null;
     while (!until.aborted) {
-      const signal = AbortSignal.any([until, AbortSignal.timeout(FEED_MAX_WAIT_MS + 10_000)]);
-      const wait = gapSince === null ? 20_000 : 500;
-      const { events } = await callInternal<{ events: FolioEvent[] }>(
-        { secret, audience: sourceName, baseUrl: sourceUrl },
-        'GET',
-        `/internal/events?after=${cursor}&limit=${batchSize}&wait=${wait}`,
-        undefined,
-        { signal },
-      );
+      const waitMs = gapSince === null ? 20_000 : 500;
+      const { events } = await readFeed({ secret, audience: sourceName, baseUrl: sourceUrl }, cursor, { limit: batchSize, waitMs, signal: until });
       if (events.length === 0) continue;
       for (const event of events) {
         if (event.seq !== cursor + 1) {

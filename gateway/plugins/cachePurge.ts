@@ -17,8 +17,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { parseTags, purgeTagsForEvent } from '../../lib/cacheTags.js';
-import type { FolioEvent } from '../../lib/events.js';
-import { callInternal } from '../../lib/signing.js';
+import { pause, readFeed } from '../../lib/events.js';
 import type { Logger } from '../../lib/logger.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { ResponseCache } from './responseCache.js';
@@ -87,23 +86,8 @@ export function createCachePurger(options: CachePurgerOptions): CachePurger {
     apply(tags, 'redis', { from: parsed.origin });
   }
 
-  const sleep = (ms: number): Promise<void> =>
-    new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done(): void {
-        clearTimeout(timer);
-        stopping.signal.removeEventListener('abort', done);
-        resolve();
-      }
-      stopping.signal.addEventListener('abort', done);
-    });
-
-  async function feed(baseUrl: string, after: number, limit: number, wait: number): Promise<{ events: FolioEvent[]; head: number }> {
-    const signal = AbortSignal.any([stopping.signal, AbortSignal.timeout(wait + 10_000)]);
-    const answer = await callInternal<{ events?: FolioEvent[]; head?: unknown }>({ secret: options.secret, audience: 'catalog', baseUrl }, 'GET', `/internal/events?after=${after}&limit=${limit}&wait=${wait}`, undefined, { signal });
-    if (!Array.isArray(answer.events) || typeof answer.head !== 'number') throw new Error('the event feed answered without events and head');
-    return { events: answer.events, head: answer.head };
-  }
+  const feed = (baseUrl: string, after: number, limit: number, waitMs: number) =>
+    readFeed({ secret: options.secret, audience: 'catalog', baseUrl }, after, { limit, waitMs, signal: stopping.signal });
 
   // Rolled-back transactions leave gaps in the sequence; commits are ordered by the sequence
   // counter (each transaction writes it), so a gap is never an event still to come and is skipped.
@@ -140,7 +124,7 @@ export function createCachePurger(options: CachePurgerOptions): CachePurger {
         // Purges from this source wait until the feed is back; from the cursor, none is lost.
         failures++;
         logger[failures === 1 ? 'warn' : 'debug']({ err, retryInMs: backoffMs, failures }, 'catalog event feed failed; retrying');
-        await sleep(backoffMs);
+        await pause(backoffMs, stopping.signal);
         backoffMs = Math.min(backoffMs * 2, MAX_BACKOFF_MS);
       }
     }

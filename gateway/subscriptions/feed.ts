@@ -10,9 +10,8 @@
  * so every process sees every event without Redis; with Redis (redisFanout.ts) one process, the
  * lease holder, follows the feed and publishes, the others only subscribe.
  */
-import type { FolioEvent } from '../../lib/events.js';
+import { pause, readFeed, type FolioEvent } from '../../lib/events.js';
 import type { Logger } from '../../lib/logger.js';
-import { callInternal } from '../../lib/signing.js';
 
 export type SyncListener = (event: FolioEvent) => void;
 
@@ -72,29 +71,8 @@ export function followFeed(options: FeedFollowerOptions): FeedFollower {
   let markReady: () => void = () => {};
   const known = new Promise<void>((resolve) => (markReady = resolve));
 
-  const sleep = (ms: number): Promise<void> =>
-    new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done(): void {
-        clearTimeout(timer);
-        stopping.signal.removeEventListener('abort', done);
-        resolve();
-      }
-      stopping.signal.addEventListener('abort', done);
-    });
-
-  async function feed(after: number, limit: number, wait: number): Promise<{ events: FolioEvent[]; head: number }> {
-    const signal = AbortSignal.any([stopping.signal, AbortSignal.timeout(wait + 10_000)]);
-    const answer = await callInternal<{ events?: FolioEvent[]; head?: unknown }>(
-      { secret: options.secret, audience: 'ugc', baseUrl: options.baseUrl },
-      'GET',
-      `/internal/events?after=${after}&limit=${limit}&wait=${wait}`,
-      undefined,
-      { signal },
-    );
-    if (!Array.isArray(answer.events) || typeof answer.head !== 'number') throw new Error('the event feed answered without events and head');
-    return { events: answer.events, head: answer.head };
-  }
+  const source = { secret: options.secret, audience: 'ugc', baseUrl: options.baseUrl };
+  const feed = (after: number, limit: number, waitMs: number) => readFeed(source, after, { limit, waitMs, signal: stopping.signal });
 
   async function follow(): Promise<void> {
     const waitMs = options.waitMs ?? 20_000;
@@ -128,7 +106,7 @@ export function followFeed(options: FeedFollowerOptions): FeedFollower {
         // Events wait (from the cursor, none is lost) until the feed is back.
         failures++;
         options.logger[failures === 1 ? 'warn' : 'debug']({ err, retryInMs: backoffMs, failures }, 'ugc event feed failed; retrying');
-        await sleep(backoffMs);
+        await pause(backoffMs, stopping.signal);
         backoffMs = Math.min(backoffMs * 2, MAX_BACKOFF_MS);
       }
     }
