@@ -68,7 +68,8 @@ class FakeFeed {
           await new Promise((r) => setTimeout(r, wait));
           events = this.events.filter((e) => e.seq > after).slice(0, limit);
         }
-        sendJson(res, 200, { events });
+        // The feed contract: the events and the producer's newest seq.
+        sendJson(res, 200, { events, head: this.events.length });
       },
     };
   }
