@@ -317,22 +317,21 @@ export class Journal {
     // are already in memory; they go to the fresh journal.log and the fence below covers them.
     if (this.compacting || this.torn || this.closed) return;
     if (this.unfoldedBytes <= Math.max(this.options.compactAtBytes, this.snapshotSize, this.compactBlockedUntil)) return;
-    try {
-      await this.seal();
-    } catch {
+    // A failed seal or snapshot leaves the journal and its sealed segments valid (the snapshot only
+    // changes by rename): try again once it has grown a little, not after every append while the disk is full.
+    const blocked = (): void => {
       this.compactBlockedUntil = this.unfoldedBytes + COMPACT_RETRY_BYTES;
-      return;
-    }
-    const run = this.writeSnapshotInSlices()
-      .catch(() => {
-        // The journal and its sealed segments are still valid (the snapshot only changes by
-        // rename); try again once it has grown a little, not after every append while the disk is full.
-        this.compactBlockedUntil = this.unfoldedBytes + COMPACT_RETRY_BYTES;
-      })
+    };
+    const sealing = this.seal();
+    // Compacting from the seal on, so idle() never returns while a sealed segment waits for its snapshot.
+    this.compacting = sealing
+      .then(() => this.writeSnapshotInSlices(), blocked)
+      .catch(blocked)
       .finally(() => {
         this.compacting = null;
       });
-    this.compacting = run;
+    // The flush loop goes on once the rename is done: no append is in flight on the old file.
+    await sealing.catch(() => undefined);
   }
 
   /**
