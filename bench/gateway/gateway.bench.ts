@@ -24,11 +24,12 @@
  * direct rows sign each request in autocannon's setupRequest (a nonce is accepted once).
  * BENCH_PROFILE=1 also writes a CPU profile of each Folio gateway (node --cpu-prof) to a temp directory (printed).
  *
- *   npm run bench:gateway -- --usage   (BENCH_USAGE_ROUNDS=3)
+ *   npm run bench:gateway -- --usage   (BENCH_USAGE_ROUNDS=8)
  *
  * measures the cost of field-usage recording (gateway/plugins/schemaUsage.ts) alone: two Folio
- * gateways, identical but for FOLIO_GATEWAY_SCHEMA_USAGE, on distinct traffic of every query,
- * alternating which goes first each round; medians per query. Writes bench/results/gateway-usage-<time>.{json,md}.
+ * gateways, identical but for FOLIO_GATEWAY_SCHEMA_USAGE, loaded at the same time on distinct
+ * traffic of every query, modes swapped between the two processes half-way; the geometric mean
+ * of the paired RPS ratios. Writes bench/results/gateway-usage-<time>.{json,md}.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -46,7 +47,7 @@ const require = createRequire(import.meta.url);
 const BASE_PORT = 4331; // accounts, catalog, ugc, search
 const PORTS = { accounts: BASE_PORT, catalog: BASE_PORT + 1, ugc: BASE_PORT + 2, search: BASE_PORT + 3, folio: 4340, folioRaw: 4341, hive: 4342, folioNoFast: 4343, folioNoUsage: 4344 } as const;
 /** `-- --usage`: rounds of distinct traffic, usage recording on vs off alternating. */
-const USAGE_ROUNDS = Number(process.env.BENCH_USAGE_ROUNDS ?? 3);
+const USAGE_ROUNDS = Number(process.env.BENCH_USAGE_ROUNDS ?? 8);
 const DURATION = Number(process.env.BENCH_DURATION ?? 8);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -293,7 +294,7 @@ interface Row {
   readonly subgraphCpuMs: number;
 }
 
-async function measure(spec: QuerySpec, traffic: Row['traffic'], target: Target, token: string, subgraphPid: number | undefined): Promise<Row> {
+async function measure(spec: QuerySpec, traffic: Row['traffic'], target: Target, token: string, subgraphPid: number | undefined, connections = CONNECTIONS): Promise<Row> {
   const headers = { 'content-type': 'application/json', ...(spec.authenticated ? { authorization: `Bearer ${token}` } : {}) };
   const bodies = (traffic === 'identical' ? [20] : FIRSTS).map((first) => JSON.stringify({ query: spec.query, variables: { first } }));
   const check = await post(target.url, JSON.parse(bodies[0]!), { ...headers, ...target.headers(JSON.stringify(JSON.parse(bodies[0]!))) });
@@ -304,7 +305,7 @@ async function measure(spec: QuerySpec, traffic: Row['traffic'], target: Target,
       url: target.url,
       method: 'POST',
       headers,
-      connections: CONNECTIONS,
+      connections,
       duration,
       requests: [
         {
@@ -489,38 +490,49 @@ function report(rows: Row[], agreement: Record<string, boolean>): void {
 }
 
 // --- usage recording on vs off ---------------------------------------------------------------------
+/**
+ * Paired and concurrent, because the cost to find (well under 1%) is far below how much one
+ * measurement differs from the next on a shared machine (±15% between rows run a minute apart):
+ * each round loads both gateways at the same time (half the connections each), so they share the
+ * machine's state and the subgraphs, and their RPS ratio is the recording's cost. Two processes
+ * are never identical (start order, placement), so half the rounds run with the modes swapped
+ * between the two process slots (both restarted) and the geometric mean of the ratios cancels that.
+ */
 async function orchestrateUsage(): Promise<void> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'folio-gw-usage-bench-'));
   const supergraph = path.join(tmp, 'supergraph.graphql');
-  const children: ChildProcess[] = [];
+  const tsxImport = ['--import', import.meta.resolve('tsx')];
+  const slots = [PORTS.folio, PORTS.folioNoUsage] as const;
+  let gateways: ChildProcess[] = [];
+  let platform: ChildProcess | undefined;
+  const startGateways = async (modes: readonly ['default' | 'nousage', 'default' | 'nousage']) => {
+    for (const child of gateways) await stop(child);
+    gateways = [];
+    for (const [i, mode] of modes.entries()) gateways.push(await start([...tsxImport, fileURLToPath(import.meta.url), 'folio', supergraph, String(slots[i]), mode]));
+    const target = (i: number): Target => ({ id: modes[i] === 'default' ? 'usage-on' : 'usage-off', url: `http://127.0.0.1:${slots[i]}/graphql`, headers: () => ({}), pid: gateways[i]!.pid });
+    return { on: target(modes.indexOf('default')), off: target(modes.indexOf('nousage')), swapped: modes[0] === 'nousage' };
+  };
   try {
     writeSupergraph(supergraph);
-    const tsxImport = ['--import', import.meta.resolve('tsx')];
-    const platform = await start([...tsxImport, fileURLToPath(import.meta.url), 'platform', path.join(tmp, 'data')]);
-    children.push(platform);
-    const on = await start([...tsxImport, fileURLToPath(import.meta.url), 'folio', supergraph, String(PORTS.folio), 'default']);
-    const off = await start([...tsxImport, fileURLToPath(import.meta.url), 'folio', supergraph, String(PORTS.folioNoUsage), 'nousage']);
-    children.push(on, off);
-    const onUrl = `http://127.0.0.1:${PORTS.folio}/graphql`;
-    await waitFor(async () => ((await post(onUrl, { query: '{ books(first: 10) { edges { node { id } } } }' })).data?.books?.edges?.length ?? 0) >= 6, 'demo library');
-    const { token } = await seed(onUrl);
-    const none = () => ({});
-    const targets = {
-      on: { id: 'usage-on', url: onUrl, headers: none, pid: on.pid },
-      off: { id: 'usage-off', url: `http://127.0.0.1:${PORTS.folioNoUsage}/graphql`, headers: none, pid: off.pid },
-    } satisfies Record<string, Target>;
+    platform = await start([...tsxImport, fileURLToPath(import.meta.url), 'platform', path.join(tmp, 'data')]);
+    let targets = await startGateways(['default', 'nousage']);
+    await waitFor(async () => ((await post(targets.on.url, { query: '{ books(first: 10) { edges { node { id } } } }' })).data?.books?.edges?.length ?? 0) >= 6, 'demo library');
+    const { token } = await seed(targets.on.url);
     const micro = await recordingMicro(supergraph);
     console.log(JSON.stringify({ micro }));
-    const rows: Array<Row & { round: number }> = [];
+    const rows: UsageRow[] = [];
     for (let round = 0; round < USAGE_ROUNDS; round += 1) {
+      if (round === Math.ceil(USAGE_ROUNDS / 2)) targets = await startGateways(['nousage', 'default']);
       for (const spec of QUERIES) {
-        const order = round % 2 === 0 ? [targets.on, targets.off] : [targets.off, targets.on];
-        for (const target of order) rows.push({ ...(await measure(spec, 'distinct', target, token, platform.pid)), round });
+        const half = Math.max(1, Math.floor(CONNECTIONS / 2));
+        // The platform's CPU is shared by both: its per-response figure would mean nothing here.
+        const [on, off] = await Promise.all([measure(spec, 'distinct', targets.on, token, undefined, half), measure(spec, 'distinct', targets.off, token, undefined, half)]);
+        rows.push({ ...on, round, swapped: targets.swapped }, { ...off, round, swapped: targets.swapped });
       }
     }
     reportUsage(rows, micro);
   } finally {
-    for (const child of children.reverse()) await stop(child);
+    for (const child of [...gateways, ...(platform ? [platform] : [])]) await stop(child);
     rmSync(tmp, { recursive: true, force: true });
   }
 }
@@ -565,30 +577,49 @@ const median = (values: number[]): number => {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
 
-function reportUsage(rows: Array<Row & { round: number }>, micro: Record<string, number>): void {
+interface UsageRow extends Row {
+  readonly round: number;
+  /** True in the rounds where the recording gateway runs in the second process slot. */
+  readonly swapped: boolean;
+}
+
+/** Geometric mean of ratios with a 95% interval (t over the logs: rounds are few). */
+function ratioSummary(ratios: readonly number[]): { mean: number; low: number; high: number } {
+  const logs = ratios.map(Math.log);
+  const n = logs.length;
+  const mean = logs.reduce((a, b) => a + b, 0) / n;
+  const sd = n > 1 ? Math.sqrt(logs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : 0;
+  // Two-sided 95% t quantiles for n-1 degrees of freedom (1..9), then the normal one.
+  const t = [12.71, 4.3, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26][n - 2] ?? 1.96;
+  const half = n > 1 ? (t * sd) / Math.sqrt(n) : 0;
+  const r = (x: number) => +Math.exp(x).toFixed(4);
+  return { mean: r(mean), low: r(mean - half), high: r(mean + half) };
+}
+
+function reportUsage(rows: readonly UsageRow[], micro: Record<string, number>): void {
   const at = new Date().toISOString().replace(/[:.]/g, '-');
   const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', loadavg: os.loadavg() };
-  const settings = { durationSec: DURATION, warmupSec: WARMUP, connections: CONNECTIONS, rounds: USAGE_ROUNDS, node: process.version };
+  const settings = { durationSec: DURATION, warmupSec: WARMUP, connectionsEach: Math.max(1, Math.floor(CONNECTIONS / 2)), rounds: USAGE_ROUNDS, node: process.version };
   const summary = QUERIES.map((q) => {
-    const of = (target: string) => rows.filter((r) => r.query === q.id && r.target === target);
-    const rps = (target: string) => median(of(target).map((r) => r.rps));
-    const cpu = (target: string) => median(of(target).map((r) => r.gatewayCpuMs ?? Number.NaN));
-    // Per round, on/off of the same round (adjacent in time, so sharing the machine's load).
-    const perRound = [...new Set(rows.map((r) => r.round))].map((round) => {
-      const a = of('usage-on').find((r) => r.round === round)!;
-      const b = of('usage-off').find((r) => r.round === round)!;
-      return +(a.rps / Math.max(1, b.rps)).toFixed(3);
+    const pairs = [...new Set(rows.map((r) => r.round))].map((round) => {
+      const on = rows.find((r) => r.query === q.id && r.round === round && r.target === 'usage-on')!;
+      const off = rows.find((r) => r.query === q.id && r.round === round && r.target === 'usage-off')!;
+      return { round, swapped: on.swapped, rps: on.rps / Math.max(1, off.rps), cpu: (on.gatewayCpuMs ?? Number.NaN) / (off.gatewayCpuMs ?? Number.NaN), onRps: on.rps, offRps: off.rps };
     });
+    const rps = ratioSummary(pairs.map((p) => p.rps));
+    const cpu = ratioSummary(pairs.map((p) => p.cpu));
+    const inSlot = (swapped: boolean) => ratioSummary(pairs.filter((p) => p.swapped === swapped).map((p) => p.rps)).mean;
     return {
       query: q.id,
-      rpsOn: rps('usage-on'),
-      rpsOff: rps('usage-off'),
-      rpsCostPercent: +((1 - rps('usage-on') / Math.max(1, rps('usage-off'))) * 100).toFixed(1),
-      medianRoundRatio: median(perRound),
-      perRoundRatios: perRound,
-      gwCpuMsOn: +cpu('usage-on').toFixed(3),
-      gwCpuMsOff: +cpu('usage-off').toFixed(3),
-      cpuCostPercent: +((cpu('usage-on') / cpu('usage-off') - 1) * 100).toFixed(1),
+      rpsRatio: rps,
+      rpsCostPercent: +((1 - rps.mean) * 100).toFixed(1),
+      rpsRatioFirstSlot: inSlot(false),
+      rpsRatioSecondSlot: inSlot(true),
+      gwCpuRatio: cpu,
+      cpuCostPercent: +((cpu.mean - 1) * 100).toFixed(1),
+      medianRpsOn: median(pairs.map((p) => p.onRps)),
+      medianRpsOff: median(pairs.map((p) => p.offRps)),
+      perRound: pairs.map((p) => +p.rps.toFixed(3)),
     };
   });
   mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
@@ -596,19 +627,19 @@ function reportUsage(rows: Array<Row & { round: number }>, micro: Record<string,
   writeFileSync(`${base}.json`, JSON.stringify({ at, machine, settings, micro, rows, summary }, null, 2));
   // The recording's own CPU per request against the gateway's whole CPU per response without it.
   const share = (query: string, kind: string): string => {
-    const off = summary.find((x) => x.query === query)!.gwCpuMsOff * 1e6;
+    const off = median(rows.filter((r) => r.query === query && r.target === 'usage-off').map((r) => r.gatewayCpuMs ?? Number.NaN)) * 1e6;
     return `${micro[`${query}/${kind}/client-headers`]} ns (${((micro[`${query}/${kind}/client-headers`]! / off) * 100).toFixed(2)}%)`;
   };
+  const pct = (x: number) => `${((1 - x) * 100).toFixed(1)}%`;
   const lines = [
     `# Gateway benchmark: field-usage recording on vs off, ${at}`,
     '',
     `Machine: ${machine.cpus} × ${machine.cpuModel}, load average at end ${machine.loadavg.map((l) => l.toFixed(1)).join(' ')} (shared machine: other work ran too).`,
-    `autocannon: ${CONNECTIONS} connections, ${WARMUP} s warm-up + ${DURATION} s measured per row, ${USAGE_ROUNDS} rounds alternating which gateway goes first; distinct traffic (\`$first\` cycles through ${FIRSTS.length} values: nothing cached or shared).`,
-    'Two Folio gateways with all plugins on, identical but for `FOLIO_GATEWAY_SCHEMA_USAGE`; the recording one flushes to accounts every 60 s (its default), in the measured window.',
+    `Two Folio gateways with all plugins on, identical but for \`FOLIO_GATEWAY_SCHEMA_USAGE\` (the recording one flushes to accounts every 60 s, its default, in the measured windows), loaded **at the same time**: ${USAGE_ROUNDS} rounds × each query, autocannon with ${settings.connectionsEach} connections on each gateway, ${WARMUP} s warm-up + ${DURATION} s measured; distinct traffic (\`$first\` cycles through ${FIRSTS.length} values: nothing cached or shared). From round ${Math.ceil(USAGE_ROUNDS / 2)} on, both gateways are restarted with the modes swapped between the two process slots; the ratio is the geometric mean over all rounds, which cancels what differs between the slots.`,
     '',
-    '| query | RPS on (median) | RPS off (median) | RPS cost | on/off per round | gw CPU ms/resp on | off | CPU cost |',
-    '| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |',
-    ...summary.map((s) => `| ${s.query} | ${s.rpsOn} | ${s.rpsOff} | ${s.rpsCostPercent}% | ${s.perRoundRatios.join(', ')} | ${s.gwCpuMsOn} | ${s.gwCpuMsOff} | ${s.cpuCostPercent}% |`),
+    '| query | RPS on/off (95% interval) | RPS cost | on/off, first slot | second slot | gw CPU per response on/off (95% interval) | median RPS on | off | on/off per round |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    ...summary.map((s) => `| ${s.query} | ${s.rpsRatio.mean} (${s.rpsRatio.low}–${s.rpsRatio.high}) | ${pct(s.rpsRatio.mean)} | ${s.rpsRatioFirstSlot} | ${s.rpsRatioSecondSlot} | ${s.gwCpuRatio.mean} (${s.gwCpuRatio.low}–${s.gwCpuRatio.high}) | ${s.medianRpsOn} | ${s.medianRpsOff} | ${s.perRound.join(', ')} |`),
     '',
     'Recording alone, in-process (ns per request, with client headers; share of the recording-off gateway\'s median CPU per response):',
     '',
@@ -618,9 +649,9 @@ function reportUsage(rows: Array<Row & { round: number }>, micro: Record<string,
     '',
     `All micro timings (ns/request): ${Object.entries(micro).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
     '',
-    '| round | query | target | RPS | p50 ms | p99 ms | errors | non-2xx | gw CPU ms/resp |',
-    '| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...rows.map((r) => `| ${r.round} | ${r.query} | ${r.target} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} | ${r.gatewayCpuMs ?? '-'} |`),
+    '| round | slots swapped | query | target | RPS | p50 ms | p99 ms | errors | non-2xx | gw CPU ms/resp |',
+    '| ---: | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...rows.map((r) => `| ${r.round} | ${r.swapped ? 'yes' : 'no'} | ${r.query} | ${r.target} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} | ${r.gatewayCpuMs ?? '-'} |`),
     '',
   ];
   writeFileSync(`${base}.md`, lines.join('\n'));
