@@ -71,15 +71,20 @@ export async function similarTo(src: RecSource, bookId: string, options: { mode?
     const content = mode !== 'coReading' && target?.vector && book.vector ? dot(target.vector, book.vector) : 0;
     raw.push({ bookId: id, content, co: co.get(id) ?? 0 });
   };
-  if (mode === 'coReading') {
-    for (const id of co.keys()) {
-      const book = books.get(id);
-      if (book) consider(id, book);
-    }
-  } else {
-    for (const [id, book] of books) consider(id, book);
-  }
+  eachCandidate(books, mode, co.keys(), consider);
   return scoreAll(src, raw, mode, () => [bookId]).slice(0, options.limit);
+}
+
+/** Every published book is a candidate, but co-reading alone considers only co-read books. */
+function eachCandidate(books: ReadonlyMap<string, CandidateBook>, mode: RankMode, coRead: Iterable<string>, consider: (id: string, book: CandidateBook) => void): void {
+  if (mode !== 'coReading') {
+    for (const [id, book] of books) consider(id, book);
+    return;
+  }
+  for (const id of coRead) {
+    const book = books.get(id);
+    if (book) consider(id, book);
+  }
 }
 
 /** Scores raw signals by mode (scaled and blended for 'blend'), drops non-positive ones, best first. */
@@ -129,14 +134,7 @@ export async function forReader(src: RecSource, seedsIn: readonly Seed[], option
     const content = profile && book.vector ? dot(profile, book.vector) : 0;
     raw.push({ bookId: id, content, co: co.get(id)?.score ?? 0 });
   };
-  if (mode === 'coReading') {
-    for (const id of co.keys()) {
-      const book = books.get(id);
-      if (book) consider(id, book);
-    }
-  } else {
-    for (const [id, book] of books) consider(id, book);
-  }
+  eachCandidate(books, mode, co.keys(), consider);
   const scored = scoreAll(src, raw, mode, () => []);
   // Reasons only for what is returned: the seed(s) that contributed most to this book.
   return scored.slice(0, options.limit).map((r) => {
