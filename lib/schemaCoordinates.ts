@@ -1,5 +1,7 @@
 /**
- * The schema coordinates a document touches (`Type.field`, `Type.field.arg`, `Enum.VALUE`):
+ * The schema coordinates a document touches (`Type.field`, `Type.field.arg`, `Enum.VALUE`, and
+ * `Input.field` for input objects written in the document; those passed in variables are not
+ * seen, as variables are never looked at):
  * what the gateway records as field usage and what schema checks match changes against.
  */
 import { createRequire } from 'node:module';
@@ -24,6 +26,11 @@ export function usedCoordinates(schema: GraphQLSchema, document: DocumentNode): 
         const parent = typeInfo.getParentType();
         const field = typeInfo.getFieldDef();
         if (parent && field) out.add(`${parent.name}.${field.name}.${node.name.value}`);
+      },
+      ObjectField(node) {
+        // Entered after TypeInfo pushed the field's own type: the object it belongs to is the parent.
+        const parent = typeInfo.getParentInputType();
+        if (parent) out.add(`${getNamedType(parent).name}.${node.name.value}`);
       },
       EnumValue(node) {
         const type = typeInfo.getInputType();

@@ -95,6 +95,18 @@ describe('schema check decisions', () => {
     expect((await runCheck({ published: base, proposed: removeSubtitle })).ok).toBe(false);
   });
 
+  it('counts an input field as used by every request passing its type, variables included', async () => {
+    // `books(filter: $f)`: the gateway records Query.books.filter, never what $f held.
+    const recorded: Record<string, number> = { 'Query.books': 7, 'Query.books.filter': 5 };
+    const usage: UsageEvidence = { windowDays: 30, requests: (c) => ({ requests: recorded[c] ?? 0, clients: recorded[c] ? ['web@1'] : [] }) };
+    const report = await runCheck({ published: base, proposed: edit('books', 'author: String }', 'author: String! }'), usage });
+    expect(report.ok).toBe(false);
+    expect(formatReport(report)).toContain('5 requests in 30 days from web@1');
+    // Nobody passed a filter in the window: safe to ship, with that evidence.
+    const unused: UsageEvidence = { windowDays: 30, requests: (c) => ({ requests: c === 'Query.books' ? 7 : 0, clients: [] }) };
+    expect((await runCheck({ published: base, proposed: edit('books', 'author: String }', 'author: String! }'), usage: unused })).ok).toBe(true);
+  });
+
   it('an approval with a reason lets a breaking change through', async () => {
     const report = await runCheck({ published: base, proposed: removeSubtitle, approvals: [{ coordinate: 'Book.subtitle', reason: 'never shipped' }] });
     expect(report.ok).toBe(true);

@@ -5,7 +5,7 @@
  */
 import { compose, diffAll } from './diff.js';
 import type { SchemaChange, SubgraphSdls } from './diff.js';
-import { checkOperations, touches } from './operations.js';
+import { argumentsCarrying, checkOperations, touches } from './operations.js';
 import type { KnownOperation, OperationVerdict } from './operations.js';
 
 export interface Approval {
@@ -53,10 +53,11 @@ export async function runCheck(input: CheckInput): Promise<CheckReport> {
   const brokenOperations = verdicts.filter((v) => v.errors.length > 0 && v.validBefore);
   const approvals = new Map((input.approvals ?? []).map((a) => [a.coordinate, a.reason]));
 
+  const usage = input.usage && inputAware(input.usage, argumentsCarrying(published.apiSdl));
   let ok = true;
   const decided: DecidedChange[] = changes.map((change) => {
     if (change.scope !== 'api' || change.severity !== 'breaking') return change;
-    const decision = decide(change, approvals, brokenOperations, input.usage);
+    const decision = decide(change, approvals, brokenOperations, usage);
     if (decision.kind !== 'approved' && decision.kind !== 'unused') ok = false;
     return { ...change, decision };
   });
@@ -64,6 +65,23 @@ export async function runCheck(input: CheckInput): Promise<CheckReport> {
   const explained = new Set(decided.flatMap((c) => (c.decision?.kind === 'breaks-operations' ? c.decision.operations : [])));
   if (brokenOperations.some((v) => !explained.has(v) && !touchesApproved(v, approvals))) ok = false;
   return { ok, compositionErrors: [], changes: decided, brokenOperations };
+}
+
+/**
+ * An input type's field is used by every request passing a value of that type, and most pass it
+ * in variables, which the gateway never reads: so its usage is that of every argument whose type
+ * carries the input type (directly or nested), plus the field itself where a document wrote it.
+ */
+function inputAware(usage: UsageEvidence, carriers: ReadonlyMap<string, readonly string[]>): UsageEvidence {
+  return {
+    windowDays: usage.windowDays,
+    requests(coordinate) {
+      const args = carriers.get(coordinate.split('.')[0]!);
+      if (!args) return usage.requests(coordinate);
+      const seen = [coordinate, ...args].map((c) => usage.requests(c));
+      return { requests: seen.reduce((n, s) => n + s.requests, 0), clients: [...new Set(seen.flatMap((s) => s.clients))].sort() };
+    },
+  };
 }
 
 const touchesApproved = (v: OperationVerdict, approvals: ReadonlyMap<string, string>): boolean =>

@@ -7,7 +7,7 @@ import type { DocumentNode } from 'graphql';
 import { usedCoordinates } from '../../lib/schemaCoordinates.js';
 
 // The CommonJS copy of graphql, as lib/schemaCoordinates.ts walks schemas with (one copy per schema).
-const { buildSchema, parse, validate } = createRequire(import.meta.url)('graphql') as typeof import('graphql');
+const { buildSchema, getNamedType, isInputObjectType, parse, validate } = createRequire(import.meta.url)('graphql') as typeof import('graphql');
 
 export interface KnownOperation {
   /** Stable identifier: trusted document hash or operation signature. */
@@ -53,4 +53,32 @@ export function touches(coordinates: ReadonlySet<string>, changeCoordinate: stri
   if (coordinates.has(changeCoordinate)) return true;
   for (const c of coordinates) if (c.startsWith(`${changeCoordinate}.`)) return true;
   return false;
+}
+
+/** Input object type → the argument coordinates (`Type.field.arg`) whose type carries it, directly or nested. */
+export function argumentsCarrying(apiSdl: string): Map<string, string[]> {
+  const schema = buildSchema(apiSdl);
+  const out = new Map<string, string[]>();
+  const reach = (typeName: string, coordinate: string, seen: Set<string>): void => {
+    if (seen.has(typeName)) return;
+    seen.add(typeName);
+    const list = out.get(typeName) ?? [];
+    list.push(coordinate);
+    out.set(typeName, list);
+    const type = schema.getType(typeName);
+    if (isInputObjectType(type)) for (const f of Object.values(type.getFields())) {
+      const named = getNamedType(f.type);
+      if (isInputObjectType(named)) reach(named.name, coordinate, seen);
+    }
+  };
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (type.name.startsWith('__') || !('getFields' in type) || isInputObjectType(type)) continue;
+    for (const field of Object.values(type.getFields())) {
+      for (const arg of 'args' in field ? field.args : []) {
+        const named = getNamedType(arg.type);
+        if (isInputObjectType(named)) reach(named.name, `${type.name}.${field.name}.${arg.name}`, new Set());
+      }
+    }
+  }
+  return out;
 }
