@@ -81,14 +81,14 @@ describe('schema check decisions', () => {
   });
 
   it('passes an unused breaking change with its evidence', async () => {
-    const usage: UsageEvidence = { windowDays: 30, requests: (c) => (c === 'Query.topRated' ? { requests: 9, clients: ['web'] } : { requests: 0, clients: [] }) };
+    const usage: UsageEvidence = { windowDays: 30, coveredDays: 30, requests: (c) => (c === 'Query.topRated' ? { requests: 9, clients: ['web'] } : { requests: 0, clients: [] }) };
     const report = await runCheck({ published: base, proposed: removeSubtitle, operations: [other], usage });
     expect(report.ok).toBe(true);
     expect(formatReport(report)).toContain('safe to ship: 0 requests in 30 days');
   });
 
   it('blocks a breaking change still used according to usage data, and one with no evidence at all', async () => {
-    const usage: UsageEvidence = { windowDays: 30, requests: () => ({ requests: 4, clients: ['android@2.1'] }) };
+    const usage: UsageEvidence = { windowDays: 30, coveredDays: 30, requests: () => ({ requests: 4, clients: ['android@2.1'] }) };
     const used = await runCheck({ published: base, proposed: removeSubtitle, usage });
     expect(used.ok).toBe(false);
     expect(formatReport(used)).toContain('4 requests in 30 days from android@2.1');
@@ -98,13 +98,20 @@ describe('schema check decisions', () => {
   it('counts an input field as used by every request passing its type, variables included', async () => {
     // `books(filter: $f)`: the gateway records Query.books.filter, never what $f held.
     const recorded: Record<string, number> = { 'Query.books': 7, 'Query.books.filter': 5 };
-    const usage: UsageEvidence = { windowDays: 30, requests: (c) => ({ requests: recorded[c] ?? 0, clients: recorded[c] ? ['web@1'] : [] }) };
+    const usage: UsageEvidence = { windowDays: 30, coveredDays: 30, requests: (c) => ({ requests: recorded[c] ?? 0, clients: recorded[c] ? ['web@1'] : [] }) };
     const report = await runCheck({ published: base, proposed: edit('books', 'author: String }', 'author: String! }'), usage });
     expect(report.ok).toBe(false);
     expect(formatReport(report)).toContain('5 requests in 30 days from web@1');
     // Nobody passed a filter in the window: safe to ship, with that evidence.
-    const unused: UsageEvidence = { windowDays: 30, requests: (c) => ({ requests: c === 'Query.books' ? 7 : 0, clients: [] }) };
+    const unused: UsageEvidence = { windowDays: 30, coveredDays: 30, requests: (c) => ({ requests: c === 'Query.books' ? 7 : 0, clients: [] }) };
     expect((await runCheck({ published: base, proposed: edit('books', 'author: String }', 'author: String! }'), usage: unused })).ok).toBe(true);
+  });
+
+  it('does not call a change unused when usage reaches back less than the window asked', async () => {
+    const usage: UsageEvidence = { windowDays: 30, coveredDays: 2.5, requests: () => ({ requests: 0, clients: [] }) };
+    const report = await runCheck({ published: base, proposed: removeSubtitle, usage });
+    expect(report.ok).toBe(false);
+    expect(formatReport(report)).toContain('0 requests, but usage reaches back only 2.5 of the 30 days asked');
   });
 
   it('an approval with a reason lets a breaking change through', async () => {

@@ -16,6 +16,8 @@ export interface Approval {
 /** Requests per coordinate seen in the usage window; absent when no usage data is available. */
 export interface UsageEvidence {
   windowDays: number;
+  /** Days the recorded data reaches back (recording began, or the retention): less than windowDays proves less. */
+  coveredDays: number;
   requests(coordinate: string): { requests: number; clients: string[] };
 }
 
@@ -24,6 +26,7 @@ export type Decision =
   | { kind: 'breaks-operations'; operations: OperationVerdict[] }
   | { kind: 'unused'; evidence: string }
   | { kind: 'in-use'; evidence: string }
+  | { kind: 'short-evidence'; evidence: string }
   | { kind: 'no-evidence' };
 
 export interface DecidedChange extends SchemaChange {
@@ -75,6 +78,7 @@ export async function runCheck(input: CheckInput): Promise<CheckReport> {
 function inputAware(usage: UsageEvidence, carriers: ReadonlyMap<string, readonly string[]>): UsageEvidence {
   return {
     windowDays: usage.windowDays,
+    coveredDays: usage.coveredDays,
     requests(coordinate) {
       const args = carriers.get(coordinate.split('.')[0]!);
       if (!args) return usage.requests(coordinate);
@@ -100,7 +104,14 @@ function decide(
   if (!usage) return { kind: 'no-evidence' };
   const seen = usage.requests(change.coordinate);
   const window = `in ${usage.windowDays} days`;
-  if (seen.requests === 0) return { kind: 'unused', evidence: `0 requests ${window}, and no known operation uses it` };
+  if (seen.requests === 0) {
+    // A day of slack: the window's first hours may simply have had no traffic to record.
+    if (usage.coveredDays < usage.windowDays - 1) {
+      return { kind: 'short-evidence', evidence: `0 requests, but usage reaches back only ${usage.coveredDays.toFixed(1)} of the ${usage.windowDays} days asked` };
+    }
+    const span = usage.coveredDays < usage.windowDays ? `in the ${usage.coveredDays.toFixed(1)} days recorded (${usage.windowDays} asked)` : window;
+    return { kind: 'unused', evidence: `0 requests ${span}, and no known operation uses it` };
+  }
   return { kind: 'in-use', evidence: `${seen.requests} requests ${window} from ${seen.clients.join(', ') || 'unnamed clients'}` };
 }
 
@@ -137,6 +148,8 @@ function describe(d: Decision): string {
       return `safe to ship: ${d.evidence}`;
     case 'in-use':
       return `BLOCKS: in use, ${d.evidence}`;
+    case 'short-evidence':
+      return `BLOCKS: ${d.evidence}; approve it or check again later`;
     case 'no-evidence':
       return 'BLOCKS: no usage data to prove it unused; approve it in schema/approved-changes.json or run with --usage-days N';
   }

@@ -8,7 +8,7 @@
 import { loadConfig } from '../../lib/config.js';
 import { databaseName } from '../../lib/service.js';
 import { openStorage } from '../../lib/storage/index.js';
-import { clientLabel, DAY_MS, SchemaUsageStore } from '../../subgraphs/accounts/schemaUsageStore.js';
+import { clientLabel, DAY_MS, HOUR_MS, SchemaUsageStore } from '../../subgraphs/accounts/schemaUsageStore.js';
 import type { SchemaOperationDoc } from '../../subgraphs/accounts/schemaUsageStore.js';
 import type { TrustedDocumentDoc } from '../../subgraphs/accounts/store.js';
 import type { UsageEvidence } from './check.js';
@@ -28,11 +28,12 @@ export async function loadTrustedDocuments(env: NodeJS.ProcessEnv = process.env)
 }
 
 /** Usage evidence from the per-coordinate totals the gateway recorded in accounts' `schema_usage`. */
-export function usageEvidence(totals: readonly UsageTotal[], windowDays: number): UsageEvidence {
+export function usageEvidence(totals: readonly UsageTotal[], windowDays: number, coveredDays: number): UsageEvidence {
   const byCoordinate = new Map<string, UsageTotal[]>();
   for (const t of totals) byCoordinate.set(t.coordinate, [...(byCoordinate.get(t.coordinate) ?? []), t]);
   return {
     windowDays,
+    coveredDays,
     // A field's own coordinate is recorded whenever it is selected, with or without arguments, so
     // the exact coordinate counts every request that used it (an argument's, those passing it).
     requests(coordinate) {
@@ -63,8 +64,10 @@ export async function loadRecordedUsage(windowDays: number, env: NodeJS.ProcessE
   try {
     const store = await SchemaUsageStore.open(storage.db(databaseName('accounts')), { retentionDays: config.schemaUsageRetentionDays });
     const since = new Date(now - windowDays * DAY_MS);
-    const [totals, operations] = await Promise.all([store.totals(since), store.operationsSince(since)]);
-    return { evidence: usageEvidence(totals, windowDays), operations: recordedOperations(operations) };
+    const [totals, operations, first] = await Promise.all([store.totals(since), store.operationsSince(since), store.firstHour()]);
+    // Pruning drops whole hour buckets, so the oldest kept one starts up to an hour after the cut.
+    const coveredDays = first ? Math.min(windowDays, (now - first.getTime() + HOUR_MS) / DAY_MS) : 0;
+    return { evidence: usageEvidence(totals, windowDays, coveredDays), operations: recordedOperations(operations) };
   } finally {
     await storage.close();
   }

@@ -127,7 +127,7 @@ describe('recorded usage as check evidence', () => {
     await store.write(toPayloads(aggregator.drain(), new Set(), undefined)[0] ?? { rows: [], operations: [] }, now);
 
     const since = new Date(now - 30 * DAY);
-    const evidence = usageEvidence(await store.totals(since), 30);
+    const evidence = usageEvidence(await store.totals(since), 30, 30);
     const operations = recordedOperations(await store.operationsSince(since));
     expect(operations).toHaveLength(1);
     expect(operations[0]!.body).toBe('query Detail($id: ID!) {\n  book(id: $id) {\n    title\n    subtitle\n  }\n}');

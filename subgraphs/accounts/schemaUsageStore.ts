@@ -65,7 +65,7 @@ export interface SchemaUsageStoreOptions {
 /** Where attribution went once an hour held maxRowsPerHour client rows. */
 export const OTHER_CLIENT = { clientName: '(other)', clientVersion: '', partnerKeyId: null } as const;
 export const DAY_MS = 86_400_000;
-const HOUR_MS = 3_600_000;
+export const HOUR_MS = 3_600_000;
 const MAX_CLIENTS_PER_OPERATION = 20;
 const PRUNE_EVERY_MS = 10 * 60_000;
 
@@ -214,6 +214,12 @@ export class SchemaUsageStore {
   }
 
   /** Operations seen since `since` (the schema check validates their text). */
+  /** The oldest hour still kept: how far back recorded usage reaches (null before any). */
+  async firstHour(): Promise<Date | null> {
+    const [oldest] = await this.usage.find({}).sort({ hour: 1 }).limit(1).project<{ hour: Date }>({ hour: 1 }).toArray();
+    return oldest?.hour ?? null;
+  }
+
   async operationsSince(since: Date): Promise<SchemaOperationDoc[]> {
     return this.operations.find({ lastSeen: { $gte: since } }).toArray();
   }
