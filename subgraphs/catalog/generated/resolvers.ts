@@ -380,6 +380,8 @@ export type Query = {
   readonly paragraph?: Maybe<Paragraph>;
   /** Editors only. */
   readonly uploadJob?: Maybe<UploadJob>;
+  /** EDITOR/ADMIN: upload job `id` as it is after event `seq` of catalog's feed, as `uploadJobUpdated` delivers it; null unless that event is about this job (seq 0: only checks you may subscribe, NOT_FOUND for an unknown job). FORBIDDEN for anyone else. */
+  readonly uploadJobUpdate?: Maybe<UploadJob>;
 };
 
 
@@ -406,6 +408,25 @@ export type QueryParagraphArgs = {
 
 
 export type QueryUploadJobArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryUploadJobUpdateArgs = {
+  seq: Scalars['ID']['input'];
+  id: Scalars['ID']['input'];
+};
+
+/** Live changes to catalog data (over graphql-ws or GraphQL over SSE at the gateway). */
+export type Subscription = {
+  readonly __typename?: 'Subscription';
+  /** EDITOR/ADMIN: an upload job moved on (queued, each stage, STORED or FAILED), with its status, stages, failure and warnings; counts through `revision`. Readers are refused (FORBIDDEN). */
+  readonly uploadJobUpdated: UploadJob;
+};
+
+
+/** Live changes to catalog data (over graphql-ws or GraphQL over SSE at the gateway). */
+export type SubscriptionUploadJobUpdatedArgs = {
   id: Scalars['ID']['input'];
 };
 
@@ -589,6 +610,7 @@ export type ResolversTypes = {
   UploadBookContentInput: UploadBookContentInput;
   SetBookLicenseInput: SetBookLicenseInput;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
@@ -624,6 +646,7 @@ export type ResolversParentTypes = {
   UploadBookContentInput: UploadBookContentInput;
   SetBookLicenseInput: SetBookLicenseInput;
   Query: Record<PropertyKey, never>;
+  Subscription: Record<PropertyKey, never>;
   Mutation: Record<PropertyKey, never>;
   Int: Scalars['Int']['output'];
   Boolean: Scalars['Boolean']['output'];
@@ -807,6 +830,11 @@ export type QueryResolvers<ContextType = CatalogContext, ParentType extends Reso
   chapter?: Resolver<Maybe<ResolversTypes['Chapter']>, ParentType, ContextType, RequireFields<QueryChapterArgs, 'id'>>;
   paragraph?: Resolver<Maybe<ResolversTypes['Paragraph']>, ParentType, ContextType, RequireFields<QueryParagraphArgs, 'id'>>;
   uploadJob?: Resolver<Maybe<ResolversTypes['UploadJob']>, ParentType, ContextType, RequireFields<QueryUploadJobArgs, 'id'>>;
+  uploadJobUpdate?: Resolver<Maybe<ResolversTypes['UploadJob']>, ParentType, ContextType, RequireFields<QueryUploadJobUpdateArgs, 'seq' | 'id'>>;
+};
+
+export type SubscriptionResolvers<ContextType = CatalogContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
+  uploadJobUpdated?: SubscriptionResolver<ResolversTypes['UploadJob'], "uploadJobUpdated", ParentType, ContextType, RequireFields<SubscriptionUploadJobUpdatedArgs, 'id'>>;
 };
 
 export type MutationResolvers<ContextType = CatalogContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
@@ -840,6 +868,7 @@ export type Resolvers<ContextType = CatalogContext> = {
   UploadJobConnection?: UploadJobConnectionResolvers<ContextType>;
   UploadJobEdge?: UploadJobEdgeResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
 };
 
