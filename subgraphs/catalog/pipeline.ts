@@ -49,9 +49,12 @@ export interface PipelineOptions {
   readonly outbox?: Outbox;
 }
 
-/** The outbox event of a job's status change; no user id: the gateway hands it to the job's subscribers. */
+/**
+ * The outbox event of a job's status change. No user id (the gateway hands it to the job's
+ * subscribers) and no book id (consumers that follow a book's events have nothing to do for it).
+ */
 export const UPLOAD_JOB_UPDATED = 'UploadJobUpdated';
-const jobEvent = (job: Pick<JobDoc, '_id' | 'bookId'>, status: JobStatus): Record<string, unknown> => ({ jobId: job._id, bookId: job.bookId, status });
+const jobEvent = (job: Pick<JobDoc, '_id'>, status: JobStatus): Record<string, unknown> => ({ jobId: job._id, status });
 
 const RUNNING: JobStatus[] = ['FORMATTING', 'PARSING', 'SPLITTING'];
 /** A job's lease is kept on the job, so claiming picks the oldest free job and leases it in one update. */
