@@ -41,8 +41,10 @@ describe('upload job events', () => {
 
     const events = await jobEvents(from, job._id);
     expect(events.map((e) => e.payload.status)).toEqual(['QUEUED', 'FORMATTING', 'PARSING', 'SPLITTING', 'STORED']);
-    const last = await catalog.service.jobUpdate(editor, String(events.at(-1)!.seq), job._id);
-    expect(last).toMatchObject({ _id: job._id, status: 'STORED' });
+    const updates = await Promise.all(events.map((e) => catalog.service.jobUpdate(editor, String(e.seq), job._id)));
+    // Each says the status its event announced, with the job as it is now.
+    expect(updates.map((u) => u?.status)).toEqual(['QUEUED', 'FORMATTING', 'PARSING', 'SPLITTING', 'STORED']);
+    expect(updates.every((u) => u?.job._id === job._id && u.job.status === 'STORED')).toBe(true);
     // Another job's event, a seq that is no event, the subscribe-time check: null.
     expect(await catalog.service.jobUpdate(editor, String(events[0]!.seq), 'another-job')).toBeNull();
     expect(await catalog.service.jobUpdate(editor, '999999', job._id)).toBeNull();
@@ -60,6 +62,6 @@ describe('upload job events', () => {
     expect((await catalog.pipeline.runJob(job._id)).status).toBe('FAILED');
     const events = await jobEvents(from, job._id);
     expect(events.at(-1)!.payload.status).toBe('FAILED');
-    expect(await catalog.service.jobUpdate(editor, String(events.at(-1)!.seq), job._id)).toMatchObject({ status: 'FAILED', failureReason: expect.any(String) });
+    expect(await catalog.service.jobUpdate(editor, String(events.at(-1)!.seq), job._id)).toMatchObject({ status: 'FAILED', job: { status: 'FAILED', failureReason: expect.any(String) } });
   });
 });
