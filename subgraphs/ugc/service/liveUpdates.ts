@@ -17,7 +17,7 @@ import type { NoteDoc, RepairJobDoc } from '../store.js';
 import { checkId, type UgcDeps } from './common.js';
 
 /** Which outbox event types each of these subscription fields delivers (the gateway filters on the same list). */
-export const LIVE_EVENT_TYPES = {
+const LIVE_EVENT_TYPES = {
   repairJob: [REPAIR_JOB_UPDATED],
   publicNote: ['NoteWritten'],
 } as const;
