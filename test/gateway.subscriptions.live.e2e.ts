@@ -63,8 +63,10 @@ async function refusal(received: Received): Promise<string> {
 /** Events that carried data (a refusal carries none). */
 const delivered = (received: Received) => received.events.filter((e) => e.data && Object.values(e.data).some((v) => v !== null));
 
-/** Subscriptions are live once the dry run answered; a moment for it (the existing suites do the same). */
-const settle = (ms = 500) => new Promise((r) => setTimeout(r, ms));
+/** Waits until the gateway holds exactly `n` live subscriptions (its gauge counts one once it listens). */
+async function untilActive(n: number): Promise<void> {
+  await eventually(async () => ((await counterTotal(platform.gateway, 'folio_gateway_subscriptions')) === n ? true : null), { timeoutMs: 30_000, intervalMs: 50 });
+}
 
 const note = (token: string, country: string, words: string, text: string, visibility: 'PUBLIC' | 'PRIVATE') =>
   mustQuery<{ createNote: { id: string; paragraph: { id: string } } }>(platform.gateway, CREATE_NOTE, { input: { range: rangeOf(chapter, words), text, visibility } }, {
@@ -126,7 +128,7 @@ describe('uploadJobUpdated and repairJobUpdated', () => {
     const c = ws(editor.token);
     await c.opened;
     const job = collect(c.client, UPLOAD_JOB, { id: jobId });
-    await settle();
+    await untilActive(1);
     const { uploadJob } = await mustQuery<{ uploadJob: { status: string } }>(platform.gateway, 'query($id: ID!) { uploadJob(id: $id) { status } }', { id: jobId }, { token: editor.token });
     expect(uploadJob.status).toBe('QUEUED'); // else the blocker was too small for this machine: events were missed
 
@@ -138,12 +140,13 @@ describe('uploadJobUpdated and repairJobUpdated', () => {
     expect(stored).toMatchObject({ status: 'STORED', failureReason: null, warnings: [], revision: { chapterCount: 1, paragraphCount: expect.any(Number) } });
     expect(stored.stages.map((s: { stage: string }) => s.stage)).toEqual(['QUEUED', 'FORMATTING', 'PARSING', 'SPLITTING', 'STORED']);
     job.unsubscribe();
+    await untilActive(0);
   }, 150_000);
 
   it('lets an editor watch the repair job after a content replacement, to DONE', async () => {
     const client = sseFrom(editor.token, 'DE');
     const repair = collect(client, REPAIR_JOB, { bookId });
-    await settle();
+    await untilActive(1);
     const revisionId = await replaceBookContent(platform.gateway, editor.token, bookId, {
       title: TITLE,
       authors: ['Folio Tests'],
@@ -155,6 +158,7 @@ describe('uploadJobUpdated and repairJobUpdated', () => {
     expect(done).toMatchObject({ status: 'DONE', toRevisionId: revisionId, book: { title: TITLE } });
     expect(typeof done.durationMs).toBe('number');
     repair.unsubscribe();
+    await untilActive(0);
     // The book's paragraphs now belong to the new revision.
     [chapter] = (await chaptersOf(platform.gateway, editor.token, bookId)) as [ChapterView];
     paragraphId = paragraphAt(chapter, chapter.text.indexOf('boats'))!;
@@ -170,7 +174,7 @@ describe('publicNoteAdded', () => {
     const inFrance = collect(sseFrom(bob.token, 'FR'), PUBLIC_NOTES, { paragraphId });
     await inFrance.ended();
     expect(await refusal(inFrance)).toMatch(/NOT_FOUND/);
-    await settle();
+    await untilActive(1);
 
     const secret = await note(writer.token, 'DE', 'evening tide', 'only for me', 'PRIVATE');
     const shared = await note(writer.token, 'DE', 'boats came home', 'welcome home', 'PUBLIC');
