@@ -204,6 +204,7 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
     apollo,
     secret: config.internalSecret,
     ugcUrl: subgraphBaseUrl(supergraph.subgraphs, 'ugc'),
+    catalogUrl: subgraphBaseUrl(supergraph.subgraphs, 'catalog'),
     auth,
     clientAddress,
     territory,

@@ -43,6 +43,7 @@ const SUBGRAPHS: Record<SubgraphName, SubgraphTypes> = {
       Chapter: 'store.js#ChapterSummary',
       Paragraph: 'resolvers.js#ParagraphNode',
       UploadJob: 'store.js#JobDoc',
+      UploadJobUpdate: 'service.js#UploadJobUpdateView',
     },
   },
   ugc: {

@@ -1,6 +1,7 @@
 /**
- * Subscriptions at the gateway: ugc's event feed (feed.ts; with Redis, one follower for all
- * processes: redisFanout.ts) → per-user fan-out (SyncHub) →
+ * Subscriptions at the gateway: ugc's and catalog's event feeds (feed.ts, one follower per
+ * producer; with Redis, one follower per producer for all processes: redisFanout.ts) → per-user and
+ * per-topic fan-out (SyncHub) →
  * subscription service (service.ts: stages, caps, revocation, per-event federated execution) →
  * graphql-ws (ws.ts) and GraphQL over SSE (sse.ts) on the same `/graphql` path as HTTP.
  */
@@ -14,7 +15,7 @@ import type { Authenticator } from '../plugins/auth.js';
 import type { ClientAddressResolver, TerritoryResolver } from '../plugins/clientAddress.js';
 import type { GatewayMetrics } from '../plugins/metrics.js';
 import type { RateLimiter } from '../plugins/rateLimit.js';
-import { followFeed, SyncHub } from './feed.js';
+import { followFeed, SyncHub, type FeedFollower, type Producer } from './feed.js';
 import { startRedisFanout } from './redisFanout.js';
 import { createSubscriptionService, type SubscriptionLimits, type SubscriptionService } from './service.js';
 import { createSseTransport, type SseTransport } from './sse.js';
@@ -27,6 +28,8 @@ export interface SubscriptionsOptions {
   readonly secret: string;
   /** Base URL of ugc's internal endpoints; without it (a supergraph without Folio's ugc) nothing is served. */
   readonly ugcUrl: string | undefined;
+  /** Base URL of catalog's internal endpoints (its feed carries uploadJobUpdated's events); without it that field is unavailable. */
+  readonly catalogUrl?: string | undefined;
   readonly auth: Authenticator;
   readonly clientAddress: ClientAddressResolver;
   readonly territory: TerritoryResolver;
@@ -50,10 +53,14 @@ export function startSubscriptions(options: SubscriptionsOptions): Subscriptions
   if (!options.ugcUrl) return undefined;
   const logger = options.logger.child({ component: 'subscriptions' });
   const hub = new SyncHub();
-  const feed = options.redis
-    ? startRedisFanout({ redis: options.redis, channel: options.channel, hub, logger, baseUrl: options.ugcUrl, secret: options.secret })
-    : followFeed({ baseUrl: options.ugcUrl, secret: options.secret, hub, logger });
-  const service = createSubscriptionService({ ...options, hub, feed, logger });
+  // One follower per producer; with Redis each has its own lease and channel (`<channel>:catalog`).
+  const follow = (producer: Producer, baseUrl: string, channel: string): FeedFollower =>
+    options.redis
+      ? startRedisFanout({ redis: options.redis, channel, producer, hub, logger, baseUrl, secret: options.secret })
+      : followFeed({ producer, baseUrl, secret: options.secret, hub, logger });
+  const feed = follow('ugc', options.ugcUrl, options.channel);
+  const catalogFeed = options.catalogUrl ? follow('catalog', options.catalogUrl, `${options.channel}:catalog`) : undefined;
+  const service = createSubscriptionService({ ...options, hub, feed, feeds: { ...(catalogFeed ? { catalog: catalogFeed } : {}) }, logger });
   const ws = attachWebSocketTransport({ server: options.server, path: options.path, service, keepAliveMs: options.limits.keepAliveMs, maxPayloadBytes: options.limits.maxBodyBytes, logger });
   const sse = createSseTransport({ path: options.path, service, maxBodyBytes: options.limits.maxBodyBytes, bodyRate: options.limits.bodyRate, logger });
   return {
@@ -62,7 +69,7 @@ export function startSubscriptions(options: SubscriptionsOptions): Subscriptions
     async stop() {
       service.stop();
       await ws.close();
-      await feed.stop();
+      await Promise.all([feed.stop(), catalogFeed?.stop()]);
     },
   };
 }

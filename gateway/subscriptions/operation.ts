@@ -8,6 +8,7 @@
  */
 import { Kind, parse, print, type ArgumentNode, type DocumentNode, type FieldNode, type OperationDefinitionNode, type ValueNode } from 'graphql';
 import { FolioError } from '../../lib/errors.js';
+import type { Producer, Topic } from './feed.js';
 
 /** A subscription root field served by the gateway: which events feed it and which query resolves one. */
 export interface SubscriptionField {
@@ -17,6 +18,15 @@ export interface SubscriptionField {
   readonly eventTypes: readonly string[];
   /** Cheap pre-filter on an event's payload by the field's arguments (the subgraph filters again). */
   readonly matches?: (payload: Record<string, unknown>, args: Readonly<Record<string, unknown>>) => boolean;
+  /** Whose outbox feed carries the events (the subgraph that owns the data and `queryField`). @default 'ugc' */
+  readonly producer?: Producer;
+  /**
+   * A field about a shared thing, not the subscriber's own data: events whose payload `payloadKey`
+   * equals the argument `argument` go to every subscriber of that thing, and the owning subgraph's
+   * policy decides per subscriber (the per-event query answers null or an error). Without it, a
+   * subscriber only ever gets its own user's events.
+   */
+  readonly shared?: { readonly argument: string; readonly payloadKey: string };
 }
 
 /** The subscription fields of schema/ugc.graphql (the subgraph that owns the data). */
@@ -28,6 +38,16 @@ export const SUBSCRIPTION_FIELDS: Readonly<Record<string, SubscriptionField>> = 
     matches: (payload, args) => typeof args.bookId !== 'string' || payload.bookId === args.bookId,
   },
   shelfChanged: { queryField: 'shelfChange', eventTypes: ['ShelfEntryChanged', 'ShelfEntryRemoved'] },
+  // Shared things: schema/catalog.graphql and schema/ugc.graphql.
+  uploadJobUpdated: { queryField: 'uploadJobUpdate', eventTypes: ['UploadJobUpdated'], producer: 'catalog', shared: { argument: 'id', payloadKey: 'jobId' } },
+  repairJobUpdated: { queryField: 'repairJobUpdate', eventTypes: ['RepairJobUpdated'], shared: { argument: 'bookId', payloadKey: 'bookId' } },
+  publicNoteAdded: {
+    queryField: 'publicNoteAddition',
+    eventTypes: ['NoteWritten'],
+    shared: { argument: 'paragraphId', payloadKey: 'paragraphId' },
+    // Only notes a write made public; ugc checks the note as it is now, and the subscriber's right to read it.
+    matches: (payload) => payload.becamePublic === true && payload.visibility === 'PUBLIC',
+  },
 };
 
 /** The variable carrying the event's `seq` into the per-event query. */
@@ -43,6 +63,8 @@ export interface PreparedSubscription {
   readonly variables: Readonly<Record<string, unknown>>;
   /** The root field's arguments, resolved from literals and variables (for `matches`). */
   readonly args: Readonly<Record<string, unknown>>;
+  /** For a `shared` field: the thing whose events it listens to. */
+  readonly topic?: Topic;
 }
 
 export interface PrepareInput {
@@ -107,7 +129,13 @@ export function prepareSubscription(input: PrepareInput, options: { maxTokens: n
   const definitions = [query, ...document.definitions.filter((d) => d.kind === Kind.FRAGMENT_DEFINITION)];
   const vars = variables as Record<string, unknown>;
   const args = Object.fromEntries((root.arguments ?? []).map((a) => [a.name.value, valueOf(a.value, vars)]));
-  return { fieldName, field, operationName, query: print({ kind: Kind.DOCUMENT, definitions }), variables: vars, args };
+  let topic: Topic | undefined;
+  if (field.shared) {
+    const value = args[field.shared.argument];
+    if ((typeof value !== 'string' && typeof value !== 'number') || String(value).length > 200) throw badRequest(`${fieldName} needs its "${field.shared.argument}" argument (an id).`);
+    topic = { producer: field.producer ?? 'ugc', key: field.shared.payloadKey, value: String(value) };
+  }
+  return { fieldName, field, operationName, query: print({ kind: Kind.DOCUMENT, definitions }), variables: vars, args, ...(topic ? { topic } : {}) };
 }
 
 function valueOf(node: ValueNode, variables: Record<string, unknown>): unknown {

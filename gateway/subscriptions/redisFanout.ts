@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { FolioEvent } from '../../lib/events.js';
 import type { Logger } from '../../lib/logger.js';
-import { followFeed, type FeedFollower, type SyncHub } from './feed.js';
+import { followFeed, type FeedFollower, type Producer, type SyncHub } from './feed.js';
 
 export interface RedisFanoutOptions {
   readonly redis: Redis;
@@ -21,7 +21,9 @@ export interface RedisFanoutOptions {
   readonly channel: string;
   readonly hub: SyncHub;
   readonly logger: Logger;
-  /** Base URL of ugc's internal endpoints. */
+  /** Whose feed (one fan-out, with its own channel, per producer). @default 'ugc' */
+  readonly producer?: Producer;
+  /** Base URL of the producer's internal endpoints. */
   readonly baseUrl: string;
   readonly secret: string;
   /** How long the lease lasts without renewal (renewed every third of it). @default 10000 */
@@ -46,6 +48,7 @@ function parseEvent(message: string): FolioEvent | undefined {
 
 export function startRedisFanout(options: RedisFanoutOptions): FeedFollower & { readonly leading: boolean } {
   const { redis, channel, logger, hub } = options;
+  const producer = options.producer ?? 'ugc';
   const origin = randomUUID();
   const leaderKey = `${channel}:leader`;
   const cursorKey = `${channel}:cursor`;
@@ -63,7 +66,7 @@ export function startRedisFanout(options: RedisFanoutOptions): FeedFollower & { 
     if (recent.has(event.seq)) return; // published again after a lease handover
     recent.add(event.seq);
     if (recent.size > RECENT) recent.delete(recent.values().next().value!);
-    hub.publish(event);
+    hub.publish(event, producer);
   });
   const subscribed = subscriber.subscribe(channel).then(
     () => true,
@@ -93,6 +96,7 @@ export function startRedisFanout(options: RedisFanoutOptions): FeedFollower & { 
       const startAt = stored !== null && /^\d{1,16}$/.test(stored) ? Number(stored) : undefined;
       logger.info({ startAt: startAt ?? 'head' }, 'holding the sync feed lease: following ugc events for every gateway');
       follower = followFeed({
+        producer,
         baseUrl: options.baseUrl,
         secret: options.secret,
         hub,

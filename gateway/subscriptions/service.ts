@@ -11,7 +11,8 @@
  *   prepare (parse within the token limit, rewrite to the per-event query: operation.ts) →
  *   dry run through Apollo Server (operation limits, validation, introspection rules, logging and
  *   metrics plugins: the HTTP path's plugins, so the client learns of an invalid selection now).
- * Per event: the user filter (SyncHub only hands a subscriber its own user's events) → the field's
+ * Per event: the user filter (SyncHub only hands a subscriber its own user's events; for a shared
+ *   thing, `uploadJobUpdated(id)` or `publicNoteAdded(paragraphId)`, that thing's events) → the field's
  *   event types and argument filter → bounded queue (slow consumer: cut, 4413) → the per-event query
  *   through Apollo Server and the query planner with the subscriber's identity (the subgraph checks
  *   ownership again) → send, unless the subgraph answered null (not theirs, or filtered).
@@ -33,7 +34,7 @@ import type { Authenticated, Authenticator, CallerOrigin } from '../plugins/auth
 import type { ClientAddressResolver, TerritoryResolver } from '../plugins/clientAddress.js';
 import type { GatewayMetrics } from '../plugins/metrics.js';
 import { clientNameOf, type RateLimiter } from '../plugins/rateLimit.js';
-import type { FeedFollower, SyncHub } from './feed.js';
+import type { FeedFollower, Producer, SyncHub } from './feed.js';
 import { prepareSubscription, SEQ_VARIABLE, type PrepareInput, type PreparedSubscription } from './operation.js';
 
 /** WebSocket close codes (4000–4999 are the application's); SSE streams simply end. */
@@ -100,7 +101,10 @@ export interface SubscriptionDeps {
   readonly territory: TerritoryResolver;
   readonly rateLimiter: RateLimiter;
   readonly hub: SyncHub;
+  /** ugc's feed. */
   readonly feed: FeedFollower;
+  /** Other producers' feeds (catalog's, for uploadJobUpdated); a field whose producer has none is unavailable. */
+  readonly feeds?: Partial<Record<Exclude<Producer, 'ugc'>, FeedFollower>>;
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
   readonly limits: SubscriptionLimits;
@@ -219,13 +223,15 @@ export function createSubscriptionService(deps: SubscriptionDeps): SubscriptionS
     const queue: FolioEvent[] = [];
     let wake: (() => void) | undefined;
     let done = false;
-    const unlisten = hub.listen(userId, (event) => {
-      if (done || event.payload.userId !== userId || !prepared.field.eventTypes.includes(event.type)) return;
+    const onEvent = (event: FolioEvent): void => {
+      // A shared thing's events come from anyone (the subgraph decides per subscriber); otherwise only the user's own.
+      if (done || (!prepared.topic && event.payload.userId !== userId) || !prepared.field.eventTypes.includes(event.type)) return;
       if (prepared.field.matches && !prepared.field.matches(event.payload, prepared.args)) return;
       queue.push(event);
       if (queue.length > limits.maxQueuedEvents) return void connection.cutBy(CLOSE_CODES.SLOW_CONSUMER, 'Slow consumer: too many unsent events');
       wake?.();
-    });
+    };
+    const unlisten = prepared.topic ? hub.listenTopic(prepared.topic, onEvent) : hub.listen(userId, onEvent);
     const finish = (): void => {
       if (done) return;
       done = true;
@@ -319,7 +325,9 @@ export function createSubscriptionService(deps: SubscriptionDeps): SubscriptionS
           refusals.inc({ stage: 'dryRun' satisfies SubscribeStage });
           return { errors: dry.errors };
         }
-        if (!(await deps.feed.ready(3000))) throw new FolioError('SERVICE_UNAVAILABLE', 'Live updates are unavailable right now; retry.', { details: { retryAfterSeconds: 5 } });
+        const producer = prepared.field.producer ?? 'ugc';
+        const feed = producer === 'ugc' ? deps.feed : deps.feeds?.[producer];
+        if (!feed || !(await feed.ready(3000))) throw new FolioError('SERVICE_UNAVAILABLE', 'Live updates are unavailable right now; retry.', { details: { retryAfterSeconds: 5 } });
         if (closed) throw new FolioError('BAD_REQUEST', 'The connection is closed.');
         countSubscription(userId, +1);
         const events = stream(connection, prepared, () => {
@@ -365,6 +373,9 @@ export function createSubscriptionService(deps: SubscriptionDeps): SubscriptionS
           const { caller } = await deps.auth.authenticate(connection.headers, connection.origin);
           if (caller.userId !== connection.caller.userId || caller.sessionId !== connection.caller.sessionId) {
             connection.cutBy(CLOSE_CODES.UNAUTHENTICATED, 'Session changed; reconnect.');
+          } else if ([...caller.roles].sort().join() !== [...connection.caller.roles].sort().join()) {
+            // Per-event queries run with the connection's identity: staff-only fields must not outlive the role.
+            connection.cutBy(CLOSE_CODES.UNAUTHENTICATED, 'Your roles changed; reconnect.');
           }
         } catch (error) {
           // Accounts unavailable: keep the connection (its credential was good); anything else ends it.

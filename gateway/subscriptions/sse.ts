@@ -63,7 +63,9 @@ export function createSseTransport(options: SseTransportOptions): SseTransport {
       try {
         const result = await connection.subscribe(params);
         // Formatted results (JSON-ready, as Apollo Server returns them): graphql-sse only serialises them.
-        return ('errors' in result ? { errors: result.errors } : result) as unknown as OperationResult;
+        // `data: null` too: graphql-sse takes only an object with `data` for a result (isExecutionResult);
+        // `{ errors }` alone was read as arguments and refused with 400 "Unable to detect operation AST".
+        return ('errors' in result ? { data: null, errors: result.errors } : result) as unknown as OperationResult;
       } catch (error) {
         const folio = isFolioError(error) ? error : new FolioError('INTERNAL_SERVER_ERROR');
         if (!isFolioError(error)) logger.error({ err: error }, 'subscribe failed');

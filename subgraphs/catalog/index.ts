@@ -57,8 +57,8 @@ export async function openCatalog(options: OpenCatalogOptions): Promise<CatalogR
   const db = options.onStoreOperation ? countingDb(plain, options.onStoreOperation) : plain;
   const store = await openCatalogStore(db);
   const files = new FileStore(store);
-  const pipeline = new UploadPipeline(store, files, { logger, ...options.pipeline });
   const outbox = new Outbox(db);
+  const pipeline = new UploadPipeline(store, files, { logger, outbox, ...options.pipeline });
   const signer = new DownloadSigner(config.internalSecret, options.publicUrl ?? (() => config.publicCatalogUrl));
   const service = new CatalogService(store, pipeline, outbox, { logger, signer, ...(options.now ? { now: options.now } : {}) });
   return { store, files, pipeline, service, outbox, leases: new LeaseManager(db), signer };

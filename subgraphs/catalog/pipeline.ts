@@ -11,6 +11,7 @@
  * damage the published revision.
  */
 import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises';
+import type { Outbox } from '../../lib/events.js';
 import type { WorkerIdentity } from '../../lib/instance.js';
 import { LeaseFields, leaseOwnerOf } from '../../lib/leases.js';
 import type { Logger } from '../../lib/logger.js';
@@ -41,7 +42,19 @@ export interface PipelineOptions {
   readonly identity?: WorkerIdentity;
   /** Parses on this pool's threads (the event loop keeps serving meanwhile); inline without one. */
   readonly workers?: WorkerPool;
+  /**
+   * Catalog's outbox: every status change of a job (queued, each stage, STORED, FAILED) writes an
+   * UploadJobUpdated event in the same transaction (the gateway's `uploadJobUpdated` follows them).
+   */
+  readonly outbox?: Outbox;
 }
+
+/**
+ * The outbox event of a job's status change. No user id (the gateway hands it to the job's
+ * subscribers) and no book id (consumers that follow a book's events have nothing to do for it).
+ */
+export const UPLOAD_JOB_UPDATED = 'UploadJobUpdated';
+const jobEvent = (job: Pick<JobDoc, '_id'>, status: JobStatus): Record<string, unknown> => ({ jobId: job._id, status });
 
 const RUNNING: JobStatus[] = ['FORMATTING', 'PARSING', 'SPLITTING'];
 /** A job's lease is kept on the job, so claiming picks the oldest free job and leases it in one update. */
@@ -106,7 +119,10 @@ export class UploadPipeline {
       updatedAt: now,
       finishedAt: null,
     };
-    await this.store.jobs.insertOne(job);
+    await this.jobWrite(job, 'QUEUED', async (jobs) => {
+      await jobs.insertOne(job);
+      return true;
+    });
     this.kick();
     return job;
   }
@@ -174,11 +190,25 @@ export class UploadPipeline {
   /** Records a stage and renews the lease; false when another worker took the job over. */
   private async enter(job: JobDoc, stage: JobStatus): Promise<void> {
     const now = new Date();
-    const result = await this.store.jobs.updateOne(
-      { _id: job._id, ...JOB_LEASE.heldBy(this.owner) },
-      { $set: { status: stage, interrupted: false, updatedAt: now, ...JOB_LEASE.take(this.owner, now, this.leaseMs) }, $push: { stages: { stage, startedAt: now } } },
-    );
-    if (result.matchedCount === 0) throw new LeaseLost(job._id);
+    const held = await this.jobWrite(job, stage, async (jobs) => {
+      const result = await jobs.updateOne(
+        { _id: job._id, ...JOB_LEASE.heldBy(this.owner) },
+        { $set: { status: stage, interrupted: false, updatedAt: now, ...JOB_LEASE.take(this.owner, now, this.leaseMs) }, $push: { stages: { stage, startedAt: now } } },
+      );
+      return result.matchedCount > 0;
+    });
+    if (!held) throw new LeaseLost(job._id);
+  }
+
+  /** A write to one job, with its UploadJobUpdated event in the same transaction when it changed something. */
+  private async jobWrite(job: Pick<JobDoc, '_id' | 'bookId'>, status: JobStatus, write: (jobs: CatalogStore['jobs']) => Promise<boolean>): Promise<boolean> {
+    const { outbox } = this.options;
+    if (!outbox) return write(this.store.jobs);
+    return outbox.publish(async (tx, emit) => {
+      const changed = await write(tx.collection<JobDoc>(this.store.jobs.collectionName));
+      if (changed) await emit(UPLOAD_JOB_UPDATED, jobEvent(job, status));
+      return changed;
+    });
   }
 
   private async run(job: JobDoc): Promise<void> {
@@ -297,19 +327,24 @@ export class UploadPipeline {
         },
       );
       if (stored.matchedCount === 0) throw new LeaseLost(job._id);
+      if (this.options.outbox) await this.options.outbox.append(tx, UPLOAD_JOB_UPDATED, jobEvent(job, 'STORED'));
     });
+    this.options.outbox?.notify();
   }
 
   private async fail(job: JobDoc, code: string, reason: string): Promise<void> {
     const now = new Date();
-    const result = await this.store.jobs.updateOne(
-      { _id: job._id, ...JOB_LEASE.heldBy(this.owner) },
-      {
-        $set: { status: 'FAILED', failureCode: code, failureReason: reason.slice(0, 1_000), updatedAt: now, finishedAt: now, ...JOB_LEASE.released() },
-        $push: { stages: { stage: 'FAILED', startedAt: now } },
-      },
-    );
-    if (result.matchedCount === 0) return;
+    const failed = await this.jobWrite(job, 'FAILED', async (jobs) => {
+      const result = await jobs.updateOne(
+        { _id: job._id, ...JOB_LEASE.heldBy(this.owner) },
+        {
+          $set: { status: 'FAILED', failureCode: code, failureReason: reason.slice(0, 1_000), updatedAt: now, finishedAt: now, ...JOB_LEASE.released() },
+          $push: { stages: { stage: 'FAILED', startedAt: now } },
+        },
+      );
+      return result.matchedCount > 0;
+    });
+    if (!failed) return;
     // The refused bytes and any half-written chapters are of no further use.
     await this.deleteChapters(job.revisionId);
     await this.files.delete(job.fileId);

@@ -114,6 +114,7 @@ export const resolvers: Resolvers = {
     chapter: (_: unknown, { id }, ctx: CatalogContext, info) => hinted(ctx, info, visibleChapter(ctx, id)),
     paragraph: (_: unknown, { id }, ctx: CatalogContext, info) => hinted(ctx, info, visibleParagraph(ctx, id)),
     uploadJob: (_: unknown, { id }, ctx: CatalogContext) => ctx.service.job(ctx.caller, id),
+    uploadJobUpdate: (_: unknown, { seq, id }, ctx: CatalogContext) => ctx.service.jobUpdate(ctx.caller, seq, id),
   },
   Mutation: {
     createBook: (_: unknown, { input }, ctx: CatalogContext) => ctx.service.createBook(ctx.caller, input),

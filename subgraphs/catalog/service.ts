@@ -20,7 +20,7 @@ import { normalizeIsbn } from './epub/opf.js';
 import { readableFilter, type Reader } from './licensing.js';
 import { check, httpUrl, language, list, name, text } from '../../lib/validation.js';
 import { connectionOf, keyAfter, pageNewestFirst, pageSize, type CountedConnection, type PageArgs } from '../../lib/pagination.js';
-import type { UploadPipeline } from './pipeline.js';
+import { UPLOAD_JOB_UPDATED, type UploadPipeline } from './pipeline.js';
 import { authorize, can, CATALOG } from './policy.js';
 import type { BookDoc, BookStatus, CatalogStore, ChapterDoc, ChapterSummary, JobDoc, LicenseDoc, RevisionDoc } from './store.js';
 
@@ -79,6 +79,15 @@ export interface BookFilter {
 export const readerOf = (caller: Caller): Reader => ({ userId: caller.userId, partnerId: caller.partnerId, roles: caller.roles, territory: caller.territory });
 
 /** The signed-in staff member's id; UNAUTHENTICATED or FORBIDDEN otherwise (policy `manage`). */
+/** One UploadJobUpdated event, as `uploadJobUpdated` delivers it. */
+export interface UploadJobUpdateView {
+  readonly seq: string;
+  /** The status the event announced. */
+  readonly status: JobDoc['status'];
+  /** The job as it is now. */
+  readonly job: JobDoc;
+}
+
 function staffUser(caller: Caller): string {
   authorize(readerOf(caller), 'manage', CATALOG);
   return caller.userId!;
@@ -308,6 +317,26 @@ export class CatalogService {
   async job(caller: Caller, id: string): Promise<JobDoc | null> {
     staffUser(caller);
     return this.store.jobs.findOne({ _id: id });
+  }
+
+  /**
+   * Catalog event `seq` when it is about job `id`: the status it announced and the job as it is now
+   * (`uploadJobUpdated` at the gateway asks this per event, with the subscriber's identity). Staff
+   * only (FORBIDDEN otherwise). Seq "0" is the gateway's subscribe-time check: NOT_FOUND for an
+   * unknown job, else null.
+   */
+  async jobUpdate(caller: Caller, seq: string, id: string): Promise<UploadJobUpdateView | null> {
+    staffUser(caller);
+    if (id.length > 100) throw notFound('UploadJob');
+    if (seq === '0') {
+      if (!(await this.store.jobs.findOne({ _id: id }, { projection: { _id: 1 } }))) throw notFound('UploadJob');
+      return null;
+    }
+    if (!/^[1-9][0-9]{0,15}$/.test(seq)) return null;
+    const [event] = await this.outbox.read(Number(seq) - 1, 1);
+    if (!event || event.seq !== Number(seq) || event.type !== UPLOAD_JOB_UPDATED || event.payload.jobId !== id) return null;
+    const job = await this.store.jobs.findOne({ _id: id });
+    return job ? { seq: String(event.seq), status: (event.payload.status as JobDoc['status']) ?? job.status, job } : null;
   }
 
   async jobsOfBook(caller: Caller, bookId: string, page: PageArgs): Promise<CountedConnection<JobDoc>> {

@@ -81,7 +81,7 @@ export const ugcService: ServiceModule = {
           logger.warn({ seq: event.seq }, 'ignoring a malformed BookContentReplaced event');
           return;
         }
-        await enqueueRepair(services.store, replaced);
+        await enqueueRepair(services.store, replaced, new Date(), services.outbox);
         worker.kick();
       },
     });

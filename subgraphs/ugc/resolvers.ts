@@ -12,6 +12,7 @@ import { isRepairInterrupted, latestRepairJob } from './repair/jobs.js';
 import type { AnnotationService } from './service/annotations.js';
 import { exportAnnotations } from './service/export.js';
 import { likeKey } from './service/likes.js';
+import { publicNoteAddition, repairJobUpdate } from './service/liveUpdates.js';
 import type { ReviewService } from './service/reviews.js';
 import type { ShelfEntryView, ShelfService } from './service/shelf.js';
 import type { UgcDeps } from './service/common.js';
@@ -61,6 +62,8 @@ export const resolvers: Resolvers = {
     annotationChange: (_: unknown, { seq, bookId }, { caller, services }: UgcContext) => annotationChange(services, caller, seq, bookId),
     shelfChange: (_: unknown, { seq }, { caller, services }: UgcContext) => shelfChange(services, caller, seq),
     repairJob: (_: unknown, { bookId }, { caller, services }: UgcContext) => latestRepairJob(services.store, caller, bookId),
+    repairJobUpdate: (_: unknown, { seq, bookId }, { caller, services }: UgcContext) => repairJobUpdate(services, caller, seq, bookId),
+    publicNoteAddition: (_: unknown, { seq, paragraphId }, { caller, services }: UgcContext) => publicNoteAddition(services, caller, seq, paragraphId),
   },
   Mutation: {
     addToShelf: (_: unknown, args, { caller, services }: UgcContext) =>

@@ -3,6 +3,7 @@ import type { GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
 import type { GraphQLResolveInfoWithCacheControl as GraphQLResolveInfo } from '@apollo/cache-control-types';
 import type { BookDoc, RevisionDoc, LicenseDoc, ChapterSummary, JobDoc } from '../store.js';
 import type { ParagraphNode, CatalogContext } from '../resolvers.js';
+import type { UploadJobUpdateView } from '../service.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
 export type Omit<T, K extends keyof T> = Pick<T, Exclude<keyof T, K>>;
@@ -380,6 +381,8 @@ export type Query = {
   readonly paragraph?: Maybe<Paragraph>;
   /** Editors only. */
   readonly uploadJob?: Maybe<UploadJob>;
+  /** EDITOR/ADMIN: event `seq` of catalog's feed about upload job `id`, as `uploadJobUpdated` delivers it; null unless that event is about this job (seq 0: only checks you may subscribe, NOT_FOUND for an unknown job). FORBIDDEN for anyone else. */
+  readonly uploadJobUpdate?: Maybe<UploadJobUpdate>;
 };
 
 
@@ -407,6 +410,36 @@ export type QueryParagraphArgs = {
 
 export type QueryUploadJobArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type QueryUploadJobUpdateArgs = {
+  seq: Scalars['ID']['input'];
+  id: Scalars['ID']['input'];
+};
+
+/** Live changes to catalog data (over graphql-ws or GraphQL over SSE at the gateway). */
+export type Subscription = {
+  readonly __typename?: 'Subscription';
+  /** EDITOR/ADMIN: an upload job moved on (each stage, then STORED or FAILED): the status it reached, and the job (stages, failure, warnings; counts through `revision`). Readers are refused (FORBIDDEN). */
+  readonly uploadJobUpdated: UploadJobUpdate;
+};
+
+
+/** Live changes to catalog data (over graphql-ws or GraphQL over SSE at the gateway). */
+export type SubscriptionUploadJobUpdatedArgs = {
+  id: Scalars['ID']['input'];
+};
+
+/** One status change of an upload job, as `uploadJobUpdated` delivers it. */
+export type UploadJobUpdate = {
+  readonly __typename?: 'UploadJobUpdate';
+  /** Position in catalog's event feed: increasing. */
+  readonly seq: Scalars['ID']['output'];
+  /** The status this change moved the job to (the job may have moved on since: see `job`). */
+  readonly status: UploadJobStatus;
+  /** The job as it is now: stages, failure, warnings, counts through `revision`. */
+  readonly job: UploadJob;
 };
 
 export type Mutation = {
@@ -589,6 +622,8 @@ export type ResolversTypes = {
   UploadBookContentInput: UploadBookContentInput;
   SetBookLicenseInput: SetBookLicenseInput;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  UploadJobUpdate: ResolverTypeWrapper<UploadJobUpdateView>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
@@ -624,6 +659,8 @@ export type ResolversParentTypes = {
   UploadBookContentInput: UploadBookContentInput;
   SetBookLicenseInput: SetBookLicenseInput;
   Query: Record<PropertyKey, never>;
+  Subscription: Record<PropertyKey, never>;
+  UploadJobUpdate: UploadJobUpdateView;
   Mutation: Record<PropertyKey, never>;
   Int: Scalars['Int']['output'];
   Boolean: Scalars['Boolean']['output'];
@@ -807,6 +844,17 @@ export type QueryResolvers<ContextType = CatalogContext, ParentType extends Reso
   chapter?: Resolver<Maybe<ResolversTypes['Chapter']>, ParentType, ContextType, RequireFields<QueryChapterArgs, 'id'>>;
   paragraph?: Resolver<Maybe<ResolversTypes['Paragraph']>, ParentType, ContextType, RequireFields<QueryParagraphArgs, 'id'>>;
   uploadJob?: Resolver<Maybe<ResolversTypes['UploadJob']>, ParentType, ContextType, RequireFields<QueryUploadJobArgs, 'id'>>;
+  uploadJobUpdate?: Resolver<Maybe<ResolversTypes['UploadJobUpdate']>, ParentType, ContextType, RequireFields<QueryUploadJobUpdateArgs, 'seq' | 'id'>>;
+};
+
+export type SubscriptionResolvers<ContextType = CatalogContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
+  uploadJobUpdated?: SubscriptionResolver<ResolversTypes['UploadJobUpdate'], "uploadJobUpdated", ParentType, ContextType, RequireFields<SubscriptionUploadJobUpdatedArgs, 'id'>>;
+};
+
+export type UploadJobUpdateResolvers<ContextType = CatalogContext, ParentType extends ResolversParentTypes['UploadJobUpdate'] = ResolversParentTypes['UploadJobUpdate']> = {
+  seq?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['UploadJobStatus'], ParentType, ContextType>;
+  job?: Resolver<ResolversTypes['UploadJob'], ParentType, ContextType>;
 };
 
 export type MutationResolvers<ContextType = CatalogContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
@@ -840,6 +888,8 @@ export type Resolvers<ContextType = CatalogContext> = {
   UploadJobConnection?: UploadJobConnectionResolvers<ContextType>;
   UploadJobEdge?: UploadJobEdgeResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
+  UploadJobUpdate?: UploadJobUpdateResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
 };
 

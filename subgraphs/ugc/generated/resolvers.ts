@@ -480,6 +480,10 @@ export type Query = {
   readonly annotationChange?: Maybe<AnnotationChange>;
   /** Change `seq` of your sync feed as `shelfChanged` delivers it; null unless it is a shelf change of yours. */
   readonly shelfChange?: Maybe<ShelfChange>;
+  /** EDITOR/ADMIN: the book's repair job as it is after event `seq` of ugc's feed, as `repairJobUpdated` delivers it; null unless that event is about this book's job (seq 0: only checks you may subscribe). FORBIDDEN for anyone else. */
+  readonly repairJobUpdate?: Maybe<RepairJob>;
+  /** The public note event `seq` of ugc's feed added to this paragraph, as `publicNoteAdded` delivers it; null unless it was made public there and you may read the paragraph now (seq 0: NOT_FOUND unless you may read the paragraph). */
+  readonly publicNoteAddition?: Maybe<Note>;
 };
 
 
@@ -513,7 +517,19 @@ export type QueryShelfChangeArgs = {
   seq: Scalars['ID']['input'];
 };
 
-/** Live changes to your own data, made on any of your devices (over graphql-ws or GraphQL over SSE at the gateway). */
+
+export type QueryRepairJobUpdateArgs = {
+  seq: Scalars['ID']['input'];
+  bookId: Scalars['ID']['input'];
+};
+
+
+export type QueryPublicNoteAdditionArgs = {
+  seq: Scalars['ID']['input'];
+  paragraphId: Scalars['ID']['input'];
+};
+
+/** Live changes (over graphql-ws or GraphQL over SSE at the gateway): to your own data, made on any of your devices; to a book's repair job (staff); public notes on a paragraph. */
 export type Subscription = {
   readonly __typename?: 'Subscription';
   /** Your reading position moved on one of your devices; `deviceId` says which (skip your own). */
@@ -522,12 +538,28 @@ export type Subscription = {
   readonly myAnnotationsChanged: AnnotationChange;
   /** A book was added to, changed on or removed from your shelf. */
   readonly shelfChanged: ShelfChange;
+  /** EDITOR/ADMIN: the book's re-anchoring job was created or moved on (status, counts, timing). Readers are refused (FORBIDDEN). */
+  readonly repairJobUpdated: RepairJob;
+  /** A note on this paragraph was made PUBLIC (created public, or turned public), while you may read the paragraph's book. Private notes never arrive. */
+  readonly publicNoteAdded: Note;
 };
 
 
-/** Live changes to your own data, made on any of your devices (over graphql-ws or GraphQL over SSE at the gateway). */
+/** Live changes (over graphql-ws or GraphQL over SSE at the gateway): to your own data, made on any of your devices; to a book's repair job (staff); public notes on a paragraph. */
 export type SubscriptionMyAnnotationsChangedArgs = {
   bookId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+
+/** Live changes (over graphql-ws or GraphQL over SSE at the gateway): to your own data, made on any of your devices; to a book's repair job (staff); public notes on a paragraph. */
+export type SubscriptionRepairJobUpdatedArgs = {
+  bookId: Scalars['ID']['input'];
+};
+
+
+/** Live changes (over graphql-ws or GraphQL over SSE at the gateway): to your own data, made on any of your devices; to a book's repair job (staff); public notes on a paragraph. */
+export type SubscriptionPublicNoteAddedArgs = {
+  paragraphId: Scalars['ID']['input'];
 };
 
 export type ChangeOp =
@@ -1148,12 +1180,16 @@ export type QueryResolvers<ContextType = UgcContext, ParentType extends Resolver
   readingProgressChange?: Resolver<Maybe<ResolversTypes['ReadingProgressChange']>, ParentType, ContextType, RequireFields<QueryReadingProgressChangeArgs, 'seq'>>;
   annotationChange?: Resolver<Maybe<ResolversTypes['AnnotationChange']>, ParentType, ContextType, RequireFields<QueryAnnotationChangeArgs, 'seq'>>;
   shelfChange?: Resolver<Maybe<ResolversTypes['ShelfChange']>, ParentType, ContextType, RequireFields<QueryShelfChangeArgs, 'seq'>>;
+  repairJobUpdate?: Resolver<Maybe<ResolversTypes['RepairJob']>, ParentType, ContextType, RequireFields<QueryRepairJobUpdateArgs, 'seq' | 'bookId'>>;
+  publicNoteAddition?: Resolver<Maybe<ResolversTypes['Note']>, ParentType, ContextType, RequireFields<QueryPublicNoteAdditionArgs, 'seq' | 'paragraphId'>>;
 };
 
 export type SubscriptionResolvers<ContextType = UgcContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
   readingProgressChanged?: SubscriptionResolver<ResolversTypes['ReadingProgressChange'], "readingProgressChanged", ParentType, ContextType>;
   myAnnotationsChanged?: SubscriptionResolver<ResolversTypes['AnnotationChange'], "myAnnotationsChanged", ParentType, ContextType, Partial<SubscriptionMyAnnotationsChangedArgs>>;
   shelfChanged?: SubscriptionResolver<ResolversTypes['ShelfChange'], "shelfChanged", ParentType, ContextType>;
+  repairJobUpdated?: SubscriptionResolver<ResolversTypes['RepairJob'], "repairJobUpdated", ParentType, ContextType, RequireFields<SubscriptionRepairJobUpdatedArgs, 'bookId'>>;
+  publicNoteAdded?: SubscriptionResolver<ResolversTypes['Note'], "publicNoteAdded", ParentType, ContextType, RequireFields<SubscriptionPublicNoteAddedArgs, 'paragraphId'>>;
 };
 
 export type ReadingProgressChangeResolvers<ContextType = UgcContext, ParentType extends ResolversParentTypes['ReadingProgressChange'] = ResolversParentTypes['ReadingProgressChange']> = {

@@ -1,4 +1,5 @@
 /** Repair job records: created from catalog's BookContentReplaced, read by editors. */
+import type { Outbox } from '../../../lib/events.js';
 import type { Caller } from '../../../lib/identity.js';
 import { authorize, subjects } from '../policy.js';
 import { isLeaseHeld } from '../../../lib/leases.js';
@@ -12,6 +13,14 @@ export interface ContentReplaced {
 }
 
 export const repairJobId = (bookId: string, revisionId: string): string => pairKey(bookId, revisionId);
+
+/**
+ * The outbox event written with every change of a job's status or progress (in the same
+ * transaction): `repairJobUpdated(bookId)` at the gateway follows it. Not a user's own data, so no
+ * `userId`: the gateway hands it to the book's subscribers, ugc's policy decides per subscriber.
+ */
+export const REPAIR_JOB_UPDATED = 'RepairJobUpdated';
+export const repairJobEvent = (job: Pick<RepairJobDoc, '_id' | 'bookId'>): Record<string, unknown> => ({ jobId: job._id, bookId: job.bookId });
 
 /** The lease one repair worker holds on a book while it re-anchors it. */
 export const repairLeaseName = (bookId: string): string => `repair:${bookId}`;
@@ -31,8 +40,11 @@ export async function isRepairInterrupted(store: UgcStore, job: RepairJobDoc): P
   return job.interrupted === true || !(await isLeaseHeld(store.db, repairLeaseName(job.bookId)));
 }
 
-/** Records the job once: the event may be delivered again, and a finished job stays finished. */
-export async function enqueueRepair(store: UgcStore, event: ContentReplaced, now = new Date()): Promise<RepairJobDoc> {
+/**
+ * Records the job once: the event may be delivered again, and a finished job stays finished. With
+ * `outbox`, a new job is announced (RepairJobUpdated) in the same transaction.
+ */
+export async function enqueueRepair(store: UgcStore, event: ContentReplaced, now = new Date(), outbox?: Outbox): Promise<RepairJobDoc> {
   const _id = repairJobId(event.bookId, event.revisionId);
   const doc: Omit<RepairJobDoc, '_id'> = {
     bookId: event.bookId,
@@ -52,7 +64,14 @@ export async function enqueueRepair(store: UgcStore, event: ContentReplaced, now
     finishedAt: null,
     workMs: 0,
   };
-  await store.repairJobs.updateOne({ _id }, { $setOnInsert: doc }, { upsert: true });
+  if (outbox) {
+    await outbox.publish(async (tx, emit) => {
+      const written = await tx.collection<RepairJobDoc>(store.repairJobs.collectionName).updateOne({ _id }, { $setOnInsert: doc }, { upsert: true });
+      if (written.upsertedCount > 0) await emit(REPAIR_JOB_UPDATED, repairJobEvent({ _id, bookId: doc.bookId }));
+    });
+  } else {
+    await store.repairJobs.updateOne({ _id }, { $setOnInsert: doc }, { upsert: true });
+  }
   return (await store.repairJobs.findOne({ _id }))!;
 }
 

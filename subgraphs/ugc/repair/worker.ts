@@ -11,12 +11,12 @@ import type { LeaseManager } from '../../../lib/leases.js';
 import type { Logger } from '../../../lib/logger.js';
 import { WorkerLoop } from '../../../lib/workerLoop.js';
 import { isDuplicateKeyError } from '../../../lib/storage/index.js';
-import type { AnyBulkWriteOperation, DocCollection } from '../../../lib/storage/types.js';
+import type { AnyBulkWriteOperation, DocCollection, UpdateFilter } from '../../../lib/storage/types.js';
 import type { CatalogApi } from '../catalogClient.js';
 import { noteWrittenEvent } from '../service/annotations.js';
 import { collectionsOf, type PassageDoc, type PassageReaderDoc, type RepairJobDoc, type RepairPhase, type UgcStore } from '../store.js';
 import { planBatchInSlices, RepairTarget, type BatchCounts } from './batch.js';
-import { repairLeaseName } from './jobs.js';
+import { REPAIR_JOB_UPDATED, repairJobEvent, repairLeaseName } from './jobs.js';
 
 export interface RepairWorkerOptions {
   readonly store: UgcStore;
@@ -98,10 +98,10 @@ export class RepairWorker {
       const newer = await store.repairJobs.findOne({ bookId: job.bookId, createdAt: { $gt: job.createdAt } });
       if (newer) {
         // The newer job re-anchors everything not yet on its revision, this job's work included.
-        await store.repairJobs.updateOne({ _id: jobId }, { $set: { status: 'SUPERSEDED', finishedAt: new Date() } });
+        await this.updateJob(job, { $set: { status: 'SUPERSEDED', finishedAt: new Date() } });
         return 'noop';
       }
-      await store.repairJobs.updateOne({ _id: jobId }, { $set: { status: 'RUNNING', startedAt: job.startedAt ?? new Date(), error: null, interrupted: false }, $inc: { attempts: 1 } });
+      await this.updateJob(job, { $set: { status: 'RUNNING', startedAt: job.startedAt ?? new Date(), error: null, interrupted: false }, $inc: { attempts: 1 } });
       const target = await this.prepare(job);
 
       let phase = job.phase;
@@ -121,18 +121,26 @@ export class RepairWorker {
         }
         await store.repairJobs.updateOne({ _id: jobId }, { $inc: { workMs: Date.now() - batchStart } });
       }
-      await store.repairJobs.updateOne({ _id: jobId }, { $set: { status: 'DONE', finishedAt: new Date() } });
+      await this.updateJob(first, { $set: { status: 'DONE', finishedAt: new Date() } });
       logger.info({ jobId, ms: Date.now() - started }, 'repair job done');
       return 'done';
     } catch (error) {
       const attempts = ((await store.repairJobs.findOne({ _id: jobId }))?.attempts ?? 0);
       const failed = attempts >= (this.options.maxAttempts ?? 5);
       logger.warn({ err: error, jobId, attempts }, failed ? 'repair job failed' : 'repair job attempt failed; will retry');
-      await store.repairJobs.updateOne({ _id: jobId }, { $set: { error: String((error as Error)?.message ?? error).slice(0, 500), ...(failed ? { status: 'FAILED', finishedAt: new Date() } : {}) } });
+      await this.updateJob(first, { $set: { error: String((error as Error)?.message ?? error).slice(0, 500), ...(failed ? { status: 'FAILED', finishedAt: new Date() } : {}) } });
       return failed ? 'failed' : 'retry';
     } finally {
       await lease.release().catch(() => undefined);
     }
+  }
+
+  /** A status change, with its RepairJobUpdated event in the same transaction (repairJobUpdated subscribers). */
+  private async updateJob(job: Pick<RepairJobDoc, '_id' | 'bookId'>, update: UpdateFilter<RepairJobDoc>): Promise<void> {
+    await this.options.outbox.publish(async (tx, emit) => {
+      await collectionsOf(tx).repairJobs.updateOne({ _id: job._id }, update);
+      await emit(REPAIR_JOB_UPDATED, repairJobEvent(job));
+    });
   }
 
   private idStream(bookId: string, phase: 'highlights' | 'notes', after: string | null): IdStream {
@@ -182,6 +190,7 @@ export class RepairWorker {
         for (const note of plan.changedNotes) await emit('NoteWritten', noteWrittenEvent(note));
         await progress(plan.counts);
       }
+      await emit(REPAIR_JOB_UPDATED, repairJobEvent(job));
     });
   }
 

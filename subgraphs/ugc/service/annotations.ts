@@ -104,7 +104,11 @@ const highlightEvent = (h: HighlightDoc): Record<string, unknown> => ({
   createdAt: h.createdAt.toISOString(),
 });
 
-export const noteWrittenEvent = (n: NoteDoc): Record<string, unknown> => ({
+/**
+ * `becamePublic`: this write made the note public (created PUBLIC, or turned from PRIVATE to PUBLIC):
+ * what `publicNoteAdded` delivers. Edits of a public note and re-anchoring say false.
+ */
+export const noteWrittenEvent = (n: NoteDoc, becamePublic = false): Record<string, unknown> => ({
   noteId: n._id,
   userId: n.userId,
   bookId: n.bookId,
@@ -113,6 +117,7 @@ export const noteWrittenEvent = (n: NoteDoc): Record<string, unknown> => ({
   text: n.text,
   quote: n.exact,
   visibility: n.visibility,
+  becamePublic: becamePublic && n.visibility === 'PUBLIC',
   updatedAt: n.updatedAt.toISOString(),
 });
 
@@ -261,7 +266,7 @@ export class AnnotationService {
     const doc: NoteDoc = { _id: new ObjectId().toHexString(), userId, highlightId, ...anchor, text, visibility, likeCount: 0, createdAt: now, updatedAt: now };
     await this.deps.outbox.publish(async (tx, emit) => {
       await collectionsOf(tx).notes.insertOne(doc);
-      await emit('NoteWritten', noteWrittenEvent(doc));
+      await emit('NoteWritten', noteWrittenEvent(doc, doc.visibility === 'PUBLIC'));
     });
     return doc;
   }
@@ -274,7 +279,7 @@ export class AnnotationService {
     return this.deps.outbox.publish(async (tx, emit) => {
       const updated = await collectionsOf(tx).notes.findOneAndUpdate({ _id: own._id, userId: own.userId }, { $set: set }, { returnDocument: 'after' });
       if (!updated) throw notAvailable();
-      await emit('NoteWritten', noteWrittenEvent(updated));
+      await emit('NoteWritten', noteWrittenEvent(updated, own.visibility !== 'PUBLIC'));
       return updated;
     });
   }
