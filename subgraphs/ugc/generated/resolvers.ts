@@ -594,10 +594,13 @@ export type ChangeKind =
 export type Change = {
   /** Position in your sync feed (the same `seq` subscription events carry); also this change's cursor. */
   readonly seq: Scalars['ID']['output'];
+  /** What changed: the shelf, a reading position, a highlight, a note or a review. */
   readonly kind: ChangeKind;
+  /** Created, updated, or deleted (a tombstone: id, bookId and at only). */
   readonly op: ChangeOp;
   /** The changed thing's id: the shelf entry, highlight, note or review id; for PROGRESS the reading position's `<userId>|<bookId>`. */
   readonly id: Scalars['ID']['output'];
+  /** The book the change is about. */
   readonly bookId: Scalars['ID']['output'];
   /** When the server stored the change. */
   readonly at: Scalars['DateTime']['output'];
@@ -730,6 +733,7 @@ export type ChangeConnection = {
   readonly pageInfo: PageInfo;
 };
 
+/** What a change did. */
 export type ChangeOp =
   | 'CREATED'
   | 'UPDATED'
