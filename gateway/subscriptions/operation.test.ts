@@ -32,6 +32,7 @@ describe('prepareSubscription', () => {
   it('takes `after` off the per-event query (with its variable when only it used it) and keeps it as the cursor', () => {
     const byVariable = prepareSubscription({ query: 'subscription S($c: ID, $b: ID) { myAnnotationsChanged(bookId: $b, after: $c) { id } }', variables: { c: '42', b: 'b1' } }, opts);
     expect(byVariable.after).toBe('42');
+    expect(byVariable.variables).toEqual({ b: 'b1' });
     expect(byVariable.query.replace(/\s+/g, ' ')).toBe('query S($b: ID, $folioSyncSeq: ID!) { myAnnotationsChanged: annotationChange(bookId: $b, seq: $folioSyncSeq) { id } }');
     const literal = prepareSubscription({ query: 'subscription { shelfChanged(after: 7) { op } }' }, opts);
     expect(literal.after).toBe('7');

@@ -120,9 +120,8 @@ export function prepareSubscription(input: PrepareInput, options: { maxTokens: n
   // A variable that only carried `after` would now be unused (a validation error): drop its definition.
   const afterVariable = afterArgument?.value.kind === Kind.VARIABLE ? afterArgument.value.name.value : undefined;
   const selectionSet = { ...operation.selectionSet, selections: [perEvent] };
-  const keep = afterVariable === undefined || variablesUsed([selectionSet, ...fragments]).has(afterVariable)
-    ? operation.variableDefinitions ?? []
-    : (operation.variableDefinitions ?? []).filter((v) => v.variable.name.value !== afterVariable);
+  const dropVariable = afterVariable !== undefined && !variablesUsed([selectionSet, ...fragments]).has(afterVariable);
+  const keep = (operation.variableDefinitions ?? []).filter((v) => !dropVariable || v.variable.name.value !== afterVariable);
   const query: OperationDefinitionNode = {
     ...operation,
     operation: 'query' as OperationDefinitionNode['operation'],
@@ -135,7 +134,9 @@ export function prepareSubscription(input: PrepareInput, options: { maxTokens: n
   // Other operations of the document are dropped; its fragments stay (the selection may use them).
   const definitions = [query, ...fragments];
   const args = Object.fromEntries((root.arguments ?? []).map((a) => [a.name.value, valueOf(a.value, vars)]));
-  return { fieldName, field, operationName, query: print({ kind: Kind.DOCUMENT, definitions }), variables: vars, args, after };
+  // Without the cursor among them, devices subscribed from different cursors share each event's run.
+  const perEventVariables = dropVariable ? Object.fromEntries(Object.entries(vars).filter(([name]) => name !== afterVariable)) : vars;
+  return { fieldName, field, operationName, query: print({ kind: Kind.DOCUMENT, definitions }), variables: perEventVariables, args, after };
 }
 
 /** The cursor `after` names (undefined without one); BAD_USER_INPUT unless it is a seq. */
