@@ -15,8 +15,8 @@ export interface SubscriptionField {
   readonly queryField: string;
   /** Outbox event types (ugc's lib/events.ts outbox) that may concern this field. */
   readonly eventTypes: readonly string[];
-  /** The `ChangeKind`s of `me.changes` this field delivers (catch-up from `after`). */
-  readonly kinds: readonly string[];
+  /** The `ChangeKind`s of `me.changes` this field delivers (catch-up from `after`); absent: the field takes no `after`. */
+  readonly kinds?: readonly string[];
   /** Cheap pre-filter on an event's payload by the field's arguments (the subgraph filters again). */
   readonly matches?: (payload: Record<string, unknown>, args: Readonly<Record<string, unknown>>) => boolean;
 }
@@ -108,6 +108,7 @@ export function prepareSubscription(input: PrepareInput, options: { maxTokens: n
   const vars = variables as Record<string, unknown>;
   // `after` is the gateway's (catch-up), not the per-event query's: it is taken off the field.
   const afterArgument = root.arguments?.find((a) => a.name.value === AFTER_ARGUMENT);
+  if (afterArgument && !field.kinds) throw new FolioError('BAD_USER_INPUT', `${fieldName} takes no "after": it has no change history to catch up from.`, { details: { field: AFTER_ARGUMENT } });
   const after = cursorOf(afterArgument ? valueOf(afterArgument.value, vars) : undefined);
   const seqArgument: ArgumentNode = { kind: Kind.ARGUMENT, name: { kind: Kind.NAME, value: 'seq' }, value: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: SEQ_VARIABLE } } };
   const perEvent: FieldNode = {

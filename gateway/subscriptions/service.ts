@@ -241,7 +241,7 @@ export function createSubscriptionService(deps: SubscriptionDeps): SubscriptionS
     const seqs: number[] = [];
     let cursor = after;
     for (;;) {
-      const page = await run(connection, `catch-up:${cursor}`, { query: CATCH_UP_QUERY, variables: { after: cursor, kinds: prepared.field.kinds } });
+      const page = await run(connection, `catch-up:${cursor}`, { query: CATCH_UP_QUERY, variables: { after: cursor, kinds: prepared.field.kinds ?? [] } });
       if (page.errors?.length) return { errors: page.errors };
       const changes = (page.data?.me as { changes?: CatchUpPage | null } | null | undefined)?.changes;
       if (!changes) return { errors: [{ message: 'Catching up is unavailable right now; retry.', extensions: { code: 'SERVICE_UNAVAILABLE', retryAfterSeconds: 5 } }] };
