@@ -28,6 +28,8 @@ export const ERROR_CODES = {
   NOT_FOUND: { status: 404, message: 'Not found.' },
   CONFLICT: { status: 409, message: 'That conflicts with existing data.' },
   LINK_EXPIRED: { status: 410, message: 'This link has expired; ask for a new one.' },
+  // A sync cursor (me.changes, a subscription's `after`) older than the kept change history.
+  CURSOR_EXPIRED: { status: 410, message: 'This cursor is older than the kept change history; resync in full.' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request is too large.' },
   REQUEST_TIMEOUT: { status: 408, message: 'The request body arrived too slowly.' },
   RATE_LIMITED: { status: 429, message: 'Too many requests; retry later.' },

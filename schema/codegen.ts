@@ -64,6 +64,12 @@ const SUBGRAPHS: Record<SubgraphName, SubgraphTypes> = {
       ReadingProgressChange: 'service/sync.js#ProgressChangeView',
       AnnotationChange: 'service/sync.js#AnnotationChangeView',
       ShelfChange: 'service/sync.js#ShelfChangeView',
+      Change: 'service/sync.js#ChangeView',
+      ShelfEntryChange: 'service/sync.js#ChangeView',
+      ProgressChange: 'service/sync.js#ChangeView',
+      HighlightChange: 'service/sync.js#ChangeView',
+      NoteChange: 'service/sync.js#ChangeView',
+      ReviewChange: 'service/sync.js#ChangeView',
     },
   },
   search: {

@@ -28,4 +28,19 @@ describe('prepareSubscription', () => {
     expect(() => prepareSubscription({ query: big }, opts)).toThrow(expect.objectContaining({ code: 'PAYLOAD_TOO_LARGE' }));
     expect(() => prepareSubscription({ query: big }, { maxTokens: 1000, maxBytes: 1 << 20 })).toThrow(expect.objectContaining({ code: 'OPERATION_LIMIT_EXCEEDED' }));
   });
+
+  it('takes `after` off the per-event query (with its variable when only it used it) and keeps it as the cursor', () => {
+    const byVariable = prepareSubscription({ query: 'subscription S($c: ID, $b: ID) { myAnnotationsChanged(bookId: $b, after: $c) { id } }', variables: { c: '42', b: 'b1' } }, opts);
+    expect(byVariable.after).toBe('42');
+    expect(byVariable.variables).toEqual({ b: 'b1' });
+    expect(byVariable.query.replace(/\s+/g, ' ')).toBe('query S($b: ID, $folioSyncSeq: ID!) { myAnnotationsChanged: annotationChange(bookId: $b, seq: $folioSyncSeq) { id } }');
+    const literal = prepareSubscription({ query: 'subscription { shelfChanged(after: 7) { op } }' }, opts);
+    expect(literal.after).toBe('7');
+    expect(literal.query).toContain('shelfChanged: shelfChange(seq: $folioSyncSeq)');
+    expect(prepareSubscription({ query: 'subscription { shelfChanged { op } }' }, opts).after).toBeUndefined();
+    expect(prepareSubscription({ query: 'subscription($c: ID) { shelfChanged(after: $c) { op } }', variables: {} }, opts).after).toBeUndefined();
+    for (const bad of ['-1', 'x', '01', '1.5']) {
+      expect(() => prepareSubscription({ query: `subscription { shelfChanged(after: "${bad}") { op } }` }, opts)).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT' }));
+    }
+  });
 });

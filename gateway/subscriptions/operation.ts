@@ -6,7 +6,7 @@
  * included, is planned and executed by the gateway like any query (query planner, operation
  * limits, subgraph signing, logging, metrics), and the answer has the shape the client subscribed to.
  */
-import { Kind, parse, print, type ArgumentNode, type DocumentNode, type FieldNode, type OperationDefinitionNode, type ValueNode } from 'graphql';
+import { Kind, parse, print, visit, type ArgumentNode, type DocumentNode, type FieldNode, type OperationDefinitionNode, type ValueNode } from 'graphql';
 import { FolioError } from '../../lib/errors.js';
 import type { Producer, Topic } from './feed.js';
 
@@ -16,6 +16,8 @@ export interface SubscriptionField {
   readonly queryField: string;
   /** Outbox event types (ugc's lib/events.ts outbox) that may concern this field. */
   readonly eventTypes: readonly string[];
+  /** The `ChangeKind`s of `me.changes` this field delivers (catch-up from `after`); absent: the field takes no `after`. */
+  readonly kinds?: readonly string[];
   /** Cheap pre-filter on an event's payload by the field's arguments (the subgraph filters again). */
   readonly matches?: (payload: Record<string, unknown>, args: Readonly<Record<string, unknown>>) => boolean;
   /** Whose outbox feed carries the events (the subgraph that owns the data and `queryField`). @default 'ugc' */
@@ -31,13 +33,14 @@ export interface SubscriptionField {
 
 /** The subscription fields of schema/ugc.graphql (the subgraph that owns the data). */
 export const SUBSCRIPTION_FIELDS: Readonly<Record<string, SubscriptionField>> = {
-  readingProgressChanged: { queryField: 'readingProgressChange', eventTypes: ['ProgressUpdated'] },
+  readingProgressChanged: { queryField: 'readingProgressChange', eventTypes: ['ProgressUpdated'], kinds: ['PROGRESS'] },
   myAnnotationsChanged: {
     queryField: 'annotationChange',
     eventTypes: ['HighlightCreated', 'HighlightUpdated', 'HighlightDeleted', 'NoteWritten', 'NoteDeleted'],
+    kinds: ['HIGHLIGHT', 'NOTE'],
     matches: (payload, args) => typeof args.bookId !== 'string' || payload.bookId === args.bookId,
   },
-  shelfChanged: { queryField: 'shelfChange', eventTypes: ['ShelfEntryChanged', 'ShelfEntryRemoved'] },
+  shelfChanged: { queryField: 'shelfChange', eventTypes: ['ShelfEntryChanged', 'ShelfEntryRemoved'], kinds: ['SHELF'] },
   // Shared things: schema/catalog.graphql and schema/ugc.graphql.
   uploadJobUpdated: { queryField: 'uploadJobUpdate', eventTypes: ['UploadJobUpdated'], producer: 'catalog', shared: { argument: 'id', payloadKey: 'jobId' } },
   repairJobUpdated: { queryField: 'repairJobUpdate', eventTypes: ['RepairJobUpdated'], shared: { argument: 'bookId', payloadKey: 'bookId' } },
@@ -49,6 +52,19 @@ export const SUBSCRIPTION_FIELDS: Readonly<Record<string, SubscriptionField>> = 
     matches: (payload) => payload.becamePublic === true && payload.visibility === 'PUBLIC',
   },
 };
+
+/** The root-field argument every subscription takes: a cursor of `me.changes` to replay from. */
+const AFTER_ARGUMENT = 'after';
+const CURSOR = /^(0|[1-9][0-9]{0,15})$/;
+
+/**
+ * The catch-up listing, run with the subscriber's identity through the gateway like any query:
+ * the seqs of the changes this subscription missed since its cursor, a page at a time. Each is then
+ * resolved by the per-event query, exactly as a live event.
+ */
+export const CATCH_UP_QUERY = `query FolioSubscriptionCatchUp($after: String!, $kinds: [ChangeKind!]!) {
+  me { changes(after: $after, first: 500, kinds: $kinds) { edges { cursor } pageInfo { hasNextPage endCursor } } }
+}`;
 
 /** The variable carrying the event's `seq` into the per-event query. */
 export const SEQ_VARIABLE = 'folioSyncSeq';
@@ -65,6 +81,8 @@ export interface PreparedSubscription {
   readonly args: Readonly<Record<string, unknown>>;
   /** For a `shared` field: the thing whose events it listens to. */
   readonly topic?: Topic;
+  /** The `after` cursor (a seq, decimal): replay the changes since, then go live. */
+  readonly after: string | undefined;
 }
 
 export interface PrepareInput {
@@ -109,25 +127,35 @@ export function prepareSubscription(input: PrepareInput, options: { maxTokens: n
   if (!field) throw badRequest(`Subscription has no field "${fieldName.slice(0, 100)}".`);
   if (operation.variableDefinitions?.some((v) => v.variable.name.value === SEQ_VARIABLE)) throw badRequest(`The variable name $${SEQ_VARIABLE} is reserved.`);
 
+  const vars = variables as Record<string, unknown>;
+  // `after` is the gateway's (catch-up), not the per-event query's: it is taken off the field.
+  const afterArgument = root.arguments?.find((a) => a.name.value === AFTER_ARGUMENT);
+  if (afterArgument && !field.kinds) throw new FolioError('BAD_USER_INPUT', `${fieldName} takes no "after": it has no change history to catch up from.`, { details: { field: AFTER_ARGUMENT } });
+  const after = cursorOf(afterArgument ? valueOf(afterArgument.value, vars) : undefined);
   const seqArgument: ArgumentNode = { kind: Kind.ARGUMENT, name: { kind: Kind.NAME, value: 'seq' }, value: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: SEQ_VARIABLE } } };
   const perEvent: FieldNode = {
     ...root,
     alias: root.alias ?? root.name,
     name: { kind: Kind.NAME, value: field.queryField },
-    arguments: [...(root.arguments ?? []), seqArgument],
+    arguments: [...(root.arguments ?? []).filter((a) => a !== afterArgument), seqArgument],
   };
+  const fragments = document.definitions.filter((d) => d.kind === Kind.FRAGMENT_DEFINITION);
+  // A variable that only carried `after` would now be unused (a validation error): drop its definition.
+  const afterVariable = afterArgument?.value.kind === Kind.VARIABLE ? afterArgument.value.name.value : undefined;
+  const selectionSet = { ...operation.selectionSet, selections: [perEvent] };
+  const dropVariable = afterVariable !== undefined && !variablesUsed([selectionSet, ...fragments]).has(afterVariable);
+  const keep = (operation.variableDefinitions ?? []).filter((v) => !dropVariable || v.variable.name.value !== afterVariable);
   const query: OperationDefinitionNode = {
     ...operation,
     operation: 'query' as OperationDefinitionNode['operation'],
     variableDefinitions: [
-      ...(operation.variableDefinitions ?? []),
+      ...keep,
       { kind: Kind.VARIABLE_DEFINITION, variable: seqArgument.value as never, type: { kind: Kind.NON_NULL_TYPE, type: { kind: Kind.NAMED_TYPE, name: { kind: Kind.NAME, value: 'ID' } } } },
     ],
-    selectionSet: { ...operation.selectionSet, selections: [perEvent] },
+    selectionSet,
   };
   // Other operations of the document are dropped; its fragments stay (the selection may use them).
-  const definitions = [query, ...document.definitions.filter((d) => d.kind === Kind.FRAGMENT_DEFINITION)];
-  const vars = variables as Record<string, unknown>;
+  const definitions = [query, ...fragments];
   const args = Object.fromEntries((root.arguments ?? []).map((a) => [a.name.value, valueOf(a.value, vars)]));
   let topic: Topic | undefined;
   if (field.shared) {
@@ -135,7 +163,23 @@ export function prepareSubscription(input: PrepareInput, options: { maxTokens: n
     if ((typeof value !== 'string' && typeof value !== 'number') || String(value).length > 200) throw badRequest(`${fieldName} needs its "${field.shared.argument}" argument (an id).`);
     topic = { producer: field.producer ?? 'ugc', key: field.shared.payloadKey, value: String(value) };
   }
-  return { fieldName, field, operationName, query: print({ kind: Kind.DOCUMENT, definitions }), variables: vars, args, ...(topic ? { topic } : {}) };
+  // Without the cursor among them, devices subscribed from different cursors share each event's run.
+  const perEventVariables = dropVariable ? Object.fromEntries(Object.entries(vars).filter(([name]) => name !== afterVariable)) : vars;
+  return { fieldName, field, operationName, query: print({ kind: Kind.DOCUMENT, definitions }), variables: perEventVariables, args, after, ...(topic ? { topic } : {}) };
+}
+
+/** The cursor `after` names (undefined without one); BAD_USER_INPUT unless it is a seq. */
+function cursorOf(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  const text = typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : value;
+  if (typeof text !== 'string' || !CURSOR.test(text)) throw new FolioError('BAD_USER_INPUT', '"after" must be a cursor of me.changes (or the seq of an event).', { details: { field: AFTER_ARGUMENT } });
+  return text;
+}
+
+function variablesUsed(nodes: readonly Parameters<typeof visit>[0][]): Set<string> {
+  const used = new Set<string>();
+  for (const node of nodes) visit(node, { Variable: (v) => void used.add(v.name.value) });
+  return used;
 }
 
 function valueOf(node: ValueNode, variables: Record<string, unknown>): unknown {

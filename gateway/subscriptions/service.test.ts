@@ -25,10 +25,22 @@ function fakeAuth(revoked: Set<string>): Authenticator {
   };
 }
 
-// Answers every per-event query with the seq it was asked for (the dry run's "0" with null).
+// Answers every per-event query with the seq it was asked for (the dry run's "0" with null), and
+// the catch-up listing (me.changes) from `missed`, in pages of two.
 const executed: string[] = [];
+const catchUp = { missed: [] as number[], calls: [] as string[], onCall: (): void => {}, error: null as null | { message: string; extensions: { code: string } } };
 const apollo = {
-  async executeOperation(request: { variables: { folioSyncSeq: string } }) {
+  async executeOperation(request: { query: string; variables: { folioSyncSeq: string; after: string } }) {
+    if (request.query.includes('FolioSubscriptionCatchUp')) {
+      const after = Number(request.variables.after);
+      catchUp.calls.push(request.variables.after);
+      catchUp.onCall();
+      if (catchUp.error) return { body: { kind: 'single', singleResult: { data: { me: null }, errors: [catchUp.error] } } };
+      const rest = catchUp.missed.filter((m) => m > after);
+      const page = rest.slice(0, 2);
+      const changes = { edges: page.map((m) => ({ cursor: String(m) })), pageInfo: { hasNextPage: rest.length > 2, endCursor: String(page.at(-1) ?? after) } };
+      return { body: { kind: 'single', singleResult: { data: { me: { changes } } } } };
+    }
     const s = request.variables.folioSyncSeq;
     executed.push(s);
     return { body: { kind: 'single', singleResult: { data: { readingProgressChanged: s === '0' ? null : { seq: s } } } } };
@@ -138,5 +150,45 @@ describe('subscription service', () => {
     revoked.add('user-alice');
     await new Promise((r) => setTimeout(r, 200));
     expect(transport.cuts[0]?.[0]).toBe(CLOSE_CODES.UNAUTHENTICATED);
+  });
+
+  it('from a cursor: replays the missed changes, then live events, none twice and none skipped', async () => {
+    const { hub, service } = setup({ maxQueuedEvents: 50 });
+    services.push(service);
+    const base = seq;
+    // Missed while offline: base+2..base+6 (base+1 is at or below the cursor, already applied).
+    catchUp.missed = [base + 2, base + 3, base + 4, base + 5, base + 6];
+    catchUp.calls = [];
+    catchUp.error = null;
+    // While the catch-up pages are read, the feed (lagging behind the store) delivers base+5, base+6
+    // (both replayed too) and then base+7, a change made during the catch-up.
+    let fed = false;
+    catchUp.onCall = () => {
+      if (fed) return;
+      fed = true;
+      for (const n of [base + 1, base + 5, base + 6, base + 7]) hub.publish({ seq: n, type: 'ProgressUpdated', payload: { userId: 'alice' }, createdAt: '' });
+    };
+    seq = base + 7;
+    const conn = await service.connect(req, { authorization: 'Bearer user-alice' }, side());
+    const events = (await conn.subscribe({ query: 'subscription($c: ID) { readingProgressChanged(after: $c) { seq } }', variables: { c: String(base + 1) } })) as AsyncIterableIterator<{ data: { readingProgressChanged: { seq: string } } }>;
+    expect(catchUp.calls).toEqual([String(base + 1), String(base + 3), String(base + 5)]);
+    // After the catch-up: the feed still reaches base+6 (replayed: dropped), then base+8 (live).
+    hub.publish({ seq: base + 6, type: 'ProgressUpdated', payload: { userId: 'alice' }, createdAt: '' });
+    hub.publish(event('alice'));
+    const got: number[] = [];
+    for (let i = 0; i < 7; i++) got.push(Number((await events.next()).value.data.readingProgressChanged.seq));
+    expect(got).toEqual([base + 2, base + 3, base + 4, base + 5, base + 6, base + 7, base + 8]);
+  });
+
+  it('from a cursor the subgraph refuses (CURSOR_EXPIRED): the subscription answers that error and holds no slot', async () => {
+    const { service } = setup();
+    services.push(service);
+    catchUp.onCall = () => {};
+    catchUp.error = { message: 'resync', extensions: { code: 'CURSOR_EXPIRED' } };
+    const conn = await service.connect(req, { authorization: 'Bearer user-alice' }, side());
+    const answer = await conn.subscribe({ query: 'subscription { shelfChanged(after: "3") { op } }' });
+    expect(answer).toEqual({ errors: [catchUp.error] });
+    catchUp.error = null;
+    await expect(conn.subscribe({ query: 'subscription { shelfChanged(after: "x") { op } }' })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
   });
 });

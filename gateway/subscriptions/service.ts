@@ -10,7 +10,10 @@
  *   rate limit (one point: subscribe floods are message-rate limited) → per-user subscription cap →
  *   prepare (parse within the token limit, rewrite to the per-event query: operation.ts) →
  *   dry run through Apollo Server (operation limits, validation, introspection rules, logging and
- *   metrics plugins: the HTTP path's plugins, so the client learns of an invalid selection now).
+ *   metrics plugins: the HTTP path's plugins, so the client learns of an invalid selection now) →
+ *   with `after` (a cursor of me.changes): catch-up, listening first (live events held), then
+ *   listing the missed changes through `me.changes` like any query (CURSOR_EXPIRED passes through),
+ *   merged with the held live events by seq (no gap, no duplicate).
  * Per event: the user filter (SyncHub only hands a subscriber its own user's events; for a shared
  *   thing, `uploadJobUpdated(id)` or `publicNoteAdded(paragraphId)`, that thing's events) → the field's
  *   event types and argument filter → bounded queue (slow consumer: cut, 4413) → the per-event query
@@ -24,8 +27,8 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { ApolloServer } from '@apollo/server';
 import type { GraphQLFormattedError } from 'graphql';
 import { Counter, Gauge } from 'prom-client';
-import { FolioError, isFolioError } from '../../lib/errors.js';
 import type { FolioEvent } from '../../lib/events.js';
+import { FolioError, isFolioError } from '../../lib/errors.js';
 import type { Caller } from '../../lib/identity.js';
 import type { Logger } from '../../lib/logger.js';
 import { signRequest } from '../../lib/signing.js';
@@ -35,7 +38,7 @@ import type { ClientAddressResolver, TerritoryResolver } from '../plugins/client
 import type { GatewayMetrics } from '../plugins/metrics.js';
 import { clientNameOf, type RateLimiter } from '../plugins/rateLimit.js';
 import type { FeedFollower, Producer, SyncHub } from './feed.js';
-import { prepareSubscription, SEQ_VARIABLE, type PrepareInput, type PreparedSubscription } from './operation.js';
+import { CATCH_UP_QUERY, prepareSubscription, SEQ_VARIABLE, type PrepareInput, type PreparedSubscription } from './operation.js';
 
 /** WebSocket close codes (4000–4999 are the application's); SSE streams simply end. */
 export const CLOSE_CODES = {
@@ -55,7 +58,21 @@ export const CLOSE_CODES = {
 
 export const CONNECT_STAGES = ['draining', 'clientAddress', 'authenticate', 'signedInUser', 'rateLimit', 'connectionCap'] as const;
 /** SUBSCRIBE_STAGES, in order (the refusal metric's `stage` label). */
-type SubscribeStage = 'rateLimit' | 'subscriptionCap' | 'prepare' | 'dryRun';
+type SubscribeStage = 'rateLimit' | 'subscriptionCap' | 'prepare' | 'dryRun' | 'catchUp';
+
+/** At most this many missed changes are replayed to a subscription; a client further behind pages me.changes first. */
+export const MAX_REPLAYED_EVENTS = 1_000;
+
+interface CatchUpPage {
+  readonly edges: readonly { readonly cursor: string }[];
+  readonly pageInfo: { readonly hasNextPage: boolean; readonly endCursor: string | null };
+}
+
+interface SubscriptionStream {
+  readonly iterator: AsyncIterableIterator<ExecutionPayload>;
+  /** Hands over the seqs missed since the cursor (oldest first) and releases the held queue. */
+  replay(missed: readonly number[]): void;
+}
 
 export type Transport = 'ws' | 'sse';
 
@@ -159,6 +176,8 @@ export function createSubscriptionService(deps: SubscriptionDeps): SubscriptionS
   const subscriptionsGauge = new Gauge({ name: 'folio_gateway_subscriptions', help: 'Active subscriptions', registers });
   const eventsCounter = new Counter({ name: 'folio_gateway_subscription_events_total', help: 'Events per subscription field and outcome (sent, skipped, error)', labelNames: ['field', 'outcome'], registers });
   const refusals = new Counter({ name: 'folio_gateway_subscription_refused_total', help: 'Refused connections and subscriptions, by stage', labelNames: ['stage'], registers });
+  const replayedEvents = new Counter({ name: 'folio_gateway_subscription_replayed_total', help: 'Missed changes replayed to subscriptions that gave `after`, per field', labelNames: ['field'], registers });
+  const duplicates = new Counter({ name: 'folio_gateway_subscription_duplicates_dropped_total', help: 'Live events dropped because the catch-up already sent (or the cursor already covered) them', registers });
   const cuts = new Counter({ name: 'folio_gateway_subscription_closed_total', help: 'Connections closed by the gateway, by close code', labelNames: ['code'], registers });
 
   const byUser = new Map<string, Set<Connection>>();
@@ -198,38 +217,74 @@ export function createSubscriptionService(deps: SubscriptionDeps): SubscriptionS
     return run;
   }
 
-  async function execute(connection: Connection, prepared: PreparedSubscription, seq: string): Promise<ExecutionPayload> {
+  /** Runs a query through Apollo Server and the query planner with the subscriber's identity. */
+  async function run(connection: Connection, requestSuffix: string, request: { query: string; operationName?: string | undefined; variables: Record<string, unknown> }): Promise<ExecutionPayload> {
     const caller = connection.caller;
     const contextValue: GatewayContext = {
       caller,
-      requestId: `${connection.id}:${seq}`,
+      requestId: `${connection.id}:${requestSuffix}`,
       identityKey: identityKeyOf(caller),
-      sign: (request) => signRequest(deps.secret, request, caller),
+      sign: (signed) => signRequest(deps.secret, signed, caller),
       traceHeaders: {},
       facts: {},
     };
-    const response = await deps.apollo.executeOperation(
-      { query: prepared.query, operationName: prepared.operationName, variables: { ...prepared.variables, [SEQ_VARIABLE]: seq } },
-      { contextValue },
-    );
+    const response = await deps.apollo.executeOperation(request, { contextValue });
     if (response.body.kind !== 'single') return { errors: [{ message: 'Incremental delivery is not served to subscriptions.' }] };
     const { data, errors } = response.body.singleResult;
     return { data: (data as Record<string, unknown> | null | undefined) ?? null, ...(errors ? { errors } : {}) };
   }
 
-  /** One subscription's events: filtered, queued (bounded), resolved one by one as the transport pulls. */
-  function stream(connection: Connection, prepared: PreparedSubscription, onEnd: () => void): AsyncIterableIterator<ExecutionPayload> {
+  function execute(connection: Connection, prepared: PreparedSubscription, seq: string): Promise<ExecutionPayload> {
+    return run(connection, seq, { query: prepared.query, operationName: prepared.operationName, variables: { ...prepared.variables, [SEQ_VARIABLE]: seq } });
+  }
+
+  /**
+   * Catch-up: the seqs of the changes this subscription missed since `after`, oldest first, read
+   * through `me.changes` (ugc) like any query; errors (CURSOR_EXPIRED, BAD_USER_INPUT) as answered.
+   */
+  async function missedSince(connection: Connection, prepared: PreparedSubscription, after: string): Promise<{ seqs: number[] } | { errors: readonly GraphQLFormattedError[] }> {
+    const seqs: number[] = [];
+    let cursor = after;
+    for (;;) {
+      const page = await run(connection, `catch-up:${cursor}`, { query: CATCH_UP_QUERY, variables: { after: cursor, kinds: prepared.field.kinds ?? [] } });
+      if (page.errors?.length) return { errors: page.errors };
+      const changes = (page.data?.me as { changes?: CatchUpPage | null } | null | undefined)?.changes;
+      if (!changes) return { errors: [{ message: 'Catching up is unavailable right now; retry.', extensions: { code: 'SERVICE_UNAVAILABLE', retryAfterSeconds: 5 } }] };
+      seqs.push(...changes.edges.map((e) => Number(e.cursor)));
+      if (seqs.length > MAX_REPLAYED_EVENTS) {
+        const message = `More than ${MAX_REPLAYED_EVENTS} changes since this cursor: page through me.changes first, then subscribe from its endCursor.`;
+        return { errors: [{ message, extensions: { code: 'BAD_USER_INPUT', field: 'after', limit: MAX_REPLAYED_EVENTS } }] };
+      }
+      if (!changes.pageInfo.hasNextPage || !changes.pageInfo.endCursor) return { seqs };
+      cursor = changes.pageInfo.endCursor;
+    }
+  }
+
+  /**
+   * One subscription's events: filtered, queued (bounded), resolved one by one as the transport pulls.
+   * From a cursor (`after`), it listens at once but holds its queue until `replay` hands it the missed
+   * seqs: then the queue is the union of both, by seq, above the cursor, and a live event already
+   * replayed is dropped, so nothing is sent twice and nothing between the cursor and live is skipped.
+   */
+  function stream(connection: Connection, prepared: PreparedSubscription, onEnd: () => void): SubscriptionStream {
     const userId = connection.caller.userId!;
-    const queue: FolioEvent[] = [];
+    const queue: number[] = [];
     let wake: (() => void) | undefined;
     let done = false;
+    let held = prepared.after !== undefined;
+    const after = Number(prepared.after ?? 0);
+    // Seqs the replay sent, until the feed is past them (it delivers in seq order).
+    let replayed: { seqs: Set<number>; highest: number } | null = null;
     const onEvent = (event: FolioEvent): void => {
       // A shared thing's events come from anyone (the subgraph decides per subscriber); otherwise only the user's own.
       if (done || (!prepared.topic && event.payload.userId !== userId) || !prepared.field.eventTypes.includes(event.type)) return;
       if (prepared.field.matches && !prepared.field.matches(event.payload, prepared.args)) return;
-      queue.push(event);
+      if (event.seq <= after) return;
+      if (replayed?.seqs.has(event.seq)) return void duplicates.inc();
+      if (replayed && event.seq > replayed.highest) replayed = null;
+      queue.push(event.seq);
       if (queue.length > limits.maxQueuedEvents) return void connection.cutBy(CLOSE_CODES.SLOW_CONSUMER, 'Slow consumer: too many unsent events');
-      wake?.();
+      if (!held) wake?.();
     };
     const unlisten = prepared.topic ? hub.listenTopic(prepared.topic, onEvent) : hub.listen(userId, onEvent);
     const finish = (): void => {
@@ -246,17 +301,17 @@ export function createSubscriptionService(deps: SubscriptionDeps): SubscriptionS
       },
       async next() {
         while (!done) {
-          const event = queue.shift();
-          if (!event) {
+          const seq = held ? undefined : queue.shift();
+          if (seq === undefined) {
             await new Promise<void>((resolve) => (wake = resolve));
             wake = undefined;
             continue;
           }
           let payload: ExecutionPayload;
           try {
-            payload = await executeShared(connection, prepared, String(event.seq));
+            payload = await executeShared(connection, prepared, String(seq));
           } catch (err) {
-            logger.warn({ err, connection: connection.id, seq: event.seq }, 'subscription event failed');
+            logger.warn({ err, connection: connection.id, seq }, 'subscription event failed');
             eventsCounter.inc({ field: prepared.fieldName, outcome: 'error' });
             continue;
           }
@@ -286,7 +341,19 @@ export function createSubscriptionService(deps: SubscriptionDeps): SubscriptionS
         throw error;
       },
     };
-    return iterator;
+    return {
+      iterator,
+      replay(missed) {
+        const live = queue.splice(0);
+        const merged = [...new Set([...missed, ...live])].filter((seq) => seq > after).sort((a, b) => a - b);
+        queue.push(...merged);
+        duplicates.inc(missed.length + live.length - merged.length);
+        if (missed.length > 0) replayed = { seqs: new Set(missed), highest: Math.max(...missed) };
+        replayedEvents.inc({ field: prepared.fieldName }, missed.length);
+        held = false;
+        wake?.();
+      },
+    };
   }
 
   function createConnection(authenticated: Authenticated, headers: IncomingHttpHeaders, origin: CallerOrigin, side: TransportSide, clientName: string): Connection {
@@ -330,11 +397,25 @@ export function createSubscriptionService(deps: SubscriptionDeps): SubscriptionS
         if (!feed || !(await feed.ready(3000))) throw new FolioError('SERVICE_UNAVAILABLE', 'Live updates are unavailable right now; retry.', { details: { retryAfterSeconds: 5 } });
         if (closed) throw new FolioError('BAD_REQUEST', 'The connection is closed.');
         countSubscription(userId, +1);
-        const events = stream(connection, prepared, () => {
+        const { iterator: events, replay } = stream(connection, prepared, () => {
           streams.delete(events);
           countSubscription(userId, -1);
         });
         streams.add(events);
+        if (prepared.after !== undefined) {
+          // Listening already (live events wait in the held queue), list what was missed since the cursor.
+          const missed = await missedSince(connection, prepared, prepared.after).catch((err: unknown) => {
+            logger.warn({ err, connection: connection.id }, 'subscription catch-up failed');
+            return { errors: [{ message: 'Catching up is unavailable right now; retry.', extensions: { code: 'SERVICE_UNAVAILABLE', retryAfterSeconds: 5 } }] };
+          });
+          if ('errors' in missed) {
+            void events.return?.();
+            refusals.inc({ stage: 'catchUp' satisfies SubscribeStage });
+            return { errors: missed.errors };
+          }
+          replay(missed.seqs);
+          logger.debug({ connection: connection.id, userId, field: prepared.fieldName, after: prepared.after, missed: missed.seqs.length }, 'subscription caught up');
+        }
         logger.debug({ connection: connection.id, userId, field: prepared.fieldName, operationName: prepared.operationName }, 'subscribed');
         return events;
       },

@@ -8,7 +8,7 @@ import type { Connection } from '../../lib/pagination.js';
 import type { UgcServices } from './resolvers.js';
 import { existingLikes } from './service/likes.js';
 import type { BookRating } from './service/reviews.js';
-import type { HighlightDoc, NoteDoc, PassageDoc, ProgressDoc, ReviewDoc } from './store.js';
+import type { HighlightDoc, NoteDoc, PassageDoc, ProgressDoc, ReviewDoc, ShelfDoc } from './store.js';
 
 /** One DataLoader per page size, since a batch answers one `first` for all its keys. */
 class PerSize<V> {
@@ -40,6 +40,10 @@ export interface UgcLoaders {
   readonly highlight: DataLoader<string, HighlightDoc | null>;
   /** Notes the caller may see. */
   readonly note: DataLoader<string, NoteDoc | null>;
+  /** The viewer's own shelf entries, by `<userId>|<bookId>`. */
+  readonly shelfEntry: DataLoader<string, ShelfDoc | null>;
+  /** Reviews by id (`<userId>|<bookId>`; reviews are public). */
+  readonly review: DataLoader<string, ReviewDoc | null>;
   readonly liked: DataLoader<string, boolean>;
   readonly rating: DataLoader<string, BookRating | null>;
   readonly chapterHighlights: DataLoader<string, HighlightDoc[] | null>;
@@ -56,6 +60,8 @@ export function createLoaders(services: UgcServices, caller: Caller): UgcLoaders
     progress: byKeys((keys) => shelf.progressByKeys(caller, keys)),
     highlight: byKeys((ids) => annotations.highlightsByIds(caller, ids)),
     note: byKeys((ids) => annotations.notesByIds(caller, ids)),
+    shelfEntry: byKeys((keys) => shelf.ownEntriesByKeys(caller, keys)),
+    review: byKeys((ids) => reviews.reviewsByIds(ids)),
     liked: new DataLoader(async (keys) => {
       const found = await existingLikes(store, keys);
       return keys.map((k) => found.has(k));

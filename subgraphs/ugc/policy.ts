@@ -24,8 +24,9 @@ export const notAvailable = (): FolioError => new FolioError('NOT_FOUND', NOT_AV
 /**
  * read: see it. write: change or delete it. like: like or unlike it. readActivity: see when and
  * how much someone reads (progress, lastReadAt, finishedAt, reading stats, shelf size, exports).
+ * readChanges: follow someone's change feed (me.changes, catch-up, subscriptions): the owner only.
  */
-export type UgcAction = 'read' | 'write' | 'like' | 'readActivity';
+export type UgcAction = 'read' | 'write' | 'like' | 'readActivity' | 'readChanges';
 
 export type UgcSubject =
   /** Highlights are private to their author, their existence too. */
@@ -58,6 +59,7 @@ export function can(viewer: Caller, action: UgcAction, subject: UgcSubject): boo
       if (action === 'read') return isSelf(viewer, subject.userId) || !subject.secret;
       return isSelf(viewer, subject.userId);
     case 'User':
+      // readChanges, readActivity, write: the owner only.
       return action === 'read' || isSelf(viewer, subject.id);
     case 'Review':
       if (action === 'read') return true;

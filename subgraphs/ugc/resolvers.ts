@@ -16,7 +16,7 @@ import { publicNoteAddition, repairJobUpdate } from './service/liveUpdates.js';
 import type { ReviewService } from './service/reviews.js';
 import type { ShelfEntryView, ShelfService } from './service/shelf.js';
 import type { UgcDeps } from './service/common.js';
-import { annotationChange, progressChange, shelfChange, shelfEntryOf, type AnnotationChangeView, type ProgressChangeView, type ShelfChangeView } from './service/sync.js';
+import { annotationChange, listChanges, progressChange, shelfChange, shelfEntryOf, type AnnotationChangeView, type ChangeView, type ProgressChangeView, type ShelfChangeView } from './service/sync.js';
 import type { AnchorFields, HighlightDoc, NoteDoc, PassageDoc, ProgressDoc, RepairJobDoc, ReviewDoc } from './store.js';
 
 export interface UgcServices extends UgcDeps {
@@ -52,6 +52,9 @@ const nullable = async <T, R>(value: Promise<T | null>, shape: (v: T) => R): Pro
 /** A first page without `after` goes through the per-parent batch loader; later pages query directly. */
 const firstPageOr = <T>(args: PageArgs, batched: (size: number) => Promise<T>, direct: () => Promise<T>): Promise<T> =>
   args.after ? direct() : batched(pageSize(args.first));
+
+const CHANGE_TYPES = { SHELF: 'ShelfEntryChange', PROGRESS: 'ProgressChange', HIGHLIGHT: 'HighlightChange', NOTE: 'NoteChange', REVIEW: 'ReviewChange' } as const;
+const changeFields = { book: (c: ChangeView) => ref(c.bookId) };
 
 export const resolvers: Resolvers = {
   DateTime,
@@ -97,6 +100,7 @@ export const resolvers: Resolvers = {
     reviews: (user: Ref, args, { services }: UgcContext) => services.reviews.listByUser(user.id, args),
     readingStats: (user: Ref, { period }, { caller, services }: UgcContext) => services.shelf.readingStats(caller, user.id, period),
     annotationsExport: (user: Ref, _: unknown, { caller, services }: UgcContext) => nullable(exportAnnotations(services, caller, user.id), (doc) => JSON.stringify(doc)),
+    changes: (user: Ref, args, { caller, services }: UgcContext) => listChanges(services, caller, user.id, args),
   },
   Book: {
     __resolveReference: (reference: Ref, ctx: UgcContext) => tagged(ctx, reference.id, ref(reference.id)),
@@ -133,6 +137,15 @@ export const resolvers: Resolvers = {
     book: (c: ShelfChangeView) => ref(c.bookId),
     entry: (c: ShelfChangeView, _: unknown, { caller, services }: UgcContext) => shelfEntryOf(services, caller, c),
   },
+  Change: {
+    __resolveType: (c: ChangeView) => CHANGE_TYPES[c.kind],
+  },
+  // The entity as it is now, through the viewer's loaders (a deleted one, or one not theirs: null).
+  ShelfEntryChange: { ...changeFields, entry: (c: ChangeView, _: unknown, { loaders }: UgcContext) => (c.op === 'DELETED' ? null : loaders.shelfEntry.load(c.id)) },
+  ProgressChange: { ...changeFields, progress: (c: ChangeView, _: unknown, { loaders }: UgcContext) => loaders.progress.load(c.id) },
+  HighlightChange: { ...changeFields, highlight: (c: ChangeView, _: unknown, { loaders }: UgcContext) => (c.op === 'DELETED' ? null : loaders.highlight.load(c.id)) },
+  NoteChange: { ...changeFields, note: (c: ChangeView, _: unknown, { loaders }: UgcContext) => (c.op === 'DELETED' ? null : loaders.note.load(c.id)) },
+  ReviewChange: { ...changeFields, review: (c: ChangeView, _: unknown, { loaders }: UgcContext) => (c.op === 'DELETED' ? null : loaders.review.load(c.id)) },
   ReadingProgress: {
     book: (p: ProgressDoc) => ref(p.bookId),
     chapter: (p: ProgressDoc) => (p.chapterId ? ref(p.chapterId) : null),

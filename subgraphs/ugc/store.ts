@@ -79,6 +79,8 @@ export interface HighlightDoc extends AnchorFields {
   passageKey: string;
   createdAt: Date;
   updatedAt: Date;
+  /** The device time of the stored edit (last-write-wins per highlight); null/absent: untimed (creation, or an edit without one). */
+  clientTime?: Date | null;
 }
 
 export interface NoteDoc extends AnchorFields {
@@ -90,6 +92,8 @@ export interface NoteDoc extends AnchorFields {
   likeCount: number;
   createdAt: Date;
   updatedAt: Date;
+  /** The device time of the stored edit (last-write-wins per note); null/absent: untimed (creation, or an edit without one). */
+  clientTime?: Date | null;
 }
 
 /** `_id` is `<userId>|<bookId>`: one review per user and book. */
@@ -171,6 +175,32 @@ export interface RepairJobDoc {
   interrupted?: boolean;
 }
 
+/**
+ * ugc's outbox (lib/events.ts `Outbox` writes it, in the change's transaction) read as every user's
+ * sync log: `me.changes` pages it by (payload.userId, _id) through `outbox_by_user_seq`.
+ */
+export interface SyncEventDoc {
+  /** The event's `seq`. */
+  _id: number;
+  type: string;
+  payload: Record<string, unknown>;
+  createdAt: Date;
+}
+
+/**
+ * THE OUTBOX RETENTION CONTRACT (whoever prunes ugc's outbox must keep it): in the same transaction
+ * that deletes outbox events, raise each affected user's watermark to the highest `seq` deleted among
+ * that user's events (`recordPrunedSync` in service/sync.ts does exactly this). `me.changes` and
+ * subscriptions with `after` answer CURSOR_EXPIRED for a cursor below the watermark (that user's
+ * changes after it are incomplete), so a client resyncs in full instead of silently missing changes.
+ * `_id` is the userId.
+ */
+export interface SyncPrunedDoc {
+  _id: string;
+  /** Every event of this user with seq ≤ this may have been deleted. */
+  seq: number;
+}
+
 export interface UgcStore {
   readonly db: FolioDb;
   readonly shelf: DocCollection<ShelfDoc>;
@@ -185,6 +215,8 @@ export interface UgcStore {
   readonly passages: DocCollection<PassageDoc>;
   readonly passageReaders: DocCollection<PassageReaderDoc>;
   readonly repairJobs: DocCollection<RepairJobDoc>;
+  readonly outbox: DocCollection<SyncEventDoc>;
+  readonly syncPruned: DocCollection<SyncPrunedDoc>;
 }
 
 /** The collections as seen from `db` (pass a transaction's `tx` to write inside it). */
@@ -203,6 +235,8 @@ export function collectionsOf(db: FolioDb): UgcStore {
     passages: db.collection<PassageDoc>('passages'),
     passageReaders: db.collection<PassageReaderDoc>('passage_readers'),
     repairJobs: db.collection<RepairJobDoc>('repair_jobs'),
+    outbox: db.collection<SyncEventDoc>('outbox'),
+    syncPruned: db.collection<SyncPrunedDoc>('sync_pruned'),
   };
 }
 
@@ -226,6 +260,8 @@ export async function openUgcStore(db: FolioDb): Promise<UgcStore> {
     store.passageReaders.createIndex({ bookId: 1 }, { name: 'passage_readers_by_book' }),
     store.repairJobs.createIndex({ bookId: 1, createdAt: -1 }, { name: 'repair_jobs_by_book' }),
     store.repairJobs.createIndex({ status: 1, createdAt: 1 }, { name: 'repair_jobs_by_status' }),
+    // A page of one user's changes is a bounded index range on MongoDB (equality, then _id in order).
+    store.outbox.createIndex({ 'payload.userId': 1, _id: 1 }, { name: 'outbox_by_user_seq' }),
   ]);
   return store;
 }

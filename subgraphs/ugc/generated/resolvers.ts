@@ -4,7 +4,7 @@ import type { GraphQLResolveInfoWithCacheControl as GraphQLResolveInfo } from '@
 import type { Ref, UgcContext } from '../resolvers.js';
 import type { ShelfEntryView, ReadingStats as ReadingStatsModel } from '../service/shelf.js';
 import type { ProgressDoc, HighlightDoc, NoteDoc, ReviewDoc, PassageDoc, RepairJobDoc } from '../store.js';
-import type { ProgressChangeView, AnnotationChangeView, ShelfChangeView } from '../service/sync.js';
+import type { ProgressChangeView, AnnotationChangeView, ShelfChangeView, ChangeView } from '../service/sync.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
 export type Omit<T, K extends keyof T> = Pick<T, Exclude<keyof T, K>>;
@@ -47,6 +47,14 @@ export type User = {
   readonly readingStats?: Maybe<ReadingStats>;
   /** All the user's highlights and notes as a W3C Web Annotation collection (JSON-LD, serialised). The user only. */
   readonly annotationsExport?: Maybe<Scalars['String']['output']>;
+  /**
+   * Every change to the user's shelf, reading progress, highlights, notes and reviews, oldest first, in one
+   * total order (the user only; null for anyone else). A client catches up after being offline by paging
+   * from the last cursor it applied until hasNextPage is false, then subscribes with `after: endCursor`.
+   * `first` 1–500 (default 100); `after` is a cursor from this list or the `seq` of a subscription event
+   * ("0": from the start). A cursor older than what is kept answers CURSOR_EXPIRED: resync in full.
+   */
+  readonly changes?: Maybe<ChangeConnection>;
 };
 
 
@@ -80,6 +88,13 @@ export type UserReviewsArgs = {
 
 export type UserReadingStatsArgs = {
   period?: StatsPeriod;
+};
+
+
+export type UserChangesArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  kinds?: InputMaybe<ReadonlyArray<ChangeKind>>;
 };
 
 export type Book = {
@@ -434,6 +449,12 @@ export type HighlightInput = {
 export type UpdateHighlightInput = {
   readonly color?: InputMaybe<HighlightColor>;
   readonly style?: InputMaybe<HighlightStyle>;
+  /**
+   * When the device made this edit. Per highlight the newest edit wins: an edit older than the stored one's
+   * is not applied and answers CONFLICT, with the stored (winning) version's id, clientTime and updatedAt in
+   * `extensions.current`. Omitted: the edit applies, and any later edit with a clientTime wins over it.
+   */
+  readonly clientTime?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
 export type RangeInput = {
@@ -454,6 +475,8 @@ export type NoteInput = {
 export type UpdateNoteInput = {
   readonly text?: InputMaybe<Scalars['String']['input']>;
   readonly visibility?: InputMaybe<Visibility>;
+  /** When the device made this edit; as UpdateHighlightInput.clientTime (the newest edit wins, an older one answers CONFLICT). */
+  readonly clientTime?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
 export type ReviewInput = {
@@ -529,7 +552,12 @@ export type QueryPublicNoteAdditionArgs = {
   paragraphId: Scalars['ID']['input'];
 };
 
-/** Live changes (over graphql-ws or GraphQL over SSE at the gateway): to your own data, made on any of your devices; to a book's repair job (staff); public notes on a paragraph. */
+/**
+ * Live changes (over graphql-ws or GraphQL over SSE at the gateway): to your own data, made on any of your devices;
+ * to a book's repair job (staff); public notes on a paragraph. `after` (your own data): a cursor of `me.changes`
+ * (or the `seq` of the last event you applied): the gateway first sends what you missed since then, in order,
+ * then continues live, with no gap and no duplicate.
+ */
 export type Subscription = {
   readonly __typename?: 'Subscription';
   /** Your reading position moved on one of your devices; `deviceId` says which (skip your own). */
@@ -545,23 +573,213 @@ export type Subscription = {
 };
 
 
-/** Live changes (over graphql-ws or GraphQL over SSE at the gateway): to your own data, made on any of your devices; to a book's repair job (staff); public notes on a paragraph. */
-export type SubscriptionMyAnnotationsChangedArgs = {
-  bookId?: InputMaybe<Scalars['ID']['input']>;
+/**
+ * Live changes (over graphql-ws or GraphQL over SSE at the gateway): to your own data, made on any of your devices;
+ * to a book's repair job (staff); public notes on a paragraph. `after` (your own data): a cursor of `me.changes`
+ * (or the `seq` of the last event you applied): the gateway first sends what you missed since then, in order,
+ * then continues live, with no gap and no duplicate.
+ */
+export type SubscriptionReadingProgressChangedArgs = {
+  after?: InputMaybe<Scalars['ID']['input']>;
 };
 
 
-/** Live changes (over graphql-ws or GraphQL over SSE at the gateway): to your own data, made on any of your devices; to a book's repair job (staff); public notes on a paragraph. */
+/**
+ * Live changes (over graphql-ws or GraphQL over SSE at the gateway): to your own data, made on any of your devices;
+ * to a book's repair job (staff); public notes on a paragraph. `after` (your own data): a cursor of `me.changes`
+ * (or the `seq` of the last event you applied): the gateway first sends what you missed since then, in order,
+ * then continues live, with no gap and no duplicate.
+ */
+export type SubscriptionMyAnnotationsChangedArgs = {
+  bookId?: InputMaybe<Scalars['ID']['input']>;
+  after?: InputMaybe<Scalars['ID']['input']>;
+};
+
+
+/**
+ * Live changes (over graphql-ws or GraphQL over SSE at the gateway): to your own data, made on any of your devices;
+ * to a book's repair job (staff); public notes on a paragraph. `after` (your own data): a cursor of `me.changes`
+ * (or the `seq` of the last event you applied): the gateway first sends what you missed since then, in order,
+ * then continues live, with no gap and no duplicate.
+ */
+export type SubscriptionShelfChangedArgs = {
+  after?: InputMaybe<Scalars['ID']['input']>;
+};
+
+
+/**
+ * Live changes (over graphql-ws or GraphQL over SSE at the gateway): to your own data, made on any of your devices;
+ * to a book's repair job (staff); public notes on a paragraph. `after` (your own data): a cursor of `me.changes`
+ * (or the `seq` of the last event you applied): the gateway first sends what you missed since then, in order,
+ * then continues live, with no gap and no duplicate.
+ */
 export type SubscriptionRepairJobUpdatedArgs = {
   bookId: Scalars['ID']['input'];
 };
 
 
-/** Live changes (over graphql-ws or GraphQL over SSE at the gateway): to your own data, made on any of your devices; to a book's repair job (staff); public notes on a paragraph. */
+/**
+ * Live changes (over graphql-ws or GraphQL over SSE at the gateway): to your own data, made on any of your devices;
+ * to a book's repair job (staff); public notes on a paragraph. `after` (your own data): a cursor of `me.changes`
+ * (or the `seq` of the last event you applied): the gateway first sends what you missed since then, in order,
+ * then continues live, with no gap and no duplicate.
+ */
 export type SubscriptionPublicNoteAddedArgs = {
   paragraphId: Scalars['ID']['input'];
 };
 
+/** What a change in `me.changes` is about. */
+export type ChangeKind =
+  | 'SHELF'
+  | 'PROGRESS'
+  | 'HIGHLIGHT'
+  | 'NOTE'
+  | 'REVIEW';
+
+/** One change of your data, in the total order of `me.changes`. Deletions are tombstones: op DELETED, id, at. */
+export type Change = {
+  /** Position in your sync feed (the same `seq` subscription events carry); also this change's cursor. */
+  readonly seq: Scalars['ID']['output'];
+  /** What changed: the shelf, a reading position, a highlight, a note or a review. */
+  readonly kind: ChangeKind;
+  /** Created, updated, or deleted (a tombstone: id, bookId and at only). */
+  readonly op: ChangeOp;
+  /** The changed thing's id: the shelf entry, highlight, note or review id; for PROGRESS the reading position's `<userId>|<bookId>`. */
+  readonly id: Scalars['ID']['output'];
+  /** The book the change is about. */
+  readonly bookId: Scalars['ID']['output'];
+  /** When the server stored the change. */
+  readonly at: Scalars['DateTime']['output'];
+  /** The book; null once it is no longer readable by you. */
+  readonly book?: Maybe<Book>;
+};
+
+/** A book added to, changed on or removed from your shelf. */
+export type ShelfEntryChange = Change & {
+  readonly __typename?: 'ShelfEntryChange';
+  /** Position in your sync feed. */
+  readonly seq: Scalars['ID']['output'];
+  /** SHELF. */
+  readonly kind: ChangeKind;
+  /** What happened. */
+  readonly op: ChangeOp;
+  /** The shelf entry id. */
+  readonly id: Scalars['ID']['output'];
+  /** The book shelved. */
+  readonly bookId: Scalars['ID']['output'];
+  /** When the server stored the change. */
+  readonly at: Scalars['DateTime']['output'];
+  /** The book; null once it is no longer readable by you. */
+  readonly book?: Maybe<Book>;
+  /** The entry as it is now; null once removed. */
+  readonly entry?: Maybe<ShelfEntry>;
+};
+
+/** Your reading position in a book moved (the newest clientTime across devices wins). */
+export type ProgressChange = Change & {
+  readonly __typename?: 'ProgressChange';
+  /** Position in your sync feed. */
+  readonly seq: Scalars['ID']['output'];
+  /** PROGRESS. */
+  readonly kind: ChangeKind;
+  /** UPDATED. */
+  readonly op: ChangeOp;
+  /** `<userId>|<bookId>`: one reading position per book. */
+  readonly id: Scalars['ID']['output'];
+  /** The book read. */
+  readonly bookId: Scalars['ID']['output'];
+  /** When the server stored the change. */
+  readonly at: Scalars['DateTime']['output'];
+  /** The book; null once it is no longer readable by you. */
+  readonly book?: Maybe<Book>;
+  /** The device that reported the position of this change. */
+  readonly deviceId: Scalars['String']['output'];
+  /** The position as it is now (the newest); null once gone. */
+  readonly progress?: Maybe<ReadingProgress>;
+};
+
+/** A highlight of yours was created, updated or deleted. */
+export type HighlightChange = Change & {
+  readonly __typename?: 'HighlightChange';
+  /** Position in your sync feed. */
+  readonly seq: Scalars['ID']['output'];
+  /** HIGHLIGHT. */
+  readonly kind: ChangeKind;
+  /** What happened. */
+  readonly op: ChangeOp;
+  /** The highlight id. */
+  readonly id: Scalars['ID']['output'];
+  /** The highlight's book. */
+  readonly bookId: Scalars['ID']['output'];
+  /** When the server stored the change. */
+  readonly at: Scalars['DateTime']['output'];
+  /** The book; null once it is no longer readable by you. */
+  readonly book?: Maybe<Book>;
+  /** The highlight as it is now; null once deleted. */
+  readonly highlight?: Maybe<Highlight>;
+};
+
+/** A note of yours was created, updated or deleted. */
+export type NoteChange = Change & {
+  readonly __typename?: 'NoteChange';
+  /** Position in your sync feed. */
+  readonly seq: Scalars['ID']['output'];
+  /** NOTE. */
+  readonly kind: ChangeKind;
+  /** What happened. */
+  readonly op: ChangeOp;
+  /** The note id. */
+  readonly id: Scalars['ID']['output'];
+  /** The note's book. */
+  readonly bookId: Scalars['ID']['output'];
+  /** When the server stored the change. */
+  readonly at: Scalars['DateTime']['output'];
+  /** The book; null once it is no longer readable by you. */
+  readonly book?: Maybe<Book>;
+  /** The note as it is now; null once deleted. */
+  readonly note?: Maybe<Note>;
+};
+
+/** A review of yours was written, rewritten or deleted. */
+export type ReviewChange = Change & {
+  readonly __typename?: 'ReviewChange';
+  /** Position in your sync feed. */
+  readonly seq: Scalars['ID']['output'];
+  /** REVIEW. */
+  readonly kind: ChangeKind;
+  /** What happened. */
+  readonly op: ChangeOp;
+  /** The review id. */
+  readonly id: Scalars['ID']['output'];
+  /** The reviewed book. */
+  readonly bookId: Scalars['ID']['output'];
+  /** When the server stored the change. */
+  readonly at: Scalars['DateTime']['output'];
+  /** The book; null once it is no longer readable by you. */
+  readonly book?: Maybe<Book>;
+  /** The review as it is now; null once deleted. */
+  readonly review?: Maybe<Review>;
+};
+
+/** One change and its cursor. */
+export type ChangeEdge = {
+  readonly __typename?: 'ChangeEdge';
+  /** Where to continue from (`after`), in `me.changes` or a subscription. */
+  readonly cursor: Scalars['String']['output'];
+  /** The change. */
+  readonly node: Change;
+};
+
+/** A page of your changes, oldest first. */
+export type ChangeConnection = {
+  readonly __typename?: 'ChangeConnection';
+  /** The changes of this page. */
+  readonly edges: ReadonlyArray<ChangeEdge>;
+  /** endCursor: the cursor to keep (and to subscribe from once hasNextPage is false). */
+  readonly pageInfo: PageInfo;
+};
+
+/** What a change did. */
 export type ChangeOp =
   | 'CREATED'
   | 'UPDATED'
@@ -878,6 +1096,15 @@ export type ResolversTypes = {
   ShelfEntryInput: ShelfEntryInput;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  ChangeKind: ChangeKind;
+  Change: ResolverTypeWrapper<ChangeView>;
+  ShelfEntryChange: ResolverTypeWrapper<ChangeView>;
+  ProgressChange: ResolverTypeWrapper<ChangeView>;
+  HighlightChange: ResolverTypeWrapper<ChangeView>;
+  NoteChange: ResolverTypeWrapper<ChangeView>;
+  ReviewChange: ResolverTypeWrapper<ChangeView>;
+  ChangeEdge: ResolverTypeWrapper<Omit<ChangeEdge, 'node'> & { node: ResolversTypes['Change'] }>;
+  ChangeConnection: ResolverTypeWrapper<Omit<ChangeConnection, 'edges'> & { edges: ReadonlyArray<ResolversTypes['ChangeEdge']> }>;
   ChangeOp: ChangeOp;
   AnnotationKind: AnnotationKind;
   ReadingProgressChange: ResolverTypeWrapper<ProgressChangeView>;
@@ -932,6 +1159,14 @@ export type ResolversParentTypes = {
   ShelfEntryInput: ShelfEntryInput;
   Query: Record<PropertyKey, never>;
   Subscription: Record<PropertyKey, never>;
+  Change: ChangeView;
+  ShelfEntryChange: ChangeView;
+  ProgressChange: ChangeView;
+  HighlightChange: ChangeView;
+  NoteChange: ChangeView;
+  ReviewChange: ChangeView;
+  ChangeEdge: Omit<ChangeEdge, 'node'> & { node: ResolversParentTypes['Change'] };
+  ChangeConnection: Omit<ChangeConnection, 'edges'> & { edges: ReadonlyArray<ResolversParentTypes['ChangeEdge']> };
   ReadingProgressChange: ProgressChangeView;
   AnnotationChange: AnnotationChangeView;
   ShelfChange: ShelfChangeView;
@@ -967,6 +1202,7 @@ export type UserResolvers<ContextType = UgcContext, ParentType extends Resolvers
   reviews?: Resolver<Maybe<ResolversTypes['ReviewConnection']>, ParentType, ContextType, Partial<UserReviewsArgs>>;
   readingStats?: Resolver<Maybe<ResolversTypes['ReadingStats']>, ParentType, ContextType, RequireFields<UserReadingStatsArgs, 'period'>>;
   annotationsExport?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  changes?: Resolver<Maybe<ResolversTypes['ChangeConnection']>, ParentType, ContextType, Partial<UserChangesArgs>>;
 };
 
 export type BookResolvers<ContextType = UgcContext, ParentType extends ResolversParentTypes['Book'] = ResolversParentTypes['Book'], FederationReferenceType extends FederationReferenceTypes['Book'] = FederationReferenceTypes['Book']> = {
@@ -1185,11 +1421,86 @@ export type QueryResolvers<ContextType = UgcContext, ParentType extends Resolver
 };
 
 export type SubscriptionResolvers<ContextType = UgcContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
-  readingProgressChanged?: SubscriptionResolver<ResolversTypes['ReadingProgressChange'], "readingProgressChanged", ParentType, ContextType>;
+  readingProgressChanged?: SubscriptionResolver<ResolversTypes['ReadingProgressChange'], "readingProgressChanged", ParentType, ContextType, Partial<SubscriptionReadingProgressChangedArgs>>;
   myAnnotationsChanged?: SubscriptionResolver<ResolversTypes['AnnotationChange'], "myAnnotationsChanged", ParentType, ContextType, Partial<SubscriptionMyAnnotationsChangedArgs>>;
-  shelfChanged?: SubscriptionResolver<ResolversTypes['ShelfChange'], "shelfChanged", ParentType, ContextType>;
+  shelfChanged?: SubscriptionResolver<ResolversTypes['ShelfChange'], "shelfChanged", ParentType, ContextType, Partial<SubscriptionShelfChangedArgs>>;
   repairJobUpdated?: SubscriptionResolver<ResolversTypes['RepairJob'], "repairJobUpdated", ParentType, ContextType, RequireFields<SubscriptionRepairJobUpdatedArgs, 'bookId'>>;
   publicNoteAdded?: SubscriptionResolver<ResolversTypes['Note'], "publicNoteAdded", ParentType, ContextType, RequireFields<SubscriptionPublicNoteAddedArgs, 'paragraphId'>>;
+};
+
+export type ChangeResolvers<ContextType = UgcContext, ParentType extends ResolversParentTypes['Change'] = ResolversParentTypes['Change']> = {
+  __resolveType: TypeResolveFn<'ShelfEntryChange' | 'ProgressChange' | 'HighlightChange' | 'NoteChange' | 'ReviewChange', ParentType, ContextType>;
+};
+
+export type ShelfEntryChangeResolvers<ContextType = UgcContext, ParentType extends ResolversParentTypes['ShelfEntryChange'] = ResolversParentTypes['ShelfEntryChange']> = {
+  seq?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['ChangeKind'], ParentType, ContextType>;
+  op?: Resolver<ResolversTypes['ChangeOp'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  bookId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  book?: Resolver<Maybe<ResolversTypes['Book']>, ParentType, ContextType>;
+  entry?: Resolver<Maybe<ResolversTypes['ShelfEntry']>, ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type ProgressChangeResolvers<ContextType = UgcContext, ParentType extends ResolversParentTypes['ProgressChange'] = ResolversParentTypes['ProgressChange']> = {
+  seq?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['ChangeKind'], ParentType, ContextType>;
+  op?: Resolver<ResolversTypes['ChangeOp'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  bookId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  book?: Resolver<Maybe<ResolversTypes['Book']>, ParentType, ContextType>;
+  deviceId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  progress?: Resolver<Maybe<ResolversTypes['ReadingProgress']>, ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type HighlightChangeResolvers<ContextType = UgcContext, ParentType extends ResolversParentTypes['HighlightChange'] = ResolversParentTypes['HighlightChange']> = {
+  seq?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['ChangeKind'], ParentType, ContextType>;
+  op?: Resolver<ResolversTypes['ChangeOp'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  bookId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  book?: Resolver<Maybe<ResolversTypes['Book']>, ParentType, ContextType>;
+  highlight?: Resolver<Maybe<ResolversTypes['Highlight']>, ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type NoteChangeResolvers<ContextType = UgcContext, ParentType extends ResolversParentTypes['NoteChange'] = ResolversParentTypes['NoteChange']> = {
+  seq?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['ChangeKind'], ParentType, ContextType>;
+  op?: Resolver<ResolversTypes['ChangeOp'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  bookId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  book?: Resolver<Maybe<ResolversTypes['Book']>, ParentType, ContextType>;
+  note?: Resolver<Maybe<ResolversTypes['Note']>, ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type ReviewChangeResolvers<ContextType = UgcContext, ParentType extends ResolversParentTypes['ReviewChange'] = ResolversParentTypes['ReviewChange']> = {
+  seq?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['ChangeKind'], ParentType, ContextType>;
+  op?: Resolver<ResolversTypes['ChangeOp'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  bookId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  book?: Resolver<Maybe<ResolversTypes['Book']>, ParentType, ContextType>;
+  review?: Resolver<Maybe<ResolversTypes['Review']>, ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type ChangeEdgeResolvers<ContextType = UgcContext, ParentType extends ResolversParentTypes['ChangeEdge'] = ResolversParentTypes['ChangeEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Change'], ParentType, ContextType>;
+};
+
+export type ChangeConnectionResolvers<ContextType = UgcContext, ParentType extends ResolversParentTypes['ChangeConnection'] = ResolversParentTypes['ChangeConnection']> = {
+  edges?: Resolver<ReadonlyArray<ResolversTypes['ChangeEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
 };
 
 export type ReadingProgressChangeResolvers<ContextType = UgcContext, ParentType extends ResolversParentTypes['ReadingProgressChange'] = ResolversParentTypes['ReadingProgressChange']> = {
@@ -1273,6 +1584,14 @@ export type Resolvers<ContextType = UgcContext> = {
   RepairJob?: RepairJobResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
+  Change?: ChangeResolvers<ContextType>;
+  ShelfEntryChange?: ShelfEntryChangeResolvers<ContextType>;
+  ProgressChange?: ProgressChangeResolvers<ContextType>;
+  HighlightChange?: HighlightChangeResolvers<ContextType>;
+  NoteChange?: NoteChangeResolvers<ContextType>;
+  ReviewChange?: ReviewChangeResolvers<ContextType>;
+  ChangeEdge?: ChangeEdgeResolvers<ContextType>;
+  ChangeConnection?: ChangeConnectionResolvers<ContextType>;
   ReadingProgressChange?: ReadingProgressChangeResolvers<ContextType>;
   AnnotationChange?: AnnotationChangeResolvers<ContextType>;
   ShelfChange?: ShelfChangeResolvers<ContextType>;

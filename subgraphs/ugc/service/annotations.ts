@@ -38,6 +38,7 @@ import {
 import { checkId, type UgcDeps } from './common.js';
 import { firstPagePerGroup } from './grouped.js';
 import { deleteLikesOf, setLike } from './likes.js';
+import { MAX_CLOCK_SKEW_MS } from './shelf.js';
 
 export const MAX_NOTE_LENGTH = 5_000;
 /** Per user and book; a reader who highlights more than this is a script. */
@@ -92,6 +93,37 @@ export function anchorFields(
     suffix: anchor.suffix,
     status: 'ACTIVE',
   };
+}
+
+/**
+ * Highlight and note edits are last-write-wins per id by the device's `clientTime` (at most
+ * MAX_CLOCK_SKEW_MS ahead of the server), compared only with other devices' clocks: an edit without
+ * one (and creation) stores none, applies at once, and any later timed edit wins over it.
+ */
+function editTime(clientTime: Date | null | undefined, now: Date): Date | null {
+  if (clientTime === null || clientTime === undefined) return null;
+  if (!(clientTime instanceof Date) || Number.isNaN(clientTime.getTime())) throw badInput('clientTime must be a date.', 'clientTime');
+  if (clientTime.getTime() > now.getTime() + MAX_CLOCK_SKEW_MS) throw badInput('clientTime is in the future; check the device clock.', 'clientTime');
+  return clientTime;
+}
+
+/** The filter an edit made at `clientTime` needs to win: the stored edit is not newer (or untimed). */
+function notNewerThan<T extends { clientTime?: Date | null }>(clientTime: Date | null): Filter<T> {
+  return (clientTime === null ? {} : { $or: [{ clientTime: { $lte: clientTime } }, { clientTime: null }] }) as Filter<T>;
+}
+
+/**
+ * An edit that lost: CONFLICT carrying the winning (stored) version's clock, so the device keeps that
+ * one (it also arrives through me.changes and subscriptions); gone meanwhile: the one NOT_FOUND.
+ */
+function lostEdit<T extends { _id: string; clientTime?: Date | null; updatedAt: Date }>(current: T | null, fallback: T | null): T {
+  if (!current) {
+    if (fallback) return fallback;
+    throw notAvailable();
+  }
+  throw new FolioError('CONFLICT', 'A newer edit from another device is stored; this one was not applied.', {
+    details: { current: { id: current._id, clientTime: current.clientTime?.toISOString() ?? null, updatedAt: current.updatedAt.toISOString() } },
+  });
 }
 
 const highlightEvent = (h: HighlightDoc): Record<string, unknown> => ({
@@ -160,14 +192,18 @@ export class AnnotationService {
     return doc;
   }
 
-  async updateHighlight(caller: Caller, idInput: string, input: { color?: HighlightColor | null; style?: HighlightStyle | null }): Promise<HighlightDoc> {
+  /** Per highlight the newest edit wins (`clientTime`); an older one answers CONFLICT (lastWriteWins). */
+  async updateHighlight(caller: Caller, idInput: string, input: { color?: HighlightColor | null; style?: HighlightStyle | null; clientTime?: Date | null }): Promise<HighlightDoc> {
     const own = await this.ownHighlight(caller, idInput);
-    const set: Partial<HighlightDoc> = { updatedAt: this.deps.now() };
+    const now = this.deps.now();
+    const clientTime = editTime(input.clientTime, now);
+    const set: Partial<HighlightDoc> = { updatedAt: now, clientTime };
     if (input.color) set.color = input.color;
     if (input.style) set.style = input.style;
     return this.deps.outbox.publish(async (tx, emit) => {
-      const updated = await collectionsOf(tx).highlights.findOneAndUpdate({ _id: own._id, userId: own.userId }, { $set: set }, { returnDocument: 'after' });
-      if (!updated) return own;
+      const { highlights } = collectionsOf(tx);
+      const updated = await highlights.findOneAndUpdate({ _id: own._id, userId: own.userId, ...notNewerThan<HighlightDoc>(clientTime) }, { $set: set }, { returnDocument: 'after' });
+      if (!updated) return lostEdit(await highlights.findOne({ _id: own._id }), own);
       await emit('HighlightUpdated', highlightEvent(updated));
       return updated;
     });
@@ -266,19 +302,23 @@ export class AnnotationService {
     const doc: NoteDoc = { _id: new ObjectId().toHexString(), userId, highlightId, ...anchor, text, visibility, likeCount: 0, createdAt: now, updatedAt: now };
     await this.deps.outbox.publish(async (tx, emit) => {
       await collectionsOf(tx).notes.insertOne(doc);
-      await emit('NoteWritten', noteWrittenEvent(doc, doc.visibility === 'PUBLIC'));
+      await emit('NoteWritten', { ...noteWrittenEvent(doc, doc.visibility === 'PUBLIC'), op: 'CREATED' });
     });
     return doc;
   }
 
-  async updateNote(caller: Caller, idInput: string, input: { text?: string | null; visibility?: Visibility | null }): Promise<NoteDoc> {
+  /** Per note the newest edit wins (`clientTime`); an older one answers CONFLICT (lastWriteWins). */
+  async updateNote(caller: Caller, idInput: string, input: { text?: string | null; visibility?: Visibility | null; clientTime?: Date | null }): Promise<NoteDoc> {
     const own = await this.ownNote(caller, idInput);
-    const set: Partial<NoteDoc> = { updatedAt: this.deps.now() };
+    const now = this.deps.now();
+    const clientTime = editTime(input.clientTime, now);
+    const set: Partial<NoteDoc> = { updatedAt: now, clientTime };
     if (input.text !== undefined && input.text !== null) set.text = cleanText(input.text, 'text', { max: MAX_NOTE_LENGTH });
     if (input.visibility) set.visibility = input.visibility;
     return this.deps.outbox.publish(async (tx, emit) => {
-      const updated = await collectionsOf(tx).notes.findOneAndUpdate({ _id: own._id, userId: own.userId }, { $set: set }, { returnDocument: 'after' });
-      if (!updated) throw notAvailable();
+      const { notes } = collectionsOf(tx);
+      const updated = await notes.findOneAndUpdate({ _id: own._id, userId: own.userId, ...notNewerThan<NoteDoc>(clientTime) }, { $set: set }, { returnDocument: 'after' });
+      if (!updated) return lostEdit(await notes.findOne({ _id: own._id }), null);
       await emit('NoteWritten', noteWrittenEvent(updated, own.visibility !== 'PUBLIC'));
       return updated;
     });

@@ -40,7 +40,7 @@ export class ReviewService {
     await authorizeBook(this.deps.catalog, caller, bookId);
     const _id = pairKey(userId, bookId);
     const now = this.deps.now();
-    return this.deps.store.db.transaction(async (tx) => {
+    return this.deps.outbox.publish(async (tx, emit) => {
       const c = collectionsOf(tx);
       const previous = await c.reviews.findOne({ _id });
       const doc: ReviewDoc = previous
@@ -49,6 +49,8 @@ export class ReviewService {
       await c.reviews.replaceOne({ _id }, doc, { upsert: true });
       const inc = previous ? { sum: input.rating - previous.rating, count: 0 } : { sum: input.rating, count: 1 };
       await c.ratings.updateOne({ _id: bookId }, { $inc: inc }, { upsert: true });
+      // Sync events (me.changes): the author's other devices learn of the review.
+      await emit('ReviewWritten', { reviewId: _id, userId, bookId, rating: doc.rating, op: previous ? 'UPDATED' : 'CREATED' });
       return doc;
     });
   }
@@ -56,12 +58,13 @@ export class ReviewService {
   async deleteReview(caller: Caller, bookIdInput: string): Promise<boolean> {
     const userId = requireSignedIn(caller);
     const _id = pairKey(userId, checkId(bookIdInput, 'bookId'));
-    return this.deps.store.db.transaction(async (tx) => {
+    return this.deps.outbox.publish(async (tx, emit) => {
       const c = collectionsOf(tx);
       const removed = await c.reviews.findOneAndDelete({ _id });
       if (!removed) return false;
       await c.ratings.updateOne({ _id: removed.bookId }, { $inc: { sum: -removed.rating, count: -1 } });
       await deleteLikesOf(tx, 'REVIEW', _id);
+      await emit('ReviewDeleted', { reviewId: _id, userId, bookId: removed.bookId });
       return true;
     });
   }
@@ -72,6 +75,12 @@ export class ReviewService {
     authorize(caller, 'like', subjects.review(review));
     await setLike(this.deps.store, 'REVIEW', review!._id, userId, liked, this.deps.now());
     return (await this.deps.store.reviews.findOne({ _id: review!._id })) ?? review!;
+  }
+
+  /** Reviews by id (public: anyone may read any review). */
+  async reviewsByIds(ids: readonly string[]): Promise<Map<string, ReviewDoc>> {
+    const docs = await this.deps.store.reviews.find({ _id: { $in: [...ids] } }).toArray();
+    return new Map(docs.map((d) => [d._id, d]));
   }
 
   async ratingsByBooks(bookIds: readonly string[]): Promise<Map<string, BookRating>> {

@@ -169,6 +169,13 @@ export class ShelfService {
   }
 
   /** Progress docs for many (user, book) pairs in one query, only the viewer's own: the DataLoader's batch function. */
+  /** The viewer's own shelf entries by `<userId>|<bookId>` (me.changes); nothing of anyone else's. */
+  async ownEntriesByKeys(viewer: Caller, keys: readonly string[]): Promise<Map<string, ShelfDoc>> {
+    if (!viewer.userId) return new Map();
+    const docs = await this.deps.store.shelf.find({ _id: { $in: [...keys] }, userId: viewer.userId }).toArray();
+    return new Map(docs.filter((d) => can(viewer, 'readActivity', subjects.shelfEntry(d))).map((d) => [d._id, d]));
+  }
+
   async progressByKeys(viewer: Caller, keys: readonly string[]): Promise<Map<string, ProgressDoc>> {
     if (!viewer.userId) return new Map();
     const docs = await this.deps.store.progress.find({ _id: { $in: [...keys] }, userId: viewer.userId }).toArray();
