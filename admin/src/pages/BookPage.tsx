@@ -167,7 +167,7 @@ export function BookPage({ schema, token, bookId }: { schema: GraphQLSchema; tok
               <section aria-labelledby="metadata-title" className="card">
                 <h2 id="metadata-title">Metadata</h2>
                 <InputForm
-                  key={`${book.id}-${version}`}
+                  key={book.id}
                   type={updateInput}
                   initial={initial}
                   submitLabel="Save metadata"
