@@ -199,6 +199,8 @@ describe('the admin console: book and job pages', () => {
       await expect.poll(() => page.getByTestId('revision-2').locator('td').nth(1).textContent(), SLOW).toBe('Published');
       expect(await page.getByTestId('revision-1').locator('td').nth(1).textContent()).toBe('Earlier');
       expect((await bookState(bookId)).book).toMatchObject({ status: 'PUBLISHED', publishedRevision: { number: 2 } });
+      // Downloads are checked as the licence sees the holder: US and CN only, and this browser has no territory.
+      expect(await page.getByTestId('download-none').textContent()).toContain('licence');
 
       // A zip that is no EPUB: its job fails with a reason; the published revision stays.
       await panel.getByLabel('Upload EPUB').setInputFiles({ name: 'broken.epub', mimeType: 'application/epub+zip', buffer: writeZip([zipEntry('hello.txt', 'not a book')]) });

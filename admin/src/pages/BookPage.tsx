@@ -206,7 +206,10 @@ export function BookPage({ schema, token, bookId }: { schema: GraphQLSchema; tok
                   <small>sha256 <code>{book.download.sha256}</code></small>
                 </p>
               ) : (
-                <p data-testid="download-none">No download: the book has no published revision.</p>
+                <p data-testid="download-none">
+                  No download link for you: a download is checked as the licence sees its holder (staff rights stop at files), so it needs a published
+                  revision and a licence whose window and territories include you.
+                </p>
               )}
             </section>
 
