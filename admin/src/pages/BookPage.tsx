@@ -125,7 +125,9 @@ export function BookPage({ schema, token, bookId }: { schema: GraphQLSchema; tok
 
   if (missing) return <p role="alert">No such book (or you may not see it). <a href={href('books')}>Back to the books</a></p>;
   const revisions = [...(book?.revisions?.edges.map((e) => e.node) ?? []), ...olderRevisions];
-  const initial = book && isInputObjectType(updateInput) ? formValuesFrom(updateInput, book) : null;
+  // Book.coverUrl falls back to the EPUB's signed cover link: that is not a value an editor set.
+  const editorValues = book && book.cover && book.coverUrl === book.cover.url ? { ...book, coverUrl: null } : book;
+  const initial = editorValues && isInputObjectType(updateInput) ? formValuesFrom(updateInput, editorValues) : null;
 
   return (
     <div className="book-page">
