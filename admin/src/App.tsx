@@ -3,13 +3,14 @@
  * the server; the client only avoids showing staff screens to a reader, who gets a clear refusal.
  */
 import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
-import { isInputObjectType, type GraphQLSchema } from 'graphql';
+import { isEnumType, type GraphQLSchema } from 'graphql';
 import { ApiError, request } from './api.js';
 import { loadSchema } from './schema.js';
 import { loadToken, saveToken } from './session.js';
-import { ConnectionTable } from './components/ConnectionTable.js';
-import { BookPanel } from './components/BookPanel.js';
-import { InputForm } from './components/InputForm.js';
+import { href, useRoute } from './route.js';
+import { BooksPage } from './pages/BooksPage.js';
+import { BookPage } from './pages/BookPage.js';
+import { JobsPage } from './pages/JobsPage.js';
 
 interface Me {
   readonly id: string;
@@ -129,8 +130,7 @@ function SignIn({ onSignedIn }: { onSignedIn: (token: string) => void }): ReactN
 function Books({ token }: { token: string }): ReactNode {
   const [schema, setSchema] = useState<GraphQLSchema | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const [reloadKey, setReloadKey] = useState(0);
-  const [openId, setOpenId] = useState<string | null>(null);
+  const route = useRoute();
 
   useEffect(() => {
     loadSchema(token).then(setSchema, (e: unknown) => setError(e instanceof ApiError ? e.message : String(e)));
@@ -138,39 +138,17 @@ function Books({ token }: { token: string }): ReactNode {
 
   if (error) return <p role="alert" className="error">Could not read the schema: {error}</p>;
   if (!schema) return <p role="status">Reading the schema…</p>;
-  const createInput = schema.getType('CreateBookInput');
+  const page = route[0] ?? 'books';
+  const bookStatus = schema.getType('BookStatus');
   return (
-    <div className="books">
-      <ConnectionTable
-        schema={schema}
-        token={token}
-        field="books"
-        title="Books"
-        preferred={['title', 'authors', 'status', 'language', 'id']}
-        reloadKey={reloadKey}
-        onOpen={(node) => setOpenId(String(node.id))}
-      />
-      <div className="side">
-      {openId && <BookPanel token={token} bookId={openId} onChanged={() => setReloadKey((k) => k + 1)} onClose={() => setOpenId(null)} />}
-      {isInputObjectType(createInput) && (
-        <section aria-labelledby="create-book-title">
-          <h2 id="create-book-title">New book</h2>
-          <InputForm
-            type={createInput}
-            submitLabel="Create book"
-            onSubmit={async (input) => {
-              const { createBook } = await request<{ createBook: { id: string; title: string } }>(
-                'mutation ConsoleCreateBook($input: CreateBookInput!) { createBook(input: $input) { id title } }',
-                { input },
-                token,
-              );
-              setReloadKey((k) => k + 1);
-              return `Created “${createBook.title}” (${createBook.id}).`;
-            }}
-          />
-        </section>
-      )}
-      </div>
-    </div>
+    <>
+      <nav className="pages" aria-label="Pages">
+        <a href={href('books')} aria-current={page === 'books' ? 'page' : undefined}>Books</a>
+        <a href={href('jobs')} aria-current={page === 'jobs' ? 'page' : undefined}>Jobs</a>
+      </nav>
+      {page === 'books' && route[1] && <BookPage key={route[1]} schema={schema} token={token} bookId={route[1]} />}
+      {page === 'books' && !route[1] && <BooksPage schema={schema} token={token} />}
+      {page === 'jobs' && <JobsPage token={token} bookStatuses={isEnumType(bookStatus) ? bookStatus.getValues().map((v) => v.name) : []} />}
+    </>
   );
 }

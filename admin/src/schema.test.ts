@@ -1,6 +1,6 @@
 import { buildSchema, isInputObjectType, type GraphQLInputObjectType } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { connectionQuery, connectionShape, formFields, FormProblem, toInput } from './schema.js';
+import { changedInput, connectionQuery, connectionShape, editableFields, formFields, FormProblem, formValuesFrom, toInput } from './schema.js';
 
 // A slice of the catalog's SDL, plus what a later schema might add: the console must follow it.
 const SDL = /* GraphQL */ `
@@ -25,6 +25,7 @@ const SDL = /* GraphQL */ `
   type License { territories: [String!]! }
   type BookEdge { cursor: String! node: Book! }
   type BookConnection { edges: [BookEdge!]! pageInfo: PageInfo! }
+  input UpdateBookInput { title: String authors: [String!] description: String featured: Boolean license: Dimensions "Added later: the edit form must follow." subtitle: String }
   type Query { books(filter: BookFilter, first: Int = 20, after: String): BookConnection me: String }
 `;
 const schema = buildSchema(SDL);
@@ -73,5 +74,28 @@ describe('tables from connections', () => {
     expect(connectionQuery(shape!, ['title', 'status'])).toContain('list: books(filter: $filter, first: $first, after: $after)');
     expect(connectionShape(schema, 'me')).toBeNull();
     expect(connectionShape(schema, 'missing')).toBeNull();
+  });
+});
+
+describe('edit forms start from the current values', () => {
+  const update = schema.getType('UpdateBookInput') as GraphQLInputObjectType;
+  const book = { id: 'b1', title: 'Dune', authors: ['Frank Herbert', 'Brian Herbert'], description: null, featured: true, status: 'DRAFT' };
+
+  it('reads the fields the object has and the input type can set (a new input field is read once Book has it)', () => {
+    const bookType = schema.getType('Book');
+    if (!bookType || !('getFields' in bookType) || isInputObjectType(bookType)) throw new Error('Book missing');
+    // featured and subtitle are not on Book; license is an object on both, not a leaf.
+    expect(editableFields(bookType as Parameters<typeof editableFields>[0], update)).toEqual(['title', 'authors']);
+    const values = formValuesFrom(update, book);
+    expect(values).toEqual({ title: 'Dune', authors: 'Frank Herbert\nBrian Herbert', featured: true });
+    // Round trip: unchanged form state is the same input.
+    expect(toInput(update, values)).toEqual({ title: 'Dune', authors: ['Frank Herbert', 'Brian Herbert'], featured: true });
+  });
+
+  it('sends only what changed', () => {
+    const before = toInput(update, formValuesFrom(update, book));
+    const after = toInput(update, { ...formValuesFrom(update, book), authors: 'Frank Herbert', description: 'Sand.' });
+    expect(changedInput(before, after)).toEqual({ authors: ['Frank Herbert'], description: 'Sand.' });
+    expect(changedInput(before, before)).toEqual({});
   });
 });

@@ -161,3 +161,41 @@ export function connectionQuery(shape: ConnectionShape, columns: readonly string
   }
 }`;
 }
+
+/**
+ * The reverse of toInput: an object the API returned (e.g. a Book) as form state for an input type
+ * (e.g. UpdateBookInput), so an edit form starts from the current values. Fields the object lacks
+ * stay empty; lists become one item per line.
+ */
+export function formValuesFrom(type: GraphQLInputObjectType, source: Readonly<Record<string, unknown>>, depth = 0): FormValues {
+  const values: FormValues = {};
+  for (const field of formFields(type)) {
+    const value = source[field.name];
+    if (value === null || value === undefined) continue;
+    const kind = field.kind;
+    if (kind.kind === 'boolean') values[field.name] = value === true;
+    else if (kind.kind === 'object') {
+      if (depth < 3 && typeof value === 'object' && !Array.isArray(value)) values[field.name] = formValuesFrom(kind.type, value as Record<string, unknown>, depth + 1);
+    } else if (kind.kind === 'list') {
+      if (Array.isArray(value)) values[field.name] = value.filter((v) => v !== null && typeof v !== 'object').map(String).join('\n');
+    } else if (typeof value !== 'object') values[field.name] = String(value);
+  }
+  return values;
+}
+
+/** Only what changed: an update input that leaves every untouched field out (the server keeps it). */
+export function changedInput(before: Readonly<Record<string, unknown>>, after: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(after).filter(([name, value]) => JSON.stringify(value) !== JSON.stringify(before[name])));
+}
+
+/** The leaf fields of an object type that an input type can also set (what an edit form must read). */
+export function editableFields(object: GraphQLObjectType, input: GraphQLInputObjectType): string[] {
+  const fields = object.getFields();
+  return formFields(input)
+    .filter((f) => f.kind.kind !== 'object')
+    .map((f) => f.name)
+    .filter((name) => {
+      const field = fields[name];
+      return field !== undefined && isLeafType(getNamedType(field.type)) && field.args.every((a) => !isNonNullType(a.type) || a.defaultValue !== undefined);
+    });
+}

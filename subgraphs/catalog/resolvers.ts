@@ -136,6 +136,8 @@ export const resolvers: Resolvers = {
     currentRevision: (book: BookDoc, _: unknown, ctx: CatalogContext) => visibleRevision(ctx, book),
     draftRevision: (book: BookDoc, _: unknown, ctx: CatalogContext) =>
       staffOnly(ctx, () => (book.latestRevisionId ? ctx.loaders.revision.load(book.latestRevisionId) : null)),
+    publishedRevision: (book: BookDoc, _: unknown, ctx: CatalogContext) =>
+      staffOnly(ctx, () => (book.publishedRevisionId ? ctx.loaders.revision.load(book.publishedRevisionId) : null)),
     revisions: (book: BookDoc, args, ctx: CatalogContext) => staffOnly(ctx, () => ctx.service.revisionsOfBook(ctx.caller, book._id, args)),
     chapters: async (book: BookDoc, { revisionId }, ctx: CatalogContext) => {
       if (revisionId) {

@@ -35,9 +35,11 @@ export interface BookPanelProps {
   readonly bookId: string;
   readonly onChanged: () => void;
   readonly onClose: () => void;
+  /** A link to the book's own page (shown when given). */
+  readonly detailsHref?: string;
 }
 
-export function BookPanel({ token, bookId, onChanged, onClose }: BookPanelProps): ReactNode {
+export function BookPanel({ token, bookId, onChanged, onClose, detailsHref }: BookPanelProps): ReactNode {
   const [book, setBook] = useState<BookSummary | null>(null);
   const [job, setJob] = useState<Job | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -68,6 +70,14 @@ export function BookPanel({ token, bookId, onChanged, onClose }: BookPanelProps)
     }, POLL_MS);
     return () => clearTimeout(timer);
   }, [job, token]);
+
+  // A job that ended (stored or failed) changed the book's revisions and jobs: tell the page.
+  const changed = useRef(onChanged);
+  changed.current = onChanged;
+  const ended = job !== null && (job.status === 'STORED' || job.status === 'FAILED');
+  useEffect(() => {
+    if (ended) changed.current();
+  }, [ended, job?.id]);
 
   async function upload(event: ChangeEvent<HTMLInputElement>): Promise<void> {
     const file = event.target.files?.[0];
@@ -111,6 +121,7 @@ export function BookPanel({ token, bookId, onChanged, onClose }: BookPanelProps)
     <section className="book-panel" aria-labelledby="book-panel-title">
       <h2 id="book-panel-title" tabIndex={-1} ref={headingRef}>{book ? book.title : 'Book'}</h2>
       <button type="button" className="close" onClick={onClose}>Close</button>
+      {detailsHref && <a href={detailsHref} className="details-link">Book page: metadata, revisions, licence, jobs</a>}
       {book && (
         <dl>
           <dt>Status</dt>

@@ -13,10 +13,12 @@ export interface InputFormProps {
   readonly submitLabel: string;
   /** Sends the input; resolves with a message to show on success. */
   readonly onSubmit: (input: Record<string, unknown>) => Promise<string>;
+  /** Starting values (an edit form); kept after a successful submit instead of clearing the form. */
+  readonly initial?: FormValues;
 }
 
-export function InputForm({ type, submitLabel, onSubmit }: InputFormProps): ReactNode {
-  const [values, setValues] = useState<FormValues>({});
+export function InputForm({ type, submitLabel, onSubmit, initial }: InputFormProps): ReactNode {
+  const [values, setValues] = useState<FormValues>(initial ?? {});
   const [problem, setProblem] = useState<string[]>([]);
   const [done, setDone] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -35,7 +37,7 @@ export function InputForm({ type, submitLabel, onSubmit }: InputFormProps): Reac
     setBusy(true);
     try {
       setDone(await onSubmit(input));
-      setValues({});
+      if (!initial) setValues({});
     } catch (error) {
       setProblem(error instanceof ApiError ? error.errors.map((e) => e.message) : [String(error)]);
     } finally {

@@ -63,6 +63,11 @@ export type Book = {
   readonly currentRevision?: Maybe<BookRevision>;
   /** Editors only (null for others): the newest uploaded revision, published or not. */
   readonly draftRevision?: Maybe<BookRevision>;
+  /**
+   * Editors only (null for others): the revision readers get while the book is PUBLISHED; for an
+   * UNPUBLISHED book, the one that was published last; null when the book was never published.
+   */
+  readonly publishedRevision?: Maybe<BookRevision>;
   /** Editors only: every revision, newest first. */
   readonly revisions?: Maybe<BookRevisionConnection>;
   /** Table of contents of the revision the caller sees. Editors may ask for any revision of this book. */
@@ -695,6 +700,7 @@ export type BookResolvers<ContextType = CatalogContext, ParentType extends Resol
   chapterCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   currentRevision?: Resolver<Maybe<ResolversTypes['BookRevision']>, ParentType, ContextType>;
   draftRevision?: Resolver<Maybe<ResolversTypes['BookRevision']>, ParentType, ContextType>;
+  publishedRevision?: Resolver<Maybe<ResolversTypes['BookRevision']>, ParentType, ContextType>;
   revisions?: Resolver<Maybe<ResolversTypes['BookRevisionConnection']>, ParentType, ContextType, RequireFields<BookRevisionsArgs, 'first'>>;
   chapters?: Resolver<ReadonlyArray<ResolversTypes['Chapter']>, ParentType, ContextType, Partial<BookChaptersArgs>>;
   license?: Resolver<Maybe<ResolversTypes['BookLicense']>, ParentType, ContextType>;
