@@ -566,7 +566,7 @@ export const GATEWAY_STAGES: readonly Stage[] = [
     writes: [],
     run(facts, env) {
       const { tags, firstFetchAt } = facts.cacheFacts;
-      http(env).responseCache?.maybeStore(facts.requestKey, facts.caller, facts.response, facts.operationKind, { tags: new Set(tags), oldestFetchAt: firstFetchAt });
+      http(env).responseCache?.maybeStore(facts.requestKey, facts.caller, facts.response, facts.operationKind, { tags, oldestFetchAt: firstFetchAt });
     },
   }),
 ];
