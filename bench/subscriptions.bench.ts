@@ -1,153 +1,259 @@
 /**
- * Subscriptions through the gateway: memory per idle graphql-ws connection and the latency from a
- * progress mutation (sent through the gateway) to each of the user's subscribed devices receiving
- * the event (book title resolved per event), at a steady event rate.
+ * Subscriptions through the gateway: idle connections and memory per connection in the gateway
+ * process, and the latency from a progress mutation (sent through the gateway) to each of the user's
+ * subscribed devices receiving the event (book title resolved per event), at a steady event rate,
+ * for several scenarios: N subscribers (users × devices) on one gateway, or spread over two gateways
+ * that share the real Redis (FOLIO_REDIS_URL, default redis://127.0.0.1:6379; one follows ugc's
+ * feed and fans events out through pub/sub, gateway/subscriptions/redisFanout.ts).
  *
- * Clients and the platform run in this one process: the memory per connection includes the client
- * side (graphql-ws client + ws socket) and latencies include the clients' own work.
+ * The platform (subgraphs) and the gateways run in this process; the clients run in a child
+ * process (subscriptionsClients.ts): the memory per connection is the gateway side only, and
+ * 10,000 client sockets plus 10,000 server sockets would not fit one process's file limit.
+ * Latencies include the clients' own work and the IPC-free timestamping on both sides (one clock).
  *
- * Run: npm run bench:subscriptions [-- --users 20 --connections 10 --events 100 --rate 20]
+ * Run: npm run bench:subscriptions [-- --scenarios 1000:1,1000:2,10000:1 --devices 10 --events 300 --rate 100]
  * Writes bench/results/subscriptions-<timestamp>.json and .md.
  */
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startTestPlatform } from '../test/kit/platform.js';
-import { collect, wsConnect, type Received, type WsConnection } from '../test/kit/subscriptions.js';
+import { Redis } from 'ioredis';
+import { startGateway, type RunningGateway } from '../gateway/server.js';
+import { graphql, startTestPlatform } from '../test/kit/platform.js';
 import { UPDATE_PROGRESS } from '../test/kit/ugc.js';
-import { mustQuery } from '../test/kit/platform.js';
 import { BENCH_ENV, percentile, round, seedLibrary } from './support.js';
 
+export interface Scenario {
+  readonly subscribers: number;
+  /** 1: the platform's gateway (no Redis); 2: two more gateways sharing Redis, clients spread over both. */
+  readonly gateways: 1 | 2;
+}
+
 export interface SubscriptionsBenchOptions {
-  readonly users: number;
-  readonly connectionsPerUser: number;
+  readonly scenarios: readonly Scenario[];
+  /** Devices (connections) per user. */
+  readonly devices: number;
   readonly events: number;
   /** Mutations per second. */
   readonly rate: number;
+  readonly redisUrl: string;
   readonly outDir?: string;
 }
 
 const PROGRESS = /* GraphQL */ `subscription { readingProgressChanged { deviceId percent book { title } } }`;
+const now = (): number => performance.timeOrigin + performance.now();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const heap = (): number => {
   (globalThis as { gc?: () => void }).gc?.();
   return process.memoryUsage().heapUsed;
 };
 
-export async function runSubscriptionsBench(options: SubscriptionsBenchOptions) {
-  await using platform = await startTestPlatform({
-    env: { ...BENCH_ENV, FOLIO_GATEWAY_SUBSCRIPTION_MAX_CONNECTIONS_PER_USER: String(options.connectionsPerUser), FOLIO_GATEWAY_RATE_LIMIT_USER: '100000/60', FOLIO_GATEWAY_MAX_CONNECTIONS_PER_ADDRESS: '100000' },
+interface Clients {
+  request<T extends { type: string }>(message: object, answer: T['type']): Promise<T>;
+  stop(): void;
+}
+
+async function startClients(): Promise<Clients> {
+  const child: ChildProcess = fork(join(dirname(fileURLToPath(import.meta.url)), 'subscriptionsClients.ts'), { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const waiting = new Map<string, (message: never) => void>();
+  child.on('message', (message: { type: string }) => {
+    const resolve = waiting.get(message.type);
+    waiting.delete(message.type);
+    resolve?.(message as never);
   });
-  const gateway = platform.gateway;
-  const library = await seedLibrary(gateway, options.users);
-
-  const before = heap();
-  const rssBefore = process.memoryUsage().rss;
-  const connections: WsConnection[] = [];
-  const streams: Received[] = [];
-  for (const user of library.users) {
-    for (let c = 0; c < options.connectionsPerUser; c++) connections.push(wsConnect(gateway, user.token));
-  }
-  await Promise.all(connections.map((c) => c.opened));
-  for (const connection of connections) streams.push(collect(connection.client, PROGRESS));
-  await new Promise((r) => setTimeout(r, 1000 + connections.length)); // every dry run answered
-  const perConnectionBytes = (heap() - before) / connections.length;
-  const rssPerConnection = (process.memoryUsage().rss - rssBefore) / connections.length;
-
-  // Arrival times per device tag, read from every stream as events come in.
-  const sentAt = new Map<string, number>();
-  const answeredAt = new Map<string, number>();
-  const mutations: Array<Promise<boolean>> = [];
-  const mutationMs: number[] = [];
-  const latencies: number[] = [];
-  const afterAnswer: number[] = [];
-  const seen = streams.map(() => 0);
-  const poll = setInterval(() => {
-    const now = performance.now();
-    streams.forEach((s, i) => {
-      for (; seen[i]! < s.events.length; seen[i]!++) {
-        const tag = (s.events[seen[i]!]!.data?.readingProgressChanged as { deviceId?: string } | undefined)?.deviceId;
-        const from = tag ? sentAt.get(tag) : undefined;
-        if (from !== undefined) latencies.push(now - from);
-        const answered = tag ? answeredAt.get(tag) : undefined;
-        if (answered !== undefined) afterAnswer.push(now - answered);
-      }
+  const request = <T extends { type: string }>(message: object | undefined, answer: string): Promise<T> =>
+    new Promise((resolve) => {
+      waiting.set(answer, resolve as never);
+      if (message) child.send(message);
     });
-  }, 1);
+  await request(undefined, 'ready');
+  return { request, stop: () => void child.kill() };
+}
 
-  const gapMs = 1000 / options.rate;
-  const started = performance.now();
-  for (let i = 0; i < options.events; i++) {
-    const user = library.users[i % library.users.length]!;
-    const tag = `bench-${i}`;
-    const due = started + i * gapMs;
-    const wait = due - performance.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    const from = performance.now();
-    sentAt.set(tag, from);
-    mutations.push(
-      mustQuery<{ updateProgress: { applied: boolean } }>(gateway, UPDATE_PROGRESS, { bookId: library.bookId, input: { offset: i, percent: (i % 100) + 0.5, clientTime: new Date(Date.now() + i).toISOString(), deviceId: tag } }, { token: user.token }).then((data) => {
-        answeredAt.set(tag, performance.now());
-        mutationMs.push(performance.now() - from);
-        return data.updateProgress.applied;
-      }),
-    );
+async function subscriptionGauge(opsUrls: readonly string[]): Promise<number> {
+  let total = 0;
+  for (const base of opsUrls) {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith('folio_gateway_subscriptions{') || l.startsWith('folio_gateway_subscriptions '));
+    total += Number(line?.split(' ').at(-1) ?? 0);
   }
-  // A report overtaken by a newer one of the same user (concurrent requests) is not applied: no event.
-  const applied = (await Promise.all(mutations)).filter(Boolean).length;
-  const expected = applied * options.connectionsPerUser;
-  const deadline = performance.now() + 30_000;
-  while (latencies.length < expected && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  clearInterval(poll);
-  await Promise.all(connections.map((c) => c.dispose()));
+  return total;
+}
 
-  const sorted = [...latencies].sort((a, b) => a - b);
-  const sortedMutation = [...mutationMs].sort((a, b) => a - b);
-  const sortedAfter = [...afterAnswer].sort((a, b) => a - b);
-  const report = {
-    benchmark: 'subscriptions' as const,
-    at: new Date().toISOString(),
-    node: process.version,
-    cpus: availableParallelism(),
-    users: options.users,
-    connections: connections.length,
-    events: options.events,
-    rate: options.rate,
-    heapBytesPerConnection: Math.round(perConnectionBytes),
-    rssBytesPerConnection: Math.round(rssPerConnection),
-    deliveries: latencies.length,
-    expectedDeliveries: expected,
-    p50Ms: round(percentile(sorted, 50)),
-    p99Ms: round(percentile(sorted, 99)),
-    maxMs: round(sorted.at(-1) ?? 0),
-    mutationP50Ms: round(percentile(sortedMutation, 50)),
-    mutationP99Ms: round(percentile(sortedMutation, 99)),
-    /** From the mutation's answer to the event (events that arrived before the answer count as 0). */
-    afterAnswerP50Ms: round(Math.max(0, percentile(sortedAfter, 50))),
-    afterAnswerP99Ms: round(Math.max(0, percentile(sortedAfter, 99))),
-    appliedMutations: applied,
-    loadAverage1m: round(loadavg()[0]!),
+export async function runSubscriptionsBench(options: SubscriptionsBenchOptions) {
+  const maxSubscribers = Math.max(...options.scenarios.map((s) => s.subscribers));
+  const users = Math.ceil(maxSubscribers / options.devices);
+  const env = {
+    ...BENCH_ENV,
+    // Raised for the bench only: every client is 127.0.0.1 and one user has `devices` devices.
+    FOLIO_GATEWAY_SUBSCRIPTION_MAX_CONNECTIONS_PER_USER: String(options.devices),
+    FOLIO_GATEWAY_RATE_LIMIT_USER: '1000000/60',
+    FOLIO_GATEWAY_MAX_CONNECTIONS_PER_ADDRESS: '100000',
+    FOLIO_GATEWAY_MAX_IN_FLIGHT_PER_ADDRESS: '100000',
+    FOLIO_GATEWAY_MAX_IN_FLIGHT_PER_CLIENT: '100000',
+    FOLIO_GATEWAY_MAX_IN_FLIGHT: '100000',
   };
+  await using platform = await startTestPlatform({ env });
+  const gateway = platform.gateway;
+  const seedStarted = performance.now();
+  const library = await seedLibrary(gateway, users);
+  console.error(`seeded ${users} users in ${Math.round((performance.now() - seedStarted) / 1000)} s`);
+  const clients = await startClients();
+
+  const channel = `folio:bench:sync:${randomBytes(6).toString('hex')}`;
+  const results = [];
+  try {
+    for (const scenario of options.scenarios) {
+      let extra: RunningGateway[] = [];
+      if (scenario.gateways === 2) {
+        const subgraphUrls = Object.fromEntries(Object.entries(platform.services).map(([name, s]) => [name, s!.url]));
+        const config = { ...platform.config, redisUrl: options.redisUrl, gateway: { ...platform.config.gateway, subscriptions: { ...platform.config.gateway.subscriptions, channel }, cachePurgeChannel: `${channel}:purge` } };
+        extra = [await startGateway(config, { subgraphUrls }), await startGateway(config, { subgraphUrls })];
+      }
+      try {
+        const urls = scenario.gateways === 2 ? extra.map((g) => g.url) : [gateway];
+        const opsUrls = scenario.gateways === 2 ? extra.map((g) => g.opsUrl) : [gateway.replace(/\/graphql$/, '')];
+        const scenarioUsers = library.users.slice(0, Math.ceil(scenario.subscribers / options.devices));
+        const heapBefore = heap();
+        const rssBefore = process.memoryUsage().rss;
+        const connectStarted = performance.now();
+        const opened = await clients.request<{ type: 'opened'; connections: number; failed: number }>({ type: 'open', urls, tokens: scenarioUsers.map((u) => u.token), devices: options.devices, query: PROGRESS }, 'opened');
+        // Every subscription active (its dry run answered) before events are sent.
+        const deadline = performance.now() + 600_000;
+        let active = 0;
+        while ((active = await subscriptionGauge(opsUrls)) < opened.connections && performance.now() < deadline) await sleep(250);
+        const connectSeconds = (performance.now() - connectStarted) / 1000;
+        await sleep(1000);
+        const heapPerConnection = (heap() - heapBefore) / opened.connections;
+        const rssPerConnection = (process.memoryUsage().rss - rssBefore) / opened.connections;
+        console.error(`${scenario.subscribers}×${scenario.gateways}: ${opened.connections} connections (${opened.failed} failed), ${active} subscriptions in ${round(connectSeconds)} s`);
+
+        const sentAt = new Map<string, number>();
+        const answeredAt = new Map<string, number>();
+        const userOf = new Map<string, number>();
+        const mutationMs: number[] = [];
+        const mutations: Array<Promise<boolean>> = [];
+        const gapMs = 1000 / options.rate;
+        const started = performance.now();
+        const load1 = loadavg()[0]!;
+        for (let i = 0; i < options.events; i++) {
+          const u = i % scenarioUsers.length;
+          const user = scenarioUsers[u]!;
+          const tag = `bench-${scenario.subscribers}-${scenario.gateways}-${i}`;
+          const wait = started + i * gapMs - performance.now();
+          if (wait > 0) await sleep(wait);
+          const from = now();
+          sentAt.set(tag, from);
+          userOf.set(tag, u);
+          mutations.push(
+            graphql<{ updateProgress: { applied: boolean } }>(gateway, UPDATE_PROGRESS, { bookId: library.bookId, input: { offset: i, percent: (i % 100) + 0.5, clientTime: new Date(Date.now() + i).toISOString(), deviceId: tag } }, { token: user.token }).then((r) => {
+              answeredAt.set(tag, now());
+              mutationMs.push(now() - from);
+              return r.data?.updateProgress.applied === true;
+            }),
+          );
+        }
+        const sendSeconds = (performance.now() - started) / 1000;
+        const applied = (await Promise.all(mutations)).filter(Boolean).length;
+        const expected = applied * options.devices;
+        const latencies: number[] = [];
+        const afterAnswer: number[] = [];
+        let errors = 0;
+        const collectUntil = performance.now() + 60_000;
+        while (performance.now() < collectUntil) {
+          const batch = await clients.request<{ type: 'arrivals'; arrivals: Array<[string, number]>; errors: number }>({ type: 'collect' }, 'arrivals');
+          errors += batch.errors;
+          for (const [tag, at] of batch.arrivals) {
+            const from = sentAt.get(tag);
+            if (from !== undefined) latencies.push(at - from);
+            const answered = answeredAt.get(tag);
+            if (answered !== undefined) afterAnswer.push(at - answered);
+          }
+          if (latencies.length >= expected) break;
+          await sleep(200);
+        }
+        await clients.request({ type: 'close' }, 'closed');
+        const sorted = [...latencies].sort((a, b) => a - b);
+        const sortedMutation = [...mutationMs].sort((a, b) => a - b);
+        const sortedAfter = [...afterAnswer].sort((a, b) => a - b);
+        const result = {
+          subscribers: scenario.subscribers,
+          gateways: scenario.gateways,
+          users: scenarioUsers.length,
+          connections: opened.connections,
+          failedConnections: opened.failed,
+          connectSeconds: round(connectSeconds),
+          heapBytesPerConnection: scenario.gateways === 1 ? Math.round(heapPerConnection) : undefined,
+          rssBytesPerConnection: scenario.gateways === 1 ? Math.round(rssPerConnection) : undefined,
+          events: options.events,
+          rate: options.rate,
+          achievedRate: round(options.events / sendSeconds),
+          appliedMutations: applied,
+          deliveries: latencies.length,
+          expectedDeliveries: expected,
+          errorEvents: errors,
+          p50Ms: round(percentile(sorted, 50)),
+          p99Ms: round(percentile(sorted, 99)),
+          maxMs: round(sorted.at(-1) ?? 0),
+          mutationP50Ms: round(percentile(sortedMutation, 50)),
+          mutationP99Ms: round(percentile(sortedMutation, 99)),
+          /** From the mutation's answer (the change committed) to the event; events before the answer count as 0. */
+          afterAnswerP50Ms: round(Math.max(0, percentile(sortedAfter, 50))),
+          afterAnswerP99Ms: round(Math.max(0, percentile(sortedAfter, 99))),
+          loadAverage1m: round(Math.max(load1, loadavg()[0]!)),
+        };
+        console.error(JSON.stringify(result));
+        results.push(result);
+      } finally {
+        for (const g of extra) await g.stop();
+      }
+      // The server side of the closed connections is gone before the next scenario measures.
+      await sleep(2000);
+    }
+  } finally {
+    clients.stop();
+    const admin = new Redis(options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    admin.on('error', () => undefined);
+    await admin.del(`${channel}:leader`, `${channel}:cursor`).catch(() => 0);
+    admin.disconnect();
+  }
+
+  const report = { benchmark: 'subscriptions' as const, at: new Date().toISOString(), node: process.version, cpus: availableParallelism(), devices: options.devices, events: options.events, rate: options.rate, loadAverage: loadavg().map(round), results };
   console.log(JSON.stringify(report));
   if (!options.outDir) return report;
   const stamp = report.at.replace(/[:.]/g, '-');
   await mkdir(options.outDir, { recursive: true });
+  const base = results[0];
+  const rows = results
+    .map(
+      (r) =>
+        `| ${r.subscribers} | ${r.gateways === 2 ? '2 (Redis)' : '1'} | ${r.connections}${r.failedConnections ? ` (+${r.failedConnections} failed)` : ''} | ${r.connectSeconds} s | ${r.heapBytesPerConnection !== undefined ? `${(r.heapBytesPerConnection / 1024).toFixed(1)} KiB / ${(r.rssBytesPerConnection! / 1024).toFixed(1)} KiB` : '—'} | ${r.achievedRate}/s | ${r.deliveries}/${r.expectedDeliveries} | ${r.p50Ms} / ${r.p99Ms} | ${r.mutationP50Ms} / ${r.mutationP99Ms} | ${r.afterAnswerP50Ms} / ${r.afterAnswerP99Ms}${base && r !== base && base.afterAnswerP50Ms > 0 ? ` (${(r.afterAnswerP50Ms / base.afterAnswerP50Ms).toFixed(2)}× / ${(r.afterAnswerP99Ms / Math.max(0.1, base.afterAnswerP99Ms)).toFixed(2)}×)` : ''} | ${r.loadAverage1m} |`,
+    )
+    .join('\n');
   const md = `# Subscriptions benchmark
 
-${report.at}, Node ${report.node}, ${report.cpus} CPUs, load average ${report.loadAverage1m}. One gateway, platform and clients in one
-process (memory and latency include the clients). ${report.connections} graphql-ws connections (${report.users} users × ${options.connectionsPerUser}
-devices), one \`readingProgressChanged { deviceId percent book { title } }\` each; ${report.events} progress mutations at ${report.rate}/s,
-each delivered to the ${options.connectionsPerUser} devices of its user (resolved once per event and user through the gateway's executor, catalog included, shared by the user's devices).
+${report.at}, Node ${report.node}, ${report.cpus} CPUs (shared), load average at the end ${report.loadAverage.join(' / ')}. The platform and the
+gateways in one process, the clients (graphql-ws) in another. Each subscriber holds one
+\`readingProgressChanged { deviceId percent book { title } }\`; ${options.devices} devices (connections) per user. ${report.events}
+progress mutations sent at ${report.rate}/s through the platform's gateway, round-robin over the users; each is delivered
+to the ${options.devices} devices of its user (resolved once per event and user through the gateway's executor, catalog included).
+Two gateways: both share the Redis at FOLIO_REDIS_URL (one follows ugc's feed and publishes), clients alternate between them.
 
-| connections | heap / connection | deliveries | send→event p50 / p99 ms | mutation p50 / p99 ms | answer→event p50 / p99 ms |
-| ---: | ---: | ---: | ---: | ---: | ---: |
-| ${report.connections} | ${(report.heapBytesPerConnection / 1024).toFixed(1)} KiB | ${report.deliveries}/${report.expectedDeliveries} | ${report.p50Ms} / ${report.p99Ms} | ${report.mutationP50Ms} / ${report.mutationP99Ms} | ${report.afterAnswerP50Ms} / ${report.afterAnswerP99Ms} |
+| subscribers | gateways | connections | connect + subscribe | heap / RSS per connection | sent | deliveries | send→event p50 / p99 ms | mutation p50 / p99 ms | commit→event p50 / p99 ms (vs first row) | load 1 m |
+| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+${rows}
 
-Send→event: from sending the mutation to the event read from the client's stream (polled every ms).
-Answer→event: from the mutation's answer (the change committed) to the event. Expected deliveries count
-applied reports only (a report overtaken by a newer one of the same user makes no event).
+Heap / RSS per connection: the gateway process's growth (after GC) from before connecting to all
+subscriptions active, divided by connections (one-gateway rows; the subgraphs share the process but
+do no per-connection work). Send→event: from sending the mutation to the client receiving the event;
+it includes the mutation's own queueing (the embedded store commits one transaction at a time).
+Commit→event: from the mutation's answer to the event: the subscription path alone (feed long-poll
+wake-up, hub, per-event query, send). Expected deliveries count applied reports only.
 `;
   await writeFile(join(options.outDir, `subscriptions-${stamp}.json`), `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(join(options.outDir, `subscriptions-${stamp}.md`), md);
@@ -156,13 +262,25 @@ applied reports only (a report overtaken by a newer one of the same user makes n
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const { values } = parseArgs({
-    options: { users: { type: 'string', default: '20' }, connections: { type: 'string', default: '10' }, events: { type: 'string', default: '100' }, rate: { type: 'string', default: '20' } },
+    options: {
+      scenarios: { type: 'string', default: '1000:1,1000:2' },
+      devices: { type: 'string', default: '10' },
+      events: { type: 'string', default: '300' },
+      rate: { type: 'string', default: '100' },
+    },
+  });
+  const scenarios = values.scenarios.split(',').map((s) => {
+    const [subscribers, gateways] = s.split(':').map(Number);
+    if (!subscribers || (gateways !== 1 && gateways !== 2)) throw new Error(`--scenarios: "${s}" is not subscribers:gateways (gateways 1 or 2)`);
+    return { subscribers, gateways: gateways as 1 | 2 };
   });
   await runSubscriptionsBench({
-    users: Number(values.users),
-    connectionsPerUser: Number(values.connections),
+    scenarios,
+    devices: Number(values.devices),
     events: Number(values.events),
     rate: Number(values.rate),
+    redisUrl: process.env.FOLIO_REDIS_URL ?? 'redis://127.0.0.1:6379',
     outDir: join(dirname(fileURLToPath(import.meta.url)), 'results'),
   });
+  process.exit(0);
 }

@@ -142,7 +142,7 @@ describe('HTTP through the stage list (strict: every declaration checked)', () =
     // Refusals keep their status through the stages.
     const bad = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[1]' });
     expect(bad.status).toBe(400);
-    expect((await bad.json()).errors[0].extensions.code).toBe('BAD_USER_INPUT');
+    expect(((await bad.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions.code).toBe('BAD_USER_INPUT');
     const requests = await metrics.registry.getSingleMetricAsString('folio_graphql_requests_total');
     expect(requests).toMatch(/status="200"[^}]*\} 7/);
     expect(requests).toMatch(/status="400"[^}]*\} 1/);
