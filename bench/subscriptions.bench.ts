@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { startGateway, type RunningGateway } from '../gateway/server.js';
+import { SyncHub } from '../gateway/subscriptions/feed.js';
 import { graphql, startTestPlatform } from '../test/kit/platform.js';
 import { UPDATE_PROGRESS } from '../test/kit/ugc.js';
 import { BENCH_ENV, percentile, round, seedLibrary } from './support.js';
@@ -84,6 +85,17 @@ async function subscriptionGauge(opsUrls: readonly string[]): Promise<number> {
   }
   return total;
 }
+
+// Bench-only probe: when each event reached a gateway's hub (the first gateway, with two), by the
+// deviceId the benchmark tags it with. Hub→event is then the subscription path alone: per-event
+// query through the executor, send, client.
+const hubAt = new Map<string, number>();
+const publish = SyncHub.prototype.publish;
+SyncHub.prototype.publish = function (this: SyncHub, event) {
+  const tag = event.payload.deviceId;
+  if (typeof tag === 'string' && !hubAt.has(tag)) hubAt.set(tag, now());
+  return publish.call(this, event);
+};
 
 export async function runSubscriptionsBench(options: SubscriptionsBenchOptions) {
   const maxSubscribers = Math.max(...options.scenarios.map((s) => s.subscribers));
@@ -163,6 +175,7 @@ export async function runSubscriptionsBench(options: SubscriptionsBenchOptions) 
         const expected = applied * options.devices;
         const latencies: number[] = [];
         const afterAnswer: number[] = [];
+        const afterHub: number[] = [];
         let errors = 0;
         const collectUntil = performance.now() + 60_000;
         while (performance.now() < collectUntil) {
@@ -173,6 +186,8 @@ export async function runSubscriptionsBench(options: SubscriptionsBenchOptions) 
             if (from !== undefined) latencies.push(at - from);
             const answered = answeredAt.get(tag);
             if (answered !== undefined) afterAnswer.push(at - answered);
+            const reached = hubAt.get(tag);
+            if (reached !== undefined) afterHub.push(at - reached);
           }
           if (latencies.length >= expected) break;
           await sleep(200);
@@ -181,6 +196,7 @@ export async function runSubscriptionsBench(options: SubscriptionsBenchOptions) 
         const sorted = [...latencies].sort((a, b) => a - b);
         const sortedMutation = [...mutationMs].sort((a, b) => a - b);
         const sortedAfter = [...afterAnswer].sort((a, b) => a - b);
+        const sortedHub = [...afterHub].sort((a, b) => a - b);
         const result = {
           subscribers: scenario.subscribers,
           gateways: scenario.gateways,
@@ -205,6 +221,9 @@ export async function runSubscriptionsBench(options: SubscriptionsBenchOptions) 
           /** From the mutation's answer (the change committed) to the event; events before the answer count as 0. */
           afterAnswerP50Ms: round(Math.max(0, percentile(sortedAfter, 50))),
           afterAnswerP99Ms: round(Math.max(0, percentile(sortedAfter, 99))),
+          /** From the event reaching the (first) gateway's hub to the client receiving it. */
+          hubP50Ms: round(percentile(sortedHub, 50)),
+          hubP99Ms: round(percentile(sortedHub, 99)),
           loadAverage1m: round(Math.max(load1, loadavg()[0]!)),
         };
         console.error(JSON.stringify(result));
@@ -232,7 +251,7 @@ export async function runSubscriptionsBench(options: SubscriptionsBenchOptions) 
   const rows = results
     .map(
       (r) =>
-        `| ${r.subscribers} | ${r.gateways === 2 ? '2 (Redis)' : '1'} | ${r.connections}${r.failedConnections ? ` (+${r.failedConnections} failed)` : ''} | ${r.connectSeconds} s | ${r.heapBytesPerConnection !== undefined ? `${(r.heapBytesPerConnection / 1024).toFixed(1)} KiB / ${(r.rssBytesPerConnection! / 1024).toFixed(1)} KiB` : '—'} | ${r.achievedRate}/s | ${r.deliveries}/${r.expectedDeliveries} | ${r.p50Ms} / ${r.p99Ms} | ${r.mutationP50Ms} / ${r.mutationP99Ms} | ${r.afterAnswerP50Ms} / ${r.afterAnswerP99Ms}${base && r !== base && base.afterAnswerP50Ms > 0 ? ` (${(r.afterAnswerP50Ms / base.afterAnswerP50Ms).toFixed(2)}× / ${(r.afterAnswerP99Ms / Math.max(0.1, base.afterAnswerP99Ms)).toFixed(2)}×)` : ''} | ${r.loadAverage1m} |`,
+        `| ${r.subscribers} | ${r.gateways === 2 ? '2 (Redis)' : '1'} | ${r.connections}${r.failedConnections ? ` (+${r.failedConnections} failed)` : ''} | ${r.connectSeconds} s | ${r.heapBytesPerConnection !== undefined ? `${(r.heapBytesPerConnection / 1024).toFixed(1)} KiB / ${(r.rssBytesPerConnection! / 1024).toFixed(1)} KiB` : '—'} | ${r.achievedRate}/s | ${r.deliveries}/${r.expectedDeliveries} | ${r.p50Ms} / ${r.p99Ms} | ${r.mutationP50Ms} / ${r.mutationP99Ms} | ${r.hubP50Ms} / ${r.hubP99Ms}${base && r !== base && base.hubP50Ms > 0 ? ` (${(r.hubP50Ms / base.hubP50Ms).toFixed(2)}× / ${(r.hubP99Ms / Math.max(0.1, base.hubP99Ms)).toFixed(2)}×)` : ''} | ${r.loadAverage1m} |`,
     )
     .join('\n');
   const md = `# Subscriptions benchmark
@@ -244,7 +263,7 @@ progress mutations sent at ${report.rate}/s through the platform's gateway, roun
 to the ${options.devices} devices of its user (resolved once per event and user through the gateway's executor, catalog included).
 Two gateways: both share the Redis at FOLIO_REDIS_URL (one follows ugc's feed and publishes), clients alternate between them.
 
-| subscribers | gateways | connections | connect + subscribe | heap / RSS per connection | sent | deliveries | send→event p50 / p99 ms | mutation p50 / p99 ms | commit→event p50 / p99 ms (vs first row) | load 1 m |
+| subscribers | gateways | connections | connect + subscribe | heap / RSS per connection | sent | deliveries | send→event p50 / p99 ms | mutation p50 / p99 ms | hub→event p50 / p99 ms (vs first row) | load 1 m |
 | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 ${rows}
 
@@ -252,8 +271,11 @@ Heap / RSS per connection: the gateway process's growth (after GC) from before c
 subscriptions active, divided by connections (one-gateway rows; the subgraphs share the process but
 do no per-connection work). Send→event: from sending the mutation to the client receiving the event;
 it includes the mutation's own queueing (the embedded store commits one transaction at a time).
-Commit→event: from the mutation's answer to the event: the subscription path alone (feed long-poll
-wake-up, hub, per-event query, send). Expected deliveries count applied reports only.
+The mutation's answer comes after its event is delivered (the answer waits for the store, the event
+only for the commit), so answer→event is not a measure. Hub→event: from the event reaching the
+gateway's hub (SyncHub.publish; with two gateways the first to get it) to the client receiving it:
+the subscription path alone (queue, per-event query through the executor with catalog, send,
+client). Expected deliveries count applied reports only.
 `;
   await writeFile(join(options.outDir, `subscriptions-${stamp}.json`), `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(join(options.outDir, `subscriptions-${stamp}.md`), md);
