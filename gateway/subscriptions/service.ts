@@ -331,7 +331,9 @@ export function createSubscriptionService(deps: SubscriptionDeps): SubscriptionS
         refusals.inc({ stage: 'prepare' satisfies SubscribeStage });
         throw error;
       }
-      const dry = await execute(connection, prepared, '0');
+      // Shared like events: a reconnect storm (a gateway restarted, every device of every user
+      // subscribing again) costs one dry run per user and document, not one per device.
+      const dry = await executeShared(connection, prepared, '0');
       if (dry.errors?.length) {
         refusals.inc({ stage: 'dryRun' satisfies SubscribeStage });
         return { errors: dry.errors };
