@@ -80,6 +80,20 @@ async function startClients(): Promise<Clients> {
   return { request, stop: () => void child.kill() };
 }
 
+/** The gateways' subscription metrics (closes by code, events by outcome, active subscriptions), summed. */
+async function subscriptionMetrics(opsUrls: readonly string[]): Promise<Record<string, number>> {
+  const totals: Record<string, number> = {};
+  for (const base of opsUrls) {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    for (const line of text.split('\n')) {
+      if (!/^folio_gateway_subscription(s|_closed_total|_events_total|_refused_total)[{ ]/.test(line)) continue;
+      const key = line.slice(0, line.lastIndexOf(' ')).replace(/,?service="gateway"/, '');
+      totals[key] = (totals[key] ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+  }
+  return totals;
+}
+
 async function subscriptionGauge(opsUrls: readonly string[]): Promise<number> {
   let total = 0;
   for (const base of opsUrls) {
@@ -254,6 +268,7 @@ export async function runSubscriptionsBench(options: SubscriptionsBenchOptions) 
         const hubRate = hubTimes.length > 1 ? (hubTimes.length - 1) / ((hubTimes.at(-1)! - hubTimes[0]!) / 1000) : 0;
         const expected = reached * options.devices;
         for (const until = performance.now() + 60_000; latencies.length < expected && performance.now() < until; await sleep(200)) await drain();
+        const gatewayMetrics = await subscriptionMetrics(opsUrls);
         await clients.request({ type: 'close' }, 'closed');
         const sorted = [...latencies].sort((a, b) => a - b);
         const sortedMutation = [...mutationMs].sort((a, b) => a - b);
@@ -297,6 +312,8 @@ export async function runSubscriptionsBench(options: SubscriptionsBenchOptions) 
           hubP50Ms: round(percentile(sortedHub, 50)),
           hubP99Ms: round(percentile(sortedHub, 99)),
           loadAverage1m: round(Math.max(load1, loadavg()[0]!)),
+          /** The gateways' own counters at the end of the scenario (cumulative over scenarios for the platform's gateway). */
+          gatewayMetrics,
         };
         console.error(JSON.stringify(result));
         results.push(result);
