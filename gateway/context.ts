@@ -20,8 +20,10 @@ export interface GatewayContext extends BaseContext {
   /** The client and document key field usage is recorded under (plugins/schemaUsage.ts); absent when recording is off. */
   readonly usage?: UsageFacts | undefined;
   /**
-   * Filled in by the logging plugin once Apollo has resolved the operation. A nested object on
-   * purpose: Apollo Server shallow-clones the context value per request.
+   * Filled in during execution: the operation by plugins/operationFacts.ts once Apollo has resolved
+   * it, the rest as listed. The pipeline's `execute` stage hands them on as request facts
+   * (pipeline.ts RequestFacts). A nested object on purpose: Apollo Server shallow-clones the
+   * context value per request.
    */
   readonly facts: {
     operationKind?: OperationTypeNode;

@@ -16,6 +16,7 @@ import { createLogger, type Logger } from '../lib/logger.js';
 import type { GatewayContext } from './context.js';
 import { createErrorFormatter } from './errors.js';
 import { createRequestHandler } from './handler.js';
+import { createPipeline } from './pipeline.js';
 import { apq } from './plugins/apq.js';
 import { createAuthenticator } from './plugins/auth.js';
 import { createAdmission } from './plugins/admission.js';
@@ -25,6 +26,7 @@ import { createInflightDedup } from './plugins/inflightDedup.js';
 import { introspectionPlugin } from './plugins/introspection.js';
 import { createLoadShedder } from './plugins/loadShedding.js';
 import { loggingPlugin } from './plugins/logging.js';
+import { operationFactsPlugin } from './plugins/operationFacts.js';
 import { createGatewayMetrics, operationLabelsPlugin } from './plugins/metrics.js';
 import { operationLimits } from './plugins/operationLimits.js';
 import { operationResolutionPlugin } from './plugins/operationResolution.js';
@@ -117,7 +119,7 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
     // limits.plugins validates instead (bounded time, same rules otherwise) before any execution.
     dangerouslyDisableValidation: true,
     parseOptions: limits.parseOptions,
-    plugins: [...(limits.plugins as ApolloServerPlugin<GatewayContext>[]), introspectionPlugin({ production: config.production }), operationResolutionPlugin(), operationLabelsPlugin(metrics), loggingPlugin(logger), ...(usage ? [usage.plugin<GatewayContext>()] : []), ApolloServerPluginLandingPageDisabled()], // browsers get GraphiQL from ui/ (Apollo's page loads from a CDN)
+    plugins: [...(limits.plugins as ApolloServerPlugin<GatewayContext>[]), introspectionPlugin({ production: config.production }), operationResolutionPlugin(), operationFactsPlugin(), operationLabelsPlugin(metrics), loggingPlugin(logger), ...(usage ? [usage.plugin<GatewayContext>()] : []), ApolloServerPluginLandingPageDisabled()], // browsers get GraphiQL from ui/ (Apollo's page loads from a CDN)
     formatError: createErrorFormatter({ production: config.production }),
     // Never, in any mode: internal details are logged (with the request id), never returned.
     includeStacktraceInErrorResponses: false,
@@ -171,28 +173,29 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
   const clientAddress = createClientAddressResolver({ trustedProxies: settings.trustedProxies });
   const territory = createTerritoryResolver({ trustedProxies: settings.trustedProxies, header: settings.territoryHeader });
   const rateLimiter = createRateLimiter({ user: settings.rateLimitUser, address: settings.rateLimitAddress, redis, metrics });
+  // The one stage list every transport runs (pipeline.ts); checked here, before listening.
+  const pipeline = createPipeline({
+    edge: { isDraining, clientAddress, territory, auth, rateLimiter, shedder },
+    http: {
+      apollo,
+      secret: config.internalSecret,
+      maxBodyBytes: settings.maxBodyBytes,
+      maxStaffBodyBytes: settings.maxStaffBodyBytes,
+      admission,
+      trustedDocuments: createTrustedDocuments({ load: loadFromAccounts(config.internalSecret, authUrl) }),
+      dedup: dedup ? createInflightDedup() : undefined,
+      responseCache,
+      cachePurger,
+      usage,
+      metrics,
+    },
+  });
   const handler = createRequestHandler({
-    apollo,
-    secret: config.internalSecret,
+    pipeline,
     graphqlPath: '/graphql',
-    maxBodyBytes: settings.maxBodyBytes,
-    maxStaffBodyBytes: settings.maxStaffBodyBytes,
-    auth,
-    clientAddress,
-    territory,
     varyOn: settings.territoryHeader && settings.trustedProxies.length > 0 ? settings.territoryHeader : undefined,
-    rateLimiter,
-    trustedDocuments: createTrustedDocuments({ load: loadFromAccounts(config.internalSecret, authUrl) }),
-    dedup: dedup ? createInflightDedup() : undefined,
-    responseCache,
-    cachePurger,
-    shedder,
-    admission,
-    metrics,
     ops: createOpsEndpoints({ ...opsOptions, operational: settings.opsPort === undefined }),
     logger,
-    isDraining,
-    usage,
     ui: createUiRoutes({ graphiql: settings.graphiql }),
   });
   usageFlusher?.start();
@@ -209,6 +212,7 @@ export async function startGateway(config: FolioConfig, options: StartGatewayOpt
     clientAddress,
     territory,
     rateLimiter,
+    pipeline,
     metrics,
     logger,
     isDraining,

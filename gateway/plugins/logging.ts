@@ -1,22 +1,16 @@
 /**
- * Structured logs with the request id, and the operation facts other stages need: records each
- * operation's kind and name on the context (the in-flight dedup learns which documents are
- * queries from it) and logs errors that are not the client's fault.
+ * Structured logs with the request id: logs errors that are not the client's fault. (The operation
+ * facts other stages need are operationFacts.ts's, not this plugin's.)
  */
 import type { ApolloServerPlugin } from '@apollo/server';
 import { isClientErrorCode } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import type { GatewayContext } from '../context.js';
 
-
 export function loggingPlugin(logger: Logger): ApolloServerPlugin<GatewayContext> {
   return {
     async requestDidStart() {
       return {
-        async didResolveOperation({ operation, operationName, contextValue }) {
-          contextValue.facts.operationKind = operation?.operation;
-          contextValue.facts.operationName = operationName;
-        },
         async didEncounterErrors({ errors, contextValue, operationName }) {
           // A dead subgraph fails every field of a fetch with one error each (fetchFailure.ts): log it once.
           const logged = new Set<string>();

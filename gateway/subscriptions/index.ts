@@ -11,6 +11,7 @@ import type { Redis } from 'ioredis';
 import type { BodyRate } from '../../lib/http/body.js';
 import type { Logger } from '../../lib/logger.js';
 import type { GatewayContext } from '../context.js';
+import type { Pipeline } from '../pipeline.js';
 import type { Authenticator } from '../plugins/auth.js';
 import type { ClientAddressResolver, TerritoryResolver } from '../plugins/clientAddress.js';
 import type { GatewayMetrics } from '../plugins/metrics.js';
@@ -34,6 +35,8 @@ export interface SubscriptionsOptions {
   readonly clientAddress: ClientAddressResolver;
   readonly territory: TerritoryResolver;
   readonly rateLimiter: RateLimiter;
+  /** The gateway's stages (../pipeline.ts): connect and subscribe run its `connect`/`subscribe` entries. */
+  readonly pipeline?: Pipeline | undefined;
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
   readonly isDraining: () => boolean;

@@ -1,13 +1,14 @@
 /**
  * Subscriptions at the gateway, independent of the transport (ws.ts, sse.ts). Each transport runs
- * the same stages, in the order of the lists below, reusing the HTTP edge's functions:
+ * the gateway's one stage list (../pipeline.ts, the same stages and code as HTTP), then the
+ * subscription's own tail here:
  *
- * CONNECT_STAGES (once per WebSocket connection / SSE stream):
- *   draining → client address (clientAddress.ts) → authenticate (auth.ts, same cache) →
- *   signed-in user (partner keys and anonymous callers have no sync feed) → rate limit
- *   (rateLimit.ts, one point) → per-user connection cap.
- * SUBSCRIBE_STAGES (once per subscription):
- *   rate limit (one point: subscribe floods are message-rate limited) → per-user subscription cap →
+ * connect (once per WebSocket connection / SSE stream): the pipeline's `connect` entry — draining →
+ *   client address → credentials → authenticate (auth.ts, same cache) → signed-in user (partner keys
+ *   and anonymous callers have no sync feed) → load shedding (1013 / 503) → rate limit (one point) —
+ *   then the per-user connection cap.
+ * subscribe (once per subscription): the pipeline's `subscribe` entry — load shedding → rate limit
+ *   (one point: subscribe floods are message-rate limited) — then the per-user subscription cap →
  *   prepare (parse within the token limit, rewrite to the per-event query: operation.ts) →
  *   dry run through Apollo Server (operation limits, validation, introspection rules, logging and
  *   metrics plugins: the HTTP path's plugins, so the client learns of an invalid selection now) →
@@ -33,10 +34,11 @@ import type { Caller } from '../../lib/identity.js';
 import type { Logger } from '../../lib/logger.js';
 import { signRequest } from '../../lib/signing.js';
 import { identityKeyOf, type GatewayContext } from '../context.js';
-import type { Authenticated, Authenticator, CallerOrigin } from '../plugins/auth.js';
+import { createPipeline, stageOf, type Pipeline, type RequestFacts } from '../pipeline.js';
+import type { Authenticator, CallerOrigin } from '../plugins/auth.js';
 import type { ClientAddressResolver, TerritoryResolver } from '../plugins/clientAddress.js';
 import type { GatewayMetrics } from '../plugins/metrics.js';
-import { clientNameOf, type RateLimiter } from '../plugins/rateLimit.js';
+import type { RateLimiter } from '../plugins/rateLimit.js';
 import type { FeedFollower, Producer, SyncHub } from './feed.js';
 import { CATCH_UP_QUERY, prepareSubscription, SEQ_VARIABLE, type PrepareInput, type PreparedSubscription } from './operation.js';
 
@@ -54,11 +56,12 @@ export const CLOSE_CODES = {
   UNAVAILABLE: 4503,
   /** The gateway is shutting down (standard "going away"). */
   GOING_AWAY: 1001,
+  /** Load shedding: the gateway is overloaded (standard "try again later"). */
+  TRY_AGAIN_LATER: 1013,
 } as const;
 
-export const CONNECT_STAGES = ['draining', 'clientAddress', 'authenticate', 'signedInUser', 'rateLimit', 'connectionCap'] as const;
-/** SUBSCRIBE_STAGES, in order (the refusal metric's `stage` label). */
-type SubscribeStage = 'rateLimit' | 'subscriptionCap' | 'prepare' | 'dryRun' | 'catchUp';
+/** The subscription's own stages after the pipeline's (the refusal metric's `stage` label, with the pipeline's stage names). */
+type SubscribeStage = 'subscriptionCap' | 'prepare' | 'dryRun' | 'catchUp';
 
 /** At most this many missed changes are replayed to a subscription; a client further behind pages me.changes first. */
 export const MAX_REPLAYED_EVENTS = 1_000;
@@ -126,10 +129,12 @@ export interface SubscriptionDeps {
   readonly logger: Logger;
   readonly limits: SubscriptionLimits;
   readonly isDraining: () => boolean;
+  /** The gateway's stages (the server's, with load shedding); without it, one built from the deps above. */
+  readonly pipeline?: Pipeline | undefined;
 }
 
 export interface SubscriptionService {
-  /** Runs CONNECT_STAGES; throws a FolioError (see closeCodeOf). */
+  /** Runs the connect stages; throws a FolioError (see closeCodeOf). */
   connect(req: IncomingMessage, params: Readonly<Record<string, unknown>> | undefined, side: TransportSide): Promise<SyncConnection>;
   readonly connectionCount: number;
   /** Closes every connection (1001) and stops the timer. */
@@ -143,34 +148,16 @@ export function closeCodeOf(error: unknown): number {
   if (error.code === 'FORBIDDEN') return CLOSE_CODES.FORBIDDEN;
   if (error.code === 'RATE_LIMITED') return CLOSE_CODES.TOO_MANY;
   if (error.code === 'SERVICE_UNAVAILABLE') return CLOSE_CODES.UNAVAILABLE;
+  if (error.code === 'SERVICE_OVERLOADED') return CLOSE_CODES.TRY_AGAIN_LATER;
   return 4400;
 }
 
-const CREDENTIAL = /^[\x21-\x7e ]{1,2100}$/;
 /** How long a finished per-event execution stays shareable (devices pulling slightly later). */
 const SHARED_RESULT_MS = 2000;
 
-/**
- * The credential: browsers cannot set headers on a WebSocket, so graphql-ws clients send it in
- * `connectionParams` (`{ authorization: "Bearer …" }`); SSE and native clients may use the headers.
- */
-function credentialHeaders(req: IncomingMessage, params: Readonly<Record<string, unknown>> | undefined): IncomingHttpHeaders {
-  const pick = (name: string): string | undefined => {
-    const fromParams = params?.[name] ?? params?.[name === 'authorization' ? 'Authorization' : name];
-    if (typeof fromParams === 'string' && CREDENTIAL.test(fromParams)) return fromParams;
-    const header = req.headers[name];
-    return typeof header === 'string' ? header : undefined;
-  };
-  const headers: IncomingHttpHeaders = {};
-  const authorization = pick('authorization');
-  const apiKey = pick('x-api-key');
-  if (authorization !== undefined) headers.authorization = authorization;
-  if (apiKey !== undefined) headers['x-api-key'] = apiKey;
-  return headers;
-}
-
 export function createSubscriptionService(deps: SubscriptionDeps): SubscriptionService {
   const { limits, logger, hub } = deps;
+  const pipeline = deps.pipeline ?? createPipeline({ edge: { isDraining: deps.isDraining, clientAddress: deps.clientAddress, territory: deps.territory, auth: deps.auth, rateLimiter: deps.rateLimiter } });
   const registers = [deps.metrics.registry];
   const connectionsGauge = new Gauge({ name: 'folio_gateway_subscription_connections', help: 'Open subscription connections', labelNames: ['transport'], registers });
   const subscriptionsGauge = new Gauge({ name: 'folio_gateway_subscriptions', help: 'Active subscriptions', registers });
@@ -188,6 +175,8 @@ export function createSubscriptionService(deps: SubscriptionDeps): SubscriptionS
     readonly side: TransportSide;
     readonly headers: IncomingHttpHeaders;
     readonly origin: CallerOrigin;
+    /** What the connect stages learned; each subscribe message runs with them. */
+    readonly facts: Partial<RequestFacts>;
     cutBy(code: number, reason: string): void;
   }
 
@@ -356,8 +345,10 @@ export function createSubscriptionService(deps: SubscriptionDeps): SubscriptionS
     };
   }
 
-  function createConnection(authenticated: Authenticated, headers: IncomingHttpHeaders, origin: CallerOrigin, side: TransportSide, clientName: string): Connection {
-    const caller = authenticated.caller;
+  function createConnection(facts: Partial<RequestFacts>, side: TransportSide): Connection {
+    const caller = facts.caller!;
+    const headers = facts.credentials!;
+    const origin = facts.origin!;
     const userId = caller.userId!;
     const streams = new Set<AsyncIterableIterator<ExecutionPayload>>();
     let closed = false;
@@ -367,57 +358,19 @@ export function createSubscriptionService(deps: SubscriptionDeps): SubscriptionS
       side,
       headers,
       origin,
+      facts,
       async subscribe(input) {
         if (closed) throw new FolioError('BAD_REQUEST', 'The connection is closed.');
-        // SUBSCRIBE_STAGES, in order.
+        // The pipeline's subscribe stages (load shedding, rate limit), then ours.
+        let result: Awaited<ReturnType<SyncConnection['subscribe']>> | undefined;
         try {
-          await deps.rateLimiter.consume(caller, clientName, authenticated.rateLimit);
+          await pipeline.run('subscribe', { ...facts, entry: 'subscribe' }, async () => void (result = await subscribeStages(input)));
         } catch (error) {
-          refusals.inc({ stage: 'rateLimit' satisfies SubscribeStage });
+          const stage = stageOf(error);
+          if (stage) refusals.inc({ stage });
           throw error;
         }
-        if ((subscriptionsOfUser.get(userId) ?? 0) >= limits.maxPerUser) {
-          refusals.inc({ stage: 'subscriptionCap' satisfies SubscribeStage });
-          throw new FolioError('RATE_LIMITED', `At most ${limits.maxPerUser} subscriptions per user.`, { details: { limit: 'subscriptions' } });
-        }
-        let prepared: PreparedSubscription;
-        try {
-          prepared = prepareSubscription(input, { maxTokens: limits.maxTokens, maxBytes: limits.maxDocumentBytes });
-        } catch (error) {
-          refusals.inc({ stage: 'prepare' satisfies SubscribeStage });
-          throw error;
-        }
-        const dry = await execute(connection, prepared, '0');
-        if (dry.errors?.length) {
-          refusals.inc({ stage: 'dryRun' satisfies SubscribeStage });
-          return { errors: dry.errors };
-        }
-        const producer = prepared.field.producer ?? 'ugc';
-        const feed = producer === 'ugc' ? deps.feed : deps.feeds?.[producer];
-        if (!feed || !(await feed.ready(3000))) throw new FolioError('SERVICE_UNAVAILABLE', 'Live updates are unavailable right now; retry.', { details: { retryAfterSeconds: 5 } });
-        if (closed) throw new FolioError('BAD_REQUEST', 'The connection is closed.');
-        countSubscription(userId, +1);
-        const { iterator: events, replay } = stream(connection, prepared, () => {
-          streams.delete(events);
-          countSubscription(userId, -1);
-        });
-        streams.add(events);
-        if (prepared.after !== undefined) {
-          // Listening already (live events wait in the held queue), list what was missed since the cursor.
-          const missed = await missedSince(connection, prepared, prepared.after).catch((err: unknown) => {
-            logger.warn({ err, connection: connection.id }, 'subscription catch-up failed');
-            return { errors: [{ message: 'Catching up is unavailable right now; retry.', extensions: { code: 'SERVICE_UNAVAILABLE', retryAfterSeconds: 5 } }] };
-          });
-          if ('errors' in missed) {
-            void events.return?.();
-            refusals.inc({ stage: 'catchUp' satisfies SubscribeStage });
-            return { errors: missed.errors };
-          }
-          replay(missed.seqs);
-          logger.debug({ connection: connection.id, userId, field: prepared.fieldName, after: prepared.after, missed: missed.seqs.length }, 'subscription caught up');
-        }
-        logger.debug({ connection: connection.id, userId, field: prepared.fieldName, operationName: prepared.operationName }, 'subscribed');
-        return events;
+        return result!;
       },
       close() {
         if (closed) return;
@@ -438,6 +391,53 @@ export function createSubscriptionService(deps: SubscriptionDeps): SubscriptionS
         side.cut(code, reason);
       },
     };
+    // After the pipeline's subscribe stages: the subscription's own.
+    async function subscribeStages(input: PrepareInput): Promise<Awaited<ReturnType<SyncConnection['subscribe']>>> {
+      if ((subscriptionsOfUser.get(userId) ?? 0) >= limits.maxPerUser) {
+        refusals.inc({ stage: 'subscriptionCap' satisfies SubscribeStage });
+        throw new FolioError('RATE_LIMITED', `At most ${limits.maxPerUser} subscriptions per user.`, { details: { limit: 'subscriptions' } });
+      }
+      let prepared: PreparedSubscription;
+      try {
+        prepared = prepareSubscription(input, { maxTokens: limits.maxTokens, maxBytes: limits.maxDocumentBytes });
+      } catch (error) {
+        refusals.inc({ stage: 'prepare' satisfies SubscribeStage });
+        throw error;
+      }
+      // Shared like events: a reconnect storm (a gateway restarted, every device of every user
+      // subscribing again) costs one dry run per user and document, not one per device.
+      const dry = await executeShared(connection, prepared, '0');
+      if (dry.errors?.length) {
+        refusals.inc({ stage: 'dryRun' satisfies SubscribeStage });
+        return { errors: dry.errors };
+      }
+      const producer = prepared.field.producer ?? 'ugc';
+      const feed = producer === 'ugc' ? deps.feed : deps.feeds?.[producer];
+      if (!feed || !(await feed.ready(3000))) throw new FolioError('SERVICE_UNAVAILABLE', 'Live updates are unavailable right now; retry.', { details: { retryAfterSeconds: 5 } });
+      if (closed) throw new FolioError('BAD_REQUEST', 'The connection is closed.');
+      countSubscription(userId, +1);
+      const { iterator: events, replay } = stream(connection, prepared, () => {
+        streams.delete(events);
+        countSubscription(userId, -1);
+      });
+      streams.add(events);
+      if (prepared.after !== undefined) {
+        // Listening already (live events wait in the held queue), list what was missed since the cursor.
+        const missed = await missedSince(connection, prepared, prepared.after).catch((err: unknown) => {
+          logger.warn({ err, connection: connection.id }, 'subscription catch-up failed');
+          return { errors: [{ message: 'Catching up is unavailable right now; retry.', extensions: { code: 'SERVICE_UNAVAILABLE', retryAfterSeconds: 5 } }] };
+        });
+        if ('errors' in missed) {
+          void events.return?.();
+          refusals.inc({ stage: 'catchUp' satisfies SubscribeStage });
+          return { errors: missed.errors };
+        }
+        replay(missed.seqs);
+        logger.debug({ connection: connection.id, userId, field: prepared.fieldName, after: prepared.after, missed: missed.seqs.length }, 'subscription caught up');
+      }
+      logger.debug({ connection: connection.id, userId, field: prepared.fieldName, operationName: prepared.operationName }, 'subscribed');
+      return events;
+    }
     return connection;
   }
 
@@ -473,39 +473,30 @@ export function createSubscriptionService(deps: SubscriptionDeps): SubscriptionS
       return all.size;
     },
     async connect(req, params, side) {
-      let stage: (typeof CONNECT_STAGES)[number] = 'draining';
+      const facts: Partial<RequestFacts> = { entry: 'connect', req, connectionParams: params };
+      let connection: Connection | undefined;
       try {
-        // CONNECT_STAGES, in order.
-        if (deps.isDraining()) throw new FolioError('SERVICE_UNAVAILABLE', 'The gateway is shutting down; retry.', { details: { retryAfterSeconds: 1 } });
-        stage = 'clientAddress';
-        const origin: CallerOrigin = { clientAddress: deps.clientAddress(req), territory: deps.territory(req) };
-        stage = 'authenticate';
-        const headers = credentialHeaders(req, params);
-        const authenticated = await deps.auth.authenticate(headers, origin);
-        stage = 'signedInUser';
-        const caller = authenticated.caller;
-        if (caller.partnerId) throw new FolioError('FORBIDDEN', 'Live updates are for readers’ own devices, not partner keys.');
-        if (!caller.userId) throw new FolioError('UNAUTHENTICATED', 'Sign in to receive live updates (connectionParams.authorization: "Bearer <token>").');
-        stage = 'rateLimit';
-        const clientName = clientNameOf(req.headers);
-        await deps.rateLimiter.consume(caller, clientName, authenticated.rateLimit);
-        stage = 'connectionCap';
-        const mine = byUser.get(caller.userId) ?? new Set<Connection>();
-        if (mine.size >= limits.maxConnectionsPerUser) {
-          throw new FolioError('RATE_LIMITED', `At most ${limits.maxConnectionsPerUser} live connections per user.`, { details: { limit: 'connections' } });
-        }
-        const connection = createConnection(authenticated, headers, origin, side, clientName);
-        mine.add(connection);
-        byUser.set(caller.userId, mine);
-        all.add(connection);
-        connectionsGauge.inc({ transport: side.transport });
-        logger.info({ connection: connection.id, userId: caller.userId, transport: side.transport }, 'subscription connection opened');
-        return connection;
+        // The pipeline's connect stages, then the per-user connection cap.
+        await pipeline.run('connect', facts, () => {
+          const userId = facts.caller!.userId!;
+          const mine = byUser.get(userId) ?? new Set<Connection>();
+          if (mine.size >= limits.maxConnectionsPerUser) {
+            throw new FolioError('RATE_LIMITED', `At most ${limits.maxConnectionsPerUser} live connections per user.`, { details: { limit: 'connections' } });
+          }
+          connection = createConnection(facts, side);
+          mine.add(connection);
+          byUser.set(userId, mine);
+          all.add(connection);
+          connectionsGauge.inc({ transport: side.transport });
+        });
       } catch (error) {
+        const stage = stageOf(error) ?? 'connectionCap';
         refusals.inc({ stage });
         logger.info({ stage, code: isFolioError(error) ? error.code : 'INTERNAL', transport: side.transport }, 'subscription connection refused');
         throw error;
       }
+      logger.info({ connection: connection!.id, userId: connection!.caller.userId, transport: side.transport }, 'subscription connection opened');
+      return connection!;
     },
     stop() {
       clearInterval(recheck);
