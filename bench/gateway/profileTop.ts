@@ -62,3 +62,22 @@ console.log(`busy ${(total / 1e6).toFixed(1)} s, idle ${(idle / 1e6).toFixed(1)}
 for (const [key, us] of [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, count)) {
   console.log(`${((us / total) * 100).toFixed(1).padStart(5)}%  ${(us / 1e3).toFixed(0).padStart(7)} ms  ${key}`);
 }
+
+// --callers=<name>: for functions whose name is <name>, their self time by calling chain (4 frames up).
+const callersArg = process.argv.find((a) => a.startsWith('--callers='));
+if (callersArg) {
+  const wanted = callersArg.slice('--callers='.length);
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes as ReadonlyArray<ProfileNode & { children?: number[] }>) for (const child of node.children ?? []) parent.set(child, node.id);
+  const chains = new Map<string, number>();
+  for (let i = 0; i < profile.samples.length; i += 1) {
+    const node = byId.get(profile.samples[i]!)!;
+    if (node.callFrame.functionName !== wanted) continue;
+    const chain: string[] = [];
+    for (let id = parent.get(node.id), depth = 0; id !== undefined && depth < 6; id = parent.get(id), depth += 1) chain.push(keyOf(byId.get(id)!));
+    const key = chain.join(' < ');
+    chains.set(key, (chains.get(key) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  }
+  console.log(`\ncallers of ${wanted}:`);
+  for (const [key, us] of [...chains.entries()].sort((a, b) => b[1] - a[1]).slice(0, 10)) console.log(`${(us / 1e3).toFixed(0).padStart(7)} ms  ${key}`);
+}
