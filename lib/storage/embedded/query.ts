@@ -147,7 +147,7 @@ const UNCACHEABLE_OPS = new Set(['$expr', '$where', '$function', '$accumulator']
 function filterKey(v: unknown): string | null {
   switch (typeof v) {
     case 'string':
-      return JSON.stringify(v);
+      return `s${v.length}:${v}`; // length-prefixed: unambiguous without escaping
     case 'number':
       return Object.is(v, -0) ? 'n-0' : `n${v}`;
     case 'boolean':
@@ -157,7 +157,7 @@ function filterKey(v: unknown): string | null {
     case 'object': {
       if (v === null) return 'z';
       if (v instanceof Date) return `d${v.getTime()}`;
-      if (v instanceof RegExp) return `r${JSON.stringify(v.source)}${v.flags}`;
+      if (v instanceof RegExp) return `r${v.source.length}:${v.source}${v.flags}`;
       let out = Array.isArray(v) ? '[' : '{';
       if (Array.isArray(v)) {
         for (const item of v) {
@@ -172,7 +172,7 @@ function filterKey(v: unknown): string | null {
         if (UNCACHEABLE_OPS.has(field)) return null;
         const k = filterKey((v as Record<string, unknown>)[field]);
         if (k === null) return null;
-        out += `${JSON.stringify(field)}:${k},`;
+        out += `${field.length}:${field}=${k},`;
       }
       return `${out}}`;
     }
