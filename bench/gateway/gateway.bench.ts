@@ -56,6 +56,13 @@ const PORTS = { accounts: BASE_PORT, catalog: BASE_PORT + 1, ugc: BASE_PORT + 2,
  * Folio gateway on federated distinct traffic; no Hive, no raw/nofast gateways. For iterating.
  */
 const PATH_ONLY = process.argv.includes('--path');
+/**
+ * BENCH_BASELINE=<dir>: a checkout of the code before a change (e.g. `git archive <commit> | tar -x
+ * -C dir`, node_modules linked). With `--path`, its subgraphs and gateway run beside this checkout's
+ * (ports +20) and every measured row is repeated on them, adjacent in time: before/after in one run.
+ */
+const BASELINE = process.env.BENCH_BASELINE ? path.resolve(process.env.BENCH_BASELINE) : undefined;
+const BASELINE_PORT_OFFSET = 20;
 /** `-- --usage`: rounds of distinct traffic, usage recording on vs off alternating. */
 const USAGE_ROUNDS = Number(process.env.BENCH_USAGE_ROUNDS ?? 3);
 const DURATION = Number(process.env.BENCH_DURATION ?? 8);
@@ -131,16 +138,22 @@ function benchConfigEnv(extra: Record<string, string>): Record<string, string> {
     FOLIO_INTERNAL_SECRET: SECRET,
     FOLIO_ADMIN_PASSWORD: ADMIN_PASSWORD,
     FOLIO_LOG_LEVEL: 'warn',
-    FOLIO_SUBGRAPH_BASE_PORT: String(BASE_PORT),
+    FOLIO_SUBGRAPH_BASE_PORT: process.env.BENCH_SUBGRAPH_BASE_PORT ?? String(BASE_PORT),
     FOLIO_PASSWORD_SCRYPT_LOG_N: '12',
     ...extra,
   };
 }
 
+/**
+ * The code a role runs: this checkout, or BENCH_CODE_ROOT (the baseline checkout of a before/after
+ * run, BENCH_BASELINE), whose own modules the role then imports.
+ */
+const codeOf = <T>(file: string): Promise<T> => import(pathToImport(path.join(process.env.BENCH_CODE_ROOT ?? ROOT, file))) as Promise<T>;
+
 async function runPlatform(dataDir: string): Promise<void> {
-  const { loadConfig } = await import('../../lib/config.js');
-  const { createLogger } = await import('../../lib/logger.js');
-  const { startPlatform } = await import('../../scripts/platform.js');
+  const { loadConfig } = await codeOf<typeof import('../../lib/config.js')>('lib/config.ts');
+  const { createLogger } = await codeOf<typeof import('../../lib/logger.js')>('lib/logger.ts');
+  const { startPlatform } = await codeOf<typeof import('../../scripts/platform.js')>('scripts/platform.ts');
   const config = loadConfig(benchConfigEnv({ FOLIO_DATA_DIR: dataDir, FOLIO_DEMO_DATA: 'true' }));
   // Search is left out: its indexer would compete for the CPU, and no benchmark query touches it.
   const platform = await startPlatform(config, createLogger('bench-platform', 'warn'), ['accounts', 'catalog', 'ugc']);
@@ -150,8 +163,8 @@ async function runPlatform(dataDir: string): Promise<void> {
 }
 
 async function runFolio(supergraphFile: string, port: string, mode: string): Promise<void> {
-  const { loadConfig } = await import('../../lib/config.js');
-  const { startGateway } = await import('../../gateway/server.js');
+  const { loadConfig } = await codeOf<typeof import('../../lib/config.js')>('lib/config.ts');
+  const { startGateway } = await codeOf<typeof import('../../gateway/server.js')>('gateway/server.ts');
   const config = loadConfig(
     benchConfigEnv({
       FOLIO_GATEWAY_PORT: port,
@@ -165,6 +178,9 @@ async function runFolio(supergraphFile: string, port: string, mode: string): Pro
       FOLIO_GATEWAY_MAX_IN_FLIGHT_PER_CLIENT: '100000',
       FOLIO_GATEWAY_MAX_IN_FLIGHT_PER_ADDRESS: '100000',
       FOLIO_GATEWAY_MAX_CONNECTIONS_PER_ADDRESS: '100000',
+      // Load shedding on event-loop lag: on the shared bench machine other people's work delays the
+      // loop, and shed rows would count 503s as responses. Off for the benchmark (in-flight cap kept).
+      FOLIO_GATEWAY_MAX_EVENT_LOOP_LAG_MS: '100000',
     }),
   );
   const raw = mode === 'raw';
@@ -254,10 +270,10 @@ async function seed(gateway: string): Promise<{ token: string; caller: Credentia
 }
 
 /** The supergraph with this run's subgraph URLs (Hive takes them from the file; so does Folio's "any supergraph" mode). */
-function writeSupergraph(file: string): void {
-  const sdl = readFileSync(path.join(ROOT, 'schema/supergraph.graphql'), 'utf8').replace(
+function writeSupergraph(file: string, root = ROOT, portOffset = 0): void {
+  const sdl = readFileSync(path.join(root, 'schema/supergraph.graphql'), 'utf8').replace(
     /@join__graph\(\s*name:\s*"([^"]+)"\s*,?\s*url:\s*"[^"]*"\s*\)/g,
-    (_m, name: string) => `@join__graph(name: "${name}", url: "http://127.0.0.1:${PORTS[name as 'catalog']}/graphql")`,
+    (_m, name: string) => `@join__graph(name: "${name}", url: "http://127.0.0.1:${PORTS[name as 'catalog'] + portOffset}/graphql")`,
   );
   writeFileSync(file, sdl);
 }
@@ -427,6 +443,20 @@ async function orchestrate(): Promise<void> {
     children.push(folio);
     const { token, caller } = await seed(folioUrl);
     const none = () => ({});
+    let baseline: { platform: ChildProcess; folio: ChildProcess } | undefined;
+    if (BASELINE && PATH_ONLY) {
+      const baseSupergraph = path.join(tmp, 'supergraph-baseline.graphql');
+      writeSupergraph(baseSupergraph, BASELINE, BASELINE_PORT_OFFSET);
+      const env = { BENCH_CODE_ROOT: BASELINE, BENCH_SUBGRAPH_BASE_PORT: String(BASE_PORT + BASELINE_PORT_OFFSET) };
+      const basePlatform = await start([...tsxImport, fileURLToPath(import.meta.url), 'platform', path.join(tmp, 'data-baseline')], env);
+      children.push(basePlatform);
+      const baseFolio = await start([...tsxImport, fileURLToPath(import.meta.url), 'folio', baseSupergraph, String(PORTS.folio + BASELINE_PORT_OFFSET), 'default'], env);
+      children.push(baseFolio);
+      const baseUrl = `http://127.0.0.1:${PORTS.folio + BASELINE_PORT_OFFSET}/graphql`;
+      await waitFor(async () => ((await post(baseUrl, LIBRARY)).data?.books?.edges?.length ?? 0) >= 6, 'baseline demo library');
+      await seed(baseUrl);
+      baseline = { platform: basePlatform, folio: baseFolio };
+    }
     const targets: Record<string, Target> = {
       folio: { id: 'folio-gateway', url: folioUrl, headers: none, pid: folio.pid, folio: true },
       // The bare server's own CPU goes in the "gw CPU" column (its process is the whole target).
@@ -468,17 +498,24 @@ async function orchestrate(): Promise<void> {
     }
 
     const rows: Row[] = [];
-    const run = async (spec: QuerySpec, traffic: Row['traffic'], target: Target | undefined) => {
-      if (target) rows.push(await measure(spec, traffic, target, token, platform.pid));
+    const run = async (spec: QuerySpec, traffic: Row['traffic'], target: Target | undefined, subgraphPid = platform.pid) => {
+      if (target) rows.push(await measure(spec, traffic, target, token, subgraphPid));
     };
     if (PATH_ONLY) {
       const [single, federated] = QUERIES;
-      // Alternating bare and catalog, twice: adjacent in time, so sharing the machine's load.
+      const catalogBase = `http://127.0.0.1:${PORTS.catalog + BASELINE_PORT_OFFSET}/graphql`;
+      const baseDirect: Target = { id: 'subgraph-direct-baseline', url: catalogBase, pid: undefined, headers: anonymousHeaders };
+      const baseFolio: Target | undefined = baseline && { id: 'folio-gateway-baseline', url: `http://127.0.0.1:${PORTS.folio + BASELINE_PORT_OFFSET}/graphql`, headers: none, pid: baseline.folio.pid };
+      // Alternating bare and catalog (and the baseline's catalog), twice: adjacent in time, so sharing the machine's load.
       for (let round = 0; round < 2; round += 1) {
         await run(single!, 'distinct', targets.bare);
         await run(single!, 'distinct', targets.direct);
+        if (baseline) await run(single!, 'distinct', baseDirect, baseline.platform.pid);
       }
-      await run(federated!, 'distinct', targets.folio);
+      for (let round = 0; round < (baseline ? 2 : 1); round += 1) {
+        await run(federated!, 'distinct', targets.folio);
+        if (baseline) await run(federated!, 'distinct', baseFolio, baseline.platform.pid);
+      }
     } else {
       for (const spec of QUERIES) {
         for (const traffic of ['identical', 'distinct'] as const) {
@@ -526,6 +563,24 @@ function report(rows: Row[], agreement: Record<string, boolean>): void {
       });
     }),
   );
+  // This checkout against the baseline (BENCH_BASELINE), each pair measured back to back.
+  const beforeAfter = rows.flatMap((after, i) => {
+    const before = rows[i + 1];
+    if (!before || before.target !== `${after.target}-baseline` || before.query !== after.query) return [];
+    const cpu = (r: Row) => r.gatewayCpuMs ?? r.subgraphCpuMs;
+    return [{
+      query: after.query,
+      target: after.target,
+      rpsBefore: before.rps,
+      rpsAfter: after.rps,
+      rpsRatio: +(after.rps / Math.max(1, before.rps)).toFixed(2),
+      gatewayCpuMsBefore: before.gatewayCpuMs,
+      gatewayCpuMsAfter: after.gatewayCpuMs,
+      subgraphCpuMsBefore: before.subgraphCpuMs,
+      subgraphCpuMsAfter: after.subgraphCpuMs,
+      cpuRatio: +(cpu(after) / cpu(before)).toFixed(2),
+    }];
+  });
   const ratios = QUERIES.flatMap((q) =>
     (['identical', 'distinct'] as const).map((traffic) => {
       const hive = get(q.id, traffic, 'hive-gateway');
@@ -545,7 +600,7 @@ function report(rows: Row[], agreement: Record<string, boolean>): void {
   );
   mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
   const base = path.join(ROOT, 'bench/results', `gateway-${PATH_ONLY ? 'path-' : ''}${at}`);
-  writeFileSync(`${base}.json`, JSON.stringify({ at, machine, versions, settings, mode: PATH_ONLY ? 'path' : 'full', queries: QUERIES, agreement, rows, subgraphVsBare, ratios }, null, 2));
+  writeFileSync(`${base}.json`, JSON.stringify({ at, machine, versions, settings, mode: PATH_ONLY ? 'path' : 'full', baseline: BASELINE ?? null, queries: QUERIES, agreement, rows, subgraphVsBare, beforeAfter, ratios }, null, 2));
   const cell = (r: { vsHiveRps: number; vsHiveP99: number; vsDirectRps?: number } | undefined) =>
     r ? `${r.vsHiveRps} | ${r.vsHiveP99} | ${r.vsDirectRps ?? '-'}` : '- | - | -';
   const lines = [
@@ -571,6 +626,16 @@ function report(rows: Row[], agreement: Record<string, boolean>): void {
     '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
     ...subgraphVsBare.map((r) => `| ${r.query} | ${r.traffic} | ${r.bareRps} | ${r.catalogRps} | ${r.catalogVsBareRps} | ${r.bareCpuMs ?? '-'} | ${r.catalogCpuMs} |`),
     '',
+    ...(beforeAfter.length > 0
+      ? [
+          `Before/after (\`-baseline\` rows: ${BASELINE}, the same rows adjacent in time; CPU ratio: the gateway's CPU per response for gateway rows, the subgraphs process's for direct rows):`,
+          '',
+          '| query | target | RPS before | RPS after | after/before RPS | gw CPU ms before | after | subg CPU ms before | after | after/before CPU |',
+          '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+          ...beforeAfter.map((r) => `| ${r.query} | ${r.target} | ${r.rpsBefore} | ${r.rpsAfter} | ${r.rpsRatio} | ${r.gatewayCpuMsBefore ?? '-'} | ${r.gatewayCpuMsAfter ?? '-'} | ${r.subgraphCpuMsBefore} | ${r.subgraphCpuMsAfter} | ${r.cpuRatio} |`),
+          '',
+        ]
+      : []),
     '| query | traffic | Folio/Hive RPS | Folio/Hive p99 | Folio/direct RPS | raw/Hive RPS | raw/Hive p99 | raw/direct RPS | nofast/Hive RPS | nofast/Hive p99 | nofast/direct RPS |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...ratios.map((r) => `| ${r.query} | ${r.traffic} | ${cell('folio' in r ? r.folio : undefined)} | ${cell('folioRaw' in r ? r.folioRaw : undefined)} | ${cell('folioNoFast' in r ? r.folioNoFast : undefined)} |`),
