@@ -25,27 +25,39 @@ const NAME = /^[_A-Za-z][_0-9A-Za-z]{0,99}$/;
  * used. Any other name is counted as "other" (no name: "anonymous"), and an evicted name's series
  * are removed, so cardinality stays bounded however many names clients invent.
  */
+/** A label's series, resolved once (prom-client hashes the label set on every `inc`/`observe` otherwise). */
+interface LabelSeries {
+  readonly requests: Map<string, { inc(): void }>;
+  readonly duration: { observe(value: number): void };
+}
+
 export class OperationLabels {
-  // Each known name with the status labels it was counted under (a series is removed by its full label set).
-  private readonly known: LRUCache<string, Set<string>>;
+  // Each known name with its series by status (a series is removed by its full label set).
+  private readonly known: LRUCache<string, LabelSeries>;
+  // "anonymous" and "other": never evicted.
+  private readonly fixed = new Map<string, LabelSeries>();
 
   constructor(
     max: number,
     private readonly requests: Counter<'operation' | 'status'>,
     private readonly duration: Histogram<'operation'>,
   ) {
-    this.known = new LRUCache<string, Set<string>>({
+    this.known = new LRUCache<string, LabelSeries>({
       max,
-      dispose: (statuses, operation) => {
-        for (const status of statuses) requests.remove({ operation, status });
+      dispose: (series, operation) => {
+        for (const status of series.requests.keys()) requests.remove({ operation, status });
         duration.remove({ operation });
       },
     });
   }
 
+  private series(operation: string): LabelSeries {
+    return { requests: new Map(), duration: this.duration.labels({ operation }) };
+  }
+
   /** An operation of this name is being executed: it may be a label from now on. */
   admit(name: string | null | undefined): void {
-    if (name && NAME.test(name) && !this.known.has(name)) this.known.set(name, new Set());
+    if (name && NAME.test(name) && !this.known.has(name)) this.known.set(name, this.series(name));
   }
 
   label(name: string | null | undefined): string {
@@ -55,10 +67,14 @@ export class OperationLabels {
 
   /** Counts one request under its bounded label. */
   record(name: string | null | undefined, status: string, seconds: number): void {
-    const operation = this.label(name);
-    this.known.get(operation)?.add(status);
-    this.requests.inc({ operation, status });
-    this.duration.observe({ operation }, seconds);
+    const known = name ? this.known.get(name) : undefined;
+    const operation = known ? name! : name ? 'other' : 'anonymous';
+    let series = known ?? this.fixed.get(operation);
+    if (!series) this.fixed.set(operation, (series = this.series(operation)));
+    let counter = series.requests.get(status);
+    if (!counter) series.requests.set(status, (counter = this.requests.labels({ operation, status })));
+    counter.inc();
+    series.duration.observe(seconds);
   }
 }
 

@@ -22,7 +22,13 @@
  * caller table the bench builds, which stands in for Folio's cached token resolution: both gateways
  * pay a SHA-256 of the body and an HMAC per subgraph fetch and a map lookup for the caller. The
  * direct rows sign each request in autocannon's setupRequest (a nonce is accepted once).
- * BENCH_PROFILE=1 also writes a CPU profile of each Folio gateway (node --cpu-prof) to a temp directory (printed).
+ * BENCH_PROFILE=1 also writes a CPU profile of each measured window of the subgraphs process and of the Folio gateway measured (node:inspector, <role>-<row n>.cpuprofile) to a temp directory (printed); `npx tsx bench/gateway/profileTop.ts <file>` lists its top self-time items.
+ *
+ * Each subgraph row is preceded by a bare Apollo subgraph row (bareSubgraph.ts: @apollo/subgraph +
+ * @apollo/server, the same `books(first)` shape from memory), and the report gives catalog/bare RPS.
+ *
+ *   npm run bench:gateway -- --path   (the request path alone: bare vs catalog direct twice, then
+ *   the Folio gateway on federated distinct traffic; writes bench/results/gateway-path-<time>.*)
  *
  *   npm run bench:gateway -- --usage   (BENCH_USAGE_ROUNDS=8)
  *
@@ -45,7 +51,19 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '../..');
 const require = createRequire(import.meta.url);
 const BASE_PORT = 4331; // accounts, catalog, ugc, search
-const PORTS = { accounts: BASE_PORT, catalog: BASE_PORT + 1, ugc: BASE_PORT + 2, search: BASE_PORT + 3, folio: 4340, folioRaw: 4341, hive: 4342, folioNoFast: 4343, folioNoUsage: 4344 } as const;
+const PORTS = { accounts: BASE_PORT, catalog: BASE_PORT + 1, ugc: BASE_PORT + 2, search: BASE_PORT + 3, folio: 4340, folioRaw: 4341, hive: 4342, folioNoFast: 4343, folioNoUsage: 4344, bare: 4345 } as const;
+/**
+ * `-- --path`: the request path only (issue 14): the bare Apollo subgraph, catalog direct and the
+ * Folio gateway on federated distinct traffic; no Hive, no raw/nofast gateways. For iterating.
+ */
+const PATH_ONLY = process.argv.includes('--path');
+/**
+ * BENCH_BASELINE=<dir>: a checkout of the code before a change (e.g. `git archive <commit> | tar -x
+ * -C dir`, node_modules linked). With `--path`, its subgraphs and gateway run beside this checkout's
+ * (ports +20) and every measured row is repeated on them, adjacent in time: before/after in one run.
+ */
+const BASELINE = process.env.BENCH_BASELINE ? path.resolve(process.env.BENCH_BASELINE) : undefined;
+const BASELINE_PORT_OFFSET = 20;
 /** `-- --usage`: rounds of distinct traffic, usage recording on vs off alternating. */
 const USAGE_ROUNDS = Number(process.env.BENCH_USAGE_ROUNDS ?? 8);
 const DURATION = Number(process.env.BENCH_DURATION ?? 8);
@@ -89,32 +107,65 @@ const QUERIES: readonly QuerySpec[] = [
 ];
 
 // --- roles (child processes) ------------------------------------------------------------------
+/**
+ * BENCH_PROFILE=1: each SIGUSR2 starts or stops a V8 CPU profile of this process (node:inspector),
+ * written as <dir>/<role>-<n>.cpuprofile; the orchestrator signals around each measured window, so
+ * a profile holds only that row's load (no start-up, no seeding).
+ */
+async function profileOnSignal(role: string): Promise<void> {
+  const dir = process.env.BENCH_PROFILE_DIR;
+  if (!dir) return;
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 500 });
+  let running = false;
+  let n = 0;
+  process.on('SIGUSR2', () => {
+    running = !running;
+    if (running) void session.post('Profiler.start');
+    else {
+      n += 1;
+      const file = path.join(dir, `${role}-${n}.cpuprofile`);
+      void session.post('Profiler.stop').then(({ profile }) => writeFileSync(file, JSON.stringify(profile)));
+    }
+  });
+}
+
 function benchConfigEnv(extra: Record<string, string>): Record<string, string> {
   return {
     NODE_ENV: 'development',
     FOLIO_INTERNAL_SECRET: SECRET,
     FOLIO_ADMIN_PASSWORD: ADMIN_PASSWORD,
     FOLIO_LOG_LEVEL: 'warn',
-    FOLIO_SUBGRAPH_BASE_PORT: String(BASE_PORT),
+    FOLIO_SUBGRAPH_BASE_PORT: process.env.BENCH_SUBGRAPH_BASE_PORT ?? String(BASE_PORT),
     FOLIO_PASSWORD_SCRYPT_LOG_N: '12',
     ...extra,
   };
 }
 
+/**
+ * The code a role runs: this checkout, or BENCH_CODE_ROOT (the baseline checkout of a before/after
+ * run, BENCH_BASELINE), whose own modules the role then imports.
+ */
+const codeOf = <T>(file: string): Promise<T> => import(pathToImport(path.join(process.env.BENCH_CODE_ROOT ?? ROOT, file))) as Promise<T>;
+
 async function runPlatform(dataDir: string): Promise<void> {
-  const { loadConfig } = await import('../../lib/config.js');
-  const { createLogger } = await import('../../lib/logger.js');
-  const { startPlatform } = await import('../../scripts/platform.js');
+  const { loadConfig } = await codeOf<typeof import('../../lib/config.js')>('lib/config.ts');
+  const { createLogger } = await codeOf<typeof import('../../lib/logger.js')>('lib/logger.ts');
+  const { startPlatform } = await codeOf<typeof import('../../scripts/platform.js')>('scripts/platform.ts');
   const config = loadConfig(benchConfigEnv({ FOLIO_DATA_DIR: dataDir, FOLIO_DEMO_DATA: 'true' }));
   // Search is left out: its indexer would compete for the CPU, and no benchmark query touches it.
   const platform = await startPlatform(config, createLogger('bench-platform', 'warn'), ['accounts', 'catalog', 'ugc']);
   process.on('SIGTERM', () => void platform.stop().finally(() => process.exit(0)));
+  await profileOnSignal('subgraphs');
   console.log('READY');
 }
 
 async function runFolio(supergraphFile: string, port: string, mode: string): Promise<void> {
-  const { loadConfig } = await import('../../lib/config.js');
-  const { startGateway } = await import('../../gateway/server.js');
+  const { loadConfig } = await codeOf<typeof import('../../lib/config.js')>('lib/config.ts');
+  const { startGateway } = await codeOf<typeof import('../../gateway/server.js')>('gateway/server.ts');
   const config = loadConfig(
     benchConfigEnv({
       FOLIO_GATEWAY_PORT: port,
@@ -128,13 +179,17 @@ async function runFolio(supergraphFile: string, port: string, mode: string): Pro
       FOLIO_GATEWAY_MAX_IN_FLIGHT_PER_CLIENT: '100000',
       FOLIO_GATEWAY_MAX_IN_FLIGHT_PER_ADDRESS: '100000',
       FOLIO_GATEWAY_MAX_CONNECTIONS_PER_ADDRESS: '100000',
+      // Load shedding on event-loop lag: on the shared bench machine other people's work delays the
+      // loop, and shed rows would count 503s as responses. Off for the benchmark (in-flight cap kept).
+      FOLIO_GATEWAY_MAX_EVENT_LOOP_LAG_MS: '100000',
     }),
   );
   const raw = mode === 'raw';
   // 'nofast': all plugins on, the single-fetch fast path off (gateway/singleFetch.ts): the before/after of that path.
   const gateway = await startGateway(config, { dedup: !raw, responseCache: !raw, singleFetch: mode !== 'nofast' });
-  // A clean exit, so --cpu-prof writes its profile.
+  // A clean exit (drained), as a deployment stops it.
   process.on('SIGTERM', () => void gateway.stop().finally(() => process.exit(0)));
+  await profileOnSignal(`gateway-${mode}`);
   console.log('READY');
 }
 
@@ -216,10 +271,10 @@ async function seed(gateway: string): Promise<{ token: string; caller: Credentia
 }
 
 /** The supergraph with this run's subgraph URLs (Hive takes them from the file; so does Folio's "any supergraph" mode). */
-function writeSupergraph(file: string): void {
-  const sdl = readFileSync(path.join(ROOT, 'schema/supergraph.graphql'), 'utf8').replace(
+function writeSupergraph(file: string, root = ROOT, portOffset = 0): void {
+  const sdl = readFileSync(path.join(root, 'schema/supergraph.graphql'), 'utf8').replace(
     /@join__graph\(\s*name:\s*"([^"]+)"\s*,?\s*url:\s*"[^"]*"\s*\)/g,
-    (_m, name: string) => `@join__graph(name: "${name}", url: "http://127.0.0.1:${PORTS[name as 'catalog']}/graphql")`,
+    (_m, name: string) => `@join__graph(name: "${name}", url: "http://127.0.0.1:${PORTS[name as 'catalog'] + portOffset}/graphql")`,
   );
   writeFileSync(file, sdl);
 }
@@ -263,6 +318,8 @@ interface Target {
   readonly headers: (body: string) => Record<string, string>;
   /** The gateway's process (undefined for direct calls). */
   readonly pid: number | undefined;
+  /** A Folio gateway, which profiles itself on SIGUSR2 (profileOnSignal); other processes would die of it. */
+  readonly folio?: boolean;
 }
 
 /** CPU seconds (user + system) a process has used, from /proc (Linux); NaN elsewhere. */
@@ -318,7 +375,11 @@ async function measure(spec: QuerySpec, traffic: Row['traffic'], target: Target,
     });
   if (WARMUP > 0) await run(WARMUP);
   const before = { gateway: cpuSeconds(target.pid), subgraph: cpuSeconds(subgraphPid) };
+  // Profiles (BENCH_PROFILE=1) cover the measured window only: one file per process per row, numbered in row order.
+  const profiled = PROFILE ? [target.folio ? target.pid : undefined, subgraphPid].filter((pid): pid is number => pid !== undefined) : [];
+  for (const pid of profiled) process.kill(pid, 'SIGUSR2');
   const result = await run(DURATION);
+  for (const pid of profiled) process.kill(pid, 'SIGUSR2');
   const responses = Math.max(1, result.requests.total);
   const perResponse = (after: number, start: number) => +(((after - start) * 1000) / responses).toFixed(3);
   const row: Row = {
@@ -333,7 +394,7 @@ async function measure(spec: QuerySpec, traffic: Row['traffic'], target: Target,
     gatewayCpuMs: target.pid === undefined ? null : perResponse(cpuSeconds(target.pid), before.gateway),
     subgraphCpuMs: perResponse(cpuSeconds(subgraphPid), before.subgraph),
   };
-  console.log(JSON.stringify(row));
+  console.log(JSON.stringify(PROFILE ? { ...row, profiled: profiled.length } : row));
   return row;
 }
 
@@ -358,13 +419,18 @@ async function orchestrate(): Promise<void> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'folio-gw-bench-'));
   const supergraph = path.join(tmp, 'supergraph.graphql');
   const profileDir = path.join(os.tmpdir(), `folio-gw-profiles-${Date.now()}`);
-  const profile = PROFILE ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
+  if (PROFILE) {
+    mkdirSync(profileDir, { recursive: true });
+    process.env.BENCH_PROFILE_DIR = profileDir; // inherited by the children (profileOnSignal)
+  }
   const children: ChildProcess[] = [];
   try {
     writeSupergraph(supergraph);
     const tsxImport = ['--import', import.meta.resolve('tsx')]; // absolute: Hive runs in the temp dir
     const platform = await start([...tsxImport, fileURLToPath(import.meta.url), 'platform', path.join(tmp, 'data')]);
     children.push(platform);
+    const bare = await start([...tsxImport, path.join(HERE, 'bareSubgraph.ts'), String(PORTS.bare)]);
+    children.push(bare);
     const catalogUrl = `http://127.0.0.1:${PORTS.catalog}/graphql`;
     const { ANONYMOUS } = await import('../../lib/identity.js');
     const { signRequest } = await import('../../lib/signing.js');
@@ -374,41 +440,58 @@ async function orchestrate(): Promise<void> {
     await waitFor(async () => (await must(catalogUrl, LIBRARY.query, LIBRARY.variables, anonymousHeaders(JSON.stringify(LIBRARY)))).books.edges.length >= 6, 'demo library');
 
     const folioUrl = `http://127.0.0.1:${PORTS.folio}/graphql`;
-    const folio = await start([...tsxImport, ...profile, fileURLToPath(import.meta.url), 'folio', supergraph, String(PORTS.folio), 'default']);
-    const folioRaw = await start([...tsxImport, ...profile, fileURLToPath(import.meta.url), 'folio', supergraph, String(PORTS.folioRaw), 'raw']);
-    const folioNoFast = await start([...tsxImport, ...profile, fileURLToPath(import.meta.url), 'folio', supergraph, String(PORTS.folioNoFast), 'nofast']);
-    children.push(folio, folioRaw, folioNoFast);
+    const folio = await start([...tsxImport, fileURLToPath(import.meta.url), 'folio', supergraph, String(PORTS.folio), 'default']);
+    children.push(folio);
     const { token, caller } = await seed(folioUrl);
-
-    writeFileSync(path.join(tmp, 'gateway.config.mjs'), hiveConfig());
-    const hiveBin = path.join(HERE, 'node_modules/@graphql-hive/gateway/dist/bin.js'); // bench/gateway's own package
-    const hive = spawn(
-      process.execPath,
-      [...tsxImport, hiveBin, 'supergraph', supergraph, '--jit', '--host', '127.0.0.1', '--port', String(PORTS.hive), '-c', path.join(tmp, 'gateway.config.mjs')],
-      { cwd: tmp, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, NODE_ENV: 'production', BENCH_SECRET: SECRET, BENCH_CALLERS: JSON.stringify({ [token]: caller }) } },
-    );
-    children.push(hive);
-    const hiveUrl = `http://127.0.0.1:${PORTS.hive}/graphql`;
-    await waitFor(async () => (await post(hiveUrl, { query: '{ __typename }' })).data?.__typename === 'Query', 'hive gateway', 60);
-
     const none = () => ({});
-    const targets = {
-      folio: { id: 'folio-gateway', url: folioUrl, headers: none, pid: folio.pid },
-      folioRaw: { id: 'folio-gateway-raw', url: `http://127.0.0.1:${PORTS.folioRaw}/graphql`, headers: none, pid: folioRaw.pid },
-      folioNoFast: { id: 'folio-gateway-nofast', url: `http://127.0.0.1:${PORTS.folioNoFast}/graphql`, headers: none, pid: folioNoFast.pid },
-      hive: { id: 'hive-gateway', url: hiveUrl, headers: none, pid: hive.pid },
+    let baseline: { platform: ChildProcess; folio: ChildProcess } | undefined;
+    if (BASELINE && PATH_ONLY) {
+      const baseSupergraph = path.join(tmp, 'supergraph-baseline.graphql');
+      writeSupergraph(baseSupergraph, BASELINE, BASELINE_PORT_OFFSET);
+      const env = { BENCH_CODE_ROOT: BASELINE, BENCH_SUBGRAPH_BASE_PORT: String(BASE_PORT + BASELINE_PORT_OFFSET) };
+      const basePlatform = await start([...tsxImport, fileURLToPath(import.meta.url), 'platform', path.join(tmp, 'data-baseline')], env);
+      children.push(basePlatform);
+      const baseFolio = await start([...tsxImport, fileURLToPath(import.meta.url), 'folio', baseSupergraph, String(PORTS.folio + BASELINE_PORT_OFFSET), 'default'], env);
+      children.push(baseFolio);
+      const baseUrl = `http://127.0.0.1:${PORTS.folio + BASELINE_PORT_OFFSET}/graphql`;
+      await waitFor(async () => ((await post(baseUrl, LIBRARY)).data?.books?.edges?.length ?? 0) >= 6, 'baseline demo library');
+      await seed(baseUrl);
+      baseline = { platform: basePlatform, folio: baseFolio };
+    }
+    const targets: Record<string, Target> = {
+      folio: { id: 'folio-gateway', url: folioUrl, headers: none, pid: folio.pid, folio: true },
+      // The bare server's own CPU goes in the "gw CPU" column (its process is the whole target).
+      bare: { id: 'bare-apollo-subgraph', url: `http://127.0.0.1:${PORTS.bare}/graphql`, headers: none, pid: bare.pid },
       direct: {
         id: 'subgraph-direct',
         url: catalogUrl,
         pid: undefined,
-        // The subgraph as Folio's gateway calls it: each request signed for its body, once.
+        // The catalog subgraph as Folio's gateway calls it: each request signed for its body, once.
         headers: anonymousHeaders,
       },
-    } satisfies Record<string, Target>;
+    };
+    const hiveUrl = `http://127.0.0.1:${PORTS.hive}/graphql`;
+    if (!PATH_ONLY) {
+      const folioRaw = await start([...tsxImport, fileURLToPath(import.meta.url), 'folio', supergraph, String(PORTS.folioRaw), 'raw']);
+      const folioNoFast = await start([...tsxImport, fileURLToPath(import.meta.url), 'folio', supergraph, String(PORTS.folioNoFast), 'nofast']);
+      children.push(folioRaw, folioNoFast);
+      writeFileSync(path.join(tmp, 'gateway.config.mjs'), hiveConfig());
+      const hiveBin = path.join(HERE, 'node_modules/@graphql-hive/gateway/dist/bin.js'); // bench/gateway's own package
+      const hive = spawn(
+        process.execPath,
+        [...tsxImport, hiveBin, 'supergraph', supergraph, '--jit', '--host', '127.0.0.1', '--port', String(PORTS.hive), '-c', path.join(tmp, 'gateway.config.mjs')],
+        { cwd: tmp, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, NODE_ENV: 'production', BENCH_SECRET: SECRET, BENCH_CALLERS: JSON.stringify({ [token]: caller }) } },
+      );
+      children.push(hive);
+      await waitFor(async () => (await post(hiveUrl, { query: '{ __typename }' })).data?.__typename === 'Query', 'hive gateway', 60);
+      targets.folioRaw = { id: 'folio-gateway-raw', url: `http://127.0.0.1:${PORTS.folioRaw}/graphql`, headers: none, pid: folioRaw.pid, folio: true };
+      targets.folioNoFast = { id: 'folio-gateway-nofast', url: `http://127.0.0.1:${PORTS.folioNoFast}/graphql`, headers: none, pid: folioNoFast.pid, folio: true };
+      targets.hive = { id: 'hive-gateway', url: hiveUrl, headers: none, pid: hive.pid };
+    }
 
     // Both gateways must give the same answers before their speed means anything.
     const agreement: Record<string, boolean> = {};
-    for (const spec of QUERIES) {
+    for (const spec of PATH_ONLY ? [] : QUERIES) {
       const headers: Record<string, string> = spec.authenticated ? { authorization: `Bearer ${token}` } : {};
       const [a, b] = await Promise.all([post(folioUrl, { query: spec.query, variables: { first: 20 } }, headers), post(hiveUrl, { query: spec.query, variables: { first: 20 } }, headers)]);
       agreement[spec.id] = canonical(a) === canonical(b) && !a.errors;
@@ -416,14 +499,36 @@ async function orchestrate(): Promise<void> {
     }
 
     const rows: Row[] = [];
-    for (const spec of QUERIES) {
-      for (const traffic of ['identical', 'distinct'] as const) {
-        const run = (target: Target) => measure(spec, traffic, target, token, platform.pid);
-        if (spec.direct) rows.push(await run(targets.direct));
-        rows.push(await run(targets.hive));
-        rows.push(await run(targets.folio));
-        if (traffic === 'distinct') rows.push(await run(targets.folioRaw));
-        if (traffic === 'distinct' && spec.direct) rows.push(await run(targets.folioNoFast));
+    const run = async (spec: QuerySpec, traffic: Row['traffic'], target: Target | undefined, subgraphPid = platform.pid) => {
+      if (target) rows.push(await measure(spec, traffic, target, token, subgraphPid));
+    };
+    if (PATH_ONLY) {
+      const [single, federated] = QUERIES;
+      const catalogBase = `http://127.0.0.1:${PORTS.catalog + BASELINE_PORT_OFFSET}/graphql`;
+      const baseDirect: Target = { id: 'subgraph-direct-baseline', url: catalogBase, pid: undefined, headers: anonymousHeaders };
+      const baseFolio: Target | undefined = baseline && { id: 'folio-gateway-baseline', url: `http://127.0.0.1:${PORTS.folio + BASELINE_PORT_OFFSET}/graphql`, headers: none, pid: baseline.folio.pid };
+      // Alternating bare and catalog (and the baseline's catalog), twice: adjacent in time, so sharing the machine's load.
+      for (let round = 0; round < 2; round += 1) {
+        await run(single!, 'distinct', targets.bare);
+        await run(single!, 'distinct', targets.direct);
+        if (baseline) await run(single!, 'distinct', baseDirect, baseline.platform.pid);
+      }
+      for (let round = 0; round < (baseline ? 2 : 1); round += 1) {
+        await run(federated!, 'distinct', targets.folio);
+        if (baseline) await run(federated!, 'distinct', baseFolio, baseline.platform.pid);
+      }
+    } else {
+      for (const spec of QUERIES) {
+        for (const traffic of ['identical', 'distinct'] as const) {
+          if (spec.direct) {
+            await run(spec, traffic, targets.bare);
+            await run(spec, traffic, targets.direct);
+          }
+          await run(spec, traffic, targets.hive);
+          await run(spec, traffic, targets.folio);
+          if (traffic === 'distinct') await run(spec, traffic, targets.folioRaw);
+          if (traffic === 'distinct' && spec.direct) await run(spec, traffic, targets.folioNoFast);
+        }
       }
     }
     report(rows, agreement);
@@ -440,9 +545,47 @@ function report(rows: Row[], agreement: Record<string, boolean>): void {
   const versions = Object.fromEntries(['@apollo/gateway', '@apollo/server', '@graphql-hive/gateway', 'graphql', 'undici', 'autocannon'].map((n) => [n, versionOf(n)]));
   const settings = { durationSec: DURATION, warmupSec: WARMUP, connections: CONNECTIONS, node: process.version, distinctValues: FIRSTS.length };
   const get = (q: string, t: Row['traffic'], target: string) => rows.find((r) => r.query === q && r.traffic === t && r.target === target);
+  // Folio's catalog subgraph against the bare Apollo subgraph, each pair measured back to back.
+  const subgraphVsBare = QUERIES.flatMap((q) =>
+    (['identical', 'distinct'] as const).flatMap((traffic) => {
+      const bares = rows.filter((r) => r.query === q.id && r.traffic === traffic && r.target === 'bare-apollo-subgraph');
+      const directs = rows.filter((r) => r.query === q.id && r.traffic === traffic && r.target === 'subgraph-direct');
+      return bares.map((bare, i) => {
+        const direct = directs[i]!;
+        return {
+          query: q.id,
+          traffic,
+          bareRps: bare.rps,
+          catalogRps: direct.rps,
+          catalogVsBareRps: +(direct.rps / Math.max(1, bare.rps)).toFixed(2),
+          bareCpuMs: bare.gatewayCpuMs,
+          catalogCpuMs: direct.subgraphCpuMs,
+        };
+      });
+    }),
+  );
+  // This checkout against the baseline (BENCH_BASELINE), each pair measured back to back.
+  const beforeAfter = rows.flatMap((after, i) => {
+    const before = rows[i + 1];
+    if (!before || before.target !== `${after.target}-baseline` || before.query !== after.query) return [];
+    const cpu = (r: Row) => r.gatewayCpuMs ?? r.subgraphCpuMs;
+    return [{
+      query: after.query,
+      target: after.target,
+      rpsBefore: before.rps,
+      rpsAfter: after.rps,
+      rpsRatio: +(after.rps / Math.max(1, before.rps)).toFixed(2),
+      gatewayCpuMsBefore: before.gatewayCpuMs,
+      gatewayCpuMsAfter: after.gatewayCpuMs,
+      subgraphCpuMsBefore: before.subgraphCpuMs,
+      subgraphCpuMsAfter: after.subgraphCpuMs,
+      cpuRatio: +(cpu(after) / cpu(before)).toFixed(2),
+    }];
+  });
   const ratios = QUERIES.flatMap((q) =>
     (['identical', 'distinct'] as const).map((traffic) => {
-      const hive = get(q.id, traffic, 'hive-gateway')!;
+      const hive = get(q.id, traffic, 'hive-gateway');
+      if (!hive) return { query: q.id, traffic };
       const direct = get(q.id, traffic, 'subgraph-direct');
       const against = (target: string) => {
         const folio = get(q.id, traffic, target);
@@ -457,8 +600,8 @@ function report(rows: Row[], agreement: Record<string, boolean>): void {
     }),
   );
   mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
-  const base = path.join(ROOT, 'bench/results', `gateway-${at}`);
-  writeFileSync(`${base}.json`, JSON.stringify({ at, machine, versions, settings, queries: QUERIES, agreement, rows, ratios }, null, 2));
+  const base = path.join(ROOT, 'bench/results', `gateway-${PATH_ONLY ? 'path-' : ''}${at}`);
+  writeFileSync(`${base}.json`, JSON.stringify({ at, machine, versions, settings, mode: PATH_ONLY ? 'path' : 'full', baseline: BASELINE ?? null, queries: QUERIES, agreement, rows, subgraphVsBare, beforeAfter, ratios }, null, 2));
   const cell = (r: { vsHiveRps: number; vsHiveP99: number; vsDirectRps?: number } | undefined) =>
     r ? `${r.vsHiveRps} | ${r.vsHiveP99} | ${r.vsDirectRps ?? '-'}` : '- | - | -';
   const lines = [
@@ -472,15 +615,31 @@ function report(rows: Row[], agreement: Record<string, boolean>): void {
     '`identical`: the same body every request. `distinct`: `$first` cycles through 95 values with the same answer size, so nothing is shared or cached.',
     '`folio-gateway`: all plugins on (auth, rate limits, limits, response cache, dedup), single-fetch fast path on. `folio-gateway-raw`: the same without response cache and dedup. `folio-gateway-nofast`: `folio-gateway` with the fast path off (every plan through executeQueryPlan).',
     '',
-    '`gw CPU ms/resp` / `subg CPU ms/resp`: CPU time of the gateway / subgraphs process per response over the measured window (less sensitive to other load than RPS).',
+    '`bare-apollo-subgraph`: a bare @apollo/subgraph + @apollo/server (standalone) serving the same `books(first)` shape from memory (bench/gateway/bareSubgraph.ts); `subgraph-direct`: Folio\'s catalog subgraph called directly, each request signed as the gateway signs it.',
+    '',
+    '`gw CPU ms/resp` / `subg CPU ms/resp`: CPU time of the gateway / subgraphs process per response over the measured window (less sensitive to other load than RPS); for `bare-apollo-subgraph` the first column is the bare server\'s own CPU.',
     '',
     '| query | traffic | target | RPS | p50 ms | p99 ms | errors | non-2xx | gw CPU ms/resp | subg CPU ms/resp |',
     '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows.map((r) => `| ${r.query} | ${r.traffic} | ${r.target} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} | ${r.gatewayCpuMs ?? '-'} | ${r.subgraphCpuMs} |`),
     '',
+    '| query | traffic | bare RPS | catalog direct RPS | catalog/bare RPS | bare CPU ms/resp | catalog CPU ms/resp |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
+    ...subgraphVsBare.map((r) => `| ${r.query} | ${r.traffic} | ${r.bareRps} | ${r.catalogRps} | ${r.catalogVsBareRps} | ${r.bareCpuMs ?? '-'} | ${r.catalogCpuMs} |`),
+    '',
+    ...(beforeAfter.length > 0
+      ? [
+          `Before/after (\`-baseline\` rows: ${BASELINE}, the same rows adjacent in time; CPU ratio: the gateway's CPU per response for gateway rows, the subgraphs process's for direct rows):`,
+          '',
+          '| query | target | RPS before | RPS after | after/before RPS | gw CPU ms before | after | subg CPU ms before | after | after/before CPU |',
+          '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+          ...beforeAfter.map((r) => `| ${r.query} | ${r.target} | ${r.rpsBefore} | ${r.rpsAfter} | ${r.rpsRatio} | ${r.gatewayCpuMsBefore ?? '-'} | ${r.gatewayCpuMsAfter ?? '-'} | ${r.subgraphCpuMsBefore} | ${r.subgraphCpuMsAfter} | ${r.cpuRatio} |`),
+          '',
+        ]
+      : []),
     '| query | traffic | Folio/Hive RPS | Folio/Hive p99 | Folio/direct RPS | raw/Hive RPS | raw/Hive p99 | raw/direct RPS | nofast/Hive RPS | nofast/Hive p99 | nofast/direct RPS |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...ratios.map((r) => `| ${r.query} | ${r.traffic} | ${cell(r.folio)} | ${cell(r.folioRaw)} | ${cell(r.folioNoFast)} |`),
+    ...ratios.map((r) => `| ${r.query} | ${r.traffic} | ${cell('folio' in r ? r.folio : undefined)} | ${cell('folioRaw' in r ? r.folioRaw : undefined)} | ${cell('folioNoFast' in r ? r.folioNoFast : undefined)} |`),
     '',
     ...QUERIES.map((q) => `- \`${q.id}\`: \`${q.query}\` (${q.note})`),
     '',

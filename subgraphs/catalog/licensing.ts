@@ -12,6 +12,11 @@
  * - The caller's territory is what the gateway signed into the identity (from a trusted CDN/load
  *   balancer header, gateway/plugins/clientAddress.ts); when unknown, a territory-restricted license
  *   fails closed.
+ * - Windows are checked at whole seconds, failing closed: a book is readable only while the whole
+ *   second around now lies inside its window (it appears up to 1 s after `startsAt` and goes up to
+ *   1 s before `endsAt`). So the listing filter is the same value for a second and the embedded
+ *   store compiles it once (lib/storage/embedded/query.ts), where a new Date each millisecond
+ *   compiled it on every request.
  */
 import type { Filter } from '../../lib/storage/types.js';
 import type { BookDoc, LicenseDoc } from './store.js';
@@ -26,10 +31,17 @@ export interface Reader {
 
 export const readerIsStaff = (reader: Pick<Reader, 'roles'>): boolean => reader.roles.includes('EDITOR') || reader.roles.includes('ADMIN');
 
+/** The second `now` falls in: a licence must have started by its start and not end before its end. */
+function licenceSecond(now: Date): { readonly start: Date; readonly end: Date } {
+  const start = Math.floor(now.getTime() / 1000) * 1000;
+  return { start: new Date(start), end: new Date(start + 1000) };
+}
+
 export function licenseAllows(license: LicenseDoc | null, reader: Reader, now: Date): boolean {
   if (!license) return reader.partnerId === null;
-  if (license.startsAt && license.startsAt > now) return false;
-  if (license.endsAt && license.endsAt <= now) return false;
+  const second = licenceSecond(now);
+  if (license.startsAt && license.startsAt > second.start) return false;
+  if (license.endsAt && license.endsAt <= second.end) return false;
   if (license.territories.length > 0 && (reader.territory === null || !license.territories.includes(reader.territory))) return false;
   if (reader.partnerId !== null && !license.partnerIds.includes(reader.partnerId)) return false;
   return true;
@@ -43,10 +55,11 @@ export function canRead(book: Pick<BookDoc, 'status' | 'license'>, reader: Reade
 /** The same rule as a query filter over `books` (null for staff: no restriction). */
 export function readableFilter(reader: Reader, now: Date = new Date()): Filter<BookDoc> | null {
   if (readerIsStaff(reader)) return null;
+  const second = licenceSecond(now);
   const clauses: Filter<BookDoc>[] = [
     { status: 'PUBLISHED' },
-    { $or: [{ 'license.startsAt': null }, { 'license.startsAt': { $lte: now } }] },
-    { $or: [{ 'license.endsAt': null }, { 'license.endsAt': { $gt: now } }] },
+    { $or: [{ 'license.startsAt': null }, { 'license.startsAt': { $lte: second.start } }] },
+    { $or: [{ 'license.endsAt': null }, { 'license.endsAt': { $gt: second.end } }] },
   ];
   clauses.push(
     reader.territory === null

@@ -1,5 +1,6 @@
+import { Query } from 'mingo';
 import { describe, expect, it } from 'vitest';
-import type { Reader } from './licensing.js';
+import { readableFilter, type Reader } from './licensing.js';
 import { authorize, can, CATALOG, NOT_AVAILABLE_MESSAGE, visibleRevisionId } from './policy.js';
 import type { BookDoc, LicenseDoc, RevisionDoc } from './store.js';
 
@@ -39,6 +40,25 @@ describe('catalog policy', () => {
     }
     expect(can(partner, 'read', { kind: 'revision', book: book(), revision: published }, now)).toBe(false);
     expect(can(partner, 'read', { kind: 'revision', book: book({ license: license({ partnerIds: ['key-1'] }) }), revision: published }, now)).toBe(true);
+  });
+
+  it('checks licence windows at whole seconds, failing closed, the same for one book and for a list', () => {
+    const at = new Date('2026-06-01T00:00:00.400Z');
+    const justStarted = book({ license: license({ startsAt: new Date('2026-06-01T00:00:00.300Z') }) });
+    const endingSoon = book({ license: license({ endsAt: new Date('2026-06-01T00:00:00.900Z') }) });
+    const cases: Array<[BookDoc, Date, boolean]> = [
+      [justStarted, at, false], // started 100 ms ago: not for the whole second yet
+      [justStarted, new Date('2026-06-01T00:00:01.000Z'), true],
+      [endingSoon, at, false], // ends within this second
+      [endingSoon, new Date('2026-05-31T23:59:59.999Z'), true],
+    ];
+    for (const [b, when, readable] of cases) {
+      expect(can(reader, 'read', { kind: 'book', book: b }, when)).toBe(readable);
+      // The listing filter, run as the embedded store runs it, agrees with the single-book check.
+      expect(new Query(readableFilter(reader, when)!).test(b as unknown as Record<string, unknown>)).toBe(readable);
+    }
+    // One value for the whole second, so the store compiles it once.
+    expect(readableFilter(reader, at)).toEqual(readableFilter(reader, new Date('2026-06-01T00:00:00.999Z')));
   });
 
   it('lets staff read drafts, but never a revision of another book', () => {

@@ -4,6 +4,7 @@
  * leading field), then test each candidate with mingo's full MongoDB query semantics. The index
  * only narrows the search; mingo decides what matches, so the planner can be conservative.
  */
+import { LRUCache } from 'lru-cache';
 import { Query } from 'mingo';
 import type { Document, Sort } from 'mongodb';
 import { badValue } from '../errors.js';
@@ -130,16 +131,74 @@ export interface MatchOptions {
   readonly limit?: number | undefined;
 }
 
+/**
+ * Compiled filters, by value. A mingo Query copies its whole operator table and the condition
+ * when built (tens of µs), and a request's reads compile the same filters again and again (a
+ * `books` page: the page and its count, each also checked by `find` up front). Only plain data is
+ * cached (strings, numbers, booleans, null, Dates, RegExps, arrays, plain objects), and nothing
+ * that evaluates at run time (`$expr` may read `$$NOW`, which a Query fixes at first use; `$where`,
+ * `$function`). A compiled Query holds its own copy of the condition and keeps no state between
+ * tests, so sharing one is safe.
+ */
+const compiled = new LRUCache<string, Query>({ max: 500 });
+const UNCACHEABLE_OPS = new Set(['$expr', '$where', '$function', '$accumulator']);
+
+/** A string equal for equal plain-data filters; null when the filter holds anything else. */
+function filterKey(v: unknown): string | null {
+  switch (typeof v) {
+    case 'string':
+      return `s${v.length}:${v}`; // length-prefixed: unambiguous without escaping
+    case 'number':
+      return Object.is(v, -0) ? 'n-0' : `n${v}`;
+    case 'boolean':
+      return v ? 't' : 'f';
+    case 'undefined':
+      return 'u';
+    case 'object': {
+      if (v === null) return 'z';
+      if (v instanceof Date) return `d${v.getTime()}`;
+      if (v instanceof RegExp) return `r${v.source.length}:${v.source}${v.flags}`;
+      let out = Array.isArray(v) ? '[' : '{';
+      if (Array.isArray(v)) {
+        for (const item of v) {
+          const k = filterKey(item);
+          if (k === null) return null;
+          out += `${k},`;
+        }
+        return `${out}]`;
+      }
+      if (!isPlainObject(v)) return null;
+      for (const field of Object.keys(v)) {
+        if (UNCACHEABLE_OPS.has(field)) return null;
+        const k = filterKey((v as Record<string, unknown>)[field]);
+        if (k === null) return null;
+        out += `${field.length}:${field}=${k},`;
+      }
+      return `${out}}`;
+    }
+    default:
+      return null;
+  }
+}
+
 export function compileFilter(filter: Document | undefined): Query | null {
   if (filter === undefined || filter === null) return null;
   if (!isPlainObject(filter)) throw badValue('filter must be an object');
   if (Object.keys(filter).length === 0) return null;
+  const key = filterKey(filter);
+  const hit = key === null ? undefined : compiled.get(key);
+  if (hit) return hit;
   try {
-    return new Query(filter, {});
+    const query = new Query(filter, {});
+    if (key !== null) compiled.set(key, query);
+    return query;
   } catch (e) {
     throw badValue(`invalid filter: ${(e as Error).message}`);
   }
 }
+
+/** Sorts with mingo's ordering; one Query for every sort (building one costs as much as a filter's). */
+const SORTER = new Query({}, {});
 
 /**
  * Stored documents (not copies) that match, in sort order, after skip/limit. Without a sort the
@@ -172,7 +231,7 @@ export function matchDocs(coll: CollectionState, filter: Document | undefined, o
     coll.docsExamined++;
     if (!q || q.test(d)) matched.push(d);
   }
-  let cursor = new Query({}, {}).find<Document>(matched).sort(opts.sort);
+  let cursor = SORTER.find<Document>(matched).sort(opts.sort);
   if (skip > 0) cursor = cursor.skip(skip);
   if (limit !== Infinity) cursor = cursor.limit(limit);
   return cursor.all();
