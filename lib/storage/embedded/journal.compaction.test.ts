@@ -76,7 +76,7 @@ describe('journal compaction', () => {
   it('acknowledges writes while a compaction runs, and a restart at any point of it loses nothing', async () => {
     const dir = tmp();
     // Small slices: the compaction takes many turns of the event loop.
-    const { db, engine } = open(dir, { compactAtBytes: 64 * 1024, compactSliceOps: 20 });
+    const { db, engine } = open(dir, { compactAtBytes: 64 * 1024, compactSliceOps: 5 });
     const c = db.collection<Loose>('c');
     const model = new Map<string, unknown>();
     for (let i = 0; i < 2000; i += 100) {
