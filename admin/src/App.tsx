@@ -10,6 +10,10 @@ import { loadToken, saveToken } from './session.js';
 import { ConnectionTable } from './components/ConnectionTable.js';
 import { BookPanel } from './components/BookPanel.js';
 import { InputForm } from './components/InputForm.js';
+import { PAGES, pageFromHash, PageNav, type PageName } from './pages/nav.js';
+import { PeoplePage } from './pages/People.js';
+import { PartnersPage } from './pages/Partners.js';
+import { SchemaPage } from './pages/SchemaReference.js';
 
 interface Me {
   readonly id: string;
@@ -24,6 +28,17 @@ export function App(): ReactNode {
   const [token, setToken] = useState<string | null>(loadToken);
   const [me, setMe] = useState<Me | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [page, setPage] = useState<PageName>(() => pageFromHash(window.location.hash));
+
+  // Pages live in the URL's hash (#/people), so Back, reload and links work without server routes.
+  useEffect(() => {
+    document.title = `${PAGES[page]} · Folio admin`;
+  }, [page]);
+  useEffect(() => {
+    const follow = (): void => setPage(pageFromHash(window.location.hash));
+    window.addEventListener('hashchange', follow);
+    return () => window.removeEventListener('hashchange', follow);
+  }, []);
 
   useEffect(() => {
     if (!token) return setMe(null);
@@ -79,7 +94,15 @@ export function App(): ReactNode {
             <p>The admin console is for editors and admins. Your account ({me.username}) has the roles: {(me.roles ?? []).join(', ') || 'none'}.</p>
           </section>
         )}
-        {me && staff && token && <Books token={token} />}
+        {me && staff && token && (
+          <>
+            <PageNav current={page} />
+            {page === 'books' && <Books token={token} />}
+            {page === 'people' && <PeoplePage token={token} myId={me.id} />}
+            {page === 'partners' && <PartnersPage token={token} />}
+            {page === 'schema' && <SchemaPage token={token} />}
+          </>
+        )}
       </main>
     </div>
   );
