@@ -4,6 +4,7 @@
  * search finds (type names, member names, descriptions, deprecation reasons).
  */
 import {
+  astFromValue,
   isEnumType,
   isInputObjectType,
   isInterfaceType,
@@ -11,9 +12,18 @@ import {
   isObjectType,
   isScalarType,
   isUnionType,
+  print,
+  type GraphQLArgument,
   type GraphQLNamedType,
   type GraphQLSchema,
 } from 'graphql';
+
+/** A default as SDL writes it (`20`, `MOST_USED`, `"und"`). */
+function defaultOf(arg: GraphQLArgument): string | null {
+  if (arg.defaultValue === undefined) return null;
+  const ast = astFromValue(arg.defaultValue, arg.type);
+  return ast ? print(ast) : null;
+}
 
 export type TypeKind = 'object' | 'interface' | 'union' | 'enum' | 'input' | 'scalar';
 
@@ -66,7 +76,7 @@ export function typeEntry(type: GraphQLNamedType): TypeEntry {
         args: f.args.map((a) => ({
           name: a.name,
           type: String(a.type),
-          defaultValue: a.defaultValue === undefined ? null : JSON.stringify(a.defaultValue),
+          defaultValue: defaultOf(a),
           description: a.description ?? null,
           deprecationReason: a.deprecationReason ?? null,
         })),

@@ -22,14 +22,15 @@ export function PeoplePage({ token, myId }: { token: string; myId: string }): Re
   const { schema, error } = useSchema(token);
   const [reloadKey, setReloadKey] = useState(0);
   const [open, setOpen] = useState<UserRow | null>(null);
-  const [forbidden, setForbidden] = useState<string | null>(null);
+  // undefined while the server has not answered whether the caller may list users.
+  const [forbidden, setForbidden] = useState<string | null | undefined>(undefined);
 
   // The list is the server's to refuse: ask once, and show its FORBIDDEN plainly.
   useEffect(() => {
     let live = true;
     request('query ConsolePeopleAllowed { users(first: 1) { totalCount } }', {}, token).then(
       () => live && setForbidden(null),
-      (e: unknown) => live && isForbidden(e) && setForbidden(errorMessage(e)),
+      (e: unknown) => live && setForbidden(isForbidden(e) ? errorMessage(e) : null),
     );
     return () => {
       live = false;
@@ -41,7 +42,9 @@ export function PeoplePage({ token, myId }: { token: string; myId: string }): Re
   return (
     <div className="page people">
       <div>
-        {forbidden !== null ? (
+        {forbidden === undefined ? (
+          <p role="status">Checking what you may see…</p>
+        ) : forbidden !== null ? (
           <NotAllowed what="The list of users" message={forbidden} />
         ) : (
           <ConnectionTable
