@@ -372,12 +372,13 @@ describe('the admin console: people, partners, schema (on a supergraph the conso
     const { context, page } = await open(watch, { width: 390, height: 844 });
     await failing(page, async () => {
       await signIn(page, ADMIN, '#/people');
-      await page.getByRole('columnheader', { name: 'username' }).waitFor({ timeout: 30_000 });
+      await page.getByRole('table', { name: 'My sessions' }).getByText('this one').waitFor({ timeout: 30_000 });
+      await page.getByRole('button', { name: 'Open admin' }).waitFor({ timeout: 30_000 });
       expect(await noScrollSideways(page)).toBeLessThanOrEqual(390);
       await shot(page, 'people-narrow');
       await page.getByRole('link', { name: 'Partners' }).click();
       await page.getByRole('form', { name: 'CreateApiKeyInput form' }).waitFor({ timeout: 30_000 });
-      await page.getByRole('table', { name: 'Allow-list' }).waitFor();
+      await page.getByRole('table', { name: 'Allow-list' }).locator('tbody tr').first().waitFor();
       expect(await noScrollSideways(page)).toBeLessThanOrEqual(390);
       await shot(page, 'partners-narrow');
       await page.getByRole('link', { name: 'Schema' }).click();

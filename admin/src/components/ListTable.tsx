@@ -65,15 +65,15 @@ export function ListTable({ schema, token, field, title, preferred = [], hidden 
         <table aria-labelledby={headingId} aria-busy={rows === null && !error}>
           <thead>
             <tr>
-              {columns.map((c) => <th key={c} scope="col" title={shape.columns.find((s) => s.name === c)?.description ?? undefined}>{c}</th>)}
               {actions && <th scope="col"><span className="visually-hidden">Actions</span></th>}
+              {columns.map((c) => <th key={c} scope="col" title={shape.columns.find((s) => s.name === c)?.description ?? undefined}>{c}</th>)}
             </tr>
           </thead>
           <tbody>
             {rows?.map((row) => (
               <tr key={String(row.id)}>
-                {columns.map((c) => <td key={c}>{show(c, row[c])}</td>)}
                 {actions && <td className="row-actions">{actions(row)}</td>}
+                {columns.map((c) => <td key={c}>{show(c, row[c])}</td>)}
               </tr>
             ))}
             {rows && rows.length === 0 && (
@@ -86,8 +86,15 @@ export function ListTable({ schema, token, field, title, preferred = [], hidden 
   );
 }
 
+const ISO_INSTANT = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}):\d{2}(?:\.\d+)?Z$/;
+
+/** Lists joined, null as a dash, DateTimes as `2026-12-03 17:14 UTC` (to the minute; the title has the rest). */
 export function display(value: unknown): string {
   if (value === null || value === undefined) return '—';
+  if (typeof value === 'string') {
+    const instant = ISO_INSTANT.exec(value);
+    if (instant) return `${instant[1]} ${instant[2]} UTC`;
+  }
   if (Array.isArray(value)) return value.map(display).join(', ') || '—';
   return String(value);
 }

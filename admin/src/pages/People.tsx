@@ -8,7 +8,7 @@ import { useEffect, useId, useRef, useState, type FormEvent, type ReactNode } fr
 import { isEnumType, type GraphQLSchema } from 'graphql';
 import { request } from '../api.js';
 import { ConnectionTable } from '../components/ConnectionTable.js';
-import { ListTable } from '../components/ListTable.js';
+import { display, ListTable } from '../components/ListTable.js';
 import { useSchema } from '../useSchema.js';
 import { errorMessage, isForbidden, NotAllowed } from './common.js';
 
@@ -170,7 +170,7 @@ function Sessions({ schema, token }: { schema: GraphQLSchema; token: string }): 
         preferred={['current', 'userAgent', 'clientAddress', 'createdAt', 'lastUsedAt', 'expiresAt']}
         hidden={['id']}
         reloadKey={reloadKey}
-        cell={(column, value) => (column === 'current' ? (value ? 'this one' : '') : value == null ? '—' : String(value))}
+        cell={(column, value) => (column === 'current' ? (value ? 'this one' : '') : display(value))}
         actions={(row) =>
           row.current ? (
             <span className="help">Sign out to end it</span>
