@@ -133,19 +133,25 @@ export interface SearchHit {
 export const MAX_SEARCH_LENGTH = 200;
 export const MAX_HITS = 200;
 
-/** Types and members whose name, description or deprecation reason contain every word of the query (case-insensitive). */
+/**
+ * Types and members whose name, description or deprecation reason contain every word of the query
+ * (case-insensitive; a member's type name counts, but one word at least must be the member's own).
+ */
 export function searchSchema(types: readonly TypeEntry[], query: string): SearchHit[] {
   const words = query.slice(0, MAX_SEARCH_LENGTH).toLowerCase().split(/\s+/).filter(Boolean);
   if (words.length === 0) return [];
+  const lower = (...texts: Array<string | null>): string => texts.filter(Boolean).join(' ').toLowerCase();
   const matches = (...texts: Array<string | null>): boolean => {
-    const text = texts.filter(Boolean).join(' ').toLowerCase();
+    const text = lower(...texts);
     return words.every((w) => text.includes(w));
   };
   const hits: SearchHit[] = [];
   for (const type of types) {
     if (matches(type.name, type.description)) hits.push({ type: type.name, member: null, deprecated: false });
     for (const m of type.members) {
-      if (matches(`${type.name}.${m.name}`, m.description, m.deprecationReason, m.deprecationReason ? 'deprecated' : null)) {
+      // `Book isbn` finds Book.isbn, but `book` alone finds the type, not each of its fields.
+      const own = lower(m.name, m.description, m.deprecationReason, m.deprecationReason ? 'deprecated' : null);
+      if (matches(type.name, own) && words.some((w) => own.includes(w))) {
         hits.push({ type: type.name, member: m.name, deprecated: m.deprecationReason !== null });
       }
       if (hits.length >= MAX_HITS) return hits;
