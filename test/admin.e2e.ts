@@ -229,8 +229,9 @@ describe('GraphiQL and the admin console in a browser', () => {
       expect(await panel.getByTestId('job-failure').textContent()).toMatch(/\w.*\([A-Z_]+\)/);
       expect(await panel.getByTestId('book-status').textContent()).toBe('PUBLISHED');
       await page.screenshot({ path: `${SHOTS}/upload-failed.png`, fullPage: true });
-      // Too big is refused in the browser before any upload.
-      await panel.getByLabel('Upload EPUB').setInputFiles({ name: 'huge.epub', mimeType: 'application/epub+zip', buffer: Buffer.alloc(16 * 1024 * 1024 + 1) });
+      // Too big is refused in the browser before any upload. Handing Chromium 16 MiB over the devtools
+      // protocol took over 30 s (Playwright's default) at load 20, after the page had already refused it.
+      await panel.getByLabel('Upload EPUB').setInputFiles({ name: 'huge.epub', mimeType: 'application/epub+zip', buffer: Buffer.alloc(16 * 1024 * 1024 + 1) }, { timeout: 180_000 });
       await expect.poll(() => panel.getByRole('alert').last().textContent()).toMatch(/at most 16 MiB/);
 
       // Sign out ends the session on the server too.
