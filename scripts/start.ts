@@ -62,11 +62,15 @@ async function waitForSearchIndex(storage: Storage, logger: Logger, timeoutMs = 
   }
 }
 
-/** GraphiQL and the console (admin/) are built on the first start; the API works without them. */
+/** GraphiQL and the console (admin/) are built on the first start and again when admin/src is newer; the API works without them. */
 async function buildBrowserPages(logger: Logger): Promise<void> {
-  const { adminBuilt, ensureAdminBuild } = await import('./adminBuild.js');
-  if (adminBuilt()) return;
-  logger.info('building the browser pages (admin/: console and GraphiQL) once; this takes a minute or two');
+  const { adminBuilt, adminStale, ensureAdminBuild } = await import('./adminBuild.js');
+  if (!adminStale()) return;
+  logger.info(
+    adminBuilt()
+      ? 'rebuilding the browser pages: admin/ changed since admin/dist was built; this takes a minute or two'
+      : 'building the browser pages (admin/: console and GraphiQL) once; this takes a minute or two',
+  );
   await ensureAdminBuild().catch((err: unknown) => logger.warn({ err }, 'browser pages not built (/admin and GraphiQL answer 503); run npm run admin:build'));
 }
 

@@ -11,6 +11,9 @@ import { href, useRoute } from './route.js';
 import { BooksPage } from './pages/BooksPage.js';
 import { BookPage } from './pages/BookPage.js';
 import { JobsPage } from './pages/JobsPage.js';
+import { PeoplePage } from './pages/People.js';
+import { PartnersPage } from './pages/Partners.js';
+import { SchemaPage } from './pages/SchemaReference.js';
 
 interface Me {
   readonly id: string;
@@ -80,7 +83,7 @@ export function App(): ReactNode {
             <p>The admin console is for editors and admins. Your account ({me.username}) has the roles: {(me.roles ?? []).join(', ') || 'none'}.</p>
           </section>
         )}
-        {me && staff && token && <Books token={token} />}
+        {me && staff && token && <Books token={token} myId={me.id} />}
       </main>
     </div>
   );
@@ -127,7 +130,10 @@ function SignIn({ onSignedIn }: { onSignedIn: (token: string) => void }): ReactN
   );
 }
 
-function Books({ token }: { token: string }): ReactNode {
+/** The console's pages, in the nav's order (the first segment of the URL's hash). */
+const PAGES = { books: 'Books', jobs: 'Jobs', people: 'People', partners: 'Partners', schema: 'Schema' } as const;
+
+function Books({ token, myId }: { token: string; myId: string }): ReactNode {
   const [schema, setSchema] = useState<GraphQLSchema | null>(null);
   const [error, setError] = useState<string | null>(null);
   const route = useRoute();
@@ -143,11 +149,17 @@ function Books({ token }: { token: string }): ReactNode {
   return (
     <>
       <nav className="pages" aria-label="Pages">
-        <a href={href('books')} aria-current={page === 'books' ? 'page' : undefined}>Books</a>
-        <a href={href('jobs')} aria-current={page === 'jobs' ? 'page' : undefined}>Jobs</a>
+        {Object.entries(PAGES).map(([name, label]) => (
+          <a key={name} href={href(name)} aria-current={page === name ? 'page' : undefined}>
+            {label}
+          </a>
+        ))}
       </nav>
       {page === 'books' && route[1] && <BookPage key={route[1]} schema={schema} token={token} bookId={route[1]} />}
       {page === 'books' && !route[1] && <BooksPage schema={schema} token={token} />}
+      {page === 'people' && <PeoplePage token={token} myId={myId} />}
+      {page === 'partners' && <PartnersPage token={token} />}
+      {page === 'schema' && <SchemaPage token={token} />}
       {page === 'jobs' && <JobsPage token={token} bookStatuses={isEnumType(bookStatus) ? bookStatus.getValues().map((v) => v.name) : []} />}
     </>
   );

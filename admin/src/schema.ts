@@ -199,3 +199,29 @@ export function editableFields(object: GraphQLObjectType, input: GraphQLInputObj
       return field !== undefined && isLeafType(getNamedType(field.type)) && field.args.every((a) => !isNonNullType(a.type) || a.defaultValue !== undefined);
     });
 }
+
+/** A Query field returning a plain list of objects; its item type's plain columns. */
+export interface ListShape {
+  readonly field: GraphQLField<unknown, unknown>;
+  readonly item: GraphQLObjectType;
+  readonly columns: ReadonlyArray<{ readonly name: string; readonly description: string | null; readonly list: boolean }>;
+}
+
+/** Fields a table can show without arguments or sub-selections (scalars, enums, lists of them), deprecated ones left out. */
+function plainColumns(type: GraphQLObjectType): ListShape['columns'] {
+  return Object.values(type.getFields())
+    .filter((f) => !f.deprecationReason && f.args.every((a) => !isNonNullType(a.type) || a.defaultValue !== undefined) && isLeafType(getNamedType(f.type)))
+    .map((f) => ({ name: f.name, description: f.description ?? null, list: isListType(getNullableType(f.type)) }));
+}
+
+export function listShape(schema: GraphQLSchema, fieldName: string): ListShape | null {
+  const field = schema.getQueryType()?.getFields()[fieldName];
+  if (!field || !isListType(getNullableType(field.type))) return null;
+  const item = getNamedType(field.type);
+  if (!isObjectType(item)) return null;
+  return { field, item, columns: plainColumns(item) };
+}
+
+export function listQuery(shape: ListShape, columns: readonly string[]): string {
+  return `query ConsoleList { list: ${shape.field.name} { ${columns.join(' ')} } }`;
+}

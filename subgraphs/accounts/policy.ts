@@ -27,6 +27,8 @@ export interface Subjects {
   'user.updateOwnProfile': null;
   /** Any user's roles. */
   'user.setRoles': null;
+  /** Every user, with their roles (the admin console's people page). */
+  'user.list': null;
   /** The viewer's own sessions: list, sign out, sign out everywhere. */
   'session.manageOwn': null;
   /** One session; `null` when there is no such session. */
@@ -66,6 +68,7 @@ function decide<A extends Action>(viewer: Viewer, action: A, subject: Subjects[A
       // A partner key has no user; refused as a role it lacks, not asked to sign in.
       return viewer.partnerId ? 'forbidden' : admin(viewer);
     case 'user.setRoles':
+    case 'user.list':
     case 'apiKey.manage':
     case 'trustedDocument.manage':
       return admin(viewer);

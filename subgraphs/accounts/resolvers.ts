@@ -40,7 +40,9 @@ export const resolvers: Resolvers = {
     me: (_: unknown, __: unknown, { caller, loaders }: AccountsContext) => (caller.userId ? loaders.user.load(caller.userId) : null),
     user: (_: unknown, { id }, { loaders }: AccountsContext) => loaders.user.load(id),
     mySessions: (_: unknown, __: unknown, { viewer, service }: AccountsContext) => service.listSessions(viewer),
+    users: (_: unknown, args, { viewer, service }: AccountsContext) => service.listUsers(viewer, args.filter, args),
     apiKeys: (_: unknown, __: unknown, { viewer, service }: AccountsContext) => service.listApiKeys(viewer),
+    partnerScopes: (_: unknown, __: unknown, { viewer, service }: AccountsContext) => service.partnerScopes(viewer),
     trustedDocuments: (_: unknown, __: unknown, { viewer, service }: AccountsContext) => service.listTrustedDocuments(viewer),
     schemaUsage: (_: unknown, args: UsageArgs & { coordinate: string }, { viewer, schemaUsage }: AccountsContext) =>
       schemaUsage.coordinateUsage(viewer, args.coordinate, args.since, args),

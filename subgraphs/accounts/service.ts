@@ -10,6 +10,7 @@ import type { CredentialCaller, Role } from '../../lib/identity.js';
 import { isPartnerScope, PARTNER_SCOPES, scopesNeededByText, type ScopeNeeds } from '../../lib/scopes.js';
 import { isDuplicateKeyError, ObjectId } from '../../lib/storage/index.js';
 import type { Logger } from '../../lib/logger.js';
+import { connectionOf, keyAfter, pageSize, type CountedConnection, type PageArgs } from '../../lib/pagination.js';
 import { cleanText } from '../../lib/text.js';
 import { check, httpUrl, int } from '../../lib/validation.js';
 import { DEFAULT_LOGIN_THROTTLE, LoginThrottle, type LoginThrottleHooks, type LoginThrottleOptions } from './loginThrottle.js';
@@ -28,7 +29,14 @@ export const LIMITS = {
   scopesMax: 20,
   trustedDocumentMaxBytes: 20_000,
   trustedDocumentsMax: 1_000,
+  usernamePrefixMax: 100,
 } as const;
+
+/** `users`' filter (SDL UserFilter). */
+export interface UserFilter {
+  readonly usernamePrefix?: string | null;
+  readonly role?: Role | null;
+}
 
 const TOKEN_PREFIX = 'fst_';
 const API_KEY_PREFIX = 'fpk_';
@@ -170,6 +178,29 @@ export class AccountService {
   /** The user's roles when the viewer may see them (the user, or an admin), else null. */
   visibleRoles(viewer: Viewer, user: UserDoc): Role[] | null {
     return can(viewer, 'user.readPrivate', user) ? user.roles : null;
+  }
+
+  /**
+   * ADMIN: one page of users ordered by username (unique, so it is the cursor), optionally those
+   * whose username starts with a prefix (normalised as usernames are) and who have a role.
+   */
+  async listUsers(viewer: Viewer, filter: UserFilter | null | undefined, page: PageArgs): Promise<CountedConnection<UserDoc>> {
+    authorize(viewer, 'user.list', null);
+    const size = pageSize(page.first);
+    const after = keyAfter(page.after, 'string');
+    const rawPrefix = filter?.usernamePrefix ?? '';
+    if (rawPrefix.length > LIMITS.usernamePrefixMax) throw badInput(`usernamePrefix may be at most ${LIMITS.usernamePrefixMax} characters.`, 'filter.usernamePrefix');
+    const prefix = normalizeUsername(rawPrefix.trim());
+    const base: Record<string, unknown> = {};
+    // A prefix is a range on the unique username index: [prefix, prefix + U+FFFF).
+    if (prefix) base.username = { $gte: prefix, $lt: `${prefix}\uffff` };
+    if (filter?.role) base.roles = filter.role;
+    const pageFilter = after ? { ...base, username: { ...(prefix ? { $lt: `${prefix}\uffff` } : {}), $gt: after } } : base;
+    const [docs, totalCount] = await Promise.all([
+      this.store.users.find(pageFilter).sort({ username: 1 }).limit(size + 1).toArray(),
+      this.store.users.countDocuments(base),
+    ]);
+    return connectionOf(docs, size, (u) => [u.username], totalCount);
   }
 
   async updateProfile(viewer: Viewer, input: { displayName?: string | null; bio?: string | null; avatarUrl?: string | null }): Promise<UserDoc> {
@@ -356,6 +387,12 @@ export class AccountService {
     if (!doc) throw notFound('API key');
     this.options.logger.info({ by: viewer.userId, apiKeyId: id }, 'api key revoked');
     return doc;
+  }
+
+  /** The scopes a key can have (lib/scopes.ts), for the admin choosing them. */
+  partnerScopes(viewer: Viewer): Array<{ name: string; description: string }> {
+    authorize(viewer, 'apiKey.manage', null);
+    return Object.entries(PARTNER_SCOPES).map(([name, description]) => ({ name, description }));
   }
 
   async listApiKeys(viewer: Viewer): Promise<ApiKeyDoc[]> {

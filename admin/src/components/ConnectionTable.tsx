@@ -108,7 +108,7 @@ export function ConnectionTable({ schema, token, field, title, preferred = [], p
               <tr key={cursor}>
                 {onOpen && (
                   <td>
-                    <button type="button" onClick={() => onOpen(node)} aria-label={`Open ${display(node.title ?? node.name ?? node.id)}`}>Open</button>
+                    <button type="button" onClick={() => onOpen(node)} aria-label={`Open ${display(node.title ?? node.name ?? node.username ?? node.id)}`}>Open</button>
                   </td>
                 )}
                 {columns.map((c) => <td key={c}>{display(node[c])}</td>)}

@@ -203,6 +203,43 @@ export type SchemaUsageOrder =
   /** Fewest requests first: fields nobody requested in the window come first. */
   | 'LEAST_USED';
 
+/** One page of users (Relay), ordered by username. */
+export type UserConnection = {
+  readonly __typename?: 'UserConnection';
+  /** The users of this page, each with its cursor. */
+  readonly edges: ReadonlyArray<UserEdge>;
+  /** Where the next page starts. */
+  readonly pageInfo: PageInfo;
+  /** Users matching the filter, every page together. */
+  readonly totalCount: Scalars['Int']['output'];
+};
+
+/** An edge of a UserConnection. */
+export type UserEdge = {
+  readonly __typename?: 'UserEdge';
+  /** Opaque; pass as `after` for the users that follow. */
+  readonly cursor: Scalars['String']['output'];
+  /** The user. */
+  readonly node: User;
+};
+
+/** Which users `users` lists. */
+export type UserFilter = {
+  /** The start of the username (as normalised at sign-up: lower case). */
+  readonly usernamePrefix?: InputMaybe<Scalars['String']['input']>;
+  /** Only users who have this role. */
+  readonly role?: InputMaybe<Role>;
+};
+
+/** A scope a partner API key can be given, with what it grants. */
+export type PartnerScope = {
+  readonly __typename?: 'PartnerScope';
+  /** The scope's name, as given in CreateApiKeyInput.scopes, e.g. `catalog:read`. */
+  readonly name: Scalars['String']['output'];
+  /** What a key with this scope may read. */
+  readonly description: Scalars['String']['output'];
+};
+
 export type Query = {
   readonly __typename?: 'Query';
   /** The signed-in user, or null for an anonymous caller. */
@@ -210,8 +247,12 @@ export type Query = {
   readonly user?: Maybe<User>;
   /** The signed-in user's active sessions. */
   readonly mySessions?: Maybe<ReadonlyArray<Session>>;
+  /** ADMIN: every user, ordered by username, with a filter. `first` ≤ 100. */
+  readonly users?: Maybe<UserConnection>;
   /** ADMIN: partner API keys. */
   readonly apiKeys?: Maybe<ReadonlyArray<ApiKey>>;
+  /** ADMIN: every scope a partner API key can have, with what it grants (the choices for CreateApiKeyInput.scopes). */
+  readonly partnerScopes?: Maybe<ReadonlyArray<PartnerScope>>;
   /** ADMIN: the trusted-document allow-list for partners. */
   readonly trustedDocuments?: Maybe<ReadonlyArray<TrustedDocument>>;
   /** ADMIN: requests that used one schema coordinate (`Type.field`, `Type.field.argument`, `Enum.VALUE`), per UTC hour and client, newest first. `since` defaults to the start of the retention window (30 days). `first` ≤ 100. */
@@ -225,6 +266,13 @@ export type Query = {
 
 export type QueryUserArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type QueryUsersArgs = {
+  filter?: InputMaybe<UserFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  after?: InputMaybe<Scalars['String']['input']>;
 };
 
 
@@ -438,6 +486,10 @@ export type ResolversTypes = {
   SchemaFieldUsageEdge: ResolverTypeWrapper<SchemaFieldUsageEdge>;
   SchemaFieldUsageConnection: ResolverTypeWrapper<SchemaFieldUsageConnection>;
   SchemaUsageOrder: SchemaUsageOrder;
+  UserConnection: ResolverTypeWrapper<Omit<UserConnection, 'edges'> & { edges: ReadonlyArray<ResolversTypes['UserEdge']> }>;
+  UserEdge: ResolverTypeWrapper<Omit<UserEdge, 'node'> & { node: ResolversTypes['User'] }>;
+  UserFilter: UserFilter;
+  PartnerScope: ResolverTypeWrapper<PartnerScope>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
@@ -468,6 +520,10 @@ export type ResolversParentTypes = {
   SchemaFieldUsage: SchemaFieldUsage;
   SchemaFieldUsageEdge: SchemaFieldUsageEdge;
   SchemaFieldUsageConnection: SchemaFieldUsageConnection;
+  UserConnection: Omit<UserConnection, 'edges'> & { edges: ReadonlyArray<ResolversParentTypes['UserEdge']> };
+  UserEdge: Omit<UserEdge, 'node'> & { node: ResolversParentTypes['User'] };
+  UserFilter: UserFilter;
+  PartnerScope: PartnerScope;
   Query: Record<PropertyKey, never>;
   Mutation: Record<PropertyKey, never>;
   Int: Scalars['Int']['output'];
@@ -588,11 +644,29 @@ export type SchemaFieldUsageConnectionResolvers<ContextType = AccountsContext, P
   totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
+export type UserConnectionResolvers<ContextType = AccountsContext, ParentType extends ResolversParentTypes['UserConnection'] = ResolversParentTypes['UserConnection']> = {
+  edges?: Resolver<ReadonlyArray<ResolversTypes['UserEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type UserEdgeResolvers<ContextType = AccountsContext, ParentType extends ResolversParentTypes['UserEdge'] = ResolversParentTypes['UserEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+};
+
+export type PartnerScopeResolvers<ContextType = AccountsContext, ParentType extends ResolversParentTypes['PartnerScope'] = ResolversParentTypes['PartnerScope']> = {
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  description?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type QueryResolvers<ContextType = AccountsContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   me?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType, RequireFields<QueryUserArgs, 'id'>>;
   mySessions?: Resolver<Maybe<ReadonlyArray<ResolversTypes['Session']>>, ParentType, ContextType>;
+  users?: Resolver<Maybe<ResolversTypes['UserConnection']>, ParentType, ContextType, RequireFields<QueryUsersArgs, 'first'>>;
   apiKeys?: Resolver<Maybe<ReadonlyArray<ResolversTypes['ApiKey']>>, ParentType, ContextType>;
+  partnerScopes?: Resolver<Maybe<ReadonlyArray<ResolversTypes['PartnerScope']>>, ParentType, ContextType>;
   trustedDocuments?: Resolver<Maybe<ReadonlyArray<ResolversTypes['TrustedDocument']>>, ParentType, ContextType>;
   schemaUsage?: Resolver<Maybe<ResolversTypes['SchemaUsageBucketConnection']>, ParentType, ContextType, RequireFields<QuerySchemaUsageArgs, 'coordinate'>>;
   schemaFieldUsage?: Resolver<Maybe<ResolversTypes['SchemaFieldUsageConnection']>, ParentType, ContextType, RequireFields<QuerySchemaFieldUsageArgs, 'order'>>;
@@ -630,6 +704,9 @@ export type Resolvers<ContextType = AccountsContext> = {
   SchemaFieldUsage?: SchemaFieldUsageResolvers<ContextType>;
   SchemaFieldUsageEdge?: SchemaFieldUsageEdgeResolvers<ContextType>;
   SchemaFieldUsageConnection?: SchemaFieldUsageConnectionResolvers<ContextType>;
+  UserConnection?: UserConnectionResolvers<ContextType>;
+  UserEdge?: UserEdgeResolvers<ContextType>;
+  PartnerScope?: PartnerScopeResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
 };
