@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
 import type { Clock } from '../../lib/clock.js';
 import type { FolioConfig } from '../../lib/config.js';
-import { Outbox } from '../../lib/events.js';
+import { Outbox, OutboxRetention } from '../../lib/events.js';
 import { workerIdentity } from '../../lib/instance.js';
 import { LeaseManager } from '../../lib/leases.js';
 import type { Logger } from '../../lib/logger.js';
@@ -93,6 +93,8 @@ export const catalogService: ServiceModule = {
     );
     port = server.port;
     pipeline.start();
+    const retention = new OutboxRetention(store.db, { ...config.outboxRetention, logger });
+    retention.start();
     if (config.demoData) {
       await seedDemoLibrary({ ...runtime, logger }).catch((err: unknown) => logger.error({ err }, 'demo library failed to load'));
     }
@@ -101,6 +103,7 @@ export const catalogService: ServiceModule = {
       url: server.url,
       port: server.port,
       async stop() {
+        await retention.stop();
         await pipeline.stop();
         await server.stop();
         identity.release();

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
-import { EventConsumer, Outbox } from '../../lib/events.js';
+import { EventConsumer, Outbox, OutboxRetention } from '../../lib/events.js';
 import { workerIdentity } from '../../lib/instance.js';
 import { LeaseManager } from '../../lib/leases.js';
 import { systemClock } from '../../lib/clock.js';
@@ -99,11 +99,14 @@ export const ugcService: ServiceModule = {
     );
     worker.start();
     consumer.start();
+    const retention = new OutboxRetention(db, { ...config.outboxRetention, logger });
+    retention.start();
     return {
       name: 'ugc',
       url: server.url,
       port: server.port,
       async stop() {
+        await retention.stop();
         await consumer.stop();
         await worker.stop();
         await server.stop();
