@@ -10,6 +10,7 @@ import type { FolioDb, Storage, StorageHealth } from '../index.js';
 import type { DocCollection } from '../types.js';
 import { EmbeddedCollection } from './collection.js';
 import { EmbeddedDatabase, type EngineOptions, type TxState } from './engine.js';
+import type { CommitStats } from './journal.js';
 
 const open = new Map<string, { db: EmbeddedDatabase; refs: number }>();
 
@@ -92,9 +93,10 @@ export function engineOf(db: FolioDb): EmbeddedDatabase | undefined {
 }
 
 /** What each embedded database open in this process holds (benchmarks: which collection grows). */
-export function embeddedStoreStats(): Array<{ db: string; journalBytes: number; snapshotBytes: number; collections: Record<string, number> }> {
+export function embeddedStoreStats(): Array<{ db: string; journalBytes: number; snapshotBytes: number; collections: Record<string, number>; commits: CommitStats }> {
   return [...open.values()].map(({ db }) => ({
     db: db.name,
+    commits: db.commitStats,
     journalBytes: db.storedBytes.journal,
     snapshotBytes: db.storedBytes.snapshot,
     collections: Object.fromEntries([...db.collections.values()].map((c) => [c.name, c.docs.size])),
