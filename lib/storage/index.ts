@@ -12,6 +12,7 @@ import type { DocCollection } from './types.js';
 
 export type * from './types.js';
 export { isDuplicateKeyError, isStorageFullError } from './errors.js';
+export { commitObservableOf } from './embedded/index.js';
 export { ObjectId, Binary } from 'mongodb';
 
 export interface StorageOptions {

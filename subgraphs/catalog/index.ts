@@ -7,10 +7,10 @@ import { Outbox, OutboxRetention } from '../../lib/events.js';
 import { workerIdentity } from '../../lib/instance.js';
 import { LeaseManager } from '../../lib/leases.js';
 import type { Logger } from '../../lib/logger.js';
-import { createMetrics, dbOperationCounter } from '../../lib/metrics.js';
+import { createMetrics, dbOperationCounter, storeCommitMetrics } from '../../lib/metrics.js';
 import { databaseName, type RunningService, type ServiceModule } from '../../lib/service.js';
 import { countingDb, type StoreOperation } from '../../lib/storage/counting.js';
-import type { Storage } from '../../lib/storage/index.js';
+import { commitObservableOf, type Storage } from '../../lib/storage/index.js';
 import { startSubgraphServer, storageReadiness } from '../../lib/subgraphServer.js';
 import { acquireWorkerPool } from '../../lib/workers/index.js';
 import { seedDemoLibrary } from './bulk.js';
@@ -94,6 +94,7 @@ export const catalogService: ServiceModule = {
     port = server.port;
     pipeline.start();
     const retention = new OutboxRetention(store.db, { ...config.outboxRetention, logger });
+    const stopCommitMetrics = storeCommitMetrics(metrics.registry, databaseName('catalog'), commitObservableOf(storage.db(databaseName('catalog'))));
     retention.start();
     if (config.demoData) {
       await seedDemoLibrary({ ...runtime, logger }).catch((err: unknown) => logger.error({ err }, 'demo library failed to load'));
@@ -104,6 +105,7 @@ export const catalogService: ServiceModule = {
       port: server.port,
       async stop() {
         await retention.stop();
+        stopCommitMetrics();
         await pipeline.stop();
         await server.stop();
         identity.release();

@@ -10,6 +10,9 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isStorageFullError, openStorage, type FolioDb, type ObjectId, type Storage } from '../index.js';
 import { FakeDisk } from '../../../test/kit/fakeDisk.js';
+import { Registry } from 'prom-client';
+import { storeCommitMetrics } from '../../metrics.js';
+import { commitObservableOf } from '../index.js';
 import type { CommitMode } from './engine.js';
 import { engineOf, openEmbeddedStorage } from './index.js';
 import { encodeOps, frame } from './journal.js';
@@ -78,6 +81,24 @@ describe('embedded engine: group commit', () => {
     const again = await reopen(dir);
     expect(await again.collection('events').countDocuments()).toBe(50);
     expect(await again.collection<Loose>('seq').findOne({ _id: 'outbox' })).toEqual({ _id: 'outbox', seq: 50 });
+  });
+
+  it('reports batch sizes and fsyncs as metrics', async () => {
+    const { disk, db } = setup();
+    const registry = new Registry();
+    const stop = storeCommitMetrics(registry, 'gc', commitObservableOf(db));
+    const release = disk.pause();
+    const all = Promise.all(Array.from({ length: 10 }, (_, i) => appendEvent(db, `e${i}`)));
+    await until(() => engineOf(db)!.queuedCommits === 10);
+    release();
+    await all;
+    stop();
+    const text = await registry.metrics();
+    const fsyncs = Number(/folio_store_fsyncs_total\{db="gc"\} (\d+)/.exec(text)?.[1]);
+    expect(fsyncs).toBe(engineOf(db)!.commitStats.fsyncs);
+    expect(fsyncs).toBeLessThanOrEqual(3);
+    expect(text).toMatch(/folio_store_commit_batch_records_sum\{db="gc"\} 10\b/);
+    expect(text).toMatch(/folio_store_commit_batch_records_count\{db="gc"\} \d/);
   });
 
   it('serial mode holds the write lock until durable; single mode syncs once per record', async () => {

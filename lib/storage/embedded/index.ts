@@ -92,6 +92,11 @@ export function engineOf(db: FolioDb): EmbeddedDatabase | undefined {
   return db instanceof EmbeddedFolioDb ? (db as unknown as { engine: EmbeddedDatabase }).engine : undefined;
 }
 
+/** The group-commit observer of an embedded database (metrics); undefined on MongoDB. */
+export function commitObservableOf(db: FolioDb): Pick<EmbeddedDatabase, 'observeCommits'> | undefined {
+  return engineOf(db);
+}
+
 /** What each embedded database open in this process holds (benchmarks: which collection grows). */
 export function embeddedStoreStats(): Array<{ db: string; journalBytes: number; snapshotBytes: number; collections: Record<string, number>; commits: CommitStats }> {
   return [...open.values()].map(({ db }) => ({
