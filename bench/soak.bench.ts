@@ -8,6 +8,13 @@
  * The platform runs in a child process (bench/soakPlatform.ts) and answers memory questions over
  * IPC; this process only generates load, so its own samples and sockets are not counted.
  *
+ * Steady state (default): the embedded store keeps every document in memory by design, so a write
+ * mix that only adds documents grows RSS with the data. The soak's mix is steady instead: each
+ * reader keeps its newest `keepPerUser` notes and highlights, deleting the oldest as it creates a
+ * new one (progress updates overwrite), and the outbox keeps a short window (retention compressed
+ * to minutes, FOLIO_OUTBOX_RETENTION_HOURS) so that it too reaches its steady size within the run.
+ * `--growing` restores the add-only mix.
+ *
  * Run: npm run bench:soak [-- --minutes 30 --rate 40 --users 20 --warmup 2 --heap-snapshots 2,6]
  * (FOLIO_SOAK_MINUTES sets the default length; --short runs 3 intervals of 5 s as a smoke test).
  * Writes bench/results/soak-<timestamp>.json and .md; heap snapshots, when asked for, go to
@@ -21,6 +28,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { PlatformMemory } from './soakPlatform.js';
+import { graphql } from '../test/kit/platform.js';
 import { BENCH_ENV, directoryBytes, read, round, seedLibrary, summarize, timed, write, type KindSummary, type ReadKind, type Sample, type WriteKind } from './support.js';
 
 export interface SoakOptions {
@@ -46,6 +54,11 @@ export interface SoakOptions {
   readonly maxInFlight?: number;
   /** Extra environment for the platform (e.g. a smaller journal compaction threshold). */
   readonly env?: Record<string, string>;
+  /**
+   * Notes and highlights each reader keeps: creating one more deletes its oldest (a steady-state
+   * store). 0: never delete (the store grows with every note and highlight). @default 10
+   */
+  readonly keepPerUser?: number;
 }
 
 export interface SoakInterval {
@@ -75,7 +88,7 @@ export interface SoakReport {
   readonly at: string;
   readonly node: string;
   readonly cpus: number;
-  readonly options: Pick<SoakOptions, 'minutes' | 'rate' | 'users' | 'warmupMinutes' | 'intervalMs' | 'gc'>;
+  readonly options: Pick<SoakOptions, 'minutes' | 'rate' | 'users' | 'warmupMinutes' | 'intervalMs' | 'gc' | 'keepPerUser'>;
   readonly intervals: SoakInterval[];
   /** Platform RSS change from the end of warm-up to the end, in percent. */
   readonly rssGrowthPercent: number;
@@ -105,7 +118,10 @@ const MIX: ReadonlyArray<[weight: number, kind: ReadKind | WriteKind]> = [
   [10, 'highlight'],
   [10, 'note'],
 ];
-const WRITES = new Set<string>(['progress', 'highlight', 'note']);
+const WRITES = new Set<string>(['progress', 'highlight', 'note', 'deleteHighlight', 'deleteNote']);
+
+/** Outbox retention during a steady soak: minutes, not a week, so the outbox levels off within the run. */
+export const SOAK_OUTBOX_RETENTION_HOURS = '0.05';
 
 function pickKind(): ReadKind | WriteKind {
   let r = Math.random() * 100;
@@ -114,6 +130,8 @@ function pickKind(): ReadKind | WriteKind {
 }
 
 const MiB = (bytes: number): number => round(bytes / 1024 / 1024);
+const DELETE_NOTE = /* GraphQL */ `mutation DeleteNote($id: ID!) { deleteNote(id: $id) }`;
+const DELETE_HIGHLIGHT = /* GraphQL */ `mutation DeleteHighlight($id: ID!) { deleteHighlight(id: $id) }`;
 
 async function bytesByEntry(dir: string): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
@@ -178,9 +196,23 @@ async function startPlatformChild(env: Record<string, string>): Promise<Platform
 export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const intervalMs = options.intervalMs ?? 60_000;
   const gc = options.gc ?? true;
-  await using platform = await startPlatformChild({ ...BENCH_ENV, ...options.env });
+  const keep = options.keepPerUser ?? 10;
+  await using platform = await startPlatformChild({ ...BENCH_ENV, ...(keep > 0 ? { FOLIO_OUTBOX_RETENTION_HOURS: SOAK_OUTBOX_RETENTION_HOURS } : {}), ...options.env });
   const gateway = platform.gateway;
   const library = await seedLibrary(gateway, options.users);
+  // Per reader and kind, the ids it created, oldest first (steady state: see the header).
+  const owned = new Map<string, string[]>();
+  const deleteOldest = (token: string, kind: 'note' | 'highlight', id: string, due: number): Promise<void> => {
+    const key = `${token}:${kind}`;
+    const ids = owned.get(key) ?? [];
+    owned.set(key, ids);
+    ids.push(id);
+    if (ids.length <= keep) return Promise.resolve();
+    const oldest = ids.shift()!;
+    const mutation = kind === 'note' ? DELETE_NOTE : DELETE_HIGHLIGHT;
+    const kindName = kind === 'note' ? 'deleteNote' : 'deleteHighlight';
+    return timed(kindName, () => graphql(gateway, mutation, { id: oldest }, { token }), due).then((s) => void current.push(s));
+  };
   if (options.heapSnapshotsAt?.length) await mkdir(options.heapSnapshotDir ?? '.', { recursive: true });
 
   const intervals: SoakInterval[] = [];
@@ -206,8 +238,18 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       }
       const kind = pickKind();
       const user = library.users[sent % library.users.length]!;
-      const request = WRITES.has(kind) ? () => write(gateway, library, user, kind as WriteKind) : () => read(gateway, library, user, kind as ReadKind);
-      const p = timed(kind, request, due).then((s) => void current.push(s));
+      let created: string | undefined;
+      const request = WRITES.has(kind)
+        ? async () => {
+            const r = await write(gateway, library, user, kind as WriteKind);
+            created = (r.data?.createNote?.id ?? r.data?.createHighlight?.id) as string | undefined;
+            return r;
+          }
+        : () => read(gateway, library, user, kind as ReadKind);
+      const p = timed(kind, request, due).then(async (s) => {
+        current.push(s);
+        if (keep > 0 && created && (kind === 'note' || kind === 'highlight')) await deleteOldest(user.token, kind, created, performance.now());
+      });
       inflight.add(p);
       void p.finally(() => inflight.delete(p));
     }
@@ -259,7 +301,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     at: new Date().toISOString(),
     node: process.version,
     cpus: availableParallelism(),
-    options: { minutes: options.minutes, rate: options.rate, users: options.users, warmupMinutes: options.warmupMinutes, intervalMs, gc },
+    options: { minutes: options.minutes, rate: options.rate, users: options.users, warmupMinutes: options.warmupMinutes, intervalMs, gc, keepPerUser: keep },
     intervals,
     rssGrowthPercent: first && last ? growth(first.rssMiB, last.rssMiB) : 0,
     retainedHeapGrowthPercent: first && last ? growth(first.heapAfterGcMiB, last.heapAfterGcMiB) : 0,
@@ -279,6 +321,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
 
 ${report.at}, Node ${report.node}, ${report.cpus} CPUs (shared machine: see the load average column). ${options.minutes} intervals of ${intervalMs / 1000} s at ${options.rate} requests/s
 through the gateway, ${options.users} readers, mix ${MIX.map(([w, k]) => `${k} ${w}%`).join(', ')}; embedded store.
+${keep > 0 ? `Steady state: each reader keeps its newest ${keep} notes and highlights (creating one deletes its oldest; the deletes count as writes), and the outbox keeps ${Number(SOAK_OUTBOX_RETENTION_HOURS) * 60} minutes of events (FOLIO_OUTBOX_RETENTION_HOURS=${SOAK_OUTBOX_RETENTION_HOURS}, pruned every minute).` : 'Add-only mix (--growing): every note and highlight stays.'}
 The platform runs in its own process; memory is that process's alone${gc ? ', read at the end of each interval before and after a forced full GC' : ''}.
 Latency is measured from each request's scheduled send time.
 
@@ -311,6 +354,8 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
       'no-gc': { type: 'boolean', default: false },
       'max-in-flight': { type: 'string', default: '200' },
       short: { type: 'boolean', default: false },
+      growing: { type: 'boolean', default: false },
+      keep: { type: 'string', default: '10' },
     },
   });
   const results = join(dirname(fileURLToPath(import.meta.url)), 'results');
@@ -322,6 +367,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     warmupMinutes: values.short ? 1 : Number(values.warmup),
     gc: !values['no-gc'],
     maxInFlight: Number(values['max-in-flight']),
+    keepPerUser: values.growing ? 0 : Number(values.keep),
     heapSnapshotsAt: values['heap-snapshots'] ? values['heap-snapshots'].split(',').map(Number) : [],
     heapSnapshotDir: join(results, 'heap'),
     outDir: results,

@@ -10,12 +10,14 @@ describe('bench:writes (short)', () => {
   afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 
   it('measures progress updates, notes and highlights per second without errors', async () => {
-    const report = await runWritesBench({ users: 3, seconds: 1, outDir });
+    const report = await runWritesBench({ users: 3, seconds: 1, modes: ['pipelined'], outDir });
     expect(report.results.map((r) => r.kind)).toEqual(['progress', 'note', 'highlight']);
     for (const result of report.results) {
+      expect(result.mode).toBe('pipelined');
       expect(result.count).toBeGreaterThan(0);
       expect(result.errors).toBe(0);
       expect(result.perSecond).toBeGreaterThan(0);
+      expect(result.fsyncsPerSecond).toBeGreaterThan(0);
     }
     expect(readFileSync(report.files!.md, 'utf8')).toContain('| highlight |');
   });

@@ -66,6 +66,12 @@ const schema = z.object({
     }),
   /** Where embedded stores keep their files. @default ./.folio-data */
   FOLIO_DATA_DIR: z.string().min(1).default('./.folio-data'),
+  /** Embedded store commit mode (lib/storage/embedded/engine.ts): pipelined | serial | single. @default pipelined */
+  FOLIO_STORE_COMMIT: z.enum(['pipelined', 'serial', 'single']).default('pipelined'),
+  /** How long producers keep outbox events (lib/events.ts). @default 168 (a week) */
+  FOLIO_OUTBOX_RETENTION_HOURS: z.coerce.number().positive().max(24 * 366).default(168),
+  /** Most outbox events a producer keeps, whatever their age. @default 200000 */
+  FOLIO_OUTBOX_MAX_EVENTS: z.coerce.number().int().min(100).max(100_000_000).default(200_000),
   /**
    * This instance's stable name as a worker (e.g. a StatefulSet pod name), so a restarted instance
    * takes back its own jobs at once; unique per running instance. @default an id kept in FOLIO_DATA_DIR
@@ -261,6 +267,10 @@ export interface FolioConfig {
   /** FOLIO_SERVICES: what `npm start` runs in this process. */
   readonly services: readonly ServiceName[];
   readonly dataDir: string;
+  /** FOLIO_STORE_COMMIT: the embedded store's commit mode. */
+  readonly storeCommit: 'pipelined' | 'serial' | 'single';
+  /** FOLIO_OUTBOX_RETENTION_HOURS / FOLIO_OUTBOX_MAX_EVENTS: what producers' outboxes keep. */
+  readonly outboxRetention: { readonly maxAgeMs: number; readonly maxEvents: number };
   /** FOLIO_INSTANCE_ID; see lib/instance.ts. */
   readonly instanceId: string | undefined;
   readonly mongodbUri: string | undefined;
@@ -416,6 +426,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FolioConfig {
     ) as Record<SubgraphName, string>,
     services: raw.FOLIO_SERVICES,
     dataDir: path.resolve(raw.FOLIO_DATA_DIR),
+    storeCommit: raw.FOLIO_STORE_COMMIT,
+    outboxRetention: { maxAgeMs: raw.FOLIO_OUTBOX_RETENTION_HOURS * 3_600_000, maxEvents: raw.FOLIO_OUTBOX_MAX_EVENTS },
     instanceId: raw.FOLIO_INSTANCE_ID,
     mongodbUri: raw.MONGODB_URI,
     qdrant: raw.QDRANT_URL ? { url: raw.QDRANT_URL, apiKey: raw.QDRANT_API_KEY } : undefined,

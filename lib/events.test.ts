@@ -111,9 +111,9 @@ describe('outbox and event feed', () => {
 
   it('tells its head, so a follower that needs no history starts there', async () => {
     const head = () => callInternal<{ events: FolioEvent[]; head: number }>({ secret, audience: 'producer', baseUrl: feedUrl }, 'GET', `/internal/events?after=${Number.MAX_SAFE_INTEGER}&wait=0`);
-    expect(await head()).toEqual({ events: [], head: 0 });
+    expect(await head()).toEqual({ events: [], head: 0, oldest: 1 });
     for (let i = 0; i < 2; i++) await outbox.publish(async (_tx, emit) => void (await emit('Tick', { i })));
-    expect(await head()).toEqual({ events: [], head: 2 });
+    expect(await head()).toEqual({ events: [], head: 2, oldest: 1 });
     expect((await callInternal<{ events: FolioEvent[]; head: number }>({ secret, audience: 'producer', baseUrl: feedUrl }, 'GET', '/internal/events?after=1')).head).toBe(2);
   });
 

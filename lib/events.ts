@@ -4,6 +4,14 @@
  * number, and serves the outbox over a signed HTTP feed. Each consumer keeps its cursor in its
  * own database, handles each event idempotently, and advances the cursor only after the work
  * is durable. A broker could replace the feed later without touching business code.
+ *
+ * Retention: the outbox keeps events for a window (FOLIO_OUTBOX_RETENTION_HOURS) and at most a
+ * number of them (FOLIO_OUTBOX_MAX_EVENTS); `OutboxRetention` prunes older ones in the background,
+ * a slice at a time. Consumers name themselves on the feed (`consumer=`), and the producer keeps
+ * their cursors (`outbox_consumers`): age-based pruning never passes the slowest cursor of a
+ * consumer seen within the window. Only the count bound (memory) may pass it; the consumer is then
+ * told: the feed answers `oldest` (the oldest kept seq), and a consumer whose cursor is below it
+ * logs the loss, counts it and calls its `onCursorExpired` before going on from `oldest`.
  */
 import { EventEmitter } from 'node:events';
 import { z } from 'zod';
@@ -34,7 +42,22 @@ interface OutboxDoc {
 interface SequenceDoc {
   _id: string;
   seq: number;
+  /** Every event with seq ≤ floor has been pruned (retention); absent: none yet. */
+  floor?: number;
 }
+
+/** A consumer the producer has heard from on its feed: how far it has read. */
+interface ConsumerDoc {
+  _id: string;
+  cursor: number;
+  seenAt: Date;
+  /** Set when pruning had to pass its cursor (count bound): events up to `lostUpTo` are gone. */
+  expired?: { at: Date; lostUpTo: number };
+}
+
+const CONSUMER_NAME = /^[A-Za-z0-9:_.-]{1,80}$/;
+/** A consumer's cursor is written back at most this often (the feed is polled far more often). */
+const CONSUMER_WRITE_EVERY_MS = 5_000;
 
 interface CursorDoc {
   _id: string;
@@ -48,6 +71,8 @@ export const FEED_MAX_WAIT_MS = 25_000;
 /** The producer side: append inside the caller's transaction; serve the feed. */
 export class Outbox {
   private readonly appended = new EventEmitter();
+  /** Consumer name → when its cursor was last written and what it was. */
+  private readonly consumerWrites = new Map<string, { at: number; cursor: number }>();
 
   constructor(private readonly db: FolioDb) {
     this.appended.setMaxListeners(1_000);
@@ -86,6 +111,28 @@ export class Outbox {
     return (await this.db.collection<SequenceDoc>('outbox_sequence').findOne({ _id: 'outbox' }))?.seq ?? 0;
   }
 
+  /**
+   * The oldest sequence number still kept (head + 1 when none is kept yet or all were pruned):
+   * `after` still reads every later event iff `after >= oldestKeptSeq() - 1`; below that, events
+   * were pruned (CURSOR_EXPIRED for a catch-up API). One point read, on either backend.
+   */
+  async oldestKeptSeq(): Promise<number> {
+    const doc = await this.db.collection<SequenceDoc>('outbox_sequence').findOne({ _id: 'outbox' });
+    return (doc?.floor ?? 0) + 1;
+  }
+
+  /** Records how far a named consumer has read (throttled: at most one write per consumer per 5 s). */
+  async noteConsumer(name: string, cursor: number): Promise<void> {
+    const last = this.consumerWrites.get(name);
+    const now = Date.now();
+    if (last && last.cursor === cursor && now - last.at < CONSUMER_WRITE_EVERY_MS) return;
+    if (last && now - last.at < CONSUMER_WRITE_EVERY_MS && cursor >= last.cursor) return;
+    this.consumerWrites.set(name, { at: now, cursor });
+    await this.db
+      .collection<ConsumerDoc>('outbox_consumers')
+      .updateOne({ _id: name }, { $set: { cursor, seenAt: new Date(now) }, $unset: { expired: '' } }, { upsert: true });
+  }
+
   async read(after: number, limit: number): Promise<FolioEvent[]> {
     const docs = await this.outbox().find({ _id: { $gt: after } }).sort({ _id: 1 }).limit(limit).toArray();
     return docs.map((d) => ({ seq: d._id, type: d.type, payload: d.payload, createdAt: d.createdAt.toISOString() }));
@@ -110,15 +157,17 @@ export class Outbox {
   }
 
   /**
-   * `GET /internal/events?after=<seq>&limit=<n>&wait=<ms>`, signed. Answers `{ events, head }`: a
-   * follower that needs no history (the gateway's cache purger) starts from `head`, and a head below
-   * its cursor tells it the outbox was reset.
+   * `GET /internal/events?after=<seq>&limit=<n>&wait=<ms>[&consumer=<name>]`, signed. Answers
+   * `{ events, head, oldest }`: a follower that needs no history (the gateway's cache purger)
+   * starts from `head`, a head below its cursor tells it the outbox was reset, and `oldest` above
+   * `after + 1` tells it events it has not read were pruned.
    */
   route(): Route {
     const query = z.object({
       after: z.coerce.number().int().min(0).default(0),
       limit: z.coerce.number().int().min(1).max(FEED_MAX_LIMIT).default(100),
       wait: z.coerce.number().int().min(0).max(FEED_MAX_WAIT_MS).default(0),
+      consumer: z.string().regex(CONSUMER_NAME).optional(),
     });
     return {
       method: 'GET',
@@ -126,15 +175,19 @@ export class Outbox {
       internal: true,
       handle: async ({ req, res, url }) => {
         const parsed = query.safeParse(Object.fromEntries(url.searchParams));
-        if (!parsed.success) throw badInput('Expected after, limit and wait as non-negative integers.');
-        const { after, limit, wait } = parsed.data;
+        if (!parsed.success) throw badInput('Expected after, limit and wait as non-negative integers (and consumer as a name).');
+        const { after, limit, wait, consumer } = parsed.data;
+        // A named consumer's cursor holds back age-based pruning (see OutboxRetention).
+        if (consumer) await this.noteConsumer(consumer, after);
         // A consumer that went away (stopped, or its lease was lost) must not hold the request open.
         const gone = new AbortController();
         res.once('close', () => gone.abort());
         req.once('aborted', () => gone.abort());
         const events = await this.poll(after, limit, wait, gone.signal);
-        const head = await this.head();
-        if (!res.destroyed) sendJson(res, 200, { events, head });
+        const seqDoc = await this.db.collection<SequenceDoc>('outbox_sequence').findOne({ _id: 'outbox' });
+        const head = seqDoc?.seq ?? 0;
+        const oldest = (seqDoc?.floor ?? 0) + 1;
+        if (!res.destroyed) sendJson(res, 200, { events, head, oldest });
       },
     };
   }
@@ -152,18 +205,24 @@ export interface FeedSource {
  * `waitMs`; `head` is the producer's newest seq. The one client of `GET /internal/events` (consumers,
  * the gateway's cache purger and its subscription feed).
  */
-export async function readFeed(source: FeedSource, after: number, options: { limit: number; waitMs: number; signal?: AbortSignal }): Promise<{ events: FolioEvent[]; head: number }> {
+export async function readFeed(
+  source: FeedSource,
+  after: number,
+  options: { limit: number; waitMs: number; signal?: AbortSignal; consumer?: string },
+): Promise<{ events: FolioEvent[]; head: number; oldest: number }> {
   const timeout = AbortSignal.timeout(options.waitMs + 10_000);
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
-  const answer = await callInternal<{ events?: FolioEvent[]; head?: unknown }>(
+  const named = options.consumer ? `&consumer=${encodeURIComponent(options.consumer)}` : '';
+  const answer = await callInternal<{ events?: FolioEvent[]; head?: unknown; oldest?: unknown }>(
     { secret: source.secret, audience: source.audience, baseUrl: source.baseUrl },
     'GET',
-    `/internal/events?after=${after}&limit=${options.limit}&wait=${options.waitMs}`,
+    `/internal/events?after=${after}&limit=${options.limit}&wait=${options.waitMs}${named}`,
     undefined,
     { signal },
   );
   if (!Array.isArray(answer.events) || typeof answer.head !== 'number') throw new Error('the event feed answered without events and head');
-  return { events: answer.events, head: answer.head };
+  // A producer without retention answers no `oldest`: everything is kept.
+  return { events: answer.events, head: answer.head, oldest: typeof answer.oldest === 'number' ? answer.oldest : 1 };
 }
 
 /** Resolves after `ms`, or at once when `signal` aborts (never rejects): a backoff a stop can cut short. */
@@ -197,6 +256,12 @@ export interface EventConsumerOptions {
   readonly batchSize?: number;
   /** A gap in sequence numbers (a rolled-back or in-flight transaction) is skipped after this long. @default 10 s */
   readonly gapTimeoutMs?: number;
+  /**
+   * The producer pruned events this consumer had not read (its cursor fell below the producer's
+   * count bound): events `from..to` are lost to it. Called before it goes on from `to + 1`; a
+   * consumer that derives state from the feed should schedule a rebuild. Logged as an error either way.
+   */
+  onCursorExpired?(lost: { from: number; to: number }): Promise<void> | void;
 }
 
 /**
@@ -207,6 +272,8 @@ export class EventConsumer {
   private readonly loop: WorkerLoop;
   private readonly cursors: DocCollection<CursorDoc>;
   private lastSeq = 0;
+  /** Events pruned by the producer before this consumer read them (see onCursorExpired). */
+  expiredEvents = 0;
 
   constructor(private readonly options: EventConsumerOptions) {
     this.cursors = options.db.collection<CursorDoc>('event_cursors');
@@ -260,7 +327,19 @@ export class EventConsumer {
     let gapSince: number | null = null;
     while (!until.aborted) {
       const waitMs = gapSince === null ? 20_000 : 500;
-      const { events } = await readFeed({ secret, audience: sourceName, baseUrl: sourceUrl }, cursor, { limit: batchSize, waitMs, signal: until });
+      const { events, oldest } = await readFeed({ secret, audience: sourceName, baseUrl: sourceUrl }, cursor, { limit: batchSize, waitMs, signal: until, consumer: name });
+      if (oldest > cursor + 1) {
+        // Pruned before we read them: not a gap to wait for. Say so, then go on from what is kept.
+        const lost = { from: cursor + 1, to: oldest - 1 };
+        logger.error({ consumer: name, lost: `${lost.from}..${lost.to}` }, 'events expired from the producer outbox before this consumer read them');
+        await this.options.onCursorExpired?.(lost);
+        cursor = oldest - 1;
+        this.lastSeq = cursor;
+        this.expiredEvents += lost.to - lost.from + 1;
+        await this.cursors.updateOne({ _id: name }, { $set: { seq: cursor, updatedAt: new Date() } }, { upsert: true });
+        gapSince = null;
+        continue;
+      }
       if (events.length === 0) continue;
       for (const event of events) {
         if (event.seq !== cursor + 1) {
@@ -276,5 +355,116 @@ export class EventConsumer {
         await this.cursors.updateOne({ _id: name }, { $set: { seq: cursor, updatedAt: new Date() } }, { upsert: true });
       }
     }
+  }
+}
+
+export interface OutboxRetentionOptions {
+  /** Events older than this may be pruned (FOLIO_OUTBOX_RETENTION_HOURS). */
+  readonly maxAgeMs: number;
+  /** At most this many events are kept, whatever their age (FOLIO_OUTBOX_MAX_EVENTS). */
+  readonly maxEvents: number;
+  /** Events examined and deleted per slice; slices yield to the event loop. @default 500 */
+  readonly sliceSize?: number;
+  /** Time between pruning runs. @default 60 s */
+  readonly intervalMs?: number;
+  readonly logger: Logger;
+  readonly now?: () => number;
+}
+
+/** What one pruning run did. */
+export interface PruneResult {
+  readonly pruned: number;
+  readonly floor: number;
+  /** Consumers whose unread events had to go (count bound): they are told on their next read. */
+  readonly expiredConsumers: string[];
+}
+
+/**
+ * Prunes a producer's outbox in the background (see the header: window, count bound, consumer
+ * cursors). Runs every `intervalMs`, in slices of `sliceSize` point deletes by `_id` (cheap on
+ * both backends), raising the sequence doc's `floor` before each slice is deleted so that
+ * `oldestKeptSeq()` is never above what a reader might still find.
+ */
+export class OutboxRetention {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<unknown> | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly db: FolioDb,
+    private readonly options: OutboxRetentionOptions,
+  ) {}
+
+  start(): void {
+    this.stopped = false;
+    const tick = (): void => {
+      this.running = this.prune()
+        .catch((err: unknown) => this.options.logger.warn({ err }, 'outbox pruning failed; will retry'))
+        .finally(() => {
+          this.running = null;
+          if (!this.stopped) this.timer = setTimeout(tick, this.options.intervalMs ?? 60_000).unref();
+        });
+    };
+    this.timer = setTimeout(tick, Math.min(this.options.intervalMs ?? 60_000, 5_000)).unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+
+  /** One pruning run, slice by slice, until nothing more may go. */
+  async prune(): Promise<PruneResult> {
+    const { maxAgeMs, maxEvents, logger } = this.options;
+    const slice = this.options.sliceSize ?? 500;
+    const now = this.options.now?.() ?? Date.now();
+    const seqs = this.db.collection<SequenceDoc>('outbox_sequence');
+    const outbox = this.db.collection<OutboxDoc>('outbox');
+    const seqDoc = await seqs.findOne({ _id: 'outbox' });
+    if (!seqDoc) return { pruned: 0, floor: 0, expiredConsumers: [] };
+    const head = seqDoc.seq;
+    let floor = seqDoc.floor ?? 0;
+    // Past this, events go whatever their age and whoever has not read them (memory bound).
+    const countFloor = head - maxEvents;
+    // Consumers seen within the window hold back age-based pruning at their cursor.
+    const consumers = await this.db.collection<ConsumerDoc>('outbox_consumers').find({}).toArray();
+    const active = consumers.filter((c) => now - c.seenAt.getTime() <= maxAgeMs);
+    const hold = active.length > 0 ? Math.min(...active.map((c) => c.cursor)) : Infinity;
+    const cutoff = new Date(now - maxAgeMs);
+    let pruned = 0;
+    const expired = new Set<string>();
+    while (floor < head && !this.stopped) {
+      const ids = Array.from({ length: Math.min(slice, head - floor) }, (_, i) => floor + 1 + i);
+      const docs = await outbox.find({ _id: { $in: ids } }, { projection: { createdAt: 1 } }).toArray();
+      const createdAt = new Map(docs.map((d) => [d._id, d.createdAt]));
+      let next = floor;
+      for (const id of ids) {
+        const at = createdAt.get(id);
+        const byCount = id <= countFloor;
+        // A missing seq (rolled back, or still committing) goes only with a prunable event after it.
+        const byAge = at !== undefined && at < cutoff && id <= hold;
+        if (byCount || byAge) next = id;
+        else if (at !== undefined) break;
+      }
+      if (next === floor) break;
+      for (const c of consumers) if (c.cursor < next && !expired.has(c._id)) expired.add(c._id);
+      // Floor first: a reader never learns of an oldest seq above what is still there.
+      await seqs.updateOne({ _id: 'outbox' }, { $max: { floor: next } });
+      const gone = await outbox.deleteMany({ _id: { $in: ids.filter((id) => id <= next) } });
+      pruned += gone.deletedCount;
+      floor = next;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    if (expired.size > 0) {
+      const names = [...expired];
+      await this.db
+        .collection<ConsumerDoc>('outbox_consumers')
+        .updateMany({ _id: { $in: names } }, { $set: { expired: { at: new Date(now), lostUpTo: floor } } });
+      logger.warn({ consumers: names, floor }, 'outbox pruning passed consumers\' cursors (count bound): they are told on their next read');
+    }
+    if (pruned > 0) logger.info({ pruned, floor, head }, 'outbox pruned');
+    return { pruned, floor, expiredConsumers: [...expired] };
   }
 }

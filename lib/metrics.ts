@@ -99,6 +99,40 @@ export function createMetrics(service: string, options: MetricsOptions = {}): Se
   };
 }
 
+/** What a store's group commits report (lib/storage/embedded journal: records per batch, sync time). */
+export interface CommitObservable {
+  observeCommits(fn: (batch: { records: number; bytes: number; syncMs: number }) => void): () => void;
+}
+
+/**
+ * `folio_store_commit_batch_records` (histogram: records per group commit) and
+ * `folio_store_fsyncs_total` (rate() gives fsyncs/s) and `folio_store_commit_sync_seconds`, per
+ * database, for embedded stores (`commitObservableOf` in lib/storage). Returns how to stop observing.
+ */
+export function storeCommitMetrics(registry: Registry, db: string, store: CommitObservable | undefined): () => void {
+  if (!store) return () => undefined;
+  const batch = new Histogram({
+    name: 'folio_store_commit_batch_records',
+    help: 'Records written per group commit (one write + one fdatasync)',
+    labelNames: ['db'] as const,
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+    registers: [registry],
+  });
+  const fsyncs = new Counter({ name: 'folio_store_fsyncs_total', help: 'Journal fdatasyncs', labelNames: ['db'] as const, registers: [registry] });
+  const sync = new Histogram({
+    name: 'folio_store_commit_sync_seconds',
+    help: 'Write + fdatasync time of one group commit',
+    labelNames: ['db'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [registry],
+  });
+  return store.observeCommits(({ records, syncMs }) => {
+    batch.observe({ db }, records);
+    fsyncs.inc({ db });
+    sync.observe({ db }, syncMs / 1000);
+  });
+}
+
 /** `folio_db_operations_total{collection,method}`, fed by lib/storage/counting.ts `countingDb`. */
 export function dbOperationCounter(registry: Registry): (operation: { collection: string; method: string }) => void {
   const counter = new Counter({ name: 'folio_db_operations_total', help: 'Database operations by collection and method', labelNames: ['collection', 'method'], registers: [registry] });

@@ -30,7 +30,7 @@ export interface Platform {
 }
 
 export async function startPlatform(config: FolioConfig, logger: Logger, parts: readonly PlatformPart[] = [...SUBGRAPH_NAMES, 'gateway']): Promise<Platform> {
-  const storage = await openStorage({ mongodbUri: config.mongodbUri, dataDir: config.dataDir });
+  const storage = await openStorage({ mongodbUri: config.mongodbUri, dataDir: config.dataDir, commit: config.storeCommit });
   const services: Partial<Record<SubgraphName, RunningService>> = {};
   const stops: Array<() => Promise<void>> = [];
   const serviceUrls = Object.fromEntries(

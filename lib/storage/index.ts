@@ -5,12 +5,14 @@
  * the embedded engine journaled under `dataDir`. See README.md for guarantees and limits.
  */
 import type { Document } from 'mongodb';
+import type { CommitMode } from './embedded/engine.js';
 import { openEmbeddedStorage } from './embedded/index.js';
 import { openMongoStorage } from './mongo.js';
 import type { DocCollection } from './types.js';
 
 export type * from './types.js';
 export { isDuplicateKeyError, isStorageFullError } from './errors.js';
+export { commitObservableOf } from './embedded/index.js';
 export { ObjectId, Binary } from 'mongodb';
 
 export interface StorageOptions {
@@ -20,6 +22,8 @@ export interface StorageOptions {
   dataDir: string;
   /** Embedded only: journal size below which it is never compacted. @default 4 MiB */
   compactAtBytes?: number;
+  /** Embedded only: commit mode (FolioConfig.storeCommit). @default 'pipelined' */
+  commit?: CommitMode | undefined;
 }
 
 export interface Storage {
@@ -49,5 +53,8 @@ export interface StorageHealth {
 
 export async function openStorage(opts: StorageOptions): Promise<Storage> {
   if (opts.mongodbUri) return openMongoStorage(opts.mongodbUri);
-  return openEmbeddedStorage(opts.dataDir, opts.compactAtBytes !== undefined ? { compactAtBytes: opts.compactAtBytes } : {});
+  return openEmbeddedStorage(opts.dataDir, {
+    ...(opts.compactAtBytes !== undefined ? { compactAtBytes: opts.compactAtBytes } : {}),
+    ...(opts.commit ? { commit: opts.commit } : {}),
+  });
 }

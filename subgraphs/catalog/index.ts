@@ -3,14 +3,14 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
 import type { Clock } from '../../lib/clock.js';
 import type { FolioConfig } from '../../lib/config.js';
-import { Outbox } from '../../lib/events.js';
+import { Outbox, OutboxRetention } from '../../lib/events.js';
 import { workerIdentity } from '../../lib/instance.js';
 import { LeaseManager } from '../../lib/leases.js';
 import type { Logger } from '../../lib/logger.js';
-import { createMetrics, dbOperationCounter } from '../../lib/metrics.js';
+import { createMetrics, dbOperationCounter, storeCommitMetrics } from '../../lib/metrics.js';
 import { databaseName, type RunningService, type ServiceModule } from '../../lib/service.js';
 import { countingDb, type StoreOperation } from '../../lib/storage/counting.js';
-import type { Storage } from '../../lib/storage/index.js';
+import { commitObservableOf, type Storage } from '../../lib/storage/index.js';
 import { startSubgraphServer, storageReadiness } from '../../lib/subgraphServer.js';
 import { acquireWorkerPool } from '../../lib/workers/index.js';
 import { seedDemoLibrary } from './bulk.js';
@@ -93,6 +93,9 @@ export const catalogService: ServiceModule = {
     );
     port = server.port;
     pipeline.start();
+    const retention = new OutboxRetention(store.db, { ...config.outboxRetention, logger });
+    const stopCommitMetrics = storeCommitMetrics(metrics.registry, databaseName('catalog'), commitObservableOf(storage.db(databaseName('catalog'))));
+    retention.start();
     if (config.demoData) {
       await seedDemoLibrary({ ...runtime, logger }).catch((err: unknown) => logger.error({ err }, 'demo library failed to load'));
     }
@@ -101,6 +104,8 @@ export const catalogService: ServiceModule = {
       url: server.url,
       port: server.port,
       async stop() {
+        await retention.stop();
+        stopCommitMetrics();
         await pipeline.stop();
         await server.stop();
         identity.release();

@@ -4,11 +4,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
-import { EventConsumer, Outbox } from '../../lib/events.js';
+import { EventConsumer, Outbox, OutboxRetention } from '../../lib/events.js';
 import { workerIdentity } from '../../lib/instance.js';
 import { LeaseManager } from '../../lib/leases.js';
 import { systemClock } from '../../lib/clock.js';
-import { createMetrics, dbOperationCounter } from '../../lib/metrics.js';
+import { createMetrics, dbOperationCounter, storeCommitMetrics } from '../../lib/metrics.js';
 import { databaseName, type RunningService, type ServiceModule } from '../../lib/service.js';
 import { startSubgraphServer, storageReadiness } from '../../lib/subgraphServer.js';
 import { chapterLoader, HttpCatalogApi, type CatalogApi } from './catalogClient.js';
@@ -21,7 +21,7 @@ import type { UgcDeps } from './service/common.js';
 import { ReviewService } from './service/reviews.js';
 import { ShelfService } from './service/shelf.js';
 import { openUgcStore } from './store.js';
-import type { FolioDb } from '../../lib/storage/index.js';
+import { commitObservableOf, type FolioDb } from '../../lib/storage/index.js';
 import { countingDb } from '../../lib/storage/counting.js';
 import type { Logger } from '../../lib/logger.js';
 
@@ -54,6 +54,7 @@ export const ugcService: ServiceModule = {
     const logger = parent.child({ service: 'ugc' });
     const metrics = createMetrics('ugc');
     const db = countingDb(storage.db(databaseName('ugc')), dbOperationCounter(metrics.registry));
+    const stopCommitMetrics = storeCommitMetrics(metrics.registry, databaseName('ugc'), commitObservableOf(storage.db(databaseName('ugc'))));
     // serviceUrls is filled in as services start (port 0 in tests), so read it at call time.
     const catalog = new HttpCatalogApi(() => serviceUrls.catalog, config.internalSecret);
     const services = await createUgcServices(db, catalog, logger, { popularMinReaders: config.popularHighlightMinReaders });
@@ -99,11 +100,15 @@ export const ugcService: ServiceModule = {
     );
     worker.start();
     consumer.start();
+    const retention = new OutboxRetention(db, { ...config.outboxRetention, logger });
+    retention.start();
     return {
       name: 'ugc',
       url: server.url,
       port: server.port,
       async stop() {
+        await retention.stop();
+        stopCommitMetrics();
         await consumer.stop();
         await worker.stop();
         await server.stop();

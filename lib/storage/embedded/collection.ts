@@ -68,6 +68,11 @@ export class EmbeddedCollection<T extends Document = Document> implements DocCol
     return this.db.coll(this.collectionName);
   }
 
+  /** Reads outside a transaction see only what is durable (engine.ts, "Visibility"). */
+  private get durable(): boolean {
+    return !this.tx && !this.db.inTransaction();
+  }
+
   private write<R>(fn: (batch: WriteBatch, coll: CollectionState) => R): Promise<R> {
     return this.db.write(this.tx, (batch) => fn(batch, this.state));
   }
@@ -91,7 +96,7 @@ export class EmbeddedCollection<T extends Document = Document> implements DocCol
 
   async findOne(filter?: Filter<T>, options?: Omit<FindOptions, 'timeoutMode'>): Promise<WithId<T> | null> {
     const f = filter as AnyDoc | undefined;
-    const [doc] = matchDocs(this.state, f, { sort: normalizeSort(options?.sort), skip: options?.skip, limit: 1 });
+    const [doc] = matchDocs(this.state, f, { sort: normalizeSort(options?.sort), skip: options?.skip, limit: 1, durable: this.durable });
     if (!doc) return null;
     return cloneOut(project([doc], options?.projection, f)[0]) as WithId<T>;
   }
@@ -100,14 +105,15 @@ export class EmbeddedCollection<T extends Document = Document> implements DocCol
     const f = filter as AnyDoc | undefined;
     compileFilter(f); // fail fast on a malformed filter, as the driver does on first read
     const spec: FindSpec = { sort: normalizeSort(options?.sort), skip: options?.skip, limit: options?.limit, projection: options?.projection };
+    const durable = this.durable;
     return new EmbeddedFindCursor<WithId<T>>(spec, (s) => {
-      const docs = matchDocs(this.state, f, { sort: s.sort, skip: s.skip, limit: s.limit });
+      const docs = matchDocs(this.state, f, { sort: s.sort, skip: s.skip, limit: s.limit, durable });
       return project(docs, s.projection, f).map(cloneOut) as WithId<T>[];
     });
   }
 
   async countDocuments(filter?: Filter<T>, options?: CountDocumentsOptions): Promise<number> {
-    return matchDocs(this.state, filter as AnyDoc | undefined, { skip: options?.skip, limit: options?.limit }).length;
+    return matchDocs(this.state, filter as AnyDoc | undefined, { skip: options?.skip, limit: options?.limit, durable: this.durable }).length;
   }
 
   async estimatedDocumentCount(): Promise<number> {
@@ -118,7 +124,7 @@ export class EmbeddedCollection<T extends Document = Document> implements DocCol
     if (typeof key !== 'string' || key.length === 0) throw badValue('distinct needs a field name');
     const seen = new Map<string, unknown>();
     const path = key.split('.');
-    for (const doc of matchDocs(this.state, filter as AnyDoc | undefined)) {
+    for (const doc of matchDocs(this.state, filter as AnyDoc | undefined, { durable: this.durable })) {
       for (const v of valuesAtPath(doc, path)) {
         if (v === EMPTY_ARRAY) continue;
         if (v === null && !hasPath(doc, path)) continue; // missing fields are not a distinct value
@@ -135,11 +141,12 @@ export class EmbeddedCollection<T extends Document = Document> implements DocCol
       if (op.length !== 1) throw badValue('each pipeline stage must have exactly one operator');
       if (UNSUPPORTED_STAGES.has(op[0]!)) throw badValue(`${op[0]} is not supported by the embedded engine`);
     }
+    const durable = this.durable;
     return new EmbeddedAggregateCursor<R>(() => {
       // A leading $match uses the indexes; the rest runs in mingo over private copies.
       const first = pipeline[0];
       const head = first && isPlainObject(first.$match) ? (first.$match as AnyDoc) : undefined;
-      const input = matchDocs(this.state, head).map(cloneOut);
+      const input = matchDocs(this.state, head, { durable }).map(cloneOut);
       try {
         return new Aggregator(head ? pipeline.slice(1) : pipeline, {}).run(input) as R[];
       } catch (e) {

@@ -4,8 +4,18 @@
  *
  * Concurrency model: JavaScript runs each operation's in-memory part synchronously, so single
  * operations are atomic ($inc, findOneAndUpdate, upserts) without locks. A transaction spans
- * awaits, so while one is open other writers wait for it (writers are serialised, readers are
- * not: they may see a transaction's uncommitted writes — read-uncommitted, documented in README).
+ * awaits, so while one is open other writers wait for it (writers are serialised).
+ *
+ * Group commit (commit mode 'pipelined', the default): a transaction's commit record is queued to
+ * the journal and the next transaction may start applying at once, while the fdatasync covering
+ * the previous ones is in flight; the journal writes every queued record as one batch with one
+ * fdatasync. Each caller still hears back only once its record is durable.
+ *
+ * Visibility: memory holds the newest state (what writers and a transaction's own reads build on),
+ * and each collection keeps, for every document with a change not yet durable, its durable image
+ * (`CollectionState.shadow`). Reads outside a transaction see the durable images, so nothing is
+ * visible before it is durable — neither an open transaction's writes nor a queued commit — and a
+ * caller sees its own writes once they are acknowledged (inside a transaction: at once).
  *
  * Failed writes: a change is applied to memory first (that is what makes single operations
  * atomic) and journaled after; if its journal write fails, the journal undoes it — together with
@@ -18,7 +28,7 @@ import type { Document } from 'mongodb';
 import { DuplicateKeyError } from '../errors.js';
 import type { StorageHealth } from '../index.js';
 import { SecondaryIndex, type IndexDef } from './indexes.js';
-import { Journal, type JournalIo, type JournalOp } from './journal.js';
+import { Journal, type CommitBatchInfo, type CommitStats, type JournalIo, type JournalOp } from './journal.js';
 import { keyOf } from './values.js';
 
 export class CollectionState {
@@ -27,6 +37,12 @@ export class CollectionState {
   readonly indexes = new Map<string, SecondaryIndex>();
   /** Documents tested against a filter so far (like explain's totalDocsExamined); proves index use. */
   docsExamined = 0;
+  /**
+   * Documents changed in memory but not durable yet: their durable image (null: absent) and how
+   * many queued records / open transactions hold a change to them. Reads outside transactions see
+   * these images instead of memory (see query.ts matchDocs).
+   */
+  readonly shadow = new Map<string, { doc: Document | null; holds: number }>();
 
   constructor(
     readonly name: string,
@@ -39,6 +55,27 @@ export class CollectionState {
     for (const idx of this.indexes.values()) idx.replace(id, prev, doc);
     if (doc) this.docs.set(id, doc);
     else this.docs.delete(id);
+  }
+
+  /** A change to `id` is about to be applied and is not durable yet: remember the durable image. */
+  hold(id: string): void {
+    const e = this.shadow.get(id);
+    if (e) e.holds++;
+    else this.shadow.set(id, { doc: this.docs.get(id) ?? null, holds: 1 });
+  }
+
+  /** A change to `id` became durable with `doc` (null: deleted) as its result. */
+  settle(id: string, doc: Document | null): void {
+    const e = this.shadow.get(id);
+    if (!e) return;
+    if (--e.holds <= 0) this.shadow.delete(id);
+    else e.doc = doc;
+  }
+
+  /** A change to `id` was undone (memory is back to before it): the durable image stands. */
+  release(id: string): void {
+    const e = this.shadow.get(id);
+    if (e && --e.holds <= 0) this.shadow.delete(id);
   }
 
   /** Throws the duplicate-key error the driver would, if storing `doc` under `id` violates a unique index. */
@@ -55,24 +92,42 @@ export class TxState {
   private release!: () => void;
   readonly done = new Promise<void>((r) => (this.release = r));
 
+  /** Images of what the commit record wrote, to publish once it is durable. */
+  private committed: Array<{ coll: CollectionState; id: string; doc: Document | null }> = [];
+
   touch(coll: CollectionState, id: string): void {
     const k = `${coll.name}\u0000${id}`;
-    if (!this.before.has(k)) this.before.set(k, { coll, id, doc: coll.docs.get(id) ?? null });
+    if (!this.before.has(k)) {
+      coll.hold(id);
+      this.before.set(k, { coll, id, doc: coll.docs.get(id) ?? null });
+    }
   }
 
   /** The commit record: current images of everything touched. */
   commitOps(): JournalOp[] {
     const ops: JournalOp[] = [];
+    this.committed = [];
     for (const { coll, id } of this.before.values()) {
       const cur = coll.docs.get(id);
+      this.committed.push({ coll, id, doc: cur ?? null });
       ops.push(cur ? ['p', coll.name, cur] : ['d', coll.name, id]);
     }
     return ops;
   }
 
+  /** The commit record is durable: readers may see its images. */
+  settle(): void {
+    for (const { coll, id, doc } of this.committed) coll.settle(id, doc);
+    this.committed = [];
+  }
+
   rollback(): void {
-    for (const { coll, id, doc } of [...this.before.values()].reverse()) coll.rawPut(id, doc);
+    for (const { coll, id, doc } of [...this.before.values()].reverse()) {
+      coll.rawPut(id, doc);
+      coll.release(id);
+    }
     this.before.clear();
+    this.committed = [];
   }
 
   /** Undoes the transaction now (writes it may build on were lost) and fails what it does next. */
@@ -95,6 +150,8 @@ export class WriteBatch {
   readonly ops: JournalOp[] = [];
   /** How to take each change back, in the order made (outside transactions only). */
   private readonly undo: Array<() => void> = [];
+  /** Each document change and its result, in the order made (outside transactions only). */
+  private readonly changed: Array<{ coll: CollectionState; id: string; doc: Document | null }> = [];
 
   constructor(private readonly tx: TxState | undefined) {}
 
@@ -117,7 +174,7 @@ export class WriteBatch {
     const prev = coll.docs.get(id);
     if (!prev) return;
     if (this.tx) this.tx.touch(coll, id);
-    else this.undo.push(() => coll.rawPut(id, prev));
+    else this.held(coll, id, prev, null);
     coll.rawPut(id, null);
     if (!this.tx) this.ops.push(['d', coll.name, prev._id]);
   }
@@ -134,12 +191,23 @@ export class WriteBatch {
     for (let i = this.undo.length - 1; i >= 0; i--) this.undo[i]!();
   }
 
+  /** The journal record is durable: readers may see its changes. */
+  settle(): void {
+    for (const { coll, id, doc } of this.changed) coll.settle(id, doc);
+  }
+
+  private held(coll: CollectionState, id: string, prev: Document | null, doc: Document | null): void {
+    coll.hold(id);
+    this.changed.push({ coll, id, doc });
+    this.undo.push(() => {
+      coll.rawPut(id, prev);
+      coll.release(id);
+    });
+  }
+
   private apply(coll: CollectionState, id: string, doc: Document): void {
     if (this.tx) this.tx.touch(coll, id);
-    else {
-      const prev = coll.docs.get(id) ?? null;
-      this.undo.push(() => coll.rawPut(id, prev));
-    }
+    else this.held(coll, id, coll.docs.get(id) ?? null, doc);
     coll.rawPut(id, doc);
     if (!this.tx) this.ops.push(['p', coll.name, doc]);
   }
@@ -152,7 +220,17 @@ export interface EngineOptions {
   readonly compactSliceOps?: number;
   /** Test-only: the journal's file operations (a fake full disk, see test/kit/fakeDisk.ts). @default the real fs */
   readonly io?: JournalIo;
+  /**
+   * 'pipelined': group commit, and the next transaction applies while the previous commits sync;
+   * 'serial': group commit, but a transaction holds the write lock until its commit is durable;
+   * 'single': one record per write+fdatasync, transactions serial (no group commit).
+   * @default 'pipelined' (FOLIO_STORE_COMMIT)
+   */
+  readonly commit?: CommitMode;
 }
+
+export type CommitMode = 'pipelined' | 'serial' | 'single';
+export const COMMIT_MODES: readonly CommitMode[] = ['pipelined', 'serial', 'single'];
 
 
 export class EmbeddedDatabase {
@@ -160,13 +238,16 @@ export class EmbeddedDatabase {
   private readonly journal: Journal;
   private activeTx: TxState | null = null;
   private readonly txContext = new AsyncLocalStorage<TxState>();
+  readonly commitMode: CommitMode;
 
   constructor(
     readonly name: string,
     dir: string,
     options: EngineOptions = {},
   ) {
+    this.commitMode = options.commit ?? 'pipelined';
     this.journal = Journal.open(dir, (op) => this.replay(op), {
+      groupCommit: this.commitMode !== 'single',
       compactAtBytes: options.compactAtBytes ?? 4 * 1024 * 1024,
       snapshot: () => this.snapshotOps(),
       canCompact: () => this.activeTx === null,
@@ -203,9 +284,14 @@ export class EmbeddedDatabase {
       failed = true;
       error = e;
     }
-    if (batch.ops.length > 0) await this.journal.append(batch.ops, () => batch.rollback());
+    if (batch.ops.length > 0) await this.journal.append(batch.ops, () => batch.rollback(), () => batch.settle());
     if (failed) throw error;
     return result as R;
+  }
+
+  /** Whether the caller runs inside a transaction (its reads see memory, its own writes included). */
+  inTransaction(): boolean {
+    return this.txContext.getStore() !== undefined;
   }
 
   /** Runs `fn` with exclusive write access; its writes commit as one journal record or are undone. */
@@ -215,14 +301,21 @@ export class EmbeddedDatabase {
     while (this.activeTx) await this.activeTx.done;
     const tx = new TxState();
     this.activeTx = tx;
+    let result: R;
+    let committed: Promise<void> | null = null;
     try {
-      const result = await this.txContext.run(tx, () => fn(tx));
+      result = await this.txContext.run(tx, () => fn(tx));
       // fn may have caught the storage error of one of its writes; the transaction still failed.
       if (tx.failure) throw tx.failure;
       const ops = tx.commitOps();
-      // If the commit record fails, onFailure dooms this (still active) transaction.
-      if (ops.length > 0) await this.journal.append(ops);
-      return result;
+      // If the record fails, the journal undoes it (after dooming whichever transaction is open).
+      if (ops.length > 0) committed = this.journal.append(ops, () => tx.rollback(), () => tx.settle());
+      // Serial modes hold the write lock until durable. A read-only transaction may have read
+      // commits still in flight: it answers only once they are durable (or fails with them).
+      if (this.commitMode !== 'pipelined' || !committed) {
+        await (committed ?? this.journal.barrier());
+        if (tx.failure) throw tx.failure;
+      }
     } catch (e) {
       tx.rollback();
       throw e;
@@ -230,6 +323,9 @@ export class EmbeddedDatabase {
       this.activeTx = null;
       tx.finish();
     }
+    // Pipelined: the next transaction runs while this one's batch syncs.
+    if (committed) await committed;
+    return result;
   }
 
   /** Other writers wait while a transaction is open, unless they run inside it (its own context). */
@@ -278,6 +374,21 @@ export class EmbeddedDatabase {
       const err = e as { codeName?: unknown; code?: unknown };
       return { writable: false, reason: String(err.codeName ?? err.code ?? 'journal write failed') };
     }
+  }
+
+  /** Commit records queued for the journal and not durable yet. */
+  get queuedCommits(): number {
+    return this.journal.queued;
+  }
+
+  /** Group-commit totals since open (tests, benchmarks). */
+  get commitStats(): CommitStats {
+    return { ...this.journal.stats };
+  }
+
+  /** Calls `fn` after every durable group commit (metrics: batch sizes, fsyncs/s); returns how to stop. */
+  observeCommits(fn: (batch: CommitBatchInfo) => void): () => void {
+    return this.journal.observeBatches(fn);
   }
 
   /** Resolves when no background compaction runs (tests, benchmarks). */

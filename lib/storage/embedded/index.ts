@@ -10,6 +10,7 @@ import type { FolioDb, Storage, StorageHealth } from '../index.js';
 import type { DocCollection } from '../types.js';
 import { EmbeddedCollection } from './collection.js';
 import { EmbeddedDatabase, type EngineOptions, type TxState } from './engine.js';
+import type { CommitStats } from './journal.js';
 
 const open = new Map<string, { db: EmbeddedDatabase; refs: number }>();
 
@@ -91,10 +92,16 @@ export function engineOf(db: FolioDb): EmbeddedDatabase | undefined {
   return db instanceof EmbeddedFolioDb ? (db as unknown as { engine: EmbeddedDatabase }).engine : undefined;
 }
 
+/** The group-commit observer of an embedded database (metrics); undefined on MongoDB. */
+export function commitObservableOf(db: FolioDb): Pick<EmbeddedDatabase, 'observeCommits'> | undefined {
+  return engineOf(db);
+}
+
 /** What each embedded database open in this process holds (benchmarks: which collection grows). */
-export function embeddedStoreStats(): Array<{ db: string; journalBytes: number; snapshotBytes: number; collections: Record<string, number> }> {
+export function embeddedStoreStats(): Array<{ db: string; journalBytes: number; snapshotBytes: number; collections: Record<string, number>; commits: CommitStats }> {
   return [...open.values()].map(({ db }) => ({
     db: db.name,
+    commits: db.commitStats,
     journalBytes: db.storedBytes.journal,
     snapshotBytes: db.storedBytes.snapshot,
     collections: Object.fromEntries([...db.collections.values()].map((c) => [c.name, c.docs.size])),

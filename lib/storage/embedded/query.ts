@@ -129,6 +129,8 @@ export interface MatchOptions {
   readonly sort?: Record<string, 1 | -1> | undefined;
   readonly skip?: number | undefined;
   readonly limit?: number | undefined;
+  /** Read what is durable: documents with a change in flight are seen as their durable image. */
+  readonly durable?: boolean | undefined;
 }
 
 /**
@@ -208,7 +210,8 @@ const SORTER = new Query({}, {});
 export function matchDocs(coll: CollectionState, filter: Document | undefined, opts: MatchOptions = {}): Document[] {
   const plan = filter ? candidates(coll, filter) : null;
   const q = plan?.exact ? null : compileFilter(filter);
-  const source: Iterable<Document> = plan?.docs ?? coll.docs.values();
+  let source: Iterable<Document> = plan?.docs ?? coll.docs.values();
+  if (opts.durable && coll.shadow.size > 0) source = durableView(coll, source, q ?? compileFilter(filter));
   const skip = opts.skip ?? 0;
   const limit = opts.limit && opts.limit > 0 ? opts.limit : Infinity;
   if (!opts.sort || Object.keys(opts.sort).length === 0) {
@@ -235,6 +238,20 @@ export function matchDocs(coll: CollectionState, filter: Document | undefined, o
   if (skip > 0) cursor = cursor.skip(skip);
   if (limit !== Infinity) cursor = cursor.limit(limit);
   return cursor.all();
+}
+
+/**
+ * `latest` (memory's candidates) without the documents that have a change in flight, then the
+ * durable images of those that match `q` (the index plan was made on memory, so they are tested).
+ */
+function* durableView(coll: CollectionState, latest: Iterable<Document>, q: Query | null): Iterable<Document> {
+  const inFlight = new Set<Document>();
+  for (const id of coll.shadow.keys()) {
+    const d = coll.docs.get(id);
+    if (d) inFlight.add(d);
+  }
+  for (const d of latest) if (!inFlight.has(d)) yield d;
+  for (const { doc } of coll.shadow.values()) if (doc && (!q || q.test(doc))) yield doc;
 }
 
 /** Applies a find-style projection (inclusion, exclusion, `$slice`, `$elemMatch`, `a.$`). */

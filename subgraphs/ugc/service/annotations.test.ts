@@ -88,6 +88,13 @@ describe('highlights', () => {
     expect(await ugc.store.passages.findOne({ exact: 'best of times' })).toMatchObject({ count: 2, readers: 2 });
     await ugc.annotations.createHighlight(users[0]!, range);
     expect(await popular(1)).toEqual([['best of times', 3, 3]]);
+    // A passage nobody highlights any more is gone (counters do not pile up), and comes back.
+    const lone = await ugc.annotations.createHighlight(bob, rangeOf(chapterText, 'epoch of belief'));
+    expect(await ugc.store.passages.findOne({ exact: 'epoch of belief' })).toMatchObject({ count: 1, readers: 1 });
+    await ugc.annotations.deleteHighlight(bob, lone._id);
+    expect(await ugc.store.passages.findOne({ exact: 'epoch of belief' })).toBeNull();
+    await ugc.annotations.createHighlight(bob, rangeOf(chapterText, 'epoch of belief'));
+    expect(await ugc.store.passages.findOne({ exact: 'epoch of belief' })).toMatchObject({ count: 1, readers: 1 });
   });
 });
 

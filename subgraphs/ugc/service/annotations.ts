@@ -430,4 +430,7 @@ export async function countPassage(c: ReturnType<typeof collectionsOf>, h: Highl
     { $inc: { count: delta, readers: readerDelta }, $setOnInsert: { bookId: h.bookId, chapterId: h.chapterId, start: h.start, end: h.end, exact: h.exact } },
     { upsert: delta > 0 },
   );
+  // A passage nobody highlights any more is dropped (an upsert recreates it), or passage counters
+  // would grow with every range ever highlighted (bench:soak).
+  if (delta < 0) await c.passages.deleteOne({ _id: h.passageKey, count: { $lte: 0 } });
 }
