@@ -369,6 +369,11 @@ export interface OutboxRetentionOptions {
   readonly intervalMs?: number;
   readonly logger: Logger;
   readonly now?: () => number;
+  /**
+   * Told of each slice's events before they are deleted (after the floor is raised), so a
+   * producer can record what goes: ugc raises each user's sync watermark (CURSOR_EXPIRED).
+   */
+  readonly beforePrune?: (db: FolioDb, events: ReadonlyArray<{ seq: number; payload: Record<string, unknown> }>) => Promise<void>;
 }
 
 /** What one pruning run did. */
@@ -437,7 +442,7 @@ export class OutboxRetention {
     const expired = new Set<string>();
     while (floor < head && !this.stopped) {
       const ids = Array.from({ length: Math.min(slice, head - floor) }, (_, i) => floor + 1 + i);
-      const docs = await outbox.find({ _id: { $in: ids } }, { projection: { createdAt: 1 } }).toArray();
+      const docs = await outbox.find({ _id: { $in: ids } }, { projection: this.options.beforePrune ? { createdAt: 1, payload: 1 } : { createdAt: 1 } }).toArray();
       const createdAt = new Map(docs.map((d) => [d._id, d.createdAt]));
       let next = floor;
       for (const id of ids) {
@@ -452,6 +457,7 @@ export class OutboxRetention {
       for (const c of consumers) if (c.cursor < next && !expired.has(c._id)) expired.add(c._id);
       // Floor first: a reader never learns of an oldest seq above what is still there.
       await seqs.updateOne({ _id: 'outbox' }, { $max: { floor: next } });
+      await this.options.beforePrune?.(this.db, docs.filter((d) => d._id <= next).map((d) => ({ seq: d._id, payload: d.payload })));
       const gone = await outbox.deleteMany({ _id: { $in: ids.filter((id) => id <= next) } });
       pruned += gone.deletedCount;
       floor = next;

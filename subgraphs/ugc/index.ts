@@ -20,6 +20,7 @@ import { AnnotationService } from './service/annotations.js';
 import type { UgcDeps } from './service/common.js';
 import { ReviewService } from './service/reviews.js';
 import { ShelfService } from './service/shelf.js';
+import { recordPrunedSync } from './service/sync.js';
 import { openUgcStore } from './store.js';
 import { commitObservableOf, type FolioDb } from '../../lib/storage/index.js';
 import { countingDb } from '../../lib/storage/counting.js';
@@ -100,7 +101,8 @@ export const ugcService: ServiceModule = {
     );
     worker.start();
     consumer.start();
-    const retention = new OutboxRetention(db, { ...config.outboxRetention, logger });
+    // Each user's sync watermark rises with their pruned events: me.changes answers CURSOR_EXPIRED below it.
+    const retention = new OutboxRetention(db, { ...config.outboxRetention, logger, beforePrune: recordPrunedSync });
     retention.start();
     return {
       name: 'ugc',

@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FolioError } from '../../../lib/errors.js';
+import { OutboxRetention } from '../../../lib/events.js';
+import { createLogger } from '../../../lib/logger.js';
 import { engineOf } from '../../../lib/storage/embedded/index.js';
 import { openTestUgc, userCaller, type TestUgc } from '../../../test/kit/ugcServices.js';
 import { collectionsOf } from '../store.js';
@@ -129,13 +131,10 @@ describe('me.changes', () => {
     await ugc.shelf.addToShelf(alice, 'b2'); // seq 2
     await ugc.shelf.addToShelf(bob, 'b1'); // seq 3
     await ugc.shelf.removeFromShelf(alice, 'b1'); // seq 4
-    // Retention deletes seq ≤ 2 and, in the same transaction, records the per-user watermark.
-    await ugc.store.db.transaction(async (tx) => {
-      const { outbox } = collectionsOf(tx);
-      const doomed = await outbox.find({ _id: { $lte: 2 } }).toArray();
-      await outbox.deleteMany({ _id: { $lte: 2 } });
-      await recordPrunedSync(tx, doomed.map((d) => ({ seq: d._id, payload: d.payload })));
-    });
+    // ugc's retention, as index.ts wires it, keeping 2 events: seq ≤ 2 go, each user's watermark first.
+    const retention = new OutboxRetention(ugc.store.db, { maxAgeMs: 7 * 24 * 3_600_000, maxEvents: 2, logger: createLogger('changes-test', 'silent'), beforePrune: recordPrunedSync });
+    expect(await retention.prune()).toMatchObject({ pruned: 2, floor: 2 });
+    expect(await collectionsOf(ugc.store.db).outbox.countDocuments({ _id: { $lte: 2 } })).toBe(0);
     const expired = await errorOf(() => page(alice, { after: '1' }));
     expect(expired.code).toBe('CURSOR_EXPIRED');
     expect(expired.message).toMatch(/resync/);

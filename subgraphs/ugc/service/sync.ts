@@ -206,8 +206,9 @@ export async function listChanges(
 }
 
 /**
- * The retention side of the contract (SyncPrunedDoc in store.ts): call inside the transaction that
- * deletes these outbox events, so each user's watermark covers their deleted events.
+ * The retention side of the contract (SyncPrunedDoc in store.ts): ugc's OutboxRetention calls it
+ * with each slice's events before deleting them (`beforePrune`), so each user's watermark covers
+ * their deleted events before they are gone (a reader may be told CURSOR_EXPIRED a moment early, never late).
  */
 export async function recordPrunedSync(tx: FolioDb, deleted: readonly { seq: number; payload: Record<string, unknown> }[]): Promise<void> {
   const highest = new Map<string, number>();
