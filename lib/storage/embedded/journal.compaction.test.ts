@@ -41,7 +41,8 @@ async function reopen(dir: string): Promise<FolioDb> {
   return storage.db('k');
 }
 
-const filesBytes = (dir: string): number => fs.readdirSync(dir).reduce((n, f) => n + fs.statSync(path.join(dir, f)).size, 0);
+// Compaction runs in the background: a file listed may be renamed or deleted before its stat.
+const filesBytes = (dir: string): number => fs.readdirSync(dir).reduce((n, f) => n + (fs.statSync(path.join(dir, f), { throwIfNoEntry: false })?.size ?? 0), 0);
 
 async function contents(db: FolioDb): Promise<Map<string, unknown>> {
   const docs = await db.collection<Loose>('c').find({}).toArray();

@@ -91,7 +91,8 @@ function candidates(coll: CollectionState, filter: Document, plan: Map<string, F
 
   let best: { score: number; exact: boolean; ids: () => Set<string>; estimate: () => number } | null = null;
   const consider = (score: number, exact: boolean, ids: () => Set<string>, estimate: () => number): void => {
-    if (!best || score > best.score) best = { score, exact, ids, estimate };
+    // Equal scores: the lookup with fewer documents (hash map sizes, cheap) wins.
+    if (!best || score > best.score || (score === best.score && estimate() < best.estimate())) best = { score, exact, ids, estimate };
   };
   const unknown = (): number => coll.docs.size;
   for (const idx of coll.indexes.values()) {
@@ -183,10 +184,12 @@ function orderedPlan(coll: CollectionState, filter: Document | undefined, plan: 
  */
 function orRange(filter: Document | undefined, field: string): Range | undefined {
   if (!filter) return undefined;
-  const ors: unknown[] = [];
+  const ors: unknown[][] = [];
   if (Array.isArray(filter.$or)) ors.push(filter.$or);
   if (Array.isArray(filter.$and)) for (const c of filter.$and) if (isPlainObject(c) && Array.isArray(c.$or)) ors.push(c.$or);
-  for (const branches of ors as unknown[][]) {
+  for (const branches of ors) {
+    // The union of the branches' ranges: the lowest lower bound and the highest upper bound, each
+    // dropped (null) as soon as one branch is unbounded on that side.
     let lo: unknown;
     let loInclusive = false;
     let hi: unknown;
@@ -195,35 +198,32 @@ function orRange(filter: Document | undefined, field: string): Range | undefined
     let ok = branches.length > 0;
     for (const b of branches) {
       const fp = isPlainObject(b) ? analyze(b).get(field) : undefined;
-      if (!fp || (fp.eq && fp.eq.length !== 1)) {
-        ok = false;
-        break;
-      }
-      const r: Range = fp.eq ? { lo: fp.eq[0], loInclusive: true, hi: fp.eq[0], hiInclusive: true } : fp.range!;
-      if (r.lo === undefined || r.lo === null) {
-        ok = false;
-        break;
-      }
-      const rk = typeRank(r.lo);
-      if (rank !== undefined && rank !== rk) {
+      const r: Range | undefined = fp?.eq ? (fp.eq.length === 1 && fp.eq[0] !== null ? { lo: fp.eq[0], loInclusive: true, hi: fp.eq[0], hiInclusive: true } : undefined) : fp?.range;
+      const rk = r ? typeRank(r.lo !== undefined ? r.lo : r.hi) : undefined;
+      if (!r || (rank !== undefined && rank !== rk)) {
         ok = false;
         break;
       }
       rank = rk;
-      // The union of the branches' ranges: the lowest lower bound, the highest upper bound (or none).
-      const cLo = lo === undefined ? -1 : compareValues(r.lo, lo);
-      if (cLo < 0) [lo, loInclusive] = [r.lo, r.loInclusive];
-      else if (cLo === 0) loInclusive ||= r.loInclusive;
-      if (hi !== null) {
-        if (r.hi === undefined || r.hi === null || typeRank(r.hi) !== rk) hi = null;
+      if (lo !== null) {
+        if (r.lo === undefined) lo = null;
         else {
-          const cHi = hi === undefined ? 1 : compareValues(r.hi, hi);
-          if (cHi > 0) [hi, hiInclusive] = [r.hi, r.hiInclusive];
-          else if (cHi === 0) hiInclusive ||= r.hiInclusive;
+          const c = lo === undefined ? -1 : compareValues(r.lo, lo);
+          if (c < 0) [lo, loInclusive] = [r.lo, r.loInclusive];
+          else if (c === 0) loInclusive ||= r.loInclusive;
+        }
+      }
+      if (hi !== null) {
+        if (r.hi === undefined) hi = null;
+        else {
+          const c = hi === undefined ? 1 : compareValues(r.hi, hi);
+          if (c > 0) [hi, hiInclusive] = [r.hi, r.hiInclusive];
+          else if (c === 0) hiInclusive ||= r.hiInclusive;
         }
       }
     }
-    if (ok && lo !== undefined) return hi === null || hi === undefined ? { lo, loInclusive, hiInclusive: false } : { lo, loInclusive, hi, hiInclusive };
+    if (!ok || (lo === null && hi === null)) continue;
+    return { ...(lo !== null ? { lo } : {}), loInclusive, ...(hi !== null ? { hi } : {}), hiInclusive };
   }
   return undefined;
 }
