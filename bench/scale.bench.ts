@@ -25,7 +25,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { registerEditor, registerUser } from '../test/kit/accounts.js';
-import { createPublishedBook } from '../test/kit/catalog.js';
+import { createBook, PUBLISH_BOOK, SET_LICENSE, UPLOAD_JOB, uploadEpub, type UploadJobView } from '../test/kit/catalog.js';
 import { graphql, mustQuery, tempDataDir } from '../test/kit/platform.js';
 import { ADD_TO_SHELF } from '../test/kit/ugc.js';
 import { buildEpub } from '../subgraphs/catalog/epub/build.js';
@@ -135,6 +135,27 @@ const ASK = /* GraphQL */ `query($q: String!) { ask(question: $q) { text method 
 const INDEX_STATE = /* GraphQL */ `query($id: ID!) { searchIndexStatus(bookId: $id) { state } }`;
 const CHAPTER_IDS = /* GraphQL */ `query($id: ID!) { book(id: $id) { chapters { id } } }`;
 
+/**
+ * createBook → upload → wait for STORED → publish → license (what test/kit's createPublishedBook
+ * does, with a wait that tolerates a queue of uploads on a loaded machine).
+ */
+async function publishBook(gateway: string, token: string, epub: Buffer, input: Record<string, unknown>): Promise<string> {
+  const bookId = await createBook(gateway, token, input);
+  const upload = await uploadEpub(gateway, token, bookId, epub);
+  if (upload.errors?.length || !upload.data) throw new Error(`upload failed: ${JSON.stringify(upload.errors)}`);
+  const deadline = performance.now() + 600_000;
+  for (;;) {
+    const { uploadJob } = await mustQuery<{ uploadJob: UploadJobView }>(gateway, UPLOAD_JOB, { id: upload.data.uploadBookContent.id }, { token });
+    if (uploadJob.status === 'STORED') break;
+    if (uploadJob.status === 'FAILED') throw new Error(`upload job failed: ${uploadJob.failureReason}`);
+    if (performance.now() > deadline) throw new Error(`upload job still ${uploadJob.status} after 10 minutes`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await mustQuery(gateway, PUBLISH_BOOK, { id: bookId }, { token });
+  await mustQuery(gateway, SET_LICENSE, { input: { bookId } }, { token });
+  return bookId;
+}
+
 const EN_QUERIES = ['harbour light', 'the old map', 'quiet morning', 'letters', 'river', 'a storm at sea'];
 const ZH_QUERIES = ['港口', '灯塔', '早晨', '河流'];
 const ASK_QUESTIONS = ['what happened at the harbour?', 'who wrote the letters?', 'why did they leave the river?'];
@@ -169,7 +190,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleReport> {
       if (zh) chineseBooks++;
       const epub = await buildEpub(generateSyntheticBook({ chapters: chaptersPerBook, paragraphsPerChapter: perChapter, seed: 1000 + i, language: zh ? 'zh' : 'en' }));
       epubBytes += epub.length;
-      const { bookId } = await createPublishedBook(gateway(), editor.token, epub, { title: `${zh ? '规模' : 'Scale'} ${String(i).padStart(6, '0')}`, language: zh ? 'zh' : 'en' });
+      const bookId = await publishBook(gateway(), editor.token, epub, { title: `${zh ? '规模' : 'Scale'} ${String(i).padStart(6, '0')}`, language: zh ? 'zh' : 'en' });
       bookIds[i] = bookId;
     });
     const ingestSeconds = (performance.now() - ingestStart) / 1000;
