@@ -74,6 +74,18 @@ export interface ScaleReport {
   readonly files?: { json: string; md: string };
 }
 
+/**
+ * One editor loads the library and one reader plays the N clients (one address): the per-user
+ * rate limit and in-flight caps are lifted so they measure the platform, not the throttles.
+ */
+const SCALE_ENV = {
+  ...BENCH_ENV,
+  FOLIO_GATEWAY_RATE_LIMIT_USER: '1000000/60',
+  FOLIO_GATEWAY_MAX_IN_FLIGHT_PER_CLIENT: '1000',
+  FOLIO_GATEWAY_MAX_IN_FLIGHT_PER_ADDRESS: '1000',
+  FOLIO_GATEWAY_MAX_CONNECTIONS_PER_ADDRESS: '1000',
+};
+
 interface Child {
   readonly gateway: string;
   readonly dataDir: string;
@@ -86,7 +98,7 @@ async function startChild(dataDir: string): Promise<Child> {
   const entry = join(dirname(fileURLToPath(import.meta.url)), 'soakPlatform.ts');
   const child: ChildProcess = fork(entry, [], {
     execArgv: ['--expose-gc', '--max-old-space-size=16000', '--import', 'tsx'],
-    env: { ...process.env, FOLIO_BENCH_PLATFORM_ENV: JSON.stringify(BENCH_ENV), FOLIO_BENCH_PLATFORM_DATA_DIR: dataDir },
+    env: { ...process.env, FOLIO_BENCH_PLATFORM_ENV: JSON.stringify(SCALE_ENV), FOLIO_BENCH_PLATFORM_DATA_DIR: dataDir },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const exited = once(child, 'exit');
@@ -149,7 +161,7 @@ async function publishBook(gateway: string, token: string, epub: Buffer, input: 
     if (uploadJob.status === 'STORED') break;
     if (uploadJob.status === 'FAILED') throw new Error(`upload job failed: ${uploadJob.failureReason}`);
     if (performance.now() > deadline) throw new Error(`upload job still ${uploadJob.status} after 10 minutes`);
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 250));
   }
   await mustQuery(gateway, PUBLISH_BOOK, { id: bookId }, { token });
   await mustQuery(gateway, SET_LICENSE, { input: { bookId } }, { token });
