@@ -21,7 +21,7 @@ const BTree: BTreeClass = (btree as unknown as { default?: BTreeClass }).default
 type Tree = InstanceType<typeof BTree<Entry, string>>;
 
 /** A tree key: one value per index field, then the document's `_id` as tie-break (BSON order). */
-export type Entry = unknown[];
+type Entry = unknown[];
 
 /** Sentinels for tree bounds: before/after every value, or before/after every value of one BSON type. */
 const MIN = Symbol('min');
@@ -76,10 +76,6 @@ export class SecondaryIndex {
     this.tree = new BTree<Entry, string>(undefined, (a, b) => compareEntries(a, b, dirs));
   }
 
-  /** Number of tree entries (documents × their keys). */
-  get size(): number {
-    return this.tree.size;
-  }
 
   /** Usable by the query planner: sparse and partial indexes don't hold every document. */
   get complete(): boolean {
@@ -264,7 +260,7 @@ function edgeVsValue(e: TypeEdge, v: unknown): number {
  * a stable order, and a trailing `_id` sort field can ride on it: keyset pagination on (key, _id)). Keys may be
  * shorter than a full entry only when they end in a sentinel, which decides before length does.
  */
-export function compareEntries(a: Entry, b: Entry, dirs: ReadonlyArray<1 | -1>): number {
+function compareEntries(a: Entry, b: Entry, dirs: ReadonlyArray<1 | -1>): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
     const c = compareSlot(a[i], b[i]);
