@@ -208,7 +208,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleReport> {
     const ingestSeconds = (performance.now() - ingestStart) / 1000;
     // Search indexes in the background from catalog's events: wait until every book is INDEXED.
     const pending = new Set(bookIds);
-    const deadline = performance.now() + Math.max(120_000, options.books * 2_000);
+    const deadline = performance.now() + Math.max(600_000, options.books * 5_000);
     while (pending.size > 0) {
       if (performance.now() > deadline) throw new Error(`${pending.size} books not indexed in time`);
       await pool(pending.size, 8, async (i) => {
