@@ -26,7 +26,9 @@ export interface PlatformMemory {
 }
 
 const env = JSON.parse(process.env.FOLIO_BENCH_PLATFORM_ENV ?? '{}') as Record<string, string>;
-const platform = await startTestPlatform({ env });
+// bench:scale restarts the platform on the data it loaded: it names the directory and keeps it.
+const reuseDir = process.env.FOLIO_BENCH_PLATFORM_DATA_DIR;
+const platform = await startTestPlatform({ env, ...(reuseDir ? { dataDir: reuseDir, keepData: true } : {}) });
 const gc = (globalThis as { gc?: () => void }).gc;
 
 process.on('message', (m: Message) => {

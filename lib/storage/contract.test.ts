@@ -184,6 +184,62 @@ for (const backend of backends) {
       expect((await c.find({ sku: 's0' }, { sort: [['qty', -1]] }).toArray())[0]!.qty).toBe(16);
     });
 
+    it('sorts and pages through compound indexes: equality prefix, either direction, ranges, keyset on (key, _id)', async () => {
+      const c = fresh();
+      await c.createIndex({ shelf: 1, title: 1 });
+      await c.createIndex({ at: -1, _id: -1 });
+      // Duplicate titles and timestamps, so ties must be broken by _id where the sort says so.
+      const docs = Array.from({ length: 120 }, (_, i) => ({ _id: i, shelf: `s${i % 3}`, title: `t${String((i * 37) % 40).padStart(2, '0')}`, at: new Date(1000 + ((i * 13) % 50)) }));
+      await c.insertMany(docs.map((d) => ({ ...d })));
+      await c.deleteMany({ _id: { $in: [5, 50, 95] } });
+      await c.updateOne({ _id: 7 }, { $set: { title: 't00', at: new Date(2000) } });
+      const live = docs.filter((d) => ![5, 50, 95].includes(d._id)).map((d) => (d._id === 7 ? { ...d, title: 't00', at: new Date(2000) } : d));
+      const byTitle = (a: (typeof live)[number], b: (typeof live)[number]): number => a.title.localeCompare(b.title) || a._id - b._id;
+      const ids = (list: { _id?: unknown }[]): unknown[] => list.map((d) => d._id);
+
+      // Equality on the prefix, sort on the next field (ties by _id), both directions, with limit.
+      const s1 = live.filter((d) => d.shelf === 's1').sort(byTitle);
+      expect(ids(await c.find({ shelf: 's1' }).sort({ title: 1, _id: 1 }).limit(7).toArray())).toEqual(ids(s1.slice(0, 7)));
+      expect(ids(await c.find({ shelf: 's1' }).sort({ title: -1, _id: -1 }).limit(7).toArray())).toEqual(ids([...s1].reverse().slice(0, 7)));
+      // A range on the sort field, with both bounds, skip and limit.
+      const ranged = s1.filter((d) => d.title > 't10' && d.title <= 't30');
+      expect(ids(await c.find({ shelf: 's1', title: { $gt: 't10', $lte: 't30' } }).sort({ title: 1, _id: 1 }).skip(2).limit(5).toArray())).toEqual(ids(ranged.slice(2, 7)));
+      expect(ids(await c.find({ shelf: 's1', title: { $lt: 't20' } }).sort({ title: -1, _id: -1 }).toArray())).toEqual(ids([...s1].reverse().filter((d) => d.title < 't20')));
+
+      // Keyset pagination over (at desc, _id desc) until exhausted: every document exactly once, in order.
+      const newest = [...live].sort((a, b) => b.at.getTime() - a.at.getTime() || b._id - a._id);
+      const seen: unknown[] = [];
+      let last: { at: Date; _id: number } | null = null;
+      for (let pages = 0; pages < 100; pages++) {
+        const f: Document = last ? { $or: [{ at: { $lt: last.at } }, { at: last.at, _id: { $lt: last._id } }] } : {};
+        const page = await c.find(f).sort({ at: -1, _id: -1 }).limit(9).toArray();
+        if (page.length === 0) break;
+        seen.push(...ids(page));
+        last = page.at(-1) as { at: Date; _id: number };
+      }
+      expect(seen).toEqual(ids(newest));
+      // The same index read backwards; and a range on its leading field.
+      expect(ids(await c.find({}).sort({ at: 1, _id: 1 }).limit(10).toArray())).toEqual(ids([...newest].reverse().slice(0, 10)));
+      const window = newest.filter((d) => d.at >= new Date(1010) && d.at < new Date(1020));
+      expect(ids(await c.find({ at: { $gte: new Date(1010), $lt: new Date(1020) } }).sort({ at: -1, _id: -1 }).toArray())).toEqual(ids(window));
+      // Keyset on a plain string key ($gt the last one seen), as books(first:, after:) pages.
+      const titles = [...new Set(live.filter((d) => d.shelf === 's2').map((d) => d.title))].sort();
+      const keyset: string[] = [];
+      let after: string | null = null;
+      for (let pages = 0; pages < 100; pages++) {
+        const page: Loose[] = await c.find(after === null ? { shelf: 's2' } : { shelf: 's2', title: { $gt: after } }).sort({ title: 1 }).limit(4).toArray();
+        if (page.length === 0) break;
+        // Titles repeat within a shelf: skip to the last distinct one (what a unique sort key gives for free).
+        for (const d of page) if (keyset.at(-1) !== d.title) keyset.push(d.title!);
+        after = page.at(-1)!.title!;
+      }
+      expect(keyset).toEqual(titles);
+      // findOne and findOneAndUpdate follow the sort through the index too.
+      expect((await c.findOne({ shelf: 's0' }, { sort: { title: -1, _id: -1 } }))!._id).toBe(ids([...live.filter((d) => d.shelf === 's0').sort(byTitle)].reverse())[0]);
+      const bumped = await c.findOneAndUpdate({ shelf: 's2' }, { $set: { bumped: true } }, { sort: { title: 1, _id: 1 }, returnDocument: 'after' });
+      expect(bumped!._id).toBe(live.filter((d) => d.shelf === 's2').sort(byTitle)[0]!._id);
+    });
+
     it('updates with operators and counts matched/modified; upserts with $setOnInsert', async () => {
       const c = fresh();
       await c.insertMany([{ _id: 1, sku: 'a', qty: 1, tags: [] }, { _id: 2, sku: 'b', qty: 2, tags: [] }, { _id: 3, sku: 'b', qty: 3 }]);

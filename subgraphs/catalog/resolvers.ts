@@ -1,5 +1,6 @@
 /** Thin resolvers: read arguments, ask the policy (policy.ts) what the caller may see, shape results. */
 import type { GraphQLResolveInfoWithCacheControl as Info } from '@apollo/cache-control-types';
+import { Kind } from 'graphql';
 import { BOOK_LISTS_TAG, bookChangeTags, type ResponseTags } from '../../lib/cacheTags.js';
 import type { Caller } from '../../lib/identity.js';
 import { DateTime } from '../../lib/scalars.js';
@@ -31,6 +32,16 @@ export interface ParagraphNode {
  * What a caller sees depends on who they are: staff see drafts (never cache them, so an editor
  * sees a publish at once) and each partner sees its own licensed set (private: never shared).
  */
+/** Whether the query reads `field` of this field's result; true when unsure (fragments). */
+function selects(info: Info, field: string): boolean {
+  for (const node of info.fieldNodes) {
+    for (const sel of node.selectionSet?.selections ?? []) {
+      if (sel.kind !== Kind.FIELD || sel.name.value === field) return true;
+    }
+  }
+  return false;
+}
+
 function hintCaller(ctx: CatalogContext, info: Info): void {
   if (can(ctx.reader, 'manage', CATALOG)) info.cacheControl?.setCacheHint({ maxAge: 0 });
   else if (ctx.reader.partnerId) info.cacheControl?.setCacheHint({ scope: 'PRIVATE' });
@@ -105,7 +116,7 @@ export const resolvers: Resolvers = {
     book: (_: unknown, { id }, ctx: CatalogContext, info) => hinted(ctx, info, visibleBook(ctx, id)),
     books: async (_: unknown, args, ctx: CatalogContext, info) => {
       hintCaller(ctx, info);
-      const books = await ctx.service.listBooks(ctx.reader, args.filter ?? {}, args);
+      const books = await ctx.service.listBooks(ctx.reader, args.filter ?? {}, args, { count: selects(info, 'totalCount') });
       ctx.cacheTags.add(BOOK_LISTS_TAG);
       tagBooks(ctx.cacheTags, nodesOf(books));
       for (const book of nodesOf(books)) ctx.loaders.book.prime(book._id, book);

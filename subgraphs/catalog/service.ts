@@ -409,7 +409,12 @@ export class CatalogService {
     return { revision, book, chapters: inOrder() };
   }
 
-  async listBooks(reader: Reader, filter: BookFilter, page: PageArgs): Promise<CountedConnection<BookDoc>> {
+  /**
+   * A page of books in title order: a walk of the `status+sortKey` index from `after` (O(log n +
+   * page) on both backends). `count: false` skips `totalCount` (-1 then), which tests every
+   * matching book: the resolver passes it when the query does not select the field.
+   */
+  async listBooks(reader: Reader, filter: BookFilter, page: PageArgs, options: { count?: boolean } = {}): Promise<CountedConnection<BookDoc>> {
     const limit = pageSize(page.first);
     const after = keyAfter(page.after, 'string');
     const clauses: Filter<BookDoc>[] = [];
@@ -433,7 +438,7 @@ export class CatalogService {
     const paged: Filter<BookDoc> = after === null ? base : { $and: [...clauses, { sortKey: { $gt: after } }] };
     const [docs, totalCount] = await Promise.all([
       this.store.books.find(paged).sort({ sortKey: 1 }).limit(limit + 1).toArray(),
-      this.store.books.countDocuments(base),
+      options.count === false ? -1 : this.store.books.countDocuments(base),
     ]);
     return connectionOf(docs, limit, (b) => [b.sortKey], totalCount);
   }

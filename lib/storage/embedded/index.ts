@@ -107,3 +107,5 @@ export function embeddedStoreStats(): Array<{ db: string; journalBytes: number; 
     collections: Object.fromEntries([...db.collections.values()].map((c) => [c.name, c.docs.size])),
   }));
 }
+
+export { plannerOptions } from './query.js';

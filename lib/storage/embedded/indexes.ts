@@ -1,13 +1,37 @@
 /**
  * Private to the embedded engine. A secondary index: hash maps from canonical keys to document
- * ids for equality (full compound key, and leading field alone), plus a sorted array of the
- * leading field's distinct values for range scans. A sorted array with binary insertion is
- * enough at development scale (10^5–10^6 keys) and avoids a B-tree dependency.
+ * ids for equality (full compound key, and leading field alone), plus an ordered B+ tree of
+ * (field values…, id) entries in the index's own order (directions included), for range scans
+ * and for answering `sort` + `limit` by walking the index (keyset pagination in O(log n + page)).
+ * The tree is `sorted-btree` (a maintained, typed, dependency-free in-memory B+ tree): O(log n)
+ * insert/delete and ordered iteration from any key in either direction. It replaced a sorted
+ * array of leading values, whose inserts cost O(n) and which could neither order by a second
+ * field nor stop after a page.
  */
 import { Query } from 'mingo';
 import type { Document } from 'mongodb';
+import btree from 'sorted-btree';
 import { DuplicateKeyError } from '../errors.js';
 import { EMPTY_ARRAY, compareValues, keyOf, typeRank, valuesAtPath } from './values.js';
+
+// sorted-btree is CommonJS with `exports.default`: Node's ESM interop hands over the exports object
+// (class at `.default`), bundler-style interop (vitest) the class itself.
+type BTreeClass = typeof btree.default;
+const BTree: BTreeClass = (btree as unknown as { default?: BTreeClass }).default ?? (btree as unknown as BTreeClass);
+type Tree = InstanceType<typeof BTree<Entry, string>>;
+
+/** A tree key: one value per index field, then the document's `_id` as tie-break (BSON order). */
+type Entry = unknown[];
+
+/** Sentinels for tree bounds: before/after every value, or before/after every value of one BSON type. */
+const MIN = Symbol('min');
+const MAX = Symbol('max');
+class TypeEdge {
+  constructor(
+    readonly rank: number,
+    readonly after: boolean,
+  ) {}
+}
 
 export interface IndexDef {
   readonly name: string;
@@ -25,11 +49,6 @@ export interface Range {
   readonly hiInclusive: boolean;
 }
 
-interface SortedEntry {
-  readonly v: unknown;
-  readonly k: string;
-}
-
 /** Cap on the keys one document contributes (cartesian product of multikey compound fields). */
 const MAX_KEYS_PER_DOC = 1000;
 
@@ -41,23 +60,22 @@ export class SecondaryIndex {
   private readonly full = new Map<string, Set<string>>();
   /** leading-field key → ids (same map as `full` for single-field indexes) */
   private readonly lead: Map<string, Set<string>>;
-  /**
-   * Distinct leading values in BSON order, for range scans. New keys wait in `pending` and removed
-   * keys stay as stale entries (skipped on scan) until the next range scan tidies up, so writes
-   * cost O(1) and bulk loads don't pay an O(n) splice per key.
-   */
-  private sorted: SortedEntry[] = [];
-  private pending: SortedEntry[] = [];
-  private stale = 0;
+  /** Every key of every document, in index order (see `compareEntries`). */
+  private readonly tree: Tree;
   /** Some document has several values for the leading field (an array): ranges can't use both bounds. */
   multikey = false;
+  /** Some document has an array in any indexed field: the tree holds several entries per document, so it can't give a sort order. */
+  anyArray = false;
 
   constructor(def: IndexDef) {
     this.def = def;
     this.paths = def.key.map(([p]) => p.split('.'));
     this.partial = def.partialFilterExpression ? new Query(def.partialFilterExpression, {}) : undefined;
     this.lead = this.paths.length === 1 ? this.full : new Map();
+    const dirs = def.key.map(([, d]) => d);
+    this.tree = new BTree<Entry, string>(undefined, (a, b) => compareEntries(a, b, dirs));
   }
+
 
   /** Usable by the query planner: sparse and partial indexes don't hold every document. */
   get complete(): boolean {
@@ -76,14 +94,24 @@ export class SecondaryIndex {
     const lead = new Map<string, unknown>();
     for (const v of perField[0]!) lead.set(keyOf(v), v);
     const isArray = perField[0]!.length > 1 || perField[0]![0] === EMPTY_ARRAY;
-    if (perField.length === 1) return { full: [...lead.keys()], lead, isArray };
+    const anyArray = perField.some((vals) => vals.length > 1 || vals[0] === EMPTY_ARRAY);
+    if (perField.length === 1) return { full: [...lead.keys()], lead, isArray, anyArray, tuples: [...lead.values()].map((v) => [v]) };
     let combos: string[] = [''];
+    let tuples: unknown[][] = [[]];
     for (const vals of perField) {
       const next: string[] = [];
-      for (const prefix of combos) for (const v of vals) if (next.length < MAX_KEYS_PER_DOC) next.push(`${prefix}${keyOf(v)}\u0000`);
+      const nextTuples: unknown[][] = [];
+      for (let i = 0; i < combos.length; i++) {
+        for (const v of vals) {
+          if (next.length >= MAX_KEYS_PER_DOC) break;
+          next.push(`${combos[i]}${keyOf(v)}\u0000`);
+          nextTuples.push([...tuples[i]!, v]);
+        }
+      }
       combos = next;
+      tuples = nextTuples;
     }
-    return { full: combos, lead, isArray };
+    return { full: combos, lead, isArray, anyArray, tuples };
   }
 
   /** Throws the driver's duplicate-key error if `doc` (stored under `id`) would collide. */
@@ -112,13 +140,64 @@ export class SecondaryIndex {
     if (before) {
       for (const k of before.full) removeFrom(this.full, k, id);
       if (this.lead !== this.full) for (const k of before.lead.keys()) removeFrom(this.lead, k, id);
-      for (const k of before.lead.keys()) if (!this.lead.has(k)) this.stale++;
+      for (const t of before.tuples) this.tree.delete([...t, prev!._id]);
     }
     if (after) {
       if (after.lead.size > 1 || after.isArray) this.multikey = true;
+      if (after.anyArray) this.anyArray = true;
       for (const k of after.full) addTo(this.full, k, id);
       if (this.lead !== this.full) for (const k of after.lead.keys()) addTo(this.lead, k, id);
-      for (const [k, v] of after.lead) if (this.lead.get(k)!.size === 1) this.pending.push({ v, k });
+      for (const t of after.tuples) this.tree.set([...t, next!._id], id);
+    }
+  }
+
+  /** How many documents have these leading values (cheap: hash map sizes), for the planner. */
+  countLead(values: unknown[]): number {
+    let n = 0;
+    for (const v of values) n += this.lead.get(keyOf(v))?.size ?? 0;
+    return n;
+  }
+
+  /** How many documents have exactly this full key (cheap), for the planner. */
+  countFull(tuple: unknown[]): number {
+    return this.full.get(tuple.length === 1 ? keyOf(tuple[0]) : tuple.map((v) => `${keyOf(v)}\u0000`).join(''))?.size ?? 0;
+  }
+
+  /**
+   * Document ids in index order (or reversed), among entries whose first `prefix.length` fields
+   * equal `prefix` and whose next field lies in `range` (when given; same type bracket as the
+   * bound). Lazy: the caller stops after a page, so a page costs O(log n + page).
+   */
+  *walk(prefix: readonly unknown[], range: Range | undefined, reverse: boolean): Generator<string, void, void> {
+    const n = this.def.key.length;
+    const p = prefix.length;
+    let low: Entry;
+    let high: Entry;
+    if (p < n && range) {
+      const dir = this.def.key[p]![1];
+      const rank = compareType(range.lo !== undefined ? range.lo : range.hi);
+      // Bounds in value order, then mapped onto the tree's order for this field's direction.
+      const vLow: unknown[] = range.lo !== undefined ? [range.lo, range.loInclusive ? MIN : MAX] : [new TypeEdge(rank, false)];
+      const vHigh: unknown[] = range.hi !== undefined ? [range.hi, range.hiInclusive ? MAX : MIN] : [new TypeEdge(rank, true)];
+      const [a, b] = dir === 1 ? [vLow, vHigh] : [flip(vHigh), flip(vLow)];
+      low = [...prefix, ...a];
+      high = [...prefix, ...b];
+    } else {
+      low = [...prefix, MIN];
+      high = [...prefix, MAX];
+    }
+    const dirs = this.def.key.map(([, d]) => d);
+    if (compareEntries(low, high, dirs) > 0) return;
+    if (!reverse) {
+      for (const [k, id] of this.tree.entries(low)) {
+        if (compareEntries(k, high, dirs) > 0) return;
+        yield id;
+      }
+    } else {
+      for (const [k, id] of this.tree.entriesReversed(high)) {
+        if (compareEntries(k, low, dirs) < 0) return;
+        yield id;
+      }
     }
   }
 
@@ -142,68 +221,66 @@ export class SecondaryIndex {
     return out;
   }
 
-  /** Ids whose leading field lies in the range, in ascending key order. */
+  /** Ids whose leading field lies in the range, in index order. */
   lookupRange(r: Range): Set<string> {
-    this.tidy();
-    const bound = r.lo !== undefined ? r.lo : r.hi;
-    const rank = compareType(bound);
-    let i = r.lo !== undefined ? this.lowerBound(r.lo, !r.loInclusive) : this.lowerBoundType(rank);
     const out = new Set<string>();
-    for (; i < this.sorted.length; i++) {
-      const e = this.sorted[i]!;
-      if (compareType(e.v) !== rank) break;
-      if (r.hi !== undefined) {
-        const c = compareValues(e.v, r.hi);
-        if (c > 0 || (c === 0 && !r.hiInclusive)) break;
-      }
-      const ids = this.lead.get(e.k);
-      if (ids) for (const id of ids) out.add(id);
-    }
+    for (const id of this.walk([], r, false)) out.add(id);
     return out;
   }
+}
 
-  private lowerBound(v: unknown, strict: boolean): number {
-    let lo = 0;
-    let hi = this.sorted.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      const c = compareValues(this.sorted[mid]!.v, v);
-      if (c < 0 || (strict && c === 0)) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
+/**
+ * Maps a value-order bound onto a descending field: the inclusive/exclusive sentinel after the
+ * value swaps sides (MIN/MAX are compared in tree order). Values and type edges are compared in
+ * value order and turned by the field's direction in `compareEntries`, so they stay.
+ */
+function flip(bound: unknown[]): unknown[] {
+  return bound.map((b) => (b === MIN ? MAX : b === MAX ? MIN : b));
+}
 
-  private lowerBoundType(rank: number): number {
-    let lo = 0;
-    let hi = this.sorted.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (compareType(this.sorted[mid]!.v) < rank) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
+/** One field of two tree keys, in value order (ascending); sentinels included. */
+function compareSlot(a: unknown, b: unknown): number {
+  if (a === b) return 0;
+  if (a === MIN || b === MAX) return -1;
+  if (a === MAX || b === MIN) return 1;
+  if (a instanceof TypeEdge) return edgeVsValue(a, b);
+  if (b instanceof TypeEdge) return -edgeVsValue(b, a);
+  return compareValues(a, b);
+}
 
-  /** Folds pending keys into the sorted array and drops stale ones, cheaply when few changed. */
-  private tidy(): void {
-    if (this.pending.length === 0 && this.stale === 0) return;
-    if (this.pending.length <= 16 && this.stale < 1024) {
-      for (const e of this.pending) this.sorted.splice(this.lowerBound(e.v, false), 0, e);
-    } else {
-      const seen = new Set<string>();
-      this.sorted = [...this.sorted, ...this.pending].filter((e) => this.lead.has(e.k) && !seen.has(e.k) && seen.add(e.k));
-      this.sorted.sort((a, b) => compareValues(a.v, b.v));
-      this.stale = 0;
+function edgeVsValue(e: TypeEdge, v: unknown): number {
+  const r = v instanceof TypeEdge ? v.rank : compareType(v);
+  if (e.rank !== r) return e.rank < r ? -1 : 1;
+  if (v instanceof TypeEdge) return e.after === v.after ? 0 : e.after ? 1 : -1;
+  return e.after ? 1 : -1;
+}
+
+/**
+ * Tree order: field by field in each field's direction, then `_id` ascending (so equal keys have
+ * a stable order, and a trailing `_id` sort field can ride on it: keyset pagination on (key, _id)). Keys may be
+ * shorter than a full entry only when they end in a sentinel, which decides before length does.
+ */
+function compareEntries(a: Entry, b: Entry, dirs: ReadonlyArray<1 | -1>): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const c = compareSlot(a[i], b[i]);
+    if (c !== 0) {
+      if (i >= dirs.length) return c; // the _id: ascending
+      // Sentinels are positioned in tree order already (see walk/flip); only values follow the direction.
+      const sentinel = a[i] === MIN || a[i] === MAX || b[i] === MIN || b[i] === MAX;
+      return sentinel ? c : c * dirs[i]!;
     }
-    this.pending = [];
   }
+  return a.length - b.length;
 }
 
 interface Keys {
   full: string[];
   lead: Map<string, unknown>;
   isArray: boolean;
+  anyArray: boolean;
+  /** Value tuples, one per full key (same order as `full`). */
+  tuples: unknown[][];
 }
 
 function sameKeys(a: Keys, b: Keys): boolean {

@@ -3,6 +3,12 @@
  * index (equality on `_id`, on all fields of an index, on its leading field, or a range on its
  * leading field), then test each candidate with mingo's full MongoDB query semantics. The index
  * only narrows the search; mingo decides what matches, so the planner can be conservative.
+ *
+ * With a `sort`, the planner may instead walk an index in order (see `orderedPlan`): equality on
+ * a prefix of the index's fields, the sort on the fields after it (all in the index's directions
+ * or all reversed, optionally ending in `_id`), a range on the first sort field bounding where the
+ * walk starts and stops. Then sort costs nothing and `limit` stops the walk: a keyset page costs
+ * O(log n + page) instead of a scan and a sort.
  */
 import { LRUCache } from 'lru-cache';
 import { Query } from 'mingo';
@@ -10,7 +16,7 @@ import type { Document, Sort } from 'mongodb';
 import { badValue } from '../errors.js';
 import type { CollectionState } from './engine.js';
 import type { Range, SecondaryIndex } from './indexes.js';
-import { isIndexableScalar, isPlainObject, keyOf, typeRank } from './values.js';
+import { compareValues, isIndexableScalar, isPlainObject, keyOf, typeRank } from './values.js';
 
 interface FieldPlan {
   eq?: unknown[];
@@ -21,6 +27,12 @@ const RANGE_OPS = new Set(['$gt', '$gte', '$lt', '$lte']);
 
 /** Largest `$in` list (or compound combination) answered from an index instead of a scan. */
 const MAX_LOOKUP_KEYS = 1000;
+
+/** Switches for benchmarks and tests (compare against the old scan-and-sort path). */
+export const plannerOptions = {
+  /** Answer `sort` by walking an ordered index when one fits. */
+  indexedSort: true,
+};
 
 /** Equality and range constraints per top-level field (including `$and` clauses). */
 function analyze(filter: Document, out = new Map<string, FieldPlan>()): Map<string, FieldPlan> {
@@ -52,7 +64,7 @@ function analyze(filter: Document, out = new Map<string, FieldPlan>()): Map<stri
 }
 
 interface Plan {
-  docs: Document[];
+  docs: Iterable<Document>;
   /**
    * True when the lookup alone decides the match: pure equality on exactly the looked-up fields.
    * Index keys compare as MongoDB does (1 == 1.0, array elements, null == missing), so mingo is
@@ -61,18 +73,29 @@ interface Plan {
   exact: boolean;
 }
 
-/** Candidate documents for `filter`, or null when only a full scan will do. */
-function candidates(coll: CollectionState, filter: Document): Plan | null {
-  const plan = analyze(filter);
+interface Candidates {
+  exact: boolean;
+  ids: () => Iterable<string>;
+  /** Rough number of candidates (cheap to compute), for choosing against an ordered walk. */
+  estimate: () => number;
+}
+
+/** How to find candidate documents for `filter`, or null when only a full scan will do. */
+function candidates(coll: CollectionState, filter: Document, plan: Map<string, FieldPlan>): Candidates | null {
   if (plan.size === 0) return null;
   const filterKeys = Object.keys(filter).length;
   const idPlan = plan.get('_id');
-  if (idPlan?.eq) return { docs: fromIds(coll, idPlan.eq.map(keyOf)), exact: filterKeys === 1 && plan.size === 1 };
+  if (idPlan?.eq) {
+    const keys = idPlan.eq.map(keyOf);
+    return { ids: () => keys, exact: filterKeys === 1 && plan.size === 1, estimate: () => keys.length };
+  }
 
-  let best: { score: number; exact: boolean; ids: () => Set<string> } | null = null;
-  const consider = (score: number, exact: boolean, ids: () => Set<string>): void => {
-    if (!best || score > best.score) best = { score, exact, ids };
+  let best: { score: number; exact: boolean; ids: () => Set<string>; estimate: () => number } | null = null;
+  const consider = (score: number, exact: boolean, ids: () => Set<string>, estimate: () => number): void => {
+    // Equal scores: the lookup with fewer documents (hash map sizes, cheap) wins.
+    if (!best || score > best.score || (score === best.score && estimate() < best.estimate())) best = { score, exact, ids, estimate };
   };
+  const unknown = (): number => coll.docs.size;
   for (const idx of coll.indexes.values()) {
     if (!idx.complete) continue;
     const fields = idx.fields;
@@ -82,18 +105,128 @@ function candidates(coll: CollectionState, filter: Document): Plan | null {
     const eqs = fields.map((f) => plan.get(f)?.eq);
     if (eqs.every((e) => e !== undefined) && fields.length > 1) {
       const tuples = product(eqs as unknown[][]);
-      if (tuples) consider(30 + fields.length + (idx.def.unique ? 5 : 0), exactFields, () => idx.lookupFull(tuples));
+      if (tuples) {
+        consider(30 + fields.length + (idx.def.unique ? 5 : 0), exactFields, () => idx.lookupFull(tuples), () => tuples.reduce((n, t) => n + idx.countFull(t), 0));
+      }
     }
-    if (lead.eq) consider(20 + (idx.def.unique && fields.length === 1 ? 5 : 0), exactFields && fields.length === 1, () => idx.lookupLead(lead.eq!));
+    if (lead.eq) consider(20 + (idx.def.unique && fields.length === 1 ? 5 : 0), exactFields && fields.length === 1, () => idx.lookupLead(lead.eq!), () => idx.countLead(lead.eq!));
     else if (lead.range) {
       // A lone range on a single-valued field is exactly the scanned interval (same type bracket).
       const cond = filter[fields[0]!] as Record<string, unknown> | undefined;
       const onlyBounds = filterKeys === 1 && isPlainObject(cond) && Object.keys(cond).every((k) => RANGE_OPS.has(k));
-      consider(10, onlyBounds && !idx.multikey, () => idx.lookupRange(safeRange(idx, lead.range!)));
+      consider(10, onlyBounds && !idx.multikey, () => idx.lookupRange(safeRange(idx, lead.range!)), unknown);
     }
   }
-  const chosen = best as { exact: boolean; ids: () => Set<string> } | null;
-  return chosen ? { docs: fromIds(coll, chosen.ids()), exact: chosen.exact } : null;
+  return best;
+}
+
+interface OrderedPlan {
+  index: SecondaryIndex;
+  prefix: unknown[];
+  range: Range | undefined;
+  reverse: boolean;
+  /** Rough number of entries the walk may visit (upper bound from hash map sizes). */
+  span: number;
+}
+
+/**
+ * An index that yields documents already in `sort` order, or null. It must hold every document
+ * (not sparse/partial) and one entry per document (no array values: a multikey walk would repeat
+ * documents and MongoDB sorts arrays by their min/max element). Fields with a single equality
+ * value are constant in the result, so they drop out of the sort and may form the walk's prefix.
+ */
+function orderedPlan(coll: CollectionState, filter: Document | undefined, plan: Map<string, FieldPlan>, sort: Record<string, 1 | -1>): OrderedPlan | null {
+  const pinned = (f: string): unknown[] | undefined => {
+    const eq = plan.get(f)?.eq;
+    return eq && eq.length === 1 ? eq : undefined;
+  };
+  const wanted = Object.entries(sort).filter(([f]) => !pinned(f));
+  let best: OrderedPlan | null = null;
+  for (const idx of coll.indexes.values()) {
+    if (!idx.complete || idx.anyArray) continue;
+    const key = idx.def.key;
+    const prefix: unknown[] = [];
+    while (prefix.length < key.length && pinned(key[prefix.length]![0])) prefix.push(pinned(key[prefix.length]![0])![0]);
+    const p = prefix.length;
+    let reverse: boolean | undefined;
+    let fits = true;
+    for (let i = 0; i < wanted.length && fits; i++) {
+      const [field, dir] = wanted[i]!;
+      const k = key[p + i];
+      if (k) {
+        if (k[0] !== field) fits = false;
+        else {
+          const rev = k[1] !== dir;
+          if (reverse === undefined) reverse = rev;
+          else if (reverse !== rev) fits = false;
+        }
+      } else {
+        // Past the index's fields, entries are ordered by _id ascending: a last `_id` sort field rides on it.
+        fits = field === '_id' && i === wanted.length - 1 && (dir === 1) !== (reverse ?? dir !== 1);
+        if (fits && reverse === undefined) reverse = dir !== 1;
+      }
+    }
+    if (!fits) continue;
+    const next = key[p]?.[0];
+    const range = next === undefined ? undefined : (plan.get(next)?.range ?? orRange(filter, next));
+    const span = p === 0 ? coll.docs.size : p === key.length ? idx.countFull(prefix) : p === 1 ? idx.countLead(prefix) : coll.docs.size;
+    // Prefer the longest equality prefix, then a bounded start.
+    const score = p * 2 + (range ? 1 : 0);
+    const bestScore = best ? best.prefix.length * 2 + (best.range ? 1 : 0) : -1;
+    if (score > bestScore) best = { index: idx, prefix, range, reverse: reverse ?? false, span };
+  }
+  return best;
+}
+
+/**
+ * A range on `field` implied by a top-level `$or` (or one inside `$and`) whose every branch
+ * constrains it: the keyset pattern `{ $or: [{ k: { $gt: a } }, { k: a, _id: { $gt: id } }] }`
+ * gives `k >= a`. Only a starting point for the walk; mingo still tests every document.
+ */
+function orRange(filter: Document | undefined, field: string): Range | undefined {
+  if (!filter) return undefined;
+  const ors: unknown[][] = [];
+  if (Array.isArray(filter.$or)) ors.push(filter.$or);
+  if (Array.isArray(filter.$and)) for (const c of filter.$and) if (isPlainObject(c) && Array.isArray(c.$or)) ors.push(c.$or);
+  for (const branches of ors) {
+    // The union of the branches' ranges: the lowest lower bound and the highest upper bound, each
+    // dropped (null) as soon as one branch is unbounded on that side.
+    let lo: unknown;
+    let loInclusive = false;
+    let hi: unknown;
+    let hiInclusive = false;
+    let rank: number | undefined;
+    let ok = branches.length > 0;
+    for (const b of branches) {
+      const fp = isPlainObject(b) ? analyze(b).get(field) : undefined;
+      const r: Range | undefined = fp?.eq ? (fp.eq.length === 1 && fp.eq[0] !== null ? { lo: fp.eq[0], loInclusive: true, hi: fp.eq[0], hiInclusive: true } : undefined) : fp?.range;
+      const rk = r ? typeRank(r.lo !== undefined ? r.lo : r.hi) : undefined;
+      if (!r || (rank !== undefined && rank !== rk)) {
+        ok = false;
+        break;
+      }
+      rank = rk;
+      if (lo !== null) {
+        if (r.lo === undefined) lo = null;
+        else {
+          const c = lo === undefined ? -1 : compareValues(r.lo, lo);
+          if (c < 0) [lo, loInclusive] = [r.lo, r.loInclusive];
+          else if (c === 0) loInclusive ||= r.loInclusive;
+        }
+      }
+      if (hi !== null) {
+        if (r.hi === undefined) hi = null;
+        else {
+          const c = hi === undefined ? 1 : compareValues(r.hi, hi);
+          if (c > 0) [hi, hiInclusive] = [r.hi, r.hiInclusive];
+          else if (c === 0) hiInclusive ||= r.hiInclusive;
+        }
+      }
+    }
+    if (!ok || (lo === null && hi === null)) continue;
+    return { ...(lo !== null ? { lo } : {}), loInclusive, ...(hi !== null ? { hi } : {}), hiInclusive };
+  }
+  return undefined;
 }
 
 /**
@@ -105,13 +238,11 @@ function safeRange(idx: SecondaryIndex, r: Range): Range {
   return { lo: r.lo, loInclusive: r.loInclusive, hiInclusive: false };
 }
 
-function fromIds(coll: CollectionState, ids: Iterable<string>): Document[] {
-  const out: Document[] = [];
+function* fromIds(coll: CollectionState, ids: Iterable<string>): Generator<Document, void, void> {
   for (const id of ids) {
     const d = coll.docs.get(id);
-    if (d) out.push(d);
+    if (d) yield d;
   }
-  return out;
 }
 
 function product(lists: unknown[][]): unknown[][] | null {
@@ -208,13 +339,23 @@ const SORTER = new Query({}, {});
  * (unspecified either way).
  */
 export function matchDocs(coll: CollectionState, filter: Document | undefined, opts: MatchOptions = {}): Document[] {
-  const plan = filter ? candidates(coll, filter) : null;
-  const q = plan?.exact ? null : compileFilter(filter);
-  let source: Iterable<Document> = plan?.docs ?? coll.docs.values();
-  if (opts.durable && coll.shadow.size > 0) source = durableView(coll, source, q ?? compileFilter(filter));
+  const analysis = filter ? analyze(filter) : new Map<string, FieldPlan>();
+  const cand = filter ? candidates(coll, filter, analysis) : null;
+  // A durable read while changes are in flight takes the path below (memory's candidates, then the
+  // durable images of the changed ones), not the index walk, which sees memory only.
+  const durable = opts.durable === true && coll.shadow.size > 0;
   const skip = opts.skip ?? 0;
   const limit = opts.limit && opts.limit > 0 ? opts.limit : Infinity;
-  if (!opts.sort || Object.keys(opts.sort).length === 0) {
+  const sorted = opts.sort !== undefined && Object.keys(opts.sort).length > 0;
+  if (sorted && plannerOptions.indexedSort && !durable) {
+    const ordered = orderedPlan(coll, filter, analysis, opts.sort!);
+    if (ordered && prefersWalk(ordered, cand, skip, limit)) return walkInOrder(coll, ordered, compileFilter(filter), skip, limit);
+  }
+  const plan: Plan | null = cand ? { docs: fromIds(coll, cand.ids()), exact: cand.exact } : null;
+  const q = plan?.exact ? null : compileFilter(filter);
+  let source: Iterable<Document> = plan?.docs ?? coll.docs.values();
+  if (durable) source = durableView(coll, source, q ?? compileFilter(filter));
+  if (!sorted) {
     const out: Document[] = [];
     let skipped = 0;
     for (const d of source) {
@@ -234,7 +375,7 @@ export function matchDocs(coll: CollectionState, filter: Document | undefined, o
     coll.docsExamined++;
     if (!q || q.test(d)) matched.push(d);
   }
-  let cursor = SORTER.find<Document>(matched).sort(opts.sort);
+  let cursor = SORTER.find<Document>(matched).sort(opts.sort!);
   if (skip > 0) cursor = cursor.skip(skip);
   if (limit !== Infinity) cursor = cursor.limit(limit);
   return cursor.all();
@@ -252,6 +393,35 @@ function* durableView(coll: CollectionState, latest: Iterable<Document>, q: Quer
   }
   for (const d of latest) if (!inFlight.has(d)) yield d;
   for (const { doc } of coll.shadow.values()) if (doc && (!q || q.test(doc))) yield doc;
+}
+
+/**
+ * Walk or look up and sort? A walk visits about `span` entries without a limit; with one, it
+ * stops after (skip + limit) matches — assume the rest of the filter keeps 1 in 8. Looking up
+ * candidates costs their number, and sorting them a few times that.
+ */
+function prefersWalk(walk: OrderedPlan, cand: Candidates | null, skip: number, limit: number): boolean {
+  const walkCost = limit === Infinity ? walk.span : Math.min(walk.span, (skip + limit) * 8);
+  if (!cand) return true;
+  return walkCost <= cand.estimate() * 3;
+}
+
+function walkInOrder(coll: CollectionState, plan: OrderedPlan, q: Query | null, skip: number, limit: number): Document[] {
+  const out: Document[] = [];
+  let skipped = 0;
+  for (const id of plan.index.walk(plan.prefix, plan.range, plan.reverse)) {
+    const d = coll.docs.get(id);
+    if (!d) continue;
+    coll.docsExamined++;
+    if (q && !q.test(d)) continue;
+    if (skipped < skip) {
+      skipped++;
+      continue;
+    }
+    out.push(d);
+    if (out.length >= limit) break;
+  }
+  return out;
 }
 
 /** Applies a find-style projection (inclusion, exclusion, `$slice`, `$elemMatch`, `a.$`). */
