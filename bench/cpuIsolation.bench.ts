@@ -14,8 +14,6 @@
  * scheduled send time, so a blocked platform counts against every query it delayed (no
  * coordinated omission). `--cpu-prof DIR` writes a V8 CPU profile of each platform run.
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -27,6 +25,7 @@ import { generateSyntheticBook } from '../subgraphs/catalog/demo/synthetic.js';
 import { registerEditor } from '../test/kit/accounts.js';
 import { createBook, PUBLISH_BOOK, SET_LICENSE, UPLOAD_CONTENT, UPLOAD_JOB } from '../test/kit/catalog.js';
 import { graphql } from '../test/kit/platform.js';
+import { startPlatformChild, type PlatformChild } from './platformChild.js';
 
 export interface IsolationOptions {
   /** Paragraphs in the synthetic book (split into chapters of 500). */
@@ -163,7 +162,7 @@ function fixedRate(rate: number, send: (i: number) => Promise<{ status: number; 
 
 async function runMode(mode: 'off' | 'on', epub: Buffer, paragraphs: number, options: IsolationOptions): Promise<ModeResult> {
   const threads = mode === 'on' ? options.threads : 0;
-  await using platform = await startPlatformChild(options.cpuProfDir, {
+  await using platform = await isolatedPlatform(options.cpuProfDir, {
       FOLIO_WORKER_THREADS: String(threads),
       // The production shedding threshold: a blocked loop shows up as 503s, as in the incident.
       FOLIO_GATEWAY_MAX_EVENT_LOOP_LAG_MS: '250',
@@ -239,46 +238,12 @@ async function runMode(mode: 'off' | 'on', epub: Buffer, paragraphs: number, opt
   };
 }
 
-interface PlatformChild {
-  readonly gateway: string;
-  request<T = unknown>(message: { type: string }): Promise<T>;
-  [Symbol.asyncDispose](): Promise<void>;
-}
-
-/** Starts the platform in its own process (see bench/isolationPlatform.ts). */
-async function startPlatformChild(cpuProfDir: string | undefined, env: Record<string, string>): Promise<PlatformChild> {
-  const entry = join(dirname(fileURLToPath(import.meta.url)), 'isolationPlatform.ts');
-  const child: ChildProcess = fork(entry, [], {
-    execArgv: ['--import', 'tsx', ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [])],
-    env: { ...process.env, FOLIO_BENCH_PLATFORM_ENV: JSON.stringify(env), ...(cpuProfDir ? { FOLIO_BENCH_STALL_DIR: cpuProfDir } : {}) },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+/** The platform in its own process (see bench/isolationPlatform.ts), profiled into `cpuProfDir` when given. */
+const isolatedPlatform = (cpuProfDir: string | undefined, env: Record<string, string>): Promise<PlatformChild> =>
+  startPlatformChild('isolationPlatform.ts', {
+    execArgv: cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [],
+    env: { FOLIO_BENCH_PLATFORM_ENV: JSON.stringify(env), ...(cpuProfDir ? { FOLIO_BENCH_STALL_DIR: cpuProfDir } : {}) },
   });
-  const exited = once(child, 'exit');
-  const died = exited.then(([code]) => {
-    throw new Error(`platform child exited (${String(code)})`);
-  });
-  died.catch(() => undefined);
-  const next = async <T>(type: string): Promise<T> => {
-    for (;;) {
-      const [m] = (await Promise.race([once(child, 'message'), died])) as [{ type: string } & T];
-      if (m.type === type) return m;
-    }
-  };
-  const ready = await next<{ gateway: string }>('ready');
-  return {
-    gateway: ready.gateway,
-    async request<T>(message: { type: string }): Promise<T> {
-      const reply = next<T>(message.type);
-      child.send(message);
-      return reply;
-    },
-    async [Symbol.asyncDispose](): Promise<void> {
-      if (child.exitCode !== null) return;
-      child.send({ type: 'stop' });
-      await exited;
-    },
-  };
-}
 
 export async function runIsolationBench(options: IsolationOptions): Promise<IsolationReport> {
   const perChapter = Math.min(500, options.paragraphs);

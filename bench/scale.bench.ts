@@ -18,8 +18,6 @@
  *
  * Writes bench/results/scale-<timestamp>.json and .md.
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -32,6 +30,7 @@ import { buildEpub } from '../subgraphs/catalog/epub/build.js';
 import { generateSyntheticBook } from '../subgraphs/catalog/demo/synthetic.js';
 import type { PlatformMemory } from './soakPlatform.js';
 import { BENCH_ENV, directoryBytes, round, summarize, timed, type KindSummary, type Sample } from './support.js';
+import { startPlatformChild, type PlatformChild } from './platformChild.js';
 
 export interface ScaleOptions {
   readonly books: number;
@@ -86,48 +85,12 @@ const SCALE_ENV = {
   FOLIO_GATEWAY_MAX_CONNECTIONS_PER_ADDRESS: '1000',
 };
 
-interface Child {
-  readonly gateway: string;
-  readonly dataDir: string;
-  request<T>(message: { type: string; [key: string]: unknown }): Promise<T>;
-  stop(): Promise<void>;
-}
-
 /** The platform in its own process (bench/soakPlatform.ts) on `dataDir`, which it keeps. */
-async function startChild(dataDir: string): Promise<Child> {
-  const entry = join(dirname(fileURLToPath(import.meta.url)), 'soakPlatform.ts');
-  const child: ChildProcess = fork(entry, [], {
-    execArgv: ['--expose-gc', '--max-old-space-size=16000', '--import', 'tsx'],
-    env: { ...process.env, FOLIO_BENCH_PLATFORM_ENV: JSON.stringify(SCALE_ENV), FOLIO_BENCH_PLATFORM_DATA_DIR: dataDir },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+const startChild = (dataDir: string): Promise<PlatformChild> =>
+  startPlatformChild('soakPlatform.ts', {
+    execArgv: ['--expose-gc', '--max-old-space-size=16000'],
+    env: { FOLIO_BENCH_PLATFORM_ENV: JSON.stringify(SCALE_ENV), FOLIO_BENCH_PLATFORM_DATA_DIR: dataDir },
   });
-  const exited = once(child, 'exit');
-  const died = exited.then(([code]) => {
-    throw new Error(`platform child exited (${String(code)})`);
-  });
-  died.catch(() => undefined);
-  const next = async <T>(type: string): Promise<T> => {
-    for (;;) {
-      const [m] = (await Promise.race([once(child, 'message'), died])) as [{ type: string } & T];
-      if (m.type === type) return m;
-    }
-  };
-  const ready = await next<{ gateway: string; dataDir: string }>('ready');
-  return {
-    gateway: ready.gateway,
-    dataDir: ready.dataDir,
-    async request<T>(message: { type: string }): Promise<T> {
-      const reply = next<T>(message.type);
-      child.send(message);
-      return reply;
-    },
-    async stop(): Promise<void> {
-      if (child.exitCode !== null) return;
-      child.send({ type: 'stop' });
-      await exited;
-    },
-  };
-}
 
 const MiB = (bytes: number): number => round(bytes / 1024 / 1024);
 

@@ -20,8 +20,6 @@
  * Writes bench/results/soak-<timestamp>.json and .md; heap snapshots, when asked for, go to
  * bench/results/heap/ (not committed: they are large).
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -30,6 +28,7 @@ import { parseArgs } from 'node:util';
 import type { PlatformMemory } from './soakPlatform.js';
 import { graphql } from '../test/kit/platform.js';
 import { BENCH_ENV, directoryBytes, read, round, seedLibrary, summarize, timed, write, type KindSummary, type ReadKind, type Sample, type WriteKind } from './support.js';
+import { startPlatformChild } from './platformChild.js';
 
 export interface SoakOptions {
   readonly minutes: number;
@@ -150,55 +149,17 @@ function perThousandDocs(first: SoakInterval | undefined, last: SoakInterval | u
 const growth = (from: number, to: number): number => (from > 0 ? round(((to - from) / from) * 100) : 0);
 const ratio = (from: number, to: number): number => (from > 0 ? Math.round((to / from) * 100) / 100 : 0);
 
-interface PlatformChild {
-  readonly gateway: string;
-  readonly dataDir: string;
-  request<T>(message: { type: string; [key: string]: unknown }): Promise<T>;
-  [Symbol.asyncDispose](): Promise<void>;
-}
-
-/** Starts the platform in its own process (bench/soakPlatform.ts), with --expose-gc. */
-async function startPlatformChild(env: Record<string, string>): Promise<PlatformChild> {
-  const entry = join(dirname(fileURLToPath(import.meta.url)), 'soakPlatform.ts');
-  const child: ChildProcess = fork(entry, [], {
-    execArgv: ['--expose-gc', '--import', 'tsx'],
-    env: { ...process.env, FOLIO_BENCH_PLATFORM_ENV: JSON.stringify(env) },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const exited = once(child, 'exit');
-  const died = exited.then(([code]) => {
-    throw new Error(`platform child exited (${String(code)})`);
-  });
-  died.catch(() => undefined);
-  const next = async <T>(type: string): Promise<T> => {
-    for (;;) {
-      const [m] = (await Promise.race([once(child, 'message'), died])) as [{ type: string } & T];
-      if (m.type === type) return m;
-    }
-  };
-  const ready = await next<{ gateway: string; dataDir: string }>('ready');
-  return {
-    gateway: ready.gateway,
-    dataDir: ready.dataDir,
-    async request<T>(message: { type: string }): Promise<T> {
-      const reply = next<T>(message.type);
-      child.send(message);
-      return reply;
-    },
-    async [Symbol.asyncDispose](): Promise<void> {
-      if (child.exitCode !== null) return;
-      child.send({ type: 'stop' });
-      await exited;
-    },
-  };
-}
 
 export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const intervalMs = options.intervalMs ?? 60_000;
   const gc = options.gc ?? true;
   const keep = options.keepPerUser ?? 10;
-  await using platform = await startPlatformChild({ ...BENCH_ENV, ...(keep > 0 ? { FOLIO_OUTBOX_RETENTION_HOURS: SOAK_OUTBOX_RETENTION_HOURS } : {}), ...options.env });
+  const env = { ...BENCH_ENV, ...(keep > 0 ? { FOLIO_OUTBOX_RETENTION_HOURS: SOAK_OUTBOX_RETENTION_HOURS } : {}), ...options.env };
+  // The platform in its own process (bench/soakPlatform.ts), with --expose-gc.
+  await using platform = await startPlatformChild('soakPlatform.ts', { execArgv: ['--expose-gc'], env: { FOLIO_BENCH_PLATFORM_ENV: JSON.stringify(env) } });
   const gateway = platform.gateway;
+  const dataDir = platform.dataDir;
+  if (!dataDir) throw new Error('the soak platform did not say where its data is');
   const library = await seedLibrary(gateway, options.users);
   // Per reader and kind, the ids it created, oldest first (steady state: see the header).
   const owned = new Map<string, string[]>();
@@ -273,8 +234,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         rssAfterGcMiB: MiB(retained.rss),
         heapAfterGcMiB: MiB(retained.heapUsed),
         externalMiB: MiB(retained.external),
-        dataDirMiB: MiB(await directoryBytes(platform.dataDir)),
-        dataDirByEntryMiB: await bytesByEntry(platform.dataDir),
+        dataDirMiB: MiB(await directoryBytes(dataDir)),
+        dataDirByEntryMiB: await bytesByEntry(dataDir),
         storeDocuments: Object.values(storeCollections).reduce((a, b) => a + b, 0),
         storeCollections,
         skipped: skippedNow,

@@ -6,25 +6,19 @@
  * jobs (upload, re-anchoring, search index). Every request to anything but the gateway is blocked
  * and recorded. Screenshots go to test-results/admin/.
  */
-import { existsSync, mkdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildEpub } from '../subgraphs/catalog/epub/build.js';
 import { ensureAdminBuild } from '../scripts/adminBuild.js';
+import { launchChromium, openPage, SHOTS, type Watch } from './kit/browser.js';
 import { FIXTURE_BOOK, writeZip, zipEntry } from './kit/epubFixtures.js';
 import { loginAdmin, registerEditor, type TestUser } from './kit/accounts.js';
 import { mustQuery, startTestPlatform, type TestPlatform } from './kit/platform.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const SHOTS = 'test-results/admin';
 // The machine runs several suites on two cores: waits are generous, and wait for conditions.
 const SLOW = { timeout: 120_000, interval: 500 };
 
-interface Watch {
-  readonly external: string[];
-  readonly problems: string[];
-}
 
 interface BookState {
   book: {
@@ -45,9 +39,7 @@ describe('the admin console: book and job pages', () => {
   let partnerKeyId: string;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`);
     await ensureAdminBuild(15 * 60_000);
-    mkdirSync(SHOTS, { recursive: true });
     platform = await startTestPlatform();
     origin = new URL(platform.gateway).origin;
     adminToken = await loginAdmin(platform.gateway);
@@ -59,7 +51,7 @@ describe('the admin console: book and job pages', () => {
       { token: adminToken },
     );
     partnerKeyId = created.createApiKey.apiKey.id;
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+    browser = await launchChromium();
   }, 20 * 60_000);
 
   afterAll(async () => {
@@ -67,22 +59,7 @@ describe('the admin console: book and job pages', () => {
     await platform?.stop();
   });
 
-  async function open(watch: Watch): Promise<{ context: BrowserContext; page: Page }> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    await context.route('**/*', (route) => {
-      const url = new URL(route.request().url());
-      if (url.origin === origin) return route.continue();
-      watch.external.push(url.href);
-      return route.abort('blockedbyclient');
-    });
-    const page = await context.newPage();
-    page.setDefaultTimeout(60_000);
-    page.on('console', (message) => {
-      if (message.type() === 'error') watch.problems.push(message.text());
-    });
-    page.on('pageerror', (error) => watch.problems.push(`pageerror: ${error.message}`));
-    return { context, page };
-  }
+  const open = (watch: Watch) => openPage(browser, origin, watch, { timeoutMs: 60_000 });
 
   async function signIn(page: Page, username: string, password: string): Promise<void> {
     await page.goto(`${origin}/admin/`);

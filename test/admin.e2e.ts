@@ -3,23 +3,17 @@
  * playwright-core) against a whole platform. Every request to anything but the gateway is blocked
  * and recorded, so "works offline" is asserted, not assumed. Screenshots go to test-results/admin/.
  */
-import { existsSync, mkdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildEpub } from '../subgraphs/catalog/epub/build.js';
 import { ensureAdminBuild } from '../scripts/adminBuild.js';
+import { launchChromium, openPage, SHOTS, type Watch } from './kit/browser.js';
 import { FIXTURE_BOOK, writeZip, zipEntry } from './kit/epubFixtures.js';
 import { registerEditor, registerUser, type TestUser } from './kit/accounts.js';
 import { mustQuery, startTestPlatform, type TestPlatform } from './kit/platform.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const SHOTS = 'test-results/admin';
 
-interface Watch {
-  readonly external: string[];
-  readonly problems: string[];
-}
 
 describe('GraphiQL and the admin console in a browser', () => {
   let platform: TestPlatform;
@@ -29,14 +23,11 @@ describe('GraphiQL and the admin console in a browser', () => {
   let reader: TestUser;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`);
     await ensureAdminBuild(10 * 60_000);
-    mkdirSync(SHOTS, { recursive: true });
     platform = await startTestPlatform();
     origin = new URL(platform.gateway).origin;
     [editor, reader] = await Promise.all([registerEditor(platform.gateway), registerUser(platform.gateway)]);
-    // Root in CI containers: Chromium's sandbox needs user namespaces it does not have there.
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+    browser = await launchChromium();
   }, 12 * 60_000);
 
   afterAll(async () => {
@@ -45,22 +36,7 @@ describe('GraphiQL and the admin console in a browser', () => {
   });
 
   /** A fresh browser profile at 1280×800 that may reach only the gateway. */
-  async function open(watch: Watch): Promise<{ context: BrowserContext; page: Page }> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    await context.route('**/*', (route) => {
-      const url = new URL(route.request().url());
-      if (url.origin === origin) return route.continue();
-      watch.external.push(url.href);
-      return route.abort('blockedbyclient');
-    });
-    const page = await context.newPage();
-    page.on('console', (message) => {
-      // CSP violations and script errors are reported on the console.
-      if (message.type() === 'error') watch.problems.push(message.text());
-    });
-    page.on('pageerror', (error) => watch.problems.push(`pageerror: ${error.message}`));
-    return { context, page };
-  }
+  const open = (watch: Watch) => openPage(browser, origin, watch);
 
   it('serves GraphiQL at /graphql offline, under the strict CSP, and runs a query', async () => {
     const watch: Watch = { external: [], problems: [] };

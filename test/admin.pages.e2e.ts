@@ -8,19 +8,18 @@
  * console has to show both from introspection alone (the generated book form, the schema
  * reference), which is the point of building it from the schema.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { composeServices } from '@apollo/composition';
 import { parse } from 'graphql';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SUBGRAPH_NAMES } from '../lib/config.js';
 import { ensureAdminBuild } from '../scripts/adminBuild.js';
+import { launchChromium, openPage, SHOTS, type Watch } from './kit/browser.js';
 import { login, loginAdmin, registerEditor, registerUser, type TestUser } from './kit/accounts.js';
 import { graphql, mustQuery, startTestPlatform, tempDataDir, type TestPlatform } from './kit/platform.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const SHOTS = 'test-results/admin';
 const SCHEMA_DIR = path.resolve(import.meta.dirname, '../schema');
 const ADMIN = { username: 'admin', password: 'admin-password-for-tests' };
 
@@ -46,10 +45,6 @@ function composeModifiedSupergraph(): string {
   return result.supergraphSdl;
 }
 
-interface Watch {
-  readonly external: string[];
-  readonly problems: string[];
-}
 
 describe('the admin console: people, partners, schema (on a supergraph the console was not built with)', () => {
   const dataDir = tempDataDir();
@@ -60,16 +55,14 @@ describe('the admin console: people, partners, schema (on a supergraph the conso
   let editor: TestUser;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`);
     await ensureAdminBuild(10 * 60_000);
-    mkdirSync(SHOTS, { recursive: true });
     const supergraph = path.join(dataDir, 'supergraph.graphql');
     writeFileSync(supergraph, composeModifiedSupergraph());
     platform = await startTestPlatform({ dataDir, keepData: true, env: { FOLIO_SUPERGRAPH_PATH: supergraph } });
     origin = new URL(platform.gateway).origin;
     adminToken = await loginAdmin(platform.gateway);
     editor = await registerEditor(platform.gateway);
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+    browser = await launchChromium();
   }, 12 * 60_000);
 
   afterAll(async () => {
@@ -78,22 +71,7 @@ describe('the admin console: people, partners, schema (on a supergraph the conso
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  async function open(watch: Watch, viewport = { width: 1280, height: 800 }): Promise<{ context: BrowserContext; page: Page }> {
-    const context = await browser.newContext({ viewport });
-    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
-    await context.route('**/*', (route) => {
-      const url = new URL(route.request().url());
-      if (url.origin === origin) return route.continue();
-      watch.external.push(url.href);
-      return route.abort('blockedbyclient');
-    });
-    const page = await context.newPage();
-    page.on('console', (message) => {
-      if (message.type() === 'error') watch.problems.push(message.text());
-    });
-    page.on('pageerror', (error) => watch.problems.push(`pageerror: ${error.message}`));
-    return { context, page };
-  }
+  const open = (watch: Watch, viewport = { width: 1280, height: 800 }) => openPage(browser, origin, watch, { viewport, clipboard: true });
 
   async function signIn(page: Page, who: { username: string; password: string }, hash = ''): Promise<void> {
     await page.goto(`${origin}/admin/${hash}`);
