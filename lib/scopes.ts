@@ -57,6 +57,10 @@ export const ROOT_FIELD_SCOPES: Readonly<Record<RootType, Readonly<Record<string
     readingProgressChange: null,
     annotationChange: null,
     shelfChange: null,
+    // Staff live updates and public notes per event (subscriptions): partners have no subscriptions.
+    uploadJobUpdate: null,
+    repairJobUpdate: null,
+    publicNoteAddition: null,
     searchMyNotes: null,
     searchIndexStatus: null,
     schemaUsage: null,
