@@ -46,6 +46,7 @@ export const ROOT_FIELD_SCOPES: Readonly<Record<RootType, Readonly<Record<string
     user: 'profiles:read',
     me: null,
     mySessions: null,
+    userSessions: null,
     users: null,
     apiKeys: null,
     partnerScopes: null,

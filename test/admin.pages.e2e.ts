@@ -225,7 +225,7 @@ describe('the admin console: people, partners, schema (on a supergraph the conso
     }).finally(() => context.close());
   }, 180_000);
 
-  it('lets an admin find a user and change their roles, and revoke one of their own other sessions', async () => {
+  it('lets an admin find a user, change their roles and end their session, and revoke one of their own other sessions', async () => {
     const person = await registerUser(platform.gateway);
     // A second session of the admin's, from elsewhere, to revoke.
     const otherSession = await login(platform.gateway, ADMIN.username, ADMIN.password);
@@ -250,6 +250,14 @@ describe('the admin console: people, partners, schema (on a supergraph the conso
       await page.getByLabel('role', { exact: true }).selectOption('EDITOR');
       await expect.poll(() => users.locator('tbody tr').allTextContents()).toEqual([expect.stringContaining(person.username)]);
       await shot(page, 'people-roles');
+
+      // That user's sessions (registering opened one): the admin ends it.
+      const theirs = page.getByRole('table', { name: `Sessions of ${person.username}` });
+      await expect.poll(() => theirs.locator('tbody tr').count(), { timeout: 30_000 }).toBe(1);
+      await theirs.getByRole('button', { name: new RegExp(`^Revoke ${person.username}'s session`) }).click();
+      await page.getByText('No active sessions.').waitFor({ timeout: 30_000 });
+      const after = await mustQuery<{ userSessions: unknown[] }>(platform.gateway, 'query($id: ID!) { userSessions(userId: $id) { id } }', { id: person.id }, { token: adminToken });
+      expect(after.userSessions).toEqual([]);
 
       // Own sessions: this browser's is marked, another one is revoked.
       const sessions = page.getByRole('table', { name: 'My sessions' });

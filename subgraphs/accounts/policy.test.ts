@@ -48,8 +48,12 @@ describe('accounts policy', () => {
     expect(codeOf(() => authorize(reader, 'session.revoke', { userId: 'u1' }))).toBeNull();
     expect(codeOf(() => authorize(reader, 'session.revoke', { userId: 'u2' }))).toBe('NOT_FOUND');
     expect(codeOf(() => authorize(reader, 'session.revoke', null))).toBe('NOT_FOUND');
-    // Not even an admin revokes someone else's session through this action.
-    expect(codeOf(() => authorize(admin, 'session.revoke', { userId: 'u1' }))).toBe('NOT_FOUND');
+    // An admin ends anyone's session (a compromised account, from the console's people page)…
+    expect(codeOf(() => authorize(admin, 'session.revoke', { userId: 'u1' }))).toBeNull();
+    expect(codeOf(() => authorize(admin, 'session.revoke', null))).toBe('NOT_FOUND');
+    // …and lists them; nobody else does.
+    expect(codeOf(() => authorize(admin, 'session.listAny', null))).toBeNull();
+    expect(codeOf(() => authorize(reader, 'session.listAny', null))).toBe('FORBIDDEN');
     expect(codeOf(() => authorize(ANONYMOUS, 'session.revoke', { userId: 'u1' }))).toBe('UNAUTHENTICATED');
   });
 

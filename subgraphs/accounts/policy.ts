@@ -31,7 +31,9 @@ export interface Subjects {
   'user.list': null;
   /** The viewer's own sessions: list, sign out, sign out everywhere. */
   'session.manageOwn': null;
-  /** One session; `null` when there is no such session. */
+  /** Another user's sessions (the console's people page: ending a compromised account's sessions). */
+  'session.listAny': null;
+  /** One session, the viewer's own or (admins) anyone's; `null` when there is no such session. */
   'session.revoke': Pick<SessionDoc, 'userId'> | null;
   /** Partner API keys: create, list, revoke. */
   'apiKey.manage': null;
@@ -62,8 +64,11 @@ function decide<A extends Action>(viewer: Viewer, action: A, subject: Subjects[A
     case 'session.revoke': {
       if (!viewer.userId) return 'signIn';
       const session = subject as Subjects['session.revoke'];
-      return session && session.userId === viewer.userId ? 'allow' : 'notFound';
+      // Someone else's session does not exist for a non-admin (NOT_FOUND, as for no session at all).
+      return session && (session.userId === viewer.userId || hasRole(viewer, 'ADMIN')) ? 'allow' : 'notFound';
     }
+    case 'session.listAny':
+      return admin(viewer);
     case 'schemaUsage.read':
       // A partner key has no user; refused as a role it lacks, not asked to sign in.
       return viewer.partnerId ? 'forbidden' : admin(viewer);

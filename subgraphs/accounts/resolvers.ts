@@ -40,6 +40,7 @@ export const resolvers: Resolvers = {
     me: (_: unknown, __: unknown, { caller, loaders }: AccountsContext) => (caller.userId ? loaders.user.load(caller.userId) : null),
     user: (_: unknown, { id }, { loaders }: AccountsContext) => loaders.user.load(id),
     mySessions: (_: unknown, __: unknown, { viewer, service }: AccountsContext) => service.listSessions(viewer),
+    userSessions: (_: unknown, { userId }, { viewer, service }: AccountsContext) => service.listSessionsOf(viewer, userId),
     users: (_: unknown, args, { viewer, service }: AccountsContext) => service.listUsers(viewer, args.filter, args),
     apiKeys: (_: unknown, __: unknown, { viewer, service }: AccountsContext) => service.listApiKeys(viewer),
     partnerScopes: (_: unknown, __: unknown, { viewer, service }: AccountsContext) => service.partnerScopes(viewer),

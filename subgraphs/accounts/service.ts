@@ -300,12 +300,22 @@ export class AccountService {
       .toArray();
   }
 
+  /** ADMIN: a user's active sessions, most recently used first (at most 100). */
+  async listSessionsOf(viewer: Viewer, userId: string): Promise<SessionDoc[]> {
+    authorize(viewer, 'session.listAny', null);
+    return this.store.sessions
+      .find({ userId, revokedAt: null, expiresAt: { $gt: this.now() } })
+      .sort({ lastUsedAt: -1 })
+      .limit(100)
+      .toArray();
+  }
+
   async revokeSession(viewer: Viewer, sessionId: string): Promise<boolean> {
     authorize(viewer, 'session.manageOwn', null);
     const session = await this.store.sessions.findOne({ _id: sessionId, revokedAt: null }, { projection: { userId: 1 } });
     authorize(viewer, 'session.revoke', session);
-    // The owner is in the filter too, so the write can only ever touch the viewer's own session.
-    const result = await this.store.sessions.updateOne({ _id: sessionId, userId: viewerId(viewer), revokedAt: null }, { $set: { revokedAt: this.now() } });
+    // The owner the policy allowed is in the filter too, so the write touches only that session.
+    const result = await this.store.sessions.updateOne({ _id: sessionId, userId: session!.userId, revokedAt: null }, { $set: { revokedAt: this.now() } });
     if (result.matchedCount === 0) throw notFound('Session');
     return true;
   }

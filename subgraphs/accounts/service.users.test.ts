@@ -65,4 +65,21 @@ describe('accounts: the admin user list and partner scopes', () => {
     expect(service.partnerScopes(admin)).toEqual(Object.entries(PARTNER_SCOPES).map(([name, description]) => ({ name, description })));
     expect(() => service.partnerScopes(editor)).toThrow(expect.objectContaining({ code: 'FORBIDDEN' }));
   });
+
+  it("lets an admin list and end another user's sessions; nobody else sees or ends them", async () => {
+    const password = `Correct horse ${'carol'.length} battery staple ${'carol'.charCodeAt(0)}`;
+    const { user } = await service.login('carol', password, context);
+    await service.login('carol', password, context);
+    const carol: Caller = { ...ANONYMOUS, userId: user._id, roles: ['READER'] };
+    const listed = await service.listSessionsOf(admin, user._id);
+    expect(listed.length).toBeGreaterThanOrEqual(2);
+    expect(listed.every((x) => x.userId === user._id)).toBe(true);
+    const target = listed[0]!._id;
+    await expect(service.listSessionsOf(editor, user._id)).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    // Another user's session does not exist for a non-admin, whatever their role.
+    await expect(service.revokeSession(editor, target)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(await service.revokeSession(admin, target)).toBe(true);
+    expect((await service.listSessions(carol)).map((x) => x._id)).not.toContain(target);
+    await expect(service.revokeSession(admin, target)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
 });

@@ -1,7 +1,7 @@
 /**
  * People (admins): every user, from the `users` connection (columns from User, filters from
- * UserFilter), and a user's roles changed with the Role enum's values. Everyone signed in: their
- * own sessions, each revocable. Editors reach the page and get the server's FORBIDDEN as
+ * UserFilter), a user's roles changed with the Role enum's values, and that user's sessions
+ * (`userSessions`), each revocable. Everyone signed in: their own sessions, each revocable. Editors reach the page and get the server's FORBIDDEN as
  * "Not allowed" for the user list; the server decides, the console only shows.
  */
 import { useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
@@ -74,6 +74,7 @@ export function PeoplePage({ token, myId }: { token: string; myId: string }): Re
             onClose={() => setOpen(null)}
           />
         )}
+        {open && !forbidden && <UserSessions key={`sessions-${open.id}`} token={token} user={open} />}
       </div>
     </div>
   );
@@ -183,5 +184,85 @@ function Sessions({ schema, token }: { schema: GraphQLSchema; token: string }): 
       />
       {problem && <p role="alert" className="error">{problem}</p>}
     </div>
+  );
+}
+
+interface SessionRow {
+  readonly id: string;
+  readonly userAgent: string | null;
+  readonly clientAddress: string | null;
+  readonly createdAt: string;
+  readonly lastUsedAt: string;
+}
+
+/** Admins: the opened user's active sessions, each revocable (a compromised account's, say). */
+function UserSessions({ token, user }: { token: string; user: UserRow }): ReactNode {
+  const [rows, setRows] = useState<readonly SessionRow[] | null>(null);
+  const [problem, setProblem] = useState<string | null>(null);
+  const [reloadKey, setReloadKey] = useState(0);
+  const headingId = useId();
+
+  useEffect(() => {
+    let live = true;
+    request<{ userSessions: SessionRow[] | null }>(
+      'query ConsoleUserSessions($userId: ID!) { userSessions(userId: $userId) { id userAgent clientAddress createdAt lastUsedAt } }',
+      { userId: user.id },
+      token,
+    ).then(
+      (d) => live && setRows(d.userSessions ?? []),
+      (e: unknown) => live && setProblem(errorMessage(e)),
+    );
+    return () => {
+      live = false;
+    };
+  }, [token, user.id, reloadKey]);
+
+  async function revoke(id: string): Promise<void> {
+    setProblem(null);
+    try {
+      await request('mutation ConsoleRevokeUserSession($id: ID!) { revokeSession(id: $id) }', { id }, token);
+      setReloadKey((k) => k + 1);
+    } catch (e) {
+      setProblem(errorMessage(e));
+    }
+  }
+
+  return (
+    <section aria-labelledby={headingId} className="card">
+      <h2 id={headingId}>Sessions of {user.username}</h2>
+      {rows === null && !problem && <p role="status">Reading sessions…</p>}
+      {rows && rows.length === 0 && <p>No active sessions.</p>}
+      {rows && rows.length > 0 && (
+        <div className="table-wrap">
+          <table aria-labelledby={headingId}>
+            <thead>
+              <tr>
+                <th scope="col">Browser</th>
+                <th scope="col">Address</th>
+                <th scope="col">Created</th>
+                <th scope="col">Last used</th>
+                <th scope="col"><span className="visually-hidden">Actions</span></th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((r) => (
+                <tr key={r.id}>
+                  <td>{display(r.userAgent)}</td>
+                  <td>{display(r.clientAddress)}</td>
+                  <td>{display(r.createdAt)}</td>
+                  <td>{display(r.lastUsedAt)}</td>
+                  <td>
+                    <button type="button" onClick={() => void revoke(r.id)} aria-label={`Revoke ${user.username}'s session created ${display(r.createdAt)}`}>
+                      Revoke
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {problem && <p role="alert" className="error">{problem}</p>}
+    </section>
   );
 }

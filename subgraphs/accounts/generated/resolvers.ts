@@ -247,6 +247,8 @@ export type Query = {
   readonly user?: Maybe<User>;
   /** The signed-in user's active sessions. */
   readonly mySessions?: Maybe<ReadonlyArray<Session>>;
+  /** ADMIN: a user's active sessions, most recently used first (at most 100): to end a compromised account's sessions with revokeSession. */
+  readonly userSessions?: Maybe<ReadonlyArray<Session>>;
   /** ADMIN: every user, ordered by username, with a filter. `first` ≤ 100. */
   readonly users?: Maybe<UserConnection>;
   /** ADMIN: partner API keys. */
@@ -266,6 +268,11 @@ export type Query = {
 
 export type QueryUserArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type QueryUserSessionsArgs = {
+  userId: Scalars['ID']['input'];
 };
 
 
@@ -306,6 +313,7 @@ export type Mutation = {
   readonly logout: Scalars['Boolean']['output'];
   /** Ends every session of the signed-in user; returns how many were ended. */
   readonly logoutEverywhere: Scalars['Int']['output'];
+  /** Ends one of your sessions (ADMIN: anyone's); NOT_FOUND for a session that is not yours to end. */
   readonly revokeSession: Scalars['Boolean']['output'];
   readonly updateProfile: User;
   /** ADMIN: change a user's roles. */
@@ -664,6 +672,7 @@ export type QueryResolvers<ContextType = AccountsContext, ParentType extends Res
   me?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType, RequireFields<QueryUserArgs, 'id'>>;
   mySessions?: Resolver<Maybe<ReadonlyArray<ResolversTypes['Session']>>, ParentType, ContextType>;
+  userSessions?: Resolver<Maybe<ReadonlyArray<ResolversTypes['Session']>>, ParentType, ContextType, RequireFields<QueryUserSessionsArgs, 'userId'>>;
   users?: Resolver<Maybe<ResolversTypes['UserConnection']>, ParentType, ContextType, RequireFields<QueryUsersArgs, 'first'>>;
   apiKeys?: Resolver<Maybe<ReadonlyArray<ResolversTypes['ApiKey']>>, ParentType, ContextType>;
   partnerScopes?: Resolver<Maybe<ReadonlyArray<ResolversTypes['PartnerScope']>>, ParentType, ContextType>;
