@@ -135,7 +135,8 @@ export interface RunningServer {
   readonly url: string;
   readonly port: number;
   /** Requests served so far. */
-  readonly requests: () => number;
+  /** Requests this subgraph received; with `containing`, only those whose body contains it. */
+  readonly requests: (containing?: string) => number;
   stop(): Promise<void>;
 }
 
@@ -165,9 +166,11 @@ export async function serveSubgraph(
   const apollo = new ApolloServer<SubgraphContext>({ schema: def.schema, logger: silentLogger, includeStacktraceInErrorResponses: true });
   await apollo.start();
   let count = 0;
+  const bodies: string[] = [];
   const server = http.createServer((req, res) => void (async () => {
     count += 1;
     const raw = req.method === 'POST' ? await readAll(req) : '';
+    bodies.push(raw);
     const url = new URL(req.url ?? '/', 'http://x');
     let identity: VerifyResult = verifier.verify(req.headers, { method: req.method ?? 'POST', pathAndQuery: url.pathname + url.search, body: raw });
     if (!identity.ok && identity.reason === 'missing' && options.allowUnsigned) identity = { ok: true, caller: ANONYMOUS };
@@ -200,7 +203,7 @@ export async function serveSubgraph(
   return {
     url: `http://127.0.0.1:${port}/graphql`,
     port,
-    requests: () => count,
+    requests: (containing?: string) => (containing === undefined ? count : bodies.filter((b) => b.includes(containing)).length),
     async stop() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
