@@ -292,17 +292,17 @@ export class AccountService {
 
   async listSessions(viewer: Viewer): Promise<SessionDoc[]> {
     authorize(viewer, 'session.manageOwn', null);
-    const userId = viewerId(viewer);
-    return this.store.sessions
-      .find({ userId, revokedAt: null, expiresAt: { $gt: this.now() } })
-      .sort({ lastUsedAt: -1 })
-      .limit(100)
-      .toArray();
+    return this.activeSessions(viewerId(viewer));
   }
 
-  /** ADMIN: a user's active sessions, most recently used first (at most 100). */
+  /** ADMIN: a user's active sessions. */
   async listSessionsOf(viewer: Viewer, userId: string): Promise<SessionDoc[]> {
     authorize(viewer, 'session.listAny', null);
+    return this.activeSessions(userId);
+  }
+
+  /** A user's active sessions, most recently used first (at most 100). */
+  private activeSessions(userId: string): Promise<SessionDoc[]> {
     return this.store.sessions
       .find({ userId, revokedAt: null, expiresAt: { $gt: this.now() } })
       .sort({ lastUsedAt: -1 })
