@@ -222,6 +222,10 @@ export function listShape(schema: GraphQLSchema, fieldName: string): ListShape |
   return { field, item, columns: plainColumns(item) };
 }
 
-export function listQuery(shape: ListShape, columns: readonly string[]): string {
-  return `query ConsoleList { list: ${shape.field.name} { ${columns.join(' ')} } }`;
+/** The list's query; `args` names the field's arguments to pass (as variables of the same names). */
+export function listQuery(shape: ListShape, columns: readonly string[], args: readonly string[] = []): string {
+  const used = shape.field.args.filter((a) => args.includes(a.name));
+  const variables = used.length ? `(${used.map((a) => `$${a.name}: ${String(a.type)}`).join(', ')})` : '';
+  const call = used.length ? `(${used.map((a) => `${a.name}: $${a.name}`).join(', ')})` : '';
+  return `query ConsoleList${variables} { list: ${shape.field.name}${call} { ${columns.join(' ')} } }`;
 }

@@ -17,7 +17,7 @@ const schema = buildSchema(/* GraphQL */ `
   input CreateBookInput { "The title." title: String! order: Order = NEWEST }
   "Partner key."
   type ApiKey { id: ID! name: String! scopes: [String!]! owner: Book old: String @deprecated(reason: "gone") }
-  type Query { books(order: Order = NEWEST): [Book!]! apiKeys: [ApiKey!] me: String }
+  type Query { books(order: Order = NEWEST): [Book!]! apiKeys: [ApiKey!] keysOf(owner: ID!, first: Int): [ApiKey!] me: String }
   type Mutation { createBook(input: CreateBookInput!): Book! }
 `);
 
@@ -63,6 +63,8 @@ describe('schema reference', () => {
     const shape = listShape(schema, 'apiKeys')!;
     expect(shape.columns.map((c) => c.name)).toEqual(['id', 'name', 'scopes']);
     expect(listQuery(shape, ['id', 'name'])).toBe('query ConsoleList { list: apiKeys { id name } }');
+    // Arguments given are passed as variables of their own types; the others are left out.
+    expect(listQuery(listShape(schema, 'keysOf')!, ['id'], ['owner'])).toBe('query ConsoleList($owner: ID!) { list: keysOf(owner: $owner) { id } }');
     expect(listShape(schema, 'me')).toBeNull();
     expect(listShape(schema, 'missing')).toBeNull();
   });

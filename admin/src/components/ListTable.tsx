@@ -12,6 +12,8 @@ export interface ListTableProps {
   readonly schema: GraphQLSchema;
   readonly token: string;
   readonly field: string;
+  /** The field's arguments (`userSessions(userId:)`), sent as variables. */
+  readonly args?: Readonly<Record<string, unknown>>;
   readonly title: string;
   /** Columns shown first, in this order, when the schema has them; the rest follow. */
   readonly preferred?: readonly string[];
@@ -25,9 +27,13 @@ export interface ListTableProps {
   readonly onForbidden?: (message: string) => ReactNode;
   /** How a cell is shown; the default joins lists and shows null as a dash. */
   readonly cell?: (column: string, value: unknown) => ReactNode;
+  /** What an empty list says. */
+  readonly empty?: string;
 }
 
-export function ListTable({ schema, token, field, title, preferred = [], hidden = [], reloadKey = 0, actions, onForbidden, cell }: ListTableProps): ReactNode {
+const NO_ARGS: Readonly<Record<string, unknown>> = {};
+
+export function ListTable({ schema, token, field, args = NO_ARGS, title, preferred = [], hidden = [], reloadKey = 0, actions, onForbidden, cell, empty = 'Nothing here.' }: ListTableProps): ReactNode {
   const shape = listShape(schema, field);
   const [rows, setRows] = useState<ReadonlyArray<Record<string, unknown>> | null>(null);
   const [error, setError] = useState<{ message: string; forbidden: boolean } | null>(null);
@@ -36,12 +42,13 @@ export function ListTable({ schema, token, field, title, preferred = [], hidden 
     ? [...preferred.filter((p) => shape.columns.some((c) => c.name === p)), ...shape.columns.map((c) => c.name).filter((n) => !preferred.includes(n))].filter((c) => !hidden.includes(c))
     : [];
   // Rows are keyed by id, so it is always read.
-  const query = shape ? listQuery(shape, columns.includes('id') ? columns : ['id', ...columns]) : '';
+  const query = shape ? listQuery(shape, columns.includes('id') ? columns : ['id', ...columns], Object.keys(args)) : '';
+  const variables = JSON.stringify(args);
 
   useEffect(() => {
     if (!query) return;
     let live = true;
-    request<{ list: Array<Record<string, unknown>> | null }>(query, {}, token).then(
+    request<{ list: Array<Record<string, unknown>> | null }>(query, JSON.parse(variables) as Record<string, unknown>, token).then(
       ({ list }) => {
         if (!live) return;
         setRows(list ?? []);
@@ -52,7 +59,7 @@ export function ListTable({ schema, token, field, title, preferred = [], hidden 
     return () => {
       live = false;
     };
-  }, [query, token, reloadKey]);
+  }, [query, variables, token, reloadKey]);
 
   if (!shape) return <p role="alert">The schema has no list field “{field}”.</p>;
   if (error?.forbidden && onForbidden) return onForbidden(error.message);
@@ -77,7 +84,7 @@ export function ListTable({ schema, token, field, title, preferred = [], hidden 
               </tr>
             ))}
             {rows && rows.length === 0 && (
-              <tr><td colSpan={columns.length + (actions ? 1 : 0)}>Nothing here.</td></tr>
+              <tr><td colSpan={columns.length + (actions ? 1 : 0)}>{empty}</td></tr>
             )}
           </tbody>
         </table>

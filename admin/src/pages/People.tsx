@@ -57,7 +57,7 @@ export function PeoplePage({ token, myId }: { token: string; myId: string }): Re
             onOpen={(node) => setOpen({ id: String(node.id), username: String(node.username), roles: (node.roles as string[] | null) ?? null })}
           />
         )}
-        <Sessions schema={schema} token={token} />
+        <Sessions schema={schema} token={token} label={(row) => `Revoke session from ${String(row.userAgent ?? 'unknown browser')} created ${String(row.createdAt)}`} />
       </div>
       <div className="side">
         {open && (
@@ -74,7 +74,18 @@ export function PeoplePage({ token, myId }: { token: string; myId: string }): Re
             onClose={() => setOpen(null)}
           />
         )}
-        {open && !forbidden && <UserSessions key={`sessions-${open.id}`} token={token} user={open} />}
+        {open && !forbidden && (
+          <Sessions
+            key={`sessions-${open.id}`}
+            schema={schema}
+            token={token}
+            field="userSessions"
+            args={{ userId: open.id }}
+            title={`Sessions of ${open.username}`}
+            empty="No active sessions."
+            label={(row) => `Revoke ${open.username}'s session created ${display(row.createdAt)}`}
+          />
+        )}
       </div>
     </div>
   );
@@ -147,7 +158,20 @@ function RolesEditor({ schema, token, user, self, onSaved, onClose }: { schema: 
   );
 }
 
-function Sessions({ schema, token }: { schema: GraphQLSchema; token: string }): ReactNode {
+/**
+ * Sessions from a list field (`mySessions`, or an admin's `userSessions(userId:)`), each revocable
+ * but the one this browser uses (it ends by signing out).
+ */
+function Sessions({ schema, token, field = 'mySessions', args, title = 'My sessions', label, empty }: {
+  schema: GraphQLSchema;
+  token: string;
+  field?: string;
+  args?: Readonly<Record<string, unknown>>;
+  title?: string;
+  /** The Revoke button's accessible name for a row. */
+  label: (row: Record<string, unknown>) => string;
+  empty?: string;
+}): ReactNode {
   const [reloadKey, setReloadKey] = useState(0);
   const [problem, setProblem] = useState<string | null>(null);
 
@@ -166,17 +190,19 @@ function Sessions({ schema, token }: { schema: GraphQLSchema; token: string }): 
       <ListTable
         schema={schema}
         token={token}
-        field="mySessions"
-        title="My sessions"
+        field={field}
+        {...(args ? { args } : {})}
+        title={title}
         preferred={['current', 'userAgent', 'clientAddress', 'createdAt', 'lastUsedAt', 'expiresAt']}
         hidden={['id']}
         reloadKey={reloadKey}
+        {...(empty ? { empty } : {})}
         cell={(column, value) => (column === 'current' ? (value ? 'this one' : '') : display(value))}
         actions={(row) =>
           row.current ? (
             <span className="help">Sign out to end it</span>
           ) : (
-            <button type="button" onClick={() => void revoke(String(row.id))} aria-label={`Revoke session from ${String(row.userAgent ?? 'unknown browser')} created ${String(row.createdAt)}`}>
+            <button type="button" onClick={() => void revoke(String(row.id))} aria-label={label(row)}>
               Revoke
             </button>
           )
@@ -184,85 +210,5 @@ function Sessions({ schema, token }: { schema: GraphQLSchema; token: string }): 
       />
       {problem && <p role="alert" className="error">{problem}</p>}
     </div>
-  );
-}
-
-interface SessionRow {
-  readonly id: string;
-  readonly userAgent: string | null;
-  readonly clientAddress: string | null;
-  readonly createdAt: string;
-  readonly lastUsedAt: string;
-}
-
-/** Admins: the opened user's active sessions, each revocable (a compromised account's, say). */
-function UserSessions({ token, user }: { token: string; user: UserRow }): ReactNode {
-  const [rows, setRows] = useState<readonly SessionRow[] | null>(null);
-  const [problem, setProblem] = useState<string | null>(null);
-  const [reloadKey, setReloadKey] = useState(0);
-  const headingId = useId();
-
-  useEffect(() => {
-    let live = true;
-    request<{ userSessions: SessionRow[] | null }>(
-      'query ConsoleUserSessions($userId: ID!) { userSessions(userId: $userId) { id userAgent clientAddress createdAt lastUsedAt } }',
-      { userId: user.id },
-      token,
-    ).then(
-      (d) => live && setRows(d.userSessions ?? []),
-      (e: unknown) => live && setProblem(errorMessage(e)),
-    );
-    return () => {
-      live = false;
-    };
-  }, [token, user.id, reloadKey]);
-
-  async function revoke(id: string): Promise<void> {
-    setProblem(null);
-    try {
-      await request('mutation ConsoleRevokeUserSession($id: ID!) { revokeSession(id: $id) }', { id }, token);
-      setReloadKey((k) => k + 1);
-    } catch (e) {
-      setProblem(errorMessage(e));
-    }
-  }
-
-  return (
-    <section aria-labelledby={headingId} className="card">
-      <h2 id={headingId}>Sessions of {user.username}</h2>
-      {rows === null && !problem && <p role="status">Reading sessions…</p>}
-      {rows && rows.length === 0 && <p>No active sessions.</p>}
-      {rows && rows.length > 0 && (
-        <div className="table-wrap">
-          <table aria-labelledby={headingId}>
-            <thead>
-              <tr>
-                <th scope="col">Browser</th>
-                <th scope="col">Address</th>
-                <th scope="col">Created</th>
-                <th scope="col">Last used</th>
-                <th scope="col"><span className="visually-hidden">Actions</span></th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((r) => (
-                <tr key={r.id}>
-                  <td>{display(r.userAgent)}</td>
-                  <td>{display(r.clientAddress)}</td>
-                  <td>{display(r.createdAt)}</td>
-                  <td>{display(r.lastUsedAt)}</td>
-                  <td>
-                    <button type="button" onClick={() => void revoke(r.id)} aria-label={`Revoke ${user.username}'s session created ${display(r.createdAt)}`}>
-                      Revoke
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
-      {problem && <p role="alert" className="error">{problem}</p>}
-    </section>
   );
 }
