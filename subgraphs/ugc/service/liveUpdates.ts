@@ -9,12 +9,12 @@
  * paragraph they may not read) and answers null. For a real event a refusal is a null answer,
  * which the gateway does not send (the book was unpublished or its licence changed meanwhile).
  */
-import type { FolioEvent } from '../../../lib/events.js';
 import type { Caller } from '../../../lib/identity.js';
 import { authorize, can, notAvailable, readableParagraphs, subjects } from '../policy.js';
 import { REPAIR_JOB_UPDATED } from '../repair/jobs.js';
 import type { NoteDoc, RepairJobDoc } from '../store.js';
 import { checkId, type UgcDeps } from './common.js';
+import { eventAt } from './sync.js';
 
 /** Which outbox event types each of these subscription fields delivers (the gateway filters on the same list). */
 const LIVE_EVENT_TYPES = {
@@ -22,17 +22,8 @@ const LIVE_EVENT_TYPES = {
   publicNote: ['NoteWritten'],
 } as const;
 
-const SEQ = /^[1-9][0-9]{0,15}$/;
 /** The gateway's subscribe-time check (service.ts dry run). */
 const SUBSCRIBE_CHECK = '0';
-
-/** The event `seq` when it is one of `types`; null otherwise. */
-async function eventAt(deps: UgcDeps, seqInput: string, types: readonly string[]): Promise<FolioEvent | null> {
-  if (!SEQ.test(seqInput)) return null;
-  const seq = Number(seqInput);
-  const [event] = await deps.outbox.read(seq - 1, 1);
-  return event && event.seq === seq && types.includes(event.type) ? event : null;
-}
 
 /** EDITOR/ADMIN: the book's repair job as it is after event `seq` (status, counts, timing); FORBIDDEN for anyone else. */
 export async function repairJobUpdate(deps: UgcDeps, viewer: Caller, seq: string, bookIdInput: string): Promise<RepairJobDoc | null> {

@@ -6,6 +6,7 @@
  * (`book { title }`) is planned across subgraphs by the gateway like any query.
  */
 import { badInput, FolioError } from '../../../lib/errors.js';
+import type { FolioEvent } from '../../../lib/events.js';
 import type { Caller } from '../../../lib/identity.js';
 import { pageSize, type Connection } from '../../../lib/pagination.js';
 import type { FolioDb } from '../../../lib/storage/index.js';
@@ -57,15 +58,20 @@ function opOf(type: string, payload: Record<string, unknown>): ChangeOp {
   return 'UPDATED';
 }
 
-/** Event `seq` if it is one of `types` and the viewer's own; null otherwise (someone else's is indistinguishable from none). */
-async function ownEvent(deps: UgcDeps, viewer: Caller, seqInput: string, types: readonly string[]): Promise<{ seq: string; type: string; payload: Record<string, unknown> } | null> {
+/** The outbox event `seq` (as a subscription delivered it) when it is one of `types`; null otherwise. */
+export async function eventAt(deps: UgcDeps, seqInput: string, types: readonly string[]): Promise<FolioEvent | null> {
   if (!SEQ.test(seqInput)) return null;
   const seq = Number(seqInput);
   const [event] = await deps.outbox.read(seq - 1, 1);
-  if (!event || event.seq !== seq || !types.includes(event.type)) return null;
-  const userId = event.payload.userId;
-  if (typeof userId !== 'string' || !can(viewer, 'readChanges', subjects.user(userId))) return null;
-  return { seq: String(seq), type: event.type, payload: event.payload };
+  return event && event.seq === seq && types.includes(event.type) ? event : null;
+}
+
+/** Event `seq` if it is one of `types` and the viewer's own; null otherwise (someone else's is indistinguishable from none). */
+async function ownEvent(deps: UgcDeps, viewer: Caller, seqInput: string, types: readonly string[]): Promise<{ seq: string; type: string; payload: Record<string, unknown> } | null> {
+  const event = await eventAt(deps, seqInput, types);
+  const userId = event?.payload.userId;
+  if (!event || typeof userId !== 'string' || !can(viewer, 'readChanges', subjects.user(userId))) return null;
+  return { seq: String(event.seq), type: event.type, payload: event.payload };
 }
 
 const str = (value: unknown): string | null => (typeof value === 'string' ? value : null);
