@@ -66,6 +66,9 @@ type SubscribeStage = 'subscriptionCap' | 'prepare' | 'dryRun' | 'catchUp';
 /** At most this many missed changes are replayed to a subscription; a client further behind pages me.changes first. */
 export const MAX_REPLAYED_EVENTS = 1_000;
 
+/** The answer when ugc cannot list the missed changes (down, or an unexpected shape): retry later. */
+const CATCH_UP_UNAVAILABLE: readonly GraphQLFormattedError[] = [{ message: 'Catching up is unavailable right now; retry.', extensions: { code: 'SERVICE_UNAVAILABLE', retryAfterSeconds: 5 } }];
+
 interface CatchUpPage {
   readonly edges: readonly { readonly cursor: string }[];
   readonly pageInfo: { readonly hasNextPage: boolean; readonly endCursor: string | null };
@@ -238,7 +241,7 @@ export function createSubscriptionService(deps: SubscriptionDeps): SubscriptionS
       const page = await run(connection, `catch-up:${cursor}`, { query: CATCH_UP_QUERY, variables: { after: cursor, kinds: prepared.field.kinds ?? [] } });
       if (page.errors?.length) return { errors: page.errors };
       const changes = (page.data?.me as { changes?: CatchUpPage | null } | null | undefined)?.changes;
-      if (!changes) return { errors: [{ message: 'Catching up is unavailable right now; retry.', extensions: { code: 'SERVICE_UNAVAILABLE', retryAfterSeconds: 5 } }] };
+      if (!changes) return { errors: CATCH_UP_UNAVAILABLE };
       seqs.push(...changes.edges.map((e) => Number(e.cursor)));
       if (seqs.length > MAX_REPLAYED_EVENTS) {
         const message = `More than ${MAX_REPLAYED_EVENTS} changes since this cursor: page through me.changes first, then subscribe from its endCursor.`;
@@ -425,7 +428,7 @@ export function createSubscriptionService(deps: SubscriptionDeps): SubscriptionS
         // Listening already (live events wait in the held queue), list what was missed since the cursor.
         const missed = await missedSince(connection, prepared, prepared.after).catch((err: unknown) => {
           logger.warn({ err, connection: connection.id }, 'subscription catch-up failed');
-          return { errors: [{ message: 'Catching up is unavailable right now; retry.', extensions: { code: 'SERVICE_UNAVAILABLE', retryAfterSeconds: 5 } }] };
+          return { errors: CATCH_UP_UNAVAILABLE };
         });
         if ('errors' in missed) {
           void events.return?.();
