@@ -106,26 +106,34 @@ export class Outbox {
     this.appended.emit('appended');
   }
 
+  /**
+   * Where the outbox stands, from one point read of its sequence doc: `head`, the newest sequence
+   * number handed out (0 before the first event), and `oldest`, the oldest still kept (head + 1 when
+   * none is kept yet or all were pruned).
+   */
+  private async position(): Promise<{ head: number; oldest: number }> {
+    const doc = await this.db.collection<SequenceDoc>('outbox_sequence').findOne({ _id: 'outbox' });
+    return { head: doc?.seq ?? 0, oldest: (doc?.floor ?? 0) + 1 };
+  }
+
   /** The newest sequence number handed out (0 before the first event): where a new follower starts. */
   async head(): Promise<number> {
-    return (await this.db.collection<SequenceDoc>('outbox_sequence').findOne({ _id: 'outbox' }))?.seq ?? 0;
+    return (await this.position()).head;
   }
 
   /**
-   * The oldest sequence number still kept (head + 1 when none is kept yet or all were pruned):
-   * `after` still reads every later event iff `after >= oldestKeptSeq() - 1`; below that, events
-   * were pruned (CURSOR_EXPIRED for a catch-up API). One point read, on either backend.
+   * The oldest sequence number still kept: `after` still reads every later event iff
+   * `after >= oldestKeptSeq() - 1`; below that, events were pruned.
    */
   async oldestKeptSeq(): Promise<number> {
-    const doc = await this.db.collection<SequenceDoc>('outbox_sequence').findOne({ _id: 'outbox' });
-    return (doc?.floor ?? 0) + 1;
+    return (await this.position()).oldest;
   }
 
   /** Records how far a named consumer has read (throttled: at most one write per consumer per 5 s). */
   async noteConsumer(name: string, cursor: number): Promise<void> {
     const last = this.consumerWrites.get(name);
     const now = Date.now();
-    if (last && last.cursor === cursor && now - last.at < CONSUMER_WRITE_EVERY_MS) return;
+    // Within the window only a cursor that went back (a consumer reset) is written at once.
     if (last && now - last.at < CONSUMER_WRITE_EVERY_MS && cursor >= last.cursor) return;
     this.consumerWrites.set(name, { at: now, cursor });
     await this.db
@@ -184,9 +192,7 @@ export class Outbox {
         res.once('close', () => gone.abort());
         req.once('aborted', () => gone.abort());
         const events = await this.poll(after, limit, wait, gone.signal);
-        const seqDoc = await this.db.collection<SequenceDoc>('outbox_sequence').findOne({ _id: 'outbox' });
-        const head = seqDoc?.seq ?? 0;
-        const oldest = (seqDoc?.floor ?? 0) + 1;
+        const { head, oldest } = await this.position();
         if (!res.destroyed) sendJson(res, 200, { events, head, oldest });
       },
     };
