@@ -349,27 +349,16 @@ export function matchDocs(coll: CollectionState, filter: Document | undefined, o
   const sorted = opts.sort !== undefined && Object.keys(opts.sort).length > 0;
   if (sorted && plannerOptions.indexedSort && !durable) {
     const ordered = orderedPlan(coll, filter, analysis, opts.sort!);
-    if (ordered && prefersWalk(ordered, cand, skip, limit)) return walkInOrder(coll, ordered, compileFilter(filter), skip, limit);
+    if (ordered && prefersWalk(ordered, cand, skip, limit)) {
+      // In index order already: the first matches after `skip` are the page.
+      return firstMatches(coll, fromIds(coll, ordered.index.walk(ordered.prefix, ordered.range, ordered.reverse)), compileFilter(filter), skip, limit);
+    }
   }
   const plan: Plan | null = cand ? { docs: fromIds(coll, cand.ids()), exact: cand.exact } : null;
   const q = plan?.exact ? null : compileFilter(filter);
   let source: Iterable<Document> = plan?.docs ?? coll.docs.values();
   if (durable) source = durableView(coll, source, q ?? compileFilter(filter));
-  if (!sorted) {
-    const out: Document[] = [];
-    let skipped = 0;
-    for (const d of source) {
-      coll.docsExamined++;
-      if (q && !q.test(d)) continue;
-      if (skipped < skip) {
-        skipped++;
-        continue;
-      }
-      out.push(d);
-      if (out.length >= limit) break;
-    }
-    return out;
-  }
+  if (!sorted) return firstMatches(coll, source, q, skip, limit);
   const matched: Document[] = [];
   for (const d of source) {
     coll.docsExamined++;
@@ -406,12 +395,11 @@ function prefersWalk(walk: OrderedPlan, cand: Candidates | null, skip: number, l
   return walkCost <= cand.estimate() * 3;
 }
 
-function walkInOrder(coll: CollectionState, plan: OrderedPlan, q: Query | null, skip: number, limit: number): Document[] {
+/** The documents of `source`, in its order, that match `q`, after `skip` of them, `limit` at most. */
+function firstMatches(coll: CollectionState, source: Iterable<Document>, q: Query | null, skip: number, limit: number): Document[] {
   const out: Document[] = [];
   let skipped = 0;
-  for (const id of plan.index.walk(plan.prefix, plan.range, plan.reverse)) {
-    const d = coll.docs.get(id);
-    if (!d) continue;
+  for (const d of source) {
     coll.docsExamined++;
     if (q && !q.test(d)) continue;
     if (skipped < skip) {
