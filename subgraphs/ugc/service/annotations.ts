@@ -35,10 +35,9 @@ import {
   type PassageDoc,
   type Visibility,
 } from '../store.js';
-import { checkId, type UgcDeps } from './common.js';
+import { checkClientTime, checkId, type UgcDeps } from './common.js';
 import { firstPagePerGroup } from './grouped.js';
 import { deleteLikesOf, setLike } from './likes.js';
-import { MAX_CLOCK_SKEW_MS } from './shelf.js';
 
 export const MAX_NOTE_LENGTH = 5_000;
 /** Per user and book; a reader who highlights more than this is a script. */
@@ -101,10 +100,7 @@ export function anchorFields(
  * one (and creation) stores none, applies at once, and any later timed edit wins over it.
  */
 function editTime(clientTime: Date | null | undefined, now: Date): Date | null {
-  if (clientTime === null || clientTime === undefined) return null;
-  if (!(clientTime instanceof Date) || Number.isNaN(clientTime.getTime())) throw badInput('clientTime must be a date.', 'clientTime');
-  if (clientTime.getTime() > now.getTime() + MAX_CLOCK_SKEW_MS) throw badInput('clientTime is in the future; check the device clock.', 'clientTime');
-  return clientTime;
+  return clientTime === null || clientTime === undefined ? null : checkClientTime(clientTime, now);
 }
 
 /** The filter an edit made at `clientTime` needs to win: the stored edit is not newer (or untimed). */

@@ -10,13 +10,11 @@ import { connectionOf, decodeCursor, mapNodes, pageSize, type CountedConnection,
 import { check, int } from '../../../lib/validation.js';
 import { collectionsOf, pairKey, type ProgressDoc, type ShelfDoc } from '../store.js';
 import { authorizeBook, authorizeChapter, can, notAvailable, requireSignedIn, subjects } from '../policy.js';
-import { checkId, type UgcDeps } from './common.js';
+import { checkClientTime, checkId, type UgcDeps } from './common.js';
 
 export const MAX_SHELF_BOOKS = 10_000;
 /** One report may add at most an hour of reading; longer gaps are the app having been left open. */
 export const MAX_SECONDS_PER_REPORT = 3_600;
-/** Device clocks drift; a report from further in the future than this is refused, or it would pin progress. */
-export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 /**
  * `ReadingTimeAdded` is emitted when a (user, book, day) total crosses a multiple of this, not on
  * every report: progress is the hottest write path, and recommendations need minutes, not seconds.
@@ -189,10 +187,8 @@ export class ShelfService {
     check(int(0, 100_000_000), input.offset, 'offset');
     if (!Number.isFinite(input.percent) || input.percent < 0 || input.percent > 100) throw badInput('percent must be between 0 and 100.', 'percent');
     const seconds = check(int(0, MAX_SECONDS_PER_REPORT), input.secondsRead ?? 0, 'secondsRead');
-    const clientTime = input.clientTime;
     const now = this.deps.now();
-    if (!(clientTime instanceof Date) || Number.isNaN(clientTime.getTime())) throw badInput('clientTime must be a date.', 'clientTime');
-    if (clientTime.getTime() > now.getTime() + MAX_CLOCK_SKEW_MS) throw badInput('clientTime is in the future; check the device clock.', 'clientTime');
+    const clientTime = checkClientTime(input.clientTime, now);
     // Only books (and chapters of them) the caller may read: anything else, existing or not, is the
     // one NOT_FOUND, and never reaches reading stats.
     if (chapterId) await authorizeChapter(this.deps.catalog, caller, chapterId, bookId);
