@@ -146,6 +146,17 @@ export class Outbox {
     return docs.map((d) => ({ seq: d._id, type: d.type, payload: d.payload, createdAt: d.createdAt.toISOString() }));
   }
 
+  /**
+   * The event at `seq` as a client sent it back (a subscription's per-event query): one of `types`,
+   * else null — as for a malformed seq or one that is gone.
+   */
+  async at(seqInput: string, types: readonly string[]): Promise<FolioEvent | null> {
+    if (!/^[1-9][0-9]{0,15}$/.test(seqInput)) return null;
+    const seq = Number(seqInput);
+    const [event] = await this.read(seq - 1, 1);
+    return event && event.seq === seq && types.includes(event.type) ? event : null;
+  }
+
   /** Reads, waiting up to waitMs for something new (long poll); `signal` ends the wait early. */
   async poll(after: number, limit: number, waitMs: number, signal?: AbortSignal): Promise<FolioEvent[]> {
     const events = await this.read(after, limit);

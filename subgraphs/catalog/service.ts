@@ -332,9 +332,8 @@ export class CatalogService {
       if (!(await this.store.jobs.findOne({ _id: id }, { projection: { _id: 1 } }))) throw notFound('UploadJob');
       return null;
     }
-    if (!/^[1-9][0-9]{0,15}$/.test(seq)) return null;
-    const [event] = await this.outbox.read(Number(seq) - 1, 1);
-    if (!event || event.seq !== Number(seq) || event.type !== UPLOAD_JOB_UPDATED || event.payload.jobId !== id) return null;
+    const event = await this.outbox.at(seq, [UPLOAD_JOB_UPDATED]);
+    if (!event || event.payload.jobId !== id) return null;
     const job = await this.store.jobs.findOne({ _id: id });
     return job ? { seq: String(event.seq), status: (event.payload.status as JobDoc['status']) ?? job.status, job } : null;
   }

@@ -14,7 +14,6 @@ import { authorize, can, notAvailable, readableParagraphs, subjects } from '../p
 import { REPAIR_JOB_UPDATED } from '../repair/jobs.js';
 import type { NoteDoc, RepairJobDoc } from '../store.js';
 import { checkId, type UgcDeps } from './common.js';
-import { eventAt } from './sync.js';
 
 /** Which outbox event types each of these subscription fields delivers (the gateway filters on the same list). */
 const LIVE_EVENT_TYPES = {
@@ -30,7 +29,7 @@ export async function repairJobUpdate(deps: UgcDeps, viewer: Caller, seq: string
   authorize(viewer, 'read', subjects.repairJob);
   const bookId = checkId(bookIdInput, 'bookId');
   if (seq === SUBSCRIBE_CHECK) return null;
-  const event = await eventAt(deps, seq, LIVE_EVENT_TYPES.repairJob);
+  const event = await deps.outbox.at(seq, LIVE_EVENT_TYPES.repairJob);
   if (!event || event.payload.bookId !== bookId || typeof event.payload.jobId !== 'string') return null;
   return deps.store.repairJobs.findOne({ _id: event.payload.jobId, bookId });
 }
@@ -46,7 +45,7 @@ export async function publicNoteAddition(deps: UgcDeps, viewer: Caller, seq: str
     if (!(await readableParagraphs(deps.catalog, viewer, [paragraphId])).has(paragraphId)) throw notAvailable();
     return null;
   }
-  const event = await eventAt(deps, seq, LIVE_EVENT_TYPES.publicNote);
+  const event = await deps.outbox.at(seq, LIVE_EVENT_TYPES.publicNote);
   const p = event?.payload;
   if (!p || p.paragraphId !== paragraphId || p.becamePublic !== true || typeof p.noteId !== 'string') return null;
   const note = await deps.store.notes.findOne({ _id: p.noteId });

@@ -6,7 +6,6 @@
  * (`book { title }`) is planned across subgraphs by the gateway like any query.
  */
 import { badInput, FolioError } from '../../../lib/errors.js';
-import type { FolioEvent } from '../../../lib/events.js';
 import type { Caller } from '../../../lib/identity.js';
 import { pageSize, type Connection } from '../../../lib/pagination.js';
 import type { FolioDb } from '../../../lib/storage/index.js';
@@ -49,8 +48,6 @@ export const SYNC_EVENT_TYPES = {
   shelf: ['ShelfEntryChanged', 'ShelfEntryRemoved'],
 } as const;
 
-const SEQ = /^[1-9][0-9]{0,15}$/;
-
 /** CREATED, UPDATED or DELETED, from an event's type (and `op`, for events that carry one). */
 function opOf(type: string, payload: Record<string, unknown>): ChangeOp {
   if (type.endsWith('Deleted') || type.endsWith('Removed')) return 'DELETED';
@@ -58,17 +55,9 @@ function opOf(type: string, payload: Record<string, unknown>): ChangeOp {
   return 'UPDATED';
 }
 
-/** The outbox event `seq` (as a subscription delivered it) when it is one of `types`; null otherwise. */
-export async function eventAt(deps: UgcDeps, seqInput: string, types: readonly string[]): Promise<FolioEvent | null> {
-  if (!SEQ.test(seqInput)) return null;
-  const seq = Number(seqInput);
-  const [event] = await deps.outbox.read(seq - 1, 1);
-  return event && event.seq === seq && types.includes(event.type) ? event : null;
-}
-
 /** Event `seq` if it is one of `types` and the viewer's own; null otherwise (someone else's is indistinguishable from none). */
 async function ownEvent(deps: UgcDeps, viewer: Caller, seqInput: string, types: readonly string[]): Promise<{ seq: string; type: string; payload: Record<string, unknown> } | null> {
-  const event = await eventAt(deps, seqInput, types);
+  const event = await deps.outbox.at(seqInput, types);
   const userId = event?.payload.userId;
   if (!event || typeof userId !== 'string' || !can(viewer, 'readChanges', subjects.user(userId))) return null;
   return { seq: String(event.seq), type: event.type, payload: event.payload };
