@@ -4,7 +4,8 @@
  * size check here only spares a 16 MiB upload that would be refused.
  */
 import { useEffect, useId, useRef, useState, type ChangeEvent, type ReactNode } from 'react';
-import { ApiError, request } from '../api.js';
+import { request } from '../api.js';
+import { errorMessage } from '../pages/common.js';
 
 /** catalog's limit (UploadBookContentInput.epubBase64: "at most 16 MiB before encoding"). */
 export const MAX_EPUB_BYTES = 16 * 1024 * 1024;
@@ -55,7 +56,7 @@ export function BookPanel({ token, bookId, onChanged, onClose, detailsHref }: Bo
         setBook(book);
         headingRef.current?.focus();
       },
-      (e: unknown) => setError(message(e)),
+      (e: unknown) => setError(errorMessage(e)),
     );
   }, [bookId, token]);
 
@@ -65,7 +66,7 @@ export function BookPanel({ token, bookId, onChanged, onClose, detailsHref }: Bo
     const timer = setTimeout(() => {
       request<{ uploadJob: Job | null }>(`query ConsoleUploadJob($id: ID!) { uploadJob(id: $id) { ${JOB_FIELDS} } }`, { id: job.id }, token).then(
         ({ uploadJob }) => uploadJob && setJob(uploadJob),
-        (e: unknown) => setError(message(e)),
+        (e: unknown) => setError(errorMessage(e)),
       );
     }, POLL_MS);
     return () => clearTimeout(timer);
@@ -96,7 +97,7 @@ export function BookPanel({ token, bookId, onChanged, onClose, detailsHref }: Bo
       );
       setJob(uploadBookContent);
     } catch (e) {
-      setError(message(e));
+      setError(errorMessage(e));
     } finally {
       setBusy(false);
     }
@@ -111,7 +112,7 @@ export function BookPanel({ token, bookId, onChanged, onClose, detailsHref }: Bo
       setBook(data[field] ?? null);
       onChanged();
     } catch (e) {
-      setError(message(e));
+      setError(errorMessage(e));
     } finally {
       setBusy(false);
     }
@@ -166,10 +167,6 @@ function JobProgress({ job }: { job: Job }): ReactNode {
       )}
     </div>
   );
-}
-
-function message(e: unknown): string {
-  return e instanceof ApiError ? e.message : String(e);
 }
 
 function base64(file: File): Promise<string> {

@@ -5,7 +5,8 @@
  */
 import { useEffect, useId, useState, type ReactNode } from 'react';
 import type { GraphQLSchema } from 'graphql';
-import { ApiError, request } from '../api.js';
+import { request } from '../api.js';
+import { errorMessage, isForbidden } from '../pages/common.js';
 import { listShape, listQuery } from '../schema.js';
 
 export interface ListTableProps {
@@ -54,7 +55,7 @@ export function ListTable({ schema, token, field, args = NO_ARGS, title, preferr
         setRows(list ?? []);
         setError(null);
       },
-      (e: unknown) => live && setError({ message: e instanceof ApiError ? e.message : String(e), forbidden: e instanceof ApiError && e.codes.includes('FORBIDDEN') }),
+      (e: unknown) => live && setError({ message: errorMessage(e), forbidden: isForbidden(e) }),
     );
     return () => {
       live = false;

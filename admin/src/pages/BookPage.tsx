@@ -5,7 +5,8 @@
  */
 import { useCallback, useEffect, useId, useState, type FormEvent, type ReactNode } from 'react';
 import { isInputObjectType, isObjectType, type GraphQLSchema } from 'graphql';
-import { ApiError, request } from '../api.js';
+import { request } from '../api.js';
+import { errorMessage, isForbidden } from './common.js';
 import { changedInput, editableFields, formValuesFrom, toInput } from '../schema.js';
 import { BookPanel } from '../components/BookPanel.js';
 import { InputForm } from '../components/InputForm.js';
@@ -99,7 +100,7 @@ export function BookPage({ schema, token, bookId }: { schema: GraphQLSchema; tok
       setOlderRevisions([]);
       setRevisionCursor(book?.revisions?.pageInfo.hasNextPage ? book.revisions.pageInfo.endCursor : null);
     } catch (e) {
-      setError(message(e));
+      setError(errorMessage(e));
     }
     // editable is derived from the schema, which does not change while the page is open.
   }, [bookId, token, hasPublishedRevision, editable.join(' ')]);
@@ -119,7 +120,7 @@ export function BookPage({ schema, token, bookId }: { schema: GraphQLSchema; tok
       setOlderRevisions((r) => [...r, ...page.edges.map((e) => e.node)]);
       setRevisionCursor(page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null);
     } catch (e) {
-      setError(message(e));
+      setError(errorMessage(e));
     }
   }
 
@@ -284,7 +285,7 @@ function LicenseEditor({ token, bookId, license, onSaved }: { token: string; boo
     // API keys are ADMIN-only; an editor types key ids instead.
     request<{ apiKeys: ApiKeyOption[] | null }>('query ConsoleApiKeys { apiKeys { id name prefix revokedAt } }', {}, token).then(
       ({ apiKeys }) => setKeys(apiKeys ?? []),
-      (e: unknown) => setKeysNote(e instanceof ApiError && e.codes.includes('FORBIDDEN') ? 'Only admins may list API keys: enter partner key ids, one per line.' : `API keys could not be read: ${message(e)}`),
+      (e: unknown) => setKeysNote(isForbidden(e) ? 'Only admins may list API keys: enter partner key ids, one per line.' : `API keys could not be read: ${errorMessage(e)}`),
     );
   }, [token]);
 
@@ -306,7 +307,7 @@ function LicenseEditor({ token, bookId, license, onSaved }: { token: string; boo
       setDone('Licence saved.');
       onSaved();
     } catch (e) {
-      setProblem(message(e));
+      setProblem(errorMessage(e));
     } finally {
       setBusy(false);
     }
@@ -385,8 +386,4 @@ export function duration(from: string | null, to: string | null): string {
   const ms = Date.parse(to) - Date.parse(from);
   if (!Number.isFinite(ms) || ms < 0) return '—';
   return ms < 1000 ? `${ms} ms` : ms < 120_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 60_000)} min`;
-}
-
-function message(e: unknown): string {
-  return e instanceof ApiError ? e.message : String(e);
 }
