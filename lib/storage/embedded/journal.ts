@@ -85,6 +85,15 @@ const SNAPSHOT_OPS_PER_LINE = 500;
 
 export const encodeOps = (ops: readonly JournalOp[]): string => `${BSON.EJSON.stringify({ o: ops }, { relaxed: true })}\n`;
 
+const encodeOp = (op: JournalOp): string => BSON.EJSON.stringify(op, { relaxed: true });
+
+/** Lines of already encoded ops, as `encodeOps` writes them (EJSON encodes an array element-wise). */
+function snapshotLines(encoded: readonly string[]): string {
+  let out = '';
+  for (let i = 0; i < encoded.length; i += SNAPSHOT_OPS_PER_LINE) out += `{"o":[${encoded.slice(i, i + SNAPSHOT_OPS_PER_LINE).join(',')}]}\n`;
+  return out;
+}
+
 export interface JournalOptions {
   /** Compact when the journal exceeds this many bytes and the snapshot's size. */
   readonly compactAtBytes: number;
@@ -134,6 +143,8 @@ interface PendingRecord {
 const PROBE_MIN_FREE_BYTES = 64 * 1024;
 /** A background compaction slice yields after this long (or compactSliceOps ops), whichever first. */
 const COMPACT_SLICE_MS = 8;
+/** Encoded characters after which a compaction slice is written out whatever the clock says. */
+const COMPACT_SLICE_BYTES = 1024 * 1024;
 /** After a failed compaction, wait for the journal to grow this much before trying again. */
 const COMPACT_RETRY_BYTES = 1024 * 1024;
 
@@ -457,21 +468,23 @@ export class Journal {
         if (this.closed) throw new Error('storage: closed during compaction');
         // Uncommitted transaction changes must not reach a snapshot: wait for the commit or rollback.
         if (!this.options.canCompact()) continue;
-        const chunk: JournalOp[] = [];
-        const lines: string[] = [];
+        // Encoding is the slice's real cost (a chapter document is tens of KiB), so the clock and the
+        // byte bound count it: one slice never blocks the loop much past COMPACT_SLICE_MS.
+        const encoded: string[] = [];
+        let bytes = 0;
         const sliceEnds = performance.now() + COMPACT_SLICE_MS;
-        for (let i = 0; i < sliceOps && (i % 64 !== 63 || performance.now() < sliceEnds); i++) {
+        while (encoded.length < sliceOps && bytes < COMPACT_SLICE_BYTES && performance.now() < sliceEnds) {
           const next = ops.next();
           if (next.done) {
             done = true;
             break;
           }
-          chunk.push(next.value);
-          if (chunk.length >= SNAPSHOT_OPS_PER_LINE) lines.push(encodeOps(chunk.splice(0)));
+          const op = encodeOp(next.value);
+          encoded.push(op);
+          bytes += op.length;
         }
-        if (chunk.length > 0) lines.push(encodeOps(chunk));
-        if (lines.length === 0) continue;
-        const buf = Buffer.from(lines.join(''));
+        if (encoded.length === 0) continue;
+        const buf = Buffer.from(snapshotLines(encoded));
         await writeFully(this.io, handle.fd, buf);
         written += buf.length;
       }
