@@ -95,6 +95,7 @@ export class EmbeddedCollection {
   /** After a load: slots up to `count` were allocated (some died) and are never handed out again. */
   ensureSlotCount(count: number): void {
     this.nextSlot = Math.max(this.nextSlot, count);
+    this.reserve(this.nextSlot);
   }
 
   /**
@@ -128,6 +129,7 @@ export class EmbeddedCollection {
   /** Restores a saved point without touching the graph (it was loaded with it). */
   restore(slot: number, id: string, payload: Record<string, unknown>, sparse: SparseVector): void {
     this.nextSlot = Math.max(this.nextSlot, slot + 1);
+    this.reserve(this.nextSlot);
     this.place(slot, id, payload, sparse);
   }
 
