@@ -157,17 +157,18 @@ function metadataOf(input: BookInput): Partial<BookDoc> {
   return out;
 }
 
+/** The longest base64 text an upload within MAX_UPLOAD_BYTES can have. */
+const MAX_BASE64_CHARS = Math.ceil(MAX_UPLOAD_BYTES / 3) * 4;
+
 /**
- * The bytes of canonical base64 (the standard alphabet, padded, nothing else), or undefined.
- * Node's decoder skips characters outside the alphabet and reads base64url too, so the text is
- * canonical exactly when the decoded bytes encode back to it: two native passes (a few ms for a
- * 5.5 MB upload) where a regex over the whole string held catalog's event loop ~100 ms.
+ * The bytes of canonical base64 (the standard alphabet, padded, nothing else), or undefined;
+ * undefined without decoding when longer than any upload may be. Node's decoder skips characters
+ * outside the alphabet and reads base64url too, so the text is canonical exactly when the decoded
+ * bytes encode back to it: two native passes (a few ms for a 5.5 MB upload) where a regex over
+ * the whole string held catalog's event loop ~100 ms.
  */
 function strictBase64(text: string): Buffer | undefined {
-  if (Math.floor((text.length * 3) / 4) > MAX_UPLOAD_BYTES + 2) {
-    throw new EpubError('TOO_LARGE', `The EPUB is larger than ${MAX_UPLOAD_BYTES / MiB} MiB; use bulk ingest for larger files.`);
-  }
-  if (text.length === 0 || text.length % 4 !== 0) return undefined;
+  if (text.length === 0 || text.length % 4 !== 0 || text.length > MAX_BASE64_CHARS) return undefined;
   const bytes = Buffer.from(text, 'base64');
   return bytes.toString('base64') === text ? bytes : undefined;
 }
@@ -179,8 +180,13 @@ const sortKeyOf = (title: string, id: string): string => `${title.toLowerCase()}
  * (MIME) base64 is accepted; only input that is not plain base64 pays for a scan for whitespace.
  */
 export function decodeEpubBase64(value: string): Buffer {
-  let bytes = strictBase64(value);
-  if (bytes === undefined && /\s/.test(value)) bytes = strictBase64(value.replace(/\s+/g, ''));
+  let text = value;
+  let bytes = strictBase64(text);
+  if (bytes === undefined && /\s/.test(text)) {
+    text = text.replace(/\s+/g, '');
+    bytes = strictBase64(text);
+  }
+  if (text.length > MAX_BASE64_CHARS) throw new EpubError('TOO_LARGE', `The EPUB is larger than ${MAX_UPLOAD_BYTES / MiB} MiB; use bulk ingest for larger files.`);
   if (bytes === undefined) throw badInput('epubBase64 is not valid base64.', 'epubBase64');
   if (bytes.length > MAX_UPLOAD_BYTES) throw new EpubError('TOO_LARGE', `The EPUB is larger than ${MAX_UPLOAD_BYTES / MiB} MiB.`);
   // Refuse the obviously wrong at once; everything else is the pipeline's job.
