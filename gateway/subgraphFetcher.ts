@@ -121,8 +121,11 @@ export class SubgraphFetcher implements GraphQLDataSource<GatewayContext> {
   private async send(body: string, context: GatewayContext | undefined): Promise<RawResult> {
     const started = performance.now();
     const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
+    // Encoded once: the signature hashes the bytes that are sent (hashing the string, then sending
+    // it, encoded a 5.5 MB upload twice on the event loop).
+    const bytes = Buffer.from(body, 'utf8');
     if (context) {
-      Object.assign(headers, context.traceHeaders, context.sign({ audience: this.options.name, method: 'POST', pathAndQuery: this.path, body }));
+      Object.assign(headers, context.traceHeaders, context.sign({ audience: this.options.name, method: 'POST', pathAndQuery: this.path, body: bytes }));
       headers['x-request-id'] = context.requestId;
     }
     let outcome = 'ok';
@@ -132,7 +135,7 @@ export class SubgraphFetcher implements GraphQLDataSource<GatewayContext> {
         path: this.path,
         method: 'POST',
         headers,
-        body,
+        body: bytes,
         headersTimeout: this.options.timeoutMs,
         bodyTimeout: this.options.timeoutMs,
       });

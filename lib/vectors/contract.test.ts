@@ -170,6 +170,9 @@ describe.each(backends)('VectorStore contract: $name', (backend) => {
     await expectCode(store.upsert(collection, [{ id: 'bad', dense: new Float32Array(DIM + 1), sparse: sparse({}), payload: {} }]), 'INVALID_ARGUMENT');
     await expectCode(store.upsert(collection, [{ id: 'bad', dense: vec(random), sparse: { indices: [1, 1], values: [1, 2] }, payload: {} }]), 'INVALID_ARGUMENT');
     await expectCode(store.upsert(collection, [{ id: 'bad', dense: vec(random), sparse: sparse({}), payload: { __id: 'x' } }]), 'INVALID_ARGUMENT');
+    // One bad point after many good ones (more than an upsert slice): none of the batch is written.
+    const good = Array.from({ length: 200 }, (_, i) => ({ id: `batch-${i}`, dense: vec(random), sparse: sparse({}), payload: {} }));
+    await expectCode(store.upsert(collection, [...good, { id: 'bad', dense: new Float32Array(DIM), sparse: sparse({}), payload: {} }]), 'INVALID_ARGUMENT');
     await expectCode(store.search(collection, { mode: 'dense', dense: anchor, limit: 0 }), 'INVALID_ARGUMENT');
     await expectCode(store.search(collection, { mode: 'hybrid', dense: anchor, limit: 5 }), 'INVALID_ARGUMENT');
     await expectCode(store.search(collection, { mode: 'dense', dense: anchor, limit: 5, filter: { must: [{ key: 'a b', match: 1 }] } }), 'INVALID_ARGUMENT');

@@ -62,8 +62,11 @@ export async function saveCollection(dir: string, collection: EmbeddedCollection
 
   // On a graph thread the native save (hundreds of ms for a large graph) runs there.
   await collection.hnsw.save(tmp('hnsw'));
-  const vectors = collection.vectorData();
-  await writeFile(tmp('vectors'), new Uint8Array(vectors.buffer, vectors.byteOffset, vectors.byteLength));
+  // Page by page: the store is never gathered into one buffer (tens of MB for a large collection).
+  const pages = (function* () {
+    for (const page of collection.vectorChunks()) yield new Uint8Array(page.buffer, page.byteOffset, page.byteLength);
+  })();
+  await writeFile(tmp('vectors'), pages);
   const out = createWriteStream(tmp('points'));
   let lines: string[] = [];
   let sliceStart = performance.now();
@@ -155,20 +158,21 @@ async function restoreCollection(
   const raw = await readFile(path.join(dir, files.vectors));
   const width = manifest.format === 1 ? 4 : 1;
   if (raw.byteLength !== manifest.slots * manifest.dimension * width) throw corrupt(`${files.vectors} has the wrong size`);
-  // Copy into a fresh, growable buffer (Buffer memory may be pooled and unaligned).
-  const vectors = new Int8Array(Math.max(1024, manifest.slots) * manifest.dimension);
-  if (width === 1) vectors.set(new Int8Array(raw.buffer, raw.byteOffset, raw.byteLength));
+  let vectors: Int8Array;
+  if (width === 1) vectors = new Int8Array(raw.buffer, raw.byteOffset, raw.byteLength);
   else {
     const dim = manifest.dimension;
     const floats = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
+    vectors = new Int8Array(manifest.slots * dim);
     for (let slot = 0; slot < manifest.slots; slot++) quantizeI8(floats.subarray(slot * dim, (slot + 1) * dim), vectors.subarray(slot * dim, (slot + 1) * dim));
   }
   const collection = new EmbeddedCollection(
     { embedderId: manifest.embedderId, dimension: manifest.dimension, payloadIndexes: manifest.payloadIndexes },
     hnsw,
     fullTuning,
-    vectors,
   );
+  // Copied into the collection's pages (the file's Buffer may be pooled memory).
+  collection.restoreVectors(vectors);
   const lines = createInterface({ input: createReadStream(path.join(dir, FILES.points)), crlfDelay: Infinity });
   for await (const line of lines) {
     if (line.length === 0) continue;

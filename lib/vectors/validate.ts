@@ -64,20 +64,30 @@ export function validateSparse(vector: SparseVector): void {
 }
 
 export function validatePoints(points: readonly VectorPoint[], dimension: number): void {
+  validateBatch(points);
+  for (const point of points) validatePoint(point, dimension);
+}
+
+/** The checks over a whole upsert batch: its size, and each id well-formed and given once. */
+export function validateBatch(points: readonly VectorPoint[]): void {
   if (!Array.isArray(points) || points.length > LIMITS.maxBatch) throw invalid(`upsert takes at most ${LIMITS.maxBatch} points`);
   const ids = new Set<string>();
   for (const point of points) {
-    if (typeof point.id !== 'string' || point.id.length === 0 || point.id.length > LIMITS.maxIdLength) {
+    if (typeof point?.id !== 'string' || point.id.length === 0 || point.id.length > LIMITS.maxIdLength) {
       throw invalid(`point ids are strings of 1..${LIMITS.maxIdLength} characters`);
     }
     if (ids.has(point.id)) throw invalid(`duplicate point id ${JSON.stringify(point.id)} in one upsert`);
     ids.add(point.id);
-    validateDense(point.dense, dimension);
-    validateSparse(point.sparse);
-    if (typeof point.payload !== 'object' || point.payload === null || Array.isArray(point.payload)) throw invalid('payload must be an object');
-    if (Object.keys(point.payload).some((key) => key.startsWith(RESERVED_PAYLOAD_PREFIX))) {
-      throw invalid(`payload keys starting with "${RESERVED_PAYLOAD_PREFIX}" are reserved`);
-    }
+  }
+}
+
+/** The checks of one point of a batch that passed validateBatch: its vectors and payload. */
+export function validatePoint(point: VectorPoint, dimension: number): void {
+  validateDense(point.dense, dimension);
+  validateSparse(point.sparse);
+  if (typeof point.payload !== 'object' || point.payload === null || Array.isArray(point.payload)) throw invalid('payload must be an object');
+  if (Object.keys(point.payload).some((key) => key.startsWith(RESERVED_PAYLOAD_PREFIX))) {
+    throw invalid(`payload keys starting with "${RESERVED_PAYLOAD_PREFIX}" are reserved`);
   }
 }
 

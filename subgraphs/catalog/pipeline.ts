@@ -69,7 +69,9 @@ export const chapterId = (revisionId: string, index: number): string => `${revis
  * the restarted instance, or seen from its lease running out without renewal (another instance died).
  */
 export const isInterrupted = (job: Pick<JobDoc, 'status' | 'leaseUntil' | 'interrupted'>, now: Date): boolean =>
-  job.interrupted === true || (RUNNING.includes(job.status) && JOB_LEASE.expired(job as JobDoc, now));
+  // Only a running job can be waiting to resume: the mark outlives a job that then failed without
+  // entering a stage (too many attempts), and a finished job must not read as interrupted.
+  RUNNING.includes(job.status) && (job.interrupted === true || JOB_LEASE.expired(job as JobDoc, now));
 
 export class UploadPipeline {
   private readonly owner: string;
@@ -338,7 +340,7 @@ export class UploadPipeline {
       const result = await jobs.updateOne(
         { _id: job._id, ...JOB_LEASE.heldBy(this.owner) },
         {
-          $set: { status: 'FAILED', failureCode: code, failureReason: reason.slice(0, 1_000), updatedAt: now, finishedAt: now, ...JOB_LEASE.released() },
+          $set: { status: 'FAILED', failureCode: code, failureReason: reason.slice(0, 1_000), interrupted: false, updatedAt: now, finishedAt: now, ...JOB_LEASE.released() },
           $push: { stages: { stage: 'FAILED', startedAt: now } },
         },
       );

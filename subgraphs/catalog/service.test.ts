@@ -154,6 +154,24 @@ describe('catalog service', () => {
     expect(() => decodeEpubBase64('not base64!')).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT' }));
   });
 
+  it('decodes only canonical base64 (line-wrapped accepted) and refuses the rest with the same error', async () => {
+    const epub = await buildEpub(FIXTURE_BOOK);
+    const text = epub.toString('base64');
+    expect(decodeEpubBase64(text).equals(epub)).toBe(true);
+    expect(decodeEpubBase64(text.replace(/.{76}/g, '$&\r\n')).equals(epub)).toBe(true);
+    const refused = expect.objectContaining({ code: 'BAD_USER_INPUT', details: expect.objectContaining({ field: 'epubBase64' }) });
+    const invalid = [
+      '',
+      `${text.slice(0, 100)}!${text.slice(101)}`, // a character outside the alphabet, length kept
+      `${text.slice(0, 100)}-${text.slice(101)}`, // base64url, which Node's decoder would read
+      `${text.slice(0, 100)}=${text.slice(101)}`, // padding mid-way
+      text.slice(0, -1), // length not a multiple of 4
+      `${text}AB==`, // padding bits set (not what any encoder writes)
+      `${text.slice(0, 100)}\u00e9${text.slice(101)}`,
+    ];
+    for (const value of invalid) expect(() => decodeEpubBase64(value), JSON.stringify(value.slice(95, 106))).toThrow(refused);
+  });
+
   it('resolves 100 books with one batched store read', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 100; i++) ids.push((await catalog.service.createBook(editor, { title: `Shelf ${i}` }))._id);

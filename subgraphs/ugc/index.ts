@@ -13,7 +13,7 @@ import { databaseName, type RunningService, type ServiceModule } from '../../lib
 import { startSubgraphServer, storageReadiness } from '../../lib/subgraphServer.js';
 import { chapterLoader, HttpCatalogApi, type CatalogApi } from './catalogClient.js';
 import { createLoaders } from './loaders.js';
-import { enqueueRepair, markRepairsInterrupted, parseContentReplaced } from './repair/jobs.js';
+import { enqueueRepair, takeBackPreviousRun, parseContentReplaced } from './repair/jobs.js';
 import { RepairWorker } from './repair/worker.js';
 import { resolvers, type UgcContext, type UgcServices } from './resolvers.js';
 import { AnnotationService } from './service/annotations.js';
@@ -62,10 +62,7 @@ export const ugcService: ServiceModule = {
     const identity = workerIdentity(config);
     const leases = new LeaseManager(db, 'leases', identity);
     // Work an earlier run of this instance was doing when it died resumes now, not at lease expiry.
-    await leases
-      .releasePreviousSelf()
-      .then((released) => markRepairsInterrupted(services.store, released))
-      .catch((err: unknown) => logger.warn({ err }, 'could not take back leases of an earlier run; they will expire'));
+    await takeBackPreviousRun(services.store, leases).catch((err: unknown) => logger.warn({ err }, 'could not take back leases of an earlier run; they will expire'));
 
     const worker = new RepairWorker({ store: services.store, outbox: services.outbox, catalog, leases, logger });
     const consumer = new EventConsumer({

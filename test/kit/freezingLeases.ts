@@ -5,6 +5,7 @@
  * a killed process's would. `frozen` resolves when that happens.
  */
 import { LeaseManager, type Lease, type LeaseOptions } from '../../lib/leases.js';
+import type { WorkerIdentity } from '../../lib/instance.js';
 import type { FolioDb } from '../../lib/storage/index.js';
 
 export class FreezingLeaseManager extends LeaseManager {
@@ -14,8 +15,9 @@ export class FreezingLeaseManager extends LeaseManager {
   constructor(
     db: FolioDb,
     private readonly renewals: number,
+    identity?: WorkerIdentity,
   ) {
-    super(db);
+    super(db, 'leases', identity);
     this.frozen = new Promise((resolve) => (this.freeze = resolve));
   }
 

@@ -21,6 +21,8 @@ interface BookSummary {
 interface Job {
   readonly id: string;
   readonly status: string;
+  /** Its worker stopped mid-way (a crash or restart) and it waits to resume: the status is the stage it stopped in. */
+  readonly interrupted: boolean;
   readonly stages: ReadonlyArray<{ readonly stage: string; readonly startedAt: string }>;
   readonly failureCode: string | null;
   readonly failureReason: string | null;
@@ -28,7 +30,7 @@ interface Job {
   readonly sizeBytes: number;
 }
 
-const JOB_FIELDS = 'id status stages { stage startedAt } failureCode failureReason warnings { code message } sizeBytes';
+const JOB_FIELDS = 'id status interrupted stages { stage startedAt } failureCode failureReason warnings { code message } sizeBytes';
 const BOOK_FIELDS = 'id title status publishedAt';
 
 export interface BookPanelProps {
@@ -150,10 +152,10 @@ function JobProgress({ job }: { job: Job }): ReactNode {
   return (
     <div className="job" aria-live="polite">
       <p>
-        Upload job: <strong data-testid="job-status">{job.status}</strong> ({(job.sizeBytes / 1024).toFixed(0)} KiB)
+        Upload job: <strong data-testid="job-status">{job.status}</strong>{job.interrupted ? ' (interrupted, will resume)' : ''} ({(job.sizeBytes / 1024).toFixed(0)} KiB)
       </p>
       <ol aria-label="Stages">
-        {job.stages.map((s) => <li key={s.stage}>{s.stage} <small>{new Date(s.startedAt).toLocaleTimeString()}</small></li>)}
+        {job.stages.map((s, i) => <li key={i}>{s.stage} <small>{new Date(s.startedAt).toLocaleTimeString()}</small></li>)}
       </ol>
       {job.status === 'FAILED' && (
         <p role="alert" className="error" data-testid="job-failure">

@@ -33,6 +33,7 @@ interface License {
 interface UploadJobRow {
   readonly id: string;
   readonly status: string;
+  readonly interrupted: boolean;
   readonly sizeBytes: number;
   readonly createdAt: string;
   readonly finishedAt: string | null;
@@ -89,7 +90,7 @@ export function BookPage({ schema, token, bookId }: { schema: GraphQLSchema; tok
     license { startsAt endsAt territories partnerIds updatedAt }
     ${hasPublishedRevision ? 'publishedRevision { id }' : ''}
     revisions(first: $first) { totalCount edges { node { ${REVISION_FIELDS} } } pageInfo { hasNextPage endCursor } }
-    uploadJobs(first: $first) { totalCount edges { node { id status sizeBytes createdAt finishedAt failureCode failureReason warnings { code } } } pageInfo { hasNextPage endCursor } }
+    uploadJobs(first: $first) { totalCount edges { node { id status interrupted sizeBytes createdAt finishedAt failureCode failureReason warnings { code } } } pageInfo { hasNextPage endCursor } }
   }
 }`,
         { id: bookId, first: PAGE_SIZE },
@@ -227,7 +228,7 @@ export function BookPage({ schema, token, bookId }: { schema: GraphQLSchema; tok
                   <tbody>
                     {book.uploadJobs?.edges.map(({ node: j }) => (
                       <tr key={j.id}>
-                        <td>{j.status}</td>
+                        <td>{j.status}{j.interrupted ? ' (interrupted, will resume)' : ''}</td>
                         <td>{kib(j.sizeBytes)}</td>
                         <td>{when(j.createdAt)}</td>
                         <td>{duration(j.createdAt, j.finishedAt)}</td>

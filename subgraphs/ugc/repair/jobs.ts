@@ -2,7 +2,7 @@
 import type { Outbox } from '../../../lib/events.js';
 import type { Caller } from '../../../lib/identity.js';
 import { authorize, subjects } from '../policy.js';
-import { isLeaseHeld } from '../../../lib/leases.js';
+import { isLeaseHeld, type LeaseManager } from '../../../lib/leases.js';
 import { checkId } from '../service/common.js';
 import { pairKey, type RepairJobDoc, type UgcStore } from '../store.js';
 
@@ -26,12 +26,16 @@ export const repairJobEvent = (job: Pick<RepairJobDoc, '_id' | 'bookId'>): Recor
 export const repairLeaseName = (bookId: string): string => `repair:${bookId}`;
 
 /**
- * Start-up: the running jobs whose lease an earlier run of this instance held (`leaseNames`, from
- * LeaseManager.releasePreviousSelf) say `interrupted` until the worker resumes them.
+ * Start-up, before the repair worker and the event consumer start: frees the leases an earlier run
+ * of this instance still held (a repair showed RUNNING for half a minute after a crash until its
+ * lease expired), and the running jobs under them say `interrupted` until the worker resumes them.
+ * Returns the names of the leases taken back.
  */
-export async function markRepairsInterrupted(store: UgcStore, leaseNames: readonly string[]): Promise<void> {
-  const bookIds = leaseNames.filter((n) => n.startsWith('repair:')).map((n) => n.slice('repair:'.length));
+export async function takeBackPreviousRun(store: UgcStore, leases: LeaseManager): Promise<string[]> {
+  const released = await leases.releasePreviousSelf();
+  const bookIds = released.filter((n) => n.startsWith('repair:')).map((n) => n.slice('repair:'.length));
   if (bookIds.length > 0) await store.repairJobs.updateMany({ bookId: { $in: bookIds }, status: 'RUNNING' }, { $set: { interrupted: true } });
+  return released;
 }
 
 /** A running job nobody works on: marked at start-up, or its worker's lease ran out without renewal. */

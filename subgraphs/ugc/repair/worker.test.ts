@@ -1,10 +1,12 @@
+import os from 'node:os';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { workerIdentity, type WorkerIdentity } from '../../../lib/instance.js';
 import { LeaseManager } from '../../../lib/leases.js';
 import { createLogger } from '../../../lib/logger.js';
 import { nodesOf } from '../../../lib/pagination.js';
 import { FreezingLeaseManager } from '../../../test/kit/freezingLeases.js';
 import { openTestUgc, userCaller, type TestUgc } from '../../../test/kit/ugcServices.js';
-import { enqueueRepair, latestRepairJob } from './jobs.js';
+import { enqueueRepair, isRepairInterrupted, latestRepairJob, takeBackPreviousRun } from './jobs.js';
 import { RepairWorker, type RepairWorkerOptions } from './worker.js';
 
 const PARAS = [
@@ -155,5 +157,70 @@ describe('repair worker', () => {
     expect(await worker.runJob(jobId)).toBe('retry');
     expect(await worker.runJob(jobId)).toBe('failed');
     expect(await ugc.store.highlights.countDocuments({ revisionId: 'r1' })).toBe(5);
+  });
+});
+
+describe('repair worker restarted after a crash', () => {
+  const identities: WorkerIdentity[] = [];
+  afterEach(() => identities.splice(0).forEach((i) => i.release()));
+  /** A run of `instanceId` (a new incarnation each call); a restarted process is a new one. */
+  const runOf = (instanceId: string): WorkerIdentity => {
+    const identity = workerIdentity({ instanceId, dataDir: os.tmpdir() });
+    identities.push(identity);
+    return identity;
+  };
+  /** The job as the API shows it: `repairJob(bookId) { status interrupted }`. */
+  const shown = async (): Promise<{ status: string; interrupted: boolean }> => {
+    const job = (await latestRepairJob(ugc.store, userCaller('ed', ['EDITOR']), 'moby'))!;
+    return { status: job.status, interrupted: await isRepairInterrupted(ugc.store, job) };
+  };
+
+  it('takes back its dead run\'s job at once, shows it interrupted, and finishes it with nothing lost or doubled', async () => {
+    await annotate(6); // 30 highlights + 6 notes = 8 batches of 5
+    const jobId = await replaceContent();
+    // Instance ugc-a freezes before its fourth batch, holding a 30 s lease nobody will renew.
+    const deadRun = runOf('ugc-a');
+    const freezing = new FreezingLeaseManager(ugc.store.db, 3, deadRun);
+    void workerOf({ leaseTtlMs: 30_000, leases: freezing }).runJob(jobId);
+    await freezing.frozen;
+    // What the API showed for up to 30 s before: a job RUNNING that nobody works on.
+    expect(await shown()).toEqual({ status: 'RUNNING', interrupted: false });
+    deadRun.release(); // killed
+
+    const restartedAt = Date.now();
+    const leases = new LeaseManager(ugc.store.db, 'leases', runOf('ugc-a'));
+    expect(await takeBackPreviousRun(ugc.store, leases)).toEqual(['repair:moby']);
+    expect(await shown()).toEqual({ status: 'RUNNING', interrupted: true });
+    expect(await workerOf({ leaseTtlMs: 30_000, leases }).runPending()).toEqual(new Map([[jobId, 'done']]));
+    expect(Date.now() - restartedAt).toBeLessThan(10_000);
+
+    expect(await shown()).toEqual({ status: 'DONE', interrupted: false });
+    const job = (await ugc.store.repairJobs.findOne({ _id: jobId }))!;
+    expect(job).toMatchObject({ status: 'DONE', moved: 36 - 6, orphaned: 6, attempts: 2, interrupted: false });
+    expect(job.moved + job.unchanged + job.orphaned).toBe(36);
+    expect(await ugc.store.highlights.countDocuments({ revisionId: 'r2' })).toBe(30);
+    const passages = await ugc.store.passages.find({ bookId: 'moby', count: { $ne: 0 } }).toArray();
+    expect(passages.reduce((sum, p) => sum + p.count, 0)).toBe(24);
+  });
+
+  it('leaves a job leased by another live instance alone until its lease expires', async () => {
+    await annotate(2);
+    const jobId = await replaceContent();
+    const freezing = new FreezingLeaseManager(ugc.store.db, 1, runOf('ugc-b'));
+    void workerOf({ leaseTtlMs: 1_500, leases: freezing }).runJob(jobId);
+    await freezing.frozen;
+    const frozenAt = Date.now();
+
+    const leases = new LeaseManager(ugc.store.db, 'leases', runOf('ugc-a'));
+    expect(await takeBackPreviousRun(ugc.store, leases)).toEqual([]);
+    const worker = workerOf({ leaseTtlMs: 1_500, leases });
+    expect(await worker.runJob(jobId)).toBe('busy');
+    expect(await shown()).toEqual({ status: 'RUNNING', interrupted: false });
+
+    await new Promise((r) => setTimeout(r, Math.max(0, 1_600 - (Date.now() - frozenAt))));
+    // Its holder stopped renewing: now it reads interrupted, and is taken over.
+    expect(await shown()).toEqual({ status: 'RUNNING', interrupted: true });
+    expect(await worker.runJob(jobId)).toBe('done');
+    expect(await ugc.store.repairJobs.findOne({ _id: jobId })).toMatchObject({ status: 'DONE', attempts: 2, moved: 10, orphaned: 2 });
   });
 });
