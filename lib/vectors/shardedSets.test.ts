@@ -37,3 +37,14 @@ describe('IdMap', () => {
     expect([...map.values()].sort((a, b) => a - b)).toEqual([...reference.values()].sort((a, b) => a - b));
   });
 });
+
+describe('IdMap with number keys (hashed term ids)', () => {
+  it('spreads clustered and unsigned 32-bit ids over its parts and finds each again', () => {
+    const map = new IdMap<string, number>();
+    const ids = [...Array.from({ length: 3_000 }, (_, i) => i), ...Array.from({ length: 3_000 }, (_, i) => 0xffff_ffff - i * 4096)];
+    for (const id of ids) map.set(id, `t${id}`);
+    for (const id of ids.filter((_, i) => i % 5 === 0)) expect(map.delete(id)).toBe(true);
+    expect(map.size).toBe(ids.length - Math.ceil(ids.length / 5));
+    for (const [i, id] of ids.entries()) expect(map.get(id)).toBe(i % 5 === 0 ? undefined : `t${id}`);
+  });
+});

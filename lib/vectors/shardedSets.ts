@@ -51,28 +51,29 @@ export class SlotSet implements Iterable<number> {
 }
 
 /** Parts of an IdMap: at a million ids each holds ~4,000 (a rehash well under a millisecond). */
-const ID_PARTS = 256;
+const ID_BITS = 8;
+const ID_PARTS = 1 << ID_BITS;
 
-/** A map from string ids, kept in ID_PARTS Maps chosen by a hash of the id. */
-export class IdMap<V> implements Iterable<[string, V]> {
-  private readonly parts = Array.from({ length: ID_PARTS }, () => new Map<string, V>());
+/** A map from ids (strings, or numbers such as hashed term ids), kept in ID_PARTS Maps chosen by a hash of the id. */
+export class IdMap<V, K extends string | number = string> implements Iterable<[K, V]> {
+  private readonly parts = Array.from({ length: ID_PARTS }, () => new Map<K, V>());
   private count = 0;
 
   get size(): number {
     return this.count;
   }
 
-  get(id: string): V | undefined {
+  get(id: K): V | undefined {
     return this.partOf(id).get(id);
   }
 
-  set(id: string, value: V): void {
+  set(id: K, value: V): void {
     const part = this.partOf(id);
     if (!part.has(id)) this.count++;
     part.set(id, value);
   }
 
-  delete(id: string): boolean {
+  delete(id: K): boolean {
     if (!this.partOf(id).delete(id)) return false;
     this.count--;
     return true;
@@ -82,11 +83,13 @@ export class IdMap<V> implements Iterable<[string, V]> {
     for (const part of this.parts) yield* part.values();
   }
 
-  *[Symbol.iterator](): Iterator<[string, V]> {
+  *[Symbol.iterator](): Iterator<[K, V]> {
     for (const part of this.parts) yield* part;
   }
 
-  private partOf(id: string): Map<string, V> {
+  private partOf(id: K): Map<K, V> {
+    // Fibonacci hashing spreads consecutive or clustered numbers over the parts.
+    if (typeof id === 'number') return this.parts[Math.imul(id, 0x9e3779b1) >>> (32 - ID_BITS)]!;
     let hash = 0;
     for (let i = 0; i < id.length; i++) hash = (Math.imul(hash, 31) + id.charCodeAt(i)) | 0;
     return this.parts[hash & (ID_PARTS - 1)]!;

@@ -7,6 +7,7 @@
  * Hand-written because minisearch owns its own tokenisation and scoring; the seam must score the
  * vectors it is given, exactly as Qdrant does.
  */
+import { IdMap } from './shardedSets.js';
 import { TopK } from './topk.js';
 import type { SparseVector } from './types.js';
 
@@ -30,7 +31,8 @@ interface StoredVector {
 }
 
 export class SparseIndex {
-  private readonly postings = new Map<number, Postings>();
+  // Sharded: a book brings tens of thousands of new terms, and one Map's rehash of them all stalled an upsert.
+  private readonly postings = new IdMap<Postings, number>();
   private readonly vectors: Array<StoredVector | undefined> = [];
   private liveDocs = 0;
   private readonly scorer = new Scorer();
