@@ -27,15 +27,23 @@ const readerKey = (viewer: Caller): string => JSON.stringify([viewer.userId, vie
 export class ReadableCache {
   /** `tick` orders answers against changes: an answer asked for before a change is never kept after it. */
   private tick = 0;
-  private readonly answers = new LRUCache<string, { readonly readable: boolean; readonly tick: number }>({ max: MAX_ANSWERS, ttl: READABLE_TTL_MS });
-  private readonly changed = new LRUCache<string, number>({
-    max: MAX_CHANGED_BOOKS,
-    ttl: READABLE_TTL_MS,
-    // A change forgotten before its answers expired could let one of them through: drop them all.
-    dispose: (_tick, _bookId, reason) => {
-      if (reason === 'evict') this.answers.clear();
-    },
-  });
+  private readonly answers: LRUCache<string, { readonly readable: boolean; readonly tick: number }>;
+  private readonly changed: LRUCache<string, number>;
+
+  /** `clock`: milliseconds, the service's clock (performance.now by default). */
+  constructor(clock: { now(): number } = performance) {
+    this.answers = new LRUCache({ max: MAX_ANSWERS, ttl: READABLE_TTL_MS, ttlResolution: 0, perf: clock });
+    this.changed = new LRUCache({
+      max: MAX_CHANGED_BOOKS,
+      ttl: READABLE_TTL_MS,
+      ttlResolution: 0,
+      perf: clock,
+      // A change forgotten before its answers expired could let one of them through: drop them all.
+      dispose: (_tick, _bookId, reason) => {
+        if (reason === 'evict') this.answers.clear();
+      },
+    });
+  }
 
   /** `ask` (the request's batched catalog check) for what is not remembered; the answers joined. */
   check(viewer: Caller, ask: ReadableCheck): ReadableCheck {

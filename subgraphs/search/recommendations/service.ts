@@ -87,10 +87,10 @@ function readerEdge(docs: ReadonlyArray<{ _id: string; updatedAt: Date }>): Read
 
 export class RecommendationService {
   /** A list of 100 books each asking for similarBooks must not cost 100 scans of the catalogue. */
-  private readonly similarCache = new LRUCache<string, Ranked[]>({ max: 5_000, ttl: SIMILAR_TTL_MS });
+  private readonly similarCache: LRUCache<string, Ranked[]>;
   /** Ranking 200 books' neighbours on every page view was most of the request (issue 16). */
-  private readonly readerCache = new LRUCache<string, ReaderList>({ max: 10_000, ttl: READER_LIST_TTL_MS });
-  private readonly readableCache = new ReadableCache();
+  private readonly readerCache: LRUCache<string, ReaderList>;
+  private readonly readableCache: ReadableCache;
 
   constructor(
     private readonly deps: {
@@ -98,7 +98,14 @@ export class RecommendationService {
       readonly source: StoredRecSource;
       readonly now?: () => Date;
     },
-  ) {}
+  ) {
+    // The caches' ages on the service's clock, so tests can move past a TTL.
+    const perf = { now: () => this.now().getTime() };
+    // ttlResolution 0: an age is the clock's now, never a value cached for a millisecond of real time.
+    this.similarCache = new LRUCache({ max: 5_000, ttl: SIMILAR_TTL_MS, ttlResolution: 0, perf });
+    this.readerCache = new LRUCache({ max: 10_000, ttl: READER_LIST_TTL_MS, ttlResolution: 0, perf });
+    this.readableCache = new ReadableCache(perf);
+  }
 
   private now(): Date {
     return this.deps.now?.() ?? new Date();
