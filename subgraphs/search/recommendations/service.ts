@@ -142,17 +142,19 @@ export class RecommendationService {
     const want = Math.min(LIMITS.maxWindow, offset + size + 1);
 
     const { store } = this.deps;
-    const [dismissedDocs, personalised, src] = await Promise.all([
+    const cached = this.readerCache.get(ownerId);
+    const [dismissedDocs, personalised, src, unchanged] = await Promise.all([
       store.dismissed.find({ userId: ownerId }).project<{ bookId: string }>({ bookId: 1 }).toArray(),
       this.personalised(ownerId),
       this.deps.source.fresh(),
+      cached ? this.sameReaderBooks(ownerId, cached) : false,
     ]);
     const dismissed = dismissedDocs.map((d) => d.bookId).sort();
     // Dismissals, the switch and the page's depth are read on every request and are part of the
     // key, so a cached ranking never outlives any of them.
     const listKey = JSON.stringify([personalised, language, want, dismissed]);
-    let list = this.readerCache.get(ownerId);
-    if (!list || list.key !== listKey || !(await this.sameReaderBooks(ownerId, list))) {
+    let list = cached && unchanged && cached.key === listKey ? cached : null;
+    if (!list) {
       list = await this.rankForReader(src, ownerId, { key: listKey, personalised, language, want, dismissed });
       this.readerCache.set(ownerId, list);
     }
