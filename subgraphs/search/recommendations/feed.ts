@@ -77,6 +77,10 @@ export interface RecommendationFeedOptions {
   readonly logger: Logger;
   /** Told which books' co-reading or metadata changed (the in-process source drops its caches). */
   readonly onChange?: (bookIds: readonly string[]) => void;
+  /** Told that who may read a book may have changed: licence, publish, unpublish (the service drops catalog's answers). */
+  readonly onAccessChange?: (bookId: string) => void;
+  /** Told that a reader's own data changed (the service drops their ranked list). */
+  readonly onReaderChange?: (userId: string) => void;
   readonly now?: () => Date;
 }
 
@@ -87,12 +91,17 @@ export class RecommendationFeed {
     return this.options.now?.() ?? new Date();
   }
 
-  /** Catalog's feed: a book's vector and metadata on publish or new content; gone on unpublish. */
+  /**
+   * Catalog's feed: a book's vector and metadata on publish or new content; gone on unpublish; a
+   * licence change only means catalog's readable answers about the book are out of date.
+   */
   async handleCatalogEvent(event: FolioEvent): Promise<void> {
-    if (!['BookPublished', 'BookContentReplaced', 'BookUnpublished'].includes(event.type)) return;
+    if (!['BookPublished', 'BookContentReplaced', 'BookUnpublished', 'BookLicenseChanged'].includes(event.type)) return;
     const parsed = bookEvent.safeParse(event.payload);
     if (!parsed.success) return this.skip(event);
     const { bookId, revisionId } = parsed.data;
+    this.options.onAccessChange?.(bookId);
+    if (event.type === 'BookLicenseChanged') return;
     const { books } = this.options.store;
     const now = this.now();
     if (event.type === 'BookUnpublished') {
@@ -172,7 +181,7 @@ export class RecommendationFeed {
           const inserted = await c.highlights.updateOne({ _id: highlightId }, { $setOnInsert: { userId, bookId } }, { upsert: true });
           if (inserted.upsertedCount !== 1) return;
           await this.changeReaderIn(tx, userId, bookId, (doc) => ({ ...doc, highlights: doc.highlights + 1 }));
-        });
+        }).then(() => this.options.onReaderChange?.(userId));
       }
       case 'HighlightDeleted': {
         const parsed = highlightDeleted.safeParse(event.payload);
@@ -182,7 +191,7 @@ export class RecommendationFeed {
           const gone = await c.highlights.findOneAndDelete({ _id: parsed.data.highlightId, userId: parsed.data.userId });
           if (!gone) return;
           await this.changeReaderIn(tx, gone.userId, gone.bookId, (doc) => ({ ...doc, highlights: Math.max(0, doc.highlights - 1) }));
-        });
+        }).then(() => this.options.onReaderChange?.(parsed.data.userId));
       }
       default:
         return;
@@ -191,6 +200,7 @@ export class RecommendationFeed {
 
   private async changeReader(userId: string, bookId: string, change: (doc: RecReaderBookDoc) => RecReaderBookDoc): Promise<void> {
     const touched = await this.options.store.db.transaction((tx) => this.changeReaderIn(tx, userId, bookId, change));
+    this.options.onReaderChange?.(userId);
     if (touched.length > 0) this.options.onChange?.(touched);
   }
 

@@ -42,8 +42,16 @@ export async function openRecommendations(runtime: SearchRuntime, catalogUrl: ()
           const { chapters, ...content } = await catalog.revisionChapters(revisionId, signal);
           return { content, chunks: chunkRevision({ ...content, chapters }, chunker) };
         };
-  const feed = new RecommendationFeed({ store, embedder, loadRevision, logger: logger.child({ part: 'recommendations' }), onChange: (ids) => source.invalidate(ids) });
   const service = new RecommendationService({ store, source });
+  const feed = new RecommendationFeed({
+    store,
+    embedder,
+    loadRevision,
+    logger: logger.child({ part: 'recommendations' }),
+    onChange: (ids) => source.invalidate(ids),
+    onAccessChange: (bookId) => service.forgetBook(bookId),
+    onReaderChange: (userId) => service.forgetReader(userId),
+  });
   return { store, source, service, feed, close: () => workers.release() };
 }
 
@@ -120,5 +128,6 @@ export async function replayRecommendations(rec: Recommendations, bookEvents: re
   }
   progress?.stop();
   rec.source.invalidate();
+  rec.service.forgetAll();
   return { books: published.length, ugcEvents: ugcEvents.length };
 }

@@ -10,6 +10,7 @@ import type { Embedder } from '../ports.js';
 import { RecommendationFeed } from './feed.js';
 import { replayRecommendations } from './index.js';
 import { StoredRecSource } from './model.js';
+import { READABLE_TTL_MS } from './readable.js';
 import { RecommendationService } from './service.js';
 import { openRecommendationStore, type RecommendationStore } from './store.js';
 
@@ -198,5 +199,95 @@ describe('recommendation service', () => {
     expect((await service.forReader(user('me'), 'me', { language: 'zh' }, readable))!.items).toEqual([]);
     await expect(service.forReader(user('me'), 'me', { first: 51 }, readable)).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
     await expect(service.forReader(user('me'), 'me', { language: 'x'.repeat(40) }, readable)).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+  });
+});
+
+describe('reused work (issue 16): a cached list and cached readable answers never outlive a rule', () => {
+  let clock: number;
+  let cached: RecommendationService;
+  /** Catalog as the service sees it: what is locked now, and how many times it was asked. */
+  let locked: Set<string>;
+  let asked: number;
+  const catalog = async (bookIds: readonly string[]): Promise<ReadonlySet<string>> => {
+    asked += 1;
+    return new Set(bookIds.filter((id) => !locked.has(id)));
+  };
+  const mine = async (options: { first?: number } = {}) => (await cached.forReader(user('me'), 'me', { first: options.first ?? 10 }, catalog))!;
+  const mineIds = async () => ids((await mine()).items.map((e) => e.node));
+
+  beforeEach(async () => {
+    clock = Date.UTC(2026, 5, 1);
+    locked = new Set(['locked']);
+    asked = 0;
+    cached = new RecommendationService({ store, source, now: () => new Date(clock) });
+    for (const u of ['r1', 'r2', 'r3']) {
+      await shelve(u, 'sea1');
+      await shelve(u, 'hill1');
+    }
+    await shelve('me', 'sea1', { finished: true });
+  });
+
+  it('the second request asks catalog nothing, and gives the same list', async () => {
+    const first = await mineIds();
+    const calls = asked;
+    expect(calls).toBeGreaterThan(0);
+    expect(await mineIds()).toEqual(first);
+    expect(asked).toBe(calls);
+  });
+
+  it('a dismissal, the switch and a new shelf book show on the very next request, with no feed hook in this process', async () => {
+    // `feed` here calls no service hook: as on an instance that does not follow ugc's feed.
+    const first = await mineIds();
+    expect(first.length).toBeGreaterThan(2);
+    await cached.dismiss(user('me'), first[0]!);
+    expect(await mineIds()).not.toContain(first[0]);
+    await shelve('me', first[1]!);
+    expect(await mineIds()).not.toContain(first[1]);
+    await cached.setPersonalised(user('me'), false);
+    const off = await mine();
+    expect(off.personalised).toBe(false);
+    expect(off.items.length).toBeGreaterThan(0);
+    for (const { node } of off.items) expect(['POPULAR', 'RECENT']).toContain(node.source);
+    expect(ids(off.items.map((e) => e.node))).not.toContain(first[1]);
+  });
+
+  it("a book's licence withdrawn: gone at once when this process handles catalog's event", async () => {
+    const hooked = new RecommendationFeed({
+      store,
+      embedder,
+      logger: createLogger('recs-test', 'silent'),
+      loadRevision: async () => {
+        throw new Error('not used: a licence event carries no content');
+      },
+      onAccessChange: (bookId) => cached.forgetBook(bookId),
+    });
+    const first = await mineIds();
+    const victim = first[0]!;
+    locked.add(victim);
+    // Still catalog's earlier answer: the event has not arrived.
+    expect(await mineIds()).toContain(victim);
+    await hooked.handleCatalogEvent(ev('BookLicenseChanged', { bookId: victim }));
+    expect(await mineIds()).not.toContain(victim);
+    // And withdrawn for anyone asking similar books, too.
+    expect(ids(await cached.similarBooks(user('x'), 'sea1', 20, catalog))).not.toContain(victim);
+  });
+
+  it(`a book's licence withdrawn with no event here (another instance, or a window running out): gone within READABLE_TTL_MS`, async () => {
+    const first = await mineIds();
+    const victim = first[0]!;
+    locked.add(victim);
+    clock += READABLE_TTL_MS - 1;
+    expect(await mineIds()).toContain(victim);
+    clock += 2;
+    expect(await mineIds()).not.toContain(victim);
+  });
+
+  it('answers are per reader as catalog saw them: another territory is asked anew', async () => {
+    await cached.similarBooks(user('x'), 'sea1', 10, catalog);
+    const calls = asked;
+    await cached.similarBooks(user('x'), 'sea1', 10, catalog);
+    expect(asked).toBe(calls);
+    await cached.similarBooks({ ...user('x'), territory: 'DE' }, 'sea1', 10, catalog);
+    expect(asked).toBe(calls + 1);
   });
 });

@@ -10,6 +10,7 @@ import { decodeCursor, encodeCursor, pageSize } from '../../../lib/pagination.js
 import type { ReadableCheck } from '../policy.js';
 import type { StoredRecSource } from './model.js';
 import { can, requireReader } from './policy.js';
+import { ReadableCache } from './readable.js';
 import { coldStart, forReader, similarTo, type Ranked } from './rank.js';
 import { diversify, primarySubtag, seedWeight, type ReasonSource } from './scoring.js';
 import { recKey, type RecommendationStore, type RecReaderBookDoc } from './store.js';
@@ -60,9 +61,36 @@ export function seedsOf(docs: readonly RecReaderBookDoc[], now: Date): Array<{ b
 /** A book's similar list (before the viewer's readable filter, so it is the same for everyone) is reused this long. */
 export const SIMILAR_TTL_MS = 10_000;
 
+/**
+ * A reader's ranked list is reused this long at most (a book published since, new co-reading or
+ * popularity join after it); their own shelf, dismissals and switch are checked on every request.
+ */
+export const READER_LIST_TTL_MS = 5_000;
+
+/** The newest of a reader's documents when their list was ranked: when it was written, and which ones were written then. */
+interface ReaderEdge {
+  readonly seen: Date | null;
+  readonly ids: readonly string[];
+}
+
+interface ReaderList {
+  readonly key: string;
+  readonly ranked: readonly Ranked[];
+  readonly edge: ReaderEdge;
+}
+
+function readerEdge(docs: ReadonlyArray<{ _id: string; updatedAt: Date }>): ReaderEdge {
+  let seen: Date | null = null;
+  for (const d of docs) if (!seen || d.updatedAt > seen) seen = d.updatedAt;
+  return { seen, ids: seen ? docs.filter((d) => d.updatedAt.getTime() === seen.getTime()).map((d) => d._id) : [] };
+}
+
 export class RecommendationService {
   /** A list of 100 books each asking for similarBooks must not cost 100 scans of the catalogue. */
-  private readonly similarCache = new LRUCache<string, Ranked[]>({ max: 5_000, ttl: SIMILAR_TTL_MS });
+  private readonly similarCache: LRUCache<string, Ranked[]>;
+  /** Ranking 200 books' neighbours on every page view was most of the request (issue 16). */
+  private readonly readerCache: LRUCache<string, ReaderList>;
+  private readonly readableCache: ReadableCache;
 
   constructor(
     private readonly deps: {
@@ -70,7 +98,14 @@ export class RecommendationService {
       readonly source: StoredRecSource;
       readonly now?: () => Date;
     },
-  ) {}
+  ) {
+    // The caches' ages on the service's clock, so tests can move past a TTL.
+    const perf = { now: () => this.now().getTime() };
+    // ttlResolution 0: an age is the clock's now, never a value cached for a millisecond of real time.
+    this.similarCache = new LRUCache({ max: 5_000, ttl: SIMILAR_TTL_MS, ttlResolution: 0, perf });
+    this.readerCache = new LRUCache({ max: 10_000, ttl: READER_LIST_TTL_MS, ttlResolution: 0, perf });
+    this.readableCache = new ReadableCache(perf);
+  }
 
   private now(): Date {
     return this.deps.now?.() ?? new Date();
@@ -107,14 +142,39 @@ export class RecommendationService {
     const want = Math.min(LIMITS.maxWindow, offset + size + 1);
 
     const { store } = this.deps;
-    const [docs, dismissed, personalised, src] = await Promise.all([
-      store.readerBooks.find({ userId: ownerId }).toArray(),
+    const cached = this.readerCache.get(ownerId);
+    const [dismissedDocs, personalised, src, unchanged] = await Promise.all([
       store.dismissed.find({ userId: ownerId }).project<{ bookId: string }>({ bookId: 1 }).toArray(),
       this.personalised(ownerId),
       this.deps.source.fresh(),
+      cached ? this.sameReaderBooks(ownerId, cached) : false,
     ]);
+    const dismissed = dismissedDocs.map((d) => d.bookId).sort();
+    // Dismissals, the switch and the page's depth are read on every request and are part of the
+    // key, so a cached ranking never outlives any of them.
+    const listKey = JSON.stringify([personalised, language, want, dismissed]);
+    let list = cached && unchanged && cached.key === listKey ? cached : null;
+    if (!list) {
+      list = await this.rankForReader(src, ownerId, { key: listKey, personalised, language, want, dismissed });
+      this.readerCache.set(ownerId, list);
+    }
+    const { ranked } = list;
+    const all = await this.finish(viewer, ranked, want, readable, [], false);
+    const page = all.slice(offset, offset + size);
+    const items = page.map((node, i) => ({ cursor: encodeCursor([offset + i + 1]), node }));
+    return { items, hasNextPage: all.length > offset + size && offset + size < LIMITS.maxWindow, endCursor: items.at(-1)?.cursor ?? null, personalised: personalised && list.edge.seen !== null };
+  }
+
+  /** A reader's ranked candidates (before the readable filter), from their books, dismissals and switch. */
+  private async rankForReader(
+    src: StoredRecSource,
+    ownerId: string,
+    input: { key: string; personalised: boolean; language: string | null; want: number; dismissed: readonly string[] },
+  ): Promise<ReaderList> {
+    const { personalised, language, want } = input;
+    const docs = await this.deps.store.readerBooks.find({ userId: ownerId }).toArray();
     // Never a book they already have (on the shelf, read or highlighted), nor one they dismissed.
-    const exclude = new Set([...docs.map((d) => d.bookId), ...dismissed.map((d) => d.bookId)]);
+    const exclude = new Set([...docs.map((d) => d.bookId), ...input.dismissed]);
     const now = this.now();
     let ranked: Ranked[] = [];
     if (personalised) ranked = await forReader(src, seedsOf(docs, now), { limit: want * 2 + 10, exclude });
@@ -123,10 +183,39 @@ export class RecommendationService {
     const coldLanguage = language ?? (personalised ? mostCommonLanguage(docs.map((d) => src.books().get(d.bookId)?.language)) : null);
     const have = new Set([...exclude, ...ranked.map((r) => r.bookId)]);
     ranked = [...ranked, ...coldStart(src, { language: coldLanguage, limit: want + 10, exclude: have, now: now.getTime() })];
-    const all = await this.finish(viewer, ranked, want, readable, [], false);
-    const page = all.slice(offset, offset + size);
-    const items = page.map((node, i) => ({ cursor: encodeCursor([offset + i + 1]), node }));
-    return { items, hasNextPage: all.length > offset + size && offset + size < LIMITS.maxWindow, endCursor: items.at(-1)?.cursor ?? null, personalised: personalised && docs.length > 0 };
+    return { key: input.key, ranked, edge: readerEdge(docs) };
+  }
+
+  /**
+   * Whether the reader's documents are still the ones a cached list was ranked from: only those
+   * written at or after the newest one seen are read (the `rec_reader_books_by_user_updated`
+   * index), so a shelf change shows on the next request on every instance, without reading all
+   * 200 of a heavy reader's documents. A document deleted since (nothing of the reader's left on
+   * a book) is not seen here: the list then still leaves that book out, never the wrong way round,
+   * until READER_LIST_TTL_MS has passed.
+   */
+  private async sameReaderBooks(ownerId: string, list: ReaderList): Promise<boolean> {
+    const { seen, ids } = list.edge;
+    const filter = seen === null ? { userId: ownerId } : { userId: ownerId, updatedAt: { $gte: seen } };
+    const newer = await this.deps.store.readerBooks.find(filter).project<{ _id: string; updatedAt: Date }>({ _id: 1, updatedAt: 1 }).limit(ids.length + 1).toArray();
+    return newer.length === ids.length && newer.every((d) => seen !== null && d.updatedAt.getTime() === seen.getTime() && ids.includes(d._id));
+  }
+
+  /** The reader's own data changed (this process handled it from ugc's feed). */
+  forgetReader(userId: string): void {
+    this.readerCache.delete(userId);
+  }
+
+  /** A book's licence or publication changed (catalog's feed). */
+  forgetBook(bookId: string): void {
+    this.readableCache.forgetBook(bookId);
+  }
+
+  /** After a rebuild: nothing computed before it is used again. */
+  forgetAll(): void {
+    this.readerCache.clear();
+    this.similarCache.clear();
+    this.readableCache.forgetAll();
   }
 
   /** "Not for me": the book leaves the reader's recommendations from the next request on. */
@@ -156,10 +245,12 @@ export class RecommendationService {
   /**
    * Keeps only books the viewer may read (and only readable books in reasons), caps each author,
    * and words each reason. Readability is asked for the best candidates first, a few more than
-   * needed at a time (catalog's check costs per id; the request's DataLoader caches answers).
+   * needed at a time (catalog's check costs per id; the request's DataLoader batches what is
+   * asked, and answers are reused for a few seconds: readable.ts).
    */
   private async finish(viewer: Caller, ranked: readonly Ranked[], want: number, readable: ReadableCheck, alsoCheck: readonly string[], similar: boolean): Promise<RecommendationItem[]> {
     const books = this.deps.source.books();
+    const check = this.readableCache.check(viewer, readable);
     const candidates = diversify(
       ranked.filter((r) => books.has(r.bookId)),
       (r) => books.get(r.bookId)?.authors ?? [],
@@ -169,7 +260,7 @@ export class RecommendationService {
     do {
       const batch = candidates.slice(from, from + Math.max(10, want - out.length + 5));
       from += batch.length;
-      const allowed = await readable([...new Set([...alsoCheck, ...batch.flatMap((r) => [r.bookId, ...r.basedOn])])]);
+      const allowed = await check([...new Set([...alsoCheck, ...batch.flatMap((r) => [r.bookId, ...r.basedOn])])]);
       if (alsoCheck.some((id) => !allowed.has(id))) return [];
       for (const r of batch) {
         if (out.length >= want || !can(viewer, { type: 'RecommendedBook', bookReadable: allowed.has(r.bookId) })) continue;

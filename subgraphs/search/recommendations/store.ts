@@ -113,6 +113,8 @@ export async function openRecommendationStore(db: FolioDb): Promise<Recommendati
   await Promise.all([
     store.books.createIndex({ updatedAt: 1 }, { name: 'rec_books_by_updated' }),
     store.readerBooks.createIndex({ userId: 1, bookId: 1 }, { name: 'rec_reader_books_by_user' }),
+    // A cached list's check for the reader's newer documents (service.ts sameReaderBooks).
+    store.readerBooks.createIndex({ userId: 1, updatedAt: 1 }, { name: 'rec_reader_books_by_user_updated' }),
     store.pairs.createIndex({ a: 1, count: -1 }, { name: 'rec_pairs_by_book' }),
     store.popularity.createIndex({ updatedAt: 1 }, { name: 'rec_popularity_by_updated' }),
     store.dismissed.createIndex({ userId: 1 }, { name: 'rec_dismissed_by_user' }),
