@@ -262,6 +262,8 @@ export interface MatchOptions {
   readonly limit?: number | undefined;
   /** Read what is durable: documents with a change in flight are seen as their durable image. */
   readonly durable?: boolean | undefined;
+  /** `filter` compiled already (find's up-front check): not keyed and looked up a second time. */
+  readonly compiled?: Query | null | undefined;
 }
 
 /**
@@ -351,13 +353,13 @@ export function matchDocs(coll: CollectionState, filter: Document | undefined, o
     const ordered = orderedPlan(coll, filter, analysis, opts.sort!);
     if (ordered && prefersWalk(ordered, cand, skip, limit)) {
       // In index order already: the first matches after `skip` are the page.
-      return firstMatches(coll, fromIds(coll, ordered.index.walk(ordered.prefix, ordered.range, ordered.reverse)), compileFilter(filter), skip, limit);
+      return firstMatches(coll, fromIds(coll, ordered.index.walk(ordered.prefix, ordered.range, ordered.reverse)), compiledFor(filter, opts), skip, limit);
     }
   }
   const plan: Plan | null = cand ? { docs: fromIds(coll, cand.ids()), exact: cand.exact } : null;
-  const q = plan?.exact ? null : compileFilter(filter);
+  const q = plan?.exact ? null : compiledFor(filter, opts);
   let source: Iterable<Document> = plan?.docs ?? coll.docs.values();
-  if (durable) source = durableView(coll, source, q ?? compileFilter(filter));
+  if (durable) source = durableView(coll, source, q ?? compiledFor(filter, opts));
   if (!sorted) return firstMatches(coll, source, q, skip, limit);
   const matched: Document[] = [];
   for (const d of source) {
@@ -368,6 +370,10 @@ export function matchDocs(coll: CollectionState, filter: Document | undefined, o
   if (skip > 0) cursor = cursor.skip(skip);
   if (limit !== Infinity) cursor = cursor.limit(limit);
   return cursor.all();
+}
+
+function compiledFor(filter: Document | undefined, opts: MatchOptions): Query | null {
+  return opts.compiled !== undefined ? opts.compiled : compileFilter(filter);
 }
 
 /**
