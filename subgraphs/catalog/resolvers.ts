@@ -119,7 +119,7 @@ export const resolvers: Resolvers = {
       const books = await ctx.service.listBooks(ctx.reader, args.filter ?? {}, args, { count: selects(info, 'totalCount') });
       ctx.cacheTags.add(BOOK_LISTS_TAG);
       tagBooks(ctx.cacheTags, nodesOf(books));
-      for (const book of nodesOf(books)) ctx.loaders.book.prime(book._id, book);
+      ctx.loaders.primeBooks(nodesOf(books));
       return books;
     },
     chapter: (_: unknown, { id }, ctx: CatalogContext, info) => hinted(ctx, info, visibleChapter(ctx, id)),
