@@ -435,10 +435,8 @@ export class CatalogService {
     if (filter.language) clauses.push({ language: { $regex: `^${escapeRegex(check(language, filter.language, 'language'))}(-|$)`, $options: 'i' } });
     const base: Filter<BookDoc> = clauses.length > 1 ? { $and: clauses } : (clauses[0] ?? {});
     const paged: Filter<BookDoc> = after === null ? base : { $and: [...clauses, { sortKey: { $gt: after } }] };
-    const [docs, totalCount] = await Promise.all([
-      this.store.books.find(paged).sort({ sortKey: 1 }).limit(limit + 1).toArray(),
-      options.count === false ? -1 : this.store.books.countDocuments(base),
-    ]);
+    const fetched = this.store.books.find(paged).sort({ sortKey: 1 }).limit(limit + 1).toArray();
+    const [docs, totalCount] = options.count === false ? [await fetched, -1] : await Promise.all([fetched, this.store.books.countDocuments(base)]);
     return connectionOf(docs, limit, (b) => [b.sortKey], totalCount);
   }
 
