@@ -221,7 +221,9 @@ export async function startSubgraphServer<TContext extends BaseContext>(
     const headers = new HeaderMap();
     for (const name of APOLLO_REQUEST_HEADERS) {
       const value = req.headers[name];
-      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+      // `accept: application/json` (what the gateway sends) chooses what no accept header chooses,
+      // in every place Apollo reads it; left out, Apollo skips its media-type negotiation.
+      if (value !== undefined && !(name === 'accept' && value === 'application/json')) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
     }
     let parsedBody: unknown = undefined;
     if (body.length > 0) {
