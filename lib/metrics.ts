@@ -136,5 +136,12 @@ export function storeCommitMetrics(registry: Registry, db: string, store: Commit
 /** `folio_db_operations_total{collection,method}`, fed by lib/storage/counting.ts `countingDb`. */
 export function dbOperationCounter(registry: Registry): (operation: { collection: string; method: string }) => void {
   const counter = new Counter({ name: 'folio_db_operations_total', help: 'Database operations by collection and method', labelNames: ['collection', 'method'], registers: [registry] });
-  return ({ collection, method }) => counter.inc({ collection, method });
+  // Series resolved once per collection and method (a fixed set), not hashed from labels per call.
+  const series = new Map<string, Counter.Internal>();
+  return ({ collection, method }) => {
+    const key = `${collection}\n${method}`;
+    let child = series.get(key);
+    if (!child) series.set(key, (child = counter.labels({ collection, method })));
+    child.inc();
+  };
 }

@@ -78,11 +78,31 @@ export function keyAfter<K extends 'string' | 'number'>(after: string | null | u
 export function connectionOf<T>(fetched: readonly T[], size: number, keyOf: (node: T, index: number) => CursorKey, totalCount: number): CountedConnection<T>;
 export function connectionOf<T>(fetched: readonly T[], size: number, keyOf: (node: T, index: number) => CursorKey, totalCount?: number): Connection<T>;
 export function connectionOf<T>(fetched: readonly T[], size: number, keyOf: (node: T, index: number) => CursorKey, totalCount?: number): Connection<T> {
-  const edges = fetched.slice(0, size).map((node, i) => ({ cursor: encodeCursor(keyOf(node, i)), node }));
+  const edges = fetched.slice(0, size).map((node, i) => edgeOf(node, i, keyOf));
+  const last = edges.at(-1);
   return {
     edges,
-    pageInfo: { hasNextPage: fetched.length > size, endCursor: edges.at(-1)?.cursor ?? null },
+    pageInfo: {
+      hasNextPage: fetched.length > size,
+      get endCursor() {
+        return last?.cursor ?? null;
+      },
+    },
     ...(totalCount === undefined ? {} : { totalCount }),
+  };
+}
+
+/**
+ * An edge whose cursor is encoded when first read: most queries select only the nodes, and a JSON
+ * text and a base64 copy per edge were a visible share of a list request's cost (issue 14).
+ */
+function edgeOf<T>(node: T, index: number, keyOf: (node: T, index: number) => CursorKey): Edge<T> {
+  let cursor: string | undefined;
+  return {
+    node,
+    get cursor() {
+      return (cursor ??= encodeCursor(keyOf(node, index)));
+    },
   };
 }
 

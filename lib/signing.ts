@@ -18,7 +18,7 @@
  * the audience and body binding still hold, so it can only repeat that exact request. Subgraph ports
  * are not meant to be reachable by clients at all (private network or mTLS, README "Security").
  */
-import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, hash, randomUUID, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { ROLES, territoryOf, type Caller, type Role } from './identity.js';
 
 /** Headers that carry the caller (when the request is made on a caller's behalf). */
@@ -59,9 +59,12 @@ export interface SignedRequest {
 
 const VERSION = 'folio-sig-v1';
 
+// One-shot: no Hash object per request.
 function bodyDigest(body: string | Uint8Array): string {
-  return createHash('sha256').update(body).digest('base64url');
+  return hash('sha256', body, 'base64url');
 }
+
+const CALLER_HEADER_NAMES: readonly string[] = Object.values(CALLER_HEADERS);
 
 /** The caller as header values; also the identity part of the signed text. */
 function callerFields(caller: Caller): string[] {
@@ -83,7 +86,7 @@ function canonical(request: SignedRequest, bodyHash: string, nonce: string, expi
   return identity ? `${head}caller\n${identity.join('\n')}` : `${head}service`;
 }
 
-function mac(secret: string, text: string): string {
+function mac(secret: string | KeyObject, text: string): string {
   return createHmac('sha256', secret).update(text).digest('base64url');
 }
 
@@ -101,8 +104,7 @@ export function signRequest(secret: string, request: SignedRequest, caller: Call
     [SIGNATURE_HEADERS.signature]: mac(secret, canonical(request, bodyDigest(request.body), nonce, expires, identity)),
   };
   if (identity) {
-    const names = Object.values(CALLER_HEADERS);
-    for (let i = 0; i < names.length; i++) headers[names[i]!] = identity[i]!;
+    for (let i = 0; i < CALLER_HEADER_NAMES.length; i++) headers[CALLER_HEADER_NAMES[i]!] = identity[i]!;
   }
   return headers;
 }
@@ -174,9 +176,12 @@ const NONCE = /^[0-9A-Za-z_-]{16,64}$/;
 export class RequestVerifier {
   private readonly nonces: NonceWindow;
   private readonly now: () => number;
+  /** The secret as a key once, not turned into one by every request's HMAC. */
+  private readonly key: KeyObject;
 
   constructor(private readonly options: RequestVerifierOptions) {
     this.now = options.now ?? Date.now;
+    this.key = createSecretKey(Buffer.from(options.secret, 'utf8'));
     this.nonces = new NonceWindow({ windowMs: SIGNATURE_TTL_MS + MAX_CLOCK_SKEW_MS, maxEntries: options.maxNonces ?? 500_000 });
   }
 
@@ -198,12 +203,11 @@ export class RequestVerifier {
     if (refused) return { ok: false, reason: refused };
     const nonce = readHeader(headers, SIGNATURE_HEADERS.nonce)!;
     const expires = readHeader(headers, SIGNATURE_HEADERS.expires)!;
-    const names = Object.values(CALLER_HEADERS);
-    const values = names.map((name) => readHeader(headers, name));
+    const values = CALLER_HEADER_NAMES.map((name) => readHeader(headers, name));
     // Any caller header present means the request was signed with a caller; stripping or adding
     // them changes the signed text either way.
     const identity = values.some((v) => v !== undefined) ? values.map((v) => v ?? '') : null;
-    const expected = Buffer.from(mac(this.options.secret, canonical({ ...request, audience: this.options.audience }, bodyDigest(request.body), nonce, expires, identity)));
+    const expected = Buffer.from(mac(this.key, canonical({ ...request, audience: this.options.audience }, bodyDigest(request.body), nonce, expires, identity)));
     const given = Buffer.from(readHeader(headers, SIGNATURE_HEADERS.signature)!);
     if (expected.length !== given.length || !timingSafeEqual(expected, given)) return { ok: false, reason: 'bad-signature' };
     // Only after the MAC: nobody without the secret can fill the window.

@@ -127,7 +127,8 @@ async function profileOnSignal(role: string): Promise<void> {
     if (running) void session.post('Profiler.start');
     else {
       n += 1;
-      const file = path.join(dir, `${role}-${n}.cpuprofile`);
+      // The baseline's processes (BENCH_BASELINE) write beside this checkout's: their own names, not the same counters'.
+      const file = path.join(dir, `${role}${process.env.BENCH_CODE_ROOT ? '-baseline' : ''}-${n}.cpuprofile`);
       void session.post('Profiler.stop').then(({ profile }) => writeFileSync(file, JSON.stringify(profile)));
     }
   });

@@ -16,14 +16,22 @@ export function countingDb(db: FolioDb, count: (operation: StoreOperation) => vo
   const wrap = (inner: FolioDb): FolioDb => ({
     name: inner.name,
     collection<T extends Document>(name: string): DocCollection<T> {
+      // One counted wrapper per method, made on its first call: stores hold their collections for
+      // the process, and a wrapper and an operation record per call were allocation on every read.
+      const wrappers = new Map<string, { readonly method: unknown; readonly counted: unknown }>();
       return new Proxy(inner.collection<T>(name), {
         get(target, property, receiver) {
           const value = Reflect.get(target, property, receiver);
           if (typeof value !== 'function' || typeof property !== 'string') return value;
-          return (...args: unknown[]) => {
-            count({ collection: name, method: property });
+          const known = wrappers.get(property);
+          if (known && known.method === value) return known.counted;
+          const operation: StoreOperation = { collection: name, method: property };
+          const counted = (...args: unknown[]): unknown => {
+            count(operation);
             return (value as (...a: unknown[]) => unknown).apply(target, args);
           };
+          wrappers.set(property, { method: value, counted });
+          return counted;
         },
       });
     },

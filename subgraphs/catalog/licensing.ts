@@ -31,9 +31,12 @@ export interface Reader {
 
 export const readerIsStaff = (reader: Pick<Reader, 'roles'>): boolean => reader.roles.includes('EDITOR') || reader.roles.includes('ADMIN');
 
+/** The start (ms) of the second `now` falls in. */
+const secondOf = (now: Date): number => Math.floor(now.getTime() / 1000) * 1000;
+
 /** The second `now` falls in: a licence must have started by its start and not end before its end. */
 function licenceSecond(now: Date): { readonly start: Date; readonly end: Date } {
-  const start = Math.floor(now.getTime() / 1000) * 1000;
+  const start = secondOf(now);
   return { start: new Date(start), end: new Date(start + 1000) };
 }
 
@@ -52,10 +55,30 @@ export function canRead(book: Pick<BookDoc, 'status' | 'license'>, reader: Reade
   return book.status === 'PUBLISHED' && licenseAllows(book.license, reader, now);
 }
 
-/** The same rule as a query filter over `books` (null for staff: no restriction). */
+/**
+ * The filter last made per territory and partner, with its second: every list request in that
+ * second shares one (frozen) filter instead of building a dozen objects and two Dates (issue 14).
+ * Territories are ISO codes and partners are registered keys, so this stays small; it is cleared
+ * past MAX_RECENT_FILTERS all the same.
+ */
+const recentFilters = new Map<string, { readonly second: number; readonly filter: Filter<BookDoc> }>();
+const MAX_RECENT_FILTERS = 1_000;
+
+/** The same rule as a query filter over `books` (null for staff: no restriction). Frozen: shared by the requests of one second. */
 export function readableFilter(reader: Reader, now: Date = new Date()): Filter<BookDoc> | null {
   if (readerIsStaff(reader)) return null;
-  const second = licenceSecond(now);
+  const second = secondOf(now);
+  // Header values hold no newline (lib/signing.ts): the key is unambiguous.
+  const key = `${reader.territory ?? ''}\n${reader.partnerId ?? ''}`;
+  const recent = recentFilters.get(key);
+  if (recent && recent.second === second) return recent.filter;
+  const filter = deepFreeze(buildReadableFilter(reader, licenceSecond(now)));
+  if (recentFilters.size >= MAX_RECENT_FILTERS) recentFilters.clear();
+  recentFilters.set(key, { second, filter });
+  return filter;
+}
+
+function buildReadableFilter(reader: Reader, second: { readonly start: Date; readonly end: Date }): Filter<BookDoc> {
   const clauses: Filter<BookDoc>[] = [
     { status: 'PUBLISHED' },
     { $or: [{ 'license.startsAt': null }, { 'license.startsAt': { $lte: second.start } }] },
@@ -68,4 +91,12 @@ export function readableFilter(reader: Reader, now: Date = new Date()): Filter<B
   );
   if (reader.partnerId !== null) clauses.push({ 'license.partnerIds': reader.partnerId });
   return { $and: clauses };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
+    for (const nested of Object.values(value)) deepFreeze(nested);
+    Object.freeze(value);
+  }
+  return value;
 }

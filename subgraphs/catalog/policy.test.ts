@@ -59,6 +59,12 @@ describe('catalog policy', () => {
     }
     // One value for the whole second, so the store compiles it once.
     expect(readableFilter(reader, at)).toEqual(readableFilter(reader, new Date('2026-06-01T00:00:00.999Z')));
+    // Shared by the second's requests (the same frozen object), per territory and partner.
+    expect(readableFilter(reader, at)).toBe(readableFilter(reader, new Date('2026-06-01T00:00:00.999Z')));
+    expect(Object.isFrozen(readableFilter(reader, at))).toBe(true);
+    expect(readableFilter({ ...reader, territory: 'ZZ' }, at)).not.toEqual(readableFilter(reader, at));
+    expect(readableFilter({ ...reader, partnerId: 'key-9' }, at)).not.toEqual(readableFilter(reader, at));
+    expect(readableFilter(reader, new Date('2026-06-01T00:00:01.000Z'))).not.toEqual(readableFilter(reader, at));
   });
 
   it('lets staff read drafts, but never a revision of another book', () => {

@@ -118,8 +118,9 @@ export const resolvers: Resolvers = {
       hintCaller(ctx, info);
       const books = await ctx.service.listBooks(ctx.reader, args.filter ?? {}, args, { count: selects(info, 'totalCount') });
       ctx.cacheTags.add(BOOK_LISTS_TAG);
-      tagBooks(ctx.cacheTags, nodesOf(books));
-      for (const book of nodesOf(books)) ctx.loaders.book.prime(book._id, book);
+      const nodes = nodesOf(books);
+      tagBooks(ctx.cacheTags, nodes);
+      ctx.loaders.primeBooks(nodes);
       return books;
     },
     chapter: (_: unknown, { id }, ctx: CatalogContext, info) => hinted(ctx, info, visibleChapter(ctx, id)),

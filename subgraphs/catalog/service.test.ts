@@ -182,6 +182,20 @@ describe('catalog service', () => {
     expect(reads).toEqual(['books.find']);
   });
 
+  it('answers books primed from a page without reading them again, primed before or after the loader is first used', async () => {
+    const [a, b, c] = [await catalog.service.createBook(editor, { title: 'Primed A' }), await catalog.service.createBook(editor, { title: 'Primed B' }), await catalog.service.createBook(editor, { title: 'Primed C' })];
+    const loaders = createLoaders(catalog.service);
+    loaders.primeBooks([a!]);
+    reads.length = 0;
+    expect((await loaders.book.load(a!._id))?.title).toBe('Primed A');
+    expect(reads).toEqual([]);
+    loaders.primeBooks([b!]);
+    expect((await loaders.book.load(b!._id))?.title).toBe('Primed B');
+    expect(reads).toEqual([]);
+    expect((await loaders.book.load(c!._id))?.title).toBe('Primed C');
+    expect(reads).toEqual(['books.find']);
+  });
+
   it('dates its writes and judges licence windows by the injected clock', async () => {
     let now = new Date('2031-06-01T00:00:00Z');
     const clocked = await openCatalog({ config: testConfig({ FOLIO_DATA_DIR: dir }), storage, logger: createLogger('test', 'silent'), now: () => now });

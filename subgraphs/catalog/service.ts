@@ -454,12 +454,10 @@ export class CatalogService {
     if (filter.author) clauses.push({ authorKeys: check(name(LIMITS.authorMax, { min: 0 }), filter.author, 'author').toLowerCase() });
     if (filter.tag) clauses.push({ tags: check(name(LIMITS.tagMax, { min: 0 }), filter.tag, 'tag').toLowerCase() });
     if (filter.language) clauses.push({ language: { $regex: `^${escapeRegex(check(language, filter.language, 'language'))}(-|$)`, $options: 'i' } });
-    const base: Filter<BookDoc> = clauses.length > 0 ? { $and: clauses } : {};
+    const base: Filter<BookDoc> = clauses.length > 1 ? { $and: clauses } : (clauses[0] ?? {});
     const paged: Filter<BookDoc> = after === null ? base : { $and: [...clauses, { sortKey: { $gt: after } }] };
-    const [docs, totalCount] = await Promise.all([
-      this.store.books.find(paged).sort({ sortKey: 1 }).limit(limit + 1).toArray(),
-      options.count === false ? -1 : this.store.books.countDocuments(base),
-    ]);
+    const fetched = this.store.books.find(paged).sort({ sortKey: 1 }).limit(limit + 1).toArray();
+    const [docs, totalCount] = options.count === false ? [await fetched, -1] : await Promise.all([fetched, this.store.books.countDocuments(base)]);
     return connectionOf(docs, limit, (b) => [b.sortKey], totalCount);
   }
 

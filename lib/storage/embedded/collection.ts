@@ -103,11 +103,12 @@ export class EmbeddedCollection<T extends Document = Document> implements DocCol
 
   find(filter?: Filter<T>, options?: FindOptions): DocFindCursor<WithId<T>> {
     const f = filter as AnyDoc | undefined;
-    compileFilter(f); // fail fast on a malformed filter, as the driver does on first read
+    // Fails fast on a malformed filter, as the driver does on first read; the read uses this compile.
+    const compiled = compileFilter(f);
     const spec: FindSpec = { sort: normalizeSort(options?.sort), skip: options?.skip, limit: options?.limit, projection: options?.projection };
     const durable = this.durable;
     return new EmbeddedFindCursor<WithId<T>>(spec, (s) => {
-      const docs = matchDocs(this.state, f, { sort: s.sort, skip: s.skip, limit: s.limit, durable });
+      const docs = matchDocs(this.state, f, { sort: s.sort, skip: s.skip, limit: s.limit, durable, compiled });
       return project(docs, s.projection, f).map(cloneOut) as WithId<T>[];
     });
   }

@@ -260,6 +260,36 @@ describe('embedded engine: transactions and input', () => {
     expect(await c.findOne({ _id: 2 })).toEqual({ _id: 2 });
   });
 
+  it('tracks the transaction context again after one closed (nested joins, leftovers from a closed one wait)', async () => {
+    const db = (await open(tmp())).db('t2');
+    const c = db.collection<Loose>('c');
+    await c.insertOne({ _id: 1, n: 0 });
+    let leftover!: Promise<unknown>;
+    let startLeftover!: () => void;
+    await db.transaction(async (t) => {
+      await t.collection<Loose>('c').updateOne({ _id: 1 }, { $set: { n: 1 } });
+      // Started inside, run after it closed: a plain write, never part of a later transaction.
+      leftover = new Promise<void>((r) => (startLeftover = r)).then(() => c.updateOne({ _id: 1 }, { $inc: { n: 100 } }));
+    });
+    const order: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const second = db.transaction(async (t) => {
+      // Nested: joins this one (its context is tracked again), so it does not wait for itself.
+      await db.transaction(async (inner) => inner.collection<Loose>('c').updateOne({ _id: 1 }, { $inc: { n: 10 } }));
+      startLeftover();
+      await gate;
+      order.push('second-done');
+      expect((await t.collection<Loose>('c').findOne({ _id: 1 }))!.n).toBe(11);
+    });
+    await new Promise((r) => setTimeout(r, 30));
+    order.push('gate');
+    release();
+    await Promise.all([second, leftover.then(() => order.push('leftover'))]);
+    expect(order).toEqual(['gate', 'second-done', 'leftover']);
+    expect((await c.findOne({ _id: 1 }))!.n).toBe(111);
+  });
+
   it('rejects malformed filters, updates and names with typed errors and leaves data intact', async () => {
     const db = (await open(tmp())).db('h');
     const c = db.collection<Loose>('c');

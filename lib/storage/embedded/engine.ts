@@ -237,6 +237,12 @@ export class EmbeddedDatabase {
   readonly collections = new Map<string, CollectionState>();
   private readonly journal: Journal;
   private activeTx: TxState | null = null;
+  /**
+   * Which async context runs inside the open transaction. Enabled only while one is open: an
+   * enabled AsyncLocalStorage makes Node 20 run a promise hook on every promise in the process and
+   * takes V8's fast path off every `await` (a GraphQL read did twice the promise work; issue 14),
+   * so the transaction that closes disables it and the next `run` enables it again.
+   */
   private readonly txContext = new AsyncLocalStorage<TxState>();
   readonly commitMode: CommitMode;
 
@@ -291,7 +297,7 @@ export class EmbeddedDatabase {
 
   /** Whether the caller runs inside a transaction (its reads see memory, its own writes included). */
   inTransaction(): boolean {
-    return this.txContext.getStore() !== undefined;
+    return this.activeTx !== null && this.txContext.getStore() === this.activeTx;
   }
 
   /** Runs `fn` with exclusive write access; its writes commit as one journal record or are undone. */
@@ -321,6 +327,8 @@ export class EmbeddedDatabase {
       throw e;
     } finally {
       this.activeTx = null;
+      // A context left from this transaction (a promise it did not await) is outside any transaction now.
+      this.txContext.disable();
       tx.finish();
     }
     // Pipelined: the next transaction runs while this one's batch syncs.

@@ -80,6 +80,23 @@ interface Candidates {
   estimate: () => number;
 }
 
+interface ScoredCandidates extends Candidates {
+  readonly score: number;
+}
+
+/** `best`, or the lookup scored `score` when it is better. Equal scores: fewer documents (hash map sizes, cheap) wins. */
+function considerCandidates(best: ScoredCandidates | null, score: number, exact: boolean, ids: () => Iterable<string>, estimate: () => number): ScoredCandidates | null {
+  return !best || score > best.score || (score === best.score && estimate() < best.estimate()) ? { score, exact, ids, estimate } : best;
+}
+
+function always<T>(value: T): () => T {
+  return () => value;
+}
+
+function idCandidates(keys: string[], exact: boolean): Candidates {
+  return { ids: always(keys), exact, estimate: always(keys.length) };
+}
+
 /** How to find candidate documents for `filter`, or null when only a full scan will do. */
 function candidates(coll: CollectionState, filter: Document, plan: Map<string, FieldPlan>): Candidates | null {
   if (plan.size === 0) return null;
@@ -87,15 +104,11 @@ function candidates(coll: CollectionState, filter: Document, plan: Map<string, F
   const idPlan = plan.get('_id');
   if (idPlan?.eq) {
     const keys = idPlan.eq.map(keyOf);
-    return { ids: () => keys, exact: filterKeys === 1 && plan.size === 1, estimate: () => keys.length };
+    return idCandidates(keys, filterKeys === 1 && plan.size === 1);
   }
 
-  let best: { score: number; exact: boolean; ids: () => Set<string>; estimate: () => number } | null = null;
-  const consider = (score: number, exact: boolean, ids: () => Set<string>, estimate: () => number): void => {
-    // Equal scores: the lookup with fewer documents (hash map sizes, cheap) wins.
-    if (!best || score > best.score || (score === best.score && estimate() < best.estimate())) best = { score, exact, ids, estimate };
-  };
-  const unknown = (): number => coll.docs.size;
+  // Closures here only as arguments: a named one costs a defineProperty each time under tsx (keepNames).
+  let best: ScoredCandidates | null = null;
   for (const idx of coll.indexes.values()) {
     if (!idx.complete) continue;
     const fields = idx.fields;
@@ -106,18 +119,24 @@ function candidates(coll: CollectionState, filter: Document, plan: Map<string, F
     if (eqs.every((e) => e !== undefined) && fields.length > 1) {
       const tuples = product(eqs as unknown[][]);
       if (tuples) {
-        consider(30 + fields.length + (idx.def.unique ? 5 : 0), exactFields, () => idx.lookupFull(tuples), () => tuples.reduce((n, t) => n + idx.countFull(t), 0));
+        best = considerCandidates(best, 30 + fields.length + (idx.def.unique ? 5 : 0), exactFields, () => idx.lookupFull(tuples), () => tuples.reduce((n, t) => n + idx.countFull(t), 0));
       }
     }
-    if (lead.eq) consider(20 + (idx.def.unique && fields.length === 1 ? 5 : 0), exactFields && fields.length === 1, () => idx.lookupLead(lead.eq!), () => idx.countLead(lead.eq!));
+    if (lead.eq) best = considerCandidates(best, 20 + (idx.def.unique && fields.length === 1 ? 5 : 0), exactFields && fields.length === 1, () => idx.lookupLead(lead.eq!), () => idx.countLead(lead.eq!));
     else if (lead.range) {
       // A lone range on a single-valued field is exactly the scanned interval (same type bracket).
       const cond = filter[fields[0]!] as Record<string, unknown> | undefined;
       const onlyBounds = filterKeys === 1 && isPlainObject(cond) && Object.keys(cond).every((k) => RANGE_OPS.has(k));
-      consider(10, onlyBounds && !idx.multikey, () => idx.lookupRange(safeRange(idx, lead.range!)), unknown);
+      best = considerCandidates(best, 10, onlyBounds && !idx.multikey, () => idx.lookupRange(safeRange(idx, lead.range!)), () => coll.docs.size);
     }
   }
   return best;
+}
+
+/** The one value an equality pins `field` to, as a one-element list; undefined otherwise. */
+function pinnedValue(plan: Map<string, FieldPlan>, field: string): unknown[] | undefined {
+  const eq = plan.get(field)?.eq;
+  return eq && eq.length === 1 ? eq : undefined;
 }
 
 interface OrderedPlan {
@@ -136,17 +155,13 @@ interface OrderedPlan {
  * value are constant in the result, so they drop out of the sort and may form the walk's prefix.
  */
 function orderedPlan(coll: CollectionState, filter: Document | undefined, plan: Map<string, FieldPlan>, sort: Record<string, 1 | -1>): OrderedPlan | null {
-  const pinned = (f: string): unknown[] | undefined => {
-    const eq = plan.get(f)?.eq;
-    return eq && eq.length === 1 ? eq : undefined;
-  };
-  const wanted = Object.entries(sort).filter(([f]) => !pinned(f));
+  const wanted = Object.entries(sort).filter(([f]) => !pinnedValue(plan, f));
   let best: OrderedPlan | null = null;
   for (const idx of coll.indexes.values()) {
     if (!idx.complete || idx.anyArray) continue;
     const key = idx.def.key;
     const prefix: unknown[] = [];
-    while (prefix.length < key.length && pinned(key[prefix.length]![0])) prefix.push(pinned(key[prefix.length]![0])![0]);
+    while (prefix.length < key.length && pinnedValue(plan, key[prefix.length]![0])) prefix.push(pinnedValue(plan, key[prefix.length]![0])![0]);
     const p = prefix.length;
     let reverse: boolean | undefined;
     let fits = true;
@@ -262,6 +277,8 @@ export interface MatchOptions {
   readonly limit?: number | undefined;
   /** Read what is durable: documents with a change in flight are seen as their durable image. */
   readonly durable?: boolean | undefined;
+  /** `filter` compiled already (find's up-front check): not keyed and looked up a second time. */
+  readonly compiled?: Query | null | undefined;
 }
 
 /**
@@ -351,13 +368,13 @@ export function matchDocs(coll: CollectionState, filter: Document | undefined, o
     const ordered = orderedPlan(coll, filter, analysis, opts.sort!);
     if (ordered && prefersWalk(ordered, cand, skip, limit)) {
       // In index order already: the first matches after `skip` are the page.
-      return firstMatches(coll, fromIds(coll, ordered.index.walk(ordered.prefix, ordered.range, ordered.reverse)), compileFilter(filter), skip, limit);
+      return firstMatches(coll, fromIds(coll, ordered.index.walk(ordered.prefix, ordered.range, ordered.reverse)), compiledFor(filter, opts), skip, limit);
     }
   }
   const plan: Plan | null = cand ? { docs: fromIds(coll, cand.ids()), exact: cand.exact } : null;
-  const q = plan?.exact ? null : compileFilter(filter);
+  const q = plan?.exact ? null : compiledFor(filter, opts);
   let source: Iterable<Document> = plan?.docs ?? coll.docs.values();
-  if (durable) source = durableView(coll, source, q ?? compileFilter(filter));
+  if (durable) source = durableView(coll, source, q ?? compiledFor(filter, opts));
   if (!sorted) return firstMatches(coll, source, q, skip, limit);
   const matched: Document[] = [];
   for (const d of source) {
@@ -368,6 +385,10 @@ export function matchDocs(coll: CollectionState, filter: Document | undefined, o
   if (skip > 0) cursor = cursor.skip(skip);
   if (limit !== Infinity) cursor = cursor.limit(limit);
   return cursor.all();
+}
+
+function compiledFor(filter: Document | undefined, opts: MatchOptions): Query | null {
+  return opts.compiled !== undefined ? opts.compiled : compileFilter(filter);
 }
 
 /**
@@ -424,26 +445,27 @@ export function project(docs: Document[], projection: Document | undefined, filt
   }
 }
 
+function sortDirection(d: unknown): 1 | -1 {
+  if (d === 1 || d === 'asc' || d === 'ascending' || d === undefined) return 1;
+  if (d === -1 || d === 'desc' || d === 'descending') return -1;
+  throw badValue(`unsupported sort direction: ${JSON.stringify(d)}`);
+}
+
 /** Normalises every shape the driver accepts for `sort` into `{ field: 1 | -1 }`. */
 export function normalizeSort(sort: Sort | string | undefined, direction?: unknown): Record<string, 1 | -1> | undefined {
   if (sort === undefined || sort === null) return undefined;
   const out: Record<string, 1 | -1> = {};
-  const dir = (d: unknown): 1 | -1 => {
-    if (d === 1 || d === 'asc' || d === 'ascending' || d === undefined) return 1;
-    if (d === -1 || d === 'desc' || d === 'descending') return -1;
-    throw badValue(`unsupported sort direction: ${JSON.stringify(d)}`);
-  };
-  if (typeof sort === 'string') out[sort] = dir(direction);
-  else if (sort instanceof Map) for (const [k, d] of sort) out[String(k)] = dir(d);
+  if (typeof sort === 'string') out[sort] = sortDirection(direction);
+  else if (sort instanceof Map) for (const [k, d] of sort) out[String(k)] = sortDirection(d);
   else if (Array.isArray(sort)) {
-    if (sort.length === 2 && typeof sort[0] === 'string' && !Array.isArray(sort[1])) out[sort[0]] = dir(sort[1]);
+    if (sort.length === 2 && typeof sort[0] === 'string' && !Array.isArray(sort[1])) out[sort[0]] = sortDirection(sort[1]);
     else {
       for (const s of sort as unknown[]) {
-        if (Array.isArray(s)) out[String(s[0])] = dir(s[1]);
+        if (Array.isArray(s)) out[String(s[0])] = sortDirection(s[1]);
         else out[String(s)] = 1;
       }
     }
-  } else for (const [k, d] of Object.entries(sort)) out[k] = dir(d);
+  } else for (const [k, d] of Object.entries(sort)) out[k] = sortDirection(d);
   return out;
 }
 

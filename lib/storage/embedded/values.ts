@@ -38,9 +38,19 @@ export function toStored(v: unknown): unknown {
   return out;
 }
 
-/** A deep copy of stored data, handed to callers. */
+/**
+ * A deep copy of stored data, handed to callers. Every document a read returns goes through here,
+ * and most of what it holds are plain objects (toStored makes them): they are tested for first,
+ * before the class checks and the `_bsontype` lookup that only BSON values answer (issue 14).
+ */
 export function cloneOut<T>(v: T): T {
   if (v === null || typeof v !== 'object') return v;
+  const proto = Object.getPrototypeOf(v) as unknown;
+  if (proto === Object.prototype || proto === null) {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(v)) out[k] = cloneOut((v as Record<string, unknown>)[k]);
+    return out as T;
+  }
   if (Array.isArray(v)) return v.map(cloneOut) as T;
   if (v instanceof Date) return new Date(v.getTime()) as T;
   if (v instanceof RegExp) return new RegExp(v.source, v.flags) as T;
