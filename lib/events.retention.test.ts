@@ -1,8 +1,10 @@
 /**
  * Outbox retention: events older than the window go, in slices, but never past the cursor of a
  * consumer seen within the window; the count bound goes further and the consumer is told (feed's
- * `oldest`, its onCursorExpired); `oldestKeptSeq()` says what a catch-up can still read.
+ * `oldest`, its onCursorExpired); `oldestKeptSeq()` says what a catch-up can still read. And the
+ * feed's reader leaves nothing behind on the long-lived signal a consumer reads it under.
  */
+import { getEventListeners } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { rmSync } from 'node:fs';
@@ -150,5 +152,23 @@ describe('outbox retention', () => {
     // Once a later event is old enough, the gap goes with it.
     await age(7, 7, 200, now);
     expect((await new OutboxRetention(db, { maxAgeMs: 168 * HOUR, maxEvents: 1000, logger, now: () => now }).prune()).floor).toBe(7);
+  });
+});
+
+describe('readFeed', () => {
+  it('leaves nothing attached to the long-lived signal it is read under, and still stops when it aborts', async () => {
+    await emitMany(1);
+    const stopping = new AbortController();
+    for (let i = 0; i < 50; i++) await readFeed({ secret, audience: 'producer', baseUrl: feedUrl }, 0, { limit: 10, waitMs: 0, signal: stopping.signal });
+    expect(getEventListeners(stopping.signal, 'abort')).toHaveLength(0);
+    // AbortSignal.any kept one entry per call here on Node 20 (the soak's slow heap growth).
+    const dependants = Object.getOwnPropertySymbols(stopping.signal).find((s) => s.description === 'kDependantSignals');
+    expect(dependants ? (stopping.signal as unknown as Record<symbol, Set<unknown>>)[dependants]!.size : 0).toBe(0);
+
+    const started = Date.now();
+    const waiting = readFeed({ secret, audience: 'producer', baseUrl: feedUrl }, 1, { limit: 10, waitMs: 5_000, signal: stopping.signal });
+    setTimeout(() => stopping.abort(), 50);
+    await expect(waiting).rejects.toThrow();
+    expect(Date.now() - started).toBeLessThan(2_000);
   });
 });

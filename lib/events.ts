@@ -14,6 +14,7 @@
  * logs the loss, counts it and calls its `onCursorExpired` before going on from `oldest`.
  */
 import { EventEmitter } from 'node:events';
+import { anySignal } from 'any-signal';
 import { z } from 'zod';
 import { badInput } from './errors.js';
 import { callInternal } from './signing.js';
@@ -227,16 +228,23 @@ export async function readFeed(
   after: number,
   options: { limit: number; waitMs: number; signal?: AbortSignal; consumer?: string },
 ): Promise<{ events: FolioEvent[]; head: number; oldest: number }> {
-  const timeout = AbortSignal.timeout(options.waitMs + 10_000);
-  const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+  // Not AbortSignal.any: on Node 20 each call leaves an entry in the long-lived signal's set of
+  // dependants that is never removed (a consumer reads its feed many times a second: the soak's
+  // slow heap growth). anySignal's listeners are removed by clear().
+  const signal = anySignal([options.signal, AbortSignal.timeout(options.waitMs + 10_000)]);
   const named = options.consumer ? `&consumer=${encodeURIComponent(options.consumer)}` : '';
-  const answer = await callInternal<{ events?: FolioEvent[]; head?: unknown; oldest?: unknown }>(
-    { secret: source.secret, audience: source.audience, baseUrl: source.baseUrl },
-    'GET',
-    `/internal/events?after=${after}&limit=${options.limit}&wait=${options.waitMs}${named}`,
-    undefined,
-    { signal },
-  );
+  let answer: { events?: FolioEvent[]; head?: unknown; oldest?: unknown };
+  try {
+    answer = await callInternal(
+      { secret: source.secret, audience: source.audience, baseUrl: source.baseUrl },
+      'GET',
+      `/internal/events?after=${after}&limit=${options.limit}&wait=${options.waitMs}${named}`,
+      undefined,
+      { signal },
+    );
+  } finally {
+    signal.clear();
+  }
   if (!Array.isArray(answer.events) || typeof answer.head !== 'number') throw new Error('the event feed answered without events and head');
   // A producer without retention answers no `oldest`: everything is kept.
   return { events: answer.events, head: answer.head, oldest: typeof answer.oldest === 'number' ? answer.oldest : 1 };
@@ -326,10 +334,12 @@ export class EventConsumer {
   private async followWhileLeased(stopping: AbortSignal): Promise<boolean> {
     const lease = await this.options.leases.tryAcquire(`consumer:${this.options.name}`, { ttlMs: 30_000 });
     if (!lease) return false;
+    const until = anySignal([stopping, lease.signal]);
     try {
-      await this.consume(AbortSignal.any([stopping, lease.signal]));
+      await this.consume(until);
       return true;
     } finally {
+      until.clear();
       await lease.release().catch(() => undefined);
     }
   }
