@@ -48,6 +48,14 @@ describe('embedded engine: indexes', () => {
     expect(await examined(() => c.findOne({ email: 'u77@x' }))).toBe(1);
     expect(await examined(() => c.find({ shelf: 's5', pos: 105 }).toArray())).toBe(1);
     expect(await examined(() => c.find({ shelf: 's5' }).toArray())).toBe(20);
+    // Ranges and sorts on _id use the implicit _id order (an outbox's "events after my cursor").
+    expect(await examined(() => c.find({ _id: { $gte: 10, $lt: 20 } }).toArray())).toBe(10);
+    expect((await c.find({ _id: { $gt: 1000 } }).sort({ _id: 1 }).limit(3).toArray()).map((d) => d._id)).toEqual([1001, 1002, 1003]);
+    expect(await examined(() => c.find({ _id: { $gt: 1000 } }).sort({ _id: 1 }).limit(3).toArray())).toBe(3);
+    expect((await c.find({}).sort({ _id: -1 }).limit(2).toArray()).map((d) => d._id)).toEqual([1999, 1998]);
+    await c.insertOne({ _id: 5000, email: 'late@x', shelf: 's0', pos: 0 });
+    await c.deleteOne({ _id: 1999 });
+    expect((await c.find({ _id: { $gt: 1997 } }).sort({ _id: 1 }).toArray()).map((d) => d._id)).toEqual([1998, 5000]);
     expect(await examined(() => c.find({ shelf: { $in: ['s1', 's2'] } }).toArray())).toBe(40);
     expect(await examined(() => c.find({ shelf: { $gte: 's10', $lt: 's11' } }).toArray())).toBe(20);
     expect(await examined(() => c.updateOne({ email: 'u9@x' }, { $set: { pos: -1 } }))).toBe(1);

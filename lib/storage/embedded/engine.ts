@@ -49,10 +49,28 @@ export class CollectionState {
     readonly ns: string,
   ) {}
 
+  /**
+   * The documents in `_id` order, built on the collection's first range query on `_id` and kept
+   * up to date from then on (MongoDB's `_id_` index is ordered too). Not a declared index: not
+   * listed, not journaled. Without it a range on `_id` scanned the collection: the outbox's
+   * "events after my cursor", read many times a second, cost O(outbox) (issue 17's soak).
+   */
+  private idOrderIndex: SecondaryIndex | undefined;
+
+  idOrder(): SecondaryIndex {
+    if (!this.idOrderIndex) {
+      const index = new SecondaryIndex({ name: '_id_', key: [['_id', 1]], unique: false, sparse: false }, true);
+      for (const [id, doc] of this.docs) index.replace(id, null, doc);
+      this.idOrderIndex = index;
+    }
+    return this.idOrderIndex;
+  }
+
   /** Sets or deletes one document, maintaining indexes. No constraint checks. */
   rawPut(id: string, doc: Document | null): void {
     const prev = this.docs.get(id) ?? null;
     for (const idx of this.indexes.values()) idx.replace(id, prev, doc);
+    this.idOrderIndex?.replace(id, prev, doc);
     if (doc) this.docs.set(id, doc);
     else this.docs.delete(id);
   }

@@ -67,7 +67,15 @@ export class SecondaryIndex {
   /** Some document has an array in any indexed field: the tree holds several entries per document, so it can't give a sort order. */
   anyArray = false;
 
-  constructor(def: IndexDef) {
+  /**
+   * @param treeOnly keep only the ordered tree, no equality maps (the implicit `_id` order, see
+   *   CollectionState.idOrder: the documents map answers `_id` equality already); such an index
+   *   answers walk() and lookupRange() only.
+   */
+  constructor(
+    def: IndexDef,
+    private readonly treeOnly = false,
+  ) {
     this.def = def;
     this.paths = def.key.map(([p]) => p.split('.'));
     this.partial = def.partialFilterExpression ? new Query(def.partialFilterExpression, {}) : undefined;
@@ -138,15 +146,19 @@ export class SecondaryIndex {
     const after = next ? this.keys(next) : null;
     if (before && after && sameKeys(before, after)) return;
     if (before) {
-      for (const k of before.full) removeFrom(this.full, k, id);
-      if (this.lead !== this.full) for (const k of before.lead.keys()) removeFrom(this.lead, k, id);
+      if (!this.treeOnly) {
+        for (const k of before.full) removeFrom(this.full, k, id);
+        if (this.lead !== this.full) for (const k of before.lead.keys()) removeFrom(this.lead, k, id);
+      }
       for (const t of before.tuples) this.tree.delete([...t, prev!._id]);
     }
     if (after) {
       if (after.lead.size > 1 || after.isArray) this.multikey = true;
       if (after.anyArray) this.anyArray = true;
-      for (const k of after.full) addTo(this.full, k, id);
-      if (this.lead !== this.full) for (const k of after.lead.keys()) addTo(this.lead, k, id);
+      if (!this.treeOnly) {
+        for (const k of after.full) addTo(this.full, k, id);
+        if (this.lead !== this.full) for (const k of after.lead.keys()) addTo(this.lead, k, id);
+      }
       for (const t of after.tuples) this.tree.set([...t, next!._id], id);
     }
   }

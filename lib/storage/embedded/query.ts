@@ -124,13 +124,21 @@ function candidates(coll: CollectionState, filter: Document, plan: Map<string, F
     }
     if (lead.eq) best = considerCandidates(best, 20 + (idx.def.unique && fields.length === 1 ? 5 : 0), exactFields && fields.length === 1, () => idx.lookupLead(lead.eq!), () => idx.countLead(lead.eq!));
     else if (lead.range) {
-      // A lone range on a single-valued field is exactly the scanned interval (same type bracket).
-      const cond = filter[fields[0]!] as Record<string, unknown> | undefined;
-      const onlyBounds = filterKeys === 1 && isPlainObject(cond) && Object.keys(cond).every((k) => RANGE_OPS.has(k));
-      best = considerCandidates(best, 10, onlyBounds && !idx.multikey, () => idx.lookupRange(safeRange(idx, lead.range!)), () => coll.docs.size);
+      best = considerCandidates(best, 10, onlyBounds(filter, fields[0]!) && !idx.multikey, () => idx.lookupRange(safeRange(idx, lead.range!)), () => coll.docs.size);
     }
   }
+  if (!best && idPlan?.range) {
+    // No declared index serves the filter: the ids in the `_id` range, from the implicit `_id` order.
+    const idOrder = coll.idOrder();
+    best = considerCandidates(best, 10, onlyBounds(filter, '_id'), () => idOrder.lookupRange(idPlan.range!), () => coll.docs.size);
+  }
   return best;
+}
+
+/** A filter that is one range on `field` and nothing else: exactly the interval an index walks (same type bracket). */
+function onlyBounds(filter: Document, field: string): boolean {
+  const cond = filter[field] as Record<string, unknown> | undefined;
+  return Object.keys(filter).length === 1 && isPlainObject(cond) && Object.keys(cond).every((k) => RANGE_OPS.has(k));
 }
 
 /** The one value an equality pins `field` to, as a one-element list; undefined otherwise. */
@@ -189,6 +197,10 @@ function orderedPlan(coll: CollectionState, filter: Document | undefined, plan: 
     const score = p * 2 + (range ? 1 : 0);
     const bestScore = best ? best.prefix.length * 2 + (best.range ? 1 : 0) : -1;
     if (score > bestScore) best = { index: idx, prefix, range, reverse: reverse ?? false, span };
+  }
+  if (!best && wanted.length === 1 && wanted[0]![0] === '_id') {
+    // Sorted by `_id` alone and no declared index fits: walk the implicit `_id` order.
+    best = { index: coll.idOrder(), prefix: [], range: plan.get('_id')?.range, reverse: wanted[0]![1] !== 1, span: coll.docs.size };
   }
   return best;
 }
@@ -358,17 +370,25 @@ const SORTER = new Query({}, {});
 export function matchDocs(coll: CollectionState, filter: Document | undefined, opts: MatchOptions = {}): Document[] {
   const analysis = filter ? analyze(filter) : new Map<string, FieldPlan>();
   const cand = filter ? candidates(coll, filter, analysis) : null;
-  // A durable read while changes are in flight takes the path below (memory's candidates, then the
-  // durable images of the changed ones), not the index walk, which sees memory only.
+  // A durable read while changes are in flight sees memory's documents without the changed ones,
+  // then the durable images of those (the indexes describe memory only).
   const durable = opts.durable === true && coll.shadow.size > 0;
   const skip = opts.skip ?? 0;
   const limit = opts.limit && opts.limit > 0 ? opts.limit : Infinity;
   const sorted = opts.sort !== undefined && Object.keys(opts.sort).length > 0;
-  if (sorted && plannerOptions.indexedSort && !durable) {
+  if (sorted && plannerOptions.indexedSort) {
     const ordered = orderedPlan(coll, filter, analysis, opts.sort!);
     if (ordered && prefersWalk(ordered, cand, skip, limit)) {
+      const walk = fromIds(coll, ordered.index.walk(ordered.prefix, ordered.range, ordered.reverse));
+      const q = compiledFor(filter, opts);
       // In index order already: the first matches after `skip` are the page.
-      return firstMatches(coll, fromIds(coll, ordered.index.walk(ordered.prefix, ordered.range, ordered.reverse)), compiledFor(filter, opts), skip, limit);
+      if (!durable) return firstMatches(coll, walk, q, skip, limit);
+      // The unchanged documents are in order and the same in memory and on disk: the page is among
+      // their first skip + limit matches and the changed ones' durable images. A scan here instead
+      // made every outbox read O(outbox) under steady writes (issue 17's soak: write p50 1.4×).
+      const inFlight = inFlightDocs(coll);
+      const settled = firstMatches(coll, withoutDocs(walk, inFlight), q, 0, skip + limit);
+      return sortedPage([...settled, ...durableImages(coll, q)], opts.sort!, skip, limit);
     }
   }
   const plan: Plan | null = cand ? { docs: fromIds(coll, cand.ids()), exact: cand.exact } : null;
@@ -381,7 +401,11 @@ export function matchDocs(coll: CollectionState, filter: Document | undefined, o
     coll.docsExamined++;
     if (!q || q.test(d)) matched.push(d);
   }
-  let cursor = SORTER.find<Document>(matched).sort(opts.sort!);
+  return sortedPage(matched, opts.sort!, skip, limit);
+}
+
+function sortedPage(docs: Document[], sort: Document, skip: number, limit: number): Document[] {
+  let cursor = SORTER.find<Document>(docs).sort(sort);
   if (skip > 0) cursor = cursor.skip(skip);
   if (limit !== Infinity) cursor = cursor.limit(limit);
   return cursor.all();
@@ -396,12 +420,26 @@ function compiledFor(filter: Document | undefined, opts: MatchOptions): Query | 
  * durable images of those that match `q` (the index plan was made on memory, so they are tested).
  */
 function* durableView(coll: CollectionState, latest: Iterable<Document>, q: Query | null): Iterable<Document> {
+  yield* withoutDocs(latest, inFlightDocs(coll));
+  yield* durableImages(coll, q);
+}
+
+/** Memory's documents that have a change in flight. */
+function inFlightDocs(coll: CollectionState): Set<Document> {
   const inFlight = new Set<Document>();
   for (const id of coll.shadow.keys()) {
     const d = coll.docs.get(id);
     if (d) inFlight.add(d);
   }
-  for (const d of latest) if (!inFlight.has(d)) yield d;
+  return inFlight;
+}
+
+function* withoutDocs(docs: Iterable<Document>, excluded: Set<Document>): Iterable<Document> {
+  for (const d of docs) if (!excluded.has(d)) yield d;
+}
+
+/** The durable images of the documents with a change in flight that match `q` (none for an insert). */
+function* durableImages(coll: CollectionState, q: Query | null): Iterable<Document> {
   for (const { doc } of coll.shadow.values()) if (doc && (!q || q.test(doc))) yield doc;
 }
 
