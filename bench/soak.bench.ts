@@ -15,9 +15,9 @@
  * to minutes, FOLIO_OUTBOX_RETENTION_HOURS) so that it too reaches its steady size within the run.
  * `--growing` restores the add-only mix.
  *
- * Run: npm run bench:soak [-- --minutes 30 --rate 40 --users 20 --warmup 2 --heap-snapshots 2,6]
+ * Run: npm run bench:soak [-- --minutes 30 --rate 40 --users 20 --warmup 2 --heap-snapshots 2,6 --cpu-profiles 2,6]
  * (FOLIO_SOAK_MINUTES sets the default length; --short runs 3 intervals of 5 s as a smoke test).
- * Writes bench/results/soak-<timestamp>.json and .md; heap snapshots, when asked for, go to
+ * Writes bench/results/soak-<timestamp>.json and .md; heap snapshots and CPU profiles, when asked for, go to
  * bench/results/heap/ (not committed: they are large).
  */
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
@@ -45,6 +45,8 @@ export interface SoakOptions {
   /** Intervals after which the platform writes a heap snapshot (into `heapSnapshotDir`). */
   readonly heapSnapshotsAt?: readonly number[];
   readonly heapSnapshotDir?: string;
+  /** Intervals during which the platform records a CPU profile (into `heapSnapshotDir`). */
+  readonly cpuProfilesAt?: readonly number[];
   /**
    * Most requests outstanding at once; a request due while this many are still open is not sent
    * and counted as `skipped` (an open-loop generator without a cap turns one stall into an
@@ -174,7 +176,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const kindName = kind === 'note' ? 'deleteNote' : 'deleteHighlight';
     return timed(kindName, () => graphql(gateway, mutation, { id: oldest }, { token }), due).then((s) => void current.push(s));
   };
-  if (options.heapSnapshotsAt?.length) await mkdir(options.heapSnapshotDir ?? '.', { recursive: true });
+  if (options.heapSnapshotsAt?.length || options.cpuProfilesAt?.length) await mkdir(options.heapSnapshotDir ?? '.', { recursive: true });
+  const profiled = (minute: number): boolean => options.cpuProfilesAt?.includes(minute) ?? false;
+  if (profiled(1)) await platform.request({ type: 'cpu-profile', action: 'start' });
 
   const intervals: SoakInterval[] = [];
   let current: Sample[] = [];
@@ -227,6 +231,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       if (options.heapSnapshotsAt?.includes(minute)) {
         await platform.request({ type: 'heap-snapshot', path: join(options.heapSnapshotDir ?? '.', `soak-minute-${minute}.heapsnapshot`) });
       }
+      if (profiled(minute)) await platform.request({ type: 'cpu-profile', action: 'stop', path: join(options.heapSnapshotDir ?? '.', `soak-minute-${minute}.cpuprofile`) });
+      if (profiled(minute + 1)) await platform.request({ type: 'cpu-profile', action: 'start' });
       intervals.push({
         minute,
         rssMiB: MiB(live.rss),
@@ -312,6 +318,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
       users: { type: 'string', default: '20' },
       warmup: { type: 'string', default: '2' },
       'heap-snapshots': { type: 'string', default: '' },
+      'cpu-profiles': { type: 'string', default: '' },
       'no-gc': { type: 'boolean', default: false },
       'max-in-flight': { type: 'string', default: '200' },
       short: { type: 'boolean', default: false },
@@ -330,6 +337,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     maxInFlight: Number(values['max-in-flight']),
     keepPerUser: values.growing ? 0 : Number(values.keep),
     heapSnapshotsAt: values['heap-snapshots'] ? values['heap-snapshots'].split(',').map(Number) : [],
+    cpuProfilesAt: values['cpu-profiles'] ? values['cpu-profiles'].split(',').map(Number) : [],
     heapSnapshotDir: join(results, 'heap'),
     outDir: results,
   });

@@ -4,14 +4,23 @@
  * parent over IPC: sends `{ ready, gateway, dataDir }`; answers `memory` with process.memoryUsage()
  * and V8's heap statistics, first after a forced full GC when asked (`gc: true`, needs
  * --expose-gc) so retained memory is told apart from garbage not yet collected; writes a heap
- * snapshot on `heap-snapshot`; answers `store` with the embedded databases' document counts per
+ * snapshot on `heap-snapshot`; starts and stops a CPU profile on `cpu-profile` (written as a
+ * .cpuprofile for Chrome DevTools or speedscope); answers `store` with the embedded databases' document counts per
  * collection and journal/snapshot sizes; stops on `stop`.
  */
+import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import { getHeapStatistics, writeHeapSnapshot } from 'node:v8';
 import { embeddedStoreStats } from '../lib/storage/embedded/index.js';
 import { startTestPlatform } from '../test/kit/platform.js';
 
-type Message = { type: 'memory'; gc?: boolean } | { type: 'store' } | { type: 'heap-snapshot'; path: string } | { type: 'stop' };
+type Message =
+  | { type: 'memory'; gc?: boolean }
+  | { type: 'store' }
+  | { type: 'heap-snapshot'; path: string }
+  | { type: 'cpu-profile'; action: 'start' }
+  | { type: 'cpu-profile'; action: 'stop'; path: string }
+  | { type: 'stop' };
 
 export interface PlatformMemory {
   readonly type: 'memory';
@@ -30,6 +39,23 @@ const env = JSON.parse(process.env.FOLIO_BENCH_PLATFORM_ENV ?? '{}') as Record<s
 const reuseDir = process.env.FOLIO_BENCH_PLATFORM_DATA_DIR;
 const platform = await startTestPlatform({ env, ...(reuseDir ? { dataDir: reuseDir, keepData: true } : {}) });
 const gc = (globalThis as { gc?: () => void }).gc;
+let profiler: Session | undefined;
+
+async function cpuProfile(m: Extract<Message, { type: 'cpu-profile' }>): Promise<string | undefined> {
+  if (m.action === 'start') {
+    profiler = new Session();
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.start');
+    return undefined;
+  }
+  if (!profiler) return undefined;
+  const { profile } = await profiler.post('Profiler.stop');
+  profiler.disconnect();
+  profiler = undefined;
+  await writeFile(m.path, JSON.stringify(profile));
+  return m.path;
+}
 
 process.on('message', (m: Message) => {
   if (m.type === 'memory') {
@@ -41,6 +67,8 @@ process.on('message', (m: Message) => {
     process.send?.({ type: 'store', databases: embeddedStoreStats() });
   } else if (m.type === 'heap-snapshot') {
     process.send?.({ type: 'heap-snapshot', file: writeHeapSnapshot(m.path) });
+  } else if (m.type === 'cpu-profile') {
+    void cpuProfile(m).then((file) => process.send?.({ type: 'cpu-profile', file }));
   } else if (m.type === 'stop') {
     void platform.stop().finally(() => {
       process.send?.({ type: 'stopped' });
