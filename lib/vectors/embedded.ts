@@ -1,8 +1,9 @@
 /**
  * The embedded backend: USearch HNSW + an in-process sparse index, persisted under a directory.
  * Reads are synchronous in memory; writes are serialised with saves so a save never sees a
- * half-applied batch. Durable on flush()/close() (the index is derived data: what a crash loses
- * since the last flush is rebuilt by the reindex command).
+ * half-applied batch. Durable on flush()/close(), which appends the changes to the collection's log
+ * or, once that has grown, saves it whole (embeddedFiles.ts; the index is derived data: what a
+ * crash loses since the last flush is rebuilt by the reindex command).
  */
 import { availableParallelism } from 'node:os';
 import { mkdir, rm } from 'node:fs/promises';
@@ -11,7 +12,7 @@ import path from 'node:path';
 import { EmbeddedCollection } from './embeddedCollection.js';
 import type { HnswTuning } from './embeddedCollection.js';
 import { openGraph } from './hnswGraph.js';
-import { collectionExists, loadCollection, saveCollection } from './embeddedFiles.js';
+import { collectionExists, loadCollection, persistCollection, saveCollection } from './embeddedFiles.js';
 import { validateFilter } from './filter.js';
 import type { CollectionInfo, CollectionOptions, PayloadFilter, SearchHit, SearchRequest, VectorPoint, VectorStore } from './types.js';
 import { VectorStoreError } from './types.js';
@@ -186,7 +187,7 @@ export class EmbeddedVectorStore implements VectorStore {
     await this.exclusive(async () => {
       for (const [name, pending] of this.collections) {
         const collection = await pending.catch(() => undefined);
-        if (collection?.dirty) await saveCollection(this.dirOf(name), collection);
+        if (collection?.dirty) await persistCollection(this.dirOf(name), collection);
       }
     });
   }

@@ -50,10 +50,20 @@ export interface CollectionMeta {
 
 /** Most payload bytes a point may carry (JSON). */
 const MAX_PAYLOAD_BYTES = 64 * 1024;
+/** Changes kept for the log between flushes; past it the next flush saves in full instead. */
+const MAX_UNLOGGED = 200_000;
 /** Beyond this over-fetch the planner gives up on the graph and scans the filtered set exactly. */
 const MAX_OVERFETCH = 100_000;
 
 type Scored = { slot: number; score: number };
+
+/**
+ * One change as the collection's log keeps it (embeddedFiles.ts appends these between full saves):
+ * a point placed in a slot (its int8 vector base64), or slots removed. Replayed in order on load.
+ */
+export type LogRecord =
+  | { readonly u: number; readonly id: string; readonly p: Record<string, unknown>; readonly i: readonly number[]; readonly v: readonly number[]; readonly q: string }
+  | { readonly r: readonly number[] };
 
 const valueKey = (value: unknown): string => `${typeof value}:${String(value)}`;
 
@@ -69,8 +79,12 @@ export class EmbeddedCollection {
   private readonly keyword = new Map<string, Map<string, SlotSet>>();
   readonly sparse = new SparseIndex();
   private nextSlot = 0;
-  /** Changed since the last save. */
+  /** Changed since the last save or log append. */
   dirty = false;
+  /** The changes since then, in order, as log records (cleared by the persistence layer). */
+  readonly unlogged: LogRecord[] = [];
+  /** More changes than a log is worth were made without a flush: the next one saves in full. */
+  unloggedOverflow = false;
 
   constructor(
     readonly meta: CollectionMeta,
@@ -133,6 +147,39 @@ export class EmbeddedCollection {
     this.place(slot, id, payload, sparse);
   }
 
+  /**
+   * Load: re-applies logged changes over the saved base, in order. The graph gets the logged
+   * int8 vectors (cosine is scale-free, so they stand in for the float vectors within
+   * quantisation error), all added in one batch at the end.
+   */
+  async replay(records: readonly LogRecord[]): Promise<void> {
+    const dim = this.meta.dimension;
+    const added = new Map<number, Int8Array>();
+    for (const record of records) {
+      if ('r' in record) {
+        const live = record.r.filter((slot) => this.ids[slot] !== undefined);
+        for (const slot of live) added.delete(slot);
+        await this.removeSlots(live).done;
+        continue;
+      }
+      const vector = Buffer.from(record.q, 'base64');
+      if (vector.byteLength !== dim || !Number.isInteger(record.u) || record.u < 0) throw new VectorStoreError('INVALID_ARGUMENT', `log record for ${record.id} does not fit the collection`);
+      this.nextSlot = Math.max(this.nextSlot, record.u + 1);
+      this.reserve(this.nextSlot);
+      this.vectorOf(record.u).set(new Int8Array(vector.buffer, vector.byteOffset, dim));
+      this.place(record.u, record.id, record.p, { indices: record.i, values: record.v });
+      added.set(record.u, this.vectorOf(record.u));
+    }
+    this.unlogged.length = 0;
+    this.unloggedOverflow = false;
+    if (added.size === 0) return;
+    const keys = BigUint64Array.from(added.keys(), (slot) => BigInt(slot));
+    const batch = new Float32Array(added.size * dim);
+    let row = 0;
+    for (const vector of added.values()) batch.set(vector, row++ * dim);
+    await this.hnsw.add(keys, batch, this.tuning.threads);
+  }
+
   addPayloadIndex(key: string): void {
     if (this.keyword.has(key)) return;
     const index = new Map<string, SlotSet>();
@@ -163,8 +210,11 @@ export class EmbeddedCollection {
       const slot = first + i;
       keys[i] = BigInt(slot);
       batch.set(point.dense, i * dim);
-      quantizeI8(point.dense, this.vectorOf(slot));
+      const vector = this.vectorOf(slot);
+      quantizeI8(point.dense, vector);
       this.place(slot, point.id, payloads[i]!, point.sparse);
+      const q = Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).toString('base64');
+      this.log({ u: slot, id: point.id, p: payloads[i]!, i: [...point.sparse.indices], v: [...point.sparse.values], q });
     });
     this.nextSlot = first + points.length;
     this.dirty = true;
@@ -321,9 +371,19 @@ export class EmbeddedCollection {
       this.sparse.remove(slot);
       this.vectorOf(slot).fill(0);
     }
+    this.log({ r: [...slots] });
     const done = this.hnsw.remove(BigUint64Array.from(slots, (slot) => BigInt(slot)));
     this.dirty = true;
     return { count: slots.length, done };
+  }
+
+  private log(record: LogRecord): void {
+    if (this.unloggedOverflow) return;
+    this.unlogged.push(record);
+    if (this.unlogged.length > MAX_UNLOGGED) {
+      this.unlogged.length = 0;
+      this.unloggedOverflow = true;
+    }
   }
 
   private indexValue(index: Map<string, SlotSet>, slot: number, value: unknown): void {
