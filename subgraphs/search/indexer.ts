@@ -17,10 +17,11 @@ import type { BookIndexDoc, SearchStore } from './store.js';
 /** How often a long book's indexing records a durable resume point. */
 const CHECKPOINT_INTERVAL_MS = 30_000;
 /**
- * A checkpoint rewrites the whole collection (and the native HNSW save blocks the loop), so its
- * cost grows with the index: the next one waits at least this many times as long as the last
- * took, which keeps checkpoints under ~1/CHECKPOINT_SPACING of indexing time however large the
- * book (fixed 30 s made total flush time grow with the square of the book).
+ * A checkpoint is a flush, which on the embedded store appends to the collection's log but now
+ * and then rewrites the whole collection (once the log has grown), so its cost can grow with the
+ * index: the next one waits at least this many times as long as the last took, which keeps
+ * checkpoints under ~1/CHECKPOINT_SPACING of indexing time however large the book (fixed 30 s made
+ * total flush time grow with the square of the book).
  */
 const CHECKPOINT_SPACING = 10;
 
@@ -155,7 +156,7 @@ export class BookIndexer {
       const done = start + batch.length;
       this.options.onProgress?.({ bookId, chunksIndexed: done, chunksTotal: chunks.length });
       // A resume point may only name points that are durable, and the embedded store persists at
-      // flush (which rewrites the collection): so checkpoint long books now and then, not per batch.
+      // flush: so checkpoint long books now and then, not per batch.
       // A crash between checkpoints re-indexes from the last one; upserts are idempotent.
       if (done < chunks.length && Date.now() - checkpointAt >= checkpointGapMs) {
         const flushStart = Date.now();
