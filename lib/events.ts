@@ -228,23 +228,14 @@ export async function readFeed(
   after: number,
   options: { limit: number; waitMs: number; signal?: AbortSignal; consumer?: string },
 ): Promise<{ events: FolioEvent[]; head: number; oldest: number }> {
-  // Not AbortSignal.any: on Node 20 each call leaves an entry in the long-lived signal's set of
-  // dependants that is never removed (a consumer reads its feed many times a second: the soak's
-  // slow heap growth). anySignal's listeners are removed by clear().
-  const signal = anySignal([options.signal, AbortSignal.timeout(options.waitMs + 10_000)]);
   const named = options.consumer ? `&consumer=${encodeURIComponent(options.consumer)}` : '';
-  let answer: { events?: FolioEvent[]; head?: unknown; oldest?: unknown };
-  try {
-    answer = await callInternal(
-      { secret: source.secret, audience: source.audience, baseUrl: source.baseUrl },
-      'GET',
-      `/internal/events?after=${after}&limit=${options.limit}&wait=${options.waitMs}${named}`,
-      undefined,
-      { signal },
-    );
-  } finally {
-    signal.clear();
-  }
+  const answer = await callInternal<{ events?: FolioEvent[]; head?: unknown; oldest?: unknown }>(
+    { secret: source.secret, audience: source.audience, baseUrl: source.baseUrl },
+    'GET',
+    `/internal/events?after=${after}&limit=${options.limit}&wait=${options.waitMs}${named}`,
+    undefined,
+    { timeoutMs: options.waitMs + 10_000, ...(options.signal ? { signal: options.signal } : {}) },
+  );
   if (!Array.isArray(answer.events) || typeof answer.head !== 'number') throw new Error('the event feed answered without events and head');
   // A producer without retention answers no `oldest`: everything is kept.
   return { events: answer.events, head: answer.head, oldest: typeof answer.oldest === 'number' ? answer.oldest : 1 };

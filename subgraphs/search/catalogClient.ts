@@ -2,7 +2,6 @@
  * Signed calls to catalog's internal routes (contracts: revisions' chapters, readable books).
  * Responses are validated: another service's bug must not become a corrupt index here.
  */
-import { anySignal } from 'any-signal';
 import { z } from 'zod';
 import { callInternal, type InternalTarget } from '../../lib/signing.js';
 import type { Caller } from '../../lib/identity.js';
@@ -33,14 +32,11 @@ export interface CatalogClient {
 
 /** One revision's chapters from catalog, validated (also called on worker threads: see offThread.ts). */
 export async function fetchRevisionChapters(secret: string, baseUrl: string, revisionId: string, signal?: AbortSignal): Promise<RevisionContent> {
-  // anySignal, not AbortSignal.any, whose entries in `signal` (a long-lived stop signal) stay forever on Node 20.
-  const combined = anySignal([signal, AbortSignal.timeout(60_000)]);
-  try {
-    const raw = await callInternal<unknown>({ secret, audience: 'catalog', baseUrl }, 'GET', `/internal/revisions/${encodeURIComponent(revisionId)}/chapters`, undefined, { signal: combined });
-    return revisionSchema.parse(raw);
-  } finally {
-    combined.clear();
-  }
+  const raw = await callInternal<unknown>({ secret, audience: 'catalog', baseUrl }, 'GET', `/internal/revisions/${encodeURIComponent(revisionId)}/chapters`, undefined, {
+    timeoutMs: 60_000,
+    ...(signal ? { signal } : {}),
+  });
+  return revisionSchema.parse(raw);
 }
 
 export function httpCatalogClient(secret: string, baseUrl: () => string): CatalogClient {
