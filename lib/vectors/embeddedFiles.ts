@@ -67,6 +67,8 @@ interface LogState {
 /** Each loaded or saved collection's current log. */
 const logs = new WeakMap<EmbeddedCollection, LogState>();
 
+const savedBytes = (manifest: Manifest): number => Object.values(manifest.files).reduce((n, f) => n + f.bytes, 0);
+
 /** Makes the collection's changes durable: appended to its log while that stays small, else a full save. */
 export async function persistCollection(dir: string, collection: EmbeddedCollection): Promise<void> {
   if (!collection.dirty) return;
@@ -171,7 +173,7 @@ export async function saveCollection(dir: string, collection: EmbeddedCollection
   // The previous log is in the files now (a crash before this rm leaves a file nothing names).
   const previous = logs.get(collection)?.file;
   if (previous && previous !== manifest.log) await rm(path.join(dir, previous), { force: true });
-  logs.set(collection, { file: manifest.log!, bytes: 0, baseBytes: Object.values(files).reduce((n, f) => n + f.bytes, 0) });
+  logs.set(collection, { file: manifest.log!, bytes: 0, baseBytes: savedBytes(manifest) });
   collection.unlogged.length = 0;
   collection.unloggedOverflow = false;
   collection.dirty = false;
@@ -203,7 +205,6 @@ export async function loadCollection(dir: string, name: string, tuning: Omit<Hns
   const hnsw = openGraph(manifest.dimension, fullTuning, graphThread);
   try {
     const collection = await restoreCollection(dir, manifest, files, fullTuning, hnsw, corrupt);
-    const baseBytes = Object.values(manifest.files).reduce((n, f) => n + f.bytes, 0);
     if (manifest.log) {
       const { records, bytes } = await readLog(path.join(dir, manifest.log), corrupt);
       try {
@@ -211,7 +212,7 @@ export async function loadCollection(dir: string, name: string, tuning: Omit<Hns
       } catch (error) {
         throw corrupt(`${manifest.log} does not replay`, error);
       }
-      logs.set(collection, { file: manifest.log, bytes, baseBytes });
+      logs.set(collection, { file: manifest.log, bytes, baseBytes: savedBytes(manifest) });
     }
     collection.dirty = false;
     return collection;
