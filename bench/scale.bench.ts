@@ -98,6 +98,9 @@ const startChild = (dataDir: string): Promise<PlatformChild> =>
     env: { FOLIO_BENCH_PLATFORM_ENV: JSON.stringify(SCALE_ENV), FOLIO_BENCH_PLATFORM_DATA_DIR: dataDir },
   });
 
+/** Progress of a run that can take an hour, on stderr (the report is what goes to stdout). */
+const progress = (what: string): void => console.error(`[scale ${new Date().toISOString()}] ${what}`);
+
 const MiB = (bytes: number): number => round(bytes / 1024 / 1024);
 
 /** Runs `count` tasks with `concurrency` in flight. */
@@ -163,6 +166,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleReport> {
 
     // ---- load through the real pipeline --------------------------------------------------------
     const bookIds: string[] = [];
+    let published = 0;
     let epubBytes = 0;
     let chineseBooks = 0;
     const ingestStart = performance.now();
@@ -173,20 +177,24 @@ export async function runScale(options: ScaleOptions): Promise<ScaleReport> {
       epubBytes += epub.length;
       const bookId = await publishBook(gateway(), editor.token, epub, { title: `${zh ? '规模' : 'Scale'} ${String(i).padStart(6, '0')}`, language: zh ? 'zh' : 'en' });
       bookIds[i] = bookId;
+      if (++published % 500 === 0) progress(`${published} books published`);
     });
     const ingestSeconds = (performance.now() - ingestStart) / 1000;
-    // Search indexes in the background from catalog's events: wait until every book is INDEXED.
-    const pending = new Set(bookIds);
+    // Search indexes in the background from catalog's events, roughly in publication order: wait
+    // until every book is INDEXED, asking about the oldest pending few at a time (asking about all
+    // of them every round would load the platform with thousands of status queries).
+    const pending = [...bookIds];
     const deadline = performance.now() + Math.max(600_000, options.books * 5_000);
-    while (pending.size > 0) {
-      if (performance.now() > deadline) throw new Error(`${pending.size} books not indexed in time`);
-      await pool(pending.size, 8, async (i) => {
-        const id = [...pending][i];
-        if (!id) return;
-        const r = await graphql<{ searchIndexStatus: { state: string } | null }>(gateway(), INDEX_STATE, { id }, { token: editor.token });
-        if (r.data?.searchIndexStatus?.state === 'INDEXED') pending.delete(id);
-      });
-      if (pending.size > 0) await new Promise((r) => setTimeout(r, 250));
+    let reported = 0;
+    while (pending.length > 0) {
+      if (performance.now() > deadline) throw new Error(`${pending.length} books not indexed in time`);
+      const batch = pending.slice(0, 16);
+      const states = await Promise.all(batch.map((id) => graphql<{ searchIndexStatus: { state: string } | null }>(gateway(), INDEX_STATE, { id }, { token: editor.token })));
+      const indexed = new Set(batch.filter((_, j) => states[j]!.data?.searchIndexStatus?.state === 'INDEXED'));
+      if (indexed.size === 0) await new Promise((r) => setTimeout(r, 250));
+      else pending.splice(0, pending.length, ...pending.filter((id) => !indexed.has(id)));
+      const done = bookIds.length - pending.length;
+      if (done - reported >= 500) progress(`${(reported = done)} books indexed`);
     }
     const indexedSeconds = (performance.now() - ingestStart) / 1000;
     const paragraphs = options.books * chaptersPerBook * perChapter;

@@ -105,6 +105,17 @@ describe('recommendations through the gateway', () => {
     expect((await similar(r4.token, b.seed!)).map((r) => r.book?.id)).toContain(b.coRead);
   });
 
+  it('a book shelved a moment ago is not recommended on the very next request (before search hears of it)', async () => {
+    const reader = await registerUser(platform.gateway);
+    const listed = async (): Promise<Array<string | undefined>> => (await myRecommendations(platform.gateway, reader.token, { first: 10 })).recommendations.edges.map((e) => e.node.book?.id);
+    const first = await listed();
+    expect(first.length).toBeGreaterThan(1);
+    for (const bookId of first.slice(0, 2)) {
+      await shelve(reader, bookId!);
+      expect(await listed()).not.toContain(bookId);
+    }
+  });
+
   it('personalisation can be read and switched off: then only popular and recent books', async () => {
     expect(await mustQuery(platform.gateway, SET_PERSONALISED, { enabled: false }, { token: alice.token })).toEqual({ setPersonalisedRecommendations: { personalisedRecommendations: false } });
     const off = await myRecommendations(platform.gateway, alice.token, { first: 10 });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { callInternal } from '../lib/signing.js';
 import { buildEpub, type BookSource } from '../subgraphs/catalog/epub/build.js';
 import { registerEditor, registerUser, type TestUser } from './kit/accounts.js';
 import { createPublishedBook } from './kit/catalog.js';
@@ -92,6 +93,22 @@ describe('shelf, progress and stats through the gateway', () => {
     expect(ownView.user.shelf.totalCount).toBe(1);
     const aliceShelfByBob = await q(bob.token, query, { id: alice.id });
     expect(aliceShelfByBob.user.shelf.edges).toEqual([{ node: { book: { id: bookId }, progress: null } }]);
+  });
+});
+
+describe("ugc's internal shelf lookup (search's recommendations ask it at request time)", () => {
+  it('answers signed calls only, secret entries included, and refuses what is out of bounds', async () => {
+    const base = platform.services.ugc!.url.replace(/\/graphql$/, '');
+    const target = { secret: platform.config.internalSecret, audience: 'ugc', baseUrl: base };
+    await q(bob.token, ADD_TO_SHELF, { bookId, secret: true });
+    const contains = (userId: string, bookIds: string[]) => callInternal<{ books: string[] }>(target, 'POST', '/internal/shelf/contains', { userId, bookIds });
+    expect((await contains(bob.id, [bookId, 'no-such-book'])).books).toEqual([bookId]);
+    expect((await contains('nobody', [bookId])).books).toEqual([]);
+    // Signed for another service, unsigned, or over the bound: refused.
+    await expect(callInternal({ ...target, audience: 'catalog' }, 'POST', '/internal/shelf/contains', { userId: bob.id, bookIds: [bookId] })).rejects.toThrow(/HTTP 40[13]/);
+    const unsigned = await fetch(`${base}/internal/shelf/contains`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ userId: bob.id, bookIds: [bookId] }) });
+    expect([401, 403]).toContain(unsigned.status);
+    await expect(contains(bob.id, Array.from({ length: 1_001 }, (_, i) => `b${i}`))).rejects.toThrow(/HTTP 400/);
   });
 });
 

@@ -4,7 +4,8 @@
  * enough (no express). Internal routes need a request signed for this service (lib/signing.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { FolioError } from '../errors.js';
+import type { z } from 'zod';
+import { badInput, FolioError } from '../errors.js';
 import type { RefusalReason, RequestVerifier, VerifyResult } from '../signing.js';
 import { readBody } from './body.js';
 import { sendError } from './respond.js';
@@ -29,6 +30,19 @@ export interface Route {
 }
 
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+/** A route's JSON body checked against `schema`; BAD_USER_INPUT naming `expected` otherwise. */
+export async function jsonBody<T>(body: () => Promise<Buffer>, schema: z.ZodType<T>, expected: string): Promise<T> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse((await body()).toString('utf8') || '{}');
+  } catch {
+    throw badInput(`Expected JSON ${expected}.`);
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw badInput(`Expected ${expected}.`);
+  return parsed.data;
+}
 
 function matches(route: Route, method: string, pathname: string): boolean {
   if (route.method !== method && !(route.method === 'GET' && method === 'HEAD')) return false;

@@ -1,8 +1,7 @@
 /** Internal, signed HTTP endpoints the gateway calls (signed for accounts: lib/signing.ts). */
 import { z } from 'zod';
-import { badInput } from '../../lib/errors.js';
 import { sendJson } from '../../lib/http/respond.js';
-import type { Route } from '../../lib/http/routes.js';
+import { jsonBody, type Route } from '../../lib/http/routes.js';
 import type { AccountService } from './service.js';
 
 const resolveBody = z.object({ token: z.string().max(500).optional(), apiKey: z.string().max(500).optional() }).strict();
@@ -15,9 +14,7 @@ export function internalRoutes(service: AccountService): Route[] {
       internal: true,
       maxBodyBytes: 4_096,
       async handle({ res, body }) {
-        const parsed = resolveBody.safeParse(JSON.parse((await body()).toString('utf8') || '{}'));
-        if (!parsed.success) throw badInput('Expected { token } or { apiKey }.');
-        const resolved = await service.resolveCredential(parsed.data);
+        const resolved = await service.resolveCredential(await jsonBody(body, resolveBody, '{ token } or { apiKey }'));
         sendJson(res, 200, resolved ? { caller: resolved.caller, rateLimit: resolved.rateLimit } : { caller: null, error: 'UNAUTHENTICATED' });
       },
     },

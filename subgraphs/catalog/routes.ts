@@ -1,10 +1,10 @@
-/** Internal, signed HTTP endpoints for ugc and search (shapes fixed in contracts.md). */
+/** Internal, signed HTTP endpoints for ugc and search (listed in the README's catalog section). */
 import type { ServerResponse } from 'node:http';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { z } from 'zod';
-import { badInput, notFound } from '../../lib/errors.js';
+import { notFound } from '../../lib/errors.js';
 import { sendJson } from '../../lib/http/respond.js';
-import type { Route } from '../../lib/http/routes.js';
+import { jsonBody, type Route } from '../../lib/http/routes.js';
 import type { CatalogService } from './service.js';
 import type { ChapterDoc } from './store.js';
 
@@ -29,18 +29,6 @@ const accessBody = z.object({
   chapterIds: ids,
   paragraphIds: ids,
 });
-
-async function jsonBody<T>(body: () => Promise<Buffer>, schema: z.ZodType<T>, expected: string): Promise<T> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse((await body()).toString('utf8') || '{}');
-  } catch {
-    throw badInput(`Expected JSON ${expected}.`);
-  }
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw badInput(`Expected ${expected}.`);
-  return parsed.data;
-}
 
 const presentChapter = (c: Omit<ChapterDoc, 'html'>) => ({
   id: c._id,

@@ -81,7 +81,7 @@ export const searchService: ServiceModule = {
     await leases.releasePreviousSelf().catch((err: unknown) => logger.warn({ err }, 'could not take back leases of an earlier run; they will expire'));
     let repairing = true;
     const stopping = new AbortController();
-    const rec = await openRecommendations(runtime, () => serviceUrls.catalog);
+    const rec = await openRecommendations(runtime, () => serviceUrls.catalog, () => serviceUrls.ugc);
 
     const server = await startSubgraphServer<SearchContext>(
       {

@@ -16,6 +16,7 @@ import { createLoaders } from './loaders.js';
 import { enqueueRepair, takeBackPreviousRun, parseContentReplaced } from './repair/jobs.js';
 import { RepairWorker } from './repair/worker.js';
 import { resolvers, type UgcContext, type UgcServices } from './resolvers.js';
+import { internalRoutes } from './routes.js';
 import { AnnotationService } from './service/annotations.js';
 import type { UgcDeps } from './service/common.js';
 import { ReviewService } from './service/reviews.js';
@@ -90,7 +91,7 @@ export const ugcService: ServiceModule = {
         name: 'ugc',
         typeDefs,
         resolvers,
-        routes: [services.outbox.route()],
+        routes: [services.outbox.route(), ...internalRoutes(services.shelf)],
         context: ({ caller, cacheTags }) => ({ caller, services, loaders: createLoaders(services, caller), cacheTags }),
         ready: () => storageReadiness(db),
       },

@@ -13,6 +13,7 @@ import { chunkRevision, type PreparedRevision } from '../indexer.js';
 import { offThreadRevisionLoader } from '../offThread.js';
 import { foldBookEvents, readFeed, type ReindexProgress } from '../reindex.js';
 import type { SearchRuntime } from '../runtime.js';
+import { httpUgcClient } from '../ugcClient.js';
 import { RecommendationFeed } from './feed.js';
 import { StoredRecSource } from './model.js';
 import { RecommendationService } from './service.js';
@@ -29,7 +30,8 @@ export interface Recommendations {
   close(): Promise<void>;
 }
 
-export async function openRecommendations(runtime: SearchRuntime, catalogUrl: () => string): Promise<Recommendations> {
+/** `ugcUrl`: where to ask for a reader's shelf at request time (omitted where nothing is served: the reindex script). */
+export async function openRecommendations(runtime: SearchRuntime, catalogUrl: () => string, ugcUrl?: () => string): Promise<Recommendations> {
   const { config, embedder, catalog, logger } = runtime;
   const store = await openRecommendationStore(runtime.store.db);
   const source = new StoredRecSource(store, config.popularHighlightMinReaders, embedder.dimension, embedder.id);
@@ -42,12 +44,13 @@ export async function openRecommendations(runtime: SearchRuntime, catalogUrl: ()
           const { chapters, ...content } = await catalog.revisionChapters(revisionId, signal);
           return { content, chunks: chunkRevision({ ...content, chapters }, chunker) };
         };
-  const service = new RecommendationService({ store, source });
+  const recLogger = logger.child({ part: 'recommendations' });
+  const service = new RecommendationService({ store, source, logger: recLogger, ...(ugcUrl ? { shelf: httpUgcClient(config.internalSecret, ugcUrl) } : {}) });
   const feed = new RecommendationFeed({
     store,
     embedder,
     loadRevision,
-    logger: logger.child({ part: 'recommendations' }),
+    logger: recLogger,
     onChange: (ids) => source.invalidate(ids),
     onAccessChange: (bookId) => service.forgetBook(bookId),
     onReaderChange: (userId) => service.forgetReader(userId),

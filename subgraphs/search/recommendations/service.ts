@@ -6,8 +6,10 @@
 import { LRUCache } from 'lru-cache';
 import { badInput } from '../../../lib/errors.js';
 import type { Caller } from '../../../lib/identity.js';
+import type { Logger } from '../../../lib/logger.js';
 import { decodeCursor, encodeCursor, pageSize } from '../../../lib/pagination.js';
 import type { ReadableCheck } from '../policy.js';
+import type { UgcClient } from '../ugcClient.js';
 import type { StoredRecSource } from './model.js';
 import { can, requireReader } from './policy.js';
 import { ReadableCache } from './readable.js';
@@ -96,6 +98,9 @@ export class RecommendationService {
     private readonly deps: {
       readonly store: RecommendationStore;
       readonly source: StoredRecSource;
+      /** The reader's shelf now (ugc), so a book shelved a moment ago is never offered. */
+      readonly shelf?: UgcClient;
+      readonly logger?: Logger;
       readonly now?: () => Date;
     },
   ) {
@@ -158,7 +163,8 @@ export class RecommendationService {
       list = await this.rankForReader(src, ownerId, { key: listKey, personalised, language, want, dismissed });
       this.readerCache.set(ownerId, list);
     }
-    const { ranked } = list;
+    const shelved = await this.shelvedNow(ownerId, list.ranked);
+    const ranked = shelved.size > 0 ? list.ranked.filter((r) => !shelved.has(r.bookId)) : list.ranked;
     const all = await this.finish(viewer, ranked, want, readable, [], false);
     const page = all.slice(offset, offset + size);
     const items = page.map((node, i) => ({ cursor: encodeCursor([offset + i + 1]), node }));
@@ -199,6 +205,23 @@ export class RecommendationService {
     const filter = seen === null ? { userId: ownerId } : { userId: ownerId, updatedAt: { $gte: seen } };
     const newer = await this.deps.store.readerBooks.find(filter).project<{ _id: string; updatedAt: Date }>({ _id: 1, updatedAt: 1 }).limit(ids.length + 1).toArray();
     return newer.length === ids.length && newer.every((d) => seen !== null && d.updatedAt.getTime() === seen.getTime() && ids.includes(d._id));
+  }
+
+  /**
+   * Which candidates are on the reader's shelf now. The ranking excludes the books ugc's events
+   * have told this service about; a book shelved since (the events are a feed delivery, tens of
+   * ms, behind) is caught here, so a reader who shelves a book never sees it recommended next.
+   * If ugc does not answer in time, the list goes out with the events' exclusions only.
+   */
+  private async shelvedNow(ownerId: string, ranked: readonly Ranked[]): Promise<Set<string>> {
+    const { shelf, logger } = this.deps;
+    if (!shelf || ranked.length === 0) return new Set();
+    try {
+      return await shelf.shelvedAmong(ownerId, [...new Set(ranked.map((r) => r.bookId))]);
+    } catch (err) {
+      logger?.warn({ err, userId: ownerId }, 'shelf check failed; recommending with the shelf as of the last ugc event');
+      return new Set();
+    }
   }
 
   /** The reader's own data changed (this process handled it from ugc's feed). */

@@ -100,6 +100,17 @@ export class ShelfService {
     return (await shelf.findOne({ _id: doc._id }))!;
   }
 
+  /**
+   * Which of `bookIds` are on the reader's shelf now, secret entries included: for services that
+   * must not offer a reader a book they have (search's recommendations), asked at request time
+   * because the shelf's events reach them a feed delivery later.
+   */
+  async shelvedAmong(userId: string, bookIds: readonly string[]): Promise<string[]> {
+    if (bookIds.length === 0) return [];
+    const docs = await this.deps.store.shelf.find({ _id: { $in: bookIds.map((bookId) => pairKey(userId, bookId)) } }).project<{ bookId: string }>({ bookId: 1 }).toArray();
+    return docs.map((d) => d.bookId);
+  }
+
   async removeFromShelf(caller: Caller, bookIdInput: string): Promise<boolean> {
     const userId = requireSignedIn(caller);
     const bookId = checkId(bookIdInput, 'bookId');
