@@ -136,8 +136,8 @@ async function profileOnSignal(role: string): Promise<void> {
 
 function benchConfigEnv(extra: Record<string, string>): Record<string, string> {
   return {
-    NODE_ENV: 'development',
     FOLIO_INTERNAL_SECRET: SECRET,
+    FOLIO_OPS_TOKEN: 'bench-ops-token-bench-ops-token-0123',
     FOLIO_ADMIN_PASSWORD: ADMIN_PASSWORD,
     FOLIO_LOG_LEVEL: 'warn',
     FOLIO_SUBGRAPH_BASE_PORT: process.env.BENCH_SUBGRAPH_BASE_PORT ?? String(BASE_PORT),
@@ -196,7 +196,9 @@ async function runFolio(supergraphFile: string, port: string, mode: string): Pro
 
 // --- orchestration --------------------------------------------------------------------------------
 function start(args: string[], env: Record<string, string> = {}): Promise<ChildProcess> {
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+  // As deployed (graphql-js skips its development-mode checks; Folio requires its production
+  // settings): every process measured, the bare subgraph and Hive included, runs NODE_ENV=production.
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_ENV: 'production', ...env } });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${args.join(' ')} did not start`)), 120_000);
     child.stdout!.on('data', (chunk: Buffer) => {

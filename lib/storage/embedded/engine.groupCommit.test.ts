@@ -262,6 +262,33 @@ describe('embedded engine: torn batches', () => {
     expect(() => storage.db('gc')).toThrow(/damaged/);
   });
 
+  it('reads files a chunk at a time (files over 2 GiB): any chunk size gives the same state, torn tail and damage included', async () => {
+    const lines = Array.from({ length: 12 }, (_, i) => rec(i));
+    const good = Buffer.concat([Buffer.from(lines[0]! + lines[1]!), frame(lines[2]! + lines[3]! + lines[4]!), frame(lines[5]!), Buffer.from(lines[6]!), frame(lines.slice(7, 10).join(''))]);
+    const torn = frame(lines[10]! + lines[11]!).subarray(0, -3);
+    const bad = Buffer.from(frame(lines[10]!));
+    bad[bad.length - 4] = 0x20;
+    const idsAfterOpen = async (body: Buffer, chunk: number): Promise<unknown> => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'folio-chunks-'));
+      dirs.push(dir);
+      journalWith(dir, body);
+      const storage = openEmbeddedStorage(dir, { replayChunkBytes: chunk });
+      storages.push(storage);
+      try {
+        return (await storage.db('gc').collection('c').find({}).toArray()).map((d) => d._id);
+      } catch (error) {
+        return (error as Error).message.replace(/ \(.*/, '');
+      }
+    };
+    const expected = Array.from({ length: 10 }, (_, i) => i);
+    for (const chunk of [1, 5, 17, 64, 1024, 64 * 1024 * 1024]) {
+      expect(await idsAfterOpen(good, chunk)).toEqual(expected);
+      expect(await idsAfterOpen(Buffer.concat([good, torn]), chunk)).toEqual(expected);
+      expect(await idsAfterOpen(Buffer.concat([good, bad]), chunk)).toEqual(expected);
+      expect(await idsAfterOpen(Buffer.concat([bad, good]), chunk)).toBe(`storage: journal is damaged at byte 0`);
+    }
+  });
+
   it('still reads unframed record lines (journals written before group-commit framing)', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'folio-torn-'));
     dirs.push(dir);

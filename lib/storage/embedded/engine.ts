@@ -245,6 +245,8 @@ export interface EngineOptions {
    * @default 'pipelined' (FOLIO_STORE_COMMIT)
    */
   readonly commit?: CommitMode;
+  /** Test-only: bytes read at a time when replaying the files at open. @default 64 MiB */
+  readonly replayChunkBytes?: number;
 }
 
 export type CommitMode = 'pipelined' | 'serial' | 'single';
@@ -279,6 +281,7 @@ export class EmbeddedDatabase {
       onFailure: (error) => this.activeTx?.doom(error),
       ...(options.io ? { io: options.io } : {}),
       ...(options.compactSliceOps ? { compactSliceOps: options.compactSliceOps } : {}),
+      ...(options.replayChunkBytes ? { replayChunkBytes: options.replayChunkBytes } : {}),
     });
   }
 

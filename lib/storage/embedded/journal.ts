@@ -112,6 +112,8 @@ export interface JournalOptions {
   readonly io?: JournalIo;
   /** False: one record per write+fdatasync (no group commit; benchmarks' baseline). @default true */
   readonly groupCommit?: boolean;
+  /** Bytes read at a time when replaying files at open (tests make it small). @default 64 MiB */
+  readonly replayChunkBytes?: number;
 }
 
 /** What one group commit wrote: its records, its bytes, and how long write+fdatasync took. */
@@ -201,10 +203,9 @@ export class Journal {
       const snapPath = path.join(dir, SNAPSHOT);
       let snapshotSize = 0;
       if (fs.existsSync(snapPath)) {
-        const buf = fs.readFileSync(snapPath);
-        snapshotSize = buf.length;
-        const good = replay(buf, apply);
-        if (good !== buf.length) throw new Error(`storage: snapshot ${snapPath} is damaged at byte ${good}`);
+        const { good, size } = replayFile(snapPath, apply, options.replayChunkBytes);
+        snapshotSize = size;
+        if (good !== size) throw new Error(`storage: snapshot ${snapPath} is damaged at byte ${good}`);
       }
       // Sealed segments: a compaction was cut short (or failed) after sealing them.
       const sealed = fs
@@ -216,21 +217,20 @@ export class Journal {
         .sort((a, b) => a.n - b.n)
         .map(({ n, name }) => {
           const segPath = path.join(dir, name);
-          const buf = fs.readFileSync(segPath);
           // A segment was sealed only after its last append was durable: any damage is corruption.
-          const good = replay(buf, apply);
-          if (good !== buf.length) throw new Error(`storage: journal segment ${segPath} is damaged at byte ${good}`);
-          return { n, bytes: buf.length };
+          const { good, size } = replayFile(segPath, apply, options.replayChunkBytes);
+          if (good !== size) throw new Error(`storage: journal segment ${segPath} is damaged at byte ${good}`);
+          return { n, bytes: size };
         });
       const jPath = path.join(dir, JOURNAL);
       const existed = fs.existsSync(jPath);
       const fd = fs.openSync(jPath, 'a+');
       let size = 0;
       if (existed) {
-        const buf = fs.readFileSync(jPath);
-        size = replay(buf, apply);
+        const replayed = replayFile(jPath, apply, options.replayChunkBytes);
+        size = replayed.good;
         // Cut a torn tail so the next append starts on a clean line.
-        if (size !== buf.length) {
+        if (size !== replayed.size) {
           fs.ftruncateSync(fd, size);
           fs.fdatasyncSync(fd);
         }
@@ -591,17 +591,59 @@ export function frame(body: string): Buffer {
 }
 
 /**
- * Applies every complete record, framed (a group commit) or not (older journals, snapshots);
- * returns the byte length of the good prefix. A frame cut short or failing its checksum is a torn
- * batch when nothing follows it (dropped whole), corruption otherwise.
+ * Files are replayed a chunk at a time: `readFileSync` refuses files over 2 GiB (Node's I/O limit),
+ * which a snapshot reaches at about twice the 10,000-book library, and a chunk keeps start-up's
+ * peak memory at a chunk instead of the file.
  */
-function replay(buf: Buffer, apply: (op: JournalOp) => void): number {
+const REPLAY_CHUNK_BYTES = 64 * 1024 * 1024;
+
+/** Where a replay stands: the end of the good prefix and the first bad byte (absolute offsets; -1: none). */
+interface ReplayState {
+  good: number;
+  badAt: number;
+}
+
+/**
+ * Applies every complete record of `file`, framed (a group commit) or not (older journals,
+ * snapshots); returns the byte length of the good prefix and of the file. A frame cut short or
+ * failing its checksum is a torn batch when nothing follows it (dropped whole), corruption otherwise.
+ */
+function replayFile(file: string, apply: (op: JournalOp) => void, chunkBytes = REPLAY_CHUNK_BYTES): { good: number; size: number } {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const size = fs.fstatSync(fd).size;
+    const state: ReplayState = { good: 0, badAt: -1 };
+    let carry = Buffer.alloc(0);
+    let base = 0; // file offset of carry[0]
+    let read = 0;
+    while (read < size) {
+      const chunk = Buffer.allocUnsafe(Math.min(chunkBytes, size - read));
+      let n = 0;
+      while (n < chunk.length) n += fs.readSync(fd, chunk, n, chunk.length - n, read + n);
+      read += n;
+      const buf = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
+      const used = replayChunk(buf, base, read >= size, state, apply);
+      carry = buf.subarray(used);
+      base += used;
+    }
+    return { good: state.good, size };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Applies the complete records of `buf` (which starts at file offset `base`); returns how many
+ * bytes it used. Unless `final`, it stops before a record that may continue in the next chunk.
+ */
+function replayChunk(buf: Buffer, base: number, final: boolean, state: ReplayState, apply: (op: JournalOp) => void): number {
   let start = 0;
-  let good = 0;
-  let badAt = -1;
   while (start < buf.length) {
     const nl = buf.indexOf(10, start);
-    if (nl < 0) break; // torn tail: no newline
+    if (nl < 0) {
+      if (final) break; // torn tail: no newline
+      return start;
+    }
     const line = buf.toString('utf8', start, nl);
     const header = line.startsWith('#') ? FRAME_HEADER.exec(line) : null;
     if (header) {
@@ -610,43 +652,45 @@ function replay(buf: Buffer, apply: (op: JournalOp) => void): number {
       const body = bodyEnd <= buf.length ? buf.subarray(bodyStart, bodyEnd) : null;
       const intact = body !== null && crc32(body).toString(16).padStart(8, '0') === header[2];
       if (!intact) {
+        // Not all here yet, or the end of the file decides what it is.
+        if (!final && bodyEnd >= buf.length) return start;
         // The last thing written: a batch torn by a crash before its fdatasync. Drop it whole.
-        if (bodyEnd >= buf.length && badAt < 0) break;
-        if (badAt < 0) badAt = start;
+        if (bodyEnd >= buf.length && state.badAt < 0) break;
+        if (state.badAt < 0) state.badAt = base + start;
         start = Math.min(bodyEnd, buf.length);
         continue;
       }
-      if (badAt >= 0) throw new Error(`storage: journal is damaged at byte ${badAt} (valid records follow it)`);
+      if (state.badAt >= 0) throw new Error(`storage: journal is damaged at byte ${state.badAt} (valid records follow it)`);
       // Decode the whole batch before applying any of it: a batch is applied all or nothing.
       const ops: JournalOp[] = [];
       let at = 0;
       while (at < body!.length) {
         const end = body!.indexOf(10, at);
-        if (end < 0) throw new Error(`storage: journal is damaged at byte ${bodyStart + at} (a batch passed its checksum but a record has no end)`);
+        if (end < 0) throw new Error(`storage: journal is damaged at byte ${base + bodyStart + at} (a batch passed its checksum but a record has no end)`);
         const rec = parseRecord(body!.toString('utf8', at, end));
-        if (!rec) throw new Error(`storage: journal is damaged at byte ${bodyStart + at} (a batch passed its checksum but holds a bad record)`);
+        if (!rec) throw new Error(`storage: journal is damaged at byte ${base + bodyStart + at} (a batch passed its checksum but holds a bad record)`);
         for (const op of rec) ops.push(op);
         at = end + 1;
       }
       for (const op of ops) apply(op);
       start = bodyEnd;
-      good = start;
+      state.good = base + start;
       continue;
     }
     if (line.trim().length > 0) {
       const rec = parseRecord(line);
       if (!rec) {
-        if (badAt < 0) badAt = start;
+        if (state.badAt < 0) state.badAt = base + start;
         start = nl + 1;
         continue;
       }
-      if (badAt >= 0) throw new Error(`storage: journal is damaged at byte ${badAt} (valid records follow it)`);
+      if (state.badAt >= 0) throw new Error(`storage: journal is damaged at byte ${state.badAt} (valid records follow it)`);
       for (const op of rec) apply(op);
     }
     start = nl + 1;
-    if (badAt < 0) good = start;
+    if (state.badAt < 0) state.good = base + start;
   }
-  return good;
+  return start;
 }
 
 /** A record line's ops, or null when it is not a record. */
