@@ -163,9 +163,12 @@ export class RecommendationService {
       list = await this.rankForReader(src, ownerId, { key: listKey, personalised, language, want, dismissed });
       this.readerCache.set(ownerId, list);
     }
-    const shelved = await this.shelvedNow(ownerId, list.ranked);
-    const ranked = shelved.size > 0 ? list.ranked.filter((r) => !shelved.has(r.bookId)) : list.ranked;
-    const all = await this.finish(viewer, ranked, want, readable, [], false);
+    // Asked beside the readable check; a book shelved since its event is rare, and only then is
+    // the list finished again without it (catalog's answers are cached by then).
+    const shelvedNow = this.shelvedNow(ownerId, list.ranked);
+    let all = await this.finish(viewer, list.ranked, want, readable, [], false);
+    const shelved = await shelvedNow;
+    if (all.some((item) => shelved.has(item.bookId))) all = await this.finish(viewer, list.ranked.filter((r) => !shelved.has(r.bookId)), want, readable, [], false);
     const page = all.slice(offset, offset + size);
     const items = page.map((node, i) => ({ cursor: encodeCursor([offset + i + 1]), node }));
     return { items, hasNextPage: all.length > offset + size && offset + size < LIMITS.maxWindow, endCursor: items.at(-1)?.cursor ?? null, personalised: personalised && list.edge.seen !== null };
