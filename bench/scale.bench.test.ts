@@ -13,8 +13,8 @@ describe('bench:scale (tiny)', () => {
   it('loads a library through the pipeline and reports throughput, memory, start-up and latency per query kind', async () => {
     const report = await runScale({ books: 5, paragraphsPerBook: 10, chaptersPerBook: 2, clients: 4, requests: 8, uploads: 2, outDir });
     expect(report.library).toMatchObject({ books: 5, chineseBooks: 1, chapters: 10, paragraphs: 50 });
-    expect(report.ingest.paragraphsPerSecond).toBeGreaterThan(0);
-    expect(report.index.totalSeconds).toBeGreaterThanOrEqual(report.ingest.seconds);
+    expect(report.ingest!.paragraphsPerSecond).toBeGreaterThan(0);
+    expect(report.index!.totalSeconds).toBeGreaterThanOrEqual(report.ingest!.seconds);
     expect(report.disk.dataDirMiB).toBeGreaterThan(0);
     expect(report.memory.peakRssMiB).toBeGreaterThan(0);
     expect(report.memory.storeDocuments['folio_catalog.books']).toBe(5);

@@ -16,6 +16,9 @@
  *   BENCH_SCALE_PARAGRAPHS (per book, default 100), BENCH_SCALE_CLIENTS (default 50),
  *   BENCH_SCALE_REQUESTS (per query kind, default 300), BENCH_SCALE_WARMUP (uncounted requests per
  *   kind first, default one per client), BENCH_SCALE_UPLOADS (in flight, default 4)
+ *   BENCH_SCALE_REUSE=<data dir>: no loading: queries and start-up on a library an earlier run
+ *   loaded (copy its data directory while it runs, e.g. `cp -al`; this run writes to it and keeps
+ *   it), for iterating on query and start-up costs without an hour of loading first
  *
  * Writes bench/results/scale-<timestamp>.json and .md.
  */
@@ -48,6 +51,8 @@ export interface ScaleOptions {
   readonly warmup?: number;
   /** Uploads in flight while loading. */
   readonly uploads: number;
+  /** A data directory an earlier run loaded: nothing is loaded, the library is what it holds. */
+  readonly reuseDataDir?: string;
   readonly outDir?: string;
 }
 
@@ -58,18 +63,19 @@ export interface ScaleReport {
   readonly cpus: number;
   readonly options: ScaleOptions;
   readonly library: { books: number; chineseBooks: number; chapters: number; paragraphs: number; epubMiB: number };
-  readonly ingest: { seconds: number; booksPerSecond: number; paragraphsPerSecond: number; epubMiBPerSecond: number };
-  /** From the first upload until search reports every book INDEXED. */
-  readonly index: { secondsAfterIngest: number; totalSeconds: number; paragraphsPerSecond: number };
+  /** Null when the library was reused (BENCH_SCALE_REUSE). */
+  readonly ingest: { seconds: number; booksPerSecond: number; paragraphsPerSecond: number; epubMiBPerSecond: number } | null;
+  /** From the first upload until search reports every book INDEXED; null when reused. */
+  readonly index: { secondsAfterIngest: number; totalSeconds: number; paragraphsPerSecond: number } | null;
   readonly disk: { dataDirMiB: number; byDatabase: Record<string, number>; bytesPerParagraph: number };
   readonly memory: {
     peakRssMiB: number;
-    /** Platform heap after a full GC, empty (before loading) and loaded: the difference is what the data keeps resident. */
-    emptyHeapMiB: number;
+    /** Platform heap after a full GC, empty (before loading; null when reused) and loaded: the difference is what the data keeps resident. */
+    emptyHeapMiB: number | null;
     loadedHeapMiB: number;
     loadedRssMiB: number;
-    residentBytesPerParagraph: number;
-    residentBytesPerBook: number;
+    residentBytesPerParagraph: number | null;
+    residentBytesPerBook: number | null;
     storeDocuments: Record<string, number>;
   };
   /** Seconds from spawning the platform on the loaded data until it answers a query, and RSS then. */
@@ -116,6 +122,7 @@ const CHAPTER = /* GraphQL */ `query($id: ID!) { chapter(id: $id) { id title tex
 const SEARCH = /* GraphQL */ `query($q: String!, $mode: SearchMode) { search(query: $q, mode: $mode, scope: FULL_TEXT, first: 10) { paragraphs { edges { node { snippet book { id title } paragraph { id } } } } } }`;
 const SHELF = /* GraphQL */ `query { me { id shelf(first: 100, sort: ADDED) { totalCount edges { node { id book { id title } } } } } }`;
 const ASK = /* GraphQL */ `query($q: String!) { ask(question: $q) { text method citations { quote } } }`;
+const BOOK_IDS = /* GraphQL */ `query($after: String) { books(first: 100, after: $after) { edges { node { id title } } pageInfo { hasNextPage endCursor } } }`;
 const INDEX_STATE = /* GraphQL */ `query($id: ID!) { searchIndexStatus(bookId: $id) { state } }`;
 const CHAPTER_IDS = /* GraphQL */ `query($id: ID!) { book(id: $id) { chapters { id } } }`;
 
@@ -148,7 +155,8 @@ export async function runScale(options: ScaleOptions): Promise<ScaleReport> {
   const loadStart = loadavg().map(round);
   const chaptersPerBook = options.chaptersPerBook ?? 5;
   const perChapter = Math.max(1, Math.round(options.paragraphsPerBook / chaptersPerBook));
-  const dataDir = tempDataDir();
+  const reused = options.reuseDataDir !== undefined;
+  const dataDir = options.reuseDataDir ?? tempDataDir();
   let peakRss = 0;
   let platform = await startChild(dataDir);
   const memory = (gc = false): Promise<PlatformMemory> => platform.request<PlatformMemory>({ type: 'memory', gc });
@@ -160,44 +168,61 @@ export async function runScale(options: ScaleOptions): Promise<ScaleReport> {
     }
   })();
   try {
-    const empty = await memory(true);
+    const empty = reused ? null : await memory(true);
     const gateway = (): string => platform.gateway;
     const editor = await registerEditor(gateway());
 
-    // ---- load through the real pipeline --------------------------------------------------------
     const bookIds: string[] = [];
     let published = 0;
     let epubBytes = 0;
     let chineseBooks = 0;
-    const ingestStart = performance.now();
-    await pool(options.books, options.uploads, async (i) => {
-      const zh = i % 5 === 4; // one book in five in Chinese
-      if (zh) chineseBooks++;
-      const epub = await buildEpub(generateSyntheticBook({ chapters: chaptersPerBook, paragraphsPerChapter: perChapter, seed: 1000 + i, language: zh ? 'zh' : 'en' }));
-      epubBytes += epub.length;
-      const bookId = await publishBook(gateway(), editor.token, epub, { title: `${zh ? '规模' : 'Scale'} ${String(i).padStart(6, '0')}`, language: zh ? 'zh' : 'en' });
-      bookIds[i] = bookId;
-      if (++published % 500 === 0) progress(`${published} books published`);
-    });
-    const ingestSeconds = (performance.now() - ingestStart) / 1000;
-    // Search indexes in the background from catalog's events, roughly in publication order: wait
-    // until every book is INDEXED, asking about the oldest pending few at a time (asking about all
-    // of them every round would load the platform with thousands of status queries).
-    const pending = [...bookIds];
-    const deadline = performance.now() + Math.max(600_000, options.books * 5_000);
-    let reported = 0;
-    while (pending.length > 0) {
-      if (performance.now() > deadline) throw new Error(`${pending.length} books not indexed in time`);
-      const batch = pending.slice(0, 16);
-      const states = await Promise.all(batch.map((id) => graphql<{ searchIndexStatus: { state: string } | null }>(gateway(), INDEX_STATE, { id }, { token: editor.token })));
-      const indexed = new Set(batch.filter((_, j) => states[j]!.data?.searchIndexStatus?.state === 'INDEXED'));
-      if (indexed.size === 0) await new Promise((r) => setTimeout(r, 250));
-      else pending.splice(0, pending.length, ...pending.filter((id) => !indexed.has(id)));
-      const done = bookIds.length - pending.length;
-      if (done - reported >= 500) progress(`${(reported = done)} books indexed`);
+    let ingestSeconds = 0;
+    let indexedSeconds = 0;
+    // ---- load through the real pipeline --------------------------------------------------------
+    async function load(): Promise<void> {
+      const ingestStart = performance.now();
+      await pool(options.books, options.uploads, async (i) => {
+        const zh = i % 5 === 4; // one book in five in Chinese
+        if (zh) chineseBooks++;
+        const epub = await buildEpub(generateSyntheticBook({ chapters: chaptersPerBook, paragraphsPerChapter: perChapter, seed: 1000 + i, language: zh ? 'zh' : 'en' }));
+        epubBytes += epub.length;
+        const bookId = await publishBook(gateway(), editor.token, epub, { title: `${zh ? '规模' : 'Scale'} ${String(i).padStart(6, '0')}`, language: zh ? 'zh' : 'en' });
+        bookIds[i] = bookId;
+        if (++published % 500 === 0) progress(`${published} books published`);
+      });
+      ingestSeconds = (performance.now() - ingestStart) / 1000;
+      // Search indexes in the background from catalog's events, roughly in publication order: wait
+      // until every book is INDEXED, asking about the oldest pending few at a time (asking about all
+      // of them every round would load the platform with thousands of status queries).
+      const pending = [...bookIds];
+      const deadline = performance.now() + Math.max(600_000, options.books * 5_000);
+      let reported = 0;
+      while (pending.length > 0) {
+        if (performance.now() > deadline) throw new Error(`${pending.length} books not indexed in time`);
+        const batch = pending.slice(0, 16);
+        const states = await Promise.all(batch.map((id) => graphql<{ searchIndexStatus: { state: string } | null }>(gateway(), INDEX_STATE, { id }, { token: editor.token })));
+        const indexed = new Set(batch.filter((_, j) => states[j]!.data?.searchIndexStatus?.state === 'INDEXED'));
+        if (indexed.size === 0) await new Promise((r) => setTimeout(r, 250));
+        else pending.splice(0, pending.length, ...pending.filter((id) => !indexed.has(id)));
+        const done = bookIds.length - pending.length;
+        if (done - reported >= 500) progress(`${(reported = done)} books indexed`);
+      }
+      indexedSeconds = (performance.now() - ingestStart) / 1000;
     }
-    const indexedSeconds = (performance.now() - ingestStart) / 1000;
-    const paragraphs = options.books * chaptersPerBook * perChapter;
+    if (reused) {
+      // ---- the library an earlier run loaded ---------------------------------------------------
+      for (let after: string | null = null, more = true; more; ) {
+        const page: { books: { edges: Array<{ node: { id: string; title: string } }>; pageInfo: { hasNextPage: boolean; endCursor: string | null } } } = await mustQuery(gateway(), BOOK_IDS, { after }, { token: editor.token });
+        for (const { node } of page.books.edges) {
+          bookIds.push(node.id);
+          if (node.title.startsWith('规模')) chineseBooks++;
+        }
+        ({ hasNextPage: more, endCursor: after } = page.books.pageInfo);
+      }
+      progress(`${bookIds.length} books in the reused library`);
+    } else await load();
+    const books = bookIds.length;
+    const paragraphs = books * chaptersPerBook * perChapter;
 
     // ---- what the data keeps resident ----------------------------------------------------------
     const loaded = await memory(true);
@@ -262,17 +287,17 @@ export async function runScale(options: ScaleOptions): Promise<ScaleReport> {
       node: process.version,
       cpus: availableParallelism(),
       options,
-      library: { books: options.books, chineseBooks, chapters: options.books * chaptersPerBook, paragraphs, epubMiB: MiB(epubBytes) },
-      ingest: { seconds: round(ingestSeconds), booksPerSecond: round(options.books / ingestSeconds), paragraphsPerSecond: Math.round(paragraphs / ingestSeconds), epubMiBPerSecond: round(MiB(epubBytes) / ingestSeconds) },
-      index: { secondsAfterIngest: round(indexedSeconds - ingestSeconds), totalSeconds: round(indexedSeconds), paragraphsPerSecond: Math.round(paragraphs / indexedSeconds) },
+      library: { books, chineseBooks, chapters: books * chaptersPerBook, paragraphs, epubMiB: MiB(epubBytes) },
+      ingest: reused ? null : { seconds: round(ingestSeconds), booksPerSecond: round(books / ingestSeconds), paragraphsPerSecond: Math.round(paragraphs / ingestSeconds), epubMiBPerSecond: round(MiB(epubBytes) / ingestSeconds) },
+      index: reused ? null : { secondsAfterIngest: round(indexedSeconds - ingestSeconds), totalSeconds: round(indexedSeconds), paragraphsPerSecond: Math.round(paragraphs / indexedSeconds) },
       disk: { dataDirMiB: MiB(dataDirBytes), byDatabase, bytesPerParagraph: Math.round(dataDirBytes / paragraphs) },
       memory: {
         peakRssMiB: MiB(peakRss),
-        emptyHeapMiB: MiB(empty.heapUsed),
+        emptyHeapMiB: empty && MiB(empty.heapUsed),
         loadedHeapMiB: MiB(loaded.heapUsed),
         loadedRssMiB: MiB(loaded.rss),
-        residentBytesPerParagraph: Math.round((loaded.heapUsed + loaded.external - empty.heapUsed - empty.external) / paragraphs),
-        residentBytesPerBook: Math.round((loaded.heapUsed + loaded.external - empty.heapUsed - empty.external) / options.books),
+        residentBytesPerParagraph: empty && Math.round((loaded.heapUsed + loaded.external - empty.heapUsed - empty.external) / paragraphs),
+        residentBytesPerBook: empty && Math.round((loaded.heapUsed + loaded.external - empty.heapUsed - empty.external) / books),
         storeDocuments,
       },
       startup: { seconds: round(startupSeconds), rssMiB: MiB(afterStart.rss) },
@@ -292,7 +317,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleReport> {
     await sampler.catch(() => undefined);
     await platform.stop().catch(() => undefined);
     const { rm } = await import('node:fs/promises');
-    await rm(dataDir, { recursive: true, force: true });
+    if (!reused) await rm(dataDir, { recursive: true, force: true });
   }
 }
 
@@ -304,16 +329,16 @@ ${r.at}, Node ${r.node}, ${r.cpus} CPUs, **shared machine: load average ${r.load
 (latencies under that load are upper bounds). Embedded store, all services in one platform process.
 
 Library: ${r.library.books} books (${r.library.chineseBooks} Chinese), ${r.library.chapters} chapters, ${r.library.paragraphs} paragraphs, ${r.library.epubMiB} MiB of EPUB,
-loaded through the gateway (createBook → uploadBookContent → parse → store → publish → license), ${r.options.uploads} uploads in flight.
+${r.ingest ? `loaded through the gateway (createBook → uploadBookContent → parse → store → publish → license), ${r.options.uploads} uploads in flight.` : `reused from an earlier run's data directory (BENCH_SCALE_REUSE; paragraphs counted at ${r.options.paragraphsPerBook} per book).`}
 
 | what | value |
 | --- | ---: |
-| ingest (until every book published) | ${r.ingest.seconds} s: ${r.ingest.booksPerSecond} books/s, ${r.ingest.paragraphsPerSecond} paragraphs/s, ${r.ingest.epubMiBPerSecond} MiB/s |
-| indexed for search (from the first upload) | ${r.index.totalSeconds} s (${r.index.secondsAfterIngest} s after ingest): ${r.index.paragraphsPerSecond} paragraphs/s |
+| ingest (until every book published) | ${r.ingest ? `${r.ingest.seconds} s: ${r.ingest.booksPerSecond} books/s, ${r.ingest.paragraphsPerSecond} paragraphs/s, ${r.ingest.epubMiBPerSecond} MiB/s` : 'reused library: not loaded in this run'} |
+| indexed for search (from the first upload) | ${r.index ? `${r.index.totalSeconds} s (${r.index.secondsAfterIngest} s after ingest): ${r.index.paragraphsPerSecond} paragraphs/s` : '–'} |
 | data directory | ${r.disk.dataDirMiB} MiB (${r.disk.bytesPerParagraph} bytes per paragraph); ${Object.entries(r.disk.byDatabase).map(([k, v]) => `${k} ${v}`).join(', ')} |
 | platform RSS, peak while loading and querying | ${r.memory.peakRssMiB} MiB |
-| platform heap after GC, empty → loaded | ${r.memory.emptyHeapMiB} → ${r.memory.loadedHeapMiB} MiB (RSS loaded ${r.memory.loadedRssMiB} MiB) |
-| resident per paragraph / per book (heap + external, loaded − empty) | ${r.memory.residentBytesPerParagraph} B / ${r.memory.residentBytesPerBook} B |
+| platform heap after GC, empty → loaded | ${r.memory.emptyHeapMiB ?? '–'} → ${r.memory.loadedHeapMiB} MiB (RSS loaded ${r.memory.loadedRssMiB} MiB) |
+| resident per paragraph / per book (heap + external, loaded − empty) | ${r.memory.residentBytesPerParagraph ?? '–'} B / ${r.memory.residentBytesPerBook ?? '–'} B |
 | start-up on that data (spawn → first answer) | ${r.startup.seconds} s, RSS ${r.startup.rssMiB} MiB |
 
 Queries through the gateway, ${r.options.clients} concurrent clients (closed loop: each sends its next request when
@@ -337,7 +362,8 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     requests: n('BENCH_SCALE_REQUESTS', 300),
     warmup: n('BENCH_SCALE_WARMUP', n('BENCH_SCALE_CLIENTS', 50)),
     uploads: n('BENCH_SCALE_UPLOADS', 4),
+    ...(process.env.BENCH_SCALE_REUSE ? { reuseDataDir: process.env.BENCH_SCALE_REUSE } : {}),
     outDir: join(dirname(fileURLToPath(import.meta.url)), 'results'),
   });
-  console.log(`ingest ${report.ingest.paragraphsPerSecond} paragraphs/s, indexed in ${report.index.totalSeconds} s, start-up ${report.startup.seconds} s, peak RSS ${report.memory.peakRssMiB} MiB; written: ${report.files?.md}`);
+  console.log(`ingest ${report.ingest?.paragraphsPerSecond ?? '–'} paragraphs/s, indexed in ${report.index?.totalSeconds ?? '–'} s, start-up ${report.startup.seconds} s, peak RSS ${report.memory.peakRssMiB} MiB; written: ${report.files?.md}`);
 }
