@@ -23,10 +23,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { finished } from 'node:stream/promises';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { EmbeddedCollection } from './embeddedCollection.js';
+import { eachLine } from './fileLines.js';
 import type { HnswTuning, LogRecord } from './embeddedCollection.js';
 import { openGraph } from './hnswGraph.js';
 import type { HnswGraph } from './hnswGraph.js';
@@ -229,17 +229,16 @@ async function readLog(file: string, corrupt: (why: string, cause?: unknown) => 
   const records: LogRecord[] = [];
   let bytes = 0;
   let lineNumber = 0;
-  for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
+  await eachLine(file, (line, end, terminated) => {
     lineNumber++;
-    const end = bytes + Buffer.byteLength(line) + 1;
-    if (end > size) break; // the last line, without its newline
+    if (!terminated) return; // the last line, without its newline
     try {
       records.push(JSON.parse(line) as LogRecord);
     } catch (error) {
       throw corrupt(`${path.basename(file)} line ${lineNumber} is unreadable`, error);
     }
     bytes = end;
-  }
+  });
   if (bytes < size) await truncate(file, bytes);
   return { records, bytes };
 }
@@ -275,12 +274,11 @@ async function restoreCollection(
   );
   // Copied into the collection's pages (the file's Buffer may be pooled memory).
   collection.restoreVectors(vectors);
-  const lines = createInterface({ input: createReadStream(path.join(dir, FILES.points)), crlfDelay: Infinity });
-  for await (const line of lines) {
-    if (line.length === 0) continue;
+  await eachLine(path.join(dir, FILES.points), (line) => {
+    if (line.length === 0) return;
     const record = JSON.parse(line) as { s: number; id: string; p: Record<string, unknown>; i: number[]; v: number[] };
     collection.restore(record.s, record.id, record.p, { indices: record.i, values: record.v });
-  }
+  });
   // Restored slots may end before the last allocated (dead) slot; keep allocating after all of them.
   collection.ensureSlotCount(manifest.slots);
   const graphSize = await hnsw.size();
