@@ -613,17 +613,25 @@ function replayFile(file: string, apply: (op: JournalOp) => void, chunkBytes = R
   try {
     const size = fs.fstatSync(fd).size;
     const state: ReplayState = { good: 0, badAt: -1 };
-    let carry = Buffer.alloc(0);
-    let base = 0; // file offset of carry[0]
+    // One buffer, reused: what a chunk left unfinished moves to its front and the next read lands
+    // after it (concatenating fresh chunks cost more than the reads: every copy faulted in new pages).
+    let buf = Buffer.allocUnsafe(Math.min(chunkBytes, Math.max(size, 1)));
+    let filled = 0;
+    let base = 0; // file offset of buf[0]
     let read = 0;
     while (read < size) {
-      const chunk = Buffer.allocUnsafe(Math.min(chunkBytes, size - read));
-      let n = 0;
-      while (n < chunk.length) n += fs.readSync(fd, chunk, n, chunk.length - n, read + n);
+      if (filled === buf.length) {
+        const bigger = Buffer.allocUnsafe(buf.length * 2); // a record longer than the buffer
+        buf.copy(bigger, 0, 0, filled);
+        buf = bigger;
+      }
+      const n = fs.readSync(fd, buf, filled, Math.min(buf.length - filled, size - read), read);
+      if (n === 0) break; // the file shrank under us: replay what was read
       read += n;
-      const buf = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
-      const used = replayChunk(buf, base, read >= size, state, apply);
-      carry = buf.subarray(used);
+      const data = buf.subarray(0, filled + n);
+      const used = replayChunk(data, base, read >= size, state, apply);
+      filled = data.length - used;
+      buf.copyWithin(0, used, data.length);
       base += used;
     }
     return { good: state.good, size };
