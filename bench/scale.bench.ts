@@ -328,7 +328,7 @@ function markdown(r: ScaleReport): string {
 ${r.at}, Node ${r.node}, ${r.cpus} CPUs, **shared machine: load average ${r.loadAverage.start.join(' / ')} at the start, ${r.loadAverage.end.join(' / ')} at the end**
 (latencies under that load are upper bounds). Embedded store, all services in one platform process.
 
-Library: ${r.library.books} books (${r.library.chineseBooks} Chinese), ${r.library.chapters} chapters, ${r.library.paragraphs} paragraphs, ${r.library.epubMiB} MiB of EPUB,
+Library: ${r.library.books} books (${r.library.chineseBooks} Chinese), ${r.library.chapters} chapters, ${r.library.paragraphs} paragraphs${r.ingest ? `, ${r.library.epubMiB} MiB of EPUB` : ''},
 ${r.ingest ? `loaded through the gateway (createBook → uploadBookContent → parse → store → publish → license), ${r.options.uploads} uploads in flight.` : `reused from an earlier run's data directory (BENCH_SCALE_REUSE; paragraphs counted at ${r.options.paragraphsPerBook} per book).`}
 
 | what | value |
