@@ -121,7 +121,7 @@ export class SparseIndex {
       const list = this.postings.get(query.indices[qi]!);
       if (!list) continue;
       const weight = query.values[qi]! * bm25Idf(this.liveDocs, list.length - list.dead);
-      lists.push({ term: query.indices[qi]!, slots: list.slots, values: list.values, from: 0, to: list.length, weight, bound: weight * list.max });
+      lists.push({ term: query.indices[qi]!, slots: list.slots, values: list.values, from: 0, to: list.length, weight, bound: weight * list.max, anyDead: list.dead > 0 });
     }
     const live = (slot: number): boolean => this.vectors[slot] !== undefined;
     return this.scorer.rank(lists, this.vectors.length, limit, live, accept, (slot, term) => this.termValue(slot, term));
@@ -181,6 +181,8 @@ interface ScoredList {
   readonly weight: number;
   /** Most this term can add to one document's score (weight × largest value), if known. */
   readonly bound?: number;
+  /** Some postings may be of removed documents (else `live` need not be asked: slots are never reused). */
+  readonly anyDead?: boolean;
 }
 
 /** Accumulates Σ weight·d(t) over posting lists into reusable scratch arrays and picks the top k. */
@@ -219,14 +221,18 @@ class Scorer {
     for (; walked < ordered.length; walked++) {
       const list = ordered[walked]!;
       if (prune && touched.length >= limit && list.to - list.from > 2 * touched.length && remaining < this.kthScore(touched, limit)) break;
+      // Most lists hold no removed documents: their postings need no liveness check (the hot loop
+      // of a common term walks hundreds of thousands of them).
+      const check = live !== undefined && list.anyDead !== false ? live : undefined;
+      const { slots, values, weight } = list;
       for (let i = list.from; i < list.to; i++) {
-        const slot = list.slots[i]!;
-        if (live && !live(slot)) continue;
+        const slot = slots[i]!;
+        if (check && !check(slot)) continue;
         if (seen[slot] === 0) {
           seen[slot] = 1;
           touched.push(slot);
         }
-        scores[slot] += list.weight * list.values[i]!;
+        scores[slot] += weight * values[i]!;
       }
       remaining -= list.bound ?? 0;
     }
